@@ -1,0 +1,13 @@
+//! What this binary is: version, git revision and build profile, fixed at compile time.
+
+/// The crate version from `Cargo.toml`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision the binary was built from (`NARA_GIT_REVISION`, else `git rev-parse`).
+pub const REVISION: &str = env!("NARA_GIT_REVISION");
+/// Cargo's profile: `release` or `debug`.
+pub const PROFILE: &str = env!("NARA_BUILD_PROFILE");
+
+/// The line `nara --version` prints after the program name.
+pub fn version_line() -> String {
+    format!("{VERSION} ({REVISION}, {PROFILE})")
+}

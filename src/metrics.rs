@@ -1,0 +1,100 @@
+//! Prometheus metrics: build info, requests by route and status, a latency histogram,
+//! and the standard `process_*` metrics, rendered in the text exposition format.
+
+use crate::build_info;
+use http::StatusCode;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::time::Duration;
+
+/// The `Content-Type` of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Latency buckets in seconds: embedded assets answer in microseconds, so the low end
+/// is fine-grained; anything past a second is an incident, not a distribution.
+const LATENCY_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let build_info = IntGaugeVec::new(
+            Opts::new("nara_build_info", "The running nara's version and git revision; always 1."),
+            &["version", "revision"],
+        )
+        .expect("valid metric");
+        build_info
+            .with_label_values(&[build_info::VERSION, build_info::REVISION])
+            .set(1);
+        let requests = IntCounterVec::new(
+            Opts::new("nara_http_requests_total", "HTTP requests answered, by route and status code."),
+            &["route", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("nara_http_request_duration_seconds", "Time to produce a response, by route.")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("valid metric");
+        for metric in [
+            Box::new(build_info) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
+            Box::new(latency.clone()),
+        ] {
+            registry.register(metric).expect("metric names are unique");
+        }
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("process metrics register once");
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    /// Records one answered request. `route` is one of a fixed set of labels, never a
+    /// raw path, so a scan of random URLs cannot grow the series without bound.
+    pub fn observe(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
+        self.requests.with_label_values(&[route, status.as_str()]).inc();
+        self.latency.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+    }
+
+    /// The current metrics in the text exposition format.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to a Vec cannot fail");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observed_requests_appear_by_route_and_status() {
+        let metrics = Metrics::new();
+        metrics.observe("liveness", StatusCode::OK, Duration::from_micros(50));
+        metrics.observe("not_found", StatusCode::NOT_FOUND, Duration::from_micros(50));
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(text.contains(r#"nara_http_requests_total{route="liveness",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"nara_http_requests_total{route="not_found",status="404"} 1"#), "{text}");
+        assert!(text.contains("nara_http_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("nara_build_info{"), "{text}");
+    }
+}

@@ -1,0 +1,278 @@
+//! The HTTP contract: which path answers what. Every handler is synchronous and never
+//! reads a request body, so one function maps a request's head to a response.
+
+use crate::assets::{self, Asset};
+use crate::encoding;
+use crate::health::Health;
+use crate::metrics::{self, Metrics};
+use crate::status::{StartTime, StatusReport};
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Every response body: a whole buffer, for embedded assets a `&'static` one.
+pub type Body = Full<Bytes>;
+
+const ALLOW: &str = "GET, HEAD";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+const NO_STORE: &str = "no-store";
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// Shared state behind every request.
+pub struct App {
+    name: String,
+    started: StartTime,
+    pub health: Arc<Health>,
+    pub metrics: Metrics,
+}
+
+/// What a path resolved to, before the method is checked.
+enum Target {
+    Liveness,
+    Readiness,
+    Status,
+    Metrics,
+    DocsRedirect,
+    /// An embedded file, with the status to send it with (the book's 404 page is 404).
+    Asset(&'static Asset, StatusCode),
+    NotFound,
+}
+
+impl App {
+    pub fn new(name: String, health: Arc<Health>) -> Self {
+        App {
+            name,
+            started: StartTime::now(),
+            health,
+            metrics: Metrics::new(),
+        }
+    }
+
+    /// Answers one request, records it in the metrics, and logs it at debug.
+    pub fn handle<B>(&self, req: &Request<B>) -> Response<Body> {
+        let began = Instant::now();
+        let (route, target) = resolve(req);
+        let mut response = if matches!(target, Target::NotFound) {
+            not_found(req.uri().path())
+        } else if req.method() != Method::GET && req.method() != Method::HEAD {
+            method_not_allowed()
+        } else {
+            self.answer(req, target)
+        };
+        response
+            .headers_mut()
+            .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        let elapsed = began.elapsed();
+        self.metrics.observe(route, response.status(), elapsed);
+        tracing::debug!(
+            method = %req.method(),
+            path = req.uri().path(),
+            status = response.status().as_u16(),
+            route,
+            micros = elapsed.as_micros() as u64,
+            "request"
+        );
+        response
+    }
+
+    fn answer<B>(&self, req: &Request<B>, target: Target) -> Response<Body> {
+        match target {
+            Target::Liveness => plain(StatusCode::OK, "ok\n"),
+            Target::Readiness => self.readiness(),
+            Target::Status => {
+                let report = StatusReport::new(&self.name, &self.started);
+                json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
+            }
+            Target::Metrics => respond(StatusCode::OK, metrics::CONTENT_TYPE, NO_STORE, self.metrics.render().into()),
+            Target::DocsRedirect => {
+                let location = match req.uri().query() {
+                    Some(q) => format!("/docs/?{q}"),
+                    None => "/docs/".to_string(),
+                };
+                let mut response = plain(StatusCode::PERMANENT_REDIRECT, "moved to /docs/\n");
+                response.headers_mut().insert(
+                    header::LOCATION,
+                    HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/docs/")),
+                );
+                response
+            }
+            Target::Asset(asset, status) => serve_asset(req, asset, status),
+            Target::NotFound => not_found(req.uri().path()),
+        }
+    }
+
+    /// Readiness as an orchestrator reads it: 200, or 503 naming what is not ready.
+    pub fn readiness(&self) -> Response<Body> {
+        let reasons = self.health.not_ready_reasons();
+        if reasons.is_empty() {
+            json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
+        } else {
+            let body = serde_json::json!({ "status": "not ready", "reasons": reasons });
+            json(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
+        }
+    }
+}
+
+/// Maps a path to a target and the metrics label it is counted under.
+fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
+    let path = req.uri().path();
+    match path {
+        "/healthz" | "/health/live" => ("liveness", Target::Liveness),
+        "/readyz" | "/health/ready" => ("readiness", Target::Readiness),
+        "/api/status" => ("status", Target::Status),
+        "/metrics" => ("metrics", Target::Metrics),
+        "/docs" => ("docs", Target::DocsRedirect),
+        _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
+        _ => match path.strip_prefix("/docs/") {
+            Some(page) => resolve_docs(page),
+            None => resolve_spa(req, &path[1..]),
+        },
+    }
+}
+
+/// The book: `/docs/x/` is its index page, `/docs/x` may omit `.html`, and anything
+/// else the book lacks gets its own 404 page.
+fn resolve_docs(page: &str) -> (&'static str, Target) {
+    let exact = if page.is_empty() || page.ends_with('/') {
+        format!("docs/{page}index.html")
+    } else {
+        format!("docs/{page}")
+    };
+    let found = assets::lookup(&exact).or_else(|| {
+        (!has_extension(page))
+            .then(|| assets::lookup(&format!("docs/{page}.html")))
+            .flatten()
+    });
+    match (found, assets::lookup("docs/404.html")) {
+        (Some(asset), _) => ("docs", Target::Asset(asset, StatusCode::OK)),
+        (None, Some(not_found_page)) => ("docs", Target::Asset(not_found_page, StatusCode::NOT_FOUND)),
+        (None, None) => ("not_found", Target::NotFound),
+    }
+}
+
+/// The SPA: real files by name; extension-less paths from browsers are client-side
+/// routes and get `index.html`; a missing file with an extension is a 404.
+fn resolve_spa<B>(req: &Request<B>, rel: &str) -> (&'static str, Target) {
+    let rel = if rel.is_empty() { "index.html" } else { rel };
+    if let Some(asset) = assets::lookup(rel) {
+        return ("asset", Target::Asset(asset, StatusCode::OK));
+    }
+    if !has_extension(rel) && accepts_html(req) {
+        if let Some(index) = assets::lookup("index.html") {
+            return ("spa", Target::Asset(index, StatusCode::OK));
+        }
+    }
+    ("not_found", Target::NotFound)
+}
+
+fn has_extension(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.rfind('.').is_some_and(|i| i > 0 && i + 1 < last.len())
+}
+
+fn accepts_html<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
+fn serve_asset<B>(req: &Request<B>, asset: &'static Asset, status: StatusCode) -> Response<Body> {
+    let accepted = encoding::negotiate(
+        req.headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let variant = asset.variant(accepted.br, accepted.gzip);
+    let cache = if asset.immutable && status == StatusCode::OK { IMMUTABLE } else { REVALIDATE };
+    let not_modified = status == StatusCode::OK && if_none_match(req, variant.etag);
+
+    let mut response = if not_modified {
+        respond(StatusCode::NOT_MODIFIED, asset.content_type, cache, Bytes::new())
+    } else {
+        respond(status, asset.content_type, cache, Bytes::from_static(variant.body))
+    };
+    let headers = response.headers_mut();
+    if not_modified {
+        headers.remove(header::CONTENT_TYPE);
+    }
+    headers.insert(header::ETAG, HeaderValue::from_static(variant.etag));
+    if asset.has_variants() {
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if let Some(coding) = variant.coding.header_value().filter(|_| !not_modified) {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    response
+}
+
+/// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored.
+fn if_none_match<B>(req: &Request<B>, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag)
+}
+
+fn respond(status: StatusCode, content_type: &'static str, cache: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    respond(status, TEXT, NO_STORE, Bytes::from_static(text.as_bytes()))
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    respond(status, JSON, NO_STORE, body.into())
+}
+
+fn not_found(path: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": "not found", "path": path });
+    json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
+}
+
+fn method_not_allowed() -> Response<Body> {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; use GET or HEAD\n");
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_are_told_apart_from_client_routes() {
+        assert!(has_extension("assets/main-ABC.js"));
+        assert!(has_extension("favicon.ico"));
+        assert!(!has_extension("network/peers"));
+        assert!(!has_extension(".hidden"));
+        assert!(!has_extension("v1.2/peers"));
+    }
+
+    #[test]
+    fn readiness_turns_503_naming_draining() {
+        let health = Arc::new(Health::new());
+        let app = App::new("test".into(), health.clone());
+        assert_eq!(app.readiness().status(), StatusCode::SERVICE_UNAVAILABLE);
+        health.mark_started();
+        assert_eq!(app.readiness().status(), StatusCode::OK);
+        health.begin_draining();
+        assert_eq!(app.readiness().status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
