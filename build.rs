@@ -48,17 +48,11 @@ fn web_dist(manifest_dir: &Path) -> PathBuf {
 fn check_bundle(dist: &Path) {
     let how = "run `make web` (or point NARA_WEB_DIST at a built bundle)";
     if !dist.is_dir() {
-        fail(&format!(
-            "the web bundle {} does not exist; {how}",
-            dist.display()
-        ));
+        fail(&format!("the web bundle {} does not exist; {how}", dist.display()));
     }
     for required in ["index.html", "docs/index.html", ".nara/manifest.json"] {
         if !dist.join(required).is_file() {
-            fail(&format!(
-                "the web bundle {} lacks {required}; {how}",
-                dist.display()
-            ));
+            fail(&format!("the web bundle {} lacks {required}; {how}", dist.display()));
         }
     }
 }
@@ -85,8 +79,7 @@ fn check_not_stale(manifest_dir: &Path, dist: &Path) {
 }
 
 fn read_input_roots(list: &Path) -> Vec<String> {
-    let text = fs::read_to_string(list)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", list.display())));
+    let text = fs::read_to_string(list).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", list.display())));
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -96,14 +89,9 @@ fn read_input_roots(list: &Path) -> Vec<String> {
 
 fn manifest_json(dist: &Path) -> serde_json::Value {
     let path = dist.join(".nara/manifest.json");
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
-    serde_json::from_str(&text).unwrap_or_else(|e| {
-        fail(&format!(
-            "{} is not valid JSON ({e}); run `make web`",
-            path.display()
-        ))
-    })
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| fail(&format!("{} is not valid JSON ({e}); run `make web`", path.display())))
 }
 
 fn manifest_field(dist: &Path, field: &str) -> String {
@@ -123,8 +111,7 @@ fn sources_hash(repo: &Path, roots: &[String]) -> String {
     files.sort();
     let mut hasher = Sha256::new();
     for rel in files {
-        let bytes = fs::read(repo.join(&rel))
-            .unwrap_or_else(|e| fail(&format!("cannot read {rel}: {e}")));
+        let bytes = fs::read(repo.join(&rel)).unwrap_or_else(|e| fail(&format!("cannot read {rel}: {e}")));
         hasher.update(format!("{rel}\n{}\n", bytes.len()).as_bytes());
         hasher.update(&bytes);
     }
@@ -134,8 +121,7 @@ fn sources_hash(repo: &Path, roots: &[String]) -> String {
 fn collect_files(repo: &Path, rel: &str, out: &mut Vec<String>) {
     let abs = repo.join(rel);
     if abs.is_dir() {
-        let entries = fs::read_dir(&abs)
-            .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", abs.display())));
+        let entries = fs::read_dir(&abs).unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", abs.display())));
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
@@ -173,8 +159,7 @@ fn asset_table(dist: &Path) -> String {
 
     let mut table = String::from("&[\n");
     for path in paths {
-        let body = fs::read(dist.join(&path))
-            .unwrap_or_else(|e| fail(&format!("cannot read {path}: {e}")));
+        let body = fs::read(dist.join(&path)).unwrap_or_else(|e| fail(&format!("cannot read {path}: {e}")));
         let etag = &hex(&Sha256::digest(&body))[..32];
         let content_type = content_type(&path);
         let has = |ext: &str| dist.join(format!("{path}.{ext}")).is_file();
@@ -193,8 +178,7 @@ fn asset_table(dist: &Path) -> String {
 
 fn content_type(path: &str) -> String {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
-    let textual = mime.type_() == "text"
-        || matches!(mime.subtype().as_str(), "javascript" | "json" | "xml" | "svg");
+    let textual = mime.type_() == "text" || matches!(mime.subtype().as_str(), "javascript" | "json" | "xml" | "svg");
     if textual {
         format!("{mime}; charset=utf-8")
     } else {
@@ -226,8 +210,7 @@ fn git_revision(repo: &Path) -> String {
     };
     match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(rev) if !rev.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
             if dirty { format!("{rev}-dirty") } else { rev }
         }
         _ => "unknown".to_string(),

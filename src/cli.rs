@@ -140,7 +140,14 @@ mod tests {
     #[test]
     fn help_names_every_flags_environment_variable() {
         let help = Cli::command().render_long_help().to_string();
-        for var in ["NARA_CONFIG", "NARA_HTTP_ADDR", "NARA_NAME", "NARA_LOG_FORMAT", "NARA_LOG_LEVEL", "NARA_SHUTDOWN_GRACE"] {
+        for var in [
+            "NARA_CONFIG",
+            "NARA_HTTP_ADDR",
+            "NARA_NAME",
+            "NARA_LOG_FORMAT",
+            "NARA_LOG_LEVEL",
+            "NARA_SHUTDOWN_GRACE",
+        ] {
             assert!(help.contains(var), "--help lacks {var}");
         }
     }

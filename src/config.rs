@@ -108,7 +108,7 @@ pub fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
     toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(" line {l}")).unwrap_or_default();
         ConfigError(format!("config file {}{at}: {}", path.display(), e.message().trim()))
     })
@@ -163,7 +163,13 @@ impl Config {
         };
 
         let (addr_text, addr_origin) = layers
-            .pick("http_addr", "http-addr", "NARA_HTTP_ADDR", Some(&cli.http_addr), layers.file.http_addr.as_ref())
+            .pick(
+                "http_addr",
+                "http-addr",
+                "NARA_HTTP_ADDR",
+                Some(&cli.http_addr),
+                layers.file.http_addr.as_ref(),
+            )
             .expect("http_addr has a default");
         let http_addr = match (&addr_origin, &env.port) {
             (Origin::Default(_), Some(port)) => listen_addr::parse_port(port)
@@ -172,7 +178,13 @@ impl Config {
             _ => listen_addr::parse(&addr_text).map_err(|e| invalid(&addr_text, &addr_origin, e))?,
         };
 
-        let name = match layers.pick("name", "name", "NARA_NAME", cli.name.as_deref(), layers.file.name.as_ref()) {
+        let name = match layers.pick(
+            "name",
+            "name",
+            "NARA_NAME",
+            cli.name.as_deref(),
+            layers.file.name.as_ref(),
+        ) {
             Some((name, origin)) => validate_name(&name).map_err(|e| invalid(&name, &origin, e))?,
             None => env
                 .hostname
@@ -182,7 +194,13 @@ impl Config {
         };
 
         let (format_text, format_origin) = layers
-            .pick("log_format", "log-format", "NARA_LOG_FORMAT", Some(&cli.log_format), layers.file.log_format.as_ref())
+            .pick(
+                "log_format",
+                "log-format",
+                "NARA_LOG_FORMAT",
+                Some(&cli.log_format),
+                layers.file.log_format.as_ref(),
+            )
             .expect("log_format has a default");
         let log_format = match format_text.as_str() {
             "auto" => LogFormat::Auto,
@@ -192,18 +210,34 @@ impl Config {
         };
 
         let (level_text, level_origin) = layers
-            .pick("log_level", "log-level", "NARA_LOG_LEVEL", Some(&cli.log_level), layers.file.log_level.as_ref())
+            .pick(
+                "log_level",
+                "log-level",
+                "NARA_LOG_LEVEL",
+                Some(&cli.log_level),
+                layers.file.log_level.as_ref(),
+            )
             .expect("log_level has a default");
         let (log_filter, filter_origin) = match (&level_origin, &env.rust_log) {
             (Origin::Default(_), Some(rust_log)) => (rust_log.clone(), Origin::Env("RUST_LOG")),
             _ => (level_text, level_origin),
         };
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
-            invalid(&log_filter, &filter_origin, format_args!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"))
+            invalid(
+                &log_filter,
+                &filter_origin,
+                format_args!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"),
+            )
         })?;
 
         let (grace_text, grace_origin) = layers
-            .pick("shutdown_grace", "shutdown-grace", "NARA_SHUTDOWN_GRACE", Some(&cli.shutdown_grace), layers.file.shutdown_grace.as_ref())
+            .pick(
+                "shutdown_grace",
+                "shutdown-grace",
+                "NARA_SHUTDOWN_GRACE",
+                Some(&cli.shutdown_grace),
+                layers.file.shutdown_grace.as_ref(),
+            )
             .expect("shutdown_grace has a default");
         let shutdown_grace = parse_duration(&grace_text).map_err(|e| invalid(&grace_text, &grace_origin, e))?;
 

@@ -27,7 +27,9 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host).to_string();
 
     let exchange = async {
-        let stream = TcpStream::connect((host, port)).await.map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+        let stream = TcpStream::connect((host, port))
+            .await
+            .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
         let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("HTTP handshake with {authority} failed: {e}"))?;
@@ -37,10 +39,16 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
             .header(http::header::USER_AGENT, "nara-healthcheck")
             .body(Empty::<bytes::Bytes>::new())
             .map_err(|e| format!("cannot build a request for {url:?}: {e}"))?;
-        let response = sender.send_request(request).await.map_err(|e| format!("{authority} did not answer: {e}"))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("{authority} did not answer: {e}"))?;
         Ok(response.status())
     };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| format!("no answer from {authority} within {}", humantime::format_duration(timeout)))?
+    tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+        format!(
+            "no answer from {authority} within {}",
+            humantime::format_duration(timeout)
+        )
+    })?
 }

@@ -16,9 +16,7 @@ pub fn parse(text: &str) -> Result<SocketAddr, String> {
         return Ok(addr);
     }
     match text.rsplit_once(':') {
-        Some(("localhost", port)) => {
-            parse_port(port).map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p))
-        }
+        Some(("localhost", port)) => parse_port(port).map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p)),
         _ => Err(format!("expected {ACCEPTED_FORMS}")),
     }
 }
@@ -71,6 +69,9 @@ mod tests {
     fn local_target_turns_unspecified_into_loopback() {
         assert_eq!(local_target(parse(":80").unwrap()), "127.0.0.1:80".parse().unwrap());
         assert_eq!(local_target(parse("[::]:80").unwrap()), "[::1]:80".parse().unwrap());
-        assert_eq!(local_target(parse("10.1.2.3:80").unwrap()), "10.1.2.3:80".parse().unwrap());
+        assert_eq!(
+            local_target(parse("10.1.2.3:80").unwrap()),
+            "10.1.2.3:80".parse().unwrap()
+        );
     }
 }

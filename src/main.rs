@@ -124,7 +124,10 @@ async fn run_server(config: Config) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ended::GraceExpired { cut } => {
-            tracing::warn!(connections = cut, "grace period expired; cut the connections still open");
+            tracing::warn!(
+                connections = cut,
+                "grace period expired; cut the connections still open"
+            );
             ExitCode::SUCCESS
         }
     }

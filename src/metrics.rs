@@ -11,7 +11,9 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Latency buckets in seconds: embedded assets answer in microseconds, so the low end
 /// is fine-grained; anything past a second is an incident, not a distribution.
-const LATENCY_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
 
 pub struct Metrics {
     registry: Registry,
@@ -29,7 +31,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let build_info = IntGaugeVec::new(
-            Opts::new("nara_build_info", "The running nara's version and git revision; always 1."),
+            Opts::new(
+                "nara_build_info",
+                "The running nara's version and git revision; always 1.",
+            ),
             &["version", "revision"],
         )
         .expect("valid metric");
@@ -37,13 +42,19 @@ impl Metrics {
             .with_label_values(&[build_info::VERSION, build_info::REVISION])
             .set(1);
         let requests = IntCounterVec::new(
-            Opts::new("nara_http_requests_total", "HTTP requests answered, by route and status code."),
+            Opts::new(
+                "nara_http_requests_total",
+                "HTTP requests answered, by route and status code.",
+            ),
             &["route", "status"],
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("nara_http_request_duration_seconds", "Time to produce a response, by route.")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "nara_http_request_duration_seconds",
+                "Time to produce a response, by route.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["route"],
         )
         .expect("valid metric");
@@ -92,8 +103,14 @@ mod tests {
         metrics.observe("liveness", StatusCode::OK, Duration::from_micros(50));
         metrics.observe("not_found", StatusCode::NOT_FOUND, Duration::from_micros(50));
         let text = String::from_utf8(metrics.render()).unwrap();
-        assert!(text.contains(r#"nara_http_requests_total{route="liveness",status="200"} 1"#), "{text}");
-        assert!(text.contains(r#"nara_http_requests_total{route="not_found",status="404"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"nara_http_requests_total{route="liveness",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"nara_http_requests_total{route="not_found",status="404"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("nara_http_request_duration_seconds_bucket"), "{text}");
         assert!(text.contains("nara_build_info{"), "{text}");
     }

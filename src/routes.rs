@@ -88,7 +88,12 @@ impl App {
                 let report = StatusReport::new(&self.name, &self.started);
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
-            Target::Metrics => respond(StatusCode::OK, metrics::CONTENT_TYPE, NO_STORE, self.metrics.render().into()),
+            Target::Metrics => respond(
+                StatusCode::OK,
+                metrics::CONTENT_TYPE,
+                NO_STORE,
+                self.metrics.render().into(),
+            ),
             Target::DocsRedirect => {
                 let location = match req.uri().query() {
                     Some(q) => format!("/docs/?{q}"),
@@ -162,10 +167,11 @@ fn resolve_spa<B>(req: &Request<B>, rel: &str) -> (&'static str, Target) {
     if let Some(asset) = assets::lookup(rel) {
         return ("asset", Target::Asset(asset, StatusCode::OK));
     }
-    if !has_extension(rel) && accepts_html(req) {
-        if let Some(index) = assets::lookup("index.html") {
-            return ("spa", Target::Asset(index, StatusCode::OK));
-        }
+    if !has_extension(rel)
+        && accepts_html(req)
+        && let Some(index) = assets::lookup("index.html")
+    {
+        return ("spa", Target::Asset(index, StatusCode::OK));
     }
     ("not_found", Target::NotFound)
 }
@@ -191,7 +197,11 @@ fn serve_asset<B>(req: &Request<B>, asset: &'static Asset, status: StatusCode) -
             .filter_map(|v| v.to_str().ok()),
     );
     let variant = asset.variant(accepted.br, accepted.gzip);
-    let cache = if asset.immutable && status == StatusCode::OK { IMMUTABLE } else { REVALIDATE };
+    let cache = if asset.immutable && status == StatusCode::OK {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     let not_modified = status == StatusCode::OK && if_none_match(req, variant.etag);
 
     let mut response = if not_modified {
@@ -248,7 +258,9 @@ fn not_found(path: &str) -> Response<Body> {
 
 fn method_not_allowed() -> Response<Body> {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed; use GET or HEAD\n");
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
     response
 }
 

@@ -55,6 +55,7 @@ where
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES);
     tokio::pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
 
     loop {
         tokio::select! {
@@ -62,7 +63,7 @@ where
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service.clone()));
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         if let Err(err) = connection.await {
                             tracing::debug!(%peer, error = %err, "connection ended with an error");
                         }
@@ -75,15 +76,32 @@ where
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            // Reaps finished connections so the set stays as large as what is open.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
 
     drop(listener);
     let in_flight = graceful.count();
-    tracing::info!(connections = in_flight, grace_s = grace.as_secs_f64(), "listener closed; draining");
+    tracing::info!(
+        connections = in_flight,
+        grace_s = grace.as_secs_f64(),
+        "listener closed; draining"
+    );
     match tokio::time::timeout(grace, graceful.shutdown()).await {
         Ok(()) => Ended::Drained,
-        Err(_) => Ended::GraceExpired { cut: in_flight },
+        Err(_) => {
+            let cut = cut_remaining(&mut connections).await;
+            Ended::GraceExpired { cut }
+        }
     }
+}
+
+/// Aborts every connection still open and reports how many there were.
+async fn cut_remaining(connections: &mut tokio::task::JoinSet<()>) -> usize {
+    while connections.try_join_next().is_some() {}
+    let cut = connections.len();
+    connections.shutdown().await;
+    cut
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing nara needs and the machine lacks: Debian packages
+# (curl, promtool, shellcheck), mdBook, cargo-nextest, and the web build's npm packages.
+# Idempotent and quiet when everything is present; as root it installs, otherwise it
+# names what is missing and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MDBOOK_VERSION=0.5.4
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+# Debian packages, as "command:package".
+missing=()
+for pair in curl:curl promtool:prometheus shellcheck:shellcheck node:nodejs; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		say "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) and run again"
+		exit 1
+	fi
+	say "installing Debian packages: ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
+	say "installing mdbook $MDBOOK_VERSION from crates.io (a few minutes, once)"
+	cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+	say "installing cargo-nextest from crates.io"
+	cargo install cargo-nextest --locked
+fi
+
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+	say "installing the web build's npm packages (npm ci)"
+	(cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,265 @@
+//! The real `nara` binary: flags, environment, config file, exit codes, signals,
+//! logs and the healthcheck subcommand, as an operator meets them.
+
+mod common;
+
+use common::{Running, client, free_port, nara_command};
+use std::time::Duration;
+
+fn run_to_exit(command: &mut std::process::Command) -> (i32, String, String) {
+    let output = command.output().expect("nara runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn status_name(nara: &Running) -> String {
+    let status: serde_json::Value = client()
+        .get(nara.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn version_prints_version_revision_and_profile() {
+    let (code, stdout, _) = run_to_exit(nara_command().arg("--version"));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(&format!("nara {} (", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+    assert!(stdout.contains(nara::build_info::REVISION), "{stdout}");
+}
+
+#[test]
+fn help_names_flags_env_vars_and_defaults() {
+    let (code, stdout, _) = run_to_exit(nara_command().arg("--help"));
+    assert_eq!(code, 0);
+    for expected in [
+        "--http-addr",
+        "NARA_HTTP_ADDR",
+        "[default: :8080]",
+        "--shutdown-grace",
+        "[default: 10s]",
+        "healthcheck",
+    ] {
+        assert!(stdout.contains(expected), "--help lacks {expected}:\n{stdout}");
+    }
+}
+
+#[test]
+fn bad_flag_value_exits_2_with_one_line_naming_the_flag() {
+    let (code, _, stderr) = run_to_exit(nara_command().args(["--shutdown-grace", "soon"]));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--shutdown-grace") && stderr.contains("10s"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_environment_value_names_the_variable() {
+    let (code, _, stderr) = run_to_exit(nara_command().env("NARA_HTTP_ADDR", "nowhere"));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("NARA_HTTP_ADDR") && stderr.contains(":PORT"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_to_exit(nara_command().env("NARA_LOG_FORMAT", "xml"));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("NARA_LOG_FORMAT") && stderr.contains("auto, json or pretty"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_port_variable_is_named() {
+    let (code, _, stderr) = run_to_exit(nara_command().env("PORT", "eighty"));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("PORT"), "{stderr}");
+}
+
+#[test]
+fn unknown_flag_exits_2_with_one_line() {
+    let (code, _, stderr) = run_to_exit(nara_command().arg("--htp-addr=:1"));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--htp-addr"), "{stderr}");
+}
+
+#[test]
+fn bad_config_file_names_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nara.toml");
+    std::fs::write(&path, "shutdown_grace = \"forever\"\n").unwrap();
+    let (code, _, stderr) = run_to_exit(nara_command().arg("--config").arg(&path));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("shutdown_grace in ") && stderr.contains("nara.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn address_in_use_exits_nonzero_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, stderr) = run_to_exit(nara_command().args(["--http-addr", &addr]));
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains(&addr) && stderr.to_lowercase().contains("in use"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn flag_beats_environment_beats_file_beats_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nara.toml");
+    std::fs::write(&path, "name = \"from-file\"\nhttp_addr = \"127.0.0.1:0\"\n").unwrap();
+
+    let mut all = nara_command();
+    all.arg("--config")
+        .arg(&path)
+        .args(["--name", "from-flag"])
+        .env("NARA_NAME", "from-env");
+    assert_eq!(status_name(&Running::start(all).unwrap()).await, "from-flag");
+
+    let mut env_and_file = nara_command();
+    env_and_file.arg("--config").arg(&path).env("NARA_NAME", "from-env");
+    assert_eq!(status_name(&Running::start(env_and_file).unwrap()).await, "from-env");
+
+    let mut file_only = nara_command();
+    file_only.env("NARA_CONFIG", &path);
+    assert_eq!(status_name(&Running::start(file_only).unwrap()).await, "from-file");
+}
+
+#[tokio::test]
+async fn go_style_single_dash_flags_still_work() {
+    let mut command = nara_command();
+    command.args(["-http-addr", "127.0.0.1:0", "-name=legacy"]);
+    let nara = Running::start(command).unwrap();
+    assert_eq!(status_name(&nara).await, "legacy");
+}
+
+#[tokio::test]
+async fn go_style_port_only_address_listens_on_all_interfaces() {
+    let port = free_port();
+    let mut command = nara_command();
+    command.args(["--http-addr", &format!(":{port}")]);
+    let nara = Running::start(command).unwrap();
+    assert_eq!(nara.addr.port(), port);
+    let response = client()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+}
+
+#[tokio::test]
+async fn port_variable_is_used_when_no_address_is_configured() {
+    let port = free_port();
+    let mut command = nara_command();
+    command.env("PORT", port.to_string());
+    let nara = Running::start(command).unwrap();
+    assert_eq!(nara.addr.port(), port);
+    assert!(
+        client()
+            .get(nara.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_address_wins_over_port() {
+    let mut command = nara_command();
+    command
+        .env("PORT", free_port().to_string())
+        .env("NARA_HTTP_ADDR", "127.0.0.1:0");
+    let nara = Running::start(command).unwrap();
+    assert_ne!(nara.addr.port(), 0);
+    assert!(
+        client()
+            .get(nara.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_start_up_line_and_sigterm_exits_0() {
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0", "--log-level", "debug"]);
+    let mut nara = Running::start(command).unwrap();
+    client().get(nara.url("/healthz")).send().await.unwrap();
+    nara.signal("TERM");
+    let status = nara
+        .wait_exit(Duration::from_secs(5))
+        .expect("nara exits after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    let log = nara.drain_log();
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "request" && l["path"] == "/healthz" && l["status"] == 200),
+        "{log:?}"
+    );
+    assert!(lines.iter().any(|l| l["message"] == "stopped cleanly"), "{log:?}");
+}
+
+#[test]
+fn sigint_exits_0_too() {
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0"]);
+    let mut nara = Running::start(command).unwrap();
+    nara.signal("INT");
+    assert_eq!(nara.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn healthcheck_exits_0_against_a_healthy_nara_and_1_against_nothing() {
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0"]);
+    let nara = Running::start(command).unwrap();
+    let (code, _, stderr) = run_to_exit(nara_command().args(["healthcheck", "--url", &nara.url("/healthz")]));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, _, stderr) = run_to_exit(
+        nara_command()
+            .env("NARA_HTTP_ADDR", nara.addr.to_string())
+            .arg("healthcheck"),
+    );
+    assert_eq!(code, 0, "the default URL follows the configured address: {stderr}");
+
+    let closed = format!("http://127.0.0.1:{}/healthz", free_port());
+    let (code, _, stderr) = run_to_exit(nara_command().args(["healthcheck", "--url", &closed, "--timeout", "1s"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+
+    let (code, _, stderr) = run_to_exit(nara_command().args(["healthcheck", "--url", &nara.url("/nope")]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("404"), "{stderr}");
+}

@@ -1,0 +1,202 @@
+//! Test harness: nara in-process on an ephemeral port, or the real binary as a child
+//! process whose listening address is read from its JSON start-up log line.
+#![allow(dead_code)]
+
+use nara::health::Health;
+use nara::routes::App;
+use nara::server::{self, Ended};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A client that sends exactly the headers a test sets: no decompression, no proxy.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client builds")
+}
+
+/// nara's real service, served in-process until `stop` is called.
+pub struct InProcess {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub health: Arc<Health>,
+    stop: Option<oneshot::Sender<()>>,
+    pub ended: JoinHandle<Ended>,
+}
+
+impl InProcess {
+    pub async fn start() -> Self {
+        let health = Arc::new(Health::new());
+        let app = Arc::new(App::new("test-nara".into(), health.clone()));
+        Self::start_with(app.clone(), health, server::app_service(app), Duration::from_secs(5)).await
+    }
+
+    /// Serves `service` (which may wrap `app`'s) with the given grace period.
+    pub async fn start_with<S>(app: Arc<App>, health: Arc<Health>, service: S, grace: Duration) -> Self
+    where
+        S: hyper::service::Service<
+                http::Request<hyper::body::Incoming>,
+                Response = http::Response<nara::routes::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        S::Future: Send,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        health.mark_started();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let drain = health.clone();
+        let shutdown = async move {
+            let _ = stopped.await;
+            drain.begin_draining();
+        };
+        let ended = tokio::spawn(server::serve(listener, service, shutdown, grace));
+        InProcess {
+            base: format!("http://{addr}"),
+            addr,
+            app,
+            health,
+            stop: Some(stop),
+            ended,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Begins shutdown as SIGTERM does.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The built `nara` binary.
+pub fn nara_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_nara")
+}
+
+/// A `nara` command with an empty environment, so the developer's NARA_* or PORT
+/// cannot leak into a test.
+pub fn nara_command() -> Command {
+    let mut command = Command::new(nara_bin());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+/// A running `nara` child process, killed when dropped.
+pub struct Running {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Starts `command` (JSON logs forced) and waits for its "nara listening" line.
+    pub fn start(mut command: Command) -> Result<Running, String> {
+        command
+            .env("NARA_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|e| format!("spawn nara: {e}"))?;
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(line) => {
+                    if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                        && json["message"] == "nara listening"
+                    {
+                        let addr: SocketAddr = json["addr"].as_str().unwrap().parse().unwrap();
+                        let target = nara::listen_addr::local_target(addr);
+                        return Ok(Running {
+                            child,
+                            addr: target,
+                            base: format!("http://{target}"),
+                            log: rx,
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let status = child.wait().ok();
+                    return Err(format!(
+                        "nara did not start (exit {status:?}); stderr:\n{}",
+                        seen.join("\n")
+                    ));
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Log lines received so far.
+    pub fn drain_log(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,270 @@
+//! The HTTP contract, asserted against nara's real service on an ephemeral port.
+
+mod common;
+
+use common::{InProcess, client};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+
+async fn get(server: &InProcess, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = client().get(server.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request succeeds")
+}
+
+fn header(headers: &HeaderMap, name: header::HeaderName) -> &str {
+    headers.get(&name).map(|v| v.to_str().unwrap()).unwrap_or("")
+}
+
+/// The content-hashed script `index.html` references.
+async fn hashed_script(server: &InProcess) -> String {
+    let html = get(server, "/", &[]).await.text().await.unwrap();
+    let start = html
+        .find("src=\"/assets/")
+        .expect("index.html references a hashed asset")
+        + 5;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_string()
+}
+
+#[tokio::test]
+async fn root_serves_the_spa_index_revalidated_on_each_use() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header(response.headers(), header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(header(response.headers(), header::CACHE_CONTROL), "no-cache");
+    assert!(response.text().await.unwrap().contains("<div id=\"app\">"));
+}
+
+#[tokio::test]
+async fn client_side_routes_fall_back_to_index_for_browsers() {
+    let server = InProcess::start().await;
+    let response = get(
+        &server,
+        "/network/peers",
+        &[("accept", "text/html,application/xhtml+xml")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("<div id=\"app\">"));
+}
+
+#[tokio::test]
+async fn client_side_route_from_a_non_browser_is_404() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/network/peers", &[("accept", "application/json")]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn missing_file_with_an_extension_is_404_even_for_browsers() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/assets/missing-ABCDEFGH.js", &[("accept", "text/html")]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_with_the_right_type() {
+    let server = InProcess::start().await;
+    let script = hashed_script(&server).await;
+    let response = get(&server, &script, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header(response.headers(), header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(header(response.headers(), header::CONTENT_TYPE).contains("javascript"));
+}
+
+#[tokio::test]
+async fn matching_etag_gets_304_without_a_body() {
+    let server = InProcess::start().await;
+    let first = get(&server, "/", &[]).await;
+    let etag = header(first.headers(), header::ETAG).to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong ETag, got {etag}");
+
+    let again = get(&server, "/", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(again.headers(), header::ETAG), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let listed = get(&server, "/", &[("if-none-match", &format!("\"other\", W/{etag}"))]).await;
+    assert_eq!(listed.status(), StatusCode::NOT_MODIFIED);
+
+    let stale = get(&server, "/", &[("if-none-match", "\"something-else\"")]).await;
+    assert_eq!(stale.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn brotli_is_chosen_when_accepted_and_gzip_otherwise() {
+    let server = InProcess::start().await;
+    let script = hashed_script(&server).await;
+    let plain = get(&server, &script, &[]).await;
+    assert_eq!(header(plain.headers(), header::CONTENT_ENCODING), "");
+    assert_eq!(header(plain.headers(), header::VARY), "Accept-Encoding");
+    let plain_etag = header(plain.headers(), header::ETAG).to_string();
+    let plain_len = plain.bytes().await.unwrap().len();
+
+    let br = get(&server, &script, &[("accept-encoding", "gzip, deflate, br")]).await;
+    assert_eq!(header(br.headers(), header::CONTENT_ENCODING), "br");
+    assert_eq!(header(br.headers(), header::VARY), "Accept-Encoding");
+    assert_ne!(header(br.headers(), header::ETAG), plain_etag);
+    assert!(br.bytes().await.unwrap().len() < plain_len);
+
+    let gz = get(&server, &script, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(header(gz.headers(), header::CONTENT_ENCODING), "gzip");
+    let body = gz.bytes().await.unwrap();
+    assert_eq!(&body[..2], &[0x1f, 0x8b], "a gzip stream");
+
+    let refused = get(&server, &script, &[("accept-encoding", "br;q=0, gzip;q=0")]).await;
+    assert_eq!(header(refused.headers(), header::CONTENT_ENCODING), "");
+}
+
+#[tokio::test]
+async fn docs_without_slash_redirects_permanently() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/docs", &[]).await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(header(response.headers(), header::LOCATION), "/docs/");
+}
+
+#[tokio::test]
+async fn docs_serves_the_book_and_its_chapters() {
+    let server = InProcess::start().await;
+    let index = get(&server, "/docs/", &[]).await;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert!(index.text().await.unwrap().contains("Introduction"));
+    let chapter = get(&server, "/docs/configuration.html", &[]).await;
+    assert_eq!(chapter.status(), StatusCode::OK);
+    assert!(chapter.text().await.unwrap().contains("NARA_HTTP_ADDR"));
+    let pretty = get(&server, "/docs/configuration", &[]).await;
+    assert_eq!(pretty.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_docs_page_gets_the_books_404_page_with_status_404() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/docs/no-such-chapter.html", &[]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        header(response.headers(), header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert!(response.text().await.unwrap().contains("Document not found"));
+}
+
+#[tokio::test]
+async fn liveness_answers_ok_on_both_paths() {
+    let server = InProcess::start().await;
+    for path in ["/healthz", "/health/live"] {
+        let response = get(&server, path, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.text().await.unwrap().trim(), "ok", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn readiness_answers_200_on_both_paths_when_ready() {
+    let server = InProcess::start().await;
+    for path in ["/readyz", "/health/ready"] {
+        let response = get(&server, path, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ready");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let server = InProcess::start().await;
+    for path in ["/", "/healthz", "/api/status", "/docs/"] {
+        let response = client().post(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(header(response.headers(), header::ALLOW), "GET, HEAD", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn head_answers_headers_with_no_body() {
+    let server = InProcess::start().await;
+    let response = client().head(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        header(response.headers(), header::CONTENT_LENGTH)
+            .parse::<usize>()
+            .unwrap()
+            > 0
+    );
+    assert!(response.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    let server = InProcess::start().await;
+    for path in [
+        "/api/nope",
+        "/api",
+        "/favicon.ico",
+        "/docs/../../etc/passwd",
+        "/%2e%2e%2fetc%2fpasswd",
+    ] {
+        let response = get(&server, path, &[]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn status_reports_who_this_nara_is() {
+    let server = InProcess::start().await;
+    let status: serde_json::Value = get(&server, "/api/status", &[]).await.json().await.unwrap();
+    assert_eq!(status["name"], "test-nara");
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    assert!(status["revision"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(matches!(status["profile"].as_str(), Some("debug" | "release")));
+    assert!(status["started_at"].as_str().unwrap().ends_with('Z'));
+    assert!(status["uptime_s"].as_u64().is_some());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let server = InProcess::start().await;
+    get(&server, "/healthz", &[]).await;
+    get(&server, "/nope.txt", &[]).await;
+    let response = get(&server, "/metrics", &[]).await;
+    assert!(header(response.headers(), header::CONTENT_TYPE).starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"nara_http_requests_total{route="liveness",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"nara_http_requests_total{route="not_found",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#"nara_build_info{{revision="{}",version="{}"}} 1"#,
+            nara::build_info::REVISION,
+            nara::build_info::VERSION
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("nara_http_request_duration_seconds_bucket{route=\"liveness\""),
+        "{text}"
+    );
+    for process_metric in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_cpu_seconds_total",
+        "process_start_time_seconds",
+    ] {
+        assert!(text.contains(process_metric), "missing {process_metric}");
+    }
+}

@@ -1,0 +1,42 @@
+//! The oracle itself must be able to fail: run against a binary that claims to be nara
+//! but serves nothing, it exits non-zero with one line saying what failed.
+
+use std::process::Command;
+
+fn run_oracle(bin: &std::path::Path) -> (i32, String) {
+    let output = Command::new("sh")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/oracle.sh"))
+        .arg(bin)
+        .output()
+        .expect("sh runs the oracle");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn oracle_passes_against_this_build() {
+    let (code, stderr) = run_oracle(env!("CARGO_BIN_EXE_nara").as_ref());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("all checks passed"), "{stderr}");
+}
+
+#[test]
+fn oracle_fails_on_a_binary_that_serves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let impostor = dir.path().join("nara");
+    std::fs::write(&impostor, "#!/bin/sh\necho 'nara 0.0.0 (none, debug)'\nexit 0\n").unwrap();
+    Command::new("chmod").arg("+x").arg(&impostor).status().unwrap();
+    let (code, stderr) = run_oracle(&impostor);
+    assert_eq!(code, 1, "{stderr}");
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(last.starts_with("oracle: FAIL: start:"), "{stderr}");
+}
+
+#[test]
+fn oracle_fails_on_a_missing_binary() {
+    let (code, stderr) = run_oracle("/nonexistent/nara".as_ref());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
