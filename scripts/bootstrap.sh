@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, promtool, shellcheck), mdBook, cargo-nextest, and the web build's npm packages.
+# (curl, promtool, shellcheck, systemd-socket-activate), mdBook, cargo-nextest, and the web build's npm packages.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
 set -euo pipefail
@@ -11,7 +11,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # Debian packages, as "command:package".
 missing=()
-for pair in curl:curl promtool:prometheus shellcheck:shellcheck node:nodejs; do
+for pair in curl:curl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd node:nodejs; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
