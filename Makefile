@@ -9,9 +9,10 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh scripts/bootstrap.sh .ci/run
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run
+NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
-.PHONY: help bootstrap web build run test lint unit oracle clean
+.PHONY: help bootstrap web build run test lint unit oracle nix-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,10 +34,24 @@ build: web ## Build the release binary at target/release/nara
 run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 	target/release/nara $(ARGS)
 
-lint: web ## Formatting, clippy -D warnings, shellcheck
+lint: web ## Formatting, clippy -D warnings, shellcheck (nara and xtask)
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --check --manifest-path xtask/Cargo.toml
+	$(CARGO) clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 	shellcheck $(SCRIPTS)
+
+nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
+	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null || { echo "nix-check: $$f does not parse"; exit 1; }; done
+	@echo "nix-check: $(words $(NIX_FILES)) files parse"
+	$(CARGO) xtask nix-fmt --check
+	deadnix --fail $(NIX_FILES)
+	@if command -v statix >/dev/null; then statix check .; \
+	else echo "nix-check: statix is not installed (it is on no registry this machine reaches); nix flake check runs it"; fi
+	$(CARGO) test --locked --quiet --manifest-path xtask/Cargo.toml
+	$(CARGO) xtask flake-lock
+	@if [ -n "$${NIXPKGS_LIB:-}" ]; then $(CARGO) xtask nix-eval; \
+	else echo "nix-check: NIXPKGS_LIB is unset, so the lib-only evaluation is skipped (see README)"; fi
 
 unit: web ## Unit and integration tests (cargo nextest)
 	$(CARGO) nextest run --locked
@@ -44,7 +59,7 @@ unit: web ## Unit and integration tests (cargo nextest)
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)
 
-test: bootstrap lint ## Everything: bootstrap, lint, the oracle on a debug build, all tests
+test: bootstrap lint nix-check ## Everything: bootstrap, lint, Nix checks, the oracle on a debug build, all tests
 	$(CARGO) build --locked
 	checks/oracle.sh target/debug/nara
 	$(CARGO) nextest run --locked

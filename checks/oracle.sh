@@ -83,7 +83,7 @@ expect_body / '<div id="app">'
 say "ok: / serves the SPA"
 
 expect_status /docs/
-expect_body /docs/ 'searchindex'
+expect_body /docs/ 'Book generated using mdBook'
 say "ok: /docs/ serves the book"
 
 asset=$(fetch / >/dev/null; sed -n 's/.*src="\(\/assets\/[^"]*\.js\)".*/\1/p' "$work/body" | head -n 1)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, promtool, shellcheck, systemd-socket-activate), mdBook, cargo-nextest, and the web build's npm packages.
+# (curl, jq, promtool, shellcheck, systemd-socket-activate, nix-instantiate), mdBook,
+# deadnix, cargo-nextest, and the web build's npm packages.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
 set -euo pipefail
@@ -11,7 +12,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # Debian packages, as "command:package".
 missing=()
-for pair in curl:curl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd node:nodejs; do
+for pair in curl:curl jq:jq promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,6 +28,12 @@ fi
 if ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
 	say "installing mdbook $MDBOOK_VERSION from crates.io (a few minutes, once)"
 	cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search
+fi
+
+DEADNIX_VERSION=1.3.1
+if ! deadnix --version 2>/dev/null | grep -q "$DEADNIX_VERSION"; then
+	say "installing deadnix $DEADNIX_VERSION from crates.io"
+	cargo install deadnix --version "$DEADNIX_VERSION" --locked
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -27,7 +27,7 @@ fn oracle_fails_on_a_binary_that_serves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let impostor = dir.path().join("nara");
     std::fs::write(&impostor, "#!/bin/sh\necho 'nara 0.0.0 (none, debug)'\nexit 0\n").unwrap();
-    Command::new("chmod").arg("+x").arg(&impostor).status().unwrap();
+    std::fs::set_permissions(&impostor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (code, stderr) = run_oracle(&impostor);
     assert_eq!(code, 1, "{stderr}");
     let last = stderr.lines().last().unwrap_or("");

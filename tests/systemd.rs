@@ -1,5 +1,6 @@
 //! systemd integration with the real binary: `READY=1`/`STOPPING=1` over
 //! `NOTIFY_SOCKET`, and serving a socket passed by socket activation (`LISTEN_FDS`).
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -159,12 +159,17 @@ impl Running {
         format!("{}{path}", self.base)
     }
 
+    /// Sends `SIGTERM` ("TERM") or `SIGINT` ("INT") to the process.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{name} failed");
+        let signal = match name {
+            "TERM" => libc::SIGTERM,
+            "INT" => libc::SIGINT,
+            other => panic!("no signal {other} in this harness"),
+        };
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) only sends a signal to our own child process.
+        let result = unsafe { libc::kill(pid, signal) };
+        assert_eq!(result, 0, "kill -{name} failed");
     }
 
     /// Waits up to `limit` for the process to exit.

@@ -1,0 +1,61 @@
+{
+  description = "nara: one binary serving its API, web UI and docs on one port";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixpkgs-unstable";
+    crane.url = "github:ipetkov/crane";
+    rust-overlay = {
+      url = "github:oxalica/rust-overlay";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+    advisory-db = {
+      url = "github:rustsec/advisory-db";
+      flake = false;
+    };
+  };
+
+  outputs = {
+    self,
+    nixpkgs,
+    crane,
+    rust-overlay,
+    advisory-db,
+  }: let
+    inherit (nixpkgs) lib;
+    systems = ["x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin"];
+    # Everything nara builds for one system (nix/scope.nix wires the files below).
+    scopeFor = system:
+      import ./nix/scope.nix {
+        inherit nixpkgs crane rust-overlay advisory-db system;
+        revision = self.shortRev or self.dirtyShortRev or "unknown";
+      };
+    forAllSystems = f: lib.genAttrs systems (system: f (scopeFor system));
+  in {
+    packages = forAllSystems (s:
+      {
+        default = s.nara;
+        inherit (s) nara nara-web; # nix/nara.nix, nix/web.nix
+      }
+      // lib.optionalAttrs s.pkgs.stdenv.hostPlatform.isLinux {
+        inherit (s) oci; # nix/oci.nix
+      });
+
+    apps = forAllSystems (s: {
+      default = {
+        type = "app";
+        program = lib.getExe s.nara;
+        meta.description = "Run nara on :8080";
+      };
+    });
+
+    checks = forAllSystems (s: s.checks); # nix/checks.nix
+
+    devShells = forAllSystems (s: {default = s.devShell;}); # nix/devshell.nix
+
+    formatter = forAllSystems (s: s.pkgs.alejandra);
+
+    overlays.default = final: _prev: {
+      nara = self.packages.${final.stdenv.hostPlatform.system}.nara;
+    };
+  };
+}

@@ -1,0 +1,41 @@
+# The OCI image: nara and CA certificates only (no shell), running as nobody, JSON
+# logs, a healthcheck through `nara healthcheck`, tagged <version>-<revision>.
+{
+  lib,
+  dockerTools,
+  nara,
+  revision,
+}: let
+  port = "8080";
+in
+  dockerTools.buildLayeredImage {
+    name = "nara";
+    tag = "${nara.version}-${revision}";
+    contents = [dockerTools.caCertificates];
+    config = {
+      Entrypoint = [(lib.getExe nara)];
+      User = "65534:65534";
+      ExposedPorts = {"${port}/tcp" = {};};
+      Env = [
+        "NARA_HTTP_ADDR=:${port}"
+        "NARA_LOG_FORMAT=json"
+        "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
+      ];
+      Healthcheck = {
+        Test = ["CMD" (lib.getExe nara) "healthcheck"];
+        # Docker reads these in nanoseconds.
+        Interval = 10 * 1000000000;
+        Timeout = 3 * 1000000000;
+        StartPeriod = 5 * 1000000000;
+        Retries = 3;
+      };
+      Labels = {
+        "org.opencontainers.image.title" = "nara";
+        "org.opencontainers.image.description" = nara.meta.description;
+        "org.opencontainers.image.source" = "https://github.com/eljojo/nara";
+        "org.opencontainers.image.revision" = revision;
+        "org.opencontainers.image.version" = nara.version;
+        "org.opencontainers.image.licenses" = "MIT";
+      };
+    };
+  }

@@ -1,0 +1,30 @@
+# Everything nara builds for one system, each derivation in its own file, wired
+# together with callPackage so each file names only what it uses.
+{
+  nixpkgs,
+  crane,
+  rust-overlay,
+  advisory-db,
+  system,
+  revision,
+}: let
+  pkgs = import nixpkgs {
+    inherit system;
+    overlays = [rust-overlay.overlays.default];
+  };
+in
+  pkgs.lib.makeScope pkgs.newScope (self: {
+    inherit pkgs advisory-db revision;
+
+    # crane with the toolchain rust-toolchain.toml pins (through rust-overlay).
+    craneLib = (crane.mkLib pkgs).overrideToolchain (p: p.rust-bin.fromRustupToolchainFile ../rust-toolchain.toml);
+
+    sources = self.callPackage ./sources.nix {};
+    nara-web = self.callPackage ./web.nix {};
+    cargoArtifacts = self.callPackage ./cargo-artifacts.nix {};
+    crateArgs = self.callPackage ./crate-args.nix {};
+    nara = self.callPackage ./nara.nix {};
+    oci = self.callPackage ./oci.nix {};
+    checks = self.callPackage ./checks.nix {};
+    devShell = self.callPackage ./devshell.nix {};
+  })

@@ -1,0 +1,72 @@
+//! `cargo xtask`: repository chores that must run where Nix cannot, so `make test`
+//! checks the Nix layer offline: formatting (what `nix fmt` writes), the agreement of
+//! flake.nix and flake.lock, and evaluating what needs only nixpkgs' `lib`.
+
+mod flake_lock;
+mod nix_eval;
+mod nix_fmt;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  nix-fmt [--check]   format every .nix file with alejandra (--check: only report)
+  flake-lock          check that flake.lock locks exactly what flake.nix declares
+  nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
+  help                this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = repo_root();
+    let result = match args.first().map(String::as_str) {
+        Some("nix-fmt") => nix_fmt::run(&root, args.iter().any(|a| a == "--check")),
+        Some("flake-lock") => flake_lock::run(&root),
+        Some("nix-eval") => nix_eval::run(&root),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root: the parent of this crate's directory.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in a subdirectory")
+        .to_path_buf()
+}
+
+/// Every `.nix` file below `root`, skipping build outputs and dependencies.
+pub fn nix_files(root: &std::path::Path) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !matches!(name.as_ref(), "target" | "node_modules" | ".git" | "dist" | "result") {
+                    walk(&path, out);
+                }
+            } else if name.ends_with(".nix") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out.sort();
+    out
+}

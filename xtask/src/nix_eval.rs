@@ -1,0 +1,132 @@
+//! `cargo xtask nix-eval`: evaluates, with nixpkgs' `lib` only, the parts of the Nix
+//! code that need nothing more, and asserts what they produce. Point NIXPKGS_LIB at a
+//! nixpkgs checkout (or nix-community/nixpkgs.lib); without it this says so and fails.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn run(root: &Path) -> Result<(), String> {
+    let lib = lib_dir()?;
+    let sources = evaluate(root, &sources_expression(root, &lib))?;
+    check_sources(&sources)?;
+    eprintln!(
+        "nix-eval: source filesets evaluated with {} and hold what each derivation reads",
+        lib.display()
+    );
+    Ok(())
+}
+
+/// `NIXPKGS_LIB` may name the `lib` directory or the tree that contains it.
+fn lib_dir() -> Result<PathBuf, String> {
+    let given = std::env::var_os("NIXPKGS_LIB")
+        .map(PathBuf::from)
+        .ok_or("NIXPKGS_LIB is not set; point it at a nixpkgs (or nixpkgs.lib) checkout")?;
+    for candidate in [given.join("lib"), given.clone()] {
+        if candidate.join("fileset/default.nix").is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(format!(
+        "NIXPKGS_LIB={} holds no lib/fileset/default.nix",
+        given.display()
+    ))
+}
+
+fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
+    let output = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expression])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run nix-instantiate (Debian package nix-bin): {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "evaluation failed:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("nix-instantiate printed no JSON: {e}"))
+}
+
+/// Debian's Nix (2.8) predates `builtins.readFileType`, which current nixpkgs lib calls;
+/// this `import` re-imports every file with that builtin polyfilled from `readDir`.
+const COMPAT_IMPORT: &str = r#"
+  polyfills = {
+    readFileType = path: (builtins.readDir (dirOf path)).${baseNameOf path}
+      or (throw "readFileType: ${toString path} does not exist");
+  };
+  patched = builtins // (if builtins ? readFileType then {} else polyfills) // {inherit import;};
+  import = path: scopedImport {builtins = patched; inherit import;} path;"#;
+
+/// nix/sources.nix with crane's `fileset.commonCargoSources` stood in for by the same
+/// union crane defines (Cargo.toml/Cargo.lock, *.rs, *.toml), listed relative to the root.
+fn sources_expression(root: &Path, lib: &Path) -> String {
+    format!(
+        r#"let{COMPAT_IMPORT}
+  lib = import {lib};
+  root = {root};
+  craneLib.fileset.commonCargoSources = path:
+    lib.fileset.fileFilter (f: f.hasExt "rs" || f.hasExt "toml" || f.name == "Cargo.lock") path;
+  sources = import ./nix/sources.nix {{ inherit lib craneLib; }};
+  relative = set: map (p: lib.removePrefix "${{toString root}}/" (toString p)) (lib.fileset.toList set);
+in lib.mapAttrs (_: relative) sources.filesets"#,
+        lib = lib.display(),
+        root = root.display(),
+    )
+}
+
+fn check_sources(sets: &Value) -> Result<(), String> {
+    let has = |set: &str, file: &str| {
+        sets[set]
+            .as_array()
+            .is_some_and(|files| files.iter().any(|f| f == file))
+    };
+    let mut problems = Vec::new();
+    let mut expect = |set: &str, file: &str, wanted: bool| {
+        if has(set, file) != wanted {
+            let verb = if wanted { "lacks" } else { "must not contain" };
+            problems.push(format!("the {set} source {verb} {file}"));
+        }
+    };
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "rust-toolchain.toml",
+        "src/main.rs",
+        "tests/binary.rs",
+        "checks/oracle.sh",
+    ] {
+        expect("rust", file, true);
+    }
+    for file in [
+        "web/src/App.jsx",
+        "web/package-lock.json",
+        "docs/book.toml",
+        "docs/src/SUMMARY.md",
+        "xtask/src/main.rs",
+        "README.md",
+    ] {
+        expect("rust", file, false);
+    }
+    for file in [
+        "web/src/App.jsx",
+        "web/package-lock.json",
+        "web/build.mjs",
+        "docs/book.toml",
+        "docs/src/SUMMARY.md",
+    ] {
+        expect("web", file, true);
+    }
+    for file in ["src/main.rs", "Cargo.lock", "README.md"] {
+        expect("web", file, false);
+    }
+    for file in ["flake.nix", "nix/scope.nix"] {
+        expect("nix", file, true);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
