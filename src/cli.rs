@@ -48,10 +48,89 @@ pub struct Cli {
     /// How long in-flight requests may take to finish after SIGTERM, e.g. 10s or 1m30s
     #[arg(long, env = "NARA_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s")]
     pub shutdown_grace: String,
+
+    /// This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd
+    /// credential named "soul": a flag's value is visible in `ps` [default: derived from
+    /// /etc/machine-id and the name, with a warning]
+    #[arg(
+        long,
+        env = "NARA_SOUL",
+        value_name = "SOUL",
+        hide_env_values = true,
+        help_heading = "Plaza"
+    )]
+    pub soul: Option<String>,
+
+    /// Read the soul from this file
+    #[arg(long, env = "NARA_SOUL_FILE", value_name = "FILE", help_heading = "Plaza")]
+    pub soul_file: Option<PathBuf>,
+
+    /// The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS); unset,
+    /// nara runs alone. When unset, MQTT_HOST and MQTT_PORT are read
+    #[arg(long, env = "NARA_MQTT_URL", value_name = "URL", help_heading = "Plaza")]
+    pub mqtt_url: Option<String>,
+
+    /// Broker user name
+    #[arg(long, env = "NARA_MQTT_USER", value_name = "USER", help_heading = "Plaza")]
+    pub mqtt_user: Option<String>,
+
+    /// File holding the broker password (or set NARA_MQTT_PASSWORD; never a flag, which
+    /// `ps` would show)
+    #[arg(long, env = "NARA_MQTT_PASSWORD_FILE", value_name = "FILE", help_heading = "Plaza")]
+    pub mqtt_password_file: Option<PathBuf>,
+
+    /// Answer readiness with 503 while disconnected from the plaza
+    #[arg(long, env = "NARA_REQUIRE_PLAZA", help_heading = "Plaza")]
+    pub require_plaza: bool,
+
+    /// How often to send a signed newspaper (presence) message
+    #[arg(
+        long,
+        env = "NARA_PLAZA_NEWSPAPER_INTERVAL",
+        value_name = "DURATION",
+        default_value = "30s",
+        help_heading = "Plaza"
+    )]
+    pub plaza_newspaper_interval: String,
+
+    /// Wait a random time up to this long before announcing, so a fleet restarting
+    /// together does not announce at once
+    #[arg(
+        long,
+        env = "NARA_PLAZA_ANNOUNCE_JITTER",
+        value_name = "DURATION",
+        default_value = "5s",
+        help_heading = "Plaza"
+    )]
+    pub plaza_announce_jitter: String,
+
+    /// A nara silent for longer than this is MISSING
+    #[arg(
+        long,
+        env = "NARA_PLAZA_MISSING_AFTER",
+        value_name = "DURATION",
+        default_value = "5m",
+        help_heading = "Plaza"
+    )]
+    pub plaza_missing_after: String,
+
+    /// Messages signed further than this from our clock are dropped as replays
+    #[arg(
+        long,
+        env = "NARA_PLAZA_MAX_SKEW",
+        value_name = "DURATION",
+        default_value = "60s",
+        help_heading = "Plaza"
+    )]
+    pub plaza_max_skew: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Souls: the secret identity a nara signs its plaza messages with
+    #[command(subcommand)]
+    Soul(SoulCommand),
+
     /// Probe a running nara's /healthz and exit 0 if healthy, 1 if not (for images
     /// that have no curl)
     Healthcheck {
@@ -62,6 +141,16 @@ pub enum Command {
         /// Give up after this long
         #[arg(long, value_name = "DURATION", default_value = "3s")]
         timeout: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SoulCommand {
+    /// Mint a new soul bonded to NAME and print it (store it as a secret)
+    New {
+        /// The name this soul is for
+        #[arg(long, value_name = "NAME")]
+        name: String,
     },
 }
 

@@ -3,6 +3,8 @@
 
 use crate::cli::Cli;
 use crate::listen_addr;
+use crate::plaza::identity::{Soul, SoulSource, friendly_name, is_generic_hostname};
+use crate::plaza::settings::{PlazaConfig, resolve_plaza, resolve_soul};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Deserialize;
@@ -19,6 +21,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub shutdown_grace: Duration,
+    pub plaza: PlazaConfig,
+    pub soul: Soul,
+    pub soul_source: SoulSource,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +43,15 @@ pub struct FileSettings {
     pub log_format: Option<String>,
     pub log_level: Option<String>,
     pub shutdown_grace: Option<String>,
+    pub soul_file: Option<String>,
+    pub mqtt_url: Option<String>,
+    pub mqtt_user: Option<String>,
+    pub mqtt_password_file: Option<String>,
+    pub require_plaza: Option<bool>,
+    pub plaza_newspaper_interval: Option<String>,
+    pub plaza_announce_jitter: Option<String>,
+    pub plaza_missing_after: Option<String>,
+    pub plaza_max_skew: Option<String>,
 }
 
 /// Where a value came from, so an error can point at it.
@@ -72,7 +86,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
+pub(crate) fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
     ConfigError(format!("invalid value {value:?} for {origin}: {expected}"))
 }
 
@@ -81,14 +95,30 @@ pub struct Environment {
     pub port: Option<String>,
     pub rust_log: Option<String>,
     pub hostname: Option<String>,
+    pub machine_id: Option<String>,
+    pub mqtt_host: Option<String>,
+    pub mqtt_port: Option<String>,
+    pub mqtt_password: Option<String>,
+    /// systemd's `$CREDENTIALS_DIRECTORY` (LoadCredential=).
+    pub credentials_directory: Option<String>,
 }
 
 impl Environment {
     pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Environment {
-            port: std::env::var("PORT").ok().filter(|p| !p.is_empty()),
-            rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
+            port: var("PORT"),
+            rust_log: var("RUST_LOG"),
             hostname: read_hostname(),
+            machine_id: ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+                .iter()
+                .find_map(|p| std::fs::read_to_string(p).ok())
+                .map(|id| id.trim().to_string())
+                .filter(|id| !id.is_empty()),
+            mqtt_host: var("MQTT_HOST"),
+            mqtt_port: var("MQTT_PORT"),
+            mqtt_password: var("NARA_MQTT_PASSWORD"),
+            credentials_directory: var("CREDENTIALS_DIRECTORY"),
         }
     }
 }
@@ -115,14 +145,15 @@ pub fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
 }
 
 /// One setting resolved through the layers: the first of flag, env, file, default.
-struct Layered<'a> {
-    matches: &'a ArgMatches,
-    file: &'a FileSettings,
+pub struct Layered<'a> {
+    pub matches: &'a ArgMatches,
+    pub file: &'a FileSettings,
     file_path: Option<&'a Path>,
 }
 
 impl Layered<'_> {
-    fn pick(
+    /// The value and its origin; `None` when no layer sets it and there is no default.
+    pub fn pick(
         &self,
         id: &'static str,
         flag: &'static str,
@@ -186,11 +217,7 @@ impl Config {
             layers.file.name.as_ref(),
         ) {
             Some((name, origin)) => validate_name(&name).map_err(|e| invalid(&name, &origin, e))?,
-            None => env
-                .hostname
-                .as_deref()
-                .and_then(|h| validate_name(h).ok())
-                .unwrap_or_else(|| "nara".to_string()),
+            None => default_name(env),
         };
 
         let (format_text, format_origin) = layers
@@ -241,13 +268,28 @@ impl Config {
             .expect("shutdown_grace has a default");
         let shutdown_grace = parse_duration(&grace_text).map_err(|e| invalid(&grace_text, &grace_origin, e))?;
 
+        let plaza = resolve_plaza(&layers, cli, env)?;
+        let (soul, soul_source) = resolve_soul(&layers, cli, env, &name)?;
         Ok(Config {
             http_addr,
             name,
             log_format,
             log_filter,
             shutdown_grace,
+            plaza,
+            soul,
+            soul_source,
         })
+    }
+}
+
+/// The hostname, unless it says nothing about the machine (`localhost`, a container
+/// ID, ...): then a friendly name derived from the machine, the same on every start.
+fn default_name(env: &Environment) -> String {
+    let hostname = env.hostname.as_deref().filter(|h| validate_name(h).is_ok());
+    match hostname {
+        Some(h) if !is_generic_hostname(h) => h.to_string(),
+        _ => friendly_name(env.machine_id.as_deref().or(hostname).unwrap_or("nara")),
     }
 }
 

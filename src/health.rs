@@ -4,12 +4,14 @@
 //! holds makes `/readyz` answer 503 and name it, so an operator sees *why*.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::watch;
 
 /// Shared readiness state; cheap to read on every probe.
 #[derive(Debug)]
 pub struct Health {
     starting: AtomicBool,
     draining: AtomicBool,
+    draining_signal: watch::Sender<bool>,
 }
 
 impl Default for Health {
@@ -24,6 +26,7 @@ impl Health {
         Health {
             starting: AtomicBool::new(true),
             draining: AtomicBool::new(false),
+            draining_signal: watch::channel(false).0,
         }
     }
 
@@ -35,6 +38,13 @@ impl Health {
     /// Shutdown began: from now on readiness fails so load balancers stop routing here.
     pub fn begin_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
+        self.draining_signal.send_replace(true);
+    }
+
+    /// Turns true when draining begins: long-lived work (event streams, the plaza)
+    /// watches it to wind down.
+    pub fn draining_signal(&self) -> watch::Receiver<bool> {
+        self.draining_signal.subscribe()
     }
 
     pub fn is_draining(&self) -> bool {

@@ -14,6 +14,7 @@ pub mod healthcheck;
 pub mod listen_addr;
 pub mod logging;
 pub mod metrics;
+pub mod plaza;
 pub mod routes;
 pub mod server;
 pub mod shutdown;

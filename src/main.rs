@@ -1,9 +1,12 @@
 //! The `nara` binary: parse the command line, then serve or run a subcommand.
 //! Every user error ends in one line on stderr and a non-zero exit, never a panic.
 
-use nara::cli::{self, Command};
+use nara::cli::{self, Command, SoulCommand};
 use nara::config::{self, Config, Environment};
 use nara::health::Health;
+use nara::metrics::Metrics;
+use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::{Plaza, transport};
 use nara::routes::App;
 use nara::server::{self, Ended};
 use nara::shutdown::Signals;
@@ -19,6 +22,9 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(err) => return report_clap_error(err),
     };
+    if let Some(Command::Soul(SoulCommand::New { name })) = &parsed.cli.command {
+        return mint_soul(name);
+    }
     let config = match Config::resolve(&parsed.cli, &parsed.matches, &Environment::from_process()) {
         Ok(config) => config,
         Err(err) => {
@@ -45,7 +51,29 @@ fn main() -> ExitCode {
             let url = url.unwrap_or_else(|| healthcheck::default_url(config.http_addr));
             runtime.block_on(run_healthcheck(&url, timeout))
         }
+        Some(Command::Soul(_)) => unreachable!("handled before the configuration is read"),
         None => runtime.block_on(run_server(config)),
+    }
+}
+
+/// `nara soul new --name NAME`: the soul on stdout, advice on stderr.
+fn mint_soul(name: &str) -> ExitCode {
+    if let Err(e) = config::validate_name(name) {
+        eprintln!("nara: invalid value {name:?} for --name: {e}");
+        return ExitCode::from(USAGE_ERROR);
+    }
+    match Soul::mint(name) {
+        Ok(soul) => {
+            println!("{}", soul.to_base58());
+            eprintln!(
+                "nara: a new soul for {name:?}; keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("nara: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -99,8 +127,17 @@ async fn run_server(config: Config) -> ExitCode {
     };
     let local_addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
 
+    let identity = Identity::new(&config.soul, &config.name, config.soul_source);
+    warn_about_identity(&identity);
+    let metrics = Arc::new(Metrics::new());
+    let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
     let health = Arc::new(Health::new());
-    let app = Arc::new(App::new(config.name.clone(), health.clone()));
+    let app = Arc::new(App::with_plaza(health.clone(), plaza.clone(), metrics));
+    let plaza_task = config
+        .plaza
+        .broker
+        .clone()
+        .map(|broker| tokio::spawn(transport::run(plaza.clone(), broker, health.draining_signal())));
     health.mark_started();
     systemd::notify_ready();
     tracing::info!(
@@ -109,6 +146,8 @@ async fn run_server(config: Config) -> ExitCode {
         version = build_info::VERSION,
         revision = build_info::REVISION,
         assets = assets::count(),
+        id = %plaza.identity.id,
+        plaza = %config.plaza.broker.as_ref().map_or("none (running alone)".to_string(), |b| b.address()),
         "nara listening"
     );
 
@@ -118,7 +157,12 @@ async fn run_server(config: Config) -> ExitCode {
         systemd::notify_stopping();
         tracing::info!(signal, "shutting down: readiness now 503, finishing requests in flight");
     };
-    match server::serve(listener, server::app_service(app), shutdown, config.shutdown_grace).await {
+    let ended = server::serve(listener, server::app_service(app), shutdown, config.shutdown_grace).await;
+    if let Some(task) = plaza_task {
+        // It saw the drain begin with everyone else; this only waits for its chau.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), task).await;
+    }
+    match ended {
         Ended::Drained => {
             tracing::info!("stopped cleanly");
             ExitCode::SUCCESS
@@ -130,6 +174,28 @@ async fn run_server(config: Config) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// Identity problems an operator should hear about; never the soul itself.
+fn warn_about_identity(identity: &Identity) {
+    match identity.soul_source {
+        SoulSource::Native => tracing::warn!(
+            name = %identity.name,
+            "no soul configured: using one derived from this machine's machine-id; it will not survive a move \
+             to another machine (mint one with `nara soul new --name NAME` and pass it with --soul-file)"
+        ),
+        SoulSource::Ephemeral => tracing::warn!(
+            name = %identity.name,
+            "no soul configured and no machine-id: using a random soul; this nara's ID changes on every start"
+        ),
+        _ => {}
+    }
+    if !identity.bonded {
+        tracing::warn!(
+            name = %identity.name,
+            "this soul was minted for another name; the identity is marked unbonded in /api/status"
+        );
     }
 }
 

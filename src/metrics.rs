@@ -3,7 +3,9 @@
 
 use crate::build_info;
 use http::StatusCode;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use std::time::Duration;
 
 /// The `Content-Type` of the text exposition format.
@@ -19,6 +21,14 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Known naras by status (ONLINE, OFFLINE, MISSING), this one included.
+    pub plaza_peers: IntGaugeVec,
+    /// 1 while connected to the plaza's broker.
+    pub plaza_connected: IntGauge,
+    /// Plaza messages received, by kind and result (accepted or why dropped).
+    pub plaza_messages: IntCounterVec,
+    /// Connection attempts that failed or connections that broke.
+    pub plaza_reconnects: IntCounter,
 }
 
 impl Default for Metrics {
@@ -58,10 +68,34 @@ impl Metrics {
             &["route"],
         )
         .expect("valid metric");
+        let plaza_peers = IntGaugeVec::new(
+            Opts::new("nara_plaza_peers", "Known naras by status, this one included."),
+            &["status"],
+        )
+        .expect("valid metric");
+        let plaza_connected = IntGauge::new("nara_plaza_connected", "1 while connected to the plaza's MQTT broker.")
+            .expect("valid metric");
+        let plaza_messages = IntCounterVec::new(
+            Opts::new(
+                "nara_plaza_messages_total",
+                "Plaza messages received, by kind and result (accepted, or the reason dropped).",
+            ),
+            &["kind", "result"],
+        )
+        .expect("valid metric");
+        let plaza_reconnects = IntCounter::new(
+            "nara_plaza_reconnects_total",
+            "Failed connection attempts to, and lost connections with, the plaza's broker.",
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(build_info) as Box<dyn prometheus::core::Collector>,
             Box::new(requests.clone()),
             Box::new(latency.clone()),
+            Box::new(plaza_peers.clone()),
+            Box::new(plaza_connected.clone()),
+            Box::new(plaza_messages.clone()),
+            Box::new(plaza_reconnects.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
         }
@@ -73,6 +107,10 @@ impl Metrics {
             registry,
             requests,
             latency,
+            plaza_peers,
+            plaza_connected,
+            plaza_messages,
+            plaza_reconnects,
         }
     }
 

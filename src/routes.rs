@@ -5,16 +5,20 @@ use crate::assets::{self, Asset};
 use crate::encoding;
 use crate::health::Health;
 use crate::metrics::{self, Metrics};
+use crate::plaza::identity::{Identity, Soul, SoulSource};
+use crate::plaza::settings::PlazaConfig;
+use crate::plaza::{Plaza, events};
 use crate::status::{StartTime, StatusReport};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Every response body: a whole buffer, for embedded assets a `&'static` one.
-pub type Body = Full<Bytes>;
+/// Every response body: a whole buffer (for embedded assets a `&'static` one), or the
+/// event stream of `/api/events`.
+pub type Body = Either<Full<Bytes>, events::EventBody>;
 
 const ALLOW: &str = "GET, HEAD";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -25,10 +29,10 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Shared state behind every request.
 pub struct App {
-    name: String,
     started: StartTime,
     pub health: Arc<Health>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    pub plaza: Arc<Plaza>,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -37,6 +41,8 @@ enum Target {
     Readiness,
     Status,
     Metrics,
+    Peers,
+    Events,
     DocsRedirect,
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
     Asset(&'static Asset, StatusCode),
@@ -44,12 +50,21 @@ enum Target {
 }
 
 impl App {
+    /// A nara on its own (no broker) with a throwaway identity: for tests and tools.
     pub fn new(name: String, health: Arc<Health>) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let soul = Soul::mint(&name).expect("the system has randomness");
+        let identity = Identity::new(&soul, &name, SoulSource::Ephemeral);
+        let plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+        App::with_plaza(health, plaza, metrics)
+    }
+
+    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
         App {
-            name,
             started: StartTime::now(),
             health,
-            metrics: Metrics::new(),
+            metrics,
+            plaza,
         }
     }
 
@@ -85,8 +100,22 @@ impl App {
             Target::Liveness => plain(StatusCode::OK, "ok\n"),
             Target::Readiness => self.readiness(),
             Target::Status => {
-                let report = StatusReport::new(&self.name, &self.started);
+                let report = StatusReport::new(&self.plaza, &self.started);
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
+            }
+            Target::Peers => {
+                let body = serde_json::json!({ "peers": self.plaza.peers() });
+                json(StatusCode::OK, body.to_string().into_bytes())
+            }
+            Target::Events => {
+                let stream = events::stream(self.plaza.clone(), self.health.draining_signal());
+                let mut response = Response::new(Either::Right(stream));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+                // Reverse proxies (nginx) must not buffer a stream.
+                headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+                response
             }
             Target::Metrics => respond(
                 StatusCode::OK,
@@ -113,7 +142,10 @@ impl App {
 
     /// Readiness as an orchestrator reads it: 200, or 503 naming what is not ready.
     pub fn readiness(&self) -> Response<Body> {
-        let reasons = self.health.not_ready_reasons();
+        let mut reasons = self.health.not_ready_reasons();
+        if self.plaza.config.require && !self.plaza.is_connected() {
+            reasons.push("plaza");
+        }
         if reasons.is_empty() {
             json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
         } else {
@@ -131,6 +163,8 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/readyz" | "/health/ready" => ("readiness", Target::Readiness),
         "/api/status" => ("status", Target::Status),
         "/metrics" => ("metrics", Target::Metrics),
+        "/api/peers" => ("peers", Target::Peers),
+        "/api/events" => ("events", Target::Events),
         "/docs" => ("docs", Target::DocsRedirect),
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
         _ => match path.strip_prefix("/docs/") {
@@ -235,7 +269,7 @@ fn if_none_match<B>(req: &Request<B>, etag: &str) -> bool {
 }
 
 fn respond(status: StatusCode, content_type: &'static str, cache: &'static str, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Either::Left(Full::new(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

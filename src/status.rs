@@ -1,6 +1,8 @@
 //! `/api/status`: who this nara is and how long it has been up.
 
 use crate::build_info;
+use crate::plaza::identity::SoulSource;
+use crate::plaza::{Plaza, PlazaStatus};
 use serde::Serialize;
 use std::time::{Instant, SystemTime};
 
@@ -25,26 +27,40 @@ impl StartTime {
     }
 }
 
+/// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
 pub struct StatusReport<'a> {
     pub name: &'a str,
+    /// Derived from soul and name.
+    pub id: &'a str,
+    pub public_key: &'a str,
+    /// False when the soul was minted for another name.
+    pub bonded: bool,
+    pub soul_source: SoulSource,
     pub version: &'static str,
     pub revision: &'static str,
     pub profile: &'static str,
     /// RFC 3339, UTC, whole seconds.
     pub started_at: String,
     pub uptime_s: u64,
+    pub plaza: PlazaStatus,
 }
 
 impl<'a> StatusReport<'a> {
-    pub fn new(name: &'a str, started: &StartTime) -> Self {
+    pub fn new(plaza: &'a Plaza, started: &StartTime) -> Self {
+        let identity = &plaza.identity;
         StatusReport {
-            name,
+            name: &identity.name,
+            id: &identity.id,
+            public_key: &identity.public_key,
+            bonded: identity.bonded,
+            soul_source: identity.soul_source,
             version: build_info::VERSION,
             revision: build_info::REVISION,
             profile: build_info::PROFILE,
             started_at: humantime::format_rfc3339_seconds(started.wall).to_string(),
             uptime_s: started.uptime_s(),
+            plaza: plaza.status(),
         }
     }
 }

@@ -1,0 +1,264 @@
+//! Who this nara is on the plaza: its soul (a secret 32-byte seed bonded to a name),
+//! and what derives from soul and name: the nara ID and the Ed25519 key that signs.
+//!
+//! Text form of a soul: Base58 of `seed (32 bytes) || bond (4 bytes)`, where the bond is
+//! the start of SHA-256 over a domain tag, the seed and the name. A soul used with
+//! another name still works, but the mismatch is detected and reported as "unbonded".
+//! The seed never leaves this module except as a signing key; `Debug` redacts it.
+
+use ed25519_dalek::{Signer, SigningKey};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+const SEED_LEN: usize = 32;
+const BOND_LEN: usize = 4;
+
+/// The secret every other identity fact derives from.
+#[derive(Clone)]
+pub struct Soul {
+    seed: [u8; SEED_LEN],
+    bond: [u8; BOND_LEN],
+}
+
+impl fmt::Debug for Soul {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Soul(<redacted>)")
+    }
+}
+
+/// Why a text is not a soul; never quotes the text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotASoul(pub &'static str);
+
+impl fmt::Display for NotASoul {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+fn tagged_hash(tag: &str, seed: &[u8], name: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(tag.as_bytes());
+    hasher.update([0]);
+    hasher.update(seed);
+    hasher.update([0]);
+    hasher.update(name.as_bytes());
+    hasher.finalize().into()
+}
+
+fn bond_for(seed: &[u8; SEED_LEN], name: &str) -> [u8; BOND_LEN] {
+    let digest = tagged_hash("nara/soul-bond/v1", seed, name);
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+impl Soul {
+    fn from_seed(seed: [u8; SEED_LEN], name: &str) -> Soul {
+        Soul {
+            seed,
+            bond: bond_for(&seed, name),
+        }
+    }
+
+    /// A new random soul bonded to `name` (`nara soul new`).
+    pub fn mint(name: &str) -> Result<Soul, String> {
+        let mut seed = [0u8; SEED_LEN];
+        getrandom::fill(&mut seed).map_err(|e| format!("the system gave no randomness: {e}"))?;
+        Ok(Soul::from_seed(seed, name))
+    }
+
+    /// A soul derived from this machine and the name: stable on this machine, lost on
+    /// a move, which is why nara warns when it falls back to one.
+    pub fn native(machine_id: &str, name: &str) -> Soul {
+        Soul::from_seed(tagged_hash("nara/native-soul/v1", machine_id.as_bytes(), name), name)
+    }
+
+    pub fn parse(text: &str) -> Result<Soul, NotASoul> {
+        let bytes = bs58::decode(text.trim())
+            .into_vec()
+            .map_err(|_| NotASoul("not Base58"))?;
+        if bytes.len() != SEED_LEN + BOND_LEN {
+            return Err(NotASoul(
+                "wrong length (a soul is Base58 of 36 bytes; mint one with `nara soul new`)",
+            ));
+        }
+        let mut seed = [0u8; SEED_LEN];
+        let mut bond = [0u8; BOND_LEN];
+        seed.copy_from_slice(&bytes[..SEED_LEN]);
+        bond.copy_from_slice(&bytes[SEED_LEN..]);
+        Ok(Soul { seed, bond })
+    }
+
+    /// The text form; printed only by `nara soul new`.
+    pub fn to_base58(&self) -> String {
+        let mut bytes = Vec::with_capacity(SEED_LEN + BOND_LEN);
+        bytes.extend_from_slice(&self.seed);
+        bytes.extend_from_slice(&self.bond);
+        bs58::encode(bytes).into_string()
+    }
+
+    pub fn is_bonded_to(&self, name: &str) -> bool {
+        self.bond == bond_for(&self.seed, name)
+    }
+}
+
+/// Where the soul came from, shown in `/api/status` (never the soul itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoulSource {
+    Flag,
+    Environment,
+    File,
+    Credential,
+    Native,
+    Ephemeral,
+}
+
+/// This nara's public identity and its signing key.
+pub struct Identity {
+    pub name: String,
+    pub id: String,
+    pub public_key: String,
+    pub bonded: bool,
+    pub soul_source: SoulSource,
+    signing: SigningKey,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("public_key", &self.public_key)
+            .field("bonded", &self.bonded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    pub fn new(soul: &Soul, name: &str, soul_source: SoulSource) -> Identity {
+        let signing = SigningKey::from_bytes(&tagged_hash("nara/ed25519/v1", &soul.seed, ""));
+        let id_digest = tagged_hash("nara/id/v1", &soul.seed, name);
+        Identity {
+            name: name.to_string(),
+            id: bs58::encode(&id_digest[..16]).into_string(),
+            public_key: bs58::encode(signing.verifying_key().to_bytes()).into_string(),
+            bonded: soul.is_bonded_to(name),
+            soul_source,
+            signing,
+        }
+    }
+
+    /// A Base58 Ed25519 signature over `bytes`.
+    pub fn sign(&self, bytes: &[u8]) -> String {
+        bs58::encode(self.signing.sign(bytes).to_bytes()).into_string()
+    }
+}
+
+/// Hostnames that say nothing about the machine: images' defaults and container IDs.
+pub fn is_generic_hostname(hostname: &str) -> bool {
+    const GENERIC: &[&str] = &[
+        "localhost",
+        "raspberrypi",
+        "ubuntu",
+        "debian",
+        "nixos",
+        "fedora",
+        "archlinux",
+        "alpine",
+        "pi",
+        "host",
+        "server",
+        "computer",
+        "(none)",
+        "nara",
+    ];
+    let lower = hostname.to_ascii_lowercase();
+    let hex_id = (lower.len() == 12 || lower.len() == 64) && lower.bytes().all(|b| b.is_ascii_hexdigit());
+    GENERIC.contains(&lower.as_str()) || hex_id || lower.starts_with("ip-")
+}
+
+/// A deterministic, pronounceable name such as `quiet-heron-42`, from machine facts.
+pub fn friendly_name(seed: &str) -> String {
+    const ADJECTIVES: &[&str] = &[
+        "amber", "brave", "calm", "clever", "cosy", "curious", "dapper", "eager", "gentle", "glad", "jolly", "keen",
+        "lively", "lucky", "mellow", "merry", "misty", "nimble", "patient", "plucky", "proud", "quiet", "rosy", "shy",
+        "sleepy", "snowy", "sunny", "swift", "tidy", "warm", "witty", "zesty",
+    ];
+    const ANIMALS: &[&str] = &[
+        "badger", "beaver", "bison", "crane", "dingo", "falcon", "ferret", "finch", "gecko", "heron", "ibex", "koala",
+        "lemur", "lynx", "marten", "newt", "okapi", "otter", "owl", "panda", "puffin", "quokka", "raven", "robin",
+        "seal", "stoat", "swift", "tapir", "tern", "vole", "wombat", "yak",
+    ];
+    let digest = Sha256::digest(format!("nara/friendly-name/v1\0{seed}").as_bytes());
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[digest[0] as usize % ADJECTIVES.len()],
+        ANIMALS[digest[1] as usize % ANIMALS.len()],
+        u16::from_be_bytes([digest[2], digest[3]]) % 100
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_soul_round_trips_and_is_bonded_to_its_name() {
+        let soul = Soul::mint("kitchen").unwrap();
+        let parsed = Soul::parse(&soul.to_base58()).unwrap();
+        assert!(parsed.is_bonded_to("kitchen"));
+        assert!(!parsed.is_bonded_to("garage"));
+        let a = Identity::new(&soul, "kitchen", SoulSource::Flag);
+        let b = Identity::new(&parsed, "kitchen", SoulSource::Flag);
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.public_key, b.public_key);
+    }
+
+    #[test]
+    fn a_soul_used_under_another_name_is_unbonded_and_gets_another_id() {
+        let soul = Soul::mint("kitchen").unwrap();
+        let home = Identity::new(&soul, "kitchen", SoulSource::Flag);
+        let away = Identity::new(&soul, "garage", SoulSource::Flag);
+        assert!(home.bonded);
+        assert!(!away.bonded);
+        assert_ne!(home.id, away.id);
+    }
+
+    #[test]
+    fn native_souls_are_stable_per_machine_and_name() {
+        let a = Identity::new(&Soul::native("machine-1", "n"), "n", SoulSource::Native);
+        let b = Identity::new(&Soul::native("machine-1", "n"), "n", SoulSource::Native);
+        let c = Identity::new(&Soul::native("machine-2", "n"), "n", SoulSource::Native);
+        assert_eq!(a.public_key, b.public_key);
+        assert_ne!(a.public_key, c.public_key);
+        assert!(a.bonded);
+    }
+
+    #[test]
+    fn malformed_souls_are_refused_without_echoing_them() {
+        assert_eq!(Soul::parse("0OIl").unwrap_err(), NotASoul("not Base58"));
+        let short = bs58::encode([1u8; 10]).into_string();
+        let err = Soul::parse(&short).unwrap_err().to_string();
+        assert!(err.starts_with("wrong length") && !err.contains(&short));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_seed() {
+        let soul = Soul::mint("x").unwrap();
+        let text = soul.to_base58();
+        assert_eq!(format!("{soul:?}"), "Soul(<redacted>)");
+        let identity = Identity::new(&soul, "x", SoulSource::Flag);
+        assert!(!format!("{identity:?}").contains(&text));
+    }
+
+    #[test]
+    fn generic_hostnames_get_deterministic_friendly_names() {
+        for generic in ["localhost", "raspberrypi", "3f2a9c1d0b7e", "ip-10-0-0-1"] {
+            assert!(is_generic_hostname(generic), "{generic}");
+        }
+        assert!(!is_generic_hostname("kitchen-pi"));
+        assert_eq!(friendly_name("abc"), friendly_name("abc"));
+        assert_ne!(friendly_name("abc"), friendly_name("abd"));
+        assert!(crate::config::validate_name(&friendly_name("abc")).is_ok());
+    }
+}

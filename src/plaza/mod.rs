@@ -1,0 +1,215 @@
+//! The plaza: where naras meet over MQTT and see each other.
+//!
+//! [`Plaza`] is the shared state the HTTP side reads (peers, counts, the change stream)
+//! and the transport writes (received messages, connection state). A nara without a
+//! broker still has a plaza of one: itself.
+
+pub mod events;
+pub mod identity;
+pub mod message;
+pub mod projection;
+pub mod settings;
+pub mod transport;
+
+use crate::build_info;
+use crate::metrics::Metrics;
+use identity::Identity;
+use message::{Kind, Message, Rejection};
+use projection::{Change, Counts, Peer, Projection, Status};
+use serde::Serialize;
+use settings::PlazaConfig;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast;
+
+/// How many changes a slow `/api/events` client may fall behind before it is resent
+/// a snapshot instead.
+const CHANGE_BACKLOG: usize = 256;
+
+pub struct Plaza {
+    pub identity: Identity,
+    pub config: PlazaConfig,
+    projection: Mutex<Projection>,
+    changes: broadcast::Sender<Change>,
+    connected: AtomicBool,
+    metrics: Arc<Metrics>,
+    started: Instant,
+    last_rejection_log: AtomicU64,
+}
+
+/// The plaza part of `/api/status`.
+#[derive(Debug, Serialize)]
+pub struct PlazaStatus {
+    pub configured: bool,
+    pub connected: bool,
+    /// The broker address without credentials.
+    pub broker: Option<String>,
+    pub required: bool,
+    pub peers: Counts,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Plaza {
+    pub fn new(identity: Identity, config: PlazaConfig, metrics: Arc<Metrics>) -> Arc<Plaza> {
+        let now = SystemTime::now();
+        let own = Peer {
+            name: identity.name.clone(),
+            id: identity.id.clone(),
+            public_key: identity.public_key.clone(),
+            status: Status::Online,
+            version: build_info::VERSION.to_string(),
+            revision: build_info::REVISION.to_string(),
+            uptime_s: 0,
+            first_seen: now,
+            last_seen: now,
+            is_self: true,
+        };
+        let plaza = Plaza {
+            projection: Mutex::new(Projection::new(own, config.missing_after)),
+            changes: broadcast::channel(CHANGE_BACKLOG).0,
+            connected: AtomicBool::new(false),
+            identity,
+            config,
+            metrics,
+            started: Instant::now(),
+            last_rejection_log: AtomicU64::new(0),
+        };
+        plaza.update_peer_gauges(&plaza.view());
+        Arc::new(plaza)
+    }
+
+    fn view(&self) -> MutexGuard<'_, Projection> {
+        // A panic while holding the lock cannot leave the map half-written in a way
+        // that matters more than losing the whole view, so keep serving.
+        self.projection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every known nara, this one included.
+    pub fn peers(&self) -> Vec<Peer> {
+        self.view().snapshot()
+    }
+
+    /// A snapshot and a receiver for every change after it, taken together so that
+    /// nothing falls between them.
+    pub fn subscribe(&self) -> (Vec<Peer>, broadcast::Receiver<Change>) {
+        let view = self.view();
+        (view.snapshot(), self.changes.subscribe())
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    /// Records the connection state; returns the previous one.
+    pub fn set_connected(&self, connected: bool) -> bool {
+        self.metrics.plaza_connected.set(i64::from(connected));
+        self.connected.swap(connected, Ordering::SeqCst)
+    }
+
+    pub fn record_reconnect(&self) {
+        self.metrics.plaza_reconnects.inc();
+    }
+
+    pub fn uptime_s(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    pub fn status(&self) -> PlazaStatus {
+        PlazaStatus {
+            configured: self.config.broker.is_some(),
+            connected: self.is_connected(),
+            broker: self.config.broker.as_ref().map(|b| b.address()),
+            required: self.config.require,
+            peers: self.view().counts(),
+        }
+    }
+
+    /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
+    pub fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
+        let message = Message {
+            kind,
+            name: self.identity.name.clone(),
+            id: self.identity.id.clone(),
+            public_key: self.identity.public_key.clone(),
+            version: build_info::VERSION.to_string(),
+            revision: build_info::REVISION.to_string(),
+            timestamp: unix_now(),
+            uptime_s: self.uptime_s(),
+        };
+        self.view()
+            .touch_self(&self.identity.name, message.uptime_s, SystemTime::now());
+        (kind.topic(&self.identity.name), message.sign(&self.identity))
+    }
+
+    /// Handles one message from the broker: verify, apply, count, announce changes.
+    /// Bad input is dropped and counted; nothing here can fail the caller.
+    pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+        let kind = kind_of_topic(topic);
+        let outcome = Message::decode(topic, payload, unix_now(), self.config.policy).and_then(|message| {
+            let mut view = self.view();
+            let change = view.apply(&message, SystemTime::now())?;
+            if let Some(change) = change {
+                self.update_peer_gauges(&view);
+                // No receivers (no /api/events client) is fine.
+                let _ = self.changes.send(change);
+            }
+            Ok(())
+        });
+        let result = match outcome {
+            Ok(()) => "accepted",
+            Err(rejection) => rejection.as_str(),
+        };
+        self.metrics.plaza_messages.with_label_values(&[kind, result]).inc();
+        if let Err(rejection) = outcome {
+            self.log_rejection(topic, rejection);
+        }
+        outcome
+    }
+
+    /// Marks silent naras MISSING and announces it.
+    pub fn sweep(&self) {
+        let mut view = self.view();
+        let changes = view.sweep(SystemTime::now());
+        if !changes.is_empty() {
+            self.update_peer_gauges(&view);
+        }
+        for change in changes {
+            let _ = self.changes.send(change);
+        }
+    }
+
+    fn update_peer_gauges(&self, view: &Projection) {
+        let counts = view.counts();
+        for (status, count) in [
+            ("ONLINE", counts.online),
+            ("OFFLINE", counts.offline),
+            ("MISSING", counts.missing),
+        ] {
+            self.metrics.plaza_peers.with_label_values(&[status]).set(count as i64);
+        }
+    }
+
+    /// At most one debug line a second, so a flood of garbage cannot flood the log.
+    fn log_rejection(&self, topic: &str, rejection: Rejection) {
+        let now = unix_now();
+        if self.last_rejection_log.swap(now, Ordering::Relaxed) != now {
+            tracing::debug!(topic, reason = %rejection, "dropped a plaza message (counted in nara_plaza_messages_total)");
+        }
+    }
+}
+
+/// The `kind` label for a topic, from a fixed set so metrics stay bounded.
+fn kind_of_topic(topic: &str) -> &'static str {
+    let rest = topic.strip_prefix(message::TOPIC_PREFIX).unwrap_or("");
+    Kind::ALL
+        .into_iter()
+        .find(|k| rest == k.as_str() || (*k == Kind::Newspaper && rest.starts_with("newspaper/")))
+        .map_or("other", Kind::as_str)
+}

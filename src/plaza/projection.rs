@@ -1,0 +1,329 @@
+//! The view of the plaza: every nara heard from, with its status, built from verified
+//! messages. ONLINE on any valid message, OFFLINE on `chau`, MISSING after a silence.
+//!
+//! It also holds the history single messages cannot prove: the key first seen for
+//! each name (trust on first use) and the newest timestamp accepted from it.
+
+use super::message::{Kind, Message, Rejection};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Online,
+    Offline,
+    Missing,
+}
+
+/// One nara as this nara sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub name: String,
+    pub id: String,
+    pub public_key: String,
+    pub status: Status,
+    pub version: String,
+    pub revision: String,
+    pub uptime_s: u64,
+    #[serde(serialize_with = "rfc3339")]
+    pub first_seen: SystemTime,
+    #[serde(serialize_with = "rfc3339")]
+    pub last_seen: SystemTime,
+    /// This nara itself.
+    #[serde(rename = "self")]
+    pub is_self: bool,
+}
+
+fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339_seconds(*time))
+}
+
+/// A change in the view, as `/api/events` streams it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    #[serde(rename = "type")]
+    pub kind: ChangeKind,
+    pub peer: Peer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// First heard from.
+    Join,
+    /// Back online, or another version or revision.
+    Change,
+    /// OFFLINE (said chau) or MISSING (went silent).
+    Leave,
+}
+
+/// Peers by status, for `/api/status` and the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub online: usize,
+    pub offline: usize,
+    pub missing: usize,
+}
+
+pub struct Projection {
+    peers: HashMap<String, Peer>,
+    newest: HashMap<String, u64>,
+    missing_after: Duration,
+}
+
+impl Projection {
+    /// A view that already holds this nara, ONLINE.
+    pub fn new(own: Peer, missing_after: Duration) -> Self {
+        let mut peers = HashMap::new();
+        peers.insert(own.name.clone(), own);
+        Projection {
+            peers,
+            newest: HashMap::new(),
+            missing_after,
+        }
+    }
+
+    /// Applies a message that passed [`Message::decode`]. Returns the change it made,
+    /// if any, or why it was refused.
+    pub fn apply(&mut self, message: &Message, now: SystemTime) -> Result<Option<Change>, Rejection> {
+        if let Some(known) = self.peers.get(&message.name)
+            && known.public_key != message.public_key
+        {
+            return Err(Rejection::KeyMismatch);
+        }
+        if self
+            .newest
+            .get(&message.name)
+            .is_some_and(|&newest| message.timestamp < newest)
+        {
+            return Err(Rejection::Replayed);
+        }
+        self.newest.insert(message.name.clone(), message.timestamp);
+
+        let status = if message.kind == Kind::Chau {
+            Status::Offline
+        } else {
+            Status::Online
+        };
+        let Some(peer) = self.peers.get_mut(&message.name) else {
+            let peer = Peer {
+                name: message.name.clone(),
+                id: message.id.clone(),
+                public_key: message.public_key.clone(),
+                status,
+                version: message.version.clone(),
+                revision: message.revision.clone(),
+                uptime_s: message.uptime_s,
+                first_seen: now,
+                last_seen: now,
+                is_self: false,
+            };
+            self.peers.insert(peer.name.clone(), peer.clone());
+            return Ok(Some(Change {
+                kind: ChangeKind::Join,
+                peer,
+            }));
+        };
+
+        let changed = peer.status != status || peer.version != message.version || peer.revision != message.revision;
+        peer.status = if peer.is_self { Status::Online } else { status };
+        peer.id.clone_from(&message.id);
+        peer.version.clone_from(&message.version);
+        peer.revision.clone_from(&message.revision);
+        peer.uptime_s = message.uptime_s;
+        peer.last_seen = now;
+        Ok(changed.then(|| Change {
+            kind: if peer.status == Status::Online {
+                ChangeKind::Change
+            } else {
+                ChangeKind::Leave
+            },
+            peer: peer.clone(),
+        }))
+    }
+
+    /// Marks ONLINE naras silent for longer than the missing timeout as MISSING.
+    pub fn sweep(&mut self, now: SystemTime) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for peer in self.peers.values_mut() {
+            let silent = now.duration_since(peer.last_seen).unwrap_or_default();
+            if !peer.is_self && peer.status == Status::Online && silent > self.missing_after {
+                peer.status = Status::Missing;
+                changes.push(Change {
+                    kind: ChangeKind::Leave,
+                    peer: peer.clone(),
+                });
+            }
+        }
+        changes
+    }
+
+    /// Marks this nara as seen now (it is in its own view whether or not a broker
+    /// echoes its messages back).
+    pub fn touch_self(&mut self, name: &str, uptime_s: u64, now: SystemTime) {
+        if let Some(own) = self.peers.get_mut(name) {
+            own.last_seen = now;
+            own.uptime_s = uptime_s;
+        }
+    }
+
+    /// Every known nara, by name.
+    pub fn snapshot(&self) -> Vec<Peer> {
+        let mut peers: Vec<Peer> = self.peers.values().cloned().collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        peers
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for peer in self.peers.values() {
+            match peer.status {
+                Status::Online => counts.online += 1,
+                Status::Offline => counts.offline += 1,
+                Status::Missing => counts.missing += 1,
+            }
+        }
+        counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
+    }
+
+    fn own() -> Peer {
+        Peer {
+            name: "me".into(),
+            id: "id-me".into(),
+            public_key: "key-me".into(),
+            status: Status::Online,
+            version: "0.1.0".into(),
+            revision: "r".into(),
+            uptime_s: 0,
+            first_seen: t(0),
+            last_seen: t(0),
+            is_self: true,
+        }
+    }
+
+    fn msg(name: &str, key: &str, kind: Kind, timestamp: u64, version: &str) -> Message {
+        Message {
+            kind,
+            name: name.into(),
+            id: format!("id-{name}"),
+            public_key: key.into(),
+            version: version.into(),
+            revision: "r".into(),
+            timestamp,
+            uptime_s: 1,
+        }
+    }
+
+    fn projection() -> Projection {
+        Projection::new(own(), Duration::from_secs(300))
+    }
+
+    #[test]
+    fn a_new_nara_joins_online_and_chau_makes_it_offline() {
+        let mut view = projection();
+        let joined = view
+            .apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10))
+            .unwrap()
+            .unwrap();
+        assert_eq!((joined.kind, joined.peer.status), (ChangeKind::Join, Status::Online));
+        assert_eq!(
+            view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(20))
+                .unwrap(),
+            None
+        );
+        let left = view
+            .apply(&msg("b", "kb", Kind::Chau, 30, "0.1.0"), t(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!((left.kind, left.peer.status), (ChangeKind::Leave, Status::Offline));
+        assert_eq!(
+            view.counts(),
+            Counts {
+                online: 1,
+                offline: 1,
+                missing: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_version_is_a_change() {
+        let mut view = projection();
+        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        let upgraded = view
+            .apply(&msg("b", "kb", Kind::HeyThere, 20, "0.2.0"), t(20))
+            .unwrap()
+            .unwrap();
+        assert_eq!(upgraded.kind, ChangeKind::Change);
+        assert_eq!(upgraded.peer.version, "0.2.0");
+    }
+
+    #[test]
+    fn silence_beyond_the_timeout_makes_a_nara_missing_but_never_this_one() {
+        let mut view = projection();
+        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        assert!(view.sweep(t(300)).is_empty());
+        let changes = view.sweep(t(311));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].peer.name.as_str(), changes[0].peer.status),
+            ("b", Status::Missing)
+        );
+        assert!(view.sweep(t(400)).is_empty(), "reported once");
+        let back = view
+            .apply(&msg("b", "kb", Kind::Newspaper, 401, "0.1.0"), t(401))
+            .unwrap()
+            .unwrap();
+        assert_eq!((back.kind, back.peer.status), (ChangeKind::Change, Status::Online));
+    }
+
+    #[test]
+    fn a_name_seen_with_one_key_refuses_another() {
+        let mut view = projection();
+        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        assert_eq!(
+            view.apply(&msg("b", "stolen", Kind::HeyThere, 11, "6.6.6"), t(11)),
+            Err(Rejection::KeyMismatch)
+        );
+        assert_eq!(
+            view.apply(&msg("me", "stolen", Kind::Chau, 11, "0.1.0"), t(11)),
+            Err(Rejection::KeyMismatch),
+            "nobody else may speak for this nara"
+        );
+        assert_eq!(view.snapshot().iter().find(|p| p.name == "b").unwrap().version, "0.1.0");
+    }
+
+    #[test]
+    fn a_message_older_than_one_accepted_is_a_replay() {
+        let mut view = projection();
+        view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(20))
+            .unwrap();
+        assert_eq!(
+            view.apply(&msg("b", "kb", Kind::Chau, 19, "0.1.0"), t(21)),
+            Err(Rejection::Replayed)
+        );
+        assert!(
+            view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(21)).is_ok(),
+            "same second is fine"
+        );
+    }
+
+    #[test]
+    fn snapshot_is_ordered_by_name() {
+        let mut view = projection();
+        view.apply(&msg("a", "ka", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        let names: Vec<String> = view.snapshot().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["a", "me"]);
+    }
+}

@@ -1,0 +1,167 @@
+//! The plaza's MQTT side: connect, subscribe, announce (hey-there after a jitter, a
+//! newspaper every interval, chau on the way out), feed received messages to the
+//! [`Plaza`], and reconnect with capped exponential backoff and jitter when the broker
+//! goes away. HTTP is unaffected by any of it.
+
+use super::Plaza;
+use super::message::{Kind, SUBSCRIPTION};
+use super::settings::Broker;
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Larger packets than any plaza message; the plaza's own cap (4 KiB) is checked and
+/// counted per message, so an oversized one costs a counter, not the connection.
+const MAX_PACKET: usize = 1024 * 1024;
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// A random duration in `[0, max]`.
+fn jitter(max: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    let millis = max.as_millis() as u64;
+    if millis == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(u64::from_le_bytes(bytes) % (millis + 1))
+    }
+}
+
+fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
+    let id_prefix: String = plaza.identity.id.chars().take(8).collect();
+    let mut options = MqttOptions::new(
+        format!("nara-{}-{id_prefix}", plaza.identity.name),
+        &broker.host,
+        broker.port,
+    );
+    options
+        .set_keep_alive(Duration::from_secs(30))
+        .set_clean_session(true)
+        .set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    if let Some(user) = &broker.user {
+        let password = broker
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
+        options.set_credentials(user, password);
+    }
+    if broker.tls {
+        let mut roots = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            let _ = roots.add(cert);
+        }
+        if roots.is_empty() {
+            return Err("mqtts:// needs CA certificates, and none were found (set SSL_CERT_FILE)".into());
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS set-up failed: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config))));
+    }
+    Ok(options)
+}
+
+/// Runs until `draining` turns true, then says chau and disconnects (bounded in time).
+pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver<bool>) {
+    let options = match options(&plaza, &broker) {
+        Ok(options) => options,
+        Err(reason) => {
+            tracing::error!(broker = %broker.address(), "cannot join the plaza: {reason}");
+            return;
+        }
+    };
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let publish = |kind: Kind| {
+        let (topic, payload) = plaza.outgoing(kind);
+        // Never await the request queue here: the event loop that drains it is ours.
+        if let Err(err) = client.try_publish(topic, QoS::AtMostOnce, false, payload) {
+            tracing::debug!(error = %err, kind = kind.as_str(), "could not queue a plaza message");
+        }
+    };
+
+    let mut backoff = BACKOFF_FIRST;
+    let mut failures: u32 = 0;
+    let mut newspaper = tokio::time::interval(plaza.config.newspaper_interval);
+    newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    let announce = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(announce);
+    let mut announce_pending = false;
+
+    loop {
+        let mut pause = None;
+        tokio::select! {
+            polled = eventloop.poll() => match polled {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    plaza.set_connected(true);
+                    backoff = BACKOFF_FIRST;
+                    failures = 0;
+                    tracing::info!(broker = %broker.address(), "joined the plaza");
+                    if let Err(err) = client.try_subscribe(SUBSCRIPTION, QoS::AtMostOnce) {
+                        tracing::warn!(error = %err, "could not subscribe to the plaza");
+                    }
+                    announce.as_mut().reset(tokio::time::Instant::now() + jitter(plaza.config.announce_jitter));
+                    announce_pending = true;
+                }
+                Ok(Event::Incoming(Packet::Publish(message))) => {
+                    let _ = plaza.receive(&message.topic, &message.payload);
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    let was_connected = plaza.set_connected(false);
+                    announce_pending = false;
+                    plaza.record_reconnect();
+                    failures += 1;
+                    if was_connected || failures == 1 {
+                        tracing::warn!(broker = %broker.address(), error = %err, "plaza broker unreachable; retrying with backoff");
+                    } else {
+                        tracing::debug!(broker = %broker.address(), error = %err, attempt = failures, "plaza broker still unreachable");
+                    }
+                    pause = Some(backoff + jitter(backoff / 2));
+                    backoff = (backoff * 2).min(BACKOFF_CAP);
+                }
+            },
+            () = &mut announce, if announce_pending => {
+                announce_pending = false;
+                publish(Kind::HeyThere);
+            }
+            _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
+            _ = sweep.tick() => plaza.sweep(),
+            _ = draining.wait_for(|d| *d) => break,
+        }
+        if let Some(wait) = pause {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = draining.wait_for(|d| *d) => break,
+            }
+        }
+    }
+
+    if plaza.is_connected() {
+        publish(Kind::Chau);
+        let _ = client.try_disconnect();
+        // Drive the event loop until the chau and the disconnect are on the wire.
+        let flushed = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        if flushed.is_err() {
+            tracing::warn!("the plaza broker did not take our chau within 2 s");
+        } else {
+            tracing::info!("said chau to the plaza");
+        }
+    }
+    plaza.set_connected(false);
+}
