@@ -14,6 +14,7 @@
   curl,
   jq,
   gnutar,
+  mosquitto,
   prometheus,
   systemd,
   alejandra,
@@ -30,11 +31,12 @@
 
   fmt = craneLib.cargoFmt {src = sources.rust;};
 
-  # The integration tests start real servers on loopback and call curl, jq, tar,
-  # promtool and (on Linux) systemd-socket-activate, as under `make test`.
+  # The integration tests start real servers and a mosquitto broker on loopback and
+  # call curl, jq, tar, promtool and (on Linux) systemd-socket-activate, as under
+  # `make test`.
   nextest = craneLib.cargoNextest (crateArgs
     // {
-      nativeBuildInputs = [curl jq gnutar prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
+      nativeBuildInputs = [curl jq gnutar mosquitto prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
       __darwinAllowLocalNetworking = true;
     });
 

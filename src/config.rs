@@ -338,6 +338,33 @@ mod tests {
         assert!(err.contains("htp_addr"), "{err}");
     }
 
+    fn environment(hostname: Option<&str>, machine_id: Option<&str>) -> Environment {
+        Environment {
+            port: None,
+            rust_log: None,
+            hostname: hostname.map(String::from),
+            machine_id: machine_id.map(String::from),
+            mqtt_host: None,
+            mqtt_port: None,
+            mqtt_password: None,
+            credentials_directory: None,
+        }
+    }
+
+    #[test]
+    fn the_default_name_is_the_hostname_unless_it_is_generic() {
+        assert_eq!(default_name(&environment(Some("kitchen-pi"), Some("m1"))), "kitchen-pi");
+        let generic = default_name(&environment(Some("localhost"), Some("m1")));
+        assert_ne!(generic, "localhost");
+        assert_eq!(
+            generic,
+            default_name(&environment(Some("raspberrypi"), Some("m1"))),
+            "derived from the machine"
+        );
+        assert_ne!(generic, default_name(&environment(Some("localhost"), Some("m2"))));
+        assert!(validate_name(&default_name(&environment(None, None))).is_ok());
+    }
+
     #[test]
     fn missing_config_file_is_named() {
         let err = load_file(Path::new("/nonexistent/nara.toml")).unwrap_err().to_string();

@@ -2,6 +2,8 @@
 //! process whose listening address is read from its JSON start-up log line.
 #![allow(dead_code)]
 
+pub mod broker;
+
 use nara::health::Health;
 use nara::routes::App;
 use nara::server::{self, Ended};
@@ -106,6 +108,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub base: String,
     pub log: mpsc::Receiver<String>,
+    /// Lines logged before "nara listening".
+    early: Vec<String>,
 }
 
 impl Running {
@@ -134,11 +138,13 @@ impl Running {
                     {
                         let addr: SocketAddr = json["addr"].as_str().unwrap().parse().unwrap();
                         let target = nara::listen_addr::local_target(addr);
+                        seen.push(line);
                         return Ok(Running {
                             child,
                             addr: target,
                             base: format!("http://{target}"),
                             log: rx,
+                            early: seen,
                         });
                     }
                     seen.push(line);
@@ -159,11 +165,12 @@ impl Running {
         format!("{}{path}", self.base)
     }
 
-    /// Sends `SIGTERM` ("TERM") or `SIGINT` ("INT") to the process.
+    /// Sends `SIGTERM` ("TERM"), `SIGINT` ("INT") or `SIGKILL` ("KILL") to the process.
     pub fn signal(&self, name: &str) {
         let signal = match name {
             "TERM" => libc::SIGTERM,
             "INT" => libc::SIGINT,
+            "KILL" => libc::SIGKILL,
             other => panic!("no signal {other} in this harness"),
         };
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
@@ -184,9 +191,11 @@ impl Running {
         None
     }
 
-    /// Log lines received so far.
-    pub fn drain_log(&self) -> Vec<String> {
-        self.log.try_iter().collect()
+    /// Log lines received so far and not yet drained, from the first.
+    pub fn drain_log(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.early);
+        lines.extend(self.log.try_iter());
+        lines
     }
 }
 

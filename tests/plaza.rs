@@ -1,0 +1,356 @@
+//! The plaza against a real broker (mosquitto on loopback): naras see each other with
+//! their versions, chau and silence are noticed, forged messages are dropped and
+//! counted, and a broker restart is survived while HTTP keeps answering.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::{Running, client, nara_command};
+use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::message::{Kind, Message};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A nara on the broker with test timings: no announce jitter, a newspaper a second.
+fn nara_on(broker: &str, name: &str, extra: &[&str]) -> Running {
+    let mut command = nara_command();
+    command
+        .args(["--http-addr", "127.0.0.1:0", "--name", name, "--mqtt-url", broker])
+        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+        .args(extra);
+    Running::start(command).unwrap()
+}
+
+async fn get_json(nara: &Running, path: &str) -> Value {
+    client().get(nara.url(path)).send().await.unwrap().json().await.unwrap()
+}
+
+async fn peer(nara: &Running, name: &str) -> Option<Value> {
+    let peers = get_json(nara, "/api/peers").await;
+    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
+}
+
+/// Polls until `name` has `status` in `nara`'s view, or fails after `limit`.
+async fn wait_for_status(nara: &Running, name: &str, status: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(p) = peer(nara, name).await
+            && p["status"] == status
+        {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never became {status} in the view of {}",
+            nara.base
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_for_connected(nara: &Running, connected: bool, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while get_json(nara, "/api/status").await["plaza"]["connected"] != connected {
+        assert!(Instant::now() < deadline, "plaza connected never became {connected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn metric(nara: &Running, series: &str) -> u64 {
+    let text = client()
+        .get(nara.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn two_naras_see_each_other_online_with_their_versions() {
+    let broker = Mosquitto::start();
+    let a = nara_on(&broker.url(), "alpha", &[]);
+    let b = nara_on(&broker.url(), "beta", &[]);
+    let seen_by_a = wait_for_status(&a, "beta", "ONLINE", Duration::from_secs(10)).await;
+    let seen_by_b = wait_for_status(&b, "alpha", "ONLINE", Duration::from_secs(10)).await;
+    assert_eq!(seen_by_a["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(seen_by_a["revision"], nara::build_info::REVISION);
+    let b_status = get_json(&b, "/api/status").await;
+    assert_eq!(seen_by_a["id"], b_status["id"]);
+    assert_eq!(seen_by_a["public_key"], b_status["public_key"]);
+    assert_eq!(seen_by_b["self"], false);
+    let own = peer(&a, "alpha").await.expect("a nara is in its own view");
+    assert_eq!(
+        (own["status"].as_str(), own["self"].as_bool()),
+        (Some("ONLINE"), Some(true))
+    );
+    assert_eq!(b_status["plaza"]["connected"], true);
+    assert_eq!(b_status["plaza"]["broker"], broker.url());
+}
+
+#[tokio::test]
+async fn three_naras_all_see_each_other() {
+    let broker = Mosquitto::start();
+    let naras: Vec<Running> = ["one", "two", "three"]
+        .iter()
+        .map(|n| nara_on(&broker.url(), n, &[]))
+        .collect();
+    for viewer in &naras {
+        for name in ["one", "two", "three"] {
+            wait_for_status(viewer, name, "ONLINE", Duration::from_secs(10)).await;
+        }
+        assert_eq!(get_json(viewer, "/api/status").await["plaza"]["peers"]["online"], 3);
+    }
+}
+
+#[tokio::test]
+async fn chau_on_sigterm_turns_a_nara_offline() {
+    let broker = Mosquitto::start();
+    let a = nara_on(&broker.url(), "stays", &[]);
+    let mut b = nara_on(&broker.url(), "leaves", &[]);
+    wait_for_status(&a, "leaves", "ONLINE", Duration::from_secs(10)).await;
+    b.signal("TERM");
+    assert_eq!(b.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    wait_for_status(&a, "leaves", "OFFLINE", Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_killed_nara_goes_missing_after_the_timeout() {
+    let broker = Mosquitto::start();
+    let a = nara_on(&broker.url(), "watcher", &["--plaza-missing-after", "2s"]);
+    let b = nara_on(&broker.url(), "doomed", &[]);
+    wait_for_status(&a, "doomed", "ONLINE", Duration::from_secs(10)).await;
+    b.signal("KILL");
+    let missing = wait_for_status(&a, "doomed", "MISSING", Duration::from_secs(8)).await;
+    assert_eq!(missing["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(metric(&a, "nara_plaza_peers{status=\"MISSING\"}").await, 1);
+}
+
+/// A raw MQTT client, as an attacker on the broker would have.
+async fn raw_client(broker: &Mosquitto) -> AsyncClient {
+    let mut options = MqttOptions::new("forger", "127.0.0.1", broker.port);
+    // Large enough for the oversized message the test sends on purpose.
+    options.set_max_packet_size(1024 * 1024, 1024 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 16);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    client
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn signed(identity: &Identity, kind: Kind, timestamp: u64, version: &str) -> Vec<u8> {
+    Message {
+        kind,
+        name: identity.name.clone(),
+        id: identity.id.clone(),
+        public_key: identity.public_key.clone(),
+        version: version.into(),
+        revision: "forged".into(),
+        timestamp,
+        uptime_s: 1,
+    }
+    .sign(identity)
+}
+
+#[tokio::test]
+async fn forged_and_malformed_messages_are_dropped_and_counted() {
+    let broker = Mosquitto::start();
+    let _victim = nara_on(&broker.url(), "victim", &[]);
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let genuine = wait_for_status(&observer, "victim", "ONLINE", Duration::from_secs(10)).await;
+
+    let forger = raw_client(&broker).await;
+    let thief = Identity::new(&Soul::mint("victim").unwrap(), "victim", SoulSource::Ephemeral);
+    let publish = |topic: String, payload: Vec<u8>| forger.publish(topic, QoS::AtLeastOnce, false, payload);
+
+    // A new key under a name already seen: trust on first use refuses it.
+    publish(
+        Kind::HeyThere.topic("victim"),
+        signed(&thief, Kind::HeyThere, unix_now(), "6.6.6"),
+    )
+    .await
+    .unwrap();
+    // A chau for the victim with a tampered payload: the signature breaks.
+    let real_key_chau = String::from_utf8(signed(&thief, Kind::Chau, unix_now(), "6.6.6"))
+        .unwrap()
+        .replace(&thief.public_key, genuine["public_key"].as_str().unwrap());
+    publish(Kind::Chau.topic("victim"), real_key_chau.into_bytes())
+        .await
+        .unwrap();
+    // An old message, validly signed by a stranger: outside the skew window.
+    let stranger = Identity::new(&Soul::mint("stranger").unwrap(), "stranger", SoulSource::Ephemeral);
+    publish(
+        Kind::HeyThere.topic("stranger"),
+        signed(&stranger, Kind::HeyThere, unix_now() - 3600, "0.0.1"),
+    )
+    .await
+    .unwrap();
+    publish(Kind::HeyThere.topic("big"), vec![b'x'; 64 * 1024])
+        .await
+        .unwrap();
+    publish(Kind::HeyThere.topic("junk"), b"{not json".to_vec())
+        .await
+        .unwrap();
+    publish(Kind::HeyThere.topic("junk"), vec![0xff, 0xfe, 0x00])
+        .await
+        .unwrap();
+
+    let expectations = [
+        ("key_mismatch", "hey-there"),
+        ("bad_signature", "chau"),
+        ("stale", "hey-there"),
+        ("too_large", "hey-there"),
+        ("invalid_json", "hey-there"),
+        ("not_utf8", "hey-there"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (result, kind) in expectations {
+        let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
+        while metric(&observer, &series).await < 1 {
+            if Instant::now() >= deadline {
+                let text = client()
+                    .get(observer.url("/metrics"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                let plaza: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.starts_with("nara_plaza_messages_total"))
+                    .collect();
+                panic!("{series} was never counted; counted: {plaza:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    let after = peer(&observer, "victim").await.unwrap();
+    assert_eq!(after["status"], "ONLINE", "the forged chau did not take effect");
+    assert_eq!(after["public_key"], genuine["public_key"]);
+    assert_eq!(after["version"], env!("CARGO_PKG_VERSION"));
+    assert!(peer(&observer, "stranger").await.is_none());
+    assert!(
+        client()
+            .get(observer.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+}
+
+#[tokio::test]
+async fn a_broker_restart_is_survived_and_http_answers_throughout() {
+    let mut broker = Mosquitto::start();
+    let a = nara_on(&broker.url(), "first", &[]);
+    let b = nara_on(&broker.url(), "second", &[]);
+    wait_for_status(&a, "second", "ONLINE", Duration::from_secs(10)).await;
+
+    broker.stop();
+    wait_for_connected(&a, false, Duration::from_secs(10)).await;
+    for nara in [&a, &b] {
+        let health = client().get(nara.url("/healthz")).send().await.unwrap();
+        assert!(health.status().is_success(), "HTTP answers while the broker is down");
+        assert_eq!(client().get(nara.url("/readyz")).send().await.unwrap().status(), 200);
+    }
+
+    broker.restart();
+    wait_for_connected(&a, true, Duration::from_secs(20)).await;
+    wait_for_connected(&b, true, Duration::from_secs(20)).await;
+    // Re-announced: each still sees the other ONLINE with fresh messages.
+    let before = peer(&a, "second").await.unwrap()["last_seen"].clone();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = wait_for_status(&a, "second", "ONLINE", Duration::from_secs(5)).await;
+    assert_ne!(after["last_seen"], before, "messages flow again after the restart");
+    assert!(metric(&a, "nara_plaza_reconnects_total").await >= 1);
+}
+
+#[tokio::test]
+async fn require_plaza_makes_readiness_wait_for_the_broker() {
+    let mut broker = Mosquitto::start();
+    broker.stop();
+    let a = nara_on(&broker.url(), "strict", &["--require-plaza"]);
+    let readiness = client().get(a.url("/readyz")).send().await.unwrap();
+    assert_eq!(readiness.status(), 503);
+    let body: Value = readiness.json().await.unwrap();
+    assert_eq!(body["reasons"], serde_json::json!(["plaza"]));
+    assert_eq!(
+        client().get(a.url("/healthz")).send().await.unwrap().status(),
+        200,
+        "alive all the same"
+    );
+
+    broker.restart();
+    wait_for_connected(&a, true, Duration::from_secs(20)).await;
+    assert_eq!(client().get(a.url("/readyz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_nara_without_a_broker_runs_alone_and_sees_itself() {
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0", "--name", "hermit"]);
+    let alone = Running::start(command).unwrap();
+    let status = get_json(&alone, "/api/status").await;
+    assert_eq!(status["plaza"]["configured"], false);
+    assert_eq!(status["plaza"]["connected"], false);
+    assert_eq!(client().get(alone.url("/readyz")).send().await.unwrap().status(), 200);
+    let peers = get_json(&alone, "/api/peers").await;
+    assert_eq!(peers["peers"].as_array().unwrap().len(), 1);
+    assert_eq!(peers["peers"][0]["name"], "hermit");
+}
+
+#[tokio::test]
+async fn mqtt_host_and_port_are_read_when_no_url_is_given() {
+    let broker = Mosquitto::start();
+    let mut command = nara_command();
+    command
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "legacy-env",
+            "--plaza-announce-jitter",
+            "0s",
+        ])
+        .env("MQTT_HOST", "127.0.0.1")
+        .env("MQTT_PORT", broker.port.to_string());
+    let nara = Running::start(command).unwrap();
+    wait_for_connected(&nara, true, Duration::from_secs(10)).await;
+}
+
+/// Reads the stream until every needle has appeared, or fails after ten seconds.
+async fn read_until(events: &mut reqwest::Response, seen: &mut String, needles: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !needles.iter().all(|n| seen.contains(n)) {
+        assert!(Instant::now() < deadline, "{needles:?} never arrived; got {seen:?}");
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_a_snapshot_then_joins() {
+    let broker = Mosquitto::start();
+    let a = nara_on(&broker.url(), "streamer", &[]);
+    let mut events = client().get(a.url("/api/events")).send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let mut seen = String::new();
+    read_until(&mut events, &mut seen, &["event: snapshot", "\"streamer\""]).await;
+    assert!(!seen.contains("newcomer"));
+    let _b = nara_on(&broker.url(), "newcomer", &[]);
+    read_until(&mut events, &mut seen, &["event: join", "\"newcomer\""]).await;
+}

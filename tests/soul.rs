@@ -1,0 +1,142 @@
+//! Souls as an operator handles them: minted by `nara soul new`, given by file, env or
+//! systemd credential, reported as bonded or not, and never shown anywhere.
+
+mod common;
+
+use common::{Running, client, nara_command};
+use nara::plaza::identity::Soul;
+use serde_json::Value;
+use std::time::Duration;
+
+fn mint(name: &str) -> String {
+    let output = nara_command().args(["soul", "new", "--name", name]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "only the soul goes to stdout");
+    stdout.trim().to_string()
+}
+
+async fn status(nara: &Running) -> Value {
+    client()
+        .get(nara.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn soul_new_mints_a_soul_bonded_to_the_name() {
+    let soul = Soul::parse(&mint("kitchen")).expect("the printed soul parses");
+    assert!(soul.is_bonded_to("kitchen"));
+    assert!(!soul.is_bonded_to("garage"));
+    assert_ne!(mint("kitchen"), mint("kitchen"), "each soul is new");
+}
+
+#[tokio::test]
+async fn the_soul_never_appears_in_logs_api_metrics_events_or_help() {
+    let soul = mint("secretive");
+    let dir = tempfile::tempdir().unwrap();
+    let soul_file = dir.path().join("soul");
+    std::fs::write(&soul_file, format!("{soul}\n")).unwrap();
+
+    for by_env in [false, true] {
+        let mut command = nara_command();
+        command.args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "secretive",
+            "--log-level",
+            "trace",
+        ]);
+        if by_env {
+            command.env("NARA_SOUL", &soul);
+        } else {
+            command.arg("--soul-file").arg(&soul_file);
+        }
+        let mut nara = Running::start(command).unwrap();
+        let mut seen = String::new();
+        for path in ["/api/status", "/api/peers", "/metrics", "/readyz", "/"] {
+            seen.push_str(&client().get(nara.url(path)).send().await.unwrap().text().await.unwrap());
+        }
+        let mut events = client().get(nara.url("/api/events")).send().await.unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&first));
+        let report = status(&nara).await;
+        assert_eq!(report["soul_source"], if by_env { "environment" } else { "file" });
+        assert_eq!(report["bonded"], true);
+
+        nara.signal("TERM");
+        nara.wait_exit(Duration::from_secs(5)).expect("stops");
+        let log = nara.drain_log().join("\n");
+        assert!(!log.is_empty());
+        assert!(!seen.contains(&soul), "the soul leaked into an HTTP response");
+        assert!(!log.contains(&soul), "the soul leaked into the log");
+    }
+
+    let help = nara_command().arg("--help").env("NARA_SOUL", &soul).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&help.stdout).contains(&soul),
+        "--help shows the soul"
+    );
+}
+
+#[test]
+fn an_invalid_soul_is_refused_without_echoing_it() {
+    let mut almost = mint("x");
+    almost.truncate(almost.len() - 3);
+    let output = nara_command().env("NARA_SOUL", &almost).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("NARA_SOUL"), "{stderr}");
+    assert!(!stderr.contains(&almost), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_soul_minted_for_another_name_is_unbonded_and_warned_about() {
+    let soul = mint("kitchen");
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0", "--name", "garage", "--soul", &soul]);
+    let mut nara = Running::start(command).unwrap();
+    assert_eq!(status(&nara).await["bonded"], false);
+    let log = nara.drain_log().join("\n");
+    assert!(log.contains("minted for another name"), "{log}");
+}
+
+#[tokio::test]
+async fn a_systemd_credential_named_soul_is_used() {
+    let soul = mint("credentialed");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("soul"), &soul).unwrap();
+    let mut command = nara_command();
+    command
+        .args(["--http-addr", "127.0.0.1:0", "--name", "credentialed"])
+        .env("CREDENTIALS_DIRECTORY", dir.path());
+    let nara = Running::start(command).unwrap();
+    let report = status(&nara).await;
+    assert_eq!(report["soul_source"], "credential");
+    assert_eq!(report["bonded"], true);
+}
+
+#[tokio::test]
+async fn the_same_soul_and_name_give_the_same_identity_across_restarts() {
+    let soul = mint("steady");
+    let start = || {
+        let mut command = nara_command();
+        command
+            .args(["--http-addr", "127.0.0.1:0", "--name", "steady"])
+            .env("NARA_SOUL", &soul);
+        Running::start(command).unwrap()
+    };
+    let first = status(&start()).await;
+    let second = status(&start()).await;
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(first["public_key"], second["public_key"]);
+}
