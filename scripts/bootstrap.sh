@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, jq, mosquitto, promtool, shellcheck, systemd-socket-activate, nix-instantiate), mdBook,
+# (curl, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate, nix-instantiate), mdBook,
 # deadnix, cargo-nextest, and the web build's npm packages.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
@@ -12,7 +12,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # Debian packages, as "command:package".
 missing=()
-for pair in curl:curl jq:jq mosquitto:mosquitto promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
+for pair in curl:curl jq:jq mosquitto:mosquitto openssl:openssl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

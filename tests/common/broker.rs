@@ -8,17 +8,32 @@ pub struct Mosquitto {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Lines for the listener (TLS files) and for the whole broker (authentication).
+    listener_options: String,
+    global_options: String,
 }
 
 impl Mosquitto {
+    /// An open broker: anonymous clients welcome.
     pub fn start() -> Mosquitto {
+        Mosquitto::start_with("", "allow_anonymous true")
+    }
+
+    pub fn start_with(listener_options: &str, global_options: &str) -> Mosquitto {
         let mut broker = Mosquitto {
             port: super::free_port(),
             dir: tempfile::tempdir().unwrap(),
             child: None,
+            listener_options: listener_options.to_string(),
+            global_options: global_options.to_string(),
         };
         broker.restart();
         broker
+    }
+
+    /// A scratch directory that lives as long as the broker, for its files.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub fn url(&self) -> String {
@@ -32,8 +47,11 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence false\n",
-                self.port
+                // As root, mosquitto would drop to its own user before reading the test's
+                // files in a root-only temporary directory; `user root` keeps it (and is
+                // ignored when the tests do not run as root).
+                "persistence false\nuser root\n{}\nlistener {} 127.0.0.1\n{}\n",
+                self.global_options, self.port, self.listener_options
             ),
         )
         .unwrap();

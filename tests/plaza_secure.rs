@@ -1,0 +1,169 @@
+//! The plaza over an authenticated broker and over TLS (mqtts://), with mosquitto
+//! configured as an operator would: a password file, a certificate from a private CA.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::{Running, client, nara_command};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+async fn plaza_connected(nara: &Running) -> bool {
+    let status: serde_json::Value = client()
+        .get(nara.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["plaza"]["connected"] == true
+}
+
+async fn wait_connected(nara: &Running, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if plaza_connected(nara).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn run(cmd: &mut Command) {
+    let output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn credentials_from_a_password_file_open_an_authenticated_broker() {
+    let scratch = tempfile::tempdir().unwrap();
+    let passwd = scratch.path().join("passwd");
+    run(Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&passwd)
+        .args(["kitchen", "s3cret-pass"]));
+    let broker = Mosquitto::start_with(
+        "",
+        &format!("allow_anonymous false\npassword_file {}", passwd.display()),
+    );
+    let password_file = scratch.path().join("mqtt-password");
+    std::fs::write(&password_file, "s3cret-pass\n").unwrap();
+
+    let mut good = nara_command();
+    good.args([
+        "--http-addr",
+        "127.0.0.1:0",
+        "--name",
+        "kitchen",
+        "--mqtt-url",
+        &broker.url(),
+    ])
+    .args(["--mqtt-user", "kitchen", "--mqtt-password-file"])
+    .arg(&password_file);
+    let mut good = Running::start(good).unwrap();
+    assert!(
+        wait_connected(&good, Duration::from_secs(10)).await,
+        "the right password connects"
+    );
+
+    let mut wrong = nara_command();
+    wrong
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "intruder",
+            "--mqtt-url",
+            &broker.url(),
+        ])
+        .args(["--mqtt-user", "kitchen"])
+        .env("NARA_MQTT_PASSWORD", "guess");
+    let mut wrong = Running::start(wrong).unwrap();
+    let wrong_connected = wait_connected(&wrong, Duration::from_secs(2)).await;
+    assert!(!wrong_connected, "a wrong password does not: {:#?}", wrong.drain_log());
+    assert!(
+        client()
+            .get(wrong.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+
+    for nara in [&mut good, &mut wrong] {
+        let log = nara.drain_log().join("\n");
+        assert!(
+            !log.contains("s3cret-pass") && !log.contains("guess"),
+            "a password reached the log"
+        );
+    }
+}
+
+/// A private CA and a server certificate for 127.0.0.1, as `openssl` makes them.
+fn make_certificates(dir: &Path) {
+    let sh = |script: &str| run(Command::new("sh").arg("-ec").arg(script).current_dir(dir));
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=nara-test-ca 2>/dev/null",
+    );
+    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null");
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    sh(
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext 2>/dev/null",
+    );
+}
+
+#[tokio::test]
+async fn mqtts_checks_the_broker_certificate_against_the_trusted_cas() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path());
+    let d = certs.path().display();
+    let broker = Mosquitto::start_with(
+        &format!("cafile {d}/ca.crt\ncertfile {d}/server.crt\nkeyfile {d}/server.key"),
+        "allow_anonymous true",
+    );
+    let url = format!("mqtts://127.0.0.1:{}", broker.port);
+
+    let mut trusting = nara_command();
+    trusting
+        .args(["--http-addr", "127.0.0.1:0", "--name", "tls-ok", "--mqtt-url", &url])
+        .env("SSL_CERT_FILE", certs.path().join("ca.crt"));
+    let trusting = Running::start(trusting).unwrap();
+    assert!(
+        wait_connected(&trusting, Duration::from_secs(10)).await,
+        "a broker signed by a trusted CA is accepted"
+    );
+    let status: serde_json::Value = client()
+        .get(trusting.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["plaza"]["broker"], url);
+
+    // Trusting only an unrelated CA, the same broker is refused.
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path());
+    let mut doubting = nara_command();
+    doubting
+        .args(["--http-addr", "127.0.0.1:0", "--name", "tls-no", "--mqtt-url", &url])
+        .env("SSL_CERT_FILE", other.path().join("ca.crt"));
+    let doubting = Running::start(doubting).unwrap();
+    assert!(
+        !wait_connected(&doubting, Duration::from_secs(2)).await,
+        "an untrusted certificate is refused"
+    );
+}
