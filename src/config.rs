@@ -123,11 +123,15 @@ impl Environment {
     }
 }
 
+/// The kernel's hostname via gethostname(2): hardened units (ProcSubset=pid) hide
+/// /proc/sys, and the call works on every Unix.
 fn read_hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = ok.then(|| String::from_utf8_lossy(&buf[..end]).trim().to_string());
+    name.or_else(|| std::env::var("HOSTNAME").ok())
         .filter(|h| !h.is_empty())
 }
 

@@ -73,6 +73,26 @@ async fn credentials_from_a_password_file_open_an_authenticated_broker() {
         "the right password connects"
     );
 
+    let credentials = tempfile::tempdir().unwrap();
+    std::fs::write(credentials.path().join("mqtt-password"), "s3cret-pass").unwrap();
+    let mut by_credential = nara_command();
+    by_credential
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "credentialed",
+            "--mqtt-url",
+            &broker.url(),
+        ])
+        .args(["--mqtt-user", "kitchen"])
+        .env("CREDENTIALS_DIRECTORY", credentials.path());
+    let by_credential = Running::start(by_credential).unwrap();
+    assert!(
+        wait_connected(&by_credential, Duration::from_secs(10)).await,
+        "the systemd credential mqtt-password is the password"
+    );
+
     let mut wrong = nara_command();
     wrong
         .args([

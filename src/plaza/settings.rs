@@ -160,10 +160,16 @@ pub fn resolve_plaza(layers: &Layered, cli: &Cli, env: &Environment) -> Result<P
                     file.mqtt_password_file.as_ref(),
                 )
                 .map(|(path, _)| path);
-            let password = match (&password_file, &env.mqtt_password) {
-                (Some(path), _) => Some(Secret(read_secret_file(Path::new(path), "MQTT password")?)),
-                (None, Some(password)) => Some(Secret(password.clone())),
-                (None, None) => None,
+            let credential = env
+                .credentials_directory
+                .as_ref()
+                .map(|dir| Path::new(dir).join("mqtt-password"))
+                .filter(|path| path.is_file());
+            let password = match (&password_file, &env.mqtt_password, credential) {
+                (Some(path), _, _) => Some(Secret(read_secret_file(Path::new(path), "MQTT password")?)),
+                (None, Some(password), _) => Some(Secret(password.clone())),
+                (None, None, Some(path)) => Some(Secret(read_secret_file(&path, "MQTT password credential")?)),
+                (None, None, None) => None,
             };
             Some(Broker {
                 tls,

@@ -5,6 +5,7 @@
 mod flake_lock;
 mod nix_eval;
 mod nix_fmt;
+mod unit_score;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ commands:
   nix-fmt [--check]   format every .nix file with alejandra (--check: only report)
   flake-lock          check that flake.lock locks exactly what flake.nix declares
   nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
+  unit-score          score modules/hardening.nix with systemd-analyze (target <= 1.5)
   help                this text";
 
 fn main() -> ExitCode {
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
         Some("nix-fmt") => nix_fmt::run(&root, args.iter().any(|a| a == "--check")),
         Some("flake-lock") => flake_lock::run(&root),
         Some("nix-eval") => nix_eval::run(&root),
+        Some("unit-score") => unit_score::run(&root),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -10,6 +10,18 @@ pub fn run(root: &Path) -> Result<(), String> {
     let lib = lib_dir()?;
     let sources = evaluate(root, &sources_expression(root, &lib))?;
     check_sources(&sources)?;
+    let failures = evaluate(root, &nixos_module_expression(&lib))?;
+    let failures: Vec<&str> = failures
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        return Err(format!(
+            "modules/nixos.nix with checks/nixos-sample.nix:\n  {}",
+            failures.join("\n  ")
+        ));
+    }
+    eprintln!("nix-eval: services.nara makes the units checks/nixos-module.nix expects");
     eprintln!(
         "nix-eval: source filesets evaluated with {} and hold what each derivation reads",
         lib.display()
@@ -31,6 +43,11 @@ fn lib_dir() -> Result<PathBuf, String> {
         "NIXPKGS_LIB={} holds no lib/fileset/default.nix",
         given.display()
     ))
+}
+
+/// A Nix file that needs no inputs, evaluated to JSON.
+pub fn evaluate_file(root: &Path, file: &str) -> Result<Value, String> {
+    evaluate(root, &format!("import ./{file}"))
 }
 
 fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
@@ -72,6 +89,43 @@ fn sources_expression(root: &Path, lib: &Path) -> String {
 in lib.mapAttrs (_: relative) sources.filesets"#,
         lib = lib.display(),
         root = root.display(),
+    )
+}
+
+/// modules/nixos.nix evaluated with the sample configuration through `lib.evalModules`,
+/// with stand-ins for what NixOS itself declares (systemd.services, the firewall,
+/// assertions) and for `pkgs` (formats.toml, the nara package); the result is the
+/// list of failures from checks/nixos-module.nix.
+fn nixos_module_expression(lib: &Path) -> String {
+    format!(
+        r#"let{COMPAT_IMPORT}
+  lib = import {lib};
+  inherit (lib) mkOption types;
+  pkgs = {{
+    formats.toml = {{}}: {{
+      type = types.attrsOf types.anything;
+      generate = name: _value: "/nix/store/00000000000000000000000000000000-${{name}}";
+    }};
+    nara = {{
+      type = "derivation";
+      name = "nara";
+      outPath = "/nix/store/00000000000000000000000000000000-nara";
+      meta.mainProgram = "nara";
+    }};
+  }};
+  nixosStandIns = {{
+    options = {{
+      assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
+      systemd.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
+      networking.firewall.allowedTCPPorts = mkOption {{ type = types.listOf types.port; default = []; }};
+    }};
+  }};
+  evaluated = lib.evalModules {{
+    modules = [ nixosStandIns ./modules/nixos.nix ./checks/nixos-sample.nix {{ _module.args.pkgs = pkgs; }} ];
+  }};
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
+in failedAssertions ++ import ./checks/nixos-module.nix {{ inherit lib; inherit (evaluated) config; }}"#,
+        lib = lib.display(),
     )
 }
 

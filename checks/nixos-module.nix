@@ -1,0 +1,31 @@
+# What services.nara must make of checks/nixos-sample.nix: a list of failures, empty
+# when all is well. The flake evaluates it against a real NixOS system; `make test`
+# (with NIXPKGS_LIB) against nixpkgs' lib and stand-ins for the options NixOS declares.
+{
+  lib,
+  config,
+}: let
+  services = config.systemd.services;
+  hall = services.nara.serviceConfig;
+  kitchen = services.nara-kitchen.serviceConfig;
+  hardening = import ../modules/hardening.nix;
+  expect = ok: message: lib.optional (!ok) message;
+  # escapeShellArgs quotes only where needed; compare without quotes.
+  command = unit: lib.replaceStrings ["'"] [""] unit.ExecStart;
+  hardened = name: unit:
+    lib.concatLists (lib.mapAttrsToList (key: value: expect (unit.${key} or null == value) "${name}: ${key} is not ${builtins.toJSON value}") hardening);
+in
+  expect (lib.attrNames services == ["nara" "nara-kitchen"]) "units are nara and nara-kitchen only (garage is disabled), got ${toString (lib.attrNames services)}"
+  ++ expect (hall.Type == "notify") "nara: Type=notify"
+  ++ expect (hall.Restart == "on-failure") "nara: Restart=on-failure"
+  ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" (command hall)) "nara: ExecStart runs nara --config FILE, got ${hall.ExecStart}"
+  ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s" (command hall)) "nara: ExecStart ends with extraArgs"
+  ++ expect (hall.LoadCredential == ["soul:/run/secrets/nara-soul"]) "nara: the soul is a credential"
+  ++ expect (kitchen.LoadCredential == ["soul:/run/secrets/kitchen-soul" "mqtt-password:/run/secrets/kitchen-mqtt"]) "nara-kitchen: its own soul and broker password are credentials"
+  ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s --require-plaza" (command kitchen)) "nara-kitchen: shared then own extraArgs"
+  ++ expect (!(lib.hasInfix "/run/secrets" (hall.ExecStart + kitchen.ExecStart))) "no secret path on a command line"
+  ++ expect (hall.TimeoutStopSec == "15s") "TimeoutStopSec exceeds the shutdown grace"
+  ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081]) "firewall opens 8080 and 8081, got ${toString config.networking.firewall.allowedTCPPorts}"
+  ++ expect (config.services.nara.instances.kitchen.port == 8081) "instance port"
+  ++ hardened "nara" hall
+  ++ hardened "nara-kitchen" kitchen

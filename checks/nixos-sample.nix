@@ -1,0 +1,28 @@
+# A NixOS configuration using services.nara the way an operator would: a main nara,
+# one instance beside it, one disabled. checks/nixos-module.nix asserts what it makes.
+{
+  services.nara = {
+    enable = true;
+    openFirewall = true;
+    soulFile = "/run/secrets/nara-soul";
+    settings = {
+      name = "hall";
+      mqtt_url = "mqtt://broker.lan";
+      plaza_missing_after = "10m";
+    };
+    extraArgs = ["--plaza-newspaper-interval" "10s"];
+    instances = {
+      kitchen = {
+        port = 8081;
+        soulFile = "/run/secrets/kitchen-soul";
+        mqttPasswordFile = "/run/secrets/kitchen-mqtt";
+        settings.name = "kitchen";
+        extraArgs = ["--require-plaza"];
+      };
+      garage = {
+        enable = false;
+        port = 8082;
+      };
+    };
+  };
+}

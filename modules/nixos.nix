@@ -1,0 +1,231 @@
+# services.nara: nara as a hardened systemd service on NixOS.
+#
+# `services.nara` runs the unit `nara`; each `services.nara.instances.NAME` runs
+# `nara-NAME` with its own port and secrets and takes every setting it does not set
+# from `services.nara`. Secrets (the soul, the broker password) reach the units as
+# systemd credentials (LoadCredential): never the Nix store, never a command line.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}: let
+  inherit (lib) mkOption types;
+  cfg = config.services.nara;
+  defaults = import ./defaults.nix;
+  settingsFormat = pkgs.formats.toml {};
+
+  settingsType = types.submodule {
+    freeformType = settingsFormat.type;
+    options = {
+      http_addr = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "127.0.0.1:8080";
+        description = "Listen address (HOST:PORT, :PORT or [IPv6]:PORT). Unset: all interfaces at `port`.";
+      };
+      name = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "This nara's name. Unset: the hostname, or a friendly name for a generic one.";
+      };
+      log_format = mkOption {
+        type = types.nullOr (types.enum ["auto" "json" "pretty"]);
+        default = null;
+        description = "Log format. Unset: json, which the journal takes best.";
+      };
+      mqtt_url = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "mqtts://broker.example.org";
+        description = "The plaza's MQTT broker. Unset: nara runs alone.";
+      };
+      mqtt_user = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Broker user name; the password comes from `mqttPasswordFile`.";
+      };
+    };
+  };
+
+  secretPath = what:
+    mkOption {
+      type = types.nullOr (types.strMatching "/.*");
+      default = null;
+      example = "/run/secrets/nara-${what}";
+      description = ''
+        Absolute path of a file holding the ${what}, read by systemd and handed to
+        nara as the credential `${what}`. A string, not a Nix path, so the secret
+        is never copied into the world-readable Nix store.
+      '';
+    };
+
+  # Options an instance sets for itself; `null` takes the value from services.nara.
+  instanceModule = {name, ...}: {
+    options = {
+      enable = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Whether to run the instance `nara-${name}`.";
+      };
+      port = mkOption {
+        type = types.port;
+        description = "The port this instance listens on.";
+      };
+      settings = mkOption {
+        type = settingsType;
+        default = {};
+        description = "Settings for this instance, over `services.nara.settings`.";
+      };
+      soulFile = secretPath "soul";
+      mqttPasswordFile = secretPath "mqtt-password";
+      openFirewall = mkOption {
+        type = types.nullOr types.bool;
+        default = null;
+        description = "Open this instance's port. Unset: as `services.nara.openFirewall`.";
+      };
+      environmentFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "Environment file for this instance. Unset: `services.nara.environmentFile`.";
+      };
+      extraArgs = mkOption {
+        type = types.listOf types.str;
+        default = [];
+        description = "Arguments after `services.nara.extraArgs`.";
+      };
+    };
+  };
+
+  # Every unit to run, with the shared options applied: name -> resolved instance.
+  units =
+    lib.optionalAttrs cfg.enable {
+      nara = {
+        inherit (cfg) port settings soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
+      };
+    }
+    // lib.mapAttrs' (name: inst:
+      lib.nameValuePair "nara-${name}" {
+        inherit (inst) port soulFile mqttPasswordFile;
+        settings = nonNull cfg.settings // nonNull inst.settings;
+        openFirewall =
+          if inst.openFirewall == null
+          then cfg.openFirewall
+          else inst.openFirewall;
+        environmentFile =
+          if inst.environmentFile == null
+          then cfg.environmentFile
+          else inst.environmentFile;
+        extraArgs = cfg.extraArgs ++ inst.extraArgs;
+      })
+    (lib.filterAttrs (_: inst: inst.enable) cfg.instances);
+
+  nonNull = lib.filterAttrs (_: v: v != null);
+
+  configFile = unitName: unit:
+    settingsFormat.generate "${unitName}.toml" ({
+        http_addr = ":${toString unit.port}";
+        log_format = "json";
+      }
+      // nonNull unit.settings);
+
+  serviceFor = unitName: unit: {
+    description = "nara (${unitName}): API, web UI and docs on port ${toString unit.port}";
+    wantedBy = ["multi-user.target"];
+    wants = ["network-online.target"];
+    after = ["network-online.target"];
+    serviceConfig =
+      import ./hardening.nix
+      // {
+        Type = "notify";
+        ExecStart = lib.escapeShellArgs ([(lib.getExe cfg.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
+        Restart = "on-failure";
+        RestartSec = "2s";
+        TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
+        LoadCredential =
+          lib.optional (unit.soulFile != null) "soul:${unit.soulFile}"
+          ++ lib.optional (unit.mqttPasswordFile != null) "mqtt-password:${unit.mqttPasswordFile}";
+        EnvironmentFile = lib.optional (unit.environmentFile != null) unit.environmentFile;
+      };
+  };
+in {
+  options.services.nara = {
+    enable = lib.mkEnableOption "nara, serving its API, web UI and docs on one port";
+
+    package = lib.mkPackageOption pkgs "nara" {};
+
+    port = mkOption {
+      type = types.port;
+      default = defaults.port;
+      description = "The port nara listens on (all interfaces unless `settings.http_addr` says otherwise).";
+    };
+
+    settings = mkOption {
+      type = settingsType;
+      default = {};
+      example = lib.literalExpression ''
+        {
+          name = "kitchen";
+          mqtt_url = "mqtts://broker.example.org";
+          mqtt_user = "kitchen";
+          plaza_missing_after = "10m";
+        }
+      '';
+      description = ''
+        nara's configuration file (`--config`), as TOML; any key the configuration
+        reference lists. Secrets do not belong here: see `soulFile` and
+        `mqttPasswordFile`.
+      '';
+    };
+
+    soulFile = secretPath "soul";
+    mqttPasswordFile = secretPath "mqtt-password";
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Open the port in the firewall.";
+    };
+
+    environmentFile = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "/run/secrets/nara.env";
+      description = "A file of NAME=value lines for the unit's environment (e.g. NARA_MQTT_PASSWORD).";
+    };
+
+    extraArgs = mkOption {
+      type = types.listOf types.str;
+      default = [];
+      example = ["--plaza-newspaper-interval" "10s"];
+      description = "Extra command-line arguments.";
+    };
+
+    instances = mkOption {
+      type = types.attrsOf (types.submodule instanceModule);
+      default = {};
+      example = lib.literalExpression ''
+        {
+          kitchen = { port = 8081; soulFile = "/run/secrets/kitchen-soul"; };
+          garage = { port = 8082; soulFile = "/run/secrets/garage-soul"; };
+        }
+      '';
+      description = "Further naras on this host, each the unit `nara-NAME` on its own port.";
+    };
+  };
+
+  config = lib.mkIf (units != {}) {
+    assertions = let
+      ports = lib.mapAttrsToList (_: unit: unit.port) units;
+    in [
+      {
+        assertion = lib.length ports == lib.length (lib.unique ports);
+        message = "services.nara: every instance needs its own port; got ${toString ports}.";
+      }
+    ];
+
+    systemd.services = lib.mapAttrs serviceFor units;
+
+    networking.firewall.allowedTCPPorts = lib.mapAttrsToList (_: unit: unit.port) (lib.filterAttrs (_: unit: unit.openFirewall) units);
+  };
+}
