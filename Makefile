@@ -12,7 +12,9 @@ WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/d
 SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
-.PHONY: help bootstrap web build run test lint unit oracle nix-check clean
+K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
+
+.PHONY: help bootstrap web build run test lint unit oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,7 +61,15 @@ unit: web ## Unit and integration tests (cargo nextest)
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)
 
-test: bootstrap lint nix-check ## Everything: bootstrap, lint, Nix checks, the oracle on a debug build, all tests
+deploy-check: web ## Deployments agree (port, probes, grace) and validate: Fly, nixpacks, Kubernetes, CI, systemd
+	$(CARGO) build --locked
+	$(CARGO) xtask deploy-check target/debug/nara
+	$(CARGO) xtask unit-score
+	kubernetes-validate --strict $(K8S_RESOURCES)
+	kubernetes-validate --strict --kubernetes-version 1.30.0 $(K8S_RESOURCES)
+	actionlint .github/workflows/*.yml
+
+test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, the oracle, all tests
 	$(CARGO) build --locked
 	checks/oracle.sh target/debug/nara
 	$(CARGO) nextest run --locked

@@ -28,7 +28,17 @@
       import ./nix/scope.nix {
         inherit nixpkgs crane rust-overlay advisory-db system;
         revision = self.shortRev or self.dirtyShortRev or "unknown";
+        nixosModule = self.nixosModules.default;
       };
+    # A module with this flake's nara as the package default.
+    withPackage = module: {
+      lib,
+      pkgs,
+      ...
+    }: {
+      imports = [module];
+      services.nara.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.nara;
+    };
     forAllSystems = f: lib.genAttrs systems (system: f (scopeFor system));
   in {
     packages = forAllSystems (s:
@@ -53,6 +63,16 @@
     devShells = forAllSystems (s: {default = s.devShell;}); # nix/devshell.nix
 
     formatter = forAllSystems (s: s.pkgs.alejandra);
+
+    nixosModules = {
+      default = self.nixosModules.nara;
+      nara = withPackage ./modules/nixos.nix; # services.nara, with instances
+    };
+
+    homeManagerModules = {
+      default = self.homeManagerModules.nara;
+      nara = withPackage ./modules/home-manager.nix; # a user service: systemd or launchd
+    };
 
     overlays.default = final: _prev: {
       nara = self.packages.${final.stdenv.hostPlatform.system}.nara;

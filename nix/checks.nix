@@ -11,6 +11,8 @@
   nara,
   nara-web,
   oci,
+  module-eval,
+  vm-test,
   curl,
   jq,
   gnutar,
@@ -64,6 +66,9 @@
   '';
 }
 // lib.optionalAttrs stdenv.hostPlatform.isLinux {
+  # services.nara evaluated in a real NixOS system, and run in VMs against the oracle.
+  inherit module-eval vm-test;
+
   # The image's config: user, entrypoint, ports, labels, healthcheck.
   oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''
     sh ${../checks/oci-config.sh} ${oci}

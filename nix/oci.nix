@@ -6,7 +6,8 @@
   nara,
   revision,
 }: let
-  port = "8080";
+  defaults = import ../modules/defaults.nix;
+  port = toString defaults.port;
 in
   dockerTools.buildLayeredImage {
     name = "nara";
@@ -15,6 +16,7 @@ in
     config = {
       Entrypoint = [(lib.getExe nara)];
       User = "65534:65534";
+      StopSignal = "SIGTERM";
       ExposedPorts = {"${port}/tcp" = {};};
       Env = [
         "NARA_HTTP_ADDR=:${port}"

@@ -7,6 +7,7 @@
   advisory-db,
   system,
   revision,
+  nixosModule,
 }: let
   pkgs = import nixpkgs {
     inherit system;
@@ -14,7 +15,8 @@
   };
 in
   pkgs.lib.makeScope pkgs.newScope (self: {
-    inherit pkgs advisory-db revision;
+    inherit pkgs advisory-db revision system nixosModule;
+    inherit (nixpkgs.lib) nixosSystem;
 
     # crane with the toolchain rust-toolchain.toml pins (through rust-overlay).
     craneLib = (crane.mkLib pkgs).overrideToolchain (p: p.rust-bin.fromRustupToolchainFile ../rust-toolchain.toml);
@@ -25,6 +27,8 @@ in
     crateArgs = self.callPackage ./crate-args.nix {};
     nara = self.callPackage ./nara.nix {};
     oci = self.callPackage ./oci.nix {};
+    module-eval = self.callPackage ./module-eval.nix {};
+    vm-test = self.callPackage ./vm-test.nix {};
     checks = self.callPackage ./checks.nix {};
     devShell = self.callPackage ./devshell.nix {};
   })

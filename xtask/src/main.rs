@@ -2,6 +2,7 @@
 //! checks the Nix layer offline: formatting (what `nix fmt` writes), the agreement of
 //! flake.nix and flake.lock, and evaluating what needs only nixpkgs' `lib`.
 
+mod deploy_check;
 mod flake_lock;
 mod nix_eval;
 mod nix_fmt;
@@ -17,6 +18,7 @@ commands:
   flake-lock          check that flake.lock locks exactly what flake.nix declares
   nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
   unit-score          score modules/hardening.nix with systemd-analyze (target <= 1.5)
+  deploy-check BIN    port, health paths, grace and metrics agree across every deployment
   help                this text";
 
 fn main() -> ExitCode {
@@ -27,6 +29,10 @@ fn main() -> ExitCode {
         Some("flake-lock") => flake_lock::run(&root),
         Some("nix-eval") => nix_eval::run(&root),
         Some("unit-score") => unit_score::run(&root),
+        Some("deploy-check") => match args.get(1) {
+            Some(bin) => deploy_check::run(&root, &std::path::PathBuf::from(bin)),
+            None => Err("usage: cargo xtask deploy-check BIN (a built nara)".into()),
+        },
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

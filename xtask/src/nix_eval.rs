@@ -22,6 +22,15 @@ pub fn run(root: &Path) -> Result<(), String> {
         ));
     }
     eprintln!("nix-eval: services.nara makes the units checks/nixos-module.nix expects");
+    let failures = evaluate(root, &home_manager_expression(&lib))?;
+    let failures: Vec<&str> = failures
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        return Err(format!("modules/home-manager.nix:\n  {}", failures.join("\n  ")));
+    }
+    eprintln!("nix-eval: the Home Manager module makes a systemd user unit on Linux and a launchd agent on macOS");
     eprintln!(
         "nix-eval: source filesets evaluated with {} and hold what each derivation reads",
         lib.display()
@@ -50,7 +59,7 @@ pub fn evaluate_file(root: &Path, file: &str) -> Result<Value, String> {
     evaluate(root, &format!("import ./{file}"))
 }
 
-fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
+pub fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
     let output = Command::new("nix-instantiate")
         .args(["--eval", "--strict", "--json", "-E", expression])
         .current_dir(root)
@@ -125,6 +134,48 @@ fn nixos_module_expression(lib: &Path) -> String {
   }};
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
 in failedAssertions ++ import ./checks/nixos-module.nix {{ inherit lib; inherit (evaluated) config; }}"#,
+        lib = lib.display(),
+    )
+}
+
+/// modules/home-manager.nix evaluated for Linux and for macOS, with stand-ins for the
+/// Home Manager options it sets; the result is checks/home-manager-module.nix's failures.
+fn home_manager_expression(lib: &Path) -> String {
+    format!(
+        r#"let{COMPAT_IMPORT}
+  lib = import {lib};
+  inherit (lib) mkOption types;
+  pkgsFor = isLinux: {{
+    stdenv.hostPlatform = {{ inherit isLinux; isDarwin = !isLinux; }};
+    formats.toml = {{}}: {{
+      type = types.attrsOf types.anything;
+      generate = name: _value: "/nix/store/00000000000000000000000000000000-${{name}}";
+    }};
+    nara = {{
+      type = "derivation";
+      name = "nara";
+      outPath = "/nix/store/00000000000000000000000000000000-nara";
+      meta.mainProgram = "nara";
+    }};
+  }};
+  standIns = {{
+    options = {{
+      systemd.user.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
+      launchd.agents = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
+      home.homeDirectory = mkOption {{ type = types.str; default = "/home/me"; }};
+    }};
+  }};
+  user = {{
+    services.nara = {{
+      enable = true;
+      soulFile = "/home/me/.config/nara/soul";
+      settings.name = "laptop";
+    }};
+  }};
+  evaluate = isLinux: (lib.evalModules {{
+    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor isLinux; }} ];
+  }}).config;
+in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
         lib = lib.display(),
     )
 }

@@ -1,0 +1,21 @@
+# What the Home Manager module must make, on Linux (a systemd user unit) and on macOS
+# (a launchd agent): a list of failures, empty when all is well.
+{
+  lib,
+  linux,
+  darwin,
+}: let
+  expect = ok: message: lib.optional (!ok) message;
+  unit = linux.systemd.user.services.nara;
+  agent = darwin.launchd.agents.nara;
+  command = lib.replaceStrings ["'"] [""] unit.Service.ExecStart;
+in
+  expect (unit.Service.Type == "notify") "linux: Type=notify"
+  ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" command) "linux: runs nara --config FILE, got ${command}"
+  ++ expect (lib.hasInfix "--soul-file /home/me/.config/nara/soul" command) "linux: --soul-file names the file outside the store"
+  ++ expect (unit.Install.WantedBy == ["default.target"]) "linux: starts with the user session"
+  ++ expect (!(darwin ? systemd.user.services.nara)) "darwin: no systemd unit"
+  ++ expect agent.enable "darwin: the agent is enabled"
+  ++ expect (lib.elem "--soul-file" agent.config.ProgramArguments) "darwin: --soul-file is passed"
+  ++ expect (agent.config.KeepAlive && agent.config.RunAtLoad) "darwin: kept alive and run at load"
+  ++ expect (!(linux ? launchd.agents.nara)) "linux: no launchd agent"

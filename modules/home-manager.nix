@@ -1,0 +1,93 @@
+# services.nara for Home Manager: nara as a user service, a systemd user unit on Linux
+# and a launchd agent on macOS, with the options of the NixOS module that make sense
+# for one user (no firewall, no instances).
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}: let
+  inherit (lib) mkOption types;
+  cfg = config.services.nara;
+  defaults = import ./defaults.nix;
+  settingsFormat = pkgs.formats.toml {};
+  configFile = settingsFormat.generate "nara.toml" ({
+      http_addr = "127.0.0.1:${toString cfg.port}";
+    }
+    // cfg.settings);
+  command =
+    [(lib.getExe cfg.package) "--config" "${configFile}"]
+    ++ lib.optionals (cfg.soulFile != null) ["--soul-file" cfg.soulFile]
+    ++ lib.optionals (cfg.mqttPasswordFile != null) ["--mqtt-password-file" cfg.mqttPasswordFile]
+    ++ cfg.extraArgs;
+in {
+  options.services.nara = {
+    enable = lib.mkEnableOption "nara as a user service";
+
+    package = lib.mkPackageOption pkgs "nara" {};
+
+    port = mkOption {
+      type = types.port;
+      default = defaults.port;
+      description = "The port nara listens on, on loopback unless `settings.http_addr` says otherwise.";
+    };
+
+    settings = mkOption {
+      inherit (settingsFormat) type;
+      default = {};
+      example = lib.literalExpression ''{ name = "laptop"; mqtt_url = "mqtts://broker.example.org"; }'';
+      description = "nara's configuration file (`--config`), as TOML.";
+    };
+
+    soulFile = mkOption {
+      type = types.nullOr (types.strMatching "/.*");
+      default = null;
+      example = "/Users/me/.config/nara/soul";
+      description = "Absolute path of the file holding the soul (a string, so it stays out of the Nix store).";
+    };
+
+    mqttPasswordFile = mkOption {
+      type = types.nullOr (types.strMatching "/.*");
+      default = null;
+      description = "Absolute path of the file holding the broker password.";
+    };
+
+    extraArgs = mkOption {
+      type = types.listOf types.str;
+      default = [];
+      description = "Extra command-line arguments.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable (lib.mkMerge [
+    (lib.mkIf pkgs.stdenv.hostPlatform.isLinux {
+      systemd.user.services.nara = {
+        Unit = {
+          Description = "nara: API, web UI and docs on port ${toString cfg.port}";
+          After = ["network-online.target"];
+        };
+        Service = {
+          Type = "notify";
+          ExecStart = lib.escapeShellArgs command;
+          Restart = "on-failure";
+          RestartSec = "2s";
+          TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
+        };
+        Install.WantedBy = ["default.target"];
+      };
+    })
+    (lib.mkIf pkgs.stdenv.hostPlatform.isDarwin {
+      launchd.agents.nara = {
+        enable = true;
+        config = {
+          ProgramArguments = command;
+          KeepAlive = true;
+          RunAtLoad = true;
+          ProcessType = "Background";
+          StandardOutPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
+          StandardErrorPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
+        };
+      };
+    })
+  ]);
+}
