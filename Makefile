@@ -17,9 +17,9 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 .PHONY: help bootstrap web build run test lint unit oracle nix-check deploy-check clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-bootstrap: ## Install what the build and tests need (apt, mdbook, nextest, npm ci)
+bootstrap: ## Install what the build and tests need (apt packages, cargo and pip tools, npm ci)
 	@scripts/bootstrap.sh
 
 web: $(BUNDLE) ## Build the web bundle (SPA + book, precompressed) into web/dist

@@ -8,6 +8,7 @@
   services = config.systemd.services;
   hall = services.nara.serviceConfig;
   kitchen = services.nara-kitchen.serviceConfig;
+  canary = services.nara-canary.serviceConfig;
   hardening = import ../modules/hardening.nix;
   expect = ok: message: lib.optional (!ok) message;
   # escapeShellArgs quotes only where needed; compare without quotes.
@@ -16,7 +17,9 @@
     lib.concatLists (lib.mapAttrsToList (key: value: expect (unit.${key} or null == value) "${name}: ${key} is not ${builtins.toJSON value}") hardening);
   naraUnits = lib.filter (lib.hasPrefix "nara") (lib.attrNames services);
 in
-  expect (naraUnits == ["nara" "nara-kitchen"]) "units are nara and nara-kitchen only (garage is disabled), got ${toString naraUnits}"
+  expect (naraUnits == ["nara" "nara-canary" "nara-kitchen"]) "units are nara, nara-canary and nara-kitchen (garage is disabled), got ${toString naraUnits}"
+  ++ expect (lib.hasPrefix "/nix/store/11111111111111111111111111111111-nara-next/bin/nara " (command canary)) "nara-canary: runs its own package"
+  ++ expect (!(lib.hasInfix "nara-next" (command hall))) "nara: keeps the shared package"
   ++ expect (hall.Type == "notify") "nara: Type=notify"
   ++ expect (hall.Restart == "on-failure") "nara: Restart=on-failure"
   ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" (command hall)) "nara: ExecStart runs nara --config FILE, got ${hall.ExecStart}"
@@ -26,7 +29,7 @@ in
   ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s --require-plaza" (command kitchen)) "nara-kitchen: shared then own extraArgs"
   ++ expect (!(lib.hasInfix "/run/secrets" (hall.ExecStart + kitchen.ExecStart))) "no secret path on a command line"
   ++ expect (hall.TimeoutStopSec == "15s") "TimeoutStopSec exceeds the shutdown grace"
-  ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081]) "firewall opens 8080 and 8081, got ${toString config.networking.firewall.allowedTCPPorts}"
+  ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081 8090]) "firewall opens 8080, 8081 and 8090, got ${toString config.networking.firewall.allowedTCPPorts}"
   ++ expect (config.services.nara.instances.kitchen.port == 8081) "instance port"
   ++ hardened "nara" hall
   ++ hardened "nara-kitchen" kitchen

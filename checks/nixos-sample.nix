@@ -23,6 +23,17 @@
         enable = false;
         port = 8082;
       };
+      canary = {
+        port = 8090;
+        package = {
+          type = "derivation";
+          name = "nara-next";
+          outPath = "/nix/store/11111111111111111111111111111111-nara-next";
+          meta.mainProgram = "nara";
+        };
+        soulFile = "/run/secrets/canary-soul";
+        settings.name = "hall-canary";
+      };
     };
   };
 }

@@ -72,6 +72,11 @@
         type = types.port;
         description = "The port this instance listens on.";
       };
+      package = mkOption {
+        type = types.nullOr types.package;
+        default = null;
+        description = "The package for this instance (a canary runs a newer one). Unset: `services.nara.package`.";
+      };
       settings = mkOption {
         type = settingsType;
         default = {};
@@ -101,12 +106,16 @@
   units =
     lib.optionalAttrs cfg.enable {
       nara = {
-        inherit (cfg) port settings soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
+        inherit (cfg) package port settings soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
       };
     }
     // lib.mapAttrs' (name: inst:
       lib.nameValuePair "nara-${name}" {
         inherit (inst) port soulFile mqttPasswordFile;
+        package =
+          if inst.package == null
+          then cfg.package
+          else inst.package;
         settings = nonNull cfg.settings // nonNull inst.settings;
         openFirewall =
           if inst.openFirewall == null
@@ -138,7 +147,7 @@
       import ./hardening.nix
       // {
         Type = "notify";
-        ExecStart = lib.escapeShellArgs ([(lib.getExe cfg.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
+        ExecStart = lib.escapeShellArgs ([(lib.getExe unit.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
         Restart = "on-failure";
         RestartSec = "2s";
         TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";

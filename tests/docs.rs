@@ -29,3 +29,32 @@ fn the_configuration_reference_names_every_flag_and_variable() {
     }
     assert!(missing.is_empty(), "docs/src/configuration.md lacks {missing:?}");
 }
+
+/// Option names a module declares (`name = mkOption`, `secretPath`, `mkEnableOption`, ...).
+fn module_options(module: &str) -> Vec<String> {
+    let source = std::fs::read_to_string(format!("{}/{module}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    source
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.trim().split_once(" = ")?;
+            let declares = ["mkOption", "secretPath", "lib.mkEnableOption", "lib.mkPackageOption"]
+                .iter()
+                .any(|d| rest.starts_with(d));
+            (declares && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| name.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn each_module_chapter_names_every_option_of_its_module() {
+    for (module, chapter) in [
+        ("modules/nixos.nix", "docs/src/deploy/nixos.md"),
+        ("modules/home-manager.nix", "docs/src/deploy/home-manager.md"),
+    ] {
+        let text = std::fs::read_to_string(format!("{}/{chapter}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let options = module_options(module);
+        assert!(options.len() > 5, "found too few options in {module}: {options:?}");
+        let missing: Vec<&String> = options.iter().filter(|o| !text.contains(o.as_str())).collect();
+        assert!(missing.is_empty(), "{chapter} lacks {missing:?} from {module}");
+    }
+}
