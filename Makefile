@@ -14,7 +14,7 @@ NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 
-.PHONY: help bootstrap web build run test lint unit oracle nix-check deploy-check clean
+.PHONY: help bootstrap web build run test lint unit e2e oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,14 @@ nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix
 unit: web ## Unit and integration tests (cargo nextest)
 	$(CARGO) nextest run --locked
 
+web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
+	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error
+
+e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via playwright-core, real naras and mosquitto
+	$(CARGO) build --locked
+	cd web/e2e && NARA_BIN=$(CURDIR)/target/debug/nara node --test --test-concurrency=1
+	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/network.png docs/screenshot.png to refresh the README's)"
+
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)
 
@@ -69,9 +77,10 @@ deploy-check: web ## Deployments agree (port, probes, grace) and validate: Fly, 
 	kubernetes-validate --strict --kubernetes-version 1.30.0 $(K8S_RESOURCES)
 	actionlint .github/workflows/*.yml
 
-test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, the oracle, all tests
+test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, oracle, browser, all tests
 	$(CARGO) build --locked
 	checks/oracle.sh target/debug/nara
+	$(MAKE) --no-print-directory e2e
 	$(CARGO) nextest run --locked
 
 clean: ## Remove build outputs (target/, web/dist)

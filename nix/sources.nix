@@ -26,6 +26,7 @@
       ../web/bundle-inputs.txt
       ../web/index.html
       ../web/src
+      ../web/public
       ../docs/book.toml
       ../docs/src
     ];

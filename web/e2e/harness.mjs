@@ -1,0 +1,126 @@
+// What the browser tests run against: the real nara binary (NARA_BIN) and a real
+// mosquitto on free loopback ports, and Debian's Chromium (CHROMIUM, default
+// /usr/bin/chromium). Everything started here is stopped by `stopAll()`.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const children = new Set();
+
+export const naraBin = process.env.NARA_BIN ?? new URL("../../target/debug/nara", import.meta.url).pathname;
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+function waitForPort(port, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tryOnce = () => {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listened on ${port}`));
+        else setTimeout(tryOnce, 50);
+      });
+    };
+    tryOnce();
+  });
+}
+
+export async function startBroker() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "nara-e2e-broker-"));
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(conf, `persistence false\nuser root\nallow_anonymous true\nlistener ${port} 127.0.0.1\n`);
+  const program = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  const child = spawn(program, ["-c", conf], { stdio: "ignore" });
+  children.add(child);
+  await waitForPort(port);
+  return { url: `mqtt://127.0.0.1:${port}`, child };
+}
+
+/** Starts nara with `args` and resolves once it logs "nara listening". */
+export function startNara(args) {
+  const child = spawn(naraBin, ["--http-addr", "127.0.0.1:0", "--log-format", "json", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH },
+  });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nara ${args.join(" ")} did not start`)), 10000);
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.message === "nara listening") {
+          clearTimeout(timer);
+          resolve({ url: `http://${entry.addr}`, child });
+        }
+      } catch {
+        // not a JSON line; ignore
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`nara exited with ${code} before listening`)));
+  });
+}
+
+export function stop(child, signal = "SIGTERM") {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.on("exit", (code) => {
+      children.delete(child);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+export async function stopAll() {
+  await Promise.all([...children].map((c) => stop(c, "SIGKILL")));
+}
+
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  const version = execFileSync(executablePath, ["--version"]).toString().trim();
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    // As root Chromium needs --no-sandbox; the rest keeps it off a network it cannot reach.
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+  return { browser, version };
+}
+
+/** A page that records console errors and uncaught exceptions. */
+export async function openPage(browser, options = {}) {
+  const page = await browser.newPage(options);
+  const errors = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return { page, errors };
+}

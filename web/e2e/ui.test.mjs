@@ -1,0 +1,94 @@
+// The web UI and the book in a real browser, against real naras and a real broker:
+// what a person sees, live. Screenshots go to e2e/artifacts/.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { launchBrowser, openPage, startBroker, startNara, stop, stopAll } from "./harness.mjs";
+
+const artifacts = new URL("./artifacts/", import.meta.url).pathname;
+mkdirSync(artifacts, { recursive: true });
+let browser;
+
+before(async () => {
+  ({ browser } = await launchBrowser());
+});
+
+after(async () => {
+  await browser?.close();
+  await stopAll();
+});
+
+async function status(url) {
+  return (await fetch(`${url}/api/status`)).json();
+}
+
+test("the page loads without console errors and shows the nara's name and version", async () => {
+  const nara = await startNara(["--name", "solo"]);
+  const expected = await status(nara.url);
+  const { page, errors } = await openPage(browser);
+  await page.goto(nara.url, { waitUntil: "networkidle" });
+  assert.equal(await page.getByTestId("nara-name").textContent(), "solo");
+  assert.equal(await page.getByTestId("nara-version").textContent(), expected.version);
+  assert.equal(await page.getByTestId("plaza-state").textContent(), "alone");
+  assert.match(await page.getByTestId("empty-state").textContent(), /runs alone/);
+  await page.screenshot({ path: `${artifacts}standalone.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("naras joining appear without a reload, and one leaving turns OFFLINE", async () => {
+  const broker = await startBroker();
+  const plaza = (name) =>
+    startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
+  const home = await plaza("home");
+  const { page, errors } = await openPage(browser, { viewport: { width: 1100, height: 760 } });
+  await page.goto(home.url);
+  await page.getByTestId("plaza-state").filter({ hasText: "on the plaza" }).waitFor();
+
+  const kitchen = await plaza("kitchen");
+  const garage = await plaza("garage");
+  for (const name of ["kitchen", "garage"]) {
+    await page.locator(`tr[data-peer="${name}"][data-status="ONLINE"]`).waitFor({ timeout: 10000 });
+  }
+  assert.match(await page.getByTestId("version-summary").textContent(), /3 naras/);
+  await page.screenshot({ path: `${artifacts}network.png`, fullPage: true });
+
+  assert.equal(await stop(garage.child), 0);
+  await page.locator('tr[data-peer="garage"][data-status="OFFLINE"]').waitFor({ timeout: 10000 });
+  assert.match(await page.getByTestId("version-summary").textContent(), /2 naras/, "OFFLINE naras leave the count");
+  assert.equal(await page.locator('tr[data-peer="kitchen"]').getAttribute("data-status"), "ONLINE");
+  assert.deepEqual(errors, []);
+  await page.close();
+  await stop(kitchen.child);
+});
+
+test("on a phone the network reads as cards, in dark mode too", async () => {
+  const nara = await startNara(["--name", "pocket"]);
+  const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 800 }, colorScheme: "dark" });
+  await page.goto(nara.url, { waitUntil: "networkidle" });
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(background, "rgb(247, 245, 240)", "the dark palette applies");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling on a phone (overflow ${overflow}px)`);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to the network");
+  await page.screenshot({ path: `${artifacts}phone-dark.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the book loads and its search finds a configuration flag", async () => {
+  const nara = await startNara(["--name", "reader"]);
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${nara.url}/docs/`, { waitUntil: "networkidle" });
+  assert.match(await page.title(), /nara/);
+  await page.locator("#mdbook-search-toggle, #search-toggle").first().click();
+  // The book's searcher listens for key presses, so type rather than fill.
+  await page.locator("#mdbook-searchbar, #searchbar").first().pressSequentially("shutdown-grace", { delay: 20 });
+  const results = page.locator("#mdbook-searchresults, #searchresults").first();
+  await results.locator("a").first().waitFor({ timeout: 10000 });
+  assert.match(await results.textContent(), /Configuration reference/);
+  await page.screenshot({ path: `${artifacts}book-search.png` });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

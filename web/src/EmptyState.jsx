@@ -1,0 +1,30 @@
+// What a nara on its own shows: how to join a plaza.
+export function EmptyState({ configured }) {
+  if (configured) {
+    return (
+      <section class="card empty" data-testid="empty-state">
+        <h2>No other naras yet</h2>
+        <p>
+          This nara is connected to its broker, but no other nara has announced itself. Others appear here
+          as soon as they join.
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section class="card empty" data-testid="empty-state">
+      <h2>This nara runs alone</h2>
+      <p>
+        Give it an MQTT broker and it joins the <strong>plaza</strong>, where naras see each other and the
+        versions they run:
+      </p>
+      <pre>
+        <code>nara --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul</code>
+      </pre>
+      <p>
+        <a href="/docs/plaza.html">The plaza chapter</a> explains souls, brokers and how to run one for a
+        fleet.
+      </p>
+    </section>
+  );
+}

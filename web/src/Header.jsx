@@ -1,0 +1,47 @@
+// This nara: who it is, what it runs, how long it has been up, and its plaza link.
+import { formatDuration } from "./format.js";
+
+function plazaState(status, connection) {
+  const plaza = status.plaza;
+  if (!plaza.configured) return { word: "alone", detail: "no broker configured" };
+  if (!plaza.connected) return { word: "disconnected", detail: `retrying ${plaza.broker}` };
+  if (connection !== "live") return { word: "reconnecting", detail: "to this nara's event stream" };
+  return { word: "on the plaza", detail: plaza.broker };
+}
+
+export function Header({ status, uptime, connection }) {
+  const plaza = plazaState(status, connection);
+  return (
+    <header class="header">
+      <div class="identity">
+        <h1 data-testid="nara-name">{status.name}</h1>
+        <p class="id" title="nara ID">
+          {status.id}
+          {!status.bonded && <span class="warn"> · soul minted for another name</span>}
+        </p>
+      </div>
+      <dl class="facts">
+        <div>
+          <dt>Version</dt>
+          <dd data-testid="nara-version">{status.version}</dd>
+        </div>
+        <div>
+          <dt>Revision</dt>
+          <dd>
+            <code>{status.revision}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Up for</dt>
+          <dd>{formatDuration(uptime)}</dd>
+        </div>
+        <div>
+          <dt>Plaza</dt>
+          <dd data-testid="plaza-state" title={plaza.detail}>
+            {plaza.word}
+          </dd>
+        </div>
+      </dl>
+    </header>
+  );
+}
