@@ -9,12 +9,15 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run bench/run.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 
-.PHONY: help bootstrap web build run test lint unit e2e oracle nix-check deploy-check clean
+FUZZ_TARGETS := plaza_message http_request
+FUZZ_SECONDS ?= 60
+
+.PHONY: help bootstrap web build run test lint unit e2e fuzz fuzz-smoke bench oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +69,19 @@ e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via 
 	cd web/e2e && NARA_BIN=$(CURDIR)/target/debug/nara node --test --test-concurrency=1
 	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/network.png docs/screenshot.png to refresh the README's)"
 
+fuzz: web ## Fuzz the plaza decoder and the HTTP resolver, FUZZ_SECONDS (60) each (nightly, cargo-fuzz)
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+		$(CARGO) +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units)|panicked|ERROR|SUMMARY" || exit 1; \
+	done
+
+fuzz-smoke: ## A short fuzz run of each target (part of make test when the nightly toolchain is there)
+	@if rustup run nightly rustc --version >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10; \
+	else echo "fuzz-smoke: no nightly toolchain on this machine (cargo-fuzz needs it), so fuzzing is skipped"; fi
+
+bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza (writes bench/results/latest.md)
+	bench/run.sh
+
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)
 
@@ -81,6 +97,7 @@ test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix 
 	$(CARGO) build --locked
 	checks/oracle.sh target/debug/nara
 	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(CARGO) nextest run --locked
 
 clean: ## Remove build outputs (target/, web/dist)

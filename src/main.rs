@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_builder().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("nara: cannot start the async runtime: {err}");
@@ -74,6 +74,16 @@ fn mint_soul(name: &str) -> ExitCode {
             eprintln!("nara: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One core (a small VM, a CPU quota, `taskset`): a single-threaded scheduler has no
+/// cross-thread wake-ups or per-thread allocator arenas to pay for. More cores: the
+/// work-stealing scheduler with a worker per core.
+fn runtime_builder() -> tokio::runtime::Builder {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() == 1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     }
 }
 

@@ -47,6 +47,8 @@ enum Target {
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
     Asset(&'static Asset, StatusCode),
     NotFound,
+    /// A request target that is not a path (`CONNECT`'s authority form): 400.
+    NotAPath,
 }
 
 impl App {
@@ -74,6 +76,11 @@ impl App {
         let (route, target) = resolve(req);
         let mut response = if matches!(target, Target::NotFound) {
             not_found(req.uri().path())
+        } else if matches!(target, Target::NotAPath) {
+            plain(
+                StatusCode::BAD_REQUEST,
+                "the request target must be a path starting with /\n",
+            )
         } else if req.method() != Method::GET && req.method() != Method::HEAD {
             method_not_allowed()
         } else {
@@ -104,8 +111,15 @@ impl App {
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
             Target::Peers => {
-                let body = serde_json::json!({ "peers": self.plaza.peers() });
-                json(StatusCode::OK, body.to_string().into_bytes())
+                #[derive(serde::Serialize)]
+                struct Peers<'a> {
+                    peers: &'a [crate::plaza::projection::Peer],
+                }
+                let peers = self.plaza.peers();
+                json(
+                    StatusCode::OK,
+                    serde_json::to_vec(&Peers { peers: &peers }).expect("peers serialize"),
+                )
             }
             Target::Events => {
                 let stream = events::stream(self.plaza.clone(), self.health.draining_signal());
@@ -137,6 +151,7 @@ impl App {
             }
             Target::Asset(asset, status) => serve_asset(req, asset, status),
             Target::NotFound => not_found(req.uri().path()),
+            Target::NotAPath => plain(StatusCode::BAD_REQUEST, "bad request target\n"),
         }
     }
 
@@ -158,6 +173,9 @@ impl App {
 /// Maps a path to a target and the metrics label it is counted under.
 fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
     let path = req.uri().path();
+    let Some(relative) = path.strip_prefix('/') else {
+        return ("bad_request", Target::NotAPath);
+    };
     match path {
         "/healthz" | "/health/live" => ("liveness", Target::Liveness),
         "/readyz" | "/health/ready" => ("readiness", Target::Readiness),
@@ -169,7 +187,7 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
         _ => match path.strip_prefix("/docs/") {
             Some(page) => resolve_docs(page),
-            None => resolve_spa(req, &path[1..]),
+            None => resolve_spa(req, relative),
         },
     }
 }
@@ -301,6 +319,17 @@ fn method_not_allowed() -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_that_is_not_a_path_is_a_bad_request() {
+        let app = App::new("test".into(), Arc::new(Health::new()));
+        // (An absolute-form target such as http://host/ is valid and means its path.)
+        for target in ["noslash:80", "*"] {
+            let req = Request::get(target).body(()).unwrap();
+            let status = app.handle(&req).status();
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{target}");
+        }
+    }
 
     #[test]
     fn extensions_are_told_apart_from_client_routes() {

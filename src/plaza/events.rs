@@ -44,7 +44,11 @@ fn event(name: &str, data: &impl serde::Serialize) -> Bytes {
 }
 
 fn snapshot(peers: &[Peer]) -> Bytes {
-    event("snapshot", &serde_json::json!({ "peers": peers }))
+    #[derive(serde::Serialize)]
+    struct Snapshot<'a> {
+        peers: &'a [Peer],
+    }
+    event("snapshot", &Snapshot { peers })
 }
 
 fn change(change: &Change) -> Bytes {

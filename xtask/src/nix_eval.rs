@@ -210,6 +210,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "docs/book.toml",
         "docs/src/SUMMARY.md",
         "xtask/src/main.rs",
+        "fuzz/fuzz_targets/plaza_message.rs",
         "README.md",
     ] {
         expect("rust", file, false);

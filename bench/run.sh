@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# make bench: nara measured against nginx on the same precompressed files, with the
+# server pinned to core 0 and wrk to core 1; then start-up, memory, size and the plaza.
+# Writes bench/results/latest.json and latest.md. Progress goes to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-5s}
+CONNECTIONS=${BENCH_CONNECTIONS:-16 64 256}
+BIN=target/release/nara
+DIST=$PWD/web/dist
+OUT=bench/results
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nara-bench.XXXXXX")
+SERVER_PID=
+say() { printf 'bench: %s\n' "$*" >&2; }
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+packages=(wrk nginx-light libnginx-mod-http-brotli-static)
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]; then
+	if [ "$(id -u)" != 0 ]; then
+		say "missing benchmark tools; install them: apt-get install ${packages[*]}"
+		exit 1
+	fi
+	say "installing ${packages[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+	# Debian starts the packaged nginx; the benchmark runs its own.
+	service nginx stop >/dev/null 2>&1 || true
+fi
+[ "$(nproc)" -ge 2 ] || { say "needs two cores: the server on one, wrk on the other"; exit 1; }
+
+say "building the release binary"
+make --no-print-directory build >/dev/null
+script=$(sed -n 's|.*src="\(/assets/[^"]*\.js\)".*|\1|p' "$DIST/index.html" | head -n 1)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+
+start_nara() {
+	PORT=$(free_port)
+	taskset -c 0 "$BIN" --http-addr "127.0.0.1:$PORT" --log-level warn --name bench &
+	SERVER_PID=$!
+	wait_http "$PORT"
+}
+
+start_nginx() {
+	PORT=$(free_port)
+	cat >"$WORK/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log stderr warn;
+load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  gzip_static on;
+  brotli_static on;
+  server {
+    listen 127.0.0.1:$PORT;
+    root $DIST;
+    location = /healthz { return 200 "ok\n"; }
+  }
+}
+CONF
+	taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" &
+	SERVER_PID=$!
+	wait_http "$PORT"
+}
+
+stop_server() {
+	kill "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+}
+
+# run_wrk NAME PATH CONNS [header]: one line of JSON per run into $WORK/http.jsonl
+run_wrk() {
+	local server=$1 name=$2 path=$3 conns=$4 header=${5:-}
+	local args=(-t1 -c"$conns" -d"$DURATION" --latency)
+	[ -n "$header" ] && args+=(-H "$header")
+	say "$server $name at $conns connections"
+	taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$PORT$path" >"$WORK/wrk.txt"
+	python3 bench/wrk_to_json.py "$server" "$name" "$conns" <"$WORK/wrk.txt" >>"$WORK/http.jsonl"
+}
+
+http_suite() {
+	local server=$1
+	for conns in $CONNECTIONS; do
+		run_wrk "$server" index.html / "$conns"
+		run_wrk "$server" "js (br, gzip)" "$script" "$conns" "Accept-Encoding: br, gzip"
+		run_wrk "$server" healthz /healthz "$conns"
+	done
+}
+
+: >"$WORK/http.jsonl"
+start_nginx
+taskset -c 1 wrk -t1 -c16 -d1s "http://127.0.0.1:$PORT/" >/dev/null # warm-up
+http_suite nginx
+stop_server
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+start_nara
+sleep 1
+say "memory: idle, just started"
+idle_kib=$(rss "$SERVER_PID")
+taskset -c 1 wrk -t1 -c16 -d1s "http://127.0.0.1:$PORT/" >/dev/null
+http_suite nara
+say "memory: under 256 connections, after the runs above"
+taskset -c 1 wrk -t1 -c256 -d"$DURATION" "http://127.0.0.1:$PORT/" >/dev/null &
+load=$!
+peak_kib=$idle_kib
+while kill -0 "$load" 2>/dev/null; do
+	now=$(rss "$SERVER_PID")
+	[ "$now" -gt "$peak_kib" ] && peak_kib=$now
+	sleep 0.1
+done
+stop_server
+
+say "start-up: exec to the first 200 from /healthz, 50 runs"
+startup_ms=$(python3 bench/startup.py "$BIN" 50)
+
+say "plaza: verification, 10,000 naras, /api/peers"
+plaza=$(cargo run --quiet --release --example plaza_bench)
+
+size_bytes=$(stat -c %s "$BIN")
+python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
+{"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
+ "plaza": $plaza, "duration": "$DURATION", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
+JSON
+say "wrote $OUT/latest.md and $OUT/latest.json"

@@ -1,0 +1,96 @@
+//! Plaza figures for `make bench`, printed as one JSON object:
+//! signed messages verified per second (in-process, one core), resident memory with
+//! 10,000 naras in the view, and `/api/peers` latency at 10,000.
+//!
+//! Run: cargo run --release --example plaza_bench
+
+use nara::health::Health;
+use nara::metrics::Metrics;
+use nara::plaza::Plaza;
+use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::message::{Kind, Message, Policy};
+use nara::plaza::settings::PlazaConfig;
+use nara::routes::App;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:")).map(str::to_owned))
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn signed(identity: &Identity, kind: Kind, timestamp: u64) -> (String, Vec<u8>) {
+    let message = Message {
+        kind,
+        name: identity.name.clone(),
+        id: identity.id.clone(),
+        public_key: identity.public_key.clone(),
+        version: "0.1.0".into(),
+        revision: "bench".into(),
+        timestamp,
+        uptime_s: 1,
+    };
+    (kind.topic(&identity.name), message.sign(identity))
+}
+
+fn main() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    const NARAS: usize = 10_000;
+
+    let identities: Vec<Identity> = (0..NARAS)
+        .map(|i| {
+            let name = format!("nara-{i:05}");
+            Identity::new(&Soul::native("bench", &name), &name, SoulSource::Native)
+        })
+        .collect();
+    let messages: Vec<(String, Vec<u8>)> = identities.iter().map(|id| signed(id, Kind::HeyThere, now)).collect();
+
+    // Verification alone: decode + Ed25519 verify, as every received message costs.
+    let started = Instant::now();
+    let mut verified = 0;
+    for (topic, payload) in &messages {
+        if Message::decode(topic, payload, now, Policy::default()).is_ok() {
+            verified += 1;
+        }
+    }
+    let verify_per_s = verified as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(verified, NARAS);
+
+    // The whole receive path into a live view of 10,000 naras.
+    let metrics = Arc::new(Metrics::new());
+    let own = Identity::new(&Soul::native("bench", "me"), "me", SoulSource::Native);
+    let plaza = Plaza::new(own, PlazaConfig::default(), metrics.clone());
+    drop(identities);
+    let rss_before = resident_kib();
+    let started = Instant::now();
+    for (topic, payload) in &messages {
+        plaza.receive(topic, payload).expect("accepted");
+    }
+    let receive_per_s = NARAS as f64 / started.elapsed().as_secs_f64();
+    drop(messages);
+    let rss_after = resident_kib();
+
+    // /api/peers at 10,000 naras, through the real handler.
+    let app = App::with_plaza(Arc::new(Health::new()), plaza, metrics);
+    let request = http::Request::get("/api/peers").body(()).unwrap();
+    let mut times: Vec<f64> = (0..50)
+        .map(|_| {
+            let started = Instant::now();
+            let response = app.handle(&request);
+            assert!(response.status().is_success());
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+
+    println!(
+        "{{\"naras\":{NARAS},\"verify_per_s\":{verify_per_s:.0},\"receive_per_s\":{receive_per_s:.0},\
+         \"rss_kib_before_view\":{rss_before},\"rss_kib_with_view\":{rss_after},\
+         \"peers_ms_median\":{:.2},\"peers_ms_p99\":{:.2}}}",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
+    );
+}

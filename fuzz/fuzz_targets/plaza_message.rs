@@ -1,0 +1,34 @@
+//! Anything a broker can deliver, on any topic: decoding and verifying never panics,
+//! and whatever verifies is applied to a projection without panicking either.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nara::plaza::message::{Message, Policy};
+use nara::plaza::projection::{Peer, Projection, Status};
+use std::time::{Duration, SystemTime};
+
+fuzz_target!(|data: &[u8]| {
+    // The first line is the topic, the rest the payload.
+    let split = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let topic = String::from_utf8_lossy(&data[..split]);
+    let payload = data.get(split + 1..).unwrap_or(&[]);
+    let now = 1_800_000_000;
+    if let Ok(message) = Message::decode(&topic, payload, now, Policy::default()) {
+        let own = Peer {
+            name: "self".into(),
+            id: "id".into(),
+            public_key: "key".into(),
+            status: Status::Online,
+            version: "0".into(),
+            revision: "r".into(),
+            uptime_s: 0,
+            first_seen: SystemTime::UNIX_EPOCH,
+            last_seen: SystemTime::UNIX_EPOCH,
+            is_self: true,
+        };
+        let mut view = Projection::new(own, Duration::from_secs(1));
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
+        let _ = view.apply(&message, at);
+        let _ = view.sweep(at + Duration::from_secs(10));
+    }
+});
