@@ -16,15 +16,7 @@ fn run_to_exit(command: &mut std::process::Command) -> (i32, String, String) {
 }
 
 async fn status_name(nara: &Running) -> String {
-    let status: serde_json::Value = client()
-        .get(nara.url("/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    status["name"].as_str().unwrap().to_string()
+    nara.get_json("/api/status").await["name"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -175,15 +167,7 @@ async fn port_variable_is_used_when_no_address_is_configured() {
     command.env("PORT", port.to_string());
     let nara = Running::start(command).unwrap();
     assert_eq!(nara.addr.port(), port);
-    assert!(
-        client()
-            .get(nara.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    assert_eq!(nara.status_code("/healthz").await, 200);
 }
 
 #[tokio::test]
@@ -194,15 +178,7 @@ async fn an_explicit_address_wins_over_port() {
         .env("NARA_HTTP_ADDR", "127.0.0.1:0");
     let nara = Running::start(command).unwrap();
     assert_ne!(nara.addr.port(), 0);
-    assert!(
-        client()
-            .get(nara.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    assert_eq!(nara.status_code("/healthz").await, 200);
 }
 
 #[tokio::test]

@@ -4,21 +4,13 @@
 mod common;
 
 use common::broker::Mosquitto;
-use common::{Running, client, nara_command};
+use common::{Running, nara_command};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 async fn plaza_connected(nara: &Running) -> bool {
-    let status: serde_json::Value = client()
-        .get(nara.url("/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    status["plaza"]["connected"] == true
+    nara.get_json("/api/status").await["plaza"]["connected"] == true
 }
 
 async fn wait_connected(nara: &Running, limit: Duration) -> bool {
@@ -108,15 +100,7 @@ async fn credentials_from_a_password_file_open_an_authenticated_broker() {
     let mut wrong = Running::start(wrong).unwrap();
     let wrong_connected = wait_connected(&wrong, Duration::from_secs(2)).await;
     assert!(!wrong_connected, "a wrong password does not: {:#?}", wrong.drain_log());
-    assert!(
-        client()
-            .get(wrong.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
-    );
+    assert_eq!(wrong.status_code("/healthz").await, 200);
 
     for nara in [&mut good, &mut wrong] {
         let log = nara.drain_log().join("\n");
@@ -164,14 +148,7 @@ async fn mqtts_checks_the_broker_certificate_against_the_trusted_cas() {
         wait_connected(&trusting, Duration::from_secs(10)).await,
         "a broker signed by a trusted CA is accepted"
     );
-    let status: serde_json::Value = client()
-        .get(trusting.url("/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = trusting.get_json("/api/status").await;
     assert_eq!(status["plaza"]["broker"], url);
 
     // Trusting only an unrelated CA, the same broker is refused.

@@ -17,14 +17,7 @@ fn mint(name: &str) -> String {
 }
 
 async fn status(nara: &Running) -> Value {
-    client()
-        .get(nara.url("/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    nara.get_json("/api/status").await
 }
 
 #[test]

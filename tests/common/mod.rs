@@ -165,6 +165,16 @@ impl Running {
         format!("{}{path}", self.base)
     }
 
+    /// GET `path` and parse the JSON it answers.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        client().get(self.url(path)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// GET `path` and return the status code.
+    pub async fn status_code(&self, path: &str) -> u16 {
+        client().get(self.url(path)).send().await.unwrap().status().as_u16()
+    }
+
     /// Sends `SIGTERM` ("TERM"), `SIGINT` ("INT") or `SIGKILL` ("KILL") to the process.
     pub fn signal(&self, name: &str) {
         let signal = match name {

@@ -101,6 +101,23 @@ in lib.mapAttrs (_: relative) sources.filesets"#,
     )
 }
 
+/// Stand-ins for the parts of `pkgs` the modules use: the platform, `formats.toml`
+/// (whose files are never built here) and the nara package.
+const PKGS_STAND_IN: &str = r#"
+  pkgsFor = isLinux: {
+    stdenv.hostPlatform = { inherit isLinux; isDarwin = !isLinux; };
+    formats.toml = {}: {
+      type = types.attrsOf types.anything;
+      generate = name: _value: "/nix/store/00000000000000000000000000000000-${name}";
+    };
+    nara = {
+      type = "derivation";
+      name = "nara";
+      outPath = "/nix/store/00000000000000000000000000000000-nara";
+      meta.mainProgram = "nara";
+    };
+  };"#;
+
 /// modules/nixos.nix evaluated with the sample configuration through `lib.evalModules`,
 /// with stand-ins for what NixOS itself declares (systemd.services, the firewall,
 /// assertions) and for `pkgs` (formats.toml, the nara package); the result is the
@@ -109,19 +126,8 @@ fn nixos_module_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
-  inherit (lib) mkOption types;
-  pkgs = {{
-    formats.toml = {{}}: {{
-      type = types.attrsOf types.anything;
-      generate = name: _value: "/nix/store/00000000000000000000000000000000-${{name}}";
-    }};
-    nara = {{
-      type = "derivation";
-      name = "nara";
-      outPath = "/nix/store/00000000000000000000000000000000-nara";
-      meta.mainProgram = "nara";
-    }};
-  }};
+  inherit (lib) mkOption types;{PKGS_STAND_IN}
+  pkgs = pkgsFor true;
   nixosStandIns = {{
     options = {{
       assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
@@ -144,20 +150,7 @@ fn home_manager_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
-  inherit (lib) mkOption types;
-  pkgsFor = isLinux: {{
-    stdenv.hostPlatform = {{ inherit isLinux; isDarwin = !isLinux; }};
-    formats.toml = {{}}: {{
-      type = types.attrsOf types.anything;
-      generate = name: _value: "/nix/store/00000000000000000000000000000000-${{name}}";
-    }};
-    nara = {{
-      type = "derivation";
-      name = "nara";
-      outPath = "/nix/store/00000000000000000000000000000000-nara";
-      meta.mainProgram = "nara";
-    }};
-  }};
+  inherit (lib) mkOption types;{PKGS_STAND_IN}
   standIns = {{
     options = {{
       systemd.user.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
