@@ -67,7 +67,14 @@ def main():
         miss = "" if met else f" (missed by {abs(value - goal):,.2f} {unit})"
         lines.append(f"| {what} | {value:,.2f} {unit} | {op} {goal:,} {unit} | {'yes' if met else 'no' + miss} |")
         results.append({"what": what, "value": value, "unit": unit, "target": f"{op} {goal}", "met": met})
-    lines += ["", f"Plaza receive path (decode, verify, apply to the view): {plaza['receive_per_s']:,.0f} messages/s.", ""]
+    broker = other["broker"]
+    lines += [
+        "",
+        f"Plaza receive path in-process (decode, verify, apply to the view): {plaza['receive_per_s']:,.0f} messages/s.",
+        f"Through mosquitto (publisher and broker on core 1, nara on core 0): {broker['arrived']:,} of "
+        f"{broker['sent']:,} signed messages accepted in {broker['seconds']:.2f} s, {broker['per_s']:,.0f} messages/s.",
+        "",
+    ]
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

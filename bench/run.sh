@@ -132,9 +132,27 @@ startup_ms=$(python3 bench/startup.py "$BIN" 50)
 say "plaza: verification, 10,000 naras, /api/peers"
 plaza=$(cargo run --quiet --release --example plaza_bench)
 
+say "plaza: 20,000 signed messages through mosquitto into one nara"
+BROKER_PORT=$(free_port)
+printf 'persistence false\nuser root\nallow_anonymous true\nmax_queued_messages 100000\nlistener %s 127.0.0.1\n' "$BROKER_PORT" >"$WORK/mosquitto.conf"
+taskset -c 1 "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$WORK/mosquitto.conf" &
+BROKER_PID=$!
+sleep 0.5
+PORT=$(free_port)
+taskset -c 0 "$BIN" --http-addr "127.0.0.1:$PORT" --log-level warn --name bench \
+	--mqtt-url "mqtt://127.0.0.1:$BROKER_PORT" --plaza-announce-jitter 0s &
+SERVER_PID=$!
+wait_http "$PORT"
+sleep 0.5
+broker_flood=$(taskset -c 1 cargo run --quiet --release --example plaza_flood -- \
+	"mqtt://127.0.0.1:$BROKER_PORT" "http://127.0.0.1:$PORT" 20000)
+stop_server
+kill "$BROKER_PID" 2>/dev/null || true
+wait "$BROKER_PID" 2>/dev/null || true
+
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "duration": "$DURATION", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
+ "plaza": $plaza, "broker": $broker_flood, "duration": "$DURATION", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

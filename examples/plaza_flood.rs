@@ -1,0 +1,79 @@
+//! The plaza through a real broker, for `make bench`: publishes N signed newspapers from
+//! 1,000 simulated naras to BROKER and watches NARA's accepted-message counter until
+//! all arrive (or 30 s pass). Prints one JSON object: messages/s end to end, and how
+//! many arrived.
+//!
+//! Run: cargo run --release --example plaza_flood -- mqtt://127.0.0.1:1883 http://127.0.0.1:8080 20000
+
+use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::message::{Kind, Message};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+async fn accepted(nara: &str) -> u64 {
+    let text = match reqwest::get(format!("{nara}/metrics")).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => return 0,
+    };
+    text.lines()
+        .filter(|l| l.starts_with("nara_plaza_messages_total{kind=\"newspaper\",result=\"accepted\"}"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (broker, nara, total): (&str, &str, usize) = match args.as_slice() {
+        [_, broker, nara, n] => (broker, nara, n.parse().expect("N is a number")),
+        _ => panic!("usage: plaza_flood BROKER_URL NARA_URL N"),
+    };
+    let (host, port) = broker.trim_start_matches("mqtt://").rsplit_once(':').expect("mqtt://HOST:PORT");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let senders: Vec<Identity> = (0..1000)
+        .map(|i| {
+            let name = format!("flood-{i:04}");
+            Identity::new(&Soul::native("flood", &name), &name, SoulSource::Native)
+        })
+        .collect();
+    let messages: Vec<(String, Vec<u8>)> = (0..total)
+        .map(|i| {
+            let id = &senders[i % senders.len()];
+            let message = Message {
+                kind: Kind::Newspaper,
+                name: id.name.clone(),
+                id: id.id.clone(),
+                public_key: id.public_key.clone(),
+                version: "0.1.0".into(),
+                revision: "flood".into(),
+                timestamp: now,
+                uptime_s: i as u64,
+            };
+            (Kind::Newspaper.topic(&id.name), message.sign(id))
+        })
+        .collect();
+
+    let mut options = MqttOptions::new("nara-flood", host, port.parse().expect("port"));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+
+    let before = accepted(nara).await;
+    let started = Instant::now();
+    for (topic, payload) in messages {
+        client.publish(topic, QoS::AtLeastOnce, false, payload).await.expect("queued");
+    }
+    let mut arrived = 0;
+    while started.elapsed() < Duration::from_secs(30) {
+        arrived = accepted(nara).await - before;
+        if arrived as usize >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"sent\":{total},\"arrived\":{arrived},\"seconds\":{seconds:.3},\"per_s\":{:.0}}}",
+        arrived as f64 / seconds
+    );
+}
