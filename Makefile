@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run bench/run.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run bench/run.sh bench/soak.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web build run test lint unit e2e fuzz fuzz-smoke bench oracle nix-check deploy-check clean
+.PHONY: help bootstrap web build run test lint unit e2e fuzz fuzz-smoke bench soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,10 +39,11 @@ build: web ## Build the release binary at target/release/nara
 run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 	target/release/nara $(ARGS)
 
-lint: web ## Formatting, clippy -D warnings, shellcheck (nara and xtask)
+lint: web ## Formatting, clippy -D warnings, shellcheck (nara, xtask, fuzz targets)
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) fmt --check --manifest-path xtask/Cargo.toml
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 	shellcheck $(SCRIPTS)
 
@@ -81,6 +82,9 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 
 bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza (writes bench/results/latest.md)
 	bench/run.sh
+
+soak: ## Plaza soak: naras joining and leaving for SOAK_SECONDS (600), memory must not grow
+	bench/soak.sh
 
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)

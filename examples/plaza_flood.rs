@@ -28,7 +28,10 @@ async fn main() {
         [_, broker, nara, n] => (broker, nara, n.parse().expect("N is a number")),
         _ => panic!("usage: plaza_flood BROKER_URL NARA_URL N"),
     };
-    let (host, port) = broker.trim_start_matches("mqtt://").rsplit_once(':').expect("mqtt://HOST:PORT");
+    let (host, port) = broker
+        .trim_start_matches("mqtt://")
+        .rsplit_once(':')
+        .expect("mqtt://HOST:PORT");
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let senders: Vec<Identity> = (0..1000)
         .map(|i| {
@@ -61,7 +64,10 @@ async fn main() {
     let before = accepted(nara).await;
     let started = Instant::now();
     for (topic, payload) in messages {
-        client.publish(topic, QoS::AtLeastOnce, false, payload).await.expect("queued");
+        client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("queued");
     }
     let mut arrived = 0;
     while started.elapsed() < Duration::from_secs(30) {
