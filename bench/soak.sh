@@ -11,8 +11,12 @@ SECONDS_TOTAL=${SOAK_SECONDS:-600}
 BIN=target/release/nara
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nara-soak.XXXXXX")
 declare -A RUNNING=()
+MAIN_SHELL=$BASHPID
 say() { printf 'soak: %s\n' "$*" >&2; }
 cleanup() {
+	# A forked child that takes a signal before it execs nara would run this trap too;
+	# only the main shell may clean up.
+	if [ "$BASHPID" != "$MAIN_SHELL" ]; then return; fi
 	for pid in "${RUNNING[@]}" ${OBSERVER:-} ${BROKER:-}; do
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -40,12 +44,7 @@ sleep 1
 
 start_one() {
 	local name=$1
-	# A nara stopped right after it starts may get the signal before the fork has
-	# exec'd; the child must not run this script's EXIT trap.
-	(
-		trap - EXIT
-		exec "$BIN" --http-addr 127.0.0.1:0 --name "$name" "${PLAZA[@]}"
-	) &
+	"$BIN" --http-addr 127.0.0.1:0 --name "$name" "${PLAZA[@]}" &
 	RUNNING[$name]=$!
 }
 stop_one() {
