@@ -74,14 +74,10 @@ impl App {
     pub fn handle<B>(&self, req: &Request<B>) -> Response<Body> {
         let began = Instant::now();
         let (route, target) = resolve(req);
-        let mut response = if matches!(target, Target::NotFound) {
-            not_found(req.uri().path())
-        } else if matches!(target, Target::NotAPath) {
-            plain(
-                StatusCode::BAD_REQUEST,
-                "the request target must be a path starting with /\n",
-            )
-        } else if req.method() != Method::GET && req.method() != Method::HEAD {
+        // A path nara does not serve is an error whatever the method; 405 is only
+        // for paths it does serve.
+        let served = !matches!(target, Target::NotFound | Target::NotAPath);
+        let mut response = if served && req.method() != Method::GET && req.method() != Method::HEAD {
             method_not_allowed()
         } else {
             self.answer(req, target)
@@ -151,7 +147,10 @@ impl App {
             }
             Target::Asset(asset, status) => serve_asset(req, asset, status),
             Target::NotFound => not_found(req.uri().path()),
-            Target::NotAPath => plain(StatusCode::BAD_REQUEST, "bad request target\n"),
+            Target::NotAPath => plain(
+                StatusCode::BAD_REQUEST,
+                "the request target must be a path starting with /\n",
+            ),
         }
     }
 

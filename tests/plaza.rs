@@ -54,14 +54,7 @@ async fn wait_for_connected(nara: &Running, connected: bool, limit: Duration) {
 }
 
 async fn metric(nara: &Running, series: &str) -> u64 {
-    let text = client()
-        .get(nara.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = nara.get_text("/metrics").await;
     text.lines()
         .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
         .unwrap_or(0)
@@ -211,14 +204,7 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
         let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
         while metric(&observer, &series).await < 1 {
             if Instant::now() >= deadline {
-                let text = client()
-                    .get(observer.url("/metrics"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                let text = observer.get_text("/metrics").await;
                 let plaza: Vec<&str> = text
                     .lines()
                     .filter(|l| l.starts_with("nara_plaza_messages_total"))

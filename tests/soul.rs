@@ -53,7 +53,7 @@ async fn the_soul_never_appears_in_logs_api_metrics_events_or_help() {
         let mut nara = Running::start(command).unwrap();
         let mut seen = String::new();
         for path in ["/api/status", "/api/peers", "/metrics", "/readyz", "/"] {
-            seen.push_str(&client().get(nara.url(path)).send().await.unwrap().text().await.unwrap());
+            seen.push_str(&nara.get_text(path).await);
         }
         let mut events = client().get(nara.url("/api/events")).send().await.unwrap();
         let first = tokio::time::timeout(Duration::from_secs(5), events.chunk())

@@ -52,9 +52,7 @@ fn snapshot(peers: &[Peer]) -> Bytes {
 }
 
 fn change(change: &Change) -> Bytes {
-    let name = serde_json::to_value(change.kind).ok();
-    let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or("change");
-    event(name, change)
+    event(change.kind.as_str(), change)
 }
 
 /// Starts streaming the plaza to one client.

@@ -59,6 +59,17 @@ pub enum ChangeKind {
     Leave,
 }
 
+impl ChangeKind {
+    /// The name it goes by on the wire (the SSE event name, the JSON `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Join => "join",
+            ChangeKind::Change => "change",
+            ChangeKind::Leave => "leave",
+        }
+    }
+}
+
 /// Peers by status, for `/api/status` and the metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -255,6 +266,13 @@ mod tests {
                 missing: 0
             }
         );
+    }
+
+    #[test]
+    fn change_kinds_are_named_as_serde_writes_them() {
+        for kind in [ChangeKind::Join, ChangeKind::Change, ChangeKind::Leave] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[test]

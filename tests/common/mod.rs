@@ -170,6 +170,11 @@ impl Running {
         client().get(self.url(path)).send().await.unwrap().json().await.unwrap()
     }
 
+    /// GET `path` and return the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        client().get(self.url(path)).send().await.unwrap().text().await.unwrap()
+    }
+
     /// GET `path` and return the status code.
     pub async fn status_code(&self, path: &str) -> u16 {
         client().get(self.url(path)).send().await.unwrap().status().as_u16()
