@@ -2,31 +2,55 @@
 target marked met or missed (and by how much). Reads the HTTP runs (one JSON line
 each) from argv[1] and the other figures as JSON on stdin."""
 import json
+import statistics
 import sys
 from datetime import datetime, timezone
+
+
+def http_rows(runs):
+    """One row per (what, connections): medians over the rounds and the paired ratios."""
+    grouped = {}
+    for run in runs:
+        grouped.setdefault((run["name"], run["connections"]), {}).setdefault(run["server"], {})[run["round"]] = run
+    rows = []
+    for (name, conns), servers in sorted(grouped.items()):
+        nara, nginx = servers["nara"], servers["nginx"]
+        rounds = sorted(nara.keys() & nginx.keys())
+        ratios = [nara[r]["rps"] / nginx[r]["rps"] for r in rounds]
+        median = lambda runs, key: statistics.median(run[key] for run in runs.values())
+        row = {
+            "name": name, "connections": conns, "rounds": len(rounds),
+            "ratio": statistics.median(ratios), "ratio_low": min(ratios), "ratio_high": max(ratios),
+            "errors": sum(run["non_2xx"] for runs in (nara, nginx) for run in runs.values()),
+        }
+        for server, runs_of in (("nara", nara), ("nginx", nginx)):
+            row[f"{server}_rps"] = median(runs_of, "rps")
+            row[f"{server}_p50_ms"] = median(runs_of, "p50_ms")
+            row[f"{server}_p99_ms"] = median(runs_of, "p99_ms")
+            row[f"{server}_cpu_us"] = median(runs_of, "cpu_us_per_request")
+        row["met"] = row["ratio"] >= 1.0 and row["nara_p99_ms"] <= row["nginx_p99_ms"]
+        row["runs"] = {"nara": [nara[r] for r in rounds], "nginx": [nginx[r] for r in rounds]}
+        rows.append(row)
+    return rows
+
+
+def verdict(row):
+    """'yes', or 'no' with what fell short and by how much."""
+    if row["met"]:
+        return "yes"
+    misses = []
+    if row["ratio"] < 1.0:
+        misses.append(f"{(1 - row['ratio']) * 100:.1f}% fewer req/s")
+    if row["nara_p99_ms"] > row["nginx_p99_ms"]:
+        misses.append(f"p99 {row['nara_p99_ms'] - row['nginx_p99_ms']:.2f} ms higher")
+    return "no: " + ", ".join(misses)
 
 
 def main():
     runs_path, out = sys.argv[1], sys.argv[2]
     runs = [json.loads(line) for line in open(runs_path) if line.strip()]
     other = json.load(sys.stdin)
-    by = {(r["server"], r["name"], r["connections"]): r for r in runs}
-
-    rows = []
-    for (server, name, conns), nara in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][2])):
-        if server != "nara":
-            continue
-        nginx = by[("nginx", name, conns)]
-        ratio = nara["rps"] / nginx["rps"]
-        rows.append({
-            "name": name, "connections": conns,
-            "nara_rps": nara["rps"], "nginx_rps": nginx["rps"], "ratio": ratio,
-            "nara_p50_ms": nara["p50_ms"], "nginx_p50_ms": nginx["p50_ms"],
-            "nara_p99_ms": nara["p99_ms"], "nginx_p99_ms": nginx["p99_ms"],
-            "met": ratio >= 1.0 and nara["p99_ms"] <= nginx["p99_ms"],
-            "errors": nara["non_2xx"] + nginx["non_2xx"],
-        })
-
+    rows = http_rows(runs)
     plaza = other["plaza"]
     mib = lambda kib: kib / 1024
     targets = [
@@ -42,22 +66,27 @@ def main():
     lines = [
         "# nara benchmark",
         "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {other['cpu']}, server pinned to core 0 and wrk "
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {other['cpu']}, servers pinned to core 0 and wrk "
         f"to core 1, {other['duration']} per run. Reproduce with `make bench`.",
         "",
         "## Static files and health: nara against nginx",
         "",
         "nginx 1.22 with `sendfile`, `gzip_static` and `brotli_static` serves the same precompressed "
-        "files from `web/dist`; its `/healthz` is `return 200`. Ratio is nara's requests/s over nginx's.",
+        "files from `web/dist`; its `/healthz` is `return 200`. Both run side by side on core 0; "
+        f"each row is {other['rounds']} rounds, alternating which server goes first. Figures are medians over "
+        "the rounds; the ratio is the median of each round's nara/nginx requests/s, with the lowest and "
+        "highest round in brackets. CPU is the server's user + system time per request.",
         "",
-        "| What | Connections | nara req/s | nginx req/s | Ratio | nara p50 / p99 | nginx p50 / p99 | Target met |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| What | Connections | nara req/s | nginx req/s | Ratio (range) | nara p50 / p99 | nginx p50 / p99 "
+        "| CPU per request, nara / nginx | Target met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r['name']} | {r['connections']} | {r['nara_rps']:,.0f} | {r['nginx_rps']:,.0f} | {r['ratio']:.2f} | "
+            f"| {r['name']} | {r['connections']} | {r['nara_rps']:,.0f} | {r['nginx_rps']:,.0f} | "
+            f"{r['ratio']:.2f} ({r['ratio_low']:.2f}–{r['ratio_high']:.2f}) | "
             f"{r['nara_p50_ms']:.2f} / {r['nara_p99_ms']:.2f} ms | {r['nginx_p50_ms']:.2f} / {r['nginx_p99_ms']:.2f} ms | "
-            f"{'yes' if r['met'] else 'no'} |"
+            f"{r['nara_cpu_us']:.1f} / {r['nginx_cpu_us']:.1f} µs | {verdict(r)} |"
         )
     lines += ["", "Target: ratio at least 1.0 and nara's p99 no higher than nginx's.", "", "## Targets", "",
               "| What | Measured | Target | Met |", "| --- | ---: | ---: | --- |"]
@@ -82,6 +111,9 @@ def main():
         json.dump({"http": rows, "targets": results, "raw": other}, f, indent=2)
         f.write("\n")
     print("\n".join(lines))
+    failed = [f"{r['name']} at {r['connections']}" for r in rows if r["errors"]]
+    if failed:
+        raise SystemExit(f"report: non-2xx responses in {', '.join(failed)}; these figures measure errors")
 
 
 main()

@@ -5,16 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${BENCH_DURATION:-5s}
+DURATION=${BENCH_DURATION:-3s}
+ROUNDS=${BENCH_ROUNDS:-4}
 CONNECTIONS=${BENCH_CONNECTIONS:-16 64 256}
 BIN=target/release/nara
 DIST=$PWD/web/dist
 OUT=bench/results
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nara-bench.XXXXXX")
-SERVER_PID=
+SERVER_PIDS=
+BROKER_PID=
 say() { printf 'bench: %s\n' "$*" >&2; }
 cleanup() {
-	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+	for pid in $SERVER_PIDS $BROKER_PID; do kill "$pid" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,16 +41,13 @@ script=$(sed -n 's|.*src="\(/assets/[^"]*\.js\)".*|\1|p' "$DIST/index.html" | he
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 200); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# CPU seconds (user + system, all threads) a process has used, in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
-start_nara() {
-	PORT=$(free_port)
-	taskset -c 0 "$BIN" --http-addr "127.0.0.1:$PORT" --log-level warn --name bench &
-	SERVER_PID=$!
-	wait_http "$PORT"
-}
-
+# Both servers run side by side on core 0; only the one under load uses it.
 start_nginx() {
-	PORT=$(free_port)
+	NGINX_PORT=$(free_port)
 	cat >"$WORK/nginx.conf" <<CONF
 daemon off;
 worker_processes 1;
@@ -66,65 +65,91 @@ http {
   gzip_static on;
   brotli_static on;
   server {
-    listen 127.0.0.1:$PORT;
+    listen 127.0.0.1:$NGINX_PORT;
     root $DIST;
     location = /healthz { return 200 "ok\n"; }
   }
 }
 CONF
 	taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" &
-	SERVER_PID=$!
-	wait_http "$PORT"
+	SERVER_PIDS+=" $!"
+	wait_http "$NGINX_PORT"
+	# The master only supervises; the one worker answers every request.
+	NGINX_WORKER=$(pgrep -P "$!" | head -n 1)
 }
 
-stop_server() {
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=
+start_nara() {
+	NARA_PORT=$(free_port)
+	taskset -c 0 "$BIN" --http-addr "127.0.0.1:$NARA_PORT" --log-level warn --name bench "$@" &
+	NARA_PID=$!
+	SERVER_PIDS+=" $NARA_PID"
+	wait_http "$NARA_PORT"
 }
 
-# run_wrk NAME PATH CONNS [header]: one line of JSON per run into $WORK/http.jsonl
+stop_servers() {
+	for pid in $SERVER_PIDS; do kill "$pid" 2>/dev/null || true; done
+	for pid in $SERVER_PIDS; do wait "$pid" 2>/dev/null || true; done
+	SERVER_PIDS=
+}
+
+# run_wrk SERVER NAME PATH CONNS ROUND [header]: one line of JSON per run into
+# $WORK/http.jsonl, with the CPU the server used per request.
 run_wrk() {
-	local server=$1 name=$2 path=$3 conns=$4 header=${5:-}
+	local server=$1 name=$2 path=$3 conns=$4 round=$5 header=${6:-} port pid
+	if [ "$server" = nara ]; then port=$NARA_PORT pid=$NARA_PID; else port=$NGINX_PORT pid=$NGINX_WORKER; fi
 	local args=(-t1 -c"$conns" -d"$DURATION" --latency)
 	[ -n "$header" ] && args+=(-H "$header")
-	say "$server $name at $conns connections"
-	taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$PORT$path" >"$WORK/wrk.txt"
-	python3 bench/wrk_to_json.py "$server" "$name" "$conns" <"$WORK/wrk.txt" >>"$WORK/http.jsonl"
+	RUN=$((RUN + 1))
+	say "[$RUN/$RUNS] $server $name at $conns connections, round $round of $ROUNDS"
+	local before after
+	before=$(cpu_ticks "$pid")
+	taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$port$path" >"$WORK/wrk.txt"
+	after=$(cpu_ticks "$pid")
+	python3 bench/wrk_to_json.py "$server" "$name" "$conns" "$round" $((after - before)) "$(getconf CLK_TCK)" \
+		<"$WORK/wrk.txt" >>"$WORK/http.jsonl"
 }
 
-http_suite() {
-	local server=$1
-	for conns in $CONNECTIONS; do
-		run_wrk "$server" index.html / "$conns"
-		run_wrk "$server" "js (br, gzip)" "$script" "$conns" "Accept-Encoding: br, gzip"
-		run_wrk "$server" healthz /healthz "$conns"
+# Rounds alternate which server goes first, so a slow spell of this shared machine
+# falls on both alike; the report pairs each round's runs.
+http_row() {
+	local name=$1 path=$2 conns=$3 header=${4:-} round
+	for round in $(seq "$ROUNDS"); do
+		if [ $((round % 2)) = 1 ]; then
+			run_wrk nara "$name" "$path" "$conns" "$round" "$header"
+			run_wrk nginx "$name" "$path" "$conns" "$round" "$header"
+		else
+			run_wrk nginx "$name" "$path" "$conns" "$round" "$header"
+			run_wrk nara "$name" "$path" "$conns" "$round" "$header"
+		fi
 	done
 }
 
 : >"$WORK/http.jsonl"
-start_nginx
-taskset -c 1 wrk -t1 -c16 -d1s "http://127.0.0.1:$PORT/" >/dev/null # warm-up
-http_suite nginx
-stop_server
-
-rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+RUN=0
+RUNS=$((3 * $(wc -w <<<"$CONNECTIONS") * ROUNDS * 2))
 start_nara
 sleep 1
-say "memory: idle, just started"
-idle_kib=$(rss "$SERVER_PID")
-taskset -c 1 wrk -t1 -c16 -d1s "http://127.0.0.1:$PORT/" >/dev/null
-http_suite nara
-say "memory: under 256 connections, after the runs above"
-taskset -c 1 wrk -t1 -c256 -d"$DURATION" "http://127.0.0.1:$PORT/" >/dev/null &
+say "memory: nara idle, just started"
+idle_kib=$(rss "$NARA_PID")
+start_nginx
+for port in "$NARA_PORT" "$NGINX_PORT"; do
+	taskset -c 1 wrk -t1 -c16 -d1s "http://127.0.0.1:$port/" >/dev/null # warm-up
+done
+for conns in $CONNECTIONS; do
+	http_row index.html / "$conns"
+	http_row "js (br, gzip)" "$script" "$conns" "Accept-Encoding: br, gzip"
+	http_row healthz /healthz "$conns"
+done
+say "memory: nara under 256 connections, after the runs above"
+taskset -c 1 wrk -t1 -c256 -d"$DURATION" "http://127.0.0.1:$NARA_PORT/" >/dev/null &
 load=$!
 peak_kib=$idle_kib
 while kill -0 "$load" 2>/dev/null; do
-	now=$(rss "$SERVER_PID")
+	now=$(rss "$NARA_PID")
 	[ "$now" -gt "$peak_kib" ] && peak_kib=$now
 	sleep 0.1
 done
-stop_server
+stop_servers
 
 say "start-up: exec to the first 200 from /healthz, 50 runs"
 startup_ms=$(python3 bench/startup.py "$BIN" 50)
@@ -135,24 +160,25 @@ plaza=$(cargo run --quiet --release --example plaza_bench)
 say "plaza: 20,000 signed messages through mosquitto into one nara"
 BROKER_PORT=$(free_port)
 printf 'persistence false\nuser root\nallow_anonymous true\nmax_queued_messages 100000\nlistener %s 127.0.0.1\n' "$BROKER_PORT" >"$WORK/mosquitto.conf"
-taskset -c 1 "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$WORK/mosquitto.conf" &
+taskset -c 1 "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$WORK/mosquitto.conf" 2>"$WORK/mosquitto.log" &
 BROKER_PID=$!
 sleep 0.5
-PORT=$(free_port)
-taskset -c 0 "$BIN" --http-addr "127.0.0.1:$PORT" --log-level warn --name bench \
-	--mqtt-url "mqtt://127.0.0.1:$BROKER_PORT" --plaza-announce-jitter 0s &
-SERVER_PID=$!
-wait_http "$PORT"
+start_nara --mqtt-url "mqtt://127.0.0.1:$BROKER_PORT" --plaza-announce-jitter 0s
 sleep 0.5
 broker_flood=$(taskset -c 1 cargo run --quiet --release --example plaza_flood -- \
-	"mqtt://127.0.0.1:$BROKER_PORT" "http://127.0.0.1:$PORT" 20000)
-stop_server
+	"mqtt://127.0.0.1:$BROKER_PORT" "http://127.0.0.1:$NARA_PORT" 20000) || {
+	say "the flood through mosquitto failed; the broker's log:"
+	cat "$WORK/mosquitto.log" >&2
+	exit 1
+}
+stop_servers
 kill "$BROKER_PID" 2>/dev/null || true
 wait "$BROKER_PID" 2>/dev/null || true
+BROKER_PID=
 
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "duration": "$DURATION", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
+ "plaza": $plaza, "broker": $broker_flood, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

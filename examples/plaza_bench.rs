@@ -49,15 +49,20 @@ fn main() {
     let messages: Vec<(String, Vec<u8>)> = identities.iter().map(|id| signed(id, Kind::HeyThere, now)).collect();
 
     // Verification alone: decode + Ed25519 verify, as every received message costs.
-    let started = Instant::now();
-    let mut verified = 0;
-    for (topic, payload) in &messages {
-        if Message::decode(topic, payload, now, Policy::default()).is_ok() {
-            verified += 1;
-        }
-    }
-    let verify_per_s = verified as f64 / started.elapsed().as_secs_f64();
-    assert_eq!(verified, NARAS);
+    // The median of five passes, so one slow spell of a shared machine does not decide.
+    let mut passes: Vec<f64> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let verified = messages
+                .iter()
+                .filter(|(topic, payload)| Message::decode(topic, payload, now, Policy::default()).is_ok())
+                .count();
+            assert_eq!(verified, NARAS);
+            NARAS as f64 / started.elapsed().as_secs_f64()
+        })
+        .collect();
+    passes.sort_by(f64::total_cmp);
+    let verify_per_s = passes[passes.len() / 2];
 
     // The whole receive path into a live view of 10,000 naras.
     let metrics = Arc::new(Metrics::new());

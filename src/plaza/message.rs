@@ -121,10 +121,18 @@ impl Default for Policy {
 }
 
 fn canonical(object: &Map<String, Value>) -> Vec<u8> {
+    /// The object without its signature, written in place rather than copied: this
+    /// runs for every message received.
+    struct Unsigned<'a>(&'a Map<String, Value>);
+    impl serde::Serialize for Unsigned<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().filter(|(key, _)| *key != "signature"))
+        }
+    }
     // serde_json's Map is ordered by key, and to_vec writes no whitespace.
-    let mut unsigned = object.clone();
-    unsigned.remove("signature");
-    serde_json::to_vec(&Value::Object(unsigned)).expect("a JSON object serializes")
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &Unsigned(object)).expect("a JSON object serializes");
+    out
 }
 
 impl Message {
@@ -266,6 +274,17 @@ mod tests {
         assert_eq!(
             decode(&Kind::HeyThere.topic("alpha"), &wire),
             Err(Rejection::BadSignature)
+        );
+    }
+
+    #[test]
+    fn the_signed_bytes_are_the_members_but_the_signature_sorted_without_whitespace() {
+        // Other implementations must produce these bytes exactly: this is wire format.
+        let object: Map<String, Value> =
+            serde_json::from_str(r#"{"z": 1, "signature": "x", "a": "b", "m": {"y": 2, "c": [1, 2]}}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(canonical(&object)).unwrap(),
+            r#"{"a":"b","m":{"c":[1,2],"y":2},"z":1}"#
         );
     }
 

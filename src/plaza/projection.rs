@@ -78,20 +78,44 @@ pub struct Counts {
     pub missing: usize,
 }
 
+impl Counts {
+    fn of(&mut self, status: Status) -> &mut usize {
+        match status {
+            Status::Online => &mut self.online,
+            Status::Offline => &mut self.offline,
+            Status::Missing => &mut self.missing,
+        }
+    }
+
+    /// One nara moved from `from` (None: newly heard from) to `to`.
+    fn moved(&mut self, from: Option<Status>, to: Status) {
+        if let Some(from) = from {
+            *self.of(from) -= 1;
+        }
+        *self.of(to) += 1;
+    }
+}
+
 pub struct Projection {
     peers: HashMap<String, Peer>,
     newest: HashMap<String, u64>,
+    /// Kept in step with `peers` on every status change, so reading them is O(1)
+    /// however large the plaza is.
+    counts: Counts,
     missing_after: Duration,
 }
 
 impl Projection {
     /// A view that already holds this nara, ONLINE.
     pub fn new(own: Peer, missing_after: Duration) -> Self {
+        let mut counts = Counts::default();
+        counts.moved(None, own.status);
         let mut peers = HashMap::new();
         peers.insert(own.name.clone(), own);
         Projection {
             peers,
             newest: HashMap::new(),
+            counts,
             missing_after,
         }
     }
@@ -132,6 +156,7 @@ impl Projection {
                 is_self: false,
             };
             self.peers.insert(peer.name.clone(), peer.clone());
+            self.counts.moved(None, status);
             return Ok(Some(Change {
                 kind: ChangeKind::Join,
                 peer,
@@ -139,7 +164,11 @@ impl Projection {
         };
 
         let changed = peer.status != status || peer.version != message.version || peer.revision != message.revision;
+        let was = peer.status;
         peer.status = if peer.is_self { Status::Online } else { status };
+        if peer.status != was {
+            self.counts.moved(Some(was), peer.status);
+        }
         peer.id.clone_from(&message.id);
         peer.version.clone_from(&message.version);
         peer.revision.clone_from(&message.revision);
@@ -162,6 +191,7 @@ impl Projection {
             let silent = now.duration_since(peer.last_seen).unwrap_or_default();
             if !peer.is_self && peer.status == Status::Online && silent > self.missing_after {
                 peer.status = Status::Missing;
+                self.counts.moved(Some(Status::Online), Status::Missing);
                 changes.push(Change {
                     kind: ChangeKind::Leave,
                     peer: peer.clone(),
@@ -188,15 +218,7 @@ impl Projection {
     }
 
     pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for peer in self.peers.values() {
-            match peer.status {
-                Status::Online => counts.online += 1,
-                Status::Offline => counts.offline += 1,
-                Status::Missing => counts.missing += 1,
-            }
-        }
-        counts
+        self.counts
     }
 }
 
@@ -265,6 +287,47 @@ mod tests {
                 offline: 1,
                 missing: 0
             }
+        );
+    }
+
+    /// Counts by walking every peer, as the kept counts must always agree.
+    fn recount(view: &Projection) -> Counts {
+        let mut counts = Counts::default();
+        for peer in view.snapshot() {
+            counts.moved(None, peer.status);
+        }
+        counts
+    }
+
+    #[test]
+    fn kept_counts_agree_with_the_peers_through_every_kind_of_change() {
+        let mut view = projection();
+        let mut clock = 10;
+        for round in 0..3u64 {
+            for (i, name) in ["b", "c", "d", "e"].into_iter().enumerate() {
+                clock += 1;
+                let kind = if (i as u64 + round).is_multiple_of(3) {
+                    Kind::Chau
+                } else {
+                    Kind::HeyThere
+                };
+                let _ = view.apply(&msg(name, &format!("k{name}"), kind, clock, "0.1.0"), t(clock));
+                assert_eq!(view.counts(), recount(&view), "after {name} in round {round}");
+            }
+            // This nara's own chau echoed back does not take it offline.
+            let _ = view.apply(&msg("me", "key-me", Kind::Chau, clock, "0.1.0"), t(clock));
+            clock += 400;
+            view.sweep(t(clock));
+            assert_eq!(view.counts(), recount(&view), "after the sweep in round {round}");
+        }
+        // A refused message changes nothing.
+        let _ = view.apply(&msg("b", "forged", Kind::HeyThere, clock, "0.1.0"), t(clock));
+        assert_eq!(view.counts(), recount(&view));
+        assert_eq!(
+            view.counts().online,
+            1,
+            "only this nara is left online: {:?}",
+            view.counts()
         );
     }
 
