@@ -72,10 +72,11 @@ http {
 }
 CONF
 	taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" &
-	SERVER_PIDS+=" $!"
+	local master=$!
+	SERVER_PIDS+=" $master"
 	wait_http "$NGINX_PORT"
 	# The master only supervises; the one worker answers every request.
-	NGINX_WORKER=$(pgrep -P "$!" | head -n 1)
+	NGINX_WORKER=$(pgrep -P "$master" | head -n 1)
 }
 
 start_nara() {
