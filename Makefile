@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh .ci/run bench/run.sh bench/soak.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))

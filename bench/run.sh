@@ -21,15 +21,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-packages=(wrk nginx-light libnginx-mod-http-brotli-static)
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]; then
-	if [ "$(id -u)" != 0 ]; then
-		say "missing benchmark tools; install them: apt-get install ${packages[*]}"
-		exit 1
-	fi
-	say "installing ${packages[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# shellcheck source=scripts/debian-packages.sh
+source scripts/debian-packages.sh
+ensure_debian_packages bench wrk:wrk nginx:nginx-light \
+	/usr/lib/nginx/modules/ngx_http_brotli_static_module.so:libnginx-mod-http-brotli-static
+if [[ " ${DEBIAN_INSTALLED[*]} " == *" nginx-light "* ]]; then
 	# Debian starts the packaged nginx; the benchmark runs its own.
 	service nginx stop >/dev/null 2>&1 || true
 fi
@@ -113,15 +109,13 @@ run_wrk() {
 # Rounds alternate which server goes first, so a slow spell of this shared machine
 # falls on both alike; the report pairs each round's runs.
 http_row() {
-	local name=$1 path=$2 conns=$3 header=${4:-} round
+	local name=$1 path=$2 conns=$3 header=${4:-} round order server
 	for round in $(seq "$ROUNDS"); do
-		if [ $((round % 2)) = 1 ]; then
-			run_wrk nara "$name" "$path" "$conns" "$round" "$header"
-			run_wrk nginx "$name" "$path" "$conns" "$round" "$header"
-		else
-			run_wrk nginx "$name" "$path" "$conns" "$round" "$header"
-			run_wrk nara "$name" "$path" "$conns" "$round" "$header"
-		fi
+		order="nara nginx"
+		[ $((round % 2)) = 0 ] && order="nginx nara"
+		for server in $order; do
+			run_wrk "$server" "$name" "$path" "$conns" "$round" "$header"
+		done
 	done
 }
 

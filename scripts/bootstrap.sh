@@ -11,20 +11,10 @@ cd "$(dirname "$0")/.."
 MDBOOK_VERSION=0.5.4
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
-# Debian packages, as "command:package".
-missing=()
-for pair in curl:curl chromium:chromium jq:jq mosquitto:mosquitto openssl:openssl promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs; do
-	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		say "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) and run again"
-		exit 1
-	fi
-	say "installing Debian packages: ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/debian-packages.sh
+source scripts/debian-packages.sh
+ensure_debian_packages bootstrap curl:curl chromium:chromium jq:jq mosquitto:mosquitto openssl:openssl \
+	promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs
 
 if ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
 	say "installing mdbook $MDBOOK_VERSION from crates.io (a few minutes, once)"
