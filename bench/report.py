@@ -7,6 +7,11 @@ import sys
 from datetime import datetime, timezone
 
 
+def median_of(runs, key):
+    """The median of one figure over a server's rounds ({round: run})."""
+    return statistics.median(run[key] for run in runs.values())
+
+
 def http_rows(runs):
     """One row per (what, connections): medians over the rounds and the paired ratios."""
     grouped = {}
@@ -17,17 +22,14 @@ def http_rows(runs):
         nara, nginx = servers["nara"], servers["nginx"]
         rounds = sorted(nara.keys() & nginx.keys())
         ratios = [nara[r]["rps"] / nginx[r]["rps"] for r in rounds]
-        median = lambda runs, key: statistics.median(run[key] for run in runs.values())
         row = {
             "name": name, "connections": conns, "rounds": len(rounds),
             "ratio": statistics.median(ratios), "ratio_low": min(ratios), "ratio_high": max(ratios),
             "errors": sum(run["non_2xx"] for runs in (nara, nginx) for run in runs.values()),
         }
         for server, runs_of in (("nara", nara), ("nginx", nginx)):
-            row[f"{server}_rps"] = median(runs_of, "rps")
-            row[f"{server}_p50_ms"] = median(runs_of, "p50_ms")
-            row[f"{server}_p99_ms"] = median(runs_of, "p99_ms")
-            row[f"{server}_cpu_us"] = median(runs_of, "cpu_us_per_request")
+            for figure, key in (("rps", "rps"), ("p50_ms", "p50_ms"), ("p99_ms", "p99_ms"), ("cpu_us", "cpu_us_per_request")):
+                row[f"{server}_{figure}"] = median_of(runs_of, key)
         row["met"] = row["ratio"] >= 1.0 and row["nara_p99_ms"] <= row["nginx_p99_ms"]
         row["runs"] = {"nara": [nara[r] for r in rounds], "nginx": [nginx[r] for r in rounds]}
         rows.append(row)

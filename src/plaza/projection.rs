@@ -87,13 +87,20 @@ impl Counts {
         }
     }
 
-    /// One nara moved from `from` (None: newly heard from) to `to`.
+    /// One nara moved from `from` (None: newly heard from) to `to`; from `to` to
+    /// itself is no change.
     fn moved(&mut self, from: Option<Status>, to: Status) {
         if let Some(from) = from {
             *self.of(from) -= 1;
         }
         *self.of(to) += 1;
     }
+}
+
+/// Sets a known peer's status, keeping the counts in step.
+fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
+    counts.moved(Some(peer.status), to);
+    peer.status = to;
 }
 
 pub struct Projection {
@@ -164,11 +171,11 @@ impl Projection {
         };
 
         let changed = peer.status != status || peer.version != message.version || peer.revision != message.revision;
-        let was = peer.status;
-        peer.status = if peer.is_self { Status::Online } else { status };
-        if peer.status != was {
-            self.counts.moved(Some(was), peer.status);
-        }
+        set_status(
+            &mut self.counts,
+            peer,
+            if peer.is_self { Status::Online } else { status },
+        );
         peer.id.clone_from(&message.id);
         peer.version.clone_from(&message.version);
         peer.revision.clone_from(&message.revision);
@@ -190,8 +197,7 @@ impl Projection {
         for peer in self.peers.values_mut() {
             let silent = now.duration_since(peer.last_seen).unwrap_or_default();
             if !peer.is_self && peer.status == Status::Online && silent > self.missing_after {
-                peer.status = Status::Missing;
-                self.counts.moved(Some(Status::Online), Status::Missing);
+                set_status(&mut self.counts, peer, Status::Missing);
                 changes.push(Change {
                     kind: ChangeKind::Leave,
                     peer: peer.clone(),
