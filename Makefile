@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web build run test lint unit e2e fuzz fuzz-smoke bench soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web build run test lint unit twins e2e fuzz fuzz-smoke bench soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,11 +27,11 @@ bootstrap: ## Install what the build and tests need (apt packages, cargo and pip
 
 web: $(BUNDLE) ## Build the web bundle (SPA + book, precompressed) into web/dist
 
-$(BUNDLE): $(WEB_SOURCES) web/node_modules/.package-lock.json
+# On a fresh machine this installs what the web build needs first (Node.js, mdBook, the
+# npm packages), so `make run` works without `make bootstrap`.
+$(BUNDLE): $(WEB_SOURCES) web/package-lock.json
+	@scripts/bootstrap.sh build
 	node web/build.mjs
-
-web/node_modules/.package-lock.json: web/package-lock.json
-	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 build: web ## Build the release binary at target/release/nara
 	$(CARGO) build --release --locked
@@ -59,8 +59,11 @@ nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix
 	@if [ -n "$${NIXPKGS_LIB:-}" ]; then $(CARGO) xtask nix-eval; \
 	else echo "nix-check: NIXPKGS_LIB is unset, so the lib-only evaluation is skipped (see README)"; fi
 
-unit: web ## Unit and integration tests (cargo nextest)
+unit: web ## Unit and integration tests (cargo nextest) in this checkout
 	$(CARGO) nextest run --locked
+
+twins: ## The flake's checks offline, each as Nix runs it: its file set, tools, profile, no network (TWINS= to pick)
+	$(CARGO) xtask twin $(TWINS)
 
 web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
 	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error
@@ -97,12 +100,12 @@ deploy-check: web ## Deployments agree (port, probes, grace) and validate: Fly, 
 	kubernetes-validate --strict --kubernetes-version 1.30.0 $(K8S_RESOURCES)
 	actionlint .github/workflows/*.yml
 
-test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, oracle, browser, all tests
-	$(CARGO) build --locked
-	checks/oracle.sh target/debug/nara
+# The flake's checks run last, as their twins: the tests run there, on the file set and
+# with the tools `nix flake check` gives them, against the bundle built the Nix way.
+test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, browser tests, fuzzing, then the flake's checks as twins
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-smoke
-	$(CARGO) nextest run --locked
+	$(CARGO) xtask twin
 
 clean: ## Remove build outputs (target/, web/dist)
 	$(CARGO) clean

@@ -23,11 +23,18 @@
   }: let
     inherit (nixpkgs) lib;
     systems = ["x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin"];
+    # The git revision as build.rs records it outside Nix: 12 characters, `-dirty` for
+    # a modified tree.
+    revision =
+      if self ? rev
+      then builtins.substring 0 12 self.rev
+      else if self ? dirtyRev
+      then "${builtins.substring 0 12 self.dirtyRev}-dirty"
+      else "unknown";
     # Everything nara builds for one system (nix/scope.nix wires the files below).
     scopeFor = system:
       import ./nix/scope.nix {
-        inherit nixpkgs crane rust-overlay advisory-db system;
-        revision = self.shortRev or self.dirtyShortRev or "unknown";
+        inherit nixpkgs crane rust-overlay advisory-db system revision;
         nixosModule = self.nixosModules.default;
       };
     # A module with this flake's nara as the package default.
@@ -69,13 +76,13 @@
       nara = withPackage ./modules/nixos.nix; # services.nara, with instances
     };
 
-    homeManagerModules = {
-      default = self.homeManagerModules.nara;
+    homeModules = {
+      default = self.homeModules.nara;
       nara = withPackage ./modules/home-manager.nix; # a user service: systemd or launchd
     };
 
     overlays.default = final: _prev: {
-      nara = self.packages.${final.stdenv.hostPlatform.system}.nara;
+      inherit (self.packages.${final.stdenv.hostPlatform.system}) nara;
     };
   };
 }

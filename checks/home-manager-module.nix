@@ -8,12 +8,17 @@
   expect = ok: message: lib.optional (!ok) message;
   unit = linux.systemd.user.services.nara;
   agent = darwin.launchd.agents.nara;
-  command = lib.replaceStrings ["'"] [""] unit.Service.ExecStart;
+  # Every argument is quoted for systemd; compare without the quotes.
+  command = lib.replaceStrings ["\""] [""] unit.Service.ExecStart;
 in
   expect (unit.Service.Type == "notify") "linux: Type=notify"
   ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" command) "linux: runs nara --config FILE, got ${command}"
   ++ expect (lib.hasInfix "--soul-file /home/me/.config/nara/soul" command) "linux: --soul-file names the file outside the store"
   ++ expect (unit.Install.WantedBy == ["default.target"]) "linux: starts with the user session"
+  ++ expect (lib.hasSuffix " \"--mqtt-user\" \"me%%h$$HOME\"" unit.Service.ExecStart) "linux: one command line, % and $ escaped for systemd, got ${unit.Service.ExecStart}"
+  ++ expect (!(unit.Unit ? After)) "linux: no ordering after network-online.target, which a user manager lacks"
+  ++ expect (agent.config.ProcessType == "Standard") "darwin: not throttled as a background job"
+  ++ expect (lib.last agent.config.ProgramArguments == "me%h$HOME") "darwin: arguments reach launchd as written"
   ++ expect (!(darwin ? systemd.user.services.nara)) "darwin: no systemd unit"
   ++ expect agent.enable "darwin: the agent is enabled"
   ++ expect (lib.elem "--soul-file" agent.config.ProgramArguments) "darwin: --soul-file is passed"

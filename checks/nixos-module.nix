@@ -5,14 +5,15 @@
   lib,
   config,
 }: let
-  services = config.systemd.services;
+  inherit (config.systemd) services;
   hall = services.nara.serviceConfig;
   kitchen = services.nara-kitchen.serviceConfig;
   canary = services.nara-canary.serviceConfig;
   hardening = import ../modules/hardening.nix;
   expect = ok: message: lib.optional (!ok) message;
-  # escapeShellArgs quotes only where needed; compare without quotes.
-  command = unit: lib.replaceStrings ["'"] [""] unit.ExecStart;
+  # escapeSystemdExecArgs quotes every argument; compare without the quotes.
+  command = unit: lib.replaceStrings ["\""] [""] unit.ExecStart;
+  settings = config.services.nara.effectiveSettings;
   hardened = name: unit:
     lib.concatLists (lib.mapAttrsToList (key: value: expect (unit.${key} or null == value) "${name}: ${key} is not ${builtins.toJSON value}") hardening);
   naraUnits = lib.filter (lib.hasPrefix "nara") (lib.attrNames services);
@@ -26,7 +27,13 @@ in
   ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s" (command hall)) "nara: ExecStart ends with extraArgs"
   ++ expect (hall.LoadCredential == ["soul:/run/secrets/nara-soul"]) "nara: the soul is a credential"
   ++ expect (kitchen.LoadCredential == ["soul:/run/secrets/kitchen-soul" "mqtt-password:/run/secrets/kitchen-mqtt"]) "nara-kitchen: its own soul and broker password are credentials"
-  ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s --require-plaza" (command kitchen)) "nara-kitchen: shared then own extraArgs"
+  ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s --require-plaza --mqtt-user kitchen%%i$$USER" (command kitchen)) "nara-kitchen: shared then own extraArgs, % and $ escaped for systemd, got ${kitchen.ExecStart}"
+  ++ expect (lib.hasSuffix " \"--mqtt-user\" \"kitchen%%i$$USER\"" kitchen.ExecStart) "nara-kitchen: each argument quoted for systemd, got ${kitchen.ExecStart}"
+  ++ expect (settings.nara.http_addr == "127.0.0.1:8080" && settings.nara.name == "hall") "nara: its own address and name, got ${builtins.toJSON settings.nara}"
+  ++ expect (settings.nara-kitchen.http_addr == "127.0.0.1:8081") "nara-kitchen: listens on its own port on the shared host, got ${settings.nara-kitchen.http_addr}"
+  ++ expect (settings.nara-kitchen.name == "kitchen") "nara-kitchen: named after the instance, got ${settings.nara-kitchen.name}"
+  ++ expect (settings.nara-canary.http_addr == "127.0.0.1:8090" && settings.nara-canary.name == "hall-canary") "nara-canary: own port, own name"
+  ++ expect (settings.nara-kitchen.mqtt_url == "mqtt://broker.lan" && settings.nara-kitchen.plaza_missing_after == "10m") "nara-kitchen: shares the other settings"
   ++ expect (!(lib.hasInfix "/run/secrets" (hall.ExecStart + kitchen.ExecStart))) "no secret path on a command line"
   ++ expect (hall.TimeoutStopSec == "15s") "TimeoutStopSec exceeds the shutdown grace"
   ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081 8090]) "firewall opens 8080, 8081 and 8090, got ${toString config.networking.firewall.allowedTCPPorts}"

@@ -1,11 +1,13 @@
-# A NixOS configuration using services.nara the way an operator would: a main nara,
-# one instance beside it, one disabled. checks/nixos-module.nix asserts what it makes.
+# A NixOS configuration using services.nara the way an operator would: a main nara on
+# loopback, one instance beside it, one disabled, a canary on a newer package.
+# checks/nixos-module.nix asserts what it makes.
 {
   services.nara = {
     enable = true;
     openFirewall = true;
     soulFile = "/run/secrets/nara-soul";
     settings = {
+      http_addr = "127.0.0.1:8080";
       name = "hall";
       mqtt_url = "mqtt://broker.lan";
       plaza_missing_after = "10m";
@@ -16,8 +18,8 @@
         port = 8081;
         soulFile = "/run/secrets/kitchen-soul";
         mqttPasswordFile = "/run/secrets/kitchen-mqtt";
-        settings.name = "kitchen";
-        extraArgs = ["--require-plaza"];
+        # `%` and `$` are systemd specifiers and expansions unless escaped.
+        extraArgs = ["--require-plaza" "--mqtt-user" "kitchen%i$USER"];
       };
       garage = {
         enable = false;

@@ -10,6 +10,7 @@
   inherit (lib) mkOption types;
   cfg = config.services.nara;
   defaults = import ./defaults.nix;
+  escapeSystemdExecArgs = import ./systemd-escape.nix {inherit lib;};
   settingsFormat = pkgs.formats.toml {};
   configFile = settingsFormat.generate "nara.toml" ({
       http_addr = "127.0.0.1:${toString cfg.port}";
@@ -62,13 +63,12 @@ in {
   config = lib.mkIf cfg.enable (lib.mkMerge [
     (lib.mkIf pkgs.stdenv.hostPlatform.isLinux {
       systemd.user.services.nara = {
-        Unit = {
-          Description = "nara: API, web UI and docs on port ${toString cfg.port}";
-          After = ["network-online.target"];
-        };
+        # No ordering after network-online.target: a user manager has no such target.
+        Unit.Description = "nara: API, web UI and docs on port ${toString cfg.port}";
         Service = {
           Type = "notify";
-          ExecStart = lib.escapeShellArgs command;
+          # One command line, quoted for systemd (a list would be several commands).
+          ExecStart = escapeSystemdExecArgs command;
           Restart = "on-failure";
           RestartSec = "2s";
           TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
@@ -83,7 +83,9 @@ in {
           ProgramArguments = command;
           KeepAlive = true;
           RunAtLoad = true;
-          ProcessType = "Background";
+          # Background would throttle a server's CPU and I/O; Standard is launchd's
+          # ordinary treatment.
+          ProcessType = "Standard";
           StandardOutPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
           StandardErrorPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
         };

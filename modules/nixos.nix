@@ -8,6 +8,7 @@
   config,
   lib,
   pkgs,
+  utils,
   ...
 }: let
   inherit (lib) mkOption types;
@@ -80,7 +81,11 @@
       settings = mkOption {
         type = settingsType;
         default = {};
-        description = "Settings for this instance, over `services.nara.settings`.";
+        description = ''
+          Settings for this instance, over `services.nara.settings`. Two are its own and
+          never taken from there: `name` (unset: the instance's name) and `http_addr`
+          (unset: `port`, on the host of `services.nara.settings.http_addr` if set).
+        '';
       };
       soulFile = secretPath "soul";
       mqttPasswordFile = secretPath "mqtt-password";
@@ -103,20 +108,31 @@
   };
 
   # Every unit to run, with the shared options applied: name -> resolved instance.
+  # An instance's address and name are its own: it listens on its own port (on the
+  # host of services.nara's http_addr, if one is set) and is the nara named after it.
   units =
     lib.optionalAttrs cfg.enable {
       nara = {
-        inherit (cfg) package port settings soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
+        inherit (cfg) package port soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
+        settings = nonNull cfg.settings;
+        option = "services.nara";
       };
     }
     // lib.mapAttrs' (name: inst:
       lib.nameValuePair "nara-${name}" {
         inherit (inst) port soulFile mqttPasswordFile;
+        option = "services.nara.instances.${name}";
         package =
           if inst.package == null
           then cfg.package
           else inst.package;
-        settings = nonNull cfg.settings // nonNull inst.settings;
+        settings =
+          removeAttrs (nonNull cfg.settings) ["http_addr" "name"]
+          // {
+            inherit name;
+            http_addr = "${hostOf (cfg.settings.http_addr or null)}:${toString inst.port}";
+          }
+          // nonNull inst.settings;
         openFirewall =
           if inst.openFirewall == null
           then cfg.openFirewall
@@ -129,14 +145,34 @@
       })
     (lib.filterAttrs (_: inst: inst.enable) cfg.instances);
 
+  # The host part of "HOST:PORT", ":PORT" or "[IPv6]:PORT"; "" (all interfaces) for none.
+  hostOf = addr: let
+    found =
+      if addr == null
+      then null
+      else builtins.match "(.*):[0-9]+" addr;
+  in
+    if found == null
+    then ""
+    else lib.head found;
+  portOf = addr: let
+    found = builtins.match ".*:([0-9]+)" addr;
+  in
+    if found == null
+    then null
+    else lib.toInt (lib.head found);
+
   nonNull = lib.filterAttrs (_: v: v != null);
 
-  configFile = unitName: unit:
-    settingsFormat.generate "${unitName}.toml" ({
-        http_addr = ":${toString unit.port}";
-        log_format = "json";
-      }
-      // nonNull unit.settings);
+  # What each unit's --config file holds: the module's defaults under its settings.
+  unitSettings = unit:
+    {
+      http_addr = ":${toString unit.port}";
+      log_format = "json";
+    }
+    // unit.settings;
+
+  configFile = unitName: unit: settingsFormat.generate "${unitName}.toml" (unitSettings unit);
 
   serviceFor = unitName: unit: {
     description = "nara (${unitName}): API, web UI and docs on port ${toString unit.port}";
@@ -147,7 +183,8 @@
       import ./hardening.nix
       // {
         Type = "notify";
-        ExecStart = lib.escapeShellArgs ([(lib.getExe unit.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
+        # Quoted for systemd: `%` and `$` in an argument reach nara as written.
+        ExecStart = utils.escapeSystemdExecArgs ([(lib.getExe unit.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
         Restart = "on-failure";
         RestartSec = "2s";
         TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
@@ -210,6 +247,18 @@ in {
       description = "Extra command-line arguments.";
     };
 
+    effectiveSettings = mkOption {
+      type = types.attrsOf settingsFormat.type;
+      readOnly = true;
+      default = lib.mapAttrs (_: unitSettings) units;
+      defaultText = lib.literalMD "the settings each unit runs with";
+      description = ''
+        Read-only: each unit's configuration file after instances take their own
+        address and name, by unit name (`nara`, `nara-kitchen`). Handy for a reverse
+        proxy: `config.services.nara.effectiveSettings.nara-kitchen.http_addr`.
+      '';
+    };
+
     instances = mkOption {
       type = types.attrsOf (types.submodule instanceModule);
       default = {};
@@ -231,7 +280,14 @@ in {
         assertion = lib.length ports == lib.length (lib.unique ports);
         message = "services.nara: every instance needs its own port; got ${toString ports}.";
       }
-    ];
+    ]
+    ++ lib.mapAttrsToList (_: unit: let
+      addr = unit.settings.http_addr or null;
+    in {
+      assertion = addr == null || portOf addr == null || portOf addr == unit.port;
+      message = "${unit.option}.settings.http_addr (${toString addr}) listens on another port than ${unit.option}.port (${toString unit.port}); make them agree, the firewall opens the port option.";
+    })
+    units;
 
     systemd.services = lib.mapAttrs serviceFor units;
 

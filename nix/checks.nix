@@ -1,5 +1,6 @@
 # `nix flake check`: the same oracle, tests and linters that `make test` runs, each in
-# its own derivation so a failure names what failed.
+# its own derivation so a failure names what failed. `cargo xtask twin` runs each of
+# these commands offline, on the same file set with the same tools; keep the two in step.
 {
   lib,
   stdenv,
@@ -17,6 +18,7 @@
   jq,
   gnutar,
   mosquitto,
+  openssl,
   prometheus,
   systemd,
   alejandra,
@@ -26,24 +28,29 @@
 {
   inherit nara nara-web;
 
-  clippy = craneLib.cargoClippy (crateArgs
+  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix).
+  clippy = craneLib.cargoClippy (crateArgs.checks
     // {
       cargoClippyExtraArgs = "--all-targets -- --deny warnings";
     });
 
   fmt = craneLib.cargoFmt {src = sources.rust;};
 
-  # The integration tests start real servers and a mosquitto broker on loopback and
-  # call curl, jq, tar, promtool and (on Linux) systemd-socket-activate, as under
-  # `make test`.
-  nextest = craneLib.cargoNextest (crateArgs
+  # The integration tests read the book chapters and modules they hold the code
+  # against (sources.tests), start real servers and a mosquitto broker on loopback, and
+  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate. The
+  # dependency layer is the checks' own, built from the crate's source alone.
+  nextest = craneLib.cargoNextest (crateArgs.checks
     // {
-      nativeBuildInputs = [curl jq gnutar mosquitto prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
+      src = sources.tests;
+      cargoExtraArgs = "--locked";
+      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
       __darwinAllowLocalNetworking = true;
     });
 
+  # Reads .cargo/audit.toml: the advisories ignored there say why.
   audit = craneLib.cargoAudit {
-    src = sources.rust;
+    src = sources.audit;
     inherit advisory-db;
   };
 
@@ -60,7 +67,7 @@
   nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = [alejandra statix deadnix];} ''
     cd ${sources.nix}
     alejandra --check .
-    statix check .
+    statix check --config statix.toml .
     deadnix --fail .
     touch "$out"
   '';

@@ -1,5 +1,7 @@
 # `nix develop`: the pinned toolchain plus everything `make test`, `make bench` and
-# the deploy docs use.
+# the deploy docs use. Only the checks a developer builds against lend their inputs
+# (clippy's toolchain, the tests' curl, jq, openssl, mosquitto, promtool); the NixOS
+# evaluation and VM test would make entering the shell evaluate two NixOS systems.
 {
   lib,
   stdenv,
@@ -7,11 +9,9 @@
   checks,
   nodejs,
   mdbook,
-  mosquitto,
-  prometheus,
-  curl,
   shellcheck,
   cargo-nextest,
+  cargo-audit,
   alejandra,
   statix,
   deadnix,
@@ -20,8 +20,8 @@
   wrk,
 }:
 craneLib.devShell {
-  inherit checks;
+  checks = {inherit (checks) clippy nextest;};
   packages =
-    [nodejs mdbook mosquitto prometheus.cli curl shellcheck cargo-nextest alejandra statix deadnix nixpacks flyctl]
+    [nodejs mdbook shellcheck cargo-nextest cargo-audit alejandra statix deadnix nixpacks flyctl]
     ++ lib.optionals stdenv.hostPlatform.isLinux [wrk];
 }

@@ -1,12 +1,13 @@
-# nara itself: crane builds the crate against the dependency layer, embedding the
-# separately built web bundle and the flake's git revision (nix/crate-args.nix).
+# nara itself: crane builds the crate in the release profile against its dependency
+# layer, embedding the separately built web bundle and the flake's git revision
+# (nix/crate-args.nix).
 {
   lib,
   craneLib,
   crateArgs,
   nara-web,
 }:
-craneLib.buildPackage (crateArgs
+craneLib.buildPackage (crateArgs.release
   // {
     # The tests run in their own check (nix/checks.nix) with the tools they need.
     doCheck = false;

@@ -23,7 +23,6 @@ in
 
     sources = self.callPackage ./sources.nix {};
     nara-web = self.callPackage ./web.nix {};
-    cargoArtifacts = self.callPackage ./cargo-artifacts.nix {};
     crateArgs = self.callPackage ./crate-args.nix {};
     nara = self.callPackage ./nara.nix {};
     oci = self.callPackage ./oci.nix {};

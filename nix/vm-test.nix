@@ -29,6 +29,7 @@ testers.runNixOSTest {
     client.wait_for_unit("multi-user.target")
     client.succeed("sh ${../checks/oracle.sh} ${lib.getExe nara} http://server:8080")
     server.succeed("systemctl stop nara.service")
-    server.succeed("journalctl -u nara.service | grep -q 'stopped cleanly'")
+    # journald may write the last line a moment after the unit has stopped.
+    server.wait_until_succeeds("journalctl -u nara.service | grep -q 'stopped cleanly'", timeout=30)
   '';
 }

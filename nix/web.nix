@@ -11,7 +11,7 @@
 }:
 stdenv.mkDerivation {
   pname = "nara-web";
-  version = (lib.importTOML ../Cargo.toml).package.version;
+  inherit ((lib.importTOML ../Cargo.toml).package) version;
   src = sources.web;
 
   npmDeps = importNpmLock {

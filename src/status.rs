@@ -22,6 +22,11 @@ impl StartTime {
         }
     }
 
+    /// The wall-clock start.
+    pub fn wall(&self) -> SystemTime {
+        self.wall
+    }
+
     pub fn uptime_s(&self) -> u64 {
         self.monotonic.elapsed().as_secs()
     }

@@ -159,6 +159,8 @@ fn a_slowloris_trickle_is_cut_off_after_the_header_timeout() {
     assert_eq!(status_of(&get(nara.addr, "/healthz")), 200, "still serving");
 }
 
+/// Linux only: macOS has no `/proc`.
+#[cfg(target_os = "linux")]
 fn resident_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
@@ -170,6 +172,7 @@ fn resident_kib(pid: u32) -> u64 {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn five_thousand_idle_connections_leave_it_answering_with_bounded_memory() {
     // The connections need file descriptors on both sides; raise the soft limit to
     // the hard one (nara, started after, inherits it).

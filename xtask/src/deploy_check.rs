@@ -114,6 +114,11 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
         "nixpacks plan: the build does not run nix build .#nara".into(),
     );
     expect(
+        build.contains("build .#nara --out-link /app/result") && build.contains("&& nix-collect-garbage"),
+        "nixpacks plan: the build step must collect the build store's garbage in the same step, keeping the out-link"
+            .into(),
+    );
+    expect(
         plan["start"]["cmd"]
             .as_str()
             .is_some_and(|c| c.ends_with("result/bin/nara")),

@@ -3,9 +3,11 @@
 //! flake.nix and flake.lock, and evaluating what needs only nixpkgs' `lib`.
 
 mod deploy_check;
+mod fileset;
 mod flake_lock;
 mod nix_eval;
 mod nix_fmt;
+mod twin;
 mod unit_score;
 
 use std::path::PathBuf;
@@ -17,6 +19,8 @@ commands:
   nix-fmt [--check]   format every .nix file with alejandra (--check: only report)
   flake-lock          check that flake.lock locks exactly what flake.nix declares
   nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
+  twin [NAME...]      run the flake's checks offline, as Nix runs them (--list names them)
+  fileset SET         list the files a derivation's source holds (nix/filesets.nix)
   unit-score          score modules/hardening.nix with systemd-analyze (target <= 1.5)
   deploy-check BIN    port, health paths, grace and metrics agree across every deployment
   help                this text";
@@ -29,6 +33,15 @@ fn main() -> ExitCode {
         Some("flake-lock") => flake_lock::run(&root),
         Some("nix-eval") => nix_eval::run(&root),
         Some("unit-score") => unit_score::run(&root),
+        Some("twin") => twin::run(&root, &args[1..]),
+        Some("fileset") => match args.get(1) {
+            Some(set) => fileset::files(&root, set).map(|files| {
+                for file in files {
+                    println!("{file}");
+                }
+            }),
+            None => fileset::names(&root).map(|names| println!("sets: {}", names.join(" "))),
+        },
         Some("deploy-check") => match args.get(1) {
             Some(bin) => deploy_check::run(&root, &std::path::PathBuf::from(bin)),
             None => Err("usage: cargo xtask deploy-check BIN (a built nara)".into()),

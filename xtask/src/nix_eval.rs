@@ -8,8 +8,9 @@ use std::process::Command;
 
 pub fn run(root: &Path) -> Result<(), String> {
     let lib = lib_dir()?;
-    let sources = evaluate(root, &sources_expression(root, &lib))?;
+    let sources = evaluate(root, &sources_expression(root, &lib)?)?;
     check_sources(&sources)?;
+    same_as_the_twins(root, &sources)?;
     let failures = evaluate(root, &nixos_module_expression(&lib))?;
     let failures: Vec<&str> = failures
         .as_array()
@@ -85,20 +86,49 @@ const COMPAT_IMPORT: &str = r#"
   import = path: scopedImport {builtins = patched; inherit import;} path;"#;
 
 /// nix/sources.nix with crane's `fileset.commonCargoSources` stood in for by the same
-/// union crane defines (Cargo.toml/Cargo.lock, *.rs, *.toml), listed relative to the root.
-fn sources_expression(root: &Path, lib: &Path) -> String {
-    format!(
+/// union crane defines (Cargo.toml/Cargo.lock, *.rs, *.toml), limited to what git
+/// tracks (as a flake's source is), listed relative to the root.
+fn sources_expression(root: &Path, lib: &Path) -> Result<String, String> {
+    let tracked = crate::fileset::tracked_files(root)?;
+    let tracked = serde_json::to_string(&tracked).map_err(|e| e.to_string())?;
+    Ok(format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
   root = {root};
   craneLib.fileset.commonCargoSources = path:
-    lib.fileset.fileFilter (f: f.hasExt "rs" || f.hasExt "toml" || f.name == "Cargo.lock") path;
+    lib.fileset.fileFilter (f: f.hasExt "rs" || f.hasExt "toml" || f.name == "Cargo.toml" || f.name == "Cargo.lock") path;
   sources = import ./nix/sources.nix {{ inherit lib craneLib; }};
-  relative = set: map (p: lib.removePrefix "${{toString root}}/" (toString p)) (lib.fileset.toList set);
+  tracked = lib.fileset.unions (map (f: root + "/${{f}}") (builtins.fromJSON {tracked:?}));
+  relative = set: map (p: lib.removePrefix "${{toString root}}/" (toString p)) (lib.fileset.toList (lib.fileset.intersection tracked set));
 in lib.mapAttrs (_: relative) sources.filesets"#,
         lib = lib.display(),
         root = root.display(),
-    )
+    ))
+}
+
+/// lib.fileset and `cargo xtask twin` must read nix/filesets.nix alike: the same files
+/// in every set, or the twins would test another source than the flake builds.
+fn same_as_the_twins(root: &Path, sets: &Value) -> Result<(), String> {
+    for name in crate::fileset::names(root)? {
+        let mut from_lib: Vec<&str> = sets[&name]
+            .as_array()
+            .map(|files| files.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        from_lib.sort_unstable();
+        let from_twin = crate::fileset::files(root, &name)?;
+        if from_lib != from_twin {
+            let only_lib: Vec<&&str> = from_lib
+                .iter()
+                .filter(|f| !from_twin.iter().any(|t| t == **f))
+                .collect();
+            let only_twin: Vec<&String> = from_twin.iter().filter(|t| !from_lib.contains(&t.as_str())).collect();
+            return Err(format!(
+                "the {name} file set differs: only lib.fileset has {only_lib:?}, only the twins have {only_twin:?}"
+            ));
+        }
+    }
+    eprintln!("nix-eval: lib.fileset and the twins hold the same files in every set of nix/filesets.nix");
+    Ok(())
 }
 
 /// Stand-ins for the parts of `pkgs` the modules use: the platform, `formats.toml`
@@ -128,6 +158,8 @@ fn nixos_module_expression(lib: &Path) -> String {
   lib = import {lib};
   inherit (lib) mkOption types;{PKGS_STAND_IN}
   pkgs = pkgsFor true;
+  # NixOS's `utils`; the flake's module-eval check runs the real one.
+  utils.escapeSystemdExecArgs = import ./modules/systemd-escape.nix {{ inherit lib; }};
   nixosStandIns = {{
     options = {{
       assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
@@ -136,7 +168,7 @@ fn nixos_module_expression(lib: &Path) -> String {
     }};
   }};
   evaluated = lib.evalModules {{
-    modules = [ nixosStandIns ./modules/nixos.nix ./checks/nixos-sample.nix {{ _module.args.pkgs = pkgs; }} ];
+    modules = [ nixosStandIns ./modules/nixos.nix ./checks/nixos-sample.nix {{ _module.args = {{ inherit pkgs utils; }}; }} ];
   }};
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
 in failedAssertions ++ import ./checks/nixos-module.nix {{ inherit lib; inherit (evaluated) config; }}"#,
@@ -163,6 +195,7 @@ fn home_manager_expression(lib: &Path) -> String {
       enable = true;
       soulFile = "/home/me/.config/nara/soul";
       settings.name = "laptop";
+      extraArgs = [ "--mqtt-user" "me%h$HOME" ];
     }};
   }};
   evaluate = isLinux: (lib.evalModules {{
@@ -191,11 +224,12 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "Cargo.lock",
         "build.rs",
         "rust-toolchain.toml",
+        ".cargo/config.toml",
         "src/main.rs",
         "tests/binary.rs",
-        "checks/oracle.sh",
     ] {
         expect("rust", file, true);
+        expect("tests", file, true);
     }
     for file in [
         "web/src/App.jsx",
@@ -205,8 +239,24 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "xtask/src/main.rs",
         "fuzz/fuzz_targets/plaza_message.rs",
         "README.md",
+        "fly.toml",
+        "nixpacks.toml",
+        "statix.toml",
+        ".cargo/audit.toml",
     ] {
         expect("rust", file, false);
+    }
+    // What the tests read beside the crate.
+    for file in [
+        "checks/oracle.sh",
+        "checks/oci-config.sh",
+        "docs/src/configuration.md",
+        "modules/nixos.nix",
+    ] {
+        expect("tests", file, true);
+    }
+    for file in ["Cargo.lock", ".cargo/audit.toml"] {
+        expect("audit", file, true);
     }
     for file in [
         "web/src/App.jsx",
@@ -220,7 +270,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     for file in ["src/main.rs", "Cargo.lock", "README.md"] {
         expect("web", file, false);
     }
-    for file in ["flake.nix", "nix/scope.nix"] {
+    for file in ["flake.nix", "nix/scope.nix", "statix.toml"] {
         expect("nix", file, true);
     }
     if problems.is_empty() {

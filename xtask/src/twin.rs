@@ -1,0 +1,646 @@
+//! `cargo xtask twin [NAME...]`: each derivation `nix flake check` builds, run here the
+//! way Nix runs it, so a check fails in `make test` before it fails on a user's first
+//! `nix flake check`.
+//!
+//! A twin runs the command crane or nix/checks.nix runs (same cargo profile, same flags)
+//! on a copy of the file set its derivation gets (nix/filesets.nix: tracked files only,
+//! no `.git`, no `web/dist`), with the environment a Nix build has: the web bundle at
+//! `NARA_WEB_DIST` outside the tree, `HOME=/homeless-shelter` (a test that writes there
+//! fails the twin), a fresh `TMPDIR`, no network (a network namespace with only
+//! loopback), and on `PATH` only the tools the derivation lists plus what stdenv gives
+//! every build. What cannot run here says so in one line.
+
+use crate::fileset;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What Nix gives every build as HOME; it does not exist, and nothing may create it.
+const HOMELESS: &str = "/homeless-shelter";
+
+/// Debian packages whose commands stand in for stdenv's: every derivation has these.
+const STDENV_PACKAGES: &[&str] = &[
+    "coreutils",
+    "findutils",
+    "diffutils",
+    "sed",
+    "grep",
+    "gawk",
+    "mawk",
+    "gzip",
+    "bzip2",
+    "xz-utils",
+    "make",
+    "patch",
+    "tar",
+    "bash",
+    "dash",
+];
+
+/// stdenv's C compiler and binutils, which rustc links with.
+const STDENV_COMMANDS: &[&str] = &["sh", "awk", "cc", "gcc", "ld", "as", "ar", "ranlib", "nm", "strip"];
+
+/// The toolchain commands rust-overlay's toolchain puts on PATH.
+const TOOLCHAIN: &[&str] = &[
+    "cargo",
+    "rustc",
+    "rustdoc",
+    "rustfmt",
+    "cargo-fmt",
+    "cargo-clippy",
+    "clippy-driver",
+];
+
+struct Twin {
+    name: &'static str,
+    /// The flake output it stands for.
+    check: &'static str,
+    /// Twins whose results it uses.
+    needs: &'static [&'static str],
+}
+
+const TWINS: &[Twin] = &[
+    Twin {
+        name: "nara-web",
+        check: "packages.nara-web (nix/web.nix)",
+        needs: &[],
+    },
+    Twin {
+        name: "fmt",
+        check: "checks.fmt (craneLib.cargoFmt)",
+        needs: &[],
+    },
+    Twin {
+        name: "clippy",
+        check: "checks.clippy (craneLib.cargoClippy, dev profile)",
+        needs: &["nara-web"],
+    },
+    Twin {
+        name: "audit",
+        check: "checks.audit (craneLib.cargoAudit)",
+        needs: &[],
+    },
+    Twin {
+        name: "nix-lint",
+        check: "checks.nix-lint (alejandra, statix, deadnix)",
+        needs: &[],
+    },
+    Twin {
+        name: "nara",
+        check: "packages.nara (craneLib.buildPackage, release profile)",
+        needs: &["nara-web"],
+    },
+    Twin {
+        name: "oracle",
+        check: "checks.oracle (checks/oracle.sh against packages.nara)",
+        needs: &["nara"],
+    },
+    Twin {
+        name: "nextest",
+        check: "checks.nextest (craneLib.cargoNextest, dev profile)",
+        needs: &["nara-web"],
+    },
+];
+
+/// Checks of the flake that have no twin here, and why.
+const ONLY_UNDER_NIX: &[&str] = &[
+    "checks.module-eval: services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
+    "checks.vm-test: NixOS VMs need Nix and KVM",
+    "checks.oci-config and packages.oci: dockerTools builds the image (tests/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+];
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--list") {
+        for twin in TWINS {
+            println!("{:<9} {}", twin.name, twin.check);
+        }
+        return Ok(());
+    }
+    let wanted = with_needs(args)?;
+    let env = Environment::prepare(root)?;
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    for twin in TWINS.iter().filter(|t| wanted.contains(&t.name)) {
+        eprintln!("\ntwin {}: {}", twin.name, twin.check);
+        match env.run(twin.name) {
+            Ok(()) => passed += 1,
+            Err(message) => {
+                eprintln!("twin {}: FAILED: {message}", twin.name);
+                failed.push(twin.name);
+                // What depends on a failed twin cannot run; the first failure is the news.
+                break;
+            }
+        }
+    }
+    eprintln!();
+    for line in ONLY_UNDER_NIX {
+        eprintln!("twin: not here, only under nix flake check: {line}");
+    }
+    println!("twins: {passed} passed, {} failed", failed.len());
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("twin {} failed", failed.join(", ")))
+    }
+}
+
+/// The named twins (all when none are named) and every twin they need, in run order.
+fn with_needs(args: &[String]) -> Result<Vec<&'static str>, String> {
+    let mut wanted: Vec<&'static str> = Vec::new();
+    let named: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    fn add(name: &str, wanted: &mut Vec<&'static str>) -> Result<(), String> {
+        let twin = TWINS.iter().find(|t| t.name == name).ok_or_else(|| {
+            let names: Vec<&str> = TWINS.iter().map(|t| t.name).collect();
+            format!("no twin {name:?}; there are {}", names.join(", "))
+        })?;
+        for need in twin.needs {
+            add(need, wanted)?;
+        }
+        if !wanted.contains(&twin.name) {
+            wanted.push(twin.name);
+        }
+        Ok(())
+    }
+    if named.is_empty() {
+        wanted = TWINS.iter().map(|t| t.name).collect();
+    } else {
+        for name in named {
+            add(name, &mut wanted)?;
+        }
+    }
+    Ok(wanted)
+}
+
+/// Where the twins work and what they run with.
+struct Environment {
+    root: PathBuf,
+    work: PathBuf,
+    /// Folders of symlinks, one PATH entry each.
+    stdenv: PathBuf,
+    toolchain: PathBuf,
+    /// The command prefix that puts a build in a network namespace of its own.
+    isolate: Vec<OsString>,
+    /// crane's `$PWD/.cargo-home`: no installed commands, only the crates' cache.
+    cargo_home: PathBuf,
+    revision: String,
+    cores: String,
+}
+
+impl Environment {
+    fn prepare(root: &Path) -> Result<Self, String> {
+        let work = root.join("target/twin");
+        let tools = work.join("tools");
+        let stdenv = link_tools(&tools.join("stdenv"), &stdenv_commands()?)?;
+        let toolchain = link_tools(&tools.join("toolchain"), &toolchain_commands(root)?)?;
+        let isolate = network_namespace();
+        let cargo_home = work.join("cargo-home");
+        std::fs::create_dir_all(&cargo_home).map_err(|e| format!("cannot create {}: {e}", cargo_home.display()))?;
+        let registry = cargo_home.join("registry");
+        if !registry.exists() {
+            std::os::unix::fs::symlink(user_cargo_home().join("registry"), &registry)
+                .map_err(|e| format!("cannot link the crates' cache: {e}"))?;
+        }
+        Ok(Environment {
+            cargo_home,
+            root: root.to_path_buf(),
+            work,
+            stdenv,
+            toolchain,
+            isolate,
+            revision: flake_revision(root),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()).to_string(),
+        })
+    }
+
+    fn run(&self, name: &str) -> Result<(), String> {
+        match name {
+            "nara-web" => self.nara_web(),
+            "fmt" => self.cargo_twin("rust", &[], &["fmt", "--", "--check"], false),
+            "clippy" => self.cargo_twin(
+                "rust",
+                &[],
+                &[
+                    "clippy",
+                    "--profile",
+                    "dev",
+                    "--locked",
+                    "--all-targets",
+                    "--",
+                    "--deny",
+                    "warnings",
+                ],
+                true,
+            ),
+            "nextest" => self.nextest(),
+            "audit" => self.audit(),
+            "nix-lint" => self.nix_lint(),
+            "nara" => self.nara(),
+            "oracle" => self.oracle(),
+            other => Err(format!("no twin {other}")),
+        }
+    }
+
+    /// nix/web.nix: npm packages from the lock (importNpmLock, offline), then the build.
+    fn nara_web(&self) -> Result<(), String> {
+        let src = self.copy("web")?;
+        let tools = link_tools(
+            &self.work.join("tools/web"),
+            &named_commands(&["node", "npm", "mdbook"])?,
+        )?;
+        // importNpmLock fetches each package by its resolved URL and integrity ahead of
+        // the build and points npm at that cache; here npm's own cache (filled by
+        // `npm ci` in the checkout) stands in.
+        let npm_cache = PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".npm");
+        self.command(&src.join("web"), &[&tools], |c| {
+            c.env("npm_config_cache", &npm_cache);
+        })
+        .args([
+            "npm",
+            "ci",
+            "--offline",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
+        .run()?;
+        let out = src.join("web/dist");
+        self.command(&src, &[&tools], |_| {})
+            .args(["node", "web/build.mjs", "--out"])
+            .arg(&out)
+            .run()?;
+        let bundle = self.bundle();
+        let _ = std::fs::remove_dir_all(&bundle);
+        std::fs::rename(&out, &bundle).map_err(|e| format!("cannot move the bundle to {}: {e}", bundle.display()))?;
+        eprintln!("twin nara-web: bundle at {}", bundle.display());
+        Ok(())
+    }
+
+    /// crane's cargoNextest with the tools nix/checks.nix lists for it.
+    fn nextest(&self) -> Result<(), String> {
+        let tools = link_tools(
+            &self.work.join("tools/nextest"),
+            &named_commands(&[
+                "cargo-nextest",
+                "curl",
+                "jq",
+                "tar",
+                "mosquitto",
+                "mosquitto_passwd",
+                "promtool",
+                "openssl",
+                "systemd-socket-activate",
+            ])?,
+        )?;
+        self.cargo_twin(
+            "tests",
+            &[&tools],
+            &["nextest", "run", "--cargo-profile", "dev", "--locked"],
+            true,
+        )
+    }
+
+    /// crane's cargoAudit against the advisory database flake.lock pins.
+    fn audit(&self) -> Result<(), String> {
+        let db = std::env::var_os("ADVISORY_DB")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join("../shared/advisory-db"));
+        if !db.join("crates").is_dir() {
+            eprintln!(
+                "twin audit: SKIPPED: no advisory database at {} (set ADVISORY_DB to a checkout of rustsec/advisory-db at the revision flake.lock pins); nix flake check runs it",
+                db.display()
+            );
+            return Ok(());
+        }
+        let db = db.canonicalize().map_err(|e| format!("{}: {e}", db.display()))?;
+        let tools = link_tools(&self.work.join("tools/audit"), &named_commands(&["cargo-audit"])?)?;
+        let src = self.copy("audit")?;
+        self.command(&src, &[&tools], |_| {})
+            .args(["cargo", "audit", "-n", "-d"])
+            .arg(&db)
+            .args(["--ignore", "yanked"])
+            .run()
+    }
+
+    /// nix/checks.nix's nix-lint, in the `nix` file set.
+    fn nix_lint(&self) -> Result<(), String> {
+        let src = self.copy("nix")?;
+        // nixpkgs' alejandra 4.0 is not on crates.io; xtask's alejandra 3.1 formats the
+        // same for everything nix-fmt allows (see nix_fmt.rs).
+        crate::nix_fmt::run(&src, true)?;
+        eprintln!("twin nix-lint: alejandra --check: formatted");
+        match which("statix") {
+            Some(_) => {
+                let tools = link_tools(&self.work.join("tools/statix"), &named_commands(&["statix"])?)?;
+                self.command(&src, &[&tools], |_| {})
+                    .args(["statix", "check", "--config", "statix.toml", "."])
+                    .run()?;
+                eprintln!("twin nix-lint: statix check: clean");
+            }
+            None => eprintln!(
+                "twin nix-lint: statix is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
+            ),
+        }
+        let tools = link_tools(&self.work.join("tools/deadnix"), &named_commands(&["deadnix"])?)?;
+        self.command(&src, &[&tools], |_| {})
+            .args(["deadnix", "--fail", "."])
+            .run()
+    }
+
+    /// crane's buildPackage: the release build, installed as nix/nara.nix installs it.
+    fn nara(&self) -> Result<(), String> {
+        self.cargo_twin(
+            "rust",
+            &[],
+            &[
+                "build",
+                "--release",
+                "--message-format",
+                "json-render-diagnostics",
+                "--locked",
+            ],
+            true,
+        )?;
+        let built = self.work.join("rust/target/release/nara");
+        let installed = self.nara_bin();
+        std::fs::create_dir_all(installed.parent().expect("bin/")).map_err(|e| e.to_string())?;
+        std::fs::copy(&built, &installed).map_err(|e| format!("cannot install {}: {e}", built.display()))?;
+        eprintln!("twin nara: installed {}", installed.display());
+        Ok(())
+    }
+
+    /// checks.oracle: `sh checks/oracle.sh` against the package, with curl.
+    fn oracle(&self) -> Result<(), String> {
+        let tools = link_tools(&self.work.join("tools/oracle"), &named_commands(&["curl"])?)?;
+        let dir = self.work.join("oracle");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        self.command(&dir, &[&tools], |_| {})
+            .arg("sh")
+            .arg(self.root.join("checks/oracle.sh"))
+            .arg(self.nara_bin())
+            .run()
+    }
+
+    /// A cargo command in a copy of `set`, keeping its `target/` between runs.
+    fn cargo_twin(&self, set: &str, extra_tools: &[&Path], args: &[&str], with_bundle: bool) -> Result<(), String> {
+        let src = self.copy(set)?;
+        // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
+        // cache, filled now (with the network) so the build can run without it.
+        let fetched = Command::new("cargo")
+            .args(["fetch", "--locked", "--quiet"])
+            .current_dir(&src)
+            .status()
+            .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
+        if !fetched.success() {
+            return Err("cargo fetch --locked failed".into());
+        }
+        let mut command = self.command(&src, extra_tools, |c| {
+            c.env("CARGO_HOME", &self.cargo_home);
+            c.env("CARGO_NET_OFFLINE", "true");
+            c.env("CARGO_BUILD_INCREMENTAL", "false");
+            c.env("CARGO_BUILD_JOBS", &self.cores);
+            c.env("RUST_TEST_THREADS", &self.cores);
+            if with_bundle {
+                c.env("NARA_WEB_DIST", self.bundle());
+                c.env("NARA_GIT_REVISION", &self.revision);
+            }
+        });
+        command.arg("cargo").args(args);
+        command.run()
+    }
+
+    /// Materialises a file set into target/twin/<set>.
+    fn copy(&self, set: &str) -> Result<PathBuf, String> {
+        let dest = self.work.join(set);
+        let count = fileset::materialise(&self.root, set, &dest, &["target"])?;
+        eprintln!("twin: the {set} source: {count} files in {}", dest.display());
+        Ok(dest)
+    }
+
+    fn bundle(&self) -> PathBuf {
+        self.work.join("nara-web")
+    }
+
+    fn nara_bin(&self) -> PathBuf {
+        self.work.join("nara/bin/nara")
+    }
+
+    /// A command run through `sh` in `dir` with the environment of a Nix build: nothing
+    /// inherited, PATH of the given tools, stdenv's and the toolchain's.
+    fn command(&self, dir: &Path, tools: &[&Path], configure: impl FnOnce(&mut Command)) -> Isolated {
+        let tmp = self.work.join("tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::create_dir_all(&tmp);
+        let mut path: Vec<PathBuf> = tools.iter().map(|t| t.to_path_buf()).collect();
+        path.push(self.toolchain.clone());
+        path.push(self.stdenv.clone());
+        let mut command = match self.isolate.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args);
+                c
+            }
+            None => Command::new("/usr/bin/env"),
+        };
+        command
+            .current_dir(dir)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::join_paths(&path).expect("tool folders have plain names"),
+            )
+            .env("HOME", HOMELESS)
+            .env("TMPDIR", &tmp)
+            .env("NIX_BUILD_CORES", &self.cores)
+            .env("SOURCE_DATE_EPOCH", "315532800");
+        configure(&mut command);
+        Isolated {
+            command,
+            shown: Vec::new(),
+        }
+    }
+}
+
+/// A command under construction and its run, which checks what Nix would forbid.
+struct Isolated {
+    command: Command,
+    /// The command as the derivation runs it, without the isolation around it.
+    shown: Vec<String>,
+}
+
+impl Isolated {
+    fn arg(&mut self, arg: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.shown.push(arg.as_ref().to_string_lossy().into_owned());
+        self.command.arg(arg);
+        self
+    }
+
+    fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&mut self, args: I) -> &mut Self {
+        for arg in args {
+            self.arg(arg);
+        }
+        self
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let shown = self.shown.join(" ");
+        eprintln!(
+            "twin: + {shown}  (in {})",
+            self.command
+                .get_current_dir()
+                .map_or(String::new(), |d| d.display().to_string())
+        );
+        let status = self
+            .command
+            .status()
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        if Path::new(HOMELESS).exists() {
+            let _ = std::fs::remove_dir_all(HOMELESS);
+            return Err(format!(
+                "{shown} wrote to HOME ({HOMELESS}), which a Nix build cannot create"
+            ));
+        }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{shown} exited with {status}"))
+        }
+    }
+}
+
+/// How to put a build in a network namespace with only loopback, as Nix's sandbox
+/// does: as root directly, otherwise through a user namespace; where neither works,
+/// builds run with the network and this says so.
+fn network_namespace() -> Vec<OsString> {
+    let (Some(unshare), Some(ip)) = (which("unshare"), which("ip")) else {
+        eprintln!("twin: unshare or ip is missing (util-linux, iproute2): builds run with the network");
+        return Vec::new();
+    };
+    let script = format!("{} link set lo up && exec \"$@\"", ip.display());
+    for flags in [&["--net"][..], &["--user", "--map-root-user", "--net"][..]] {
+        let mut prefix: Vec<OsString> = vec![unshare.clone().into()];
+        prefix.extend(flags.iter().map(OsString::from));
+        prefix.extend([
+            "--".into(),
+            "/bin/sh".into(),
+            "-c".into(),
+            script.clone().into(),
+            "sh".into(),
+        ]);
+        let works = Command::new(&prefix[0])
+            .args(&prefix[1..])
+            .arg("/bin/true")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if works {
+            return prefix;
+        }
+    }
+    eprintln!("twin: cannot make a network namespace here (unshare refused): builds run with the network");
+    Vec::new()
+}
+
+/// The flake's `revision` (flake.nix): 12 characters of the commit, `-dirty` when the
+/// tracked files differ from it.
+fn flake_revision(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(rev) if !rev.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty { format!("{rev}-dirty") } else { rev }
+        }
+        _ => "unknown".into(),
+    }
+}
+
+/// The developer's CARGO_HOME, whose crates' cache the twins share.
+fn user_cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"))
+}
+
+/// Every command of the Debian packages that stand in for stdenv, and its compiler.
+fn stdenv_commands() -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out = Vec::new();
+    let listed = Command::new("dpkg").arg("-L").args(STDENV_PACKAGES).output();
+    let Ok(listed) = listed else {
+        return Err("dpkg is missing: the twins pick stdenv's commands from Debian's packages".into());
+    };
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let path = Path::new(line);
+        let in_bin = path.parent().is_some_and(|p| p.ends_with("bin") || p.ends_with("sbin"));
+        if in_bin && path.is_file() {
+            let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+            out.push((name, path.to_path_buf()));
+        }
+    }
+    out.extend(named_commands(STDENV_COMMANDS)?);
+    Ok(out)
+}
+
+/// The pinned toolchain's own binaries (not rustup's proxies, which read HOME).
+fn toolchain_commands(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let bin = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("bin");
+    TOOLCHAIN
+        .iter()
+        .map(|name| {
+            let path = bin.join(name);
+            if path.is_file() {
+                Ok((name.to_string(), path))
+            } else {
+                Err(format!("the toolchain lacks {name} ({})", bin.display()))
+            }
+        })
+        .collect()
+}
+
+fn named_commands(names: &[&str]) -> Result<Vec<(String, PathBuf)>, String> {
+    names
+        .iter()
+        .map(|name| {
+            which(name)
+                .map(|path| (name.to_string(), path))
+                .ok_or_else(|| format!("{name} is not installed (make bootstrap installs it)"))
+        })
+        .collect()
+}
+
+/// A folder of symlinks, one per command.
+fn link_tools(dir: &Path, commands: &[(String, PathBuf)]) -> Result<PathBuf, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for (name, target) in commands {
+        let link = dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(target, &link).map_err(|e| format!("cannot link {name}: {e}"))?;
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// A command on PATH, or in the sbin folders that not every PATH holds.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
