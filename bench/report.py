@@ -98,6 +98,20 @@ def main():
         miss = "" if met else f" (missed by {abs(value - goal):,.2f} {unit})"
         lines.append(f"| {what} | {value:,.2f} {unit} | {op} {goal:,} {unit} | {'yes' if met else 'no' + miss} |")
         results.append({"what": what, "value": value, "unit": unit, "target": f"{op} {goal}", "met": met})
+    idle, crowd = other["idle_connections"], other["crowd_under_1024"]
+    lines += [
+        "",
+        "## Connections",
+        "",
+        f"Memory per idle keep-alive connection, {idle['nara']['connections']:,} open on a fresh server "
+        "after one request each (the growth of the server's resident memory, divided by the connections): "
+        f"nara {idle['nara']['kib_per_connection']:.1f} KiB, nginx {idle['nginx']['kib_per_connection']:.1f} KiB. "
+        "nara's is mostly hyper's 8 KiB read and 8 KiB write buffer, which a connection keeps while idle.",
+        "",
+        f"{crowd['connections']:,} clients at once against a nara started with a soft open-file limit of 1,024 "
+        f"(systemd's default; nara raises it to the hard limit): {crowd['answered']:,} answered in "
+        f"{crowd['seconds']:.2f} s.",
+    ]
     broker = other["broker"]
     lines += [
         "",

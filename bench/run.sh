@@ -50,6 +50,7 @@ worker_processes 1;
 pid $WORK/nginx.pid;
 error_log stderr warn;
 load_module /usr/lib/nginx/modules/ngx_http_brotli_static_module.so;
+worker_rlimit_nofile 8192;
 events { worker_connections 4096; }
 http {
   include /etc/nginx/mime.types;
@@ -75,9 +76,13 @@ CONF
 	NGINX_WORKER=$(pgrep -P "$master" | head -n 1)
 }
 
+# NARA_SOFT_NOFILE, when set, is the soft open-file limit nara starts with.
 start_nara() {
 	NARA_PORT=$(free_port)
-	taskset -c 0 "$BIN" --http-addr "127.0.0.1:$NARA_PORT" --log-level warn --name bench "$@" &
+	(
+		[ -z "${NARA_SOFT_NOFILE:-}" ] || ulimit -Sn "$NARA_SOFT_NOFILE"
+		exec taskset -c 0 "$BIN" --http-addr "127.0.0.1:$NARA_PORT" --log-level warn --name bench "$@"
+	) &
 	NARA_PID=$!
 	SERVER_PIDS+=" $NARA_PID"
 	wait_http "$NARA_PORT"
@@ -146,6 +151,18 @@ while kill -0 "$load" 2>/dev/null; do
 done
 stop_servers
 
+say "connections: memory per idle keep-alive connection, fresh nara and nginx, 2,000 each"
+start_nara
+start_nginx
+nara_idle=$(taskset -c 1 python3 bench/crowd.py "$NARA_PORT" "$NARA_PID" 2000)
+nginx_idle=$(taskset -c 1 python3 bench/crowd.py "$NGINX_PORT" "$NGINX_WORKER" 2000)
+stop_servers
+
+say "connections: 3,000 at once, nara started under a soft open-file limit of 1,024"
+NARA_SOFT_NOFILE=1024 start_nara
+crowd_3000=$(taskset -c 1 python3 bench/crowd.py "$NARA_PORT" "$NARA_PID" 3000)
+stop_servers
+
 say "start-up: exec to the first 200 from /healthz, 50 runs"
 startup_ms=$(python3 bench/startup.py "$BIN" 50)
 
@@ -174,6 +191,7 @@ BROKER_PID=
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
+ "plaza": $plaza, "broker": $broker_flood,
+ "idle_connections": {"nara": $nara_idle, "nginx": $nginx_idle}, "crowd_under_1024": $crowd_3000, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

@@ -18,6 +18,8 @@ in
   ++ expect (lib.hasSuffix " \"--mqtt-user\" \"me%%h$$HOME\"" unit.Service.ExecStart) "linux: one command line, % and $ escaped for systemd, got ${unit.Service.ExecStart}"
   ++ expect (!(unit.Unit ? After)) "linux: no ordering after network-online.target, which a user manager lacks"
   ++ expect (agent.config.ProcessType == "Standard") "darwin: not throttled as a background job"
+  ++ expect (unit.Service.LimitNOFILE == 65536) "linux: LimitNOFILE=65536"
+  ++ expect (agent.config.SoftResourceLimits.NumberOfFiles == 65536 && agent.config.HardResourceLimits.NumberOfFiles == 65536) "darwin: 65536 open files"
   ++ expect (lib.last agent.config.ProgramArguments == "me%h$HOME") "darwin: arguments reach launchd as written"
   ++ expect (!(darwin ? systemd.user.services.nara)) "darwin: no systemd unit"
   ++ expect agent.enable "darwin: the agent is enabled"

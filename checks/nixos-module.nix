@@ -36,6 +36,7 @@ in
   ++ expect (settings.nara-kitchen.mqtt_url == "mqtt://broker.lan" && settings.nara-kitchen.plaza_missing_after == "10m") "nara-kitchen: shares the other settings"
   ++ expect (!(lib.hasInfix "/run/secrets" (hall.ExecStart + kitchen.ExecStart))) "no secret path on a command line"
   ++ expect (hall.TimeoutStopSec == "15s") "TimeoutStopSec exceeds the shutdown grace"
+  ++ expect (hall.LimitNOFILE == 65536 && kitchen.LimitNOFILE == 65536) "LimitNOFILE=65536 on every unit, not systemd's 1024"
   ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081 8090]) "firewall opens 8080, 8081 and 8090, got ${toString config.networking.firewall.allowedTCPPorts}"
   ++ expect (config.services.nara.instances.kitchen.port == 8081) "instance port"
   ++ hardened "nara" hall

@@ -11,4 +11,7 @@
   shutdownGraceSeconds = 10;
   # What supervisors wait before killing: the grace plus time to say chau.
   stopTimeoutSeconds = 15;
+  # Open files (each connection is one): units set this; nara raises its soft limit to
+  # the hard one at start, so it holds about this many connections.
+  openFiles = 65536;
 }

@@ -72,6 +72,9 @@ in {
           Restart = "on-failure";
           RestartSec = "2s";
           TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
+          # The user manager's default soft limit (1024) would cap nara near a
+          # thousand clients.
+          LimitNOFILE = defaults.openFiles;
         };
         Install.WantedBy = ["default.target"];
       };
@@ -86,6 +89,9 @@ in {
           # Background would throttle a server's CPU and I/O; Standard is launchd's
           # ordinary treatment.
           ProcessType = "Standard";
+          # launchd's default of 256 open files would cap nara at a few hundred clients.
+          SoftResourceLimits.NumberOfFiles = defaults.openFiles;
+          HardResourceLimits.NumberOfFiles = defaults.openFiles;
           StandardOutPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
           StandardErrorPath = "${config.home.homeDirectory}/Library/Logs/nara.log";
         };

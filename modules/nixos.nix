@@ -188,6 +188,8 @@
         Restart = "on-failure";
         RestartSec = "2s";
         TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
+        # systemd's default soft limit (1024) would cap nara near a thousand clients.
+        LimitNOFILE = defaults.openFiles;
         LoadCredential =
           lib.optional (unit.soulFile != null) "soul:${unit.soulFile}"
           ++ lib.optional (unit.mqttPasswordFile != null) "mqtt-password:${unit.mqttPasswordFile}";
@@ -275,19 +277,20 @@ in {
   config = lib.mkIf (units != {}) {
     assertions = let
       ports = lib.mapAttrsToList (_: unit: unit.port) units;
-    in [
-      {
-        assertion = lib.length ports == lib.length (lib.unique ports);
-        message = "services.nara: every instance needs its own port; got ${toString ports}.";
-      }
-    ]
-    ++ lib.mapAttrsToList (_: unit: let
-      addr = unit.settings.http_addr or null;
-    in {
-      assertion = addr == null || portOf addr == null || portOf addr == unit.port;
-      message = "${unit.option}.settings.http_addr (${toString addr}) listens on another port than ${unit.option}.port (${toString unit.port}); make them agree, the firewall opens the port option.";
-    })
-    units;
+    in
+      [
+        {
+          assertion = lib.length ports == lib.length (lib.unique ports);
+          message = "services.nara: every instance needs its own port; got ${toString ports}.";
+        }
+      ]
+      ++ lib.mapAttrsToList (_: unit: let
+        addr = unit.settings.http_addr or null;
+      in {
+        assertion = addr == null || portOf addr == null || portOf addr == unit.port;
+        message = "${unit.option}.settings.http_addr (${toString addr}) listens on another port than ${unit.option}.port (${toString unit.port}); make them agree, the firewall opens the port option.";
+      })
+      units;
 
     systemd.services = lib.mapAttrs serviceFor units;
 

@@ -121,6 +121,7 @@ async fn run_healthcheck(url: &str, timeout: std::time::Duration) -> ExitCode {
 
 async fn run_server(config: Config) -> ExitCode {
     logging::init(config.log_format, &config.log_filter);
+    let open_files = nara::open_files::raise_and_report();
     let mut signals = match Signals::install() {
         Ok(signals) => signals,
         Err(err) => {
@@ -140,6 +141,7 @@ async fn run_server(config: Config) -> ExitCode {
     let identity = Identity::new(&config.soul, &config.name, config.soul_source);
     warn_about_identity(&identity);
     let metrics = Arc::new(Metrics::new());
+    let accept_errors = metrics.http_accept_errors.clone();
     let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
     let health = Arc::new(Health::new());
     let app = Arc::new(App::with_plaza(health.clone(), plaza.clone(), metrics));
@@ -158,6 +160,7 @@ async fn run_server(config: Config) -> ExitCode {
         assets = assets::count(),
         id = %plaza.identity.id,
         plaza = %config.plaza.broker.as_ref().map_or("none (running alone)".to_string(), |b| b.address()),
+        open_files = open_files.map(|o| o.limit),
         "nara listening"
     );
 
@@ -167,7 +170,14 @@ async fn run_server(config: Config) -> ExitCode {
         systemd::notify_stopping();
         tracing::info!(signal, "shutting down: readiness now 503, finishing requests in flight");
     };
-    let ended = server::serve(listener, server::app_service(app), shutdown, config.shutdown_grace).await;
+    let ended = server::serve(
+        listener,
+        server::app_service(app),
+        shutdown,
+        config.shutdown_grace,
+        accept_errors,
+    )
+    .await;
     if let Some(task) = plaza_task {
         // It saw the drain begin with everyone else; this only waits for its chau.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), task).await;
@@ -219,7 +229,5 @@ async fn bind(config: &Config) -> Result<tokio::net::TcpListener, String> {
         Ok(None) => {}
         Err(e) => return Err(format!("cannot read LISTEN_FDS from systemd: {e}")),
     }
-    tokio::net::TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|e| format!("cannot listen on {} (--http-addr): {e}", config.http_addr))
+    server::listen(config.http_addr).map_err(|e| format!("cannot listen on {} (--http-addr): {e}", config.http_addr))
 }

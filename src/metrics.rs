@@ -33,6 +33,8 @@ pub struct Metrics {
     pub plaza_messages: IntCounterVec,
     /// Connection attempts that failed or connections that broke.
     pub plaza_reconnects: IntCounter,
+    /// Failed accepts on the HTTP listener (mostly: out of descriptors).
+    pub http_accept_errors: IntCounter,
 }
 
 impl Default for Metrics {
@@ -95,8 +97,14 @@ impl Metrics {
             "Failed connection attempts to, and lost connections with, the plaza's broker.",
         )
         .expect("valid metric");
+        let http_accept_errors = IntCounter::new(
+            "nara_http_accept_errors_total",
+            "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(build_info) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_accept_errors.clone()),
             Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(plaza_peers.clone()),
@@ -118,6 +126,7 @@ impl Metrics {
             plaza_connected,
             plaza_messages,
             plaza_reconnects,
+            http_accept_errors,
         }
     }
 

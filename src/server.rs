@@ -3,9 +3,12 @@
 //! On shutdown the listener closes at once (no new connections), idle keep-alive
 //! connections close, and requests in flight get up to the grace period to finish.
 
+use crate::accept_backoff::AcceptBackoff;
+use crate::heap::{self, CrowdWatch};
+use crate::linger::{Lingering, UnreadBody};
 use crate::routes::{App, Body};
 use http::{Request, Response};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -21,6 +24,23 @@ use tokio::net::TcpListener;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request heads larger than this are refused with 431.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Connections the kernel queues for nara before it accepts them (capped by
+/// `net.core.somaxconn`). tokio's default of 1024 drops the SYNs of a larger crowd
+/// arriving at once, and each dropped one costs its client a retransmit (1 s, then 3 s).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with nara's backlog (and `SO_REUSEADDR`, as tokio sets it).
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// How the server loop ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,8 +62,15 @@ pub fn app_service(
     })
 }
 
-/// Serves `service` on `listener` until `shutdown` completes, then drains.
-pub async fn serve<S>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()>, grace: Duration) -> Ended
+/// Serves `service` on `listener` until `shutdown` completes, then drains. Failed
+/// accepts are counted in `accept_errors`.
+pub async fn serve<S>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    accept_errors: prometheus::IntCounter,
+) -> Ended
 where
     S: Service<Request<Incoming>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
@@ -56,28 +83,43 @@ where
         .max_buf_size(MAX_HEAD_BYTES);
     tokio::pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
+    let mut backoff = AcceptBackoff::new(accept_errors);
+    let mut crowd = CrowdWatch::default();
 
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    backoff.succeeded();
                     let _ = stream.set_nodelay(true);
-                    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service.clone()));
+                    let unread = UnreadBody::default();
+                    let service = marking_unread_bodies(service.clone(), unread.clone());
+                    let io = TokioIo::new(Lingering::new(stream, unread));
+                    let connection = graceful.watch(builder.serve_connection(io, service));
                     connections.spawn(async move {
                         if let Err(err) = connection.await {
                             tracing::debug!(%peer, error = %err, "connection ended with an error");
                         }
                     });
+                    crowd.observe(connections.len());
                 }
                 Err(err) => {
-                    // Out of file descriptors or a reset before accept: keep serving
-                    // the connections we have and try again shortly.
-                    tracing::warn!(error = %err, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors, or a reset before accept: the open
+                    // connections keep being served (each in its own task) while the
+                    // loop waits, longer each time, before the next accept.
+                    let wait = backoff.failed(&err);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             // Reaps finished connections so the set stays as large as what is open.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(_) = connections.join_next(), if !connections.is_empty() => {
+                if crowd.observe(connections.len()) {
+                    heap::trim();
+                }
+            }
             () = &mut shutdown => break,
         }
     }
@@ -95,6 +137,30 @@ where
             let cut = cut_remaining(&mut connections).await;
             Ended::GraceExpired { cut }
         }
+    }
+}
+
+/// `service`, noting on the connection when a request came with a body: nara reads
+/// none, so that connection lingers when it closes (see [`crate::linger`]).
+fn marking_unread_bodies<S>(inner: S, unread: UnreadBody) -> MarkingUnreadBodies<S> {
+    MarkingUnreadBodies { inner, unread }
+}
+
+struct MarkingUnreadBodies<S> {
+    inner: S,
+    unread: UnreadBody,
+}
+
+impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for MarkingUnreadBodies<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        if !req.body().is_end_stream() {
+            self.unread.mark();
+        }
+        self.inner.call(req)
     }
 }
 

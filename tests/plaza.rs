@@ -335,3 +335,126 @@ async fn the_event_stream_sends_a_snapshot_then_joins() {
     let _b = nara_on(&broker.url(), "newcomer", &[]);
     read_until(&mut events, &mut seen, &["event: join", "\"newcomer\""]).await;
 }
+
+/// Publishes `payload` on each topic as a retained QoS 1 message and returns once the
+/// broker has acknowledged them all, so a nara started after finds them there.
+async fn retain_on(broker: &Mosquitto, topics: &[&str], payload: Vec<u8>) {
+    let mut options = MqttOptions::new("retainer", "127.0.0.1", broker.port);
+    options.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 16);
+    for topic in topics {
+        client
+            .publish(*topic, QoS::AtLeastOnce, true, payload.clone())
+            .await
+            .unwrap();
+    }
+    let mut acked = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acked < topics.len() {
+        assert!(
+            Instant::now() < deadline,
+            "the broker acknowledged {acked} of {} retained messages",
+            topics.len()
+        );
+        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = eventloop.poll().await {
+            acked += 1;
+        }
+    }
+}
+
+/// Two naras meet and stay connected: each sees the other and never reconnects.
+async fn meet_and_stay_connected(broker: &Mosquitto) {
+    let a = nara_on(&broker.url(), "alpha", &[]);
+    let b = nara_on(&broker.url(), "beta", &[]);
+    wait_for_status(&a, "beta", "ONLINE", Duration::from_secs(10)).await;
+    wait_for_status(&b, "alpha", "ONLINE", Duration::from_secs(10)).await;
+    // Long enough for a disconnect-and-resubscribe loop to show.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for nara in [&a, &b] {
+        assert_eq!(nara.get_json("/api/status").await["plaza"]["connected"], true);
+        assert_eq!(
+            metric(nara, "nara_plaza_reconnects_total").await,
+            0,
+            "{} reconnected",
+            nara.base
+        );
+    }
+}
+
+#[tokio::test]
+async fn retained_messages_past_the_packet_limit_never_keep_a_nara_off_the_plaza() {
+    let broker = Mosquitto::start();
+    let two_mib = vec![b'x'; 2 * 1024 * 1024];
+    let topics = [
+        "nara/plaza/hey_there",
+        "nara/plaza/newspaper",
+        "nara/plaza/chau",
+        "nara/plaza/anything",
+    ];
+    retain_on(&broker, &topics, two_mib).await;
+    meet_and_stay_connected(&broker).await;
+}
+
+#[tokio::test]
+async fn a_stream_of_messages_past_the_packet_limit_costs_no_connection() {
+    let broker = Mosquitto::start();
+    let mut options = MqttOptions::new("flooder", "127.0.0.1", broker.port);
+    options.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
+    let (flood, mut eventloop) = AsyncClient::new(options, 16);
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = sent.clone();
+    let network = tokio::spawn(async move {
+        while let Ok(event) = eventloop.poll().await {
+            if let rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(_)) = event {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    let stream = tokio::spawn(async move {
+        let two_mib = vec![b'x'; 2 * 1024 * 1024];
+        // Bounded: the test is over long before this many.
+        for _ in 0..400 {
+            let _ = flood
+                .publish("nara/plaza/newspaper", QoS::AtMostOnce, false, two_mib.clone())
+                .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    meet_and_stay_connected(&broker).await;
+    let published = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        published > 20,
+        "only {published} large messages went out during the test"
+    );
+    stream.abort();
+    network.abort();
+}
+
+#[tokio::test]
+async fn a_broker_that_drops_each_connection_at_once_is_retried_with_growing_waits() {
+    // A fake broker: it accepts, answers CONNECT with a successful MQTT 5 CONNACK, and
+    // hangs up. A ConnAck alone must not reset the backoff.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = attempts.clone();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut connect = [0u8; 512];
+            // Only a CONNECT packet (type 1) is an attempt.
+            if stream.read(&mut connect).is_ok_and(|n| n > 0) && connect[0] >> 4 == 1 {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]);
+            }
+        }
+    });
+    let nara = nara_on(&format!("mqtt://127.0.0.1:{port}"), "flaky", &[]);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let made = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    // Waits of 0.25, 0.5, 1, 2 and 4 s (plus jitter) fit about five attempts in 6 s;
+    // resetting on each ConnAck would make twenty or more.
+    assert!((2..=7).contains(&made), "{made} connection attempts in 6 s");
+    assert_eq!(nara.get_text("/healthz").await.trim(), "ok");
+}

@@ -2,20 +2,34 @@
 //! newspaper every interval, chau on the way out), feed received messages to the
 //! [`Plaza`], and reconnect with capped exponential backoff and jitter when the broker
 //! goes away. HTTP is unaffected by any of it.
+//!
+//! nara speaks MQTT 5 so that a shared broker, where anyone may publish and retain,
+//! cannot knock it off the plaza: CONNECT states a Maximum Packet Size, so the broker
+//! drops larger messages for nara instead of sending them (an MQTT client must close a
+//! connection that brings an oversized packet, and a retained one would come back on
+//! every reconnect), and the subscription asks for no retained messages at all.
 
 use super::Plaza;
 use super::message::{Kind, SUBSCRIPTION};
 use super::settings::Broker;
-use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
-/// Larger packets than any plaza message; the plaza's own cap (4 KiB) is checked and
-/// counted per message, so an oversized one costs a counter, not the connection.
-const MAX_PACKET: usize = 1024 * 1024;
+/// A connection that lasted this long was a real one: the next failure backs off
+/// from the start again. (A broker that accepts and then drops us at once must not
+/// reset the backoff with every ConnAck.)
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// The largest packet nara accepts, stated to the broker in CONNECT. Far above any
+/// plaza message (the plaza's own cap, checked and counted per message, is smaller),
+/// far below what would hurt: larger messages never reach nara, and are not counted.
+pub const MAX_PACKET: u32 = 256 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// A random duration in `[0, max]`.
@@ -39,8 +53,8 @@ fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
     );
     options
         .set_keep_alive(Duration::from_secs(30))
-        .set_clean_session(true)
-        .set_max_packet_size(MAX_PACKET, MAX_PACKET);
+        .set_clean_start(true)
+        .set_max_packet_size(Some(MAX_PACKET));
     if let Some(user) = &broker.user {
         let password = broker
             .password
@@ -88,6 +102,7 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
 
     let mut backoff = BACKOFF_FIRST;
     let mut failures: u32 = 0;
+    let mut connected_at: Option<Instant> = None;
     let mut newspaper = tokio::time::interval(plaza.config.newspaper_interval);
     newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
@@ -101,20 +116,32 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
             polled = eventloop.poll() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     plaza.set_connected(true);
-                    backoff = BACKOFF_FIRST;
-                    failures = 0;
+                    connected_at = Some(Instant::now());
                     tracing::info!(broker = %broker.address(), "joined the plaza");
-                    if let Err(err) = client.try_subscribe(SUBSCRIPTION, QoS::AtMostOnce) {
+                    let filter = Filter {
+                        retain_forward_rule: RetainForwardRule::Never,
+                        ..Filter::new(SUBSCRIPTION, QoS::AtMostOnce)
+                    };
+                    if let Err(err) = client.try_subscribe_many([filter]) {
                         tracing::warn!(error = %err, "could not subscribe to the plaza");
                     }
                     announce.as_mut().reset(tokio::time::Instant::now() + jitter(plaza.config.announce_jitter));
                     announce_pending = true;
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
-                    let _ = plaza.receive(&message.topic, &message.payload);
+                    let topic = String::from_utf8_lossy(&message.topic);
+                    if plaza.receive(&topic, &message.payload).is_ok() {
+                        // A valid plaza message: this connection works.
+                        backoff = BACKOFF_FIRST;
+                        failures = 0;
+                    }
                 }
                 Ok(_) => {}
                 Err(err) => {
+                    if connected_at.take().is_some_and(|at| at.elapsed() >= STABLE_AFTER) {
+                        backoff = BACKOFF_FIRST;
+                        failures = 0;
+                    }
                     let was_connected = plaza.set_connected(false);
                     announce_pending = false;
                     plaza.record_reconnect();

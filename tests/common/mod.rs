@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod raw;
 
 use nara::health::Health;
 use nara::routes::App;
@@ -64,7 +65,8 @@ impl InProcess {
             let _ = stopped.await;
             drain.begin_draining();
         };
-        let ended = tokio::spawn(server::serve(listener, service, shutdown, grace));
+        let accept_errors = app.metrics().http_accept_errors.clone();
+        let ended = tokio::spawn(server::serve(listener, service, shutdown, grace, accept_errors));
         InProcess {
             base: format!("http://{addr}"),
             addr,
