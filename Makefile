@@ -52,7 +52,7 @@ nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix
 	@echo "nix-check: $(words $(NIX_FILES)) files parse"
 	$(CARGO) xtask nix-fmt --check
 	deadnix --fail $(NIX_FILES)
-	@if command -v statix >/dev/null; then statix check .; \
+	@if command -v statix >/dev/null; then statix check --config statix.toml .; \
 	else echo "nix-check: statix is not installed (it is on no registry this machine reaches); nix flake check runs it"; fi
 	$(CARGO) test --locked --quiet --manifest-path xtask/Cargo.toml
 	$(CARGO) xtask flake-lock

@@ -5,6 +5,8 @@
 mod deploy_check;
 mod fileset;
 mod flake_lock;
+#[path = "../../build/git_revision.rs"]
+mod git_revision;
 mod nix_eval;
 mod nix_fmt;
 mod twin;

@@ -211,7 +211,7 @@ impl Environment {
             stdenv,
             toolchain,
             isolate,
-            revision: flake_revision(root),
+            revision: crate::git_revision::describe(root),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()).to_string(),
         })
     }
@@ -542,27 +542,6 @@ fn network_namespace() -> Vec<OsString> {
     }
     eprintln!("twin: cannot make a network namespace here (unshare refused): builds run with the network");
     Vec::new()
-}
-
-/// The flake's `revision` (flake.nix): 12 characters of the commit, `-dirty` when the
-/// tracked files differ from it.
-fn flake_revision(root: &Path) -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(rev) if !rev.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{rev}-dirty") } else { rev }
-        }
-        _ => "unknown".into(),
-    }
 }
 
 /// The developer's CARGO_HOME, whose crates' cache the twins share.
