@@ -168,3 +168,33 @@ fn a_body_past_the_linger_limit_is_cut_off() {
     );
     assert_eq!(status_of(&get(nara.addr, "/healthz")), 200, "still serving");
 }
+
+#[test]
+fn a_trickling_unread_body_is_cut_off_after_the_linger_time() {
+    let nara = start();
+    let mut stream = TcpStream::connect(nara.addr).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        .unwrap();
+    let began = Instant::now();
+    // The answer arrives and nara shuts its side (the client reads to the end) while
+    // it keeps reading the body, which comes a byte every 100 ms, far slower than
+    // nara lingers for: once nara closes, the next byte is refused.
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    assert_eq!(status_of(&String::from_utf8_lossy(&response)), 200);
+    let mut refused_after = None;
+    for _ in 0..300 {
+        if stream.write_all(b"x").is_err() {
+            refused_after = Some(began.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let refused_after = refused_after.expect("nara still read the body after 30 s");
+    assert!(
+        (Duration::from_secs(9)..Duration::from_secs(15)).contains(&refused_after),
+        "nara stopped reading the body after {refused_after:?}, not after about 10 s"
+    );
+}
