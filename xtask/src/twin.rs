@@ -319,11 +319,17 @@ impl Environment {
         let db = db.canonicalize().map_err(|e| format!("{}: {e}", db.display()))?;
         let tools = link_tools(&self.work.join("tools/audit"), &named_commands(&["cargo-audit"])?)?;
         let src = self.copy("audit")?;
-        self.command(&src, &[&tools], |_| {})
-            .args(["cargo", "audit", "-n", "-d"])
-            .arg(&db)
-            .args(["--ignore", "yanked"])
-            .run()
+        // crane's CARGO_HOME: empty, so cargo audit has no crates.io index to read and
+        // says so in a warning; it must neither fetch one nor touch HOME.
+        let cargo_home = src.join(".cargo-home");
+        std::fs::create_dir_all(&cargo_home).map_err(|e| format!("cannot create {}: {e}", cargo_home.display()))?;
+        self.command(&src, &[&tools], |c| {
+            c.env("CARGO_HOME", &cargo_home);
+        })
+        .args(["cargo", "audit", "-n", "-d"])
+        .arg(&db)
+        .args(["--ignore", "yanked"])
+        .run()
     }
 
     /// nix/checks.nix's nix-lint, in the `nix` file set.
