@@ -93,7 +93,10 @@ where
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let unread = UnreadBody::default();
-                    let service = marking_unread_bodies(service.clone(), unread.clone());
+                    let service = MarkingUnreadBodies {
+                        inner: service.clone(),
+                        unread: unread.clone(),
+                    };
                     let io = TokioIo::new(Lingering::new(stream, unread));
                     let connection = graceful.watch(builder.serve_connection(io, service));
                     connections.spawn(async move {
@@ -101,7 +104,9 @@ where
                             tracing::debug!(%peer, error = %err, "connection ended with an error");
                         }
                     });
-                    crowd.observe(connections.len());
+                    if crowd.observe(connections.len()) {
+                        heap::trim();
+                    }
                 }
                 Err(err) => {
                     // Out of file descriptors, or a reset before accept: the open
@@ -140,12 +145,8 @@ where
     }
 }
 
-/// `service`, noting on the connection when a request came with a body: nara reads
-/// none, so that connection lingers when it closes (see [`crate::linger`]).
-fn marking_unread_bodies<S>(inner: S, unread: UnreadBody) -> MarkingUnreadBodies<S> {
-    MarkingUnreadBodies { inner, unread }
-}
-
+/// A connection's service, noting when a request came with a body: nara reads none, so
+/// that connection lingers when it closes (see [`crate::linger`]).
 struct MarkingUnreadBodies<S> {
     inner: S,
     unread: UnreadBody,
