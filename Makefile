@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,10 +17,10 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web build run test lint unit twins e2e fuzz fuzz-smoke bench soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web build run test lint unit twins e2e fuzz fuzz-smoke bench ab soak oracle nix-check deploy-check clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 bootstrap: ## Install what the build and tests need (apt packages, cargo and pip tools, npm ci)
 	@scripts/bootstrap.sh
@@ -85,6 +85,9 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 
 bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza (writes bench/results/latest.md)
 	bench/run.sh
+
+ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara; AB_ROUNDS=6)
+	bench/ab.sh $(OLD) $(NEW) $${AB_ROUNDS:-6}
 
 soak: ## Plaza soak: naras joining and leaving for SOAK_SECONDS (600), memory must not grow
 	bench/soak.sh

@@ -357,9 +357,12 @@ impl Environment {
             .run()
     }
 
-    /// crane's buildPackage: the release build, installed as nix/nara.nix installs it.
+    /// crane's buildPackage: the release build, its JSON messages into a build log as
+    /// crane writes them (`>"$cargoBuildLog"`), installed as nix/nara.nix installs it.
     fn nara(&self) -> Result<(), String> {
-        self.cargo_twin(
+        let log = self.work.join("cargo-build.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        self.cargo_twin_with(
             "rust",
             &[],
             &[
@@ -370,6 +373,9 @@ impl Environment {
                 "--locked",
             ],
             true,
+            |c| {
+                c.stdout(log_file);
+            },
         )?;
         let built = self.work.join("rust/target/release/nara");
         let installed = self.nara_bin();
@@ -393,6 +399,18 @@ impl Environment {
 
     /// A cargo command in a copy of `set`, keeping its `target/` between runs.
     fn cargo_twin(&self, set: &str, extra_tools: &[&Path], args: &[&str], with_bundle: bool) -> Result<(), String> {
+        self.cargo_twin_with(set, extra_tools, args, with_bundle, |_| {})
+    }
+
+    /// [`Self::cargo_twin`], with a last say over the command (where its output goes).
+    fn cargo_twin_with(
+        &self,
+        set: &str,
+        extra_tools: &[&Path],
+        args: &[&str],
+        with_bundle: bool,
+        finish: impl FnOnce(&mut Command),
+    ) -> Result<(), String> {
         let src = self.copy(set)?;
         // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
         // cache, filled now (with the network) so the build can run without it.
@@ -414,6 +432,7 @@ impl Environment {
                 c.env("NARA_WEB_DIST", self.bundle());
                 c.env("NARA_GIT_REVISION", &self.revision);
             }
+            finish(c);
         });
         command.arg("cargo").args(args);
         command.run()
