@@ -21,7 +21,9 @@
   in
     dependencies
     // {
-      cargoArtifacts = craneLib.buildDepsOnly dependencies;
+      # Only the checks build tests (the package has doCheck = false), so only their
+      # layer compiles the test-only dependencies.
+      cargoArtifacts = craneLib.buildDepsOnly (dependencies // {doCheck = profile != "release";});
       env = {
         NARA_WEB_DIST = "${nara-web}";
         NARA_GIT_REVISION = revision;
