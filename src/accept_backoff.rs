@@ -1,21 +1,25 @@
 //! What the accept loop does when accepting fails, mostly for want of descriptors
 //! (EMFILE/ENFILE): keep serving the connections already open, wait a little longer
-//! each time (capped), count every failure, and log at a bounded rate: the first
-//! failure at once, then at most one summary line per [`REPORT_EVERY`].
+//! each time (capped), count every failure, and log at a bounded rate: one line at the
+//! first failure, then at most one line per [`REPORT_EVERY`] however often accepting
+//! fails, recovers and fails again, each saying how many failed since the last.
 
 use prometheus::IntCounter;
 use std::time::{Duration, Instant};
 
 const FIRST_WAIT: Duration = Duration::from_millis(10);
+/// Capped so that a freed descriptor is used within half a second.
 const MAX_WAIT: Duration = Duration::from_millis(500);
-/// At most one log line per this long while failures go on.
+/// At most one log line per this long.
 pub const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 pub struct AcceptBackoff {
     wait: Duration,
-    /// Failures since the last line logged, and when that line was.
+    /// Whether the last accept failed.
+    failing: bool,
+    /// Failures not yet in a log line, and when the last line was written.
     unreported: u64,
-    reported_at: Option<Instant>,
+    last_line: Option<Instant>,
     counter: IntCounter,
 }
 
@@ -23,10 +27,16 @@ impl AcceptBackoff {
     pub fn new(counter: IntCounter) -> Self {
         AcceptBackoff {
             wait: FIRST_WAIT,
+            failing: false,
             unreported: 0,
-            reported_at: None,
+            last_line: None,
             counter,
         }
+    }
+
+    /// Whether a line may be written now.
+    fn may_log(&self, now: Instant) -> bool {
+        self.last_line.is_none_or(|at| now.duration_since(at) >= REPORT_EVERY)
     }
 
     /// Records a failed accept; returns how long to wait before the next.
@@ -34,52 +44,48 @@ impl AcceptBackoff {
         self.counter.inc();
         self.unreported += 1;
         let now = Instant::now();
-        match self.reported_at {
-            None => {
+        if self.may_log(now) {
+            if self.unreported == 1 {
                 tracing::warn!(
                     error = %err,
-                    "accept failed; serving the open connections, retrying with backoff, and summarising further failures every {} s",
+                    "accept failed; serving the open connections, retrying with backoff, and logging at most one line every {} s",
                     REPORT_EVERY.as_secs()
                 );
-                self.unreported = 0;
-                self.reported_at = Some(now);
-            }
-            Some(at) if now.duration_since(at) >= REPORT_EVERY => {
+            } else {
                 tracing::warn!(
                     failed = self.unreported,
                     error = %err,
-                    "{} accepts failed in the last {} s",
-                    self.unreported,
-                    now.duration_since(at).as_secs()
+                    "{} accepts failed since the last line",
+                    self.unreported
                 );
-                self.unreported = 0;
-                self.reported_at = Some(now);
             }
-            Some(_) => {}
+            self.unreported = 0;
+            self.last_line = Some(now);
         }
+        self.failing = true;
         let wait = self.wait;
         self.wait = (self.wait * 2).min(MAX_WAIT);
         wait
     }
 
-    /// Records a successful accept: the next failure starts from a short wait, and a
-    /// run of failures ends with one line saying how many went unlogged.
+    /// Records a successful accept: the next failure starts from a short wait. Failures
+    /// not yet logged are told now if the rate allows, else with the next line.
     pub fn succeeded(&mut self) {
-        if self.reported_at.is_none() {
+        if !self.failing {
             return;
         }
-        if self.unreported > 0 {
+        self.failing = false;
+        self.wait = FIRST_WAIT;
+        let now = Instant::now();
+        if self.unreported > 0 && self.may_log(now) {
             tracing::warn!(
                 failed = self.unreported,
-                "accepting again; {} more accepts had failed",
+                "accepting again; {} accepts had failed since the last line",
                 self.unreported
             );
-        } else {
-            tracing::info!("accepting again");
+            self.unreported = 0;
+            self.last_line = Some(now);
         }
-        self.wait = FIRST_WAIT;
-        self.unreported = 0;
-        self.reported_at = None;
     }
 }
 
@@ -102,5 +108,16 @@ mod tests {
         assert_eq!(counter.get(), 10);
         backoff.succeeded();
         assert_eq!(backoff.failed(&emfile()), FIRST_WAIT);
+    }
+
+    #[test]
+    fn failing_and_recovering_in_quick_turns_logs_one_line() {
+        let mut backoff = AcceptBackoff::new(IntCounter::new("t", "t").unwrap());
+        for _ in 0..100 {
+            backoff.failed(&emfile());
+            backoff.succeeded();
+        }
+        // The first failure was logged; the 99 after it wait for the next line.
+        assert_eq!(backoff.unreported, 99);
     }
 }
