@@ -8,7 +8,7 @@
 mod common;
 
 use common::raw::{get, start, status_of};
-use common::{Running, nara_command};
+use common::{Running, nara_bin};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -17,18 +17,36 @@ const REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
 /// nara started by a shell that first sets its open-file limits (`ulimit` arguments).
 fn start_under(ulimit: &str) -> Running {
-    let mut command = nara_command();
-    let bin = command.get_program().to_owned();
     let mut shell = std::process::Command::new("sh");
     shell
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .arg("-c")
         .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
-        .arg(bin)
+        .arg(nara_bin())
         .args(["--http-addr", "127.0.0.1:0"]);
-    command = shell;
-    Running::start(command).unwrap()
+    Running::start(shell).unwrap()
+}
+
+/// Reads each client's answer, all within `within` of `began`: every one must be a 200.
+fn all_answered(clients: &mut [TcpStream], began: Instant, within: Duration) {
+    let total = clients.len();
+    let mut buf = [0u8; 1024];
+    for (i, stream) in clients.iter_mut().enumerate() {
+        let left = within.saturating_sub(began.elapsed());
+        assert!(
+            !left.is_zero(),
+            "only {i} of {total} clients were answered within {within:?}"
+        );
+        stream.set_read_timeout(Some(left)).unwrap();
+        let n = stream.read(&mut buf).unwrap_or(0);
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "client {i} of {total} got {:?} after {:?}",
+            String::from_utf8_lossy(&buf[..n]),
+            began.elapsed()
+        );
+    }
 }
 
 /// Opens `count` keep-alive connections, each with one request sent.
@@ -100,18 +118,10 @@ fn memory_a_crowd_took_is_given_back_after_it_leaves() {
         assert_eq!(status_of(&get(nara.addr, "/healthz")), 200);
     }
     let before = resident_kib(nara.child.id());
+    let began = Instant::now();
     let mut crowd = crowd(nara.addr, CROWD);
     // Every client gets its answer and stays connected (keep-alive).
-    let mut buf = [0u8; 1024];
-    for stream in &mut crowd {
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let n = stream.read(&mut buf).unwrap();
-        assert!(
-            buf[..n].starts_with(b"HTTP/1.1 200"),
-            "{:?}",
-            String::from_utf8_lossy(&buf[..n])
-        );
-    }
+    all_answered(&mut crowd, began, Duration::from_secs(30));
     let during = resident_kib(nara.child.id());
     drop(crowd);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -143,22 +153,7 @@ fn under_systemd_s_soft_limit_three_thousand_clients_are_all_answered() {
     );
     let began = Instant::now();
     let mut clients = crowd(nara.addr, CLIENTS);
-    let mut buf = [0u8; 1024];
-    for (i, stream) in clients.iter_mut().enumerate() {
-        let left = Duration::from_secs(6).saturating_sub(began.elapsed());
-        assert!(
-            !left.is_zero(),
-            "only {i} of {CLIENTS} clients were answered within 6 s"
-        );
-        stream.set_read_timeout(Some(left)).unwrap();
-        let n = stream.read(&mut buf).unwrap_or(0);
-        assert!(
-            buf[..n].starts_with(b"HTTP/1.1 200"),
-            "client {i} of {CLIENTS} got {:?} after {:?}",
-            String::from_utf8_lossy(&buf[..n]),
-            began.elapsed()
-        );
-    }
+    all_answered(&mut clients, began, Duration::from_secs(6));
 }
 
 /// Timestamps of the log lines that speak of accepting.
