@@ -167,6 +167,17 @@ impl Environment {
         let stdenv = link_tools(&tools.join("stdenv"), &stdenv_commands()?)?;
         let toolchain = link_tools(&tools.join("toolchain"), &toolchain_commands(root)?)?;
         let isolate = network_namespace();
+        // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
+        // cache, filled once now (with the network, from the Cargo.lock every cargo twin
+        // copies) so the builds can run without it.
+        let fetched = Command::new("cargo")
+            .args(["fetch", "--locked", "--quiet"])
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
+        if !fetched.success() {
+            return Err("cargo fetch --locked failed".into());
+        }
         let cargo_home = work.join("cargo-home");
         std::fs::create_dir_all(&cargo_home).map_err(|e| format!("cannot create {}: {e}", cargo_home.display()))?;
         let registry = cargo_home.join("registry");
@@ -382,16 +393,6 @@ impl Environment {
         finish: impl FnOnce(&mut Command),
     ) -> Result<(), String> {
         let src = self.copy(set)?;
-        // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
-        // cache, filled now (with the network) so the build can run without it.
-        let fetched = Command::new("cargo")
-            .args(["fetch", "--locked", "--quiet"])
-            .current_dir(&src)
-            .status()
-            .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
-        if !fetched.success() {
-            return Err("cargo fetch --locked failed".into());
-        }
         let mut command = self.command(&src, extra_tools, |c| {
             c.env("CARGO_HOME", &self.cargo_home);
             c.env("CARGO_NET_OFFLINE", "true");
