@@ -4,13 +4,13 @@
 //!
 //! Run: cargo run --release --example plaza_bench
 
-use nara::health::Health;
+use nara::http::health::Health;
+use nara::http::routes::App;
 use nara::metrics::Metrics;
 use nara::plaza::Plaza;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::{Kind, Message, Policy};
 use nara::plaza::settings::PlazaConfig;
-use nara::routes::App;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

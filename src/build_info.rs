@@ -6,8 +6,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const REVISION: &str = env!("NARA_GIT_REVISION");
 /// Cargo's profile: `release` or `debug`.
 pub const PROFILE: &str = env!("NARA_BUILD_PROFILE");
-
-/// The line `nara --version` prints after the program name.
-pub fn version_line() -> String {
-    format!("{VERSION} ({REVISION}, {PROFILE})")
-}
+/// What `nara --version` prints after the name.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NARA_GIT_REVISION"),
+    ", ",
+    env!("NARA_BUILD_PROFILE"),
+    ")"
+);

@@ -1,26 +1,25 @@
 //! nara: one binary that serves its API, web UI and documentation on a single port,
-//! with every asset embedded at build time.
+//! with every asset embedded at build time, and meets other naras on the plaza.
 //!
-//! The binary (`src/main.rs`) is a thin shell over this library so that tests can run
-//! the very same server in-process on an ephemeral port.
+//! The rooms, each depending only on those listed after it:
+//! - [`run`]: the assembly, which the binary and the in-process tests both start;
+//! - [`config`]: the command line and the one typed [`config::Config`];
+//! - [`http`]: the HTTP half (server loop, routes, assets, health, status, events);
+//! - [`plaza`]: the plaza half (identity, wire format, transport, the peer view);
+//! - [`layering`]: how settings are declared and resolved from their sources;
+//! - small shared modules: metrics, logging, systemd, shutdown signals, build info.
 
-pub mod accept_backoff;
-pub mod assets;
 pub mod build_info;
-pub mod cli;
 pub mod config;
-pub mod encoding;
-pub mod health;
-pub mod healthcheck;
-pub mod heap;
-pub mod linger;
-pub mod listen_addr;
+pub mod http;
+pub mod layering;
 pub mod logging;
 pub mod metrics;
 pub mod open_files;
 pub mod plaza;
-pub mod routes;
-pub mod server;
+pub mod run;
 pub mod shutdown;
-pub mod status;
+pub mod start_time;
 pub mod systemd;
+
+pub use run::{Server, run, serve_until_signalled};

@@ -1,8 +1,31 @@
 //! tracing set-up: pretty lines for people at a terminal, JSON lines for collectors.
+//! A line logged inside a span (a connection, a plaza peer) carries the span's fields.
 
-use crate::config::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+impl LogFormat {
+    /// `auto`, `json` or `pretty`.
+    pub fn parse(text: &str) -> Result<LogFormat, &'static str> {
+        match text {
+            "auto" => Ok(LogFormat::Auto),
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            _ => Err("expected auto, json or pretty"),
+        }
+    }
+}
 
 /// Installs the global subscriber. `filter` was validated when the config was built.
 pub fn init(format: LogFormat, filter: &str) {
@@ -16,7 +39,12 @@ pub fn init(format: LogFormat, filter: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if json {
-        builder.json().flatten_event(true).with_current_span(false).init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }

@@ -24,6 +24,11 @@ pub fn raise() -> std::io::Result<OpenFiles> {
     Ok(OpenFiles { limit, started_with })
 }
 
+/// The soft limit this process runs with now.
+pub fn soft_limit() -> Option<u64> {
+    rlimit::Resource::NOFILE.get().ok().map(|(soft, _hard)| soft)
+}
+
 /// Raises the limit and logs, once, anything an operator should act on.
 pub fn raise_and_report() -> Option<OpenFiles> {
     match raise() {

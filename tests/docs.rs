@@ -1,30 +1,139 @@
-//! The book must keep up with the code: every flag and environment variable that
-//! `nara --help` names is in the configuration reference.
+//! The book and `--help` must keep up with the code: the settings' declarations, the
+//! command line's help and the configuration chapter name the same flags, variables,
+//! file keys and defaults, and the module chapters name every module option.
 
-use clap::CommandFactory;
+use nara::config::{cli, general};
+use nara::layering::{DefaultValue, Setting, Shape};
+use std::collections::BTreeSet;
+
+fn chapter() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md")).unwrap()
+}
+
+fn code(text: &str) -> String {
+    format!("`{text}`")
+}
+
+/// The four cells a setting's row in the chapter must hold: flag (with its value's
+/// placeholder), variables, file key, default.
+fn expected_row(setting: &Setting) -> [String; 4] {
+    let flag = match (setting.flag, setting.shape) {
+        (Some(flag), Shape::Switch) => code(&format!("--{flag}")),
+        (Some(flag), Shape::Value) => code(&format!("--{flag} {}", setting.value_name)),
+        (None, _) => String::new(),
+    };
+    let env = setting.env.iter().map(|v| code(v)).collect::<Vec<_>>().join(", ");
+    let key = if setting.in_file {
+        code(setting.key)
+    } else {
+        String::new()
+    };
+    let default = match setting.default {
+        DefaultValue::Unset => "none".to_string(),
+        DefaultValue::Value(value) => code(value),
+        DefaultValue::Described(text) => text.to_string(),
+    };
+    [flag, env, key, default]
+}
+
+/// The first four cells of every row of the chapter's settings tables.
+fn documented_rows(chapter: &str) -> BTreeSet<[String; 4]> {
+    let section = chapter
+        .split("\n## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the chapter has a Settings section");
+    section
+        .lines()
+        .filter(|line| line.starts_with('|') && !line.starts_with("| Flag") && !line.starts_with("| ---"))
+        .map(|line| {
+            let cells: Vec<String> = line.split('|').skip(1).map(|c| c.trim().to_string()).collect();
+            [cells[0].clone(), cells[1].clone(), cells[2].clone(), cells[3].clone()]
+        })
+        .collect()
+}
 
 #[test]
-fn the_configuration_reference_names_every_flag_and_variable() {
-    let reference = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md")).unwrap();
-    let command = nara::cli::Cli::command();
+fn the_configuration_chapter_lists_exactly_the_declared_settings() {
+    let declared: BTreeSet<[String; 4]> = general::all().map(expected_row).collect();
+    let documented = documented_rows(&chapter());
+    let undocumented: Vec<_> = declared.difference(&documented).collect();
+    let undeclared: Vec<_> = documented.difference(&declared).collect();
+    assert!(
+        undocumented.is_empty() && undeclared.is_empty(),
+        "docs/src/configuration.md disagrees with the declarations:\n  declared, not in the chapter as such: {undocumented:?}\n  in the chapter, not declared: {undeclared:?}"
+    );
+}
+
+#[test]
+fn the_chapter_names_every_variable_of_other_tools_that_a_setting_falls_back_to() {
+    let chapter = chapter();
+    let missing: Vec<&str> = general::all()
+        .flat_map(|s| s.fallbacks.iter().copied())
+        .filter(|var| !chapter.contains(&code(var)))
+        .collect();
+    assert!(missing.is_empty(), "docs/src/configuration.md lacks {missing:?}");
+}
+
+#[test]
+fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared() {
+    let help = cli::command().render_long_help().to_string();
+    for setting in general::all() {
+        let shown = match setting.flag {
+            Some(flag) => format!("--{flag}"),
+            None => setting.env[0].to_string(),
+        };
+        assert!(help.contains(&shown), "--help lacks {shown}");
+        if setting.flag.is_some() {
+            let env = format!("[env: {}]", setting.env.join(", "));
+            assert!(help.contains(&env), "--help lacks {env} for {shown}");
+        }
+        if let (Some(default), Some(_)) = (setting.default_text(), setting.flag) {
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "--help lacks the default of {shown}"
+            );
+        }
+    }
+    let declared_env: BTreeSet<&str> = general::all().flat_map(|s| s.env.iter().copied()).collect();
+    let declared_flags: BTreeSet<String> = general::all()
+        .filter_map(|s| s.flag)
+        .map(|f| format!("--{f}"))
+        .collect();
+    for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+        if word.starts_with("NARA_") {
+            assert!(
+                declared_env.contains(word),
+                "--help names {word}, which no setting declares"
+            );
+        }
+        if word.starts_with("--") && word.len() > 2 && !matches!(word, "--help" | "--version") {
+            assert!(
+                declared_flags.contains(word),
+                "--help names {word}, which no setting declares"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_chapter_names_every_subcommand_flag() {
+    let chapter = chapter();
+    let command = cli::command();
     let mut missing = Vec::new();
     let subcommands = command
         .get_subcommands()
         .flat_map(|s| s.get_subcommands().chain(std::iter::once(s)));
-    for arg in command
-        .get_arguments()
-        .chain(subcommands.flat_map(|s| s.get_arguments()))
-    {
-        if let Some(long) = arg.get_long()
-            && !matches!(long, "help" | "version")
-            && !reference.contains(&format!("--{long}"))
-        {
-            missing.push(format!("--{long}"));
+    for sub in subcommands {
+        if !chapter.contains(sub.get_name()) {
+            missing.push(sub.get_name().to_string());
         }
-        if let Some(env) = arg.get_env().and_then(|e| e.to_str())
-            && !reference.contains(env)
-        {
-            missing.push(env.to_string());
+        for arg in sub.get_arguments() {
+            if let Some(long) = arg.get_long()
+                && !chapter.contains(&format!("--{long}"))
+            {
+                missing.push(format!("{} --{long}", sub.get_name()));
+            }
         }
     }
     assert!(missing.is_empty(), "docs/src/configuration.md lacks {missing:?}");

@@ -5,9 +5,9 @@ mod common;
 
 use common::{InProcess, client};
 use http_body_util::BodyExt;
-use nara::health::Health;
-use nara::routes::App;
-use nara::server::{Ended, app_service};
+use nara::http::health::Health;
+use nara::http::routes::App;
+use nara::http::server::{Ended, app_service};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nara::health::Health;
-use nara::routes::App;
+use nara::http::health::Health;
+use nara::http::routes::App;
 use std::sync::{Arc, OnceLock};
 
 fn app() -> &'static App {

@@ -5,7 +5,7 @@
 //! nara knows when it started by its own wall clock, so that series comes from there and
 //! the rest (CPU, memory, descriptors, threads; Linux only) from the crate's collector.
 
-use crate::status::StartTime;
+use crate::start_time::StartTime;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{Gauge, Opts};

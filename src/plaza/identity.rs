@@ -154,6 +154,15 @@ impl Identity {
     }
 }
 
+/// Names travel in MQTT topics and URLs, so they stay within a safe alphabet.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > 64 || !name.chars().all(ok_char) {
+        return Err("expected 1 to 64 letters, digits, '-', '_' or '.'".to_string());
+    }
+    Ok(name.to_string())
+}
+
 /// Hostnames that say nothing about the machine: images' defaults and container IDs.
 pub fn is_generic_hostname(hostname: &str) -> bool {
     const GENERIC: &[&str] = &[
@@ -259,6 +268,6 @@ mod tests {
         assert!(!is_generic_hostname("kitchen-pi"));
         assert_eq!(friendly_name("abc"), friendly_name("abc"));
         assert_ne!(friendly_name("abc"), friendly_name("abd"));
-        assert!(crate::config::validate_name(&friendly_name("abc")).is_ok());
+        assert!(validate_name(&friendly_name("abc")).is_ok());
     }
 }

@@ -7,7 +7,7 @@
 //! clock skew, signature; the first failure is the [`Rejection`] that is counted.
 
 use super::identity::Identity;
-use crate::config::validate_name;
+use super::identity::validate_name;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 use std::fmt;

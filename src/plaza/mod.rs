@@ -4,7 +4,6 @@
 //! and the transport writes (received messages, connection state). A nara without a
 //! broker still has a plaza of one: itself.
 
-pub mod events;
 pub mod identity;
 pub mod message;
 pub mod projection;
@@ -153,9 +152,12 @@ impl Plaza {
     pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
         let kind = kind_of_topic(topic);
         let outcome = Message::decode(topic, payload, unix_now(), self.config.policy).and_then(|message| {
+            // Whatever is logged about this message says which nara it is from.
+            let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
             if let Some(change) = change {
+                tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
                 self.update_peer_gauges(&view);
                 // No receivers (no /api/events client) is fine.
                 let _ = self.changes.send(change);

@@ -1,15 +1,20 @@
 //! The plaza's settings, resolved with the rest of the configuration: the broker and
 //! its credentials, the timings, and which soul to use.
 //!
+//! Each setting is declared here once ([`SETTINGS`]); the assembly adds them to the
+//! command line and the `--config` file. Resolving them opens nothing: the soul and
+//! password files are read only by [`PlazaPlan::load`], at start, so `nara
+//! check-config` can validate everything else without the secrets.
+//!
 //! Secrets (the soul, the broker password) are never echoed: errors about them name
 //! where they came from and what is wrong, not the value.
 
 use super::identity::{Soul, SoulSource};
 use super::message::Policy;
-use crate::cli::Cli;
-use crate::config::{ConfigError, Environment, FileSettings, Layered, Origin, invalid, parse_duration};
+use crate::layering::values::{parse_duration, parse_switch};
+use crate::layering::{ConfigError, DefaultValue, Group, Origin, Picked, Report, Setting, Shape, Sources, invalid};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A secret string whose `Debug` does not show it.
@@ -17,6 +22,12 @@ use std::time::Duration;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `text`.
+    pub fn new(text: impl Into<String>) -> Self {
+        Secret(text.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -112,6 +123,343 @@ pub fn parse_broker_url(text: &str) -> Result<(bool, String, u16), String> {
     Ok((tls, host, port))
 }
 
+/// `--soul`: the soul itself (a flag or variable; never the file, which others read).
+pub static SOUL: Setting = Setting {
+    key: "soul",
+    flag: Some("soul"),
+    env: &["NARA_SOUL"],
+    in_file: false,
+    value_name: "SOUL",
+    default: DefaultValue::Described("derived from /etc/machine-id and the name, with a warning"),
+    help: "This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`",
+    shape: Shape::Value,
+    secret: true,
+    group: Group::Plaza,
+    fallbacks: &["CREDENTIALS_DIRECTORY"],
+};
+
+/// `--soul-file`: a file holding the soul.
+pub static SOUL_FILE: Setting = Setting {
+    key: "soul_file",
+    flag: Some("soul-file"),
+    env: &["NARA_SOUL_FILE"],
+    in_file: true,
+    value_name: "FILE",
+    default: DefaultValue::Unset,
+    help: "Read the soul from this file",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--mqtt-url`: the broker; unset, nara runs alone.
+pub static MQTT_URL: Setting = Setting {
+    key: "mqtt_url",
+    flag: Some("mqtt-url"),
+    env: &["NARA_MQTT_URL"],
+    in_file: true,
+    value_name: "URL",
+    default: DefaultValue::Unset,
+    help: "The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS); unset, nara runs alone. When unset, MQTT_HOST and MQTT_PORT are read",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &["MQTT_HOST", "MQTT_PORT"],
+};
+
+/// `--mqtt-user`: the broker user name.
+pub static MQTT_USER: Setting = Setting {
+    key: "mqtt_user",
+    flag: Some("mqtt-user"),
+    env: &["NARA_MQTT_USER"],
+    in_file: true,
+    value_name: "USER",
+    default: DefaultValue::Unset,
+    help: "Broker user name",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--mqtt-password-file`: a file holding the broker password.
+pub static MQTT_PASSWORD_FILE: Setting = Setting {
+    key: "mqtt_password_file",
+    flag: Some("mqtt-password-file"),
+    env: &["NARA_MQTT_PASSWORD_FILE"],
+    in_file: true,
+    value_name: "FILE",
+    default: DefaultValue::Unset,
+    help: "File holding the broker password (or set NARA_MQTT_PASSWORD; never a flag, which `ps` would show)",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// The broker password itself: a variable only, since `ps` shows flags.
+pub static MQTT_PASSWORD: Setting = Setting {
+    key: "mqtt_password",
+    flag: None,
+    env: &["NARA_MQTT_PASSWORD"],
+    in_file: false,
+    value_name: "PASSWORD",
+    default: DefaultValue::Described("the credential \"mqtt-password\" if systemd passes one"),
+    help: "The broker password, when no password file is given",
+    shape: Shape::Value,
+    secret: true,
+    group: Group::Plaza,
+    fallbacks: &["CREDENTIALS_DIRECTORY"],
+};
+
+/// `--require-plaza`: readiness waits for the broker.
+pub static REQUIRE_PLAZA: Setting = Setting {
+    key: "require_plaza",
+    flag: Some("require-plaza"),
+    env: &["NARA_REQUIRE_PLAZA"],
+    in_file: true,
+    value_name: "",
+    default: DefaultValue::Value("false"),
+    help: "Answer readiness with 503 while disconnected from the plaza",
+    shape: Shape::Switch,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--plaza-newspaper-interval`: how often presence is sent.
+pub static NEWSPAPER_INTERVAL: Setting = Setting {
+    key: "plaza_newspaper_interval",
+    flag: Some("plaza-newspaper-interval"),
+    env: &["NARA_PLAZA_NEWSPAPER_INTERVAL"],
+    in_file: true,
+    value_name: "DURATION",
+    default: DefaultValue::Value("30s"),
+    help: "How often to send a signed newspaper (presence) message",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--plaza-announce-jitter`: spreads a fleet's announcements.
+pub static ANNOUNCE_JITTER: Setting = Setting {
+    key: "plaza_announce_jitter",
+    flag: Some("plaza-announce-jitter"),
+    env: &["NARA_PLAZA_ANNOUNCE_JITTER"],
+    in_file: true,
+    value_name: "DURATION",
+    default: DefaultValue::Value("5s"),
+    help: "Wait a random time up to this long before announcing, so a fleet restarting together does not announce at once",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--plaza-missing-after`: silence after which a nara is MISSING.
+pub static MISSING_AFTER: Setting = Setting {
+    key: "plaza_missing_after",
+    flag: Some("plaza-missing-after"),
+    env: &["NARA_PLAZA_MISSING_AFTER"],
+    in_file: true,
+    value_name: "DURATION",
+    default: DefaultValue::Value("5m"),
+    help: "A nara silent for longer than this is MISSING",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--plaza-max-skew`: the replay window.
+pub static MAX_SKEW: Setting = Setting {
+    key: "plaza_max_skew",
+    flag: Some("plaza-max-skew"),
+    env: &["NARA_PLAZA_MAX_SKEW"],
+    in_file: true,
+    value_name: "DURATION",
+    default: DefaultValue::Value("60s"),
+    help: "Messages signed further than this from our clock are dropped as replays",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// Advice for whoever mints a soul: where to keep it.
+pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
+
+/// Every plaza setting, in the order `--help` lists them.
+pub static SETTINGS: [&Setting; 11] = [
+    &SOUL,
+    &SOUL_FILE,
+    &MQTT_URL,
+    &MQTT_USER,
+    &MQTT_PASSWORD_FILE,
+    &MQTT_PASSWORD,
+    &REQUIRE_PLAZA,
+    &NEWSPAPER_INTERVAL,
+    &ANNOUNCE_JITTER,
+    &MISSING_AFTER,
+    &MAX_SKEW,
+];
+
+/// Where the soul will come from; only [`PlazaPlan::load`] opens anything.
+#[derive(Debug)]
+enum SoulPlan {
+    /// Given whole by a flag or variable, and already parsed.
+    Given(Soul, SoulSource),
+    /// A file to read at start.
+    File(PathBuf, Origin),
+    /// At start: the credential `soul`, else the machine-id, else a random soul.
+    AtStart,
+}
+
+/// Where the broker password will come from.
+#[derive(Debug)]
+enum PasswordPlan {
+    None,
+    Given(Secret),
+    File(PathBuf, Origin),
+    /// The credential `mqtt-password`, if systemd passes one.
+    Credential,
+}
+
+/// The plaza's settings, resolved and validated, with the secrets still unread.
+#[derive(Debug)]
+pub struct PlazaPlan {
+    config: PlazaConfig,
+    password: PasswordPlan,
+    soul: SoulPlan,
+}
+
+/// The plaza's configuration and this nara's soul, as loaded at start.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The plaza's configuration, password included.
+    pub config: PlazaConfig,
+    /// This nara's soul.
+    pub soul: Soul,
+    /// Where the soul came from.
+    pub soul_source: SoulSource,
+}
+
+/// Picks `setting`, recording it in `report`.
+fn pick(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
+    let picked = sources.pick(setting)?;
+    match &picked {
+        Some(p) => report.record(setting, Some(&p.value), &p.origin),
+        None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
+    }
+    Ok(picked)
+}
+
+/// A duration setting (all have defaults).
+fn duration(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Duration, ConfigError> {
+    match pick(sources, report, setting)? {
+        Some(p) => parse_duration(&p.value).map_err(|e| invalid(&p.value, &p.origin, e)),
+        None => Err(ConfigError(format!("{} has no value", setting.display_name()))),
+    }
+}
+
+/// Resolves the plaza's settings from `sources`, opening no file.
+pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
+    let soul = resolve_soul(sources, report)?;
+    let broker_url = match pick(sources, report, &MQTT_URL)? {
+        Some(picked) => Some(picked),
+        None => broker_from_host_and_port(sources)?,
+    };
+    let (broker, password) = match broker_url {
+        None => (None, PasswordPlan::None),
+        Some(Picked { value: url, origin }) => {
+            let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
+            let user = pick(sources, report, &MQTT_USER)?.map(|p| p.value);
+            let password = match (
+                pick(sources, report, &MQTT_PASSWORD_FILE)?,
+                pick(sources, report, &MQTT_PASSWORD)?,
+            ) {
+                (Some(file), _) => PasswordPlan::File(PathBuf::from(file.value), file.origin),
+                (None, Some(given)) => PasswordPlan::Given(Secret(given.value)),
+                (None, None) => PasswordPlan::Credential,
+            };
+            let broker = Broker {
+                tls,
+                host,
+                port,
+                user,
+                password: None,
+            };
+            (Some(broker), password)
+        }
+    };
+    let require = match pick(sources, report, &REQUIRE_PLAZA)? {
+        Some(p) => parse_switch(&p.value).map_err(|e| invalid(&p.value, &p.origin, e))?,
+        None => false,
+    };
+    let newspaper_interval = duration(sources, report, &NEWSPAPER_INTERVAL)?.max(Duration::from_millis(100));
+    let announce_jitter = duration(sources, report, &ANNOUNCE_JITTER)?;
+    let missing_after = duration(sources, report, &MISSING_AFTER)?;
+    let max_skew = duration(sources, report, &MAX_SKEW)?;
+    Ok(PlazaPlan {
+        config: PlazaConfig {
+            broker,
+            require,
+            newspaper_interval,
+            announce_jitter,
+            missing_after,
+            policy: Policy {
+                max_skew_s: max_skew.as_secs().max(1),
+                ..Policy::default()
+            },
+        },
+        password,
+        soul,
+    })
+}
+
+/// `MQTT_HOST` and `MQTT_PORT`, which older setups set, when `--mqtt-url` is unset.
+fn broker_from_host_and_port(sources: &Sources) -> Result<Option<Picked>, ConfigError> {
+    let [host_var, port_var] = [MQTT_URL.fallbacks[0], MQTT_URL.fallbacks[1]];
+    let Some(host) = sources.env().get(host_var) else {
+        return Ok(None);
+    };
+    let port = sources.env().get(port_var).unwrap_or("1883");
+    port.parse::<u16>()
+        .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
+    Ok(Some(Picked {
+        value: format!("mqtt://{host}:{port}"),
+        origin: Origin::Env(host_var),
+    }))
+}
+
+/// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
+/// decided at start.
+fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
+    if let Some(Picked { value, origin }) = sources.pick(&SOUL)? {
+        report.record(&SOUL, Some(&value), &origin);
+        let source = if matches!(origin, Origin::Env(_)) {
+            SoulSource::Environment
+        } else {
+            SoulSource::Flag
+        };
+        let soul = Soul::parse(&value).map_err(|e| ConfigError(format!("invalid soul in {origin}: {e}")))?;
+        return Ok(SoulPlan::Given(soul, source));
+    }
+    if let Some(Picked { value, origin }) = sources.pick(&SOUL_FILE)? {
+        report.record(&SOUL, None, format_args!("read at start from {value:?}"));
+        report.record(&SOUL_FILE, Some(&value), &origin);
+        return Ok(SoulPlan::File(PathBuf::from(value), origin));
+    }
+    report.record(
+        &SOUL,
+        None,
+        "at start: the credential \"soul\" if systemd passes one, else derived from /etc/machine-id and the name",
+    );
+    Ok(SoulPlan::AtStart)
+}
+
 fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read the {what} file {}: {e}", path.display())))?;
@@ -122,160 +470,64 @@ fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
     Ok(trimmed.to_string())
 }
 
-/// The plaza part of the configuration.
-pub fn resolve_plaza(layers: &Layered, cli: &Cli, env: &Environment) -> Result<PlazaConfig, ConfigError> {
-    let file: &FileSettings = layers.file;
-    let broker_url = match layers.pick(
-        "mqtt_url",
-        "mqtt-url",
-        "NARA_MQTT_URL",
-        cli.mqtt_url.as_deref(),
-        file.mqtt_url.as_ref(),
-    ) {
-        Some(found) => Some(found),
-        None => env.mqtt_host.as_ref().map(|host| {
-            let port = env.mqtt_port.clone().unwrap_or_else(|| "1883".into());
-            (format!("mqtt://{host}:{port}"), Origin::Env("MQTT_HOST/MQTT_PORT"))
-        }),
-    };
-    let broker = match broker_url {
-        None => None,
-        Some((url, origin)) => {
-            let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
-            let user = layers
-                .pick(
-                    "mqtt_user",
-                    "mqtt-user",
-                    "NARA_MQTT_USER",
-                    cli.mqtt_user.as_deref(),
-                    file.mqtt_user.as_ref(),
-                )
-                .map(|(user, _)| user);
-            let password_file = layers
-                .pick(
-                    "mqtt_password_file",
-                    "mqtt-password-file",
-                    "NARA_MQTT_PASSWORD_FILE",
-                    cli.mqtt_password_file.as_deref().and_then(Path::to_str),
-                    file.mqtt_password_file.as_ref(),
-                )
-                .map(|(path, _)| path);
-            let credential = env
-                .credentials_directory
-                .as_ref()
-                .map(|dir| Path::new(dir).join("mqtt-password"))
-                .filter(|path| path.is_file());
-            let password = match (&password_file, &env.mqtt_password, credential) {
-                (Some(path), _, _) => Some(Secret(read_secret_file(Path::new(path), "MQTT password")?)),
-                (None, Some(password), _) => Some(Secret(password.clone())),
-                (None, None, Some(path)) => Some(Secret(read_secret_file(&path, "MQTT password credential")?)),
-                (None, None, None) => None,
+impl PlazaPlan {
+    /// The broker address (without credentials), for the start-up log line.
+    pub fn broker_address(&self) -> Option<String> {
+        self.config.broker.as_ref().map(Broker::address)
+    }
+
+    /// Reads the secrets: the soul and password files, systemd's credentials
+    /// (`credentials_directory`) and, for a soul derived from the machine, `machine_id`
+    /// (called only when needed). `name` is the nara's name, which a soul is bonded to.
+    pub fn load(
+        self,
+        credentials_directory: Option<&Path>,
+        machine_id: impl FnOnce() -> Option<String>,
+        name: &str,
+    ) -> Result<Loaded, ConfigError> {
+        let mut config = self.config;
+        let credential = |file: &str| credentials_directory.map(|dir| dir.join(file)).filter(|p| p.is_file());
+        if let Some(broker) = config.broker.as_mut() {
+            broker.password = match self.password {
+                PasswordPlan::None => None,
+                PasswordPlan::Given(secret) => Some(secret),
+                PasswordPlan::File(path, origin) => Some(Secret(
+                    read_secret_file(&path, "MQTT password")
+                        .map_err(|e| ConfigError(format!("{e} (from {origin})")))?,
+                )),
+                PasswordPlan::Credential => match credential("mqtt-password") {
+                    Some(path) => Some(Secret(read_secret_file(&path, "MQTT password credential")?)),
+                    None => None,
+                },
             };
-            Some(Broker {
-                tls,
-                host,
-                port,
-                user,
-                password,
-            })
         }
-    };
-
-    let duration =
-        |id: &'static str, flag: &'static str, env_name: &'static str, cli_value: &str, file_value: Option<&String>| {
-            let (text, origin) = layers
-                .pick(id, flag, env_name, Some(cli_value), file_value)
-                .expect("has a default");
-            parse_duration(&text).map_err(|e| invalid(&text, &origin, e))
+        let parse = |text: &str, from: String, source: SoulSource| {
+            Soul::parse(text)
+                .map(|soul| (soul, source))
+                .map_err(|e| ConfigError(format!("invalid soul in {from}: {e}")))
         };
-    let require = match layers.matches.value_source("require_plaza") {
-        Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable) => cli.require_plaza,
-        _ => file.require_plaza.unwrap_or(false),
-    };
-    let max_skew = duration(
-        "plaza_max_skew",
-        "plaza-max-skew",
-        "NARA_PLAZA_MAX_SKEW",
-        &cli.plaza_max_skew,
-        file.plaza_max_skew.as_ref(),
-    )?;
-    Ok(PlazaConfig {
-        broker,
-        require,
-        newspaper_interval: duration(
-            "plaza_newspaper_interval",
-            "plaza-newspaper-interval",
-            "NARA_PLAZA_NEWSPAPER_INTERVAL",
-            &cli.plaza_newspaper_interval,
-            file.plaza_newspaper_interval.as_ref(),
-        )?
-        .max(Duration::from_millis(100)),
-        announce_jitter: duration(
-            "plaza_announce_jitter",
-            "plaza-announce-jitter",
-            "NARA_PLAZA_ANNOUNCE_JITTER",
-            &cli.plaza_announce_jitter,
-            file.plaza_announce_jitter.as_ref(),
-        )?,
-        missing_after: duration(
-            "plaza_missing_after",
-            "plaza-missing-after",
-            "NARA_PLAZA_MISSING_AFTER",
-            &cli.plaza_missing_after,
-            file.plaza_missing_after.as_ref(),
-        )?,
-        policy: Policy {
-            max_skew_s: max_skew.as_secs().max(1),
-            ..Policy::default()
-        },
-    })
-}
-
-/// The soul, from the first of: --soul/NARA_SOUL, --soul-file (flag, env or file),
-/// the systemd credential `soul`, a native soul from /etc/machine-id, a random one.
-pub fn resolve_soul(
-    layers: &Layered,
-    cli: &Cli,
-    env: &Environment,
-    name: &str,
-) -> Result<(Soul, SoulSource), ConfigError> {
-    let parse = |text: &str, from: String, source: SoulSource| {
-        Soul::parse(text)
-            .map(|soul| (soul, source))
-            .map_err(|e| ConfigError(format!("invalid soul in {from}: {e}")))
-    };
-    if let Some((text, origin)) = layers.pick("soul", "soul", "NARA_SOUL", cli.soul.as_deref(), None) {
-        let source = if matches!(origin, Origin::Env(_)) {
-            SoulSource::Environment
-        } else {
-            SoulSource::Flag
+        let (soul, soul_source) = match self.soul {
+            SoulPlan::Given(soul, source) => (soul, source),
+            SoulPlan::File(path, origin) => {
+                let text = read_secret_file(&path, "soul").map_err(|e| ConfigError(format!("{e} (from {origin})")))?;
+                parse(&text, path.display().to_string(), SoulSource::File)?
+            }
+            SoulPlan::AtStart => match credential("soul") {
+                Some(path) => {
+                    let text = read_secret_file(&path, "soul credential")?;
+                    parse(&text, path.display().to_string(), SoulSource::Credential)?
+                }
+                None => match machine_id() {
+                    Some(machine_id) => (Soul::native(&machine_id, name), SoulSource::Native),
+                    None => (Soul::mint(name).map_err(ConfigError)?, SoulSource::Ephemeral),
+                },
+            },
         };
-        return parse(&text, origin.to_string(), source);
-    }
-    let soul_file = layers.pick(
-        "soul_file",
-        "soul-file",
-        "NARA_SOUL_FILE",
-        cli.soul_file.as_deref().and_then(Path::to_str),
-        layers.file.soul_file.as_ref(),
-    );
-    if let Some((path, origin)) = soul_file {
-        let text =
-            read_secret_file(Path::new(&path), "soul").map_err(|e| ConfigError(format!("{e} (from {origin})")))?;
-        return parse(&text, path, SoulSource::File);
-    }
-    if let Some(dir) = &env.credentials_directory {
-        let path = Path::new(dir).join("soul");
-        if path.is_file() {
-            let text = read_secret_file(&path, "soul credential")?;
-            return parse(&text, path.display().to_string(), SoulSource::Credential);
-        }
-    }
-    match &env.machine_id {
-        Some(machine_id) => Ok((Soul::native(machine_id, name), SoulSource::Native)),
-        None => Soul::mint(name)
-            .map(|soul| (soul, SoulSource::Ephemeral))
-            .map_err(ConfigError),
+        Ok(Loaded {
+            config,
+            soul,
+            soul_source,
+        })
     }
 }
 

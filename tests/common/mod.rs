@@ -5,9 +5,11 @@
 pub mod broker;
 pub mod raw;
 
-use nara::health::Health;
-use nara::routes::App;
-use nara::server::{self, Ended};
+use nara::http::health::Health;
+use nara::http::routes::App;
+use nara::http::server::{self, Ended};
+use nara::layering::Environment;
+use nara::plaza::identity::Soul;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -38,18 +40,44 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    /// The assembled server (as the binary runs it), alone, named `test-nara`.
     pub async fn start() -> Self {
-        let health = Arc::new(Health::new());
-        let app = Arc::new(App::new("test-nara".into(), health.clone()));
-        Self::start_with(app.clone(), health, server::app_service(app), Duration::from_secs(5)).await
+        Self::start_args(&[]).await
     }
 
-    /// Serves `service` (which may wrap `app`'s) with the given grace period.
+    /// The assembled server with these extra flags, on an ephemeral loopback port, with
+    /// an empty environment and a soul of its own.
+    pub async fn start_args(extra: &[&str]) -> Self {
+        let soul = Soul::mint("test-nara").expect("the system has randomness").to_base58();
+        let mut args = vec!["nara", "--name", "test-nara", "--soul", &soul, "--shutdown-grace", "5s"];
+        args.extend_from_slice(extra);
+        let config = nara::config::from_args(args, &Environment::default()).expect("the test's flags are valid");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let server = nara::Server::new(config);
+        let app = server.app().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let ended = tokio::spawn(server.run(listener, shutdown));
+        InProcess {
+            base: format!("http://{addr}"),
+            addr,
+            health: app.health.clone(),
+            app,
+            stop: Some(stop),
+            ended,
+        }
+    }
+
+    /// Only the server loop ([`nara::http::server::serve`]), serving `service` (which
+    /// may wrap `app`'s) with the given grace period: for tests that add a route.
     pub async fn start_with<S>(app: Arc<App>, health: Arc<Health>, service: S, grace: Duration) -> Self
     where
         S: hyper::service::Service<
                 http::Request<hyper::body::Incoming>,
-                Response = http::Response<nara::routes::Body>,
+                Response = http::Response<nara::http::routes::Body>,
                 Error = std::convert::Infallible,
             > + Clone
             + Send
@@ -139,7 +167,7 @@ impl Running {
                         && json["message"] == "nara listening"
                     {
                         let addr: SocketAddr = json["addr"].as_str().unwrap().parse().unwrap();
-                        let target = nara::listen_addr::local_target(addr);
+                        let target = nara::http::listen_addr::local_target(addr);
                         seen.push(line);
                         return Ok(Running {
                             child,

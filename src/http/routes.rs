@@ -1,14 +1,16 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use crate::assets::{self, Asset};
-use crate::encoding;
-use crate::health::Health;
+use super::events;
+use super::status::StatusReport;
+use crate::http::assets::{self, Asset};
+use crate::http::encoding;
+use crate::http::health::Health;
 use crate::metrics::{self, Metrics};
+use crate::plaza::Plaza;
 use crate::plaza::identity::{Identity, Soul, SoulSource};
 use crate::plaza::settings::PlazaConfig;
-use crate::plaza::{Plaza, events};
-use crate::status::{StartTime, StatusReport};
+use crate::start_time::StartTime;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};

@@ -65,7 +65,7 @@ impl Asset {
         self.br.is_some() || self.gz.is_some()
     }
 
-    /// The representation for what the client accepts (see [`crate::encoding`]).
+    /// The representation for what the client accepts (see [`crate::http::encoding`]).
     pub fn variant(&self, accepts_br: bool, accepts_gzip: bool) -> Variant {
         match (self.br, self.gz) {
             (Some(br), _) if accepts_br => br,

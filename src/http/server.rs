@@ -3,10 +3,10 @@
 //! On shutdown the listener closes at once (no new connections), idle keep-alive
 //! connections close, and requests in flight get up to the grace period to finish.
 
-use crate::accept_backoff::AcceptBackoff;
-use crate::heap::{self, CrowdWatch};
-use crate::linger::{Lingering, UnreadBody};
-use crate::routes::{App, Body};
+use super::routes::{App, Body};
+use crate::http::accept_backoff::AcceptBackoff;
+use crate::http::heap::{self, CrowdWatch};
+use crate::http::linger::{Lingering, UnreadBody};
 use http::{Request, Response};
 use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// A client that has not sent its request head within this long is disconnected
 /// (slowloris); a generous bound for humans on bad links, a short one for attackers.
@@ -99,11 +100,16 @@ where
                     };
                     let io = TokioIo::new(Lingering::new(stream, unread));
                     let connection = graceful.watch(builder.serve_connection(io, service));
-                    connections.spawn(async move {
-                        if let Err(err) = connection.await {
-                            tracing::debug!(%peer, error = %err, "connection ended with an error");
+                    // Whatever is logged while serving this connection says whose it is.
+                    let span = tracing::debug_span!("connection", %peer);
+                    connections.spawn(
+                        async move {
+                            if let Err(err) = connection.await {
+                                tracing::debug!(error = %err, "connection ended with an error");
+                            }
                         }
-                    });
+                        .instrument(span),
+                    );
                     if crowd.observe(connections.len()) {
                         heap::trim();
                     }
@@ -146,7 +152,7 @@ where
 }
 
 /// A connection's service, noting when a request came with a body: nara reads none, so
-/// that connection lingers when it closes (see [`crate::linger`]).
+/// that connection lingers when it closes (see [`crate::http::linger`]).
 struct MarkingUnreadBodies<S> {
     inner: S,
     unread: UnreadBody,

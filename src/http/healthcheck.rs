@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 /// The default probe target for a server listening on `addr`.
 pub fn default_url(addr: SocketAddr) -> String {
-    format!("http://{}/healthz", crate::listen_addr::local_target(addr))
+    format!("http://{}/healthz", crate::http::listen_addr::local_target(addr))
 }
 
 /// Sends `GET url` and returns the status, or a one-line reason it could not.
@@ -51,4 +51,12 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
             humantime::format_duration(timeout)
         )
     })?
+}
+
+/// Probes `url` and succeeds only on a 2xx answer; the error is one line for stderr.
+pub async fn check(url: &str, timeout: Duration) -> Result<(), String> {
+    match probe(url, timeout).await? {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("{url} answered {status}")),
+    }
 }

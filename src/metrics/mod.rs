@@ -4,7 +4,7 @@
 mod process;
 
 use crate::build_info;
-use crate::status::StartTime;
+use crate::start_time::StartTime;
 use http::StatusCode;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,

@@ -3,8 +3,8 @@
 //! as a heartbeat, so proxies keep the stream open and a reconnecting browser catches
 //! up from the snapshot. The stream ends when nara starts draining.
 
-use super::Plaza;
-use super::projection::{Change, Peer};
+use crate::plaza::Plaza;
+use crate::plaza::projection::{Change, Peer};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::convert::Infallible;

@@ -3,34 +3,8 @@
 use crate::build_info;
 use crate::plaza::identity::SoulSource;
 use crate::plaza::{Plaza, PlazaStatus};
+use crate::start_time::StartTime;
 use serde::Serialize;
-use std::time::{Instant, SystemTime};
-
-/// When the process started, by the wall clock (for people) and the monotonic clock
-/// (for uptime that a clock step cannot bend).
-#[derive(Clone, Copy, Debug)]
-pub struct StartTime {
-    wall: SystemTime,
-    monotonic: Instant,
-}
-
-impl StartTime {
-    pub fn now() -> Self {
-        StartTime {
-            wall: SystemTime::now(),
-            monotonic: Instant::now(),
-        }
-    }
-
-    /// The wall-clock start.
-    pub fn wall(&self) -> SystemTime {
-        self.wall
-    }
-
-    pub fn uptime_s(&self) -> u64 {
-        self.monotonic.elapsed().as_secs()
-    }
-}
 
 /// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
@@ -63,7 +37,7 @@ impl<'a> StatusReport<'a> {
             version: build_info::VERSION,
             revision: build_info::REVISION,
             profile: build_info::PROFILE,
-            started_at: humantime::format_rfc3339_seconds(started.wall).to_string(),
+            started_at: humantime::format_rfc3339_seconds(started.wall()).to_string(),
             uptime_s: started.uptime_s(),
             plaza: plaza.status(),
         }

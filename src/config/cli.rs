@@ -1,0 +1,281 @@
+//! The command line: one flag per declared setting (built from the declarations, so
+//! `--help` cannot drift from them), the subcommands, and the rewriting that keeps
+//! nara's older single-dash flags (`-http-addr :8080`) working.
+
+use super::general;
+use crate::build_info;
+use crate::layering::{Group, Setting, Shape};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+/// What the command line asked for: a subcommand, or none to serve, and the settings
+/// it gave by key (a switch given is `true`).
+#[derive(Debug)]
+pub struct Invocation {
+    /// The subcommand; `None` runs the server.
+    pub command: Option<Command>,
+    /// The settings given as flags, before and after a `check-config`.
+    pub flags: BTreeMap<&'static str, String>,
+}
+
+/// The declared settings as flags, for a subcommand that takes them (`check-config`).
+#[derive(Debug)]
+pub struct SettingFlags(BTreeMap<&'static str, String>);
+
+impl FromArgMatches for SettingFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(SettingFlags(given_settings(matches)))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.extend(given_settings(matches));
+        Ok(())
+    }
+}
+
+impl Args for SettingFlags {
+    fn augment_args(command: ClapCommand) -> ClapCommand {
+        command.args(general::all().filter_map(setting_arg))
+    }
+
+    fn augment_args_for_update(command: ClapCommand) -> ClapCommand {
+        Self::augment_args(command)
+    }
+}
+
+/// The help of `setting`, then its default and variables on a line of their own, so
+/// wrapping never splits `[default: 10s]`.
+fn help_text(setting: &Setting) -> String {
+    let mut specs = Vec::new();
+    if let Some(default) = setting.default_text() {
+        specs.push(format!("[default: {default}]"));
+    }
+    if !setting.env.is_empty() {
+        specs.push(format!("[env: {}]", setting.env.join(", ")));
+    }
+    format!("{}\n{}", setting.help, specs.join(" "))
+}
+
+/// The clap argument for `setting`, if it has a flag. clap reads only the command
+/// line; variables, the file and defaults are the resolver's, so every value has one
+/// record of where it came from.
+fn setting_arg(setting: &'static Setting) -> Option<Arg> {
+    let flag = setting.flag?;
+    let arg = Arg::new(setting.key).long(flag).help(help_text(setting));
+    let arg = match setting.shape {
+        Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
+        Shape::Switch => arg.action(ArgAction::SetTrue),
+    };
+    Some(match setting.group {
+        Group::General => arg,
+        Group::Plaza => arg.help_heading("Plaza"),
+    })
+}
+
+/// The settings `matches` holds from the command line, by key.
+fn given_settings(matches: &ArgMatches) -> BTreeMap<&'static str, String> {
+    let mut given = BTreeMap::new();
+    for setting in general::all().filter(|s| s.flag.is_some()) {
+        if matches.value_source(setting.key) != Some(clap::parser::ValueSource::CommandLine) {
+            continue;
+        }
+        let value = match setting.shape {
+            Shape::Value => matches.get_one::<String>(setting.key).cloned(),
+            Shape::Switch => Some(matches.get_flag(setting.key).to_string()),
+        };
+        if let Some(value) = value {
+            given.insert(setting.key, value);
+        }
+    }
+    given
+}
+
+/// nara's command: the settings' flags and the subcommands.
+pub fn command() -> ClapCommand {
+    let command = ClapCommand::new("nara")
+        .version(build_info::VERSION_LINE)
+        .about("nara: serves its web UI, docs and API on one port")
+        .long_about(
+            "nara: serves its web UI, docs and API on one port.\n\nSettings come from flags, then environment \
+             variables, then the --config file, then the defaults shown here.",
+        );
+    Command::augment_subcommands(SettingFlags::augment_args(command.after_long_help(more_environment())))
+}
+
+/// The end of `--help`: settings only a variable can carry, and the variables of other
+/// tools that settings fall back to.
+fn more_environment() -> String {
+    let mut text = String::from("Settings only the environment carries:\n");
+    for setting in general::all().filter(|s| s.flag.is_none()) {
+        text.push_str(&format!("  {}\n          {}\n", setting.env.join(", "), setting.help));
+    }
+    text.push_str("\nRead when a setting is set nowhere else:\n");
+    for setting in general::all().filter(|s| !s.fallbacks.is_empty()) {
+        text.push_str(&format!(
+            "  {} for {}\n",
+            setting.fallbacks.join(", "),
+            setting.display_name()
+        ));
+    }
+    text
+}
+
+// What to do instead of serving (a doc comment here would become the about text).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve the settings as a start would (flags, environment, --config file) and
+    /// print each with where it came from; exit 0, or 2 with the error a start would
+    /// print. Opens no secret: not the soul or password file, not the machine-id
+    CheckConfig {
+        #[command(flatten)]
+        settings: SettingFlags,
+    },
+
+    /// Souls: the secret identity a nara signs its plaza messages with
+    #[command(subcommand)]
+    Soul(SoulCommand),
+
+    /// Probe a running nara's /healthz and exit 0 if healthy, 1 if not (for images
+    /// that have no curl)
+    Healthcheck {
+        /// The URL to probe [default: /healthz at the configured listen address]
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+
+        /// Give up after this long
+        #[arg(long, value_name = "DURATION", default_value = "3s")]
+        timeout: String,
+    },
+}
+
+/// `nara soul ...`.
+#[derive(Debug, Subcommand)]
+pub enum SoulCommand {
+    /// Mint a new soul bonded to NAME and print it (store it as a secret)
+    New {
+        /// The name this soul is for
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+}
+
+/// Parses `args` (program name first) after rewriting single-dash long flags.
+pub fn parse<I, T>(args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let command = command();
+    let long_names: Vec<String> = command
+        .get_arguments()
+        .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
+        .filter_map(|a| a.get_long().map(String::from))
+        .collect();
+    let args = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
+    let matches = command.try_get_matches_from(args)?;
+    let mut flags = given_settings(&matches);
+    let command = match matches.subcommand() {
+        Some(_) => Some(Command::from_arg_matches(&matches)?),
+        None => None,
+    };
+    if let Some(Command::CheckConfig { settings }) = &command {
+        flags.extend(settings.0.clone());
+    }
+    Ok(Invocation { command, flags })
+}
+
+/// clap's own error (unknown flag, missing value) as one line for stderr; `None` for
+/// help and version, which clap prints to stdout and which exit 0.
+pub fn error_line(err: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            None
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            Some(format!("{} (see nara --help)", first.trim_start_matches("error: ")))
+        }
+    }
+}
+
+/// `-http-addr :8080` and `-name=x` become `--http-addr :8080` and `--name=x`, but only
+/// for names nara knows, so nothing else changes meaning.
+fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[String]) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut passthrough = false;
+    for arg in args {
+        let rewritten = match arg.to_str() {
+            Some("--") => {
+                passthrough = true;
+                None
+            }
+            Some(text) if !passthrough && text.starts_with('-') && !text.starts_with("--") => {
+                let name = text[1..].split('=').next().unwrap_or("");
+                (name.len() > 1 && long_names.iter().any(|n| n == name)).then(|| format!("-{text}").into())
+            }
+            _ => None,
+        };
+        out.push(rewritten.unwrap_or(arg));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        let names = vec!["http-addr".to_string(), "name".to_string()];
+        rewrite_single_dash(args.iter().map(OsString::from), &names)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_flags_become_double_dash() {
+        assert_eq!(
+            rewrite(&["nara", "-http-addr", ":8080", "-name=x"]),
+            ["nara", "--http-addr", ":8080", "--name=x"]
+        );
+    }
+
+    #[test]
+    fn unknown_short_flags_and_values_are_left_alone() {
+        assert_eq!(rewrite(&["nara", "-h", "-V", "-bogus"]), ["nara", "-h", "-V", "-bogus"]);
+        assert_eq!(rewrite(&["nara", "--", "-name"]), ["nara", "--", "-name"]);
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn flags_before_and_after_check_config_are_both_taken() {
+        let invocation = parse([
+            "nara",
+            "--name",
+            "a",
+            "check-config",
+            "--http-addr",
+            ":1",
+            "--require-plaza",
+        ])
+        .unwrap();
+        assert!(matches!(invocation.command, Some(Command::CheckConfig { .. })));
+        assert_eq!(invocation.flags.get("name").map(String::as_str), Some("a"));
+        assert_eq!(invocation.flags.get("http_addr").map(String::as_str), Some(":1"));
+        assert_eq!(invocation.flags.get("require_plaza").map(String::as_str), Some("true"));
+    }
+
+    #[test]
+    fn defaults_are_not_reported_as_given() {
+        let invocation = parse(["nara"]).unwrap();
+        assert!(invocation.flags.is_empty(), "{:?}", invocation.flags);
+        assert!(invocation.command.is_none());
+    }
+}

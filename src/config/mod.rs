@@ -1,0 +1,358 @@
+//! The assembled configuration: one typed [`Config`], built once at start from flags >
+//! environment > `--config` file > defaults, every error naming the flag, variable or
+//! file key at fault. The plaza resolves its own settings; this room puts them together.
+
+pub mod cli;
+pub mod general;
+pub mod host;
+
+use crate::http::listen_addr;
+use crate::layering::values::parse_duration;
+use crate::layering::{ConfigError, Environment, Origin, Picked, Report, Setting, SettingsFile, Sources, invalid};
+use crate::logging::LogFormat;
+use crate::plaza::identity::{Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
+use crate::plaza::settings::{PlazaConfig, PlazaPlan};
+use cli::Invocation;
+use general::{CONFIG, HTTP_ADDR, LOG_FORMAT, LOG_LEVEL, NAME, SHUTDOWN_GRACE};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// Everything the server needs to know, validated and with its secrets loaded.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (unless systemd passes a socket).
+    pub http_addr: SocketAddr,
+    /// This nara's name.
+    pub name: String,
+    /// How log lines look.
+    pub log_format: LogFormat,
+    /// The log filter, validated.
+    pub log_filter: String,
+    /// How long a drain may take.
+    pub shutdown_grace: Duration,
+    /// The plaza: broker, timings, policy.
+    pub plaza: PlazaConfig,
+    /// This nara's soul.
+    pub soul: Soul,
+    /// Where the soul came from.
+    pub soul_source: SoulSource,
+}
+
+/// How the name is decided.
+#[derive(Debug)]
+enum NamePlan {
+    /// Set by a flag, variable or file.
+    Given(String),
+    /// The hostname, which says something about the machine.
+    Hostname(String),
+    /// The hostname is generic (`localhost`, a container ID): a friendly name derived
+    /// from the machine-id at start (or from the hostname if there is none).
+    FromMachine(Option<String>),
+}
+
+/// The settings resolved and validated, with no secret (soul, password, machine-id)
+/// read yet: what `nara check-config` checks and a start then loads.
+#[derive(Debug)]
+pub struct Settings {
+    /// Where to listen.
+    pub http_addr: SocketAddr,
+    name: NamePlan,
+    /// How log lines look.
+    pub log_format: LogFormat,
+    /// The log filter, validated.
+    pub log_filter: String,
+    /// How long a drain may take.
+    pub shutdown_grace: Duration,
+    plaza: PlazaPlan,
+    /// Each setting's value and where it came from.
+    pub report: Report,
+}
+
+/// Picks `setting` and records it.
+fn pick(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
+    let picked = sources.pick(setting)?;
+    match &picked {
+        Some(p) => report.record(setting, Some(&p.value), &p.origin),
+        None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
+    }
+    Ok(picked)
+}
+
+/// A setting that has a default, so always a value.
+fn pick_defaulted(sources: &Sources, setting: &'static Setting) -> Result<Picked, ConfigError> {
+    sources
+        .pick(setting)?
+        .ok_or_else(|| ConfigError(format!("{} has no value", setting.display_name())))
+}
+
+/// The sources an invocation reads: its flags, `env`, and the `--config` file they or
+/// `env` name (read and checked for unknown keys here).
+pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
+    let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
+    let file = match without_file.pick(&CONFIG)? {
+        Some(Picked { value, .. }) => {
+            let known: Vec<&Setting> = general::all().collect();
+            Some(SettingsFile::load(Path::new(&value), &known)?)
+        }
+        None => None,
+    };
+    Ok(Sources::new(invocation.flags.clone(), env.clone(), file))
+}
+
+impl Settings {
+    /// Resolves every setting from `sources`; `hostname` is the machine's, for the
+    /// default name. Opens nothing.
+    pub fn resolve(sources: &Sources, hostname: Option<String>) -> Result<Settings, ConfigError> {
+        let mut report = Report::default();
+        if let Some(p) = sources.pick(&CONFIG)? {
+            report.record(&CONFIG, Some(&p.value), &p.origin);
+        }
+
+        let addr = pick_defaulted(sources, &HTTP_ADDR)?;
+        let port_var = HTTP_ADDR.fallbacks[0];
+        let http_addr = match (&addr.origin, sources.env().get(port_var)) {
+            (Origin::Default(_), Some(port)) => {
+                report.record(&HTTP_ADDR, Some(&format!(":{port}")), port_var);
+                listen_addr::parse_port(port)
+                    .map(listen_addr::all_interfaces)
+                    .map_err(|e| invalid(port, &Origin::Env(port_var), e))?
+            }
+            _ => {
+                report.record(&HTTP_ADDR, Some(&addr.value), &addr.origin);
+                listen_addr::parse(&addr.value).map_err(|e| invalid(&addr.value, &addr.origin, e))?
+            }
+        };
+
+        let name = match sources.pick(&NAME)? {
+            Some(Picked { value, origin }) => {
+                report.record(&NAME, Some(&value), &origin);
+                NamePlan::Given(validate_name(&value).map_err(|e| invalid(&value, &origin, e))?)
+            }
+            None => {
+                let hostname = hostname.filter(|h| validate_name(h).is_ok());
+                match hostname {
+                    Some(h) if !is_generic_hostname(&h) => {
+                        report.record(&NAME, Some(&h), "the hostname");
+                        NamePlan::Hostname(h)
+                    }
+                    other => {
+                        report.record(&NAME, None, "at start: a friendly name derived from /etc/machine-id");
+                        NamePlan::FromMachine(other)
+                    }
+                }
+            }
+        };
+
+        let format = pick_defaulted(sources, &LOG_FORMAT)?;
+        report.record(&LOG_FORMAT, Some(&format.value), &format.origin);
+        let log_format = LogFormat::parse(&format.value).map_err(|e| invalid(&format.value, &format.origin, e))?;
+
+        let level = pick_defaulted(sources, &LOG_LEVEL)?;
+        let rust_log = LOG_LEVEL.fallbacks[0];
+        let (log_filter, filter_origin) = match (&level.origin, sources.env().get(rust_log)) {
+            (Origin::Default(_), Some(filter)) => (filter.to_string(), Origin::Env(rust_log)),
+            _ => (level.value, level.origin),
+        };
+        report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
+            invalid(
+                &log_filter,
+                &filter_origin,
+                format_args!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"),
+            )
+        })?;
+
+        let grace = pick(sources, &mut report, &SHUTDOWN_GRACE)?
+            .ok_or_else(|| ConfigError("--shutdown-grace has no value".into()))?;
+        let shutdown_grace = parse_duration(&grace.value).map_err(|e| invalid(&grace.value, &grace.origin, e))?;
+
+        let plaza = crate::plaza::settings::resolve(sources, &mut report)?;
+        Ok(Settings {
+            http_addr,
+            name,
+            log_format,
+            log_filter,
+            shutdown_grace,
+            plaza,
+            report,
+        })
+    }
+
+    /// The broker address without credentials, or `None` to run alone.
+    pub fn broker_address(&self) -> Option<String> {
+        self.plaza.broker_address()
+    }
+
+    /// Reads what the settings name: the soul and password files, systemd's
+    /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and the machine-id (through
+    /// `machine_id`, only if a default needs it).
+    pub fn load(self, env: &Environment, machine_id: impl Fn() -> Option<String>) -> Result<Config, ConfigError> {
+        let name = match self.name {
+            NamePlan::Given(name) | NamePlan::Hostname(name) => name,
+            NamePlan::FromMachine(hostname) => {
+                friendly_name(machine_id().as_deref().or(hostname.as_deref()).unwrap_or("nara"))
+            }
+        };
+        let credentials = crate::plaza::settings::SOUL.fallbacks[0];
+        let loaded = self
+            .plaza
+            .load(env.get(credentials).map(Path::new), &machine_id, &name)?;
+        Ok(Config {
+            http_addr: self.http_addr,
+            name,
+            log_format: self.log_format,
+            log_filter: self.log_filter,
+            shutdown_grace: self.shutdown_grace,
+            plaza: loaded.config,
+            soul: loaded.soul,
+            soul_source: loaded.soul_source,
+        })
+    }
+}
+
+/// `nara check-config`: the settings an invocation resolves to, without a secret read.
+pub fn check(invocation: &Invocation, env: &Environment) -> Result<Settings, ConfigError> {
+    Settings::resolve(&sources(invocation, env)?, host::hostname())
+}
+
+/// `nara healthcheck`'s URL (its `--url`, else `/healthz` at the configured address)
+/// and its `--timeout`.
+pub fn healthcheck_target(invocation: &Invocation, env: &Environment) -> Result<(String, Duration), ConfigError> {
+    let Some(cli::Command::Healthcheck { url, timeout }) = &invocation.command else {
+        return Err(ConfigError("not a healthcheck".into()));
+    };
+    let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
+    let url = match url {
+        Some(url) => url.clone(),
+        None => crate::http::healthcheck::default_url(check(invocation, env)?.http_addr),
+    };
+    Ok((url, timeout))
+}
+
+/// The configuration a start uses: settings resolved, then secrets loaded from this
+/// machine.
+pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, ConfigError> {
+    check(invocation, env)?.load(env, host::machine_id)
+}
+
+/// The configuration `args` (program name first) and `env` give, as a start would load
+/// it: for tests and tools that start nara in-process.
+pub fn from_args<I, T>(args: I, env: &Environment) -> Result<Config, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let invocation = cli::parse(args).map_err(|e| ConfigError(cli::error_line(&e).unwrap_or_default()))?;
+    load(&invocation, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str], env: &[(&str, &str)], hostname: Option<&str>) -> Result<Settings, ConfigError> {
+        let invocation = cli::parse(args).expect("the command line parses");
+        let env = Environment::from_pairs(env.iter().copied());
+        Settings::resolve(&sources(&invocation, &env)?, hostname.map(String::from))
+    }
+
+    fn name_of(hostname: Option<&str>, machine_id: Option<&str>) -> String {
+        let settings = settings(&["nara"], &[], hostname).expect("resolves");
+        let machine_id = machine_id.map(String::from);
+        settings
+            .load(&Environment::default(), || machine_id.clone())
+            .expect("loads")
+            .name
+    }
+
+    #[test]
+    fn the_default_name_is_the_hostname_unless_it_is_generic() {
+        assert_eq!(name_of(Some("kitchen-pi"), Some("m1")), "kitchen-pi");
+        let generic = name_of(Some("localhost"), Some("m1"));
+        assert_ne!(generic, "localhost");
+        assert_eq!(
+            generic,
+            name_of(Some("raspberrypi"), Some("m1")),
+            "derived from the machine"
+        );
+        assert_ne!(generic, name_of(Some("localhost"), Some("m2")));
+        assert!(validate_name(&name_of(None, None)).is_ok());
+    }
+
+    #[test]
+    fn a_flag_beats_a_variable_which_beats_the_file_which_beats_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nara.toml");
+        std::fs::write(
+            &file,
+            "shutdown_grace = \"3s\"\nlog_level = \"warn\"\nname = \"from-file\"\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let env = [(LOG_LEVEL.env[0], "debug"), (NAME.env[0], "from-env")];
+        let s = settings(&["nara", "--config", path, "--name", "from-flag"], &env, None).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(s.log_filter, "debug");
+        assert!(matches!(&s.name, NamePlan::Given(n) if n == "from-flag"));
+        assert_eq!(s.log_format, LogFormat::Auto);
+    }
+
+    #[test]
+    fn port_and_rust_log_apply_only_when_nothing_else_sets_their_setting() {
+        let s = settings(&["nara"], &[("PORT", "9000"), ("RUST_LOG", "trace")], None).unwrap();
+        assert_eq!(s.http_addr.port(), 9000);
+        assert_eq!(s.log_filter, "trace");
+        let s = settings(
+            &["nara", "--http-addr", ":7000", "--log-level", "warn"],
+            &[("PORT", "9000")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.http_addr.port(), 7000);
+        assert_eq!(s.log_filter, "warn");
+        let err = settings(&["nara"], &[("PORT", "eighty")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("for PORT"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_flag_the_variable_or_the_file_key() {
+        let err = settings(&["nara", "--shutdown-grace", "soon"], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("for --shutdown-grace"), "{err}");
+        let err = settings(&["nara"], &[(LOG_FORMAT.env[0], "xml")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("for {}", LOG_FORMAT.env[0])), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nara.toml");
+        std::fs::write(&file, "require_plaza = \"yes\"\n").unwrap();
+        let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("require_plaza in") && err.contains("nara.toml"), "{err}");
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nara.toml");
+        std::fs::write(&file, "name = \"ok\"\nhtp_addr = \":1\"\n").unwrap();
+        let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nara.toml line 2"), "{err}");
+        assert!(err.contains("htp_addr"), "{err}");
+    }
+
+    #[test]
+    fn missing_config_file_is_named() {
+        let err = settings(&["nara", "--config", "/nonexistent/nara.toml"], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/nara.toml"), "{err}");
+    }
+}

@@ -1,0 +1,60 @@
+//! What `nara check-config` prints: each setting's value (secrets redacted) and where
+//! it came from, recorded by the resolvers as they decide.
+
+use super::declare::Setting;
+use std::fmt;
+
+/// One setting as resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The setting's key.
+    pub key: &'static str,
+    /// The value as shown: quoted, `<redacted>`, or `unset`.
+    pub shown: String,
+    /// Where the value came from, or what happens at start.
+    pub source: String,
+}
+
+/// The settings in the order they were resolved.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    lines: Vec<Line>,
+}
+
+impl Report {
+    /// Records `setting` with `value` (shown `<redacted>` if the setting is secret, and
+    /// `unset` if there is none) and its `source`.
+    pub fn record(&mut self, setting: &Setting, value: Option<&str>, source: impl fmt::Display) {
+        let shown = match value {
+            None => "unset".to_string(),
+            Some(_) if setting.secret => "<redacted>".to_string(),
+            Some(value) => format!("{value:?}"),
+        };
+        self.lines.push(Line {
+            key: setting.key,
+            shown,
+            source: source.to_string(),
+        });
+    }
+
+    /// The lines recorded so far.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+}
+
+impl fmt::Display for Report {
+    /// One aligned line per setting: `key = value  (source)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key_width = self.lines.iter().map(|l| l.key.len()).max().unwrap_or(0);
+        let value_width = self.lines.iter().map(|l| l.shown.len()).max().unwrap_or(0).min(40);
+        for line in &self.lines {
+            writeln!(
+                f,
+                "{:key_width$} = {:value_width$}  ({})",
+                line.key, line.shown, line.source
+            )?;
+        }
+        Ok(())
+    }
+}

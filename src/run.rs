@@ -1,0 +1,177 @@
+//! The assembled server: a [`Config`], a listener and a shutdown future in, how it
+//! ended out. The binary and the in-process tests start nara through here, so both
+//! run the same assembly: identity, metrics, the plaza and its transport, the routes.
+
+use crate::config::Config;
+use crate::http::health::Health;
+use crate::http::routes::App;
+use crate::http::server::{self, Ended};
+use crate::logging;
+use crate::metrics::Metrics;
+use crate::open_files;
+use crate::plaza::identity::{Identity, SoulSource};
+use crate::plaza::{Plaza, transport};
+use crate::shutdown::Signals;
+use crate::systemd;
+use crate::{build_info, http::assets};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long, after the HTTP side has drained, nara waits for the plaza to take its chau.
+const CHAU_WAIT: Duration = Duration::from_secs(3);
+
+/// nara assembled from a [`Config`], ready to serve.
+pub struct Server {
+    config: Config,
+    app: Arc<App>,
+}
+
+impl Server {
+    /// Builds the identity, metrics, plaza and routes; nothing runs yet.
+    pub fn new(config: Config) -> Server {
+        let identity = Identity::new(&config.soul, &config.name, config.soul_source);
+        warn_about_identity(&identity);
+        let metrics = Arc::new(Metrics::new());
+        let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
+        let app = Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics));
+        Server { config, app }
+    }
+
+    /// The state every request sees (health, metrics, the plaza), for a caller that
+    /// watches the server from outside.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains: readiness turns 503,
+    /// the listener closes, requests in flight get the grace period, and the plaza says
+    /// chau.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
+        let Server { config, app } = self;
+        let health = app.health.clone();
+        let plaza = app.plaza.clone();
+        let plaza_task = config
+            .plaza
+            .broker
+            .clone()
+            .map(|broker| tokio::spawn(transport::run(plaza.clone(), broker, health.draining_signal())));
+        health.mark_started();
+        systemd::notify_ready();
+        tracing::info!(
+            addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            name = %config.name,
+            version = build_info::VERSION,
+            revision = build_info::REVISION,
+            assets = assets::count(),
+            id = %plaza.identity.id,
+            plaza = %config.plaza.broker.as_ref().map_or("none (running alone)".to_string(), |b| b.address()),
+            open_files = open_files::soft_limit(),
+            "nara listening"
+        );
+        let draining = health.clone();
+        let shutdown = async move {
+            shutdown.await;
+            draining.begin_draining();
+            systemd::notify_stopping();
+            tracing::info!("shutting down: readiness now 503, finishing requests in flight");
+        };
+        let accept_errors = app.metrics.http_accept_errors.clone();
+        let ended = server::serve(
+            listener,
+            server::app_service(app),
+            shutdown,
+            config.shutdown_grace,
+            accept_errors,
+        )
+        .await;
+        if let Some(task) = plaza_task {
+            // It saw the drain begin with everyone else; this only waits for its chau.
+            let _ = tokio::time::timeout(CHAU_WAIT, task).await;
+        }
+        match ended {
+            Ended::Drained => tracing::info!("stopped cleanly"),
+            Ended::GraceExpired { cut } => tracing::warn!(
+                connections = cut,
+                "grace period expired; cut the connections still open"
+            ),
+        }
+        ended
+    }
+}
+
+/// Runs nara from `config` on `listener` until `shutdown` completes.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
+    Server::new(config).run(listener, shutdown).await
+}
+
+/// Why nara could not start serving.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// What the binary runs: logging, the open-file limit, signal handlers, the socket
+/// (systemd's or the configured address), then [`run`] until SIGTERM or SIGINT.
+pub async fn serve_until_signalled(config: Config) -> Result<Ended, StartError> {
+    logging::init(config.log_format, &config.log_filter);
+    open_files::raise_and_report();
+    let mut signals = Signals::install().map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
+    let listener = bind(&config)?;
+    let shutdown = async move {
+        let signal = signals.recv().await;
+        tracing::info!(signal, "signal received");
+    };
+    Ok(run(config, listener, shutdown).await)
+}
+
+/// A systemd-activated socket if there is one, else the configured address.
+fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    match systemd::take_activated_listener() {
+        Ok(Some(listener)) => TcpListener::from_std(listener)
+            .map_err(|e| StartError(format!("cannot use the socket systemd passed (LISTEN_FDS): {e}"))),
+        Ok(None) => server::listen(config.http_addr)
+            .map_err(|e| StartError(format!("cannot listen on {} (--http-addr): {e}", config.http_addr))),
+        Err(e) => Err(StartError(format!("cannot read LISTEN_FDS from systemd: {e}"))),
+    }
+}
+
+/// One core (a small VM, a CPU quota, `taskset`): a single-threaded scheduler has no
+/// cross-thread wake-ups or per-thread allocator arenas to pay for. More cores: the
+/// work-stealing scheduler with a worker per core.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match std::thread::available_parallelism() {
+        Ok(n) if n.get() == 1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
+}
+
+/// Identity problems an operator should hear about; never the soul itself.
+fn warn_about_identity(identity: &Identity) {
+    match identity.soul_source {
+        SoulSource::Native => tracing::warn!(
+            name = %identity.name,
+            "no soul configured: using one derived from this machine's machine-id; it will not survive a move \
+             to another machine (mint one with `nara soul new --name NAME` and pass it with --soul-file)"
+        ),
+        SoulSource::Ephemeral => tracing::warn!(
+            name = %identity.name,
+            "no soul configured and no machine-id: using a random soul; this nara's ID changes on every start"
+        ),
+        _ => {}
+    }
+    if !identity.bonded {
+        tracing::warn!(
+            name = %identity.name,
+            "this soul was minted for another name; the identity is marked unbonded in /api/status"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! When the process started: shared by `/api/status` and the metrics.
+
+use std::time::{Instant, SystemTime};
+
+/// When the process started, by the wall clock (for people) and the monotonic clock
+/// (for uptime that a clock step cannot bend).
+#[derive(Clone, Copy, Debug)]
+pub struct StartTime {
+    wall: SystemTime,
+    monotonic: Instant,
+}
+
+impl StartTime {
+    pub fn now() -> Self {
+        StartTime {
+            wall: SystemTime::now(),
+            monotonic: Instant::now(),
+        }
+    }
+
+    /// The wall-clock start.
+    pub fn wall(&self) -> SystemTime {
+        self.wall
+    }
+
+    pub fn uptime_s(&self) -> u64 {
+        self.monotonic.elapsed().as_secs()
+    }
+}
