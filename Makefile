@@ -39,9 +39,10 @@ build: web ## Build the release binary at target/release/nara
 run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 	target/release/nara $(ARGS)
 
-lint: web ## Formatting, clippy -D warnings, shellcheck (nara, xtask, fuzz targets)
+lint: web ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo doc, shellcheck (nara, xtask, fuzz targets)
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="--deny warnings" $(CARGO) doc --locked --no-deps
 	$(CARGO) fmt --check --manifest-path xtask/Cargo.toml
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings

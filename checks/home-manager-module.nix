@@ -13,6 +13,8 @@
 in
   expect (unit.Service.Type == "notify") "linux: Type=notify"
   ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" command) "linux: runs nara --config FILE, got ${command}"
+  ++ expect (lib.hasInfix "-nara-checked.toml " command) "linux: runs with the configuration file nara check-config passed, got ${command}"
+  ++ expect (lib.any (lib.hasSuffix "-nara.toml") agent.config.ProgramArguments) "darwin: with checkConfig off, the generated file itself"
   ++ expect (lib.hasInfix "--soul-file /home/me/.config/nara/soul" command) "linux: --soul-file names the file outside the store"
   ++ expect (unit.Install.WantedBy == ["default.target"]) "linux: starts with the user session"
   ++ expect (lib.hasSuffix " \"--mqtt-user\" \"me%%h$$HOME\"" unit.Service.ExecStart) "linux: one command line, % and $ escaped for systemd, got ${unit.Service.ExecStart}"

@@ -14,6 +14,7 @@
   # escapeSystemdExecArgs quotes every argument; compare without the quotes.
   command = unit: lib.replaceStrings ["\""] [""] unit.ExecStart;
   settings = config.services.nara.effectiveSettings;
+  files = config.services.nara.configFiles;
   hardened = name: unit:
     lib.concatLists (lib.mapAttrsToList (key: value: expect (unit.${key} or null == value) "${name}: ${key} is not ${builtins.toJSON value}") hardening);
   naraUnits = lib.filter (lib.hasPrefix "nara") (lib.attrNames services);
@@ -24,6 +25,10 @@ in
   ++ expect (hall.Type == "notify") "nara: Type=notify"
   ++ expect (hall.Restart == "on-failure") "nara: Restart=on-failure"
   ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" (command hall)) "nara: ExecStart runs nara --config FILE, got ${hall.ExecStart}"
+  ++ expect (lib.hasInfix "-nara-checked.toml " (command hall) && lib.hasInfix "-nara-kitchen-checked.toml " (command kitchen)) "each unit runs with its checked configuration file, got ${hall.ExecStart}"
+  ++ expect (lib.hasInfix "/bin/nara check-config --config /nix/store/" files.nara.buildCommand) "nara: its configuration is built by a derivation that runs nara check-config"
+  ++ expect (lib.hasInfix (lib.escapeShellArgs ["--plaza-newspaper-interval" "10s" "--require-plaza" "--mqtt-user" "kitchen%i$USER"]) files.nara-kitchen.buildCommand) "nara-kitchen: check-config sees the unit's arguments, got ${files.nara-kitchen.buildCommand}"
+  ++ expect (lib.hasInfix "-nara-next/bin/nara check-config" files.nara-canary.buildCommand) "nara-canary: checked by its own package"
   ++ expect (lib.hasSuffix "--plaza-newspaper-interval 10s" (command hall)) "nara: ExecStart ends with extraArgs"
   ++ expect (hall.LoadCredential == ["soul:/run/secrets/nara-soul"]) "nara: the soul is a credential"
   ++ expect (kitchen.LoadCredential == ["soul:/run/secrets/kitchen-soul" "mqtt-password:/run/secrets/kitchen-mqtt"]) "nara-kitchen: its own soul and broker password are credentials"

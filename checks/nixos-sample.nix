@@ -1,18 +1,16 @@
 # A NixOS configuration using services.nara the way an operator would: a main nara on
 # loopback, one instance beside it, one disabled, a canary on a newer package.
-# checks/nixos-module.nix asserts what it makes.
-{
+# checks/nixos-module.nix asserts what it makes. The main nara's settings and
+# arguments are in sample-settings.json, which tests/check_config.rs runs
+# `nara check-config` on.
+let
+  sample = builtins.fromJSON (builtins.readFile ./sample-settings.json);
+in {
   services.nara = {
     enable = true;
     openFirewall = true;
     soulFile = "/run/secrets/nara-soul";
-    settings = {
-      http_addr = "127.0.0.1:8080";
-      name = "hall";
-      mqtt_url = "mqtt://broker.lan";
-      plaza_missing_after = "10m";
-    };
-    extraArgs = ["--plaza-newspaper-interval" "10s"];
+    inherit (sample) settings extraArgs;
     instances = {
       kitchen = {
         port = 8081;

@@ -12,15 +12,25 @@
   defaults = import ./defaults.nix;
   escapeSystemdExecArgs = import ./systemd-escape.nix {inherit lib;};
   settingsFormat = pkgs.formats.toml {};
-  configFile = settingsFormat.generate "nara.toml" ({
+  settingsFile = settingsFormat.generate "nara.toml" ({
       http_addr = "127.0.0.1:${toString cfg.port}";
     }
     // cfg.settings);
-  command =
-    [(lib.getExe cfg.package) "--config" "${configFile}"]
-    ++ lib.optionals (cfg.soulFile != null) ["--soul-file" cfg.soulFile]
+  arguments =
+    lib.optionals (cfg.soulFile != null) ["--soul-file" cfg.soulFile]
     ++ lib.optionals (cfg.mqttPasswordFile != null) ["--mqtt-password-file" cfg.mqttPasswordFile]
     ++ cfg.extraArgs;
+  # With checkConfig, `nara check-config` reads the file with the service's arguments
+  # at build time (opening no secret), so a bad setting fails the switch, not the start.
+  configFile =
+    if cfg.checkConfig
+    then
+      pkgs.runCommand "nara-checked.toml" {} ''
+        ${lib.getExe cfg.package} check-config --config ${settingsFile} ${lib.escapeShellArgs arguments}
+        cp ${settingsFile} $out
+      ''
+    else settingsFile;
+  command = [(lib.getExe cfg.package) "--config" "${configFile}"] ++ arguments;
 in {
   options.services.nara = {
     enable = lib.mkEnableOption "nara as a user service";
@@ -57,6 +67,17 @@ in {
       type = types.listOf types.str;
       default = [];
       description = "Extra command-line arguments.";
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform;
+      defaultText = lib.literalExpression "pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform";
+      description = ''
+        Run `nara check-config` on the configuration file and arguments when the
+        configuration is built, so a bad setting fails the switch rather than the start.
+        Off by default where the build machine cannot run the package (cross builds).
+      '';
     };
   };
 

@@ -172,7 +172,19 @@
     }
     // unit.settings;
 
-  configFile = unitName: unit: settingsFormat.generate "${unitName}.toml" (unitSettings unit);
+  # Each unit's --config file. With checkConfig, the package's own `nara check-config`
+  # reads it with the unit's arguments at build time, so a bad setting fails the
+  # build, not the boot; it opens no secret, so none need exist on the build machine.
+  configFile = unitName: unit: let
+    file = settingsFormat.generate "${unitName}.toml" (unitSettings unit);
+  in
+    if cfg.checkConfig
+    then
+      pkgs.runCommand "${unitName}-checked.toml" {} ''
+        ${lib.getExe unit.package} check-config --config ${file} ${lib.escapeShellArgs unit.extraArgs}
+        cp ${file} $out
+      ''
+    else file;
 
   serviceFor = unitName: unit: {
     description = "nara (${unitName}): API, web UI and docs on port ${toString unit.port}";
@@ -184,7 +196,7 @@
       // {
         Type = "notify";
         # Quoted for systemd: `%` and `$` in an argument reach nara as written.
-        ExecStart = utils.escapeSystemdExecArgs ([(lib.getExe unit.package) "--config" "${configFile unitName unit}"] ++ unit.extraArgs);
+        ExecStart = utils.escapeSystemdExecArgs ([(lib.getExe unit.package) "--config" "${cfg.configFiles.${unitName}}"] ++ unit.extraArgs);
         Restart = "on-failure";
         RestartSec = "2s";
         TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
@@ -247,6 +259,28 @@ in {
       default = [];
       example = ["--plaza-newspaper-interval" "10s"];
       description = "Extra command-line arguments.";
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform;
+      defaultText = lib.literalExpression "pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform";
+      description = ''
+        Run `nara check-config` on each unit's configuration file and arguments when the
+        system is built, so a bad setting fails `nixos-rebuild` rather than the boot.
+        Off by default where the build machine cannot run the package (cross builds).
+      '';
+    };
+
+    configFiles = mkOption {
+      type = types.attrsOf types.package;
+      readOnly = true;
+      default = lib.mapAttrs configFile units;
+      defaultText = lib.literalMD "each unit's configuration file";
+      description = ''
+        Read-only: the configuration file each unit runs with, by unit name, as built
+        (checked by `nara check-config` when `checkConfig` is on).
+      '';
     };
 
     effectiveSettings = mkOption {

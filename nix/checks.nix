@@ -36,6 +36,12 @@
 
   fmt = craneLib.cargoFmt {src = sources.rust;};
 
+  # The API docs build without a warning: no broken link, no undocumented public item.
+  doc = craneLib.cargoDoc (crateArgs.checks
+    // {
+      RUSTDOCFLAGS = "--deny warnings";
+    });
+
   # The integration tests read the book chapters and modules they hold the code
   # against (sources.tests), start real servers and a mosquitto broker on loopback, and
   # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate. The

@@ -31,6 +31,7 @@
     include = [
       "checks/oracle.sh"
       "checks/oci-config.sh"
+      "checks/sample-settings.json"
       "docs/src"
       "modules"
     ];

@@ -2,7 +2,7 @@
 //! with every asset embedded at build time, and meets other naras on the plaza.
 //!
 //! The rooms, each depending only on those listed after it:
-//! - [`run`]: the assembly, which the binary and the in-process tests both start;
+//! - [`run`](mod@run): the assembly, which the binary and the in-process tests both start;
 //! - [`config`]: the command line and the one typed [`config::Config`];
 //! - [`http`]: the HTTP half (server loop, routes, assets, health, status, events);
 //! - [`plaza`]: the plaza half (identity, wire format, transport, the peer view);

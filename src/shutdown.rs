@@ -11,6 +11,7 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// Installs the handlers for SIGTERM and SIGINT.
     pub fn install() -> io::Result<Self> {
         Ok(Signals {
             terminate: signal(SignalKind::terminate())?,

@@ -11,6 +11,7 @@ pub struct StartTime {
 }
 
 impl StartTime {
+    /// This moment, by both clocks.
     pub fn now() -> Self {
         StartTime {
             wall: SystemTime::now(),
@@ -22,7 +23,7 @@ impl StartTime {
     pub fn wall(&self) -> SystemTime {
         self.wall
     }
-
+    /// Whole seconds since the start, by the monotonic clock.
     pub fn uptime_s(&self) -> u64 {
         self.monotonic.elapsed().as_secs()
     }

@@ -11,6 +11,7 @@ pub fn take_activated_listener() -> io::Result<Option<std::net::TcpListener>> {
         // SAFETY: systemd hands the process this descriptor for its exclusive use, and
         // `listen_fds` only yields descriptors for our PID (LISTEN_PID), once.
         Some(fd) => {
+            #[expect(unsafe_code, reason = "adopting a descriptor systemd passed has no safe API")]
             let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
             listener.set_nonblocking(true)?;
             Ok(Some(listener))

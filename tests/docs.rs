@@ -167,3 +167,40 @@ fn each_module_chapter_names_every_option_of_its_module() {
         assert!(missing.is_empty(), "{chapter} lacks {missing:?} from {module}");
     }
 }
+
+/// The NixOS module types a few settings itself (for documentation and early errors);
+/// it is tested against the declarations, not generated from them: each typed key is a
+/// declared file key, and each value its enums allow is one nara accepts.
+#[test]
+fn the_nixos_modules_typed_settings_are_declared_file_keys() {
+    let module = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/modules/nixos.nix")).unwrap();
+    let typed_block = module
+        .split("settingsType = types.submodule {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  };\n").next())
+        .expect("modules/nixos.nix has a settingsType submodule");
+    let typed: Vec<&str> = typed_block
+        .lines()
+        .filter_map(|line| line.trim().strip_suffix(" = mkOption {"))
+        .collect();
+    assert!(typed.len() >= 5, "found too few typed settings: {typed:?}");
+    let file_keys: BTreeSet<&str> = general::all().filter(|s| s.in_file).map(|s| s.key).collect();
+    for key in &typed {
+        assert!(
+            file_keys.contains(key),
+            "modules/nixos.nix types `{key}`, which is no config key"
+        );
+    }
+    let log_format = typed_block
+        .split("log_format = mkOption {")
+        .nth(1)
+        .and_then(|rest| rest.split("types.enum [").nth(1))
+        .and_then(|rest| rest.split(']').next())
+        .expect("log_format is an enum in the module");
+    for value in log_format.split_whitespace().map(|v| v.trim_matches('"')) {
+        assert!(
+            nara::logging::LogFormat::parse(value).is_ok(),
+            "the module allows log_format {value:?}, which nara refuses"
+        );
+    }
+}

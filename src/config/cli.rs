@@ -122,12 +122,14 @@ fn more_environment() -> String {
 }
 
 // What to do instead of serving (a doc comment here would become the about text).
+/// What to do instead of serving.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve the settings as a start would (flags, environment, --config file) and
     /// print each with where it came from; exit 0, or 2 with the error a start would
     /// print. Opens no secret: not the soul or password file, not the machine-id
     CheckConfig {
+        /// The settings, as flags after `check-config` too.
         #[command(flatten)]
         settings: SettingFlags,
     },

@@ -12,7 +12,7 @@ const FIRST_WAIT: Duration = Duration::from_millis(10);
 const MAX_WAIT: Duration = Duration::from_millis(500);
 /// At most one log line per this long.
 pub const REPORT_EVERY: Duration = Duration::from_secs(5);
-
+/// The accept loop's state after failures: how long to wait next, and what to log.
 pub struct AcceptBackoff {
     wait: Duration,
     /// Whether the last accept failed.
@@ -24,6 +24,7 @@ pub struct AcceptBackoff {
 }
 
 impl AcceptBackoff {
+    /// A backoff that counts failures in `counter`.
     pub fn new(counter: IntCounter) -> Self {
         AcceptBackoff {
             wait: FIRST_WAIT,

@@ -25,8 +25,11 @@ static ASSET_TABLE: &[AssetRecord] = include!(concat!(env!("OUT_DIR"), "/asset_t
 /// A content coding the bundle holds precompressed variants in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Coding {
+    /// The file as it is.
     Identity,
+    /// Brotli (`br`).
     Brotli,
+    /// gzip.
     Gzip,
 }
 
@@ -44,15 +47,20 @@ impl Coding {
 /// One representation of an asset: its bytes and its strong ETag.
 #[derive(Clone, Copy, Debug)]
 pub struct Variant {
+    /// The bytes sent.
     pub body: &'static [u8],
+    /// Its strong ETag, quoted.
     pub etag: &'static str,
+    /// How the bytes are encoded.
     pub coding: Coding,
 }
 
 /// One servable file of the bundle.
 #[derive(Debug)]
 pub struct Asset {
+    /// The `Content-Type` it is sent with.
     pub content_type: &'static str,
+    /// Whether its name carries a content hash, so caches may keep it for a year.
     pub immutable: bool,
     identity: Variant,
     br: Option<Variant>,

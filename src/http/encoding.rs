@@ -6,7 +6,9 @@
 /// Which of nara's precompressed codings the client accepts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Accepted {
+    /// Brotli may be sent.
     pub br: bool,
+    /// gzip may be sent.
     pub gzip: bool,
 }
 

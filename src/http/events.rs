@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
-
+/// How often an idle stream sends a comment, so proxies keep it open.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Sent first: how long a disconnected EventSource waits before reconnecting.
 const RETRY: &str = "retry: 3000\n\n";

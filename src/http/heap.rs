@@ -36,7 +36,7 @@ pub fn trim() {
     tokio::task::spawn_blocking(|| {
         // SAFETY: malloc_trim takes no pointers and is safe to call at any time from
         // any thread; glibc serialises it with every other allocator call.
-        #[allow(unsafe_code)]
+        #[expect(unsafe_code, reason = "malloc_trim(3) has no safe wrapper")]
         let released = unsafe { libc::malloc_trim(0) };
         tracing::debug!(released = released == 1, "trimmed the heap after a crowd left");
     });

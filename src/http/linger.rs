@@ -29,6 +29,7 @@ pub const LINGER_BYTES: u64 = 16 * 1024 * 1024;
 pub struct UnreadBody(Arc<AtomicBool>);
 
 impl UnreadBody {
+    /// Notes that a request came with a body nara did not read.
     pub fn mark(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
@@ -52,6 +53,7 @@ pub struct Lingering<S> {
 }
 
 impl<S> Lingering<S> {
+    /// Wraps `inner`; `unread` says whether to linger when it closes.
     pub fn new(inner: S, unread: UnreadBody) -> Self {
         Lingering {
             inner,

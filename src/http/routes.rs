@@ -32,8 +32,11 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// Shared state behind every request.
 pub struct App {
     started: StartTime,
+    /// Liveness, readiness and draining.
     pub health: Arc<Health>,
+    /// What `/metrics` renders.
     pub metrics: Arc<Metrics>,
+    /// The plaza's view, which the API and events read.
     pub plaza: Arc<Plaza>,
 }
 
@@ -62,7 +65,7 @@ impl App {
         let plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
         App::with_plaza(health, plaza, metrics)
     }
-
+    /// An app over an existing plaza and metrics, as the server assembles it.
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
         App {
             started: *metrics.started(),

@@ -49,7 +49,10 @@ pub enum Ended {
     /// Every in-flight request finished within the grace period.
     Drained,
     /// The grace period ran out; this many connections were cut.
-    GraceExpired { cut: usize },
+    GraceExpired {
+        /// Connections still open when the grace period ran out.
+        cut: usize,
+    },
 }
 
 /// nara's own service over an [`App`].

@@ -9,23 +9,32 @@ use serde::Serialize;
 /// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
 pub struct StatusReport<'a> {
+    /// This nara's name.
     pub name: &'a str,
     /// Derived from soul and name.
     pub id: &'a str,
+    /// The public key its messages are signed with, Base58.
     pub public_key: &'a str,
     /// False when the soul was minted for another name.
     pub bonded: bool,
+    /// Where the soul came from (never the soul).
     pub soul_source: SoulSource,
+    /// The crate version.
     pub version: &'static str,
+    /// The git revision it was built from.
     pub revision: &'static str,
+    /// `release` or `debug`.
     pub profile: &'static str,
     /// RFC 3339, UTC, whole seconds.
     pub started_at: String,
+    /// Seconds since start, by the monotonic clock.
     pub uptime_s: u64,
+    /// The plaza: broker, connection, peer counts.
     pub plaza: PlazaStatus,
 }
 
 impl<'a> StatusReport<'a> {
+    /// The report for this moment.
     pub fn new(plaza: &'a Plaza, started: &StartTime) -> Self {
         let identity = &plaza.identity;
         StatusReport {

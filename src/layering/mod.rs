@@ -4,6 +4,11 @@
 //!
 //! A value is taken from the first source that has it: the command line, then the
 //! environment, then the `--config` file, then the declared default.
+//!
+//! A small table of our own rather than a crate: figment keeps provenance but has had
+//! no release since 2024, pins an older `toml` and has no clap provider; config-rs
+//! loses the source of a value. clap parses the command line only, so every value,
+//! wherever it came from, is picked in one place that knows its origin.
 
 pub mod declare;
 pub mod environment;

@@ -12,7 +12,7 @@ use prometheus::{Gauge, Opts};
 use std::time::UNIX_EPOCH;
 
 const START_TIME: &str = "process_start_time_seconds";
-
+/// The `process_*` collector with nara's own start time.
 pub struct ProcessMetrics {
     start_time: Gauge,
     #[cfg(target_os = "linux")]
@@ -21,6 +21,7 @@ pub struct ProcessMetrics {
 }
 
 impl ProcessMetrics {
+    /// A collector reporting `started` as the start time.
     pub fn new(started: &StartTime) -> Self {
         let start_time = Gauge::with_opts(Opts::new(
             START_TIME,

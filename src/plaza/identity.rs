@@ -71,7 +71,7 @@ impl Soul {
     pub fn native(machine_id: &str, name: &str) -> Soul {
         Soul::from_seed(tagged_hash("nara/native-soul/v1", machine_id.as_bytes(), name), name)
     }
-
+    /// Parses a soul in Base58, as `nara soul new` prints it.
     pub fn parse(text: &str) -> Result<Soul, NotASoul> {
         let bytes = bs58::decode(text.trim())
             .into_vec()
@@ -95,7 +95,7 @@ impl Soul {
         bytes.extend_from_slice(&self.bond);
         bs58::encode(bytes).into_string()
     }
-
+    /// Whether this soul was minted for `name`.
     pub fn is_bonded_to(&self, name: &str) -> bool {
         self.bond == bond_for(&self.seed, name)
     }
@@ -105,20 +105,31 @@ impl Soul {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SoulSource {
+    /// `--soul`.
     Flag,
+    /// The soul variable.
     Environment,
+    /// `--soul-file` or `soul_file`.
     File,
+    /// The systemd credential `soul`.
     Credential,
+    /// Derived from /etc/machine-id and the name.
     Native,
+    /// Random, for this run only.
     Ephemeral,
 }
 
 /// This nara's public identity and its signing key.
 pub struct Identity {
+    /// This nara's name.
     pub name: String,
+    /// The nara ID, from soul and name.
     pub id: String,
+    /// The Ed25519 public key, Base58.
     pub public_key: String,
+    /// False when the soul was minted for another name.
     pub bonded: bool,
+    /// Where the soul came from.
     pub soul_source: SoulSource,
     signing: SigningKey,
 }
@@ -135,6 +146,7 @@ impl fmt::Debug for Identity {
 }
 
 impl Identity {
+    /// The identity `soul` gives under `name`.
     pub fn new(soul: &Soul, name: &str, soul_source: SoulSource) -> Identity {
         let signing = SigningKey::from_bytes(&tagged_hash("nara/ed25519/v1", &soul.seed, ""));
         let id_digest = tagged_hash("nara/id/v1", &soul.seed, name);

@@ -11,8 +11,9 @@ use super::identity::validate_name;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 use std::fmt;
-
+/// Every plaza topic starts with this.
 pub const TOPIC_PREFIX: &str = "nara/plaza/";
+/// The subscription that hears the whole plaza.
 pub const SUBSCRIPTION: &str = "nara/plaza/#";
 
 /// What a message announces.
@@ -27,8 +28,9 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, for bounded metric labels.
     pub const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
-
+    /// The kind's name on the wire and in metrics.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::HeyThere => "hey-there",
@@ -53,25 +55,38 @@ impl Kind {
 /// A verified message's content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
+    /// What the message says: hello, presence, goodbye.
     pub kind: Kind,
+    /// The sender's name.
     pub name: String,
+    /// The sender's nara ID.
     pub id: String,
+    /// The sender's public key, which the signature is checked against.
     pub public_key: String,
+    /// The version the sender runs.
     pub version: String,
+    /// The git revision the sender runs.
     pub revision: String,
     /// Unix seconds at signing.
     pub timestamp: u64,
+    /// The sender's uptime in seconds.
     pub uptime_s: u64,
 }
 
 /// Why a message was dropped; the label it is counted under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejection {
+    /// Larger than the policy allows.
     TooLarge,
+    /// Not UTF-8 text.
     NotUtf8,
+    /// Not a JSON object.
     InvalidJson,
+    /// A field missing, of the wrong type or out of range.
     InvalidFields,
+    /// Sent on a topic that does not match its kind or sender.
     WrongTopic,
+    /// The signature does not verify.
     BadSignature,
     /// Signed too long ago or too far ahead: a replay or a broken clock.
     Stale,
@@ -82,6 +97,7 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The reason as a metric label.
     pub fn as_str(self) -> &'static str {
         match self {
             Rejection::TooLarge => "too_large",
@@ -106,6 +122,7 @@ impl fmt::Display for Rejection {
 /// Limits applied before a message is believed.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
+    /// Larger messages are dropped unread.
     pub max_bytes: usize,
     /// How far a timestamp may be from our clock, either way.
     pub max_skew_s: u64,

@@ -25,9 +25,11 @@ use tokio::sync::broadcast;
 /// How many changes a slow `/api/events` client may fall behind before it is resent
 /// a snapshot instead.
 const CHANGE_BACKLOG: usize = 256;
-
+/// The plaza as this nara sees it: its identity, the peer view, the change stream.
 pub struct Plaza {
+    /// This nara's identity, which signs what it sends.
     pub identity: Identity,
+    /// The plaza's settings.
     pub config: PlazaConfig,
     projection: Mutex<Projection>,
     changes: broadcast::Sender<Change>,
@@ -40,11 +42,15 @@ pub struct Plaza {
 /// The plaza part of `/api/status`.
 #[derive(Debug, Serialize)]
 pub struct PlazaStatus {
+    /// Whether a broker is configured.
     pub configured: bool,
+    /// Whether the broker connection is up.
     pub connected: bool,
     /// The broker address without credentials.
     pub broker: Option<String>,
+    /// Whether readiness waits for the broker.
     pub required: bool,
+    /// Known naras by status.
     pub peers: Counts,
 }
 
@@ -56,6 +62,7 @@ fn unix_now() -> u64 {
 }
 
 impl Plaza {
+    /// A plaza holding only this nara, ONLINE.
     pub fn new(identity: Identity, config: PlazaConfig, metrics: Arc<Metrics>) -> Arc<Plaza> {
         let now = SystemTime::now();
         let own = Peer {
@@ -101,7 +108,7 @@ impl Plaza {
         let view = self.view();
         (view.snapshot(), self.changes.subscribe())
     }
-
+    /// Whether the broker connection is up.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::SeqCst)
     }
@@ -111,15 +118,15 @@ impl Plaza {
         self.metrics.plaza_connected.set(i64::from(connected));
         self.connected.swap(connected, Ordering::SeqCst)
     }
-
+    /// Counts a reconnection to the broker.
     pub fn record_reconnect(&self) {
         self.metrics.plaza_reconnects.inc();
     }
-
+    /// Seconds since this plaza began.
     pub fn uptime_s(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
-
+    /// The plaza part of `/api/status`.
     pub fn status(&self) -> PlazaStatus {
         PlazaStatus {
             configured: self.config.broker.is_some(),

@@ -9,26 +9,39 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+/// Where a nara stands, as the plaza sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
+    /// Heard from recently.
     Online,
+    /// Said chau.
     Offline,
+    /// Silent for longer than `--plaza-missing-after`.
     Missing,
 }
 
 /// One nara as this nara sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Peer {
+    /// Its name.
     pub name: String,
+    /// Its nara ID.
     pub id: String,
+    /// Its public key, Base58.
     pub public_key: String,
+    /// Where it stands.
     pub status: Status,
+    /// The version it runs.
     pub version: String,
+    /// The git revision it runs.
     pub revision: String,
+    /// Its uptime in seconds, as it last said.
     pub uptime_s: u64,
+    /// When this nara first heard from it.
     #[serde(serialize_with = "rfc3339")]
     pub first_seen: SystemTime,
+    /// When this nara last heard from it.
     #[serde(serialize_with = "rfc3339")]
     pub last_seen: SystemTime,
     /// This nara itself.
@@ -43,11 +56,14 @@ fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::
 /// A change in the view, as `/api/events` streams it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// What happened.
     #[serde(rename = "type")]
     pub kind: ChangeKind,
+    /// The nara as it is now.
     pub peer: Peer,
 }
 
+/// The kind of a change, as `/api/events` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
@@ -73,8 +89,11 @@ impl ChangeKind {
 /// Peers by status, for `/api/status` and the metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// ONLINE naras.
     pub online: usize,
+    /// OFFLINE naras.
     pub offline: usize,
+    /// MISSING naras.
     pub missing: usize,
 }
 
@@ -102,7 +121,7 @@ fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
     counts.moved(Some(peer.status), to);
     peer.status = to;
 }
-
+/// The peer view: every nara heard from, bounded in size, with counts kept in step.
 pub struct Projection {
     peers: HashMap<String, Peer>,
     newest: HashMap<String, u64>,
@@ -222,7 +241,7 @@ impl Projection {
         peers.sort_by(|a, b| a.name.cmp(&b.name));
         peers
     }
-
+    /// Naras by status.
     pub fn counts(&self) -> Counts {
         self.counts
     }

@@ -42,10 +42,15 @@ impl fmt::Debug for Secret {
 /// The MQTT broker the plaza meets on.
 #[derive(Clone, Debug)]
 pub struct Broker {
+    /// `mqtts://`: TLS with the system's roots.
     pub tls: bool,
+    /// Host name or IP address.
     pub host: String,
+    /// TCP port.
     pub port: u16,
+    /// The user name, if any.
     pub user: Option<String>,
+    /// The password, if any.
     pub password: Option<Secret>,
 }
 
@@ -61,14 +66,20 @@ impl Broker {
     }
 }
 
+/// The plaza's settings, secrets loaded.
 #[derive(Clone, Debug)]
 pub struct PlazaConfig {
     /// None: this nara runs alone.
     pub broker: Option<Broker>,
+    /// Readiness waits for the broker.
     pub require: bool,
+    /// How often presence is sent.
     pub newspaper_interval: Duration,
+    /// The longest random wait before announcing.
     pub announce_jitter: Duration,
+    /// Silence after which a nara is MISSING.
     pub missing_after: Duration,
+    /// What a message must meet to be believed.
     pub policy: Policy,
 }
 

@@ -5,7 +5,7 @@
 //! serves), fly.toml, the nixpacks plan, the Kubernetes manifests and the OCI image
 //! config all say the same, and fails naming each disagreement.
 
-use crate::nix_eval::{evaluate, evaluate_file};
+use crate::nix_instantiate::{evaluate, evaluate_file};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

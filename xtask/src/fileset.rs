@@ -13,7 +13,7 @@ use std::process::Command;
 
 /// One set of nix/filesets.nix, resolved to the tracked files it holds (sorted, relative).
 pub fn files(root: &Path, set: &str) -> Result<Vec<String>, String> {
-    let declared = crate::nix_eval::evaluate_file(root, "nix/filesets.nix")?;
+    let declared = crate::nix_instantiate::evaluate_file(root, "nix/filesets.nix")?;
     let tracked = tracked_files(root)?;
     let mut out: Vec<String> = resolve(&declared, set, &tracked, &mut Vec::new())?
         .into_iter()
@@ -24,7 +24,7 @@ pub fn files(root: &Path, set: &str) -> Result<Vec<String>, String> {
 
 /// The names of every declared set.
 pub fn names(root: &Path) -> Result<Vec<String>, String> {
-    let declared = crate::nix_eval::evaluate_file(root, "nix/filesets.nix")?;
+    let declared = crate::nix_instantiate::evaluate_file(root, "nix/filesets.nix")?;
     Ok(declared
         .as_object()
         .ok_or("nix/filesets.nix is not an attribute set")?

@@ -9,6 +9,7 @@ mod flake_lock;
 mod git_revision;
 mod nix_eval;
 mod nix_fmt;
+mod nix_instantiate;
 mod twin;
 mod unit_score;
 

@@ -2,9 +2,9 @@
 //! code that need nothing more, and asserts what they produce. Point NIXPKGS_LIB at a
 //! nixpkgs checkout (or nix-community/nixpkgs.lib); without it this says so and fails.
 
+use crate::nix_instantiate::evaluate;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub fn run(root: &Path) -> Result<(), String> {
     let lib = lib_dir()?;
@@ -53,26 +53,6 @@ fn lib_dir() -> Result<PathBuf, String> {
         "NIXPKGS_LIB={} holds no lib/fileset/default.nix",
         given.display()
     ))
-}
-
-/// A Nix file that needs no inputs, evaluated to JSON.
-pub fn evaluate_file(root: &Path, file: &str) -> Result<Value, String> {
-    evaluate(root, &format!("import ./{file}"))
-}
-
-pub fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expression])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run nix-instantiate (Debian package nix-bin): {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "evaluation failed:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("nix-instantiate printed no JSON: {e}"))
 }
 
 /// Debian's Nix (2.8) predates `builtins.readFileType`, which current nixpkgs lib calls;
@@ -131,11 +111,18 @@ fn same_as_the_twins(root: &Path, sets: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Stand-ins for the parts of `pkgs` the modules use: the platform, `formats.toml`
-/// (whose files are never built here) and the nara package.
+/// Stand-ins for the parts of `pkgs` the modules use: the platforms, `formats.toml`
+/// and `runCommand` (whose outputs are never built here) and the nara package.
 const PKGS_STAND_IN: &str = r#"
   pkgsFor = isLinux: {
     stdenv.hostPlatform = { inherit isLinux; isDarwin = !isLinux; };
+    stdenv.buildPlatform.canExecute = _host: true;
+    # The derivation's name and script, as nixpkgs' runCommand passes them through.
+    runCommand = name: _env: buildCommand: {
+      type = "derivation";
+      inherit name buildCommand;
+      outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    };
     formats.toml = {}: {
       type = types.attrsOf types.anything;
       generate = name: _value: "/nix/store/00000000000000000000000000000000-${name}";
@@ -198,8 +185,10 @@ fn home_manager_expression(lib: &Path) -> String {
       extraArgs = [ "--mqtt-user" "me%h$HOME" ];
     }};
   }};
+  # macOS also turns the build-time check off, as a cross build would.
   evaluate = isLinux: (lib.evalModules {{
-    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor isLinux; }} ];
+    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor isLinux; }} ]
+      ++ lib.optional (!isLinux) {{ services.nara.checkConfig = false; }};
   }}).config;
 in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
         lib = lib.display(),
@@ -250,6 +239,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     for file in [
         "checks/oracle.sh",
         "checks/oci-config.sh",
+        "checks/sample-settings.json",
         "docs/src/configuration.md",
         "modules/nixos.nix",
     ] {

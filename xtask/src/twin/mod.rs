@@ -46,6 +46,11 @@ const TWINS: &[Twin] = &[
         needs: &["nara-web"],
     },
     Twin {
+        name: "doc",
+        check: "checks.doc (craneLib.cargoDoc, dev profile, RUSTDOCFLAGS=--deny warnings)",
+        needs: &["nara-web"],
+    },
+    Twin {
         name: "audit",
         check: "checks.audit (craneLib.cargoAudit)",
         needs: &[],
@@ -215,6 +220,15 @@ impl Environment {
                     "warnings",
                 ],
                 true,
+            ),
+            "doc" => self.cargo_twin_with(
+                "rust",
+                &[],
+                &["doc", "--profile", "dev", "--locked", "--no-deps"],
+                true,
+                |c| {
+                    c.env("RUSTDOCFLAGS", "--deny warnings");
+                },
             ),
             "nextest" => self.nextest(),
             "audit" => self.audit(),

@@ -1,0 +1,224 @@
+//! The house rules of `src/`, checked on the source: the rooms depend one way, no file
+//! imports another that imports it back (directly or around a loop), and environment
+//! variable names are written only where settings are declared.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+
+/// Every `.rs` file under `src/`, by module path (`http::server`, `plaza`, `lib`).
+fn modules() -> BTreeMap<String, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(Path::new(SRC), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(SRC).unwrap().with_extension("");
+            let mut parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            (parts.join("::"), std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// The source without comments and without its `#[cfg(test)] mod tests` (tests may
+/// reach anywhere).
+fn code_of(source: &str) -> String {
+    let source = source.split("#[cfg(test)]\nmod tests").next().unwrap_or(source);
+    source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The modules `module` names through `crate::` or `super::` paths (in `use` lines and
+/// inline), resolved to the longest module path that exists.
+fn imports(module: &str, source: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
+    let code = code_of(source);
+    // `super` is the module this one is declared in.
+    let mut parent: Vec<&str> = module.split("::").collect();
+    parent.pop();
+    let mut found = BTreeSet::new();
+    let tokens = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '{'));
+    for token in tokens {
+        let path: Vec<String> = if let Some(rest) = token.strip_prefix("crate::") {
+            rest.split("::").map(String::from).collect()
+        } else if let Some(rest) = token.strip_prefix("super::") {
+            let mut base: Vec<String> = parent.iter().map(|s| s.to_string()).collect();
+            base.extend(rest.split("::").map(String::from));
+            base
+        } else {
+            continue;
+        };
+        let path: Vec<String> = path.into_iter().map(|p| p.trim_end_matches('{').to_string()).collect();
+        let target = (1..=path.len())
+            .rev()
+            .map(|n| path[..n].join("::"))
+            .find(|candidate| known.contains(candidate));
+        if let Some(target) = target
+            && target != module
+        {
+            found.insert(target);
+        }
+    }
+    found
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let modules = modules();
+    let known: BTreeSet<String> = modules.keys().cloned().collect();
+    modules
+        .iter()
+        .map(|(module, source)| (module.clone(), imports(module, source, &known)))
+        .collect()
+}
+
+fn room(module: &str) -> &str {
+    module.split("::").next().unwrap_or(module)
+}
+
+#[test]
+fn the_graph_sees_the_imports_it_must() {
+    let graph = graph();
+    assert!(graph["run"].contains("plaza"), "{:?}", graph["run"]);
+    assert!(
+        graph["http::server"].contains("http::routes"),
+        "{:?}",
+        graph["http::server"]
+    );
+    assert!(
+        graph["plaza::message"].contains("plaza::identity"),
+        "{:?}",
+        graph["plaza::message"]
+    );
+}
+
+#[test]
+fn the_plaza_names_neither_the_configuration_nor_the_http_half() {
+    let offenders: Vec<String> = graph()
+        .into_iter()
+        .filter(|(module, _)| room(module) == "plaza")
+        .flat_map(|(module, imports)| {
+            imports
+                .into_iter()
+                .filter(|i| matches!(room(i), "config" | "http" | "run"))
+                .map(move |i| format!("{module} -> {i}"))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+#[test]
+fn rooms_depend_one_way() {
+    // Each room may use only the rooms below it.
+    let below: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("run", &["config", "http", "plaza", "layering"][..]),
+        ("config", &["http", "plaza", "layering"][..]),
+        ("http", &["plaza"][..]),
+        ("plaza", &["layering"][..]),
+        ("layering", &[][..]),
+    ]);
+    let shared = [
+        "metrics",
+        "logging",
+        "systemd",
+        "shutdown",
+        "build_info",
+        "open_files",
+        "start_time",
+    ];
+    let mut offenders = Vec::new();
+    for (module, imports) in graph() {
+        for import in imports {
+            let (from, to) = (room(&module), room(&import));
+            let allowed = from == to
+                || match below.get(from) {
+                    Some(rooms) => rooms.contains(&to) || shared.contains(&to),
+                    // A shared module uses only other shared modules.
+                    None => shared.contains(&to) || from == "lib" || from == "main",
+                };
+            if !allowed {
+                offenders.push(format!("{module} -> {import}"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "imports against the rooms' order: {offenders:?}");
+}
+
+#[test]
+fn no_file_imports_another_that_imports_it_back() {
+    let graph = graph();
+    // Depth-first search for a cycle; report the first found with its path.
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, stack, done) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for module in graph.keys() {
+        if let Some(cycle) = visit(module, &graph, &mut Vec::new(), &mut done) {
+            panic!("import circle: {}", cycle.join(" -> "));
+        }
+    }
+}
+
+#[test]
+fn variable_names_are_written_only_where_settings_are_declared() {
+    // Build-time names (set by build.rs for the compiler) are not settings.
+    let build_script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/build.rs")).unwrap();
+    let build_time: BTreeSet<&str> = build_script
+        .split("cargo:rustc-env=")
+        .skip(1)
+        .filter_map(|rest| rest.split('=').next())
+        .collect();
+    assert!(build_time.contains("NARA_GIT_REVISION"), "{build_time:?}");
+    let declaring = ["config::general", "plaza::settings"];
+    let mut offenders = Vec::new();
+    for (module, source) in modules() {
+        if declaring.contains(&module.as_str()) {
+            continue;
+        }
+        for word in code_of(&source).split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("NARA_") && !build_time.contains(word) {
+                offenders.push(format!("{module}: {word}"));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "variable names outside the declarations: {offenders:?}"
+    );
+}
