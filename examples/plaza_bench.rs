@@ -37,7 +37,7 @@ fn signed(identity: &Identity, kind: Kind, timestamp: u64) -> (String, Vec<u8>) 
 }
 
 fn main() {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_secs();
     const NARAS: usize = 10_000;
 
     let identities: Vec<Identity> = (0..NARAS)
@@ -80,7 +80,7 @@ fn main() {
 
     // /api/peers at 10,000 naras, through the real handler.
     let app = App::with_plaza(Arc::new(Health::new()), plaza, metrics);
-    let request = http::Request::get("/api/peers").body(()).unwrap();
+    let request = http::Request::get("/api/peers").body(()).expect("a GET request builds");
     let mut times: Vec<f64> = (0..50)
         .map(|_| {
             let started = Instant::now();

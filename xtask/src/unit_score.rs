@@ -11,7 +11,7 @@ use std::process::Command;
 const TARGET: f64 = 1.5;
 
 pub fn run(root: &Path) -> Result<(), String> {
-    let hardening = crate::nix_eval::evaluate_file(root, "modules/hardening.nix")?;
+    let hardening = crate::nix_instantiate::evaluate_file(root, "modules/hardening.nix")?;
     let unit = render(&hardening)?;
     let dir = std::env::temp_dir().join(format!("nara-unit-score-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
