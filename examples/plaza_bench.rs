@@ -37,7 +37,10 @@ fn signed(identity: &Identity, kind: Kind, timestamp: u64) -> (String, Vec<u8>) 
 }
 
 fn main() {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
     const NARAS: usize = 10_000;
 
     let identities: Vec<Identity> = (0..NARAS)

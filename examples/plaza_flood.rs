@@ -32,7 +32,10 @@ async fn main() {
         .trim_start_matches("mqtt://")
         .rsplit_once(':')
         .expect("mqtt://HOST:PORT");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
     let senders: Vec<Identity> = (0..1000)
         .map(|i| {
             let name = format!("flood-{i:04}");

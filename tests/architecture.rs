@@ -10,8 +10,8 @@ const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
 /// Every `.rs` file under `src/`, by module path (`http::server`, `plaza`, `lib`).
 fn modules() -> BTreeMap<String, String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        for entry in std::fs::read_dir(dir).expect("src/ is readable") {
+            let path = entry.expect("src/ lists").path();
             if path.is_dir() {
                 walk(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
@@ -24,12 +24,15 @@ fn modules() -> BTreeMap<String, String> {
     files
         .into_iter()
         .map(|path| {
-            let relative = path.strip_prefix(SRC).unwrap().with_extension("");
+            let relative = path.strip_prefix(SRC).expect("under src/").with_extension("");
             let mut parts: Vec<String> = relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
             if parts.last().is_some_and(|p| p == "mod") {
                 parts.pop();
             }
-            (parts.join("::"), std::fs::read_to_string(&path).unwrap())
+            (
+                parts.join("::"),
+                std::fs::read_to_string(&path).expect("a source file is readable"),
+            )
         })
         .collect()
 }

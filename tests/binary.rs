@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Running, client, free_port, nara_command};
+use std::io::{Read, Write};
 use std::time::Duration;
 
 fn run_to_exit(command: &mut std::process::Command) -> (i32, String, String) {
@@ -16,7 +17,10 @@ fn run_to_exit(command: &mut std::process::Command) -> (i32, String, String) {
 }
 
 async fn status_name(nara: &Running) -> String {
-    nara.get_json("/api/status").await["name"].as_str().unwrap().to_string()
+    nara.get_json("/api/status").await["name"]
+        .as_str()
+        .expect("/api/status has a name")
+        .to_string()
 }
 
 #[test]
@@ -188,10 +192,7 @@ async fn json_logs_carry_the_start_up_line_and_sigterm_exits_0() {
     let mut nara = Running::start(command).unwrap();
     client().get(nara.url("/healthz")).send().await.unwrap();
     nara.signal("TERM");
-    let status = nara
-        .wait_exit(Duration::from_secs(5))
-        .expect("nara exits after SIGTERM");
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(nara.wait_exit(Duration::from_secs(5)).code(), Some(0));
     let log = nara.drain_log();
     let lines: Vec<serde_json::Value> = log
         .iter()
@@ -207,12 +208,35 @@ async fn json_logs_carry_the_start_up_line_and_sigterm_exits_0() {
 }
 
 #[test]
+fn a_request_log_line_names_the_connection_it_came_on() {
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0", "--log-level", "nara=debug"]);
+    let mut nara = Running::start(command).unwrap();
+    // A connection of the test's own, so its address is known: nara's peer.
+    let mut stream = std::net::TcpStream::connect(nara.addr).unwrap();
+    let client_addr = stream.local_addr().unwrap().to_string();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let line = nara.wait_for_log("the debug line for GET /healthz", Duration::from_secs(5), |line| {
+        line["message"] == "request" && line["path"] == "/healthz"
+    });
+    assert_eq!(line["span"]["name"], "connection", "{line}");
+    assert!(client_addr.starts_with("127.0.0.1:"), "{client_addr}");
+    assert_eq!(line["span"]["peer"], client_addr.as_str(), "{line}");
+}
+
+#[test]
 fn sigint_exits_0_too() {
     let mut command = nara_command();
     command.args(["--http-addr", "127.0.0.1:0"]);
     let mut nara = Running::start(command).unwrap();
     nara.signal("INT");
-    assert_eq!(nara.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    assert_eq!(nara.wait_exit(Duration::from_secs(5)).code(), Some(0));
 }
 
 #[test]

@@ -8,7 +8,7 @@
 mod common;
 
 use common::raw::{get, start, status_of};
-use common::{Running, nara_bin};
+use common::{Running, nara_bin, wait_until_blocking};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ fn start_under(ulimit: &str) -> Running {
         .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
         .arg(nara_bin())
         .args(["--http-addr", "127.0.0.1:0"]);
-    Running::start(shell).unwrap()
+    Running::start(shell).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Reads each client's answer, all within `within` of `began`: every one must be a 200.
@@ -38,7 +38,7 @@ fn all_answered(clients: &mut [TcpStream], began: Instant, within: Duration) {
             !left.is_zero(),
             "only {i} of {total} clients were answered within {within:?}"
         );
-        stream.set_read_timeout(Some(left)).unwrap();
+        stream.set_read_timeout(Some(left)).expect("a read timeout can be set");
         let n = stream.read(&mut buf).unwrap_or(0);
         assert!(
             buf[..n].starts_with(b"HTTP/1.1 200"),
@@ -53,8 +53,8 @@ fn all_answered(clients: &mut [TcpStream], began: Instant, within: Duration) {
 fn crowd(addr: std::net::SocketAddr, count: usize) -> Vec<TcpStream> {
     (0..count)
         .map(|_| {
-            let mut stream = TcpStream::connect(addr).unwrap();
-            stream.write_all(REQUEST).unwrap();
+            let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+            stream.write_all(REQUEST).expect("send the request");
             stream
         })
         .collect()
@@ -64,21 +64,22 @@ fn crowd(addr: std::net::SocketAddr, count: usize) -> Vec<TcpStream> {
 /// its own) and says whether `wanted` descriptors fit; when not, the test says why it
 /// skips.
 fn descriptors_for(wanted: u64) -> bool {
-    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap();
+    let limit = rlimit::increase_nofile_limit(u64::MAX).expect("the open-file limit can be raised");
     if limit < wanted {
         eprintln!("skipped: needs {wanted} file descriptors and the hard limit allows {limit}");
     }
     limit >= wanted
 }
 
+/// The resident memory of process `pid`, in KiB.
 fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process's status can be read");
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
-        .unwrap()
+        .expect("the status has VmRSS in KiB")
 }
 
 #[test]
@@ -90,6 +91,7 @@ fn five_thousand_idle_connections_leave_it_answering_with_bounded_memory() {
     let nara = start();
     let before = resident_kib(nara.child.id());
     let idle: Vec<TcpStream> = (0..5000).map(|_| TcpStream::connect(nara.addr).unwrap()).collect();
+    // A sleep, not a wait: the crowd settles (nara accepts them all) before measuring.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         status_of(&get(nara.addr, "/healthz")),
@@ -124,17 +126,13 @@ fn memory_a_crowd_took_is_given_back_after_it_leaves() {
     all_answered(&mut crowd, began, Duration::from_secs(30));
     let during = resident_kib(nara.child.id());
     drop(crowd);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut after = resident_kib(nara.child.id());
-    while after > before + 16 * 1024 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-        after = resident_kib(nara.child.id());
-    }
+    let pid = nara.child.id();
+    let what =
+        format!("nara to give back what {CROWD} clients took (before them: {before} KiB, with them: {during} KiB)");
+    let after = wait_until_blocking(&what, Duration::from_secs(10), || {
+        Some(resident_kib(pid)).filter(|after| *after <= before + 16 * 1024)
+    });
     eprintln!("resident: {before} KiB before, {during} KiB with {CROWD} clients, {after} KiB after");
-    assert!(
-        after <= before + 16 * 1024,
-        "10 s after {CROWD} clients left, nara holds {after} KiB (before them: {before} KiB, with them: {during} KiB)"
-    );
     assert_eq!(status_of(&get(nara.addr, "/healthz")), 200, "still serving");
 }
 
@@ -174,15 +172,15 @@ fn out_of_descriptors_it_logs_at_a_bounded_rate_and_recovers() {
     }
     let mut nara = start_under("-n 256");
     let clients = crowd(nara.addr, CLIENTS);
-    // Long enough for a warning per retry to pile up, were there one.
+    // A sleep, not a wait: long enough for a warning per retry to pile up, were there one.
     std::thread::sleep(Duration::from_secs(4));
     drop(clients);
     let left = Instant::now();
-    let mut answered = status_of(&get(nara.addr, "/healthz"));
-    while answered != 200 && left.elapsed() < Duration::from_secs(1) {
-        answered = status_of(&get(nara.addr, "/healthz"));
-    }
-    assert_eq!(answered, 200, "no answer within 1 s of the crowd leaving");
+    wait_until_blocking(
+        "an answer within 1 s of the crowd leaving",
+        Duration::from_secs(1),
+        || (status_of(&get(nara.addr, "/healthz")) == 200).then_some(()),
+    );
     assert!(
         left.elapsed() <= Duration::from_secs(1),
         "answered after {:?}",

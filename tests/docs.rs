@@ -7,7 +7,8 @@ use nara::layering::{DefaultValue, Setting, Shape};
 use std::collections::BTreeSet;
 
 fn chapter() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md")).unwrap()
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md"))
+        .expect("docs/src/configuration.md is readable")
 }
 
 fn code(text: &str) -> String {
@@ -141,7 +142,8 @@ fn the_chapter_names_every_subcommand_flag() {
 
 /// Option names a module declares (`name = mkOption`, `secretPath`, `mkEnableOption`, ...).
 fn module_options(module: &str) -> Vec<String> {
-    let source = std::fs::read_to_string(format!("{}/{module}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let source =
+        std::fs::read_to_string(format!("{}/{module}", env!("CARGO_MANIFEST_DIR"))).expect("the module is readable");
     source
         .lines()
         .filter_map(|line| {

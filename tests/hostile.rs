@@ -7,6 +7,7 @@
 mod common;
 
 use common::raw::{exchange, get, start, status_of};
+use common::wait_until_blocking;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -98,6 +99,7 @@ fn a_slowloris_trickle_is_cut_off_after_the_header_timeout() {
     let limit = nara::http::server::HEADER_READ_TIMEOUT + Duration::from_secs(5);
     // One header byte a second, never finishing the head.
     let closed = loop {
+        // A sleep, not a wait: it is the slow client, a byte a second.
         std::thread::sleep(Duration::from_secs(1));
         if stream.write_all(b"X").is_err() {
             break true;
@@ -178,21 +180,16 @@ fn a_trickling_unread_body_is_cut_off_after_the_linger_time() {
         .unwrap();
     let began = Instant::now();
     // The answer arrives and nara shuts its side (the client reads to the end) while
-    // it keeps reading the body, which comes a byte every 100 ms, far slower than
-    // nara lingers for: once nara closes, the next byte is refused.
+    // it keeps reading the body, which comes a byte every few tens of milliseconds
+    // (each look of the wait sends one), far slower than nara lingers for: once nara
+    // closes, the next byte is refused.
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     assert_eq!(status_of(&String::from_utf8_lossy(&response)), 200);
-    let mut refused_after = None;
-    for _ in 0..300 {
-        if stream.write_all(b"x").is_err() {
-            refused_after = Some(began.elapsed());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let refused_after = refused_after.expect("nara still read the body after 30 s");
+    let refused_after = wait_until_blocking("nara to stop reading the body", Duration::from_secs(30), || {
+        stream.write_all(b"x").is_err().then(|| began.elapsed())
+    });
     assert!(
         (Duration::from_secs(9)..Duration::from_secs(15)).contains(&refused_after),
         "nara stopped reading the body after {refused_after:?}, not after about 10 s"

@@ -15,17 +15,20 @@ async fn get(server: &InProcess, path: &str, headers: &[(&str, &str)]) -> reqwes
 }
 
 fn header(headers: &HeaderMap, name: header::HeaderName) -> &str {
-    headers.get(&name).map(|v| v.to_str().unwrap()).unwrap_or("")
+    headers
+        .get(&name)
+        .map(|v| v.to_str().expect("the header is visible ASCII"))
+        .unwrap_or("")
 }
 
 /// The content-hashed script `index.html` references.
 async fn hashed_script(server: &InProcess) -> String {
-    let html = get(server, "/", &[]).await.text().await.unwrap();
+    let html = get(server, "/", &[]).await.text().await.expect("index.html is text");
     let start = html
         .find("src=\"/assets/")
         .expect("index.html references a hashed asset")
         + 5;
-    let end = start + html[start..].find('"').unwrap();
+    let end = start + html[start..].find('"').expect("the attribute is closed");
     html[start..end].to_string()
 }
 

@@ -31,23 +31,23 @@ fn image(dir: &Path, config: &str, layer_files: &[&str]) -> std::path::PathBuf {
     let archive = dir.join("archive");
     for file in layer_files {
         let path = root.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, "x").unwrap();
+        std::fs::create_dir_all(path.parent().expect("a layer file is in a folder")).expect("make the layer's folders");
+        std::fs::write(&path, "x").expect("write a layer file");
     }
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::create_dir_all(archive.join("layer1")).unwrap();
+    std::fs::create_dir_all(&root).expect("make the layer's root");
+    std::fs::create_dir_all(archive.join("layer1")).expect("make the archive's layer folder");
     run(Command::new("tar")
         .arg("-cf")
         .arg(archive.join("layer1/layer.tar"))
         .arg("-C")
         .arg(&root)
         .arg("."));
-    std::fs::write(archive.join("config.json"), config).unwrap();
+    std::fs::write(archive.join("config.json"), config).expect("write config.json");
     std::fs::write(
         archive.join("manifest.json"),
         r#"[{"Config": "config.json", "RepoTags": ["nara:0.1.0-abc123"], "Layers": ["layer1/layer.tar"]}]"#,
     )
-    .unwrap();
+    .expect("write manifest.json");
     let out = dir.join("image.tar.gz");
     run(Command::new("tar")
         .arg("-czf")

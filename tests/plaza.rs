@@ -1,16 +1,18 @@
 //! The plaza against a real broker (mosquitto on loopback): naras see each other with
 //! their versions, chau and silence are noticed, forged messages are dropped and
-//! counted, and a broker restart is survived while HTTP keeps answering.
+//! counted, a broker restart is survived while HTTP keeps answering, and a nara run
+//! in-process meets one run as a binary.
 
 mod common;
 
 use common::broker::Mosquitto;
-use common::{Running, client, nara_command};
+use common::{InProcess, Running, client, nara_command, wait_until};
+use nara::http::server::Ended;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::{Kind, Message};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A nara on the broker with test timings: no announce jitter, a newspaper a second.
 fn nara_on(broker: &str, name: &str, extra: &[&str]) -> Running {
@@ -19,38 +21,56 @@ fn nara_on(broker: &str, name: &str, extra: &[&str]) -> Running {
         .args(["--http-addr", "127.0.0.1:0", "--name", name, "--mqtt-url", broker])
         .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
         .args(extra);
-    Running::start(command).unwrap()
+    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn peer(nara: &Running, name: &str) -> Option<Value> {
-    let peers = nara.get_json("/api/peers").await;
+/// A nara whose HTTP side a test reads: a child process or one in this process.
+trait Nara {
+    fn base(&self) -> &str;
+}
+
+impl Nara for Running {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+impl Nara for InProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+/// `name` as `nara` sees it in `/api/peers`, if it does.
+async fn peer(nara: &impl Nara, name: &str) -> Option<Value> {
+    let url = format!("{}/api/peers", nara.base());
+    let peers: Value = client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url} answered no JSON: {e}"));
     peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
 }
 
-/// Polls until `name` has `status` in `nara`'s view, or fails after `limit`.
-async fn wait_for_status(nara: &Running, name: &str, status: &str, limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(p) = peer(nara, name).await
-            && p["status"] == status
-        {
-            return p;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never became {status} in the view of {}",
-            nara.base
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits until `name` has `status` in `nara`'s view, and returns how it sees `name`.
+async fn wait_for_status(nara: &impl Nara, name: &str, status: &str, limit: Duration) -> Value {
+    let what = format!("{name} to be {status} in the view of {}", nara.base());
+    wait_until(&what, limit, || async move {
+        peer(nara, name).await.filter(|p| p["status"] == status)
+    })
+    .await
 }
 
+/// Waits until `nara`'s `/api/status` says its plaza is `connected` (or not).
 async fn wait_for_connected(nara: &Running, connected: bool, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while nara.get_json("/api/status").await["plaza"]["connected"] != connected {
-        assert!(Instant::now() < deadline, "plaza connected never became {connected}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("plaza connected to become {connected} at {}", nara.base);
+    wait_until(&what, limit, || async move {
+        (nara.get_json("/api/status").await["plaza"]["connected"] == connected).then_some(())
+    })
+    .await;
 }
 
 async fn metric(nara: &Running, series: &str) -> u64 {
@@ -104,7 +124,7 @@ async fn chau_on_sigterm_turns_a_nara_offline() {
     let mut b = nara_on(&broker.url(), "leaves", &[]);
     wait_for_status(&a, "leaves", "ONLINE", Duration::from_secs(10)).await;
     b.signal("TERM");
-    assert_eq!(b.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    assert_eq!(b.wait_exit(Duration::from_secs(5)).code(), Some(0));
     wait_for_status(&a, "leaves", "OFFLINE", Duration::from_secs(5)).await;
 }
 
@@ -120,6 +140,50 @@ async fn a_killed_nara_goes_missing_after_the_timeout() {
     assert_eq!(metric(&a, "nara_plaza_peers{status=\"MISSING\"}").await, 1);
 }
 
+#[tokio::test]
+async fn a_plaza_log_line_names_the_nara_it_is_about() {
+    let broker = Mosquitto::start();
+    let mut listener = nara_on(&broker.url(), "listener", &["--log-level", "nara=debug"]);
+    let _speaker = nara_on(&broker.url(), "speaker", &[]);
+    wait_for_status(&listener, "speaker", "ONLINE", Duration::from_secs(10)).await;
+    let line = listener.wait_for_log(
+        "a debug line about a change in the peer view, not about listener itself",
+        Duration::from_secs(5),
+        |line| line["message"] == "a nara changed" && line["span"]["peer"] != "listener",
+    );
+    assert_eq!(line["span"]["name"], "plaza_peer", "{line}");
+    assert_eq!(line["span"]["peer"], "speaker", "{line}");
+}
+
+#[tokio::test]
+async fn an_in_process_nara_meets_the_binary_and_says_chau_when_stopped() {
+    let broker = Mosquitto::start();
+    let url = broker.url();
+    let mut inside = InProcess::start_args(&[
+        "--mqtt-url",
+        &url,
+        "--plaza-announce-jitter",
+        "0s",
+        "--plaza-newspaper-interval",
+        "1s",
+    ])
+    .await;
+    let outside = nara_on(&url, "outside", &[]);
+    let seen_inside = wait_for_status(&outside, "test-nara", "ONLINE", Duration::from_secs(10)).await;
+    let seen_outside = wait_for_status(&inside, "outside", "ONLINE", Duration::from_secs(10)).await;
+    assert_eq!(seen_inside["id"], inside.app.plaza.identity.id.as_str());
+    assert_eq!(seen_outside["id"], outside.get_json("/api/status").await["id"]);
+
+    inside.stop();
+    let ended = tokio::time::timeout(Duration::from_secs(10), inside.ended)
+        .await
+        .expect("the in-process nara ends within 10 s of being stopped")
+        .expect("the in-process nara's task does not panic");
+    assert_eq!(ended, Ended::Drained);
+    // It said chau on its way out: OFFLINE at once, not MISSING after a silence.
+    wait_for_status(&outside, "test-nara", "OFFLINE", Duration::from_secs(5)).await;
+}
+
 /// A raw MQTT client, as an attacker on the broker would have.
 async fn raw_client(broker: &Mosquitto) -> AsyncClient {
     let mut options = MqttOptions::new("forger", "127.0.0.1", broker.port);
@@ -131,7 +195,10 @@ async fn raw_client(broker: &Mosquitto) -> AsyncClient {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_secs()
 }
 
 fn signed(identity: &Identity, kind: Kind, timestamp: u64, version: &str) -> Vec<u8> {
@@ -199,20 +266,15 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
         ("invalid_json", "hey-there"),
         ("not_utf8", "hey-there"),
     ];
-    let deadline = Instant::now() + Duration::from_secs(10);
     for (result, kind) in expectations {
         let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
-        while metric(&observer, &series).await < 1 {
-            if Instant::now() >= deadline {
-                let text = observer.get_text("/metrics").await;
-                let plaza: Vec<&str> = text
-                    .lines()
-                    .filter(|l| l.starts_with("nara_plaza_messages_total"))
-                    .collect();
-                panic!("{series} was never counted; counted: {plaza:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let (observer, series) = (&observer, series.as_str());
+        wait_until(
+            &format!("{series} to be counted"),
+            Duration::from_secs(10),
+            || async move { (metric(observer, series).await >= 1).then_some(()) },
+        )
+        .await;
     }
 
     let after = peer(&observer, "victim").await.unwrap();
@@ -244,15 +306,17 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
     // Re-announced: each still sees the other ONLINE, with messages flowing again
     // (last_seen has one-second resolution, so wait for it to move).
     let before = peer(&a, "second").await.unwrap()["last_seen"].clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = wait_for_status(&a, "second", "ONLINE", Duration::from_secs(5)).await;
-        if now["last_seen"] != before {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no message from second after the restart");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (a_ref, before) = (&a, &before);
+    wait_until(
+        "a message from second after the restart",
+        Duration::from_secs(10),
+        || async move {
+            peer(a_ref, "second")
+                .await
+                .filter(|now| now["status"] == "ONLINE" && now["last_seen"] != *before)
+        },
+    )
+    .await;
     assert!(metric(&a, "nara_plaza_reconnects_total").await >= 1);
 }
 
@@ -311,16 +375,19 @@ async fn mqtt_host_and_port_are_read_when_no_url_is_given() {
 
 /// Reads the stream until every needle has appeared, or fails after ten seconds.
 async fn read_until(events: &mut reqwest::Response, seen: &mut String, needles: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !needles.iter().all(|n| seen.contains(n)) {
-        assert!(Instant::now() < deadline, "{needles:?} never arrived; got {seen:?}");
-        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    // Each chunk is read as it comes: a timeout around the reading, nothing to poll.
+    let read = async {
+        while !needles.iter().all(|n| seen.contains(n)) {
+            let chunk = events
+                .chunk()
+                .await
+                .unwrap_or_else(|e| panic!("the event stream broke: {e}"))
+                .expect("the event stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    let arrived = tokio::time::timeout(Duration::from_secs(10), read).await.is_ok();
+    assert!(arrived, "{needles:?} never arrived; got {seen:?}");
 }
 
 #[tokio::test]
@@ -346,20 +413,25 @@ async fn retain_on(broker: &Mosquitto, topics: &[&str], payload: Vec<u8>) {
         client
             .publish(*topic, QoS::AtLeastOnce, true, payload.clone())
             .await
-            .unwrap();
+            .expect("the publication is queued");
     }
     let mut acked = 0;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while acked < topics.len() {
-        assert!(
-            Instant::now() < deadline,
-            "the broker acknowledged {acked} of {} retained messages",
-            topics.len()
-        );
-        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = eventloop.poll().await {
-            acked += 1;
+    // Each acknowledgement is read as it comes: a timeout around the reading.
+    let acknowledged = async {
+        while acked < topics.len() {
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = eventloop.poll().await {
+                acked += 1;
+            }
         }
-    }
+    };
+    let all = tokio::time::timeout(Duration::from_secs(10), acknowledged)
+        .await
+        .is_ok();
+    assert!(
+        all,
+        "the broker acknowledged {acked} of {} retained messages",
+        topics.len()
+    );
 }
 
 /// Two naras meet and stay connected: each sees the other and never reconnects.
@@ -368,7 +440,8 @@ async fn meet_and_stay_connected(broker: &Mosquitto) {
     let b = nara_on(&broker.url(), "beta", &[]);
     wait_for_status(&a, "beta", "ONLINE", Duration::from_secs(10)).await;
     wait_for_status(&b, "alpha", "ONLINE", Duration::from_secs(10)).await;
-    // Long enough for a disconnect-and-resubscribe loop to show.
+    // A sleep, not a wait: nothing should happen, and 3 s is long enough for a
+    // disconnect-and-resubscribe loop to show.
     tokio::time::sleep(Duration::from_secs(3)).await;
     for nara in [&a, &b] {
         assert_eq!(nara.get_json("/api/status").await["plaza"]["connected"], true);
@@ -417,6 +490,7 @@ async fn a_stream_of_messages_past_the_packet_limit_costs_no_connection() {
             let _ = flood
                 .publish("nara/plaza/newspaper", QoS::AtMostOnce, false, two_mib.clone())
                 .await;
+            // A sleep, not a wait: it paces the flood at one message per 50 ms.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
@@ -451,6 +525,7 @@ async fn a_broker_that_drops_each_connection_at_once_is_retried_with_growing_wai
         }
     });
     let nara = nara_on(&format!("mqtt://127.0.0.1:{port}"), "flaky", &[]);
+    // A sleep, not a wait: the test counts the attempts made in a fixed 6 s.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let made = attempts.load(std::sync::atomic::Ordering::SeqCst);
     // Waits of 0.25, 0.5, 1, 2 and 4 s (plus jitter) fit about five attempts in 6 s;

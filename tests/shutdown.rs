@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{InProcess, client};
+use common::{InProcess, client, wait_until};
 use http_body_util::BodyExt;
 use nara::http::health::Health;
 use nara::http::routes::App;
@@ -32,7 +32,8 @@ async fn start_with_hold(grace: Duration) -> (InProcess, mpsc::Receiver<()>, Arc
             if req.uri().path() == "/hold" {
                 let _ = entered.send(()).await;
                 release.notified().await;
-                return Ok::<_, Infallible>(app.handle(&http::Request::get("/healthz").body(()).unwrap()));
+                let healthz = http::Request::get("/healthz").body(()).expect("a valid request");
+                return Ok::<_, Infallible>(app.handle(&healthz));
             }
             hyper::service::Service::call(&inner, req).await
         }
@@ -48,29 +49,23 @@ async fn readiness_turns_503_while_draining_and_the_request_in_flight_completes(
     entered.recv().await.expect("the held request reached the server");
 
     server.stop();
-    let mut readiness = server.app.readiness();
-    for _ in 0..100 {
-        if readiness.status() == http::StatusCode::SERVICE_UNAVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        readiness = server.app.readiness();
-    }
-    assert_eq!(readiness.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    let app = &server.app;
+    let readiness = wait_until("readiness to turn 503", Duration::from_secs(1), || async move {
+        Some(app.readiness()).filter(|r| r.status() == http::StatusCode::SERVICE_UNAVAILABLE)
+    })
+    .await;
     let body = readiness.into_body().collect().await.unwrap().to_bytes();
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["reasons"], serde_json::json!(["draining"]));
 
     // The listener closes: new connections are refused while the old request runs.
-    let mut refused = false;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(server.addr).await.is_err() {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(refused, "new connections were still accepted while draining");
+    let addr = server.addr;
+    wait_until(
+        "new connections to be refused while draining",
+        Duration::from_secs(1),
+        || async move { tokio::net::TcpStream::connect(addr).await.is_err().then_some(()) },
+    )
+    .await;
     assert!(!in_flight.is_finished());
 
     release.notify_one();
@@ -117,5 +112,45 @@ async fn idle_keep_alive_connections_do_not_hold_up_shutdown() {
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(ended, Ended::Drained);
+}
+
+/// The server as the binary assembles it (config, plaza, routes), not only its loop: a
+/// client holding `/api/events` open sees readiness turn 503 and the listener close,
+/// then its stream ends, and the server reports a clean drain well within the grace.
+#[tokio::test]
+async fn the_assembled_server_drains_an_open_event_stream_and_ends_cleanly() {
+    let mut server = InProcess::start().await;
+    let mut events = client().get(server.url("/api/events")).send().await.unwrap();
+    assert_eq!(events.status(), reqwest::StatusCode::OK);
+    let first = events
+        .chunk()
+        .await
+        .unwrap()
+        .expect("the stream opens with its retry line");
+    assert!(String::from_utf8_lossy(&first).contains("retry:"), "{first:?}");
+
+    server.stop();
+    let app = server.app.clone();
+    wait_until("readiness 503 once stopped", Duration::from_secs(2), || {
+        let app = app.clone();
+        async move { (app.readiness().status() == http::StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
+    })
+    .await;
+    let addr = server.addr;
+    wait_until("the listener closed", Duration::from_secs(2), || async move {
+        tokio::net::TcpStream::connect(addr).await.is_err().then_some(())
+    })
+    .await;
+    // The stream ends (EOF) instead of holding the drain up for the whole grace.
+    let rest = tokio::time::timeout(Duration::from_secs(3), async {
+        while events.chunk().await.unwrap_or(None).is_some() {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the event stream stayed open while draining");
+    let ended = tokio::time::timeout(Duration::from_secs(3), server.ended)
+        .await
+        .expect("the server ends within the grace")
+        .expect("the server task does not panic");
     assert_eq!(ended, Ended::Drained);
 }

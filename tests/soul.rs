@@ -9,9 +9,12 @@ use serde_json::Value;
 use std::time::Duration;
 
 fn mint(name: &str) -> String {
-    let output = nara_command().args(["soul", "new", "--name", name]).output().unwrap();
+    let output = nara_command()
+        .args(["soul", "new", "--name", name])
+        .output()
+        .expect("nara runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = String::from_utf8(output.stdout).expect("the soul is UTF-8");
     assert_eq!(stdout.lines().count(), 1, "only the soul goes to stdout");
     stdout.trim().to_string()
 }
@@ -67,7 +70,7 @@ async fn the_soul_never_appears_in_logs_api_metrics_events_or_help() {
         assert_eq!(report["bonded"], true);
 
         nara.signal("TERM");
-        nara.wait_exit(Duration::from_secs(5)).expect("stops");
+        nara.wait_exit(Duration::from_secs(5));
         let log = nara.drain_log().join("\n");
         assert!(!log.is_empty());
         assert!(!seen.contains(&soul), "the soul leaked into an HTTP response");

@@ -4,10 +4,20 @@
 
 mod common;
 
-use common::{Running, client, free_port, nara_command};
+use common::{Running, client, free_port, nara_command, wait_until};
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// A child process killed when the test ends, pass or fail.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 fn recv_state(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
@@ -29,7 +39,7 @@ fn notifies_ready_once_serving_and_stopping_on_sigterm() {
 
     nara.signal("TERM");
     assert_eq!(recv_state(&socket).trim(), "STOPPING=1");
-    assert_eq!(nara.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    assert_eq!(nara.wait_exit(Duration::from_secs(5)).code(), Some(0));
 }
 
 #[tokio::test]
@@ -39,7 +49,7 @@ async fn serves_the_socket_systemd_passes_instead_of_binding() {
     // the listening socket as fd 3 (LISTEN_FDS=1). --http-addr names a port that is
     // taken, so nara can only answer if it really uses the passed socket.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut activator = Command::new("systemd-socket-activate")
+    let _activator = Command::new("systemd-socket-activate")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--setenv", "NARA_LOG_FORMAT=json"])
         .arg(common::nara_bin())
@@ -47,17 +57,16 @@ async fn serves_the_socket_systemd_passes_instead_of_binding() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(KillOnDrop)
         .expect("systemd-socket-activate runs (Debian package systemd)");
 
-    let mut answered = None;
-    for _ in 0..100 {
-        if let Ok(response) = client().get(format!("http://127.0.0.1:{port}/healthz")).send().await {
-            answered = Some(response.status());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = activator.kill();
-    let _ = activator.wait();
-    assert_eq!(answered, Some(reqwest::StatusCode::OK));
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let url = url.as_str();
+    let answered = wait_until(
+        "an answer on the activated socket",
+        Duration::from_secs(10),
+        || async move { client().get(url).send().await.ok().map(|response| response.status()) },
+    )
+    .await;
+    assert_eq!(answered, reqwest::StatusCode::OK);
 }

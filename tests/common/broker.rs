@@ -2,7 +2,7 @@
 //! own config file, stopped (and restartable on the same port) by the test.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Mosquitto {
     pub port: u16,
@@ -22,7 +22,7 @@ impl Mosquitto {
     pub fn start_with(listener_options: &str, global_options: &str) -> Mosquitto {
         let mut broker = Mosquitto {
             port: super::free_port(),
-            dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().expect("a scratch directory for mosquitto"),
             child: None,
             listener_options: listener_options.to_string(),
             global_options: global_options.to_string(),
@@ -54,7 +54,7 @@ impl Mosquitto {
                 self.global_options, self.port, self.listener_options
             ),
         )
-        .unwrap();
+        .expect("mosquitto's config file is written");
         // Debian installs it in /usr/sbin, which not every PATH holds.
         let program = if Command::new("mosquitto").arg("-h").output().is_ok() {
             "mosquitto"
@@ -69,11 +69,12 @@ impl Mosquitto {
             .spawn()
             .expect("mosquitto is installed (Debian package mosquitto; `make bootstrap` installs it)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not listen on {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let port = self.port;
+        super::wait_until_blocking(
+            &format!("mosquitto to listen on {port}"),
+            Duration::from_secs(10),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+        );
     }
 
     pub fn stop(&mut self) {

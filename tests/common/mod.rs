@@ -1,5 +1,6 @@
 //! Test harness: nara in-process on an ephemeral port, or the real binary as a child
-//! process whose listening address is read from its JSON start-up log line.
+//! process whose listening address is read from its JSON start-up log line; and
+//! [`wait_until`], the one way a test waits for something to become true.
 #![allow(dead_code)]
 
 pub mod broker;
@@ -10,14 +11,51 @@ use nara::http::routes::App;
 use nara::http::server::{self, Ended};
 use nara::layering::Environment;
 use nara::plaza::identity::Soul;
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// How long [`wait_until`] and [`wait_until_blocking`] leave between two looks.
+const POLL_EVERY: Duration = Duration::from_millis(25);
+
+/// Polls `condition` until it answers `Some`, and returns what it answered; panics
+/// naming `what` once `deadline` has passed without.
+///
+/// `what` says what is awaited ("beta ONLINE in alpha's view"), so a failure reads as
+/// the sentence it was waiting for. A closure that needs borrowed values in its future
+/// copies the references in: `|| async move { peer(nara, name).await }`.
+pub async fn wait_until<T, F, Fut>(what: &str, deadline: Duration, mut condition: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let give_up = Instant::now() + deadline;
+    loop {
+        if let Some(value) = condition().await {
+            return value;
+        }
+        assert!(Instant::now() < give_up, "waited {deadline:?} for {what}, in vain");
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// [`wait_until`] for a test without an async runtime: the thread sleeps between looks.
+pub fn wait_until_blocking<T>(what: &str, deadline: Duration, mut condition: impl FnMut() -> Option<T>) -> T {
+    let give_up = Instant::now() + deadline;
+    loop {
+        if let Some(value) = condition() {
+            return value;
+        }
+        assert!(Instant::now() < give_up, "waited {deadline:?} for {what}, in vain");
+        std::thread::sleep(POLL_EVERY);
+    }
+}
 
 /// A client that sends exactly the headers a test sets: no decompression, no proxy.
 pub fn client() -> reqwest::Client {
@@ -53,7 +91,7 @@ impl InProcess {
         args.extend_from_slice(extra);
         let config = nara::config::from_args(args, &Environment::default()).expect("the test's flags are valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().unwrap();
+        let addr = listener.local_addr().expect("a bound listener has an address");
         let server = nara::Server::new(config);
         let app = server.app().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -85,7 +123,7 @@ impl InProcess {
         S::Future: Send,
     {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().unwrap();
+        let addr = listener.local_addr().expect("a bound listener has an address");
         health.mark_started();
         let (stop, stopped) = oneshot::channel::<()>();
         let drain = health.clone();
@@ -150,7 +188,7 @@ impl Running {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| format!("spawn nara: {e}"))?;
-        let stderr = child.stderr.take().unwrap();
+        let stderr = child.stderr.take().expect("stderr was piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -166,7 +204,10 @@ impl Running {
                     if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
                         && json["message"] == "nara listening"
                     {
-                        let addr: SocketAddr = json["addr"].as_str().unwrap().parse().unwrap();
+                        let addr: SocketAddr = json["addr"]
+                            .as_str()
+                            .and_then(|addr| addr.parse().ok())
+                            .ok_or_else(|| format!("no address in the start-up line: {line}"))?;
                         let target = nara::http::listen_addr::local_target(addr);
                         seen.push(line);
                         return Ok(Running {
@@ -197,17 +238,25 @@ impl Running {
 
     /// GET `path` and parse the JSON it answers.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
-        client().get(self.url(path)).send().await.unwrap().json().await.unwrap()
+        get(&self.url(path))
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"))
     }
 
     /// GET `path` and return the body as text.
     pub async fn get_text(&self, path: &str) -> String {
-        client().get(self.url(path)).send().await.unwrap().text().await.unwrap()
+        get(&self.url(path))
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
     }
 
     /// GET `path` and return the status code.
     pub async fn status_code(&self, path: &str) -> u16 {
-        client().get(self.url(path)).send().await.unwrap().status().as_u16()
+        get(&self.url(path)).await.status().as_u16()
     }
 
     /// Sends `SIGTERM` ("TERM"), `SIGINT` ("INT") or `SIGKILL` ("KILL") to the process.
@@ -220,23 +269,52 @@ impl Running {
         };
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
         // SAFETY: kill(2) only sends a signal to our own child process.
+        #[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
         let result = unsafe { libc::kill(pid, signal) };
         assert_eq!(result, 0, "kill -{name} failed");
     }
 
-    /// Waits up to `limit` for the process to exit.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + limit;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+    /// Waits up to `limit` for the process to exit, and fails the test if it does not.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let child = &mut self.child;
+        wait_until_blocking("nara to exit", limit, || {
+            child.try_wait().expect("the child's status can be read")
+        })
     }
 
-    /// Log lines received so far and not yet drained, from the first.
+    /// Waits up to `deadline` for a JSON log line that `matches`, and returns it; fails
+    /// the test with the log so far if none comes. Lines read on the way stay for
+    /// [`Running::drain_log`].
+    pub fn wait_for_log(
+        &mut self,
+        what: &str,
+        deadline: Duration,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let give_up = Instant::now() + deadline;
+        let mut looked_at = 0;
+        loop {
+            for line in &self.early[looked_at..] {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(line)
+                    && matches(&json)
+                {
+                    return json;
+                }
+            }
+            looked_at = self.early.len();
+            // Blocks on the log itself: each line is looked at as it arrives.
+            match self.log.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.early.push(line),
+                Err(_) => panic!(
+                    "waited {deadline:?} for {what}, in vain; the log:\n{}",
+                    self.early.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Log lines received so far and not yet drained, from the first (with those a
+    /// [`Running::wait_for_log`] looked at).
     pub fn drain_log(&mut self) -> Vec<String> {
         let mut lines = std::mem::take(&mut self.early);
         lines.extend(self.log.try_iter());
@@ -251,11 +329,19 @@ impl Drop for Running {
     }
 }
 
+/// GET `url` with [`client`], failing the test if no response comes.
+async fn get(url: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
         .port()
 }

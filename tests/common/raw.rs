@@ -10,14 +10,18 @@ use std::time::Duration;
 pub fn start() -> Running {
     let mut command = nara_command();
     command.args(["--http-addr", "127.0.0.1:0"]);
-    Running::start(command).unwrap()
+    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Sends `request` as is and reads until the server closes or a second passes quietly.
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    stream.write_all(request).unwrap();
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("a read timeout can be set");
+    stream
+        .write_all(request)
+        .unwrap_or_else(|e| panic!("send the request: {e}"));
     let mut response = Vec::new();
     let mut buf = [0u8; 65536];
     loop {
