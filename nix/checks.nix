@@ -39,7 +39,7 @@
   # The API docs build without a warning: no broken link, no undocumented public item.
   doc = craneLib.cargoDoc (crateArgs.checks
     // {
-      RUSTDOCFLAGS = "--deny warnings";
+      env = crateArgs.checks.env // {RUSTDOCFLAGS = "--deny warnings";};
     });
 
   # The integration tests read the book chapters and modules they hold the code

@@ -23,6 +23,7 @@ impl StartTime {
     pub fn wall(&self) -> SystemTime {
         self.wall
     }
+
     /// Whole seconds since the start, by the monotonic clock.
     pub fn uptime_s(&self) -> u64 {
         self.monotonic.elapsed().as_secs()

@@ -46,6 +46,7 @@ impl Health {
     pub fn draining_signal(&self) -> watch::Receiver<bool> {
         self.draining_signal.subscribe()
     }
+
     /// Whether shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)

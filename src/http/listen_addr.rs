@@ -25,6 +25,7 @@ pub fn parse(text: &str) -> Result<SocketAddr, String> {
 pub fn all_interfaces(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
 }
+
 /// A port number, 1 to 65535.
 pub fn parse_port(text: &str) -> Result<u16, String> {
     text.trim()

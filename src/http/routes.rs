@@ -65,6 +65,7 @@ impl App {
         let plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
         App::with_plaza(health, plaza, metrics)
     }
+
     /// An app over an existing plaza and metrics, as the server assembles it.
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
         App {

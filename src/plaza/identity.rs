@@ -71,6 +71,7 @@ impl Soul {
     pub fn native(machine_id: &str, name: &str) -> Soul {
         Soul::from_seed(tagged_hash("nara/native-soul/v1", machine_id.as_bytes(), name), name)
     }
+
     /// Parses a soul in Base58, as `nara soul new` prints it.
     pub fn parse(text: &str) -> Result<Soul, NotASoul> {
         let bytes = bs58::decode(text.trim())
@@ -95,6 +96,7 @@ impl Soul {
         bytes.extend_from_slice(&self.bond);
         bs58::encode(bytes).into_string()
     }
+
     /// Whether this soul was minted for `name`.
     pub fn is_bonded_to(&self, name: &str) -> bool {
         self.bond == bond_for(&self.seed, name)

@@ -108,6 +108,7 @@ impl Plaza {
         let view = self.view();
         (view.snapshot(), self.changes.subscribe())
     }
+
     /// Whether the broker connection is up.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::SeqCst)
@@ -118,14 +119,17 @@ impl Plaza {
         self.metrics.plaza_connected.set(i64::from(connected));
         self.connected.swap(connected, Ordering::SeqCst)
     }
+
     /// Counts a reconnection to the broker.
     pub fn record_reconnect(&self) {
         self.metrics.plaza_reconnects.inc();
     }
+
     /// Seconds since this plaza began.
     pub fn uptime_s(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
+
     /// The plaza part of `/api/status`.
     pub fn status(&self) -> PlazaStatus {
         PlazaStatus {

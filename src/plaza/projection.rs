@@ -121,6 +121,7 @@ fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
     counts.moved(Some(peer.status), to);
     peer.status = to;
 }
+
 /// The peer view: every nara heard from, bounded in size, with counts kept in step.
 pub struct Projection {
     peers: HashMap<String, Peer>,
@@ -241,6 +242,7 @@ impl Projection {
         peers.sort_by(|a, b| a.name.cmp(&b.name));
         peers
     }
+
     /// Naras by status.
     pub fn counts(&self) -> Counts {
         self.counts
