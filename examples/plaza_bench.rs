@@ -8,7 +8,7 @@ use nara::http::health::Health;
 use nara::http::routes::App;
 use nara::metrics::Metrics;
 use nara::plaza::Plaza;
-use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use nara::plaza::message::{Kind, Message, Policy};
 use nara::plaza::settings::PlazaConfig;
 use std::sync::Arc;
@@ -46,7 +46,11 @@ fn main() {
     let identities: Vec<Identity> = (0..NARAS)
         .map(|i| {
             let name = format!("nara-{i:05}");
-            Identity::new(&Soul::native("bench", &name), &name, SoulSource::Native)
+            Identity::new(
+                &Soul::native(&Fingerprint::of("bench", &[]), &name),
+                &name,
+                SoulSource::Native,
+            )
         })
         .collect();
     let messages: Vec<(String, Vec<u8>)> = identities.iter().map(|id| signed(id, Kind::HeyThere, now)).collect();
@@ -69,7 +73,11 @@ fn main() {
 
     // The whole receive path into a live view of 10,000 naras.
     let metrics = Arc::new(Metrics::new());
-    let own = Identity::new(&Soul::native("bench", "me"), "me", SoulSource::Native);
+    let own = Identity::new(
+        &Soul::native(&Fingerprint::of("bench", &[]), "me"),
+        "me",
+        SoulSource::Native,
+    );
     let plaza = Plaza::new(own, PlazaConfig::default(), metrics.clone());
     drop(identities);
     let rss_before = resident_kib();

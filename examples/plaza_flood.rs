@@ -5,7 +5,7 @@
 //!
 //! Run: cargo run --release --example plaza_flood -- mqtt://127.0.0.1:1883 http://127.0.0.1:8080 20000
 
-use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use nara::plaza::message::{Kind, Message};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -39,7 +39,11 @@ async fn main() {
     let senders: Vec<Identity> = (0..1000)
         .map(|i| {
             let name = format!("flood-{i:04}");
-            Identity::new(&Soul::native("flood", &name), &name, SoulSource::Native)
+            Identity::new(
+                &Soul::native(&Fingerprint::of("flood", &[]), &name),
+                &name,
+                SoulSource::Native,
+            )
         })
         .collect();
     let messages: Vec<(String, Vec<u8>)> = (0..total)

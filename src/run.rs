@@ -32,6 +32,9 @@ impl Server {
     /// Builds the identity, metrics, plaza and routes; nothing runs yet.
     pub fn new(config: Config) -> Server {
         let identity = Identity::new(&config.soul, &config.name, config.soul_source);
+        for warning in &config.warnings {
+            tracing::warn!(name = %identity.name, "{warning}");
+        }
         warn_about_identity(&identity);
         let metrics = Arc::new(Metrics::new());
         let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
@@ -159,12 +162,13 @@ fn warn_about_identity(identity: &Identity) {
     match identity.soul_source {
         SoulSource::Native => tracing::warn!(
             name = %identity.name,
-            "no soul configured: using one derived from this machine's machine-id; it will not survive a move \
-             to another machine (mint one with `nara soul new --name NAME` and pass it with --soul-file)"
+            "no soul configured: using one derived from this machine (its host ID and MAC addresses, as the Go \
+             nara derives it); it will not survive a move to another machine (mint one with `nara soul new --name NAME` and pass it with --soul-file)"
         ),
         SoulSource::Ephemeral => tracing::warn!(
             name = %identity.name,
-            "no soul configured and no machine-id: using a random soul; this nara's ID changes on every start"
+            "no soul configured and nothing to derive one from on this machine: using a random soul; this nara's \
+             ID changes on every start"
         ),
         _ => {}
     }

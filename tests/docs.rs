@@ -23,6 +23,10 @@ fn expected_row(setting: &Setting) -> [String; 4] {
         (Some(flag), Shape::Value) => code(&format!("--{flag} {}", setting.value_name)),
         (None, _) => String::new(),
     };
+    let flag = std::iter::once(flag)
+        .chain(setting.aliases.iter().map(|alias| code(&format!("--{alias}"))))
+        .collect::<Vec<_>>()
+        .join(", ");
     let env = setting.env.iter().map(|v| code(v)).collect::<Vec<_>>().join(", ");
     let key = if setting.in_file {
         code(setting.key)
@@ -85,7 +89,7 @@ fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared
             None => setting.env[0].to_string(),
         };
         assert!(help.contains(&shown), "--help lacks {shown}");
-        if setting.flag.is_some() {
+        if setting.flag.is_some() && !setting.env.is_empty() {
             let env = format!("[env: {}]", setting.env.join(", "));
             assert!(help.contains(&env), "--help lacks {env} for {shown}");
         }
@@ -98,7 +102,7 @@ fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared
     }
     let declared_env: BTreeSet<&str> = general::all().flat_map(|s| s.env.iter().copied()).collect();
     let declared_flags: BTreeSet<String> = general::all()
-        .filter_map(|s| s.flag)
+        .flat_map(|s| s.flag.into_iter().chain(s.aliases.iter().copied()))
         .map(|f| format!("--{f}"))
         .collect();
     for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')) {

@@ -17,6 +17,8 @@ pub struct Invocation {
     pub command: Option<Command>,
     /// The settings given as flags, before and after a `check-config`.
     pub flags: BTreeMap<&'static str, String>,
+    /// The Go nara's flags given that nara ignores, as `--flag`.
+    pub ignored: Vec<String>,
 }
 
 /// The declared settings as flags, for a subcommand that takes them (`check-config`).
@@ -44,8 +46,8 @@ impl Args for SettingFlags {
     }
 }
 
-/// The help of `setting`, then its default and variables on a line of their own, so
-/// wrapping never splits `[default: 10s]`.
+/// The help of `setting`, then its default and its variables each on a line of its
+/// own, so wrapping never splits `[default: 10s]`.
 fn help_text(setting: &Setting) -> String {
     let mut specs = Vec::new();
     if let Some(default) = setting.default_text() {
@@ -54,7 +56,7 @@ fn help_text(setting: &Setting) -> String {
     if !setting.env.is_empty() {
         specs.push(format!("[env: {}]", setting.env.join(", ")));
     }
-    format!("{}\n{}", setting.help, specs.join(" "))
+    format!("{}\n{}", setting.help, specs.join("\n"))
 }
 
 /// The clap argument for `setting`, if it has a flag. clap reads only the command
@@ -62,7 +64,10 @@ fn help_text(setting: &Setting) -> String {
 /// record of where it came from.
 fn setting_arg(setting: &'static Setting) -> Option<Arg> {
     let flag = setting.flag?;
-    let arg = Arg::new(setting.key).long(flag).help(help_text(setting));
+    let arg = Arg::new(setting.key)
+        .long(flag)
+        .visible_aliases(setting.aliases.iter().copied())
+        .help(help_text(setting));
     let arg = match setting.shape {
         Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
         Shape::Switch => arg.action(ArgAction::SetTrue),
@@ -71,6 +76,42 @@ fn setting_arg(setting: &'static Setting) -> Option<Arg> {
         Group::General => arg,
         Group::Plaza => arg.help_heading("Plaza"),
     })
+}
+
+/// The Go nara's flags for parts nara does not have (the mesh, the ledger, the console
+/// table), and whether each takes a value: accepted so a Go nara's command line keeps
+/// working, and named in one warning at start.
+pub const IGNORED_GO_FLAGS: &[(&str, bool)] = &[
+    ("no-mesh", false),
+    ("headscale-url", true),
+    ("authkey", true),
+    ("memory-mode", true),
+    ("ledger-capacity", true),
+    ("transport", true),
+    ("show-neighbours", false),
+    ("refresh-rate", true),
+    ("force-chattiness", true),
+    ("show-default-credentials", false),
+];
+
+/// A hidden argument for an ignored Go flag: a switch takes `-flag` or `-flag=false`,
+/// as Go's flag package does; a value may start with `-` (`-force-chattiness -1`).
+fn ignored_arg(&(flag, takes_value): &(&'static str, bool)) -> Arg {
+    let arg = Arg::new(flag).long(flag).hide(true).action(ArgAction::Set);
+    if takes_value {
+        arg.allow_hyphen_values(true)
+    } else {
+        arg.num_args(0..=1).require_equals(true).default_missing_value("true")
+    }
+}
+
+/// The ignored Go flags `matches` holds, as `--flag`.
+fn ignored_flags(matches: &ArgMatches) -> Vec<String> {
+    IGNORED_GO_FLAGS
+        .iter()
+        .filter(|(flag, _)| matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|(flag, _)| format!("--{flag}"))
+        .collect()
 }
 
 /// The settings `matches` holds from the command line, by key.
@@ -100,17 +141,23 @@ pub fn command() -> ClapCommand {
             "nara: serves its web UI, docs and API on one port.\n\nSettings come from flags, then environment \
              variables, then the --config file, then the defaults shown here.",
         );
+    let command = command.args(IGNORED_GO_FLAGS.iter().map(ignored_arg));
     Command::augment_subcommands(SettingFlags::augment_args(command.after_long_help(more_environment())))
 }
 
 /// The end of `--help`: settings only a variable can carry, and the variables of other
 /// tools that settings fall back to.
 fn more_environment() -> String {
-    let mut text = String::from("Settings only the environment carries:\n");
-    for setting in general::all().filter(|s| s.flag.is_none()) {
-        text.push_str(&format!("  {}\n          {}\n", setting.env.join(", "), setting.help));
+    let mut text = String::new();
+    let env_only: Vec<&Setting> = general::all().filter(|s| s.flag.is_none()).collect();
+    if !env_only.is_empty() {
+        text.push_str("Settings only the environment carries:\n");
+        for setting in env_only {
+            text.push_str(&format!("  {}\n          {}\n", setting.env.join(", "), setting.help));
+        }
+        text.push('\n');
     }
-    text.push_str("\nRead when a setting is set nowhere else:\n");
+    text.push_str("Read when a setting is set nowhere else:\n");
     for setting in general::all().filter(|s| !s.fallbacks.is_empty()) {
         text.push_str(&format!(
             "  {} for {}\n",
@@ -172,11 +219,13 @@ where
     let long_names: Vec<String> = command
         .get_arguments()
         .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
-        .filter_map(|a| a.get_long().map(String::from))
+        .flat_map(|a| a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()))
+        .map(String::from)
         .collect();
     let args = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
     let matches = command.try_get_matches_from(args)?;
     let mut flags = given_settings(&matches);
+    let ignored = ignored_flags(&matches);
     let command = match matches.subcommand() {
         Some(_) => Some(Command::from_arg_matches(&matches)?),
         None => None,
@@ -184,7 +233,11 @@ where
     if let Some(Command::CheckConfig { settings }) = &command {
         flags.extend(settings.0.clone());
     }
-    Ok(Invocation { command, flags })
+    Ok(Invocation {
+        command,
+        flags,
+        ignored,
+    })
 }
 
 /// clap's own error (unknown flag, missing value) as one line for stderr; `None` for

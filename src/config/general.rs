@@ -8,6 +8,7 @@ use crate::plaza;
 pub static CONFIG: Setting = Setting {
     key: "config",
     flag: Some("config"),
+    aliases: &[],
     env: &["NARA_CONFIG"],
     in_file: false,
     value_name: "FILE",
@@ -23,7 +24,8 @@ pub static CONFIG: Setting = Setting {
 pub static HTTP_ADDR: Setting = Setting {
     key: "http_addr",
     flag: Some("http-addr"),
-    env: &["NARA_HTTP_ADDR"],
+    aliases: &[],
+    env: &["NARA_HTTP_ADDR", "HTTP_ADDR"],
     in_file: true,
     value_name: "ADDR",
     default: DefaultValue::Value(":8080"),
@@ -38,7 +40,8 @@ pub static HTTP_ADDR: Setting = Setting {
 pub static NAME: Setting = Setting {
     key: "name",
     flag: Some("name"),
-    env: &["NARA_NAME"],
+    aliases: &["nara-id"],
+    env: &["NARA_NAME", "NARA_ID"],
     in_file: true,
     value_name: "NAME",
     default: DefaultValue::Described("the hostname"),
@@ -53,6 +56,7 @@ pub static NAME: Setting = Setting {
 pub static LOG_FORMAT: Setting = Setting {
     key: "log_format",
     flag: Some("log-format"),
+    aliases: &[],
     env: &["NARA_LOG_FORMAT"],
     in_file: true,
     value_name: "FORMAT",
@@ -68,6 +72,7 @@ pub static LOG_FORMAT: Setting = Setting {
 pub static LOG_LEVEL: Setting = Setting {
     key: "log_level",
     flag: Some("log-level"),
+    aliases: &[],
     env: &["NARA_LOG_LEVEL"],
     in_file: true,
     value_name: "FILTER",
@@ -83,6 +88,7 @@ pub static LOG_LEVEL: Setting = Setting {
 pub static SHUTDOWN_GRACE: Setting = Setting {
     key: "shutdown_grace",
     flag: Some("shutdown-grace"),
+    aliases: &[],
     env: &["NARA_SHUTDOWN_GRACE"],
     in_file: true,
     value_name: "DURATION",
@@ -94,8 +100,66 @@ pub static SHUTDOWN_GRACE: Setting = Setting {
     fallbacks: &[],
 };
 
+/// `--verbose`: the Go nara's switch for debug logs.
+pub static VERBOSE: Setting = Setting {
+    key: "verbose",
+    flag: Some("verbose"),
+    aliases: &[],
+    env: &[],
+    in_file: false,
+    value_name: "",
+    default: DefaultValue::Value("false"),
+    help: "Log at debug level, when no log filter is set anywhere (as the Go nara's -verbose)",
+    shape: Shape::Switch,
+    secret: false,
+    group: Group::General,
+    fallbacks: &[],
+};
+
+/// `--vv`: the Go nara's switch for trace logs.
+pub static VERY_VERBOSE: Setting = Setting {
+    key: "vv",
+    flag: Some("vv"),
+    aliases: &[],
+    env: &[],
+    in_file: false,
+    value_name: "",
+    default: DefaultValue::Value("false"),
+    help: "Log at trace level, when no log filter is set anywhere (as the Go nara's -vv)",
+    shape: Shape::Switch,
+    secret: false,
+    group: Group::General,
+    fallbacks: &[],
+};
+
+/// `--serve-ui`: accepted from the Go nara's command lines; the UI is always served.
+pub static SERVE_UI: Setting = Setting {
+    key: "serve_ui",
+    flag: Some("serve-ui"),
+    aliases: &[],
+    env: &[],
+    in_file: false,
+    value_name: "",
+    default: DefaultValue::Value("true"),
+    help: "Accepted for the Go nara's command lines: nara always serves its UI",
+    shape: Shape::Switch,
+    secret: false,
+    group: Group::General,
+    fallbacks: &[],
+};
+
 /// nara's own settings, in the order `--help` lists them.
-pub static GENERAL: [&Setting; 6] = [&CONFIG, &HTTP_ADDR, &NAME, &LOG_FORMAT, &LOG_LEVEL, &SHUTDOWN_GRACE];
+pub static GENERAL: [&Setting; 9] = [
+    &CONFIG,
+    &HTTP_ADDR,
+    &NAME,
+    &LOG_FORMAT,
+    &LOG_LEVEL,
+    &VERBOSE,
+    &VERY_VERBOSE,
+    &SHUTDOWN_GRACE,
+    &SERVE_UI,
+];
 
 /// Every setting: nara's own, then the plaza's.
 pub fn all() -> impl Iterator<Item = &'static Setting> {

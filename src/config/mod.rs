@@ -10,10 +10,10 @@ use crate::http::listen_addr;
 use crate::layering::values::parse_duration;
 use crate::layering::{ConfigError, Environment, Origin, Picked, Report, Setting, SettingsFile, Sources, invalid};
 use crate::logging::LogFormat;
-use crate::plaza::identity::{Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
+use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
 use crate::plaza::settings::{PlazaConfig, PlazaPlan};
 use cli::Invocation;
-use general::{CONFIG, HTTP_ADDR, LOG_FORMAT, LOG_LEVEL, NAME, SHUTDOWN_GRACE};
+use general::{CONFIG, HTTP_ADDR, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE, VERY_VERBOSE};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -37,6 +37,9 @@ pub struct Config {
     pub soul: Soul,
     /// Where the soul came from.
     pub soul_source: SoulSource,
+    /// What an operator should hear at start about how the defaults were found
+    /// (gathered before logging starts, logged once it has).
+    pub warnings: Vec<String>,
 }
 
 /// How the name is decided.
@@ -150,8 +153,18 @@ impl Settings {
 
         let level = pick_defaulted(sources, &LOG_LEVEL)?;
         let rust_log = LOG_LEVEL.fallbacks[0];
-        let (log_filter, filter_origin) = match (&level.origin, sources.env().get(rust_log)) {
-            (Origin::Default(_), Some(filter)) => (filter.to_string(), Origin::Env(rust_log)),
+        let louder = [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")]
+            .into_iter()
+            .map(|(setting, level)| Ok((sources.pick(setting)?, setting, level)))
+            .collect::<Result<Vec<_>, ConfigError>>()?
+            .into_iter()
+            .find_map(|(picked, setting, level)| {
+                let on = picked.is_some_and(|p| p.value == "true");
+                on.then(|| (level.to_string(), Origin::Flag(setting.flag.unwrap_or(setting.key))))
+            });
+        let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(rust_log)) {
+            (Origin::Default(_), Some(louder), _) => louder,
+            (Origin::Default(_), None, Some(filter)) => (filter.to_string(), Origin::Env(rust_log)),
             _ => (level.value, level.origin),
         };
         report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
@@ -166,6 +179,9 @@ impl Settings {
         let grace = pick(sources, &mut report, &SHUTDOWN_GRACE)?
             .ok_or_else(|| ConfigError("--shutdown-grace has no value".into()))?;
         let shutdown_grace = parse_duration(&grace.value).map_err(|e| invalid(&grace.value, &grace.origin, e))?;
+
+        // Accepted for the Go nara's command lines; the UI is always served.
+        pick(sources, &mut report, &SERVE_UI)?;
 
         let plaza = crate::plaza::settings::resolve(sources, &mut report)?;
         Ok(Settings {
@@ -185,19 +201,25 @@ impl Settings {
     }
 
     /// Reads what the settings name: the soul and password files, systemd's
-    /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and the machine-id (through
-    /// `machine_id`, only if a default needs it).
-    pub fn load(self, env: &Environment, machine_id: impl Fn() -> Option<String>) -> Result<Config, ConfigError> {
+    /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
+    /// machine-id and fingerprint, only if a default needs them.
+    pub fn load(self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
         let name = match self.name {
             NamePlan::Given(name) | NamePlan::Hostname(name) => name,
-            NamePlan::FromMachine(hostname) => {
-                friendly_name(machine_id().as_deref().or(hostname.as_deref()).unwrap_or("nara"))
-            }
+            NamePlan::FromMachine(hostname) => friendly_name(
+                machine
+                    .machine_id()
+                    .as_deref()
+                    .or(hostname.as_deref())
+                    .unwrap_or("nara"),
+            ),
         };
+        let mut warnings = self.plaza.warnings.clone();
+        let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
         let credentials = crate::plaza::settings::SOUL.fallbacks[0];
         let loaded = self
             .plaza
-            .load(env.get(credentials).map(Path::new), &machine_id, &name)?;
+            .load(env.get(credentials).map(Path::new), fingerprint, &name)?;
         Ok(Config {
             http_addr: self.http_addr,
             name,
@@ -207,8 +229,34 @@ impl Settings {
             plaza: loaded.config,
             soul: loaded.soul,
             soul_source: loaded.soul_source,
+            warnings,
         })
     }
+}
+
+/// The machine's fingerprint from its inputs, noting in `warnings` what could not be
+/// read; `None` when nothing could, since every such machine would share one soul.
+fn fingerprint_of(inputs: &host::FingerprintInputs, warnings: &mut Vec<String>) -> Option<Fingerprint> {
+    let advice = "set a soul (--soul-file) so the identity does not depend on it";
+    match &inputs.host_id {
+        None => warnings.push(format!(
+            "no host ID could be read (DMI product UUID, /etc/machine-id, boot ID); {advice}"
+        )),
+        Some((_, source)) if source.ends_with("boot_id") => warnings.push(format!(
+            "the host ID is the boot ID ({source}), which changes at every boot; {advice}"
+        )),
+        Some(_) => {}
+    }
+    if inputs.macs.is_empty() {
+        warnings.push(format!(
+            "no MAC address of an en*, eth* or wlan* card could be read; {advice}"
+        ));
+    }
+    if inputs.host_id.is_none() && inputs.macs.is_empty() {
+        return None;
+    }
+    let host_id = inputs.host_id.as_ref().map_or("", |(id, _)| id.as_str());
+    Some(Fingerprint::of(host_id, &inputs.macs))
 }
 
 /// `nara check-config`: the settings an invocation resolves to, without a secret read.
@@ -233,7 +281,14 @@ pub fn healthcheck_target(invocation: &Invocation, env: &Environment) -> Result<
 /// The configuration a start uses: settings resolved, then secrets loaded from this
 /// machine.
 pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, ConfigError> {
-    check(invocation, env)?.load(env, host::machine_id)
+    let mut config = check(invocation, env)?.load(env, &host::ThisMachine)?;
+    if !invocation.ignored.is_empty() {
+        config.warnings.push(format!(
+            "ignoring the Go nara's {}: nara has no mesh, ledger or console table",
+            invocation.ignored.join(", ")
+        ));
+    }
+    Ok(config)
 }
 
 /// The configuration `args` (program name first) and `env` give, as a start would load
@@ -257,13 +312,64 @@ mod tests {
         Settings::resolve(&sources(&invocation, &env)?, hostname.map(String::from))
     }
 
+    /// A machine with this machine-id and fingerprint inputs.
+    struct Stand(Option<String>, host::FingerprintInputs);
+
+    impl host::Machine for Stand {
+        fn machine_id(&self) -> Option<String> {
+            self.0.clone()
+        }
+
+        fn fingerprint_inputs(&self) -> host::FingerprintInputs {
+            self.1.clone()
+        }
+    }
+
     fn name_of(hostname: Option<&str>, machine_id: Option<&str>) -> String {
         let settings = settings(&["nara"], &[], hostname).expect("resolves");
-        let machine_id = machine_id.map(String::from);
-        settings
-            .load(&Environment::default(), || machine_id.clone())
-            .expect("loads")
-            .name
+        let machine = Stand(machine_id.map(String::from), host::FingerprintInputs::default());
+        settings.load(&Environment::default(), &machine).expect("loads").name
+    }
+
+    #[test]
+    fn a_native_soul_needs_a_fingerprint_and_says_what_it_lacks() {
+        let load = |inputs: host::FingerprintInputs| {
+            let settings = settings(&["nara", "--name", "n"], &[], None).expect("resolves");
+            settings
+                .load(&Environment::default(), &Stand(None, inputs))
+                .expect("loads")
+        };
+        let bare = load(host::FingerprintInputs::default());
+        assert_eq!(bare.soul_source, SoulSource::Ephemeral);
+        assert_eq!(bare.warnings.len(), 2, "{:?}", bare.warnings);
+        let booted = load(host::FingerprintInputs {
+            host_id: Some(("b00t".into(), "/proc/sys/kernel/random/boot_id")),
+            macs: vec!["aa:bb:cc:00:11:22".into()],
+        });
+        assert_eq!(booted.soul_source, SoulSource::Native);
+        assert!(
+            booted.warnings.iter().any(|w| w.contains("changes at every boot")),
+            "{:?}",
+            booted.warnings
+        );
+        let machine = host::FingerprintInputs {
+            host_id: Some(("01234567-89ab-cdef-0123-456789abcdef".into(), "/etc/machine-id")),
+            macs: vec!["aa:bb:cc:00:11:22".into()],
+        };
+        let a = load(machine.clone());
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        assert_eq!(a.soul.to_base58(), load(machine).soul.to_base58(), "stable per machine");
+    }
+
+    #[test]
+    fn verbose_flags_set_the_log_level_only_when_nothing_else_does() {
+        assert_eq!(settings(&["nara", "-verbose"], &[], None).unwrap().log_filter, "debug");
+        assert_eq!(
+            settings(&["nara", "-vv", "-verbose"], &[], None).unwrap().log_filter,
+            "trace"
+        );
+        let explicit = settings(&["nara", "-verbose", "--log-level", "warn"], &[], None).unwrap();
+        assert_eq!(explicit.log_filter, "warn");
     }
 
     #[test]

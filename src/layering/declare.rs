@@ -10,6 +10,8 @@ pub struct Setting {
     /// The long flag without its dashes; `None` for a setting no flag may carry (a
     /// password, which `ps` would show).
     pub flag: Option<&'static str>,
+    /// Other spellings of the flag that mean the same (the Go nara's), without dashes.
+    pub aliases: &'static [&'static str],
     /// The environment variables that set it, ours first and then older spellings.
     pub env: &'static [&'static str],
     /// Whether the `--config` file may hold it (a soul may not: it is a secret).

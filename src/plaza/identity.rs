@@ -1,23 +1,32 @@
-//! Who this nara is on the plaza: its soul (a secret 32-byte seed bonded to a name),
-//! and what derives from soul and name: the nara ID and the Ed25519 key that signs.
+//! Who this nara is on the plaza, derived exactly as the Go nara derives it, so the
+//! same soul and name give the same ID and keys in either implementation.
 //!
-//! Text form of a soul: Base58 of `seed (32 bytes) || bond (4 bytes)`, where the bond is
-//! the start of SHA-256 over a domain tag, the seed and the name. A soul used with
-//! another name still works, but the mismatch is detected and reported as "unbonded".
-//! The seed never leaves this module except as a signing key; `Debug` redacts it.
+//! A soul is Base58 of 40 bytes: a 32-byte seed, then an 8-byte bond tag, the start of
+//! HMAC-SHA256 keyed by the seed over `nara:name:v2:NAME`. The seed is the Ed25519
+//! private seed; the nara ID is Base58 of SHA-256 over the 40 soul bytes and the name.
+//! A soul used with another name still works, but the mismatch is reported as
+//! "unbonded". The seed never leaves this module except as a signing key; `Debug`
+//! redacts it.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer, SigningKey};
+use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 const SEED_LEN: usize = 32;
-const BOND_LEN: usize = 4;
+const TAG_LEN: usize = 8;
+/// The length of our own first soul format, which no release shipped.
+const EARLIER_SOUL_LEN: usize = 36;
+/// Salt of the HKDF that turns a machine's fingerprint into a native soul's seed.
+const NATIVE_SOUL_SALT: &[u8] = b"nara:soul:v2";
 
 /// The secret every other identity fact derives from.
 #[derive(Clone)]
 pub struct Soul {
     seed: [u8; SEED_LEN],
-    bond: [u8; BOND_LEN],
+    tag: [u8; TAG_LEN],
 }
 
 impl fmt::Debug for Soul {
@@ -36,26 +45,47 @@ impl fmt::Display for NotASoul {
     }
 }
 
-fn tagged_hash(tag: &str, seed: &[u8], name: &str) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(tag.as_bytes());
-    hasher.update([0]);
-    hasher.update(seed);
-    hasher.update([0]);
-    hasher.update(name.as_bytes());
-    hasher.finalize().into()
+/// The bond tag: which name a seed was minted for.
+fn tag_for(seed: &[u8; SEED_LEN], name: &str) -> [u8; TAG_LEN] {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(seed).expect("HMAC takes a key of any length");
+    mac.update(b"nara:name:v2:");
+    mac.update(name.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&digest[..TAG_LEN]);
+    tag
 }
 
-fn bond_for(seed: &[u8; SEED_LEN], name: &str) -> [u8; BOND_LEN] {
-    let digest = tagged_hash("nara/soul-bond/v1", seed, name);
-    [digest[0], digest[1], digest[2], digest[3]]
+/// What a machine's soul is derived from: SHA-256 of its host ID, `-`, and its
+/// network cards' MAC addresses (sorted, comma-separated), as the Go nara hashes them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Fingerprint(<redacted>)")
+    }
+}
+
+impl Fingerprint {
+    /// The fingerprint of a machine with this host ID (empty if none could be read)
+    /// and these MAC addresses (lowercase, colon-separated).
+    pub fn of(host_id: &str, macs: &[String]) -> Fingerprint {
+        let mut macs = macs.to_vec();
+        macs.sort();
+        let mut hasher = Sha256::new();
+        hasher.update(host_id.as_bytes());
+        hasher.update(b"-");
+        hasher.update(macs.join(",").as_bytes());
+        Fingerprint(hasher.finalize().into())
+    }
 }
 
 impl Soul {
     fn from_seed(seed: [u8; SEED_LEN], name: &str) -> Soul {
         Soul {
             seed,
-            bond: bond_for(&seed, name),
+            tag: tag_for(&seed, name),
         }
     }
 
@@ -66,10 +96,16 @@ impl Soul {
         Ok(Soul::from_seed(seed, name))
     }
 
-    /// A soul derived from this machine and the name: stable on this machine, lost on
-    /// a move, which is why nara warns when it falls back to one.
-    pub fn native(machine_id: &str, name: &str) -> Soul {
-        Soul::from_seed(tagged_hash("nara/native-soul/v1", machine_id.as_bytes(), name), name)
+    /// The soul this machine has under `name`: stable on this machine, lost on a move
+    /// (which is why nara warns when it falls back to one), and the soul the Go nara
+    /// derives for the same machine and name.
+    pub fn native(fingerprint: &Fingerprint, name: &str) -> Soul {
+        let hkdf = hkdf::Hkdf::<Sha256>::new(Some(NATIVE_SOUL_SALT), &fingerprint.0);
+        let mut seed = [0u8; SEED_LEN];
+        let info = [b"seed:custom:".as_slice(), name.as_bytes()].concat();
+        hkdf.expand(&info, &mut seed)
+            .expect("32 bytes is within what HKDF-SHA256 can expand");
+        Soul::from_seed(seed, name)
     }
 
     /// Parses a soul in Base58, as `nara soul new` prints it.
@@ -77,29 +113,42 @@ impl Soul {
         let bytes = bs58::decode(text.trim())
             .into_vec()
             .map_err(|_| NotASoul("not Base58"))?;
-        if bytes.len() != SEED_LEN + BOND_LEN {
-            return Err(NotASoul(
-                "wrong length (a soul is Base58 of 36 bytes; mint one with `nara soul new`)",
-            ));
+        match bytes.len() {
+            len if len == SEED_LEN + TAG_LEN => {}
+            EARLIER_SOUL_LEN => {
+                return Err(NotASoul(
+                    "a soul in an earlier format of this nara (36 bytes), which no release used; \
+                     mint a new one with `nara soul new --name NAME`",
+                ));
+            }
+            _ => {
+                return Err(NotASoul(
+                    "wrong length (a soul is Base58 of 40 bytes; mint one with `nara soul new`)",
+                ));
+            }
         }
         let mut seed = [0u8; SEED_LEN];
-        let mut bond = [0u8; BOND_LEN];
+        let mut tag = [0u8; TAG_LEN];
         seed.copy_from_slice(&bytes[..SEED_LEN]);
-        bond.copy_from_slice(&bytes[SEED_LEN..]);
-        Ok(Soul { seed, bond })
+        tag.copy_from_slice(&bytes[SEED_LEN..]);
+        Ok(Soul { seed, tag })
+    }
+
+    fn bytes(&self) -> [u8; SEED_LEN + TAG_LEN] {
+        let mut bytes = [0u8; SEED_LEN + TAG_LEN];
+        bytes[..SEED_LEN].copy_from_slice(&self.seed);
+        bytes[SEED_LEN..].copy_from_slice(&self.tag);
+        bytes
     }
 
     /// The text form; printed only by `nara soul new`.
     pub fn to_base58(&self) -> String {
-        let mut bytes = Vec::with_capacity(SEED_LEN + BOND_LEN);
-        bytes.extend_from_slice(&self.seed);
-        bytes.extend_from_slice(&self.bond);
-        bs58::encode(bytes).into_string()
+        bs58::encode(self.bytes()).into_string()
     }
 
     /// Whether this soul was minted for `name`.
     pub fn is_bonded_to(&self, name: &str) -> bool {
-        self.bond == bond_for(&self.seed, name)
+        !name.is_empty() && self.tag == tag_for(&self.seed, name)
     }
 }
 
@@ -115,7 +164,7 @@ pub enum SoulSource {
     File,
     /// The systemd credential `soul`.
     Credential,
-    /// Derived from /etc/machine-id and the name.
+    /// Derived from this machine's fingerprint and the name.
     Native,
     /// Random, for this run only.
     Ephemeral,
@@ -127,7 +176,7 @@ pub struct Identity {
     pub name: String,
     /// The nara ID, from soul and name.
     pub id: String,
-    /// The Ed25519 public key, Base58.
+    /// The Ed25519 public key, standard Base64 (as the Go nara writes it).
     pub public_key: String,
     /// False when the soul was minted for another name.
     pub bonded: bool,
@@ -150,21 +199,23 @@ impl fmt::Debug for Identity {
 impl Identity {
     /// The identity `soul` gives under `name`.
     pub fn new(soul: &Soul, name: &str, soul_source: SoulSource) -> Identity {
-        let signing = SigningKey::from_bytes(&tagged_hash("nara/ed25519/v1", &soul.seed, ""));
-        let id_digest = tagged_hash("nara/id/v1", &soul.seed, name);
+        let signing = SigningKey::from_bytes(&soul.seed);
+        let mut hasher = Sha256::new();
+        hasher.update(soul.bytes());
+        hasher.update(name.as_bytes());
         Identity {
             name: name.to_string(),
-            id: bs58::encode(&id_digest[..16]).into_string(),
-            public_key: bs58::encode(signing.verifying_key().to_bytes()).into_string(),
+            id: bs58::encode(hasher.finalize()).into_string(),
+            public_key: BASE64.encode(signing.verifying_key().to_bytes()),
             bonded: soul.is_bonded_to(name),
             soul_source,
             signing,
         }
     }
 
-    /// A Base58 Ed25519 signature over `bytes`.
+    /// A standard Base64 Ed25519 signature over `bytes`.
     pub fn sign(&self, bytes: &[u8]) -> String {
-        bs58::encode(self.signing.sign(bytes).to_bytes()).into_string()
+        BASE64.encode(self.signing.sign(bytes).to_bytes())
     }
 }
 
@@ -249,9 +300,10 @@ mod tests {
 
     #[test]
     fn native_souls_are_stable_per_machine_and_name() {
-        let a = Identity::new(&Soul::native("machine-1", "n"), "n", SoulSource::Native);
-        let b = Identity::new(&Soul::native("machine-1", "n"), "n", SoulSource::Native);
-        let c = Identity::new(&Soul::native("machine-2", "n"), "n", SoulSource::Native);
+        let machine = |id: &str| Fingerprint::of(id, &[]);
+        let a = Identity::new(&Soul::native(&machine("machine-1"), "n"), "n", SoulSource::Native);
+        let b = Identity::new(&Soul::native(&machine("machine-1"), "n"), "n", SoulSource::Native);
+        let c = Identity::new(&Soul::native(&machine("machine-2"), "n"), "n", SoulSource::Native);
         assert_eq!(a.public_key, b.public_key);
         assert_ne!(a.public_key, c.public_key);
         assert!(a.bonded);
@@ -263,6 +315,9 @@ mod tests {
         let short = bs58::encode([1u8; 10]).into_string();
         let err = Soul::parse(&short).unwrap_err().to_string();
         assert!(err.starts_with("wrong length") && !err.contains(&short));
+        let earlier = bs58::encode([7u8; 36]).into_string();
+        let err = Soul::parse(&earlier).unwrap_err().to_string();
+        assert!(err.contains("earlier format") && err.contains("nara soul new"), "{err}");
     }
 
     #[test]

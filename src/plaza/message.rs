@@ -8,6 +8,8 @@
 
 use super::identity::Identity;
 use super::identity::validate_name;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -216,14 +218,16 @@ fn fields(object: &Map<String, Value>) -> Option<Message> {
     })
 }
 
+/// Checks an Ed25519 signature; key and signature are standard Base64, as the Go nara
+/// writes them.
 fn verify(public_key: &str, signature: &str, signed: &[u8]) -> Result<(), Rejection> {
-    let key: [u8; 32] = bs58::decode(public_key)
-        .into_vec()
+    let key: [u8; 32] = BASE64
+        .decode(public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(Rejection::InvalidFields)?;
-    let signature: [u8; 64] = bs58::decode(signature)
-        .into_vec()
+    let signature: [u8; 64] = BASE64
+        .decode(signature)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(Rejection::BadSignature)?;
@@ -235,12 +239,16 @@ fn verify(public_key: &str, signature: &str, signed: &[u8]) -> Result<(), Reject
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plaza::identity::{Soul, SoulSource};
+    use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 
     const NOW: u64 = 1_800_000_000;
 
     fn identity(name: &str) -> Identity {
-        Identity::new(&Soul::native("test-machine", name), name, SoulSource::Native)
+        Identity::new(
+            &Soul::native(&Fingerprint::of("test-machine", &[]), name),
+            name,
+            SoulSource::Native,
+        )
     }
 
     fn message(identity: &Identity, kind: Kind, timestamp: u64) -> Message {

@@ -50,6 +50,10 @@ pub struct PlazaStatus {
     pub broker: Option<String>,
     /// Whether readiness waits for the broker.
     pub required: bool,
+    /// Whether this nara only watches (`--read-only`).
+    pub read_only: bool,
+    /// Where people reach this nara from outside (`--public-url`), if set.
+    pub public_url: Option<String>,
     /// Known naras by status.
     pub peers: Counts,
 }
@@ -137,6 +141,8 @@ impl Plaza {
             connected: self.is_connected(),
             broker: self.config.broker.as_ref().map(|b| b.address()),
             required: self.config.require,
+            read_only: self.config.read_only,
+            public_url: self.config.public_url.clone(),
             peers: self.view().counts(),
         }
     }

@@ -9,7 +9,7 @@
 //! Secrets (the soul, the broker password) are never echoed: errors about them name
 //! where they came from and what is wrong, not the value.
 
-use super::identity::{Soul, SoulSource};
+use super::identity::{Fingerprint, Soul, SoulSource};
 use super::message::Policy;
 use crate::layering::values::{parse_duration, parse_switch};
 use crate::layering::{ConfigError, DefaultValue, Group, Origin, Picked, Report, Setting, Shape, Sources, invalid};
@@ -73,6 +73,10 @@ pub struct PlazaConfig {
     pub broker: Option<Broker>,
     /// Readiness waits for the broker.
     pub require: bool,
+    /// Watch only: send no hello, presence or goodbye.
+    pub read_only: bool,
+    /// Where people reach this nara from outside, shown to others.
+    pub public_url: Option<String>,
     /// How often presence is sent.
     pub newspaper_interval: Duration,
     /// The longest random wait before announcing.
@@ -89,6 +93,8 @@ impl Default for PlazaConfig {
         PlazaConfig {
             broker: None,
             require: false,
+            read_only: false,
+            public_url: None,
             newspaper_interval: Duration::from_secs(30),
             announce_jitter: Duration::from_secs(5),
             missing_after: Duration::from_secs(300),
@@ -97,15 +103,16 @@ impl Default for PlazaConfig {
     }
 }
 
-/// Parses `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (ports default to 1883, 8883).
+/// Parses `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (ports default to 1883, 8883),
+/// and the Go nara's spellings: `tcp://` for plain MQTT, `ssl://` and `tls://` for TLS
+/// (whose certificate nara checks, where the Go nara does not).
 pub fn parse_broker_url(text: &str) -> Result<(bool, String, u16), String> {
-    const FORM: &str = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]";
-    let (tls, rest) = if let Some(rest) = text.strip_prefix("mqtts://") {
-        (true, rest)
-    } else if let Some(rest) = text.strip_prefix("mqtt://") {
-        (false, rest)
-    } else {
-        return Err(FORM.to_string());
+    const FORM: &str = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (or tcp://, ssl://, tls://)";
+    let (scheme, rest) = text.split_once("://").ok_or(FORM)?;
+    let tls = match scheme {
+        "mqtt" | "tcp" => false,
+        "mqtts" | "ssl" | "tls" => true,
+        _ => return Err(FORM.to_string()),
     };
     let rest = rest.trim_end_matches('/');
     if rest.contains('@') {
@@ -138,10 +145,11 @@ pub fn parse_broker_url(text: &str) -> Result<(bool, String, u16), String> {
 pub static SOUL: Setting = Setting {
     key: "soul",
     flag: Some("soul"),
+    aliases: &[],
     env: &["NARA_SOUL"],
     in_file: false,
     value_name: "SOUL",
-    default: DefaultValue::Described("derived from /etc/machine-id and the name, with a warning"),
+    default: DefaultValue::Described("derived from this machine and the name, with a warning"),
     help: "This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`",
     shape: Shape::Value,
     secret: true,
@@ -153,6 +161,7 @@ pub static SOUL: Setting = Setting {
 pub static SOUL_FILE: Setting = Setting {
     key: "soul_file",
     flag: Some("soul-file"),
+    aliases: &[],
     env: &["NARA_SOUL_FILE"],
     in_file: true,
     value_name: "FILE",
@@ -168,22 +177,24 @@ pub static SOUL_FILE: Setting = Setting {
 pub static MQTT_URL: Setting = Setting {
     key: "mqtt_url",
     flag: Some("mqtt-url"),
-    env: &["NARA_MQTT_URL"],
+    aliases: &["mqtt-host"],
+    env: &["NARA_MQTT_URL", "MQTT_HOST"],
     in_file: true,
     value_name: "URL",
     default: DefaultValue::Unset,
-    help: "The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS); unset, nara runs alone. When unset, MQTT_HOST and MQTT_PORT are read",
+    help: "The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, certificate checked; the Go nara's tcp://, ssl:// and tls:// too); unset, nara runs alone. A bare HOST takes its port from MQTT_PORT",
     shape: Shape::Value,
     secret: false,
     group: Group::Plaza,
-    fallbacks: &["MQTT_HOST", "MQTT_PORT"],
+    fallbacks: &["MQTT_PORT"],
 };
 
 /// `--mqtt-user`: the broker user name.
 pub static MQTT_USER: Setting = Setting {
     key: "mqtt_user",
     flag: Some("mqtt-user"),
-    env: &["NARA_MQTT_USER"],
+    aliases: &[],
+    env: &["NARA_MQTT_USER", "MQTT_USER"],
     in_file: true,
     value_name: "USER",
     default: DefaultValue::Unset,
@@ -198,6 +209,7 @@ pub static MQTT_USER: Setting = Setting {
 pub static MQTT_PASSWORD_FILE: Setting = Setting {
     key: "mqtt_password_file",
     flag: Some("mqtt-password-file"),
+    aliases: &[],
     env: &["NARA_MQTT_PASSWORD_FILE"],
     in_file: true,
     value_name: "FILE",
@@ -209,15 +221,17 @@ pub static MQTT_PASSWORD_FILE: Setting = Setting {
     fallbacks: &[],
 };
 
-/// The broker password itself: a variable only, since `ps` shows flags.
+/// The broker password itself: a variable, or the Go nara's flag with a warning, since
+/// `ps` shows flags.
 pub static MQTT_PASSWORD: Setting = Setting {
     key: "mqtt_password",
-    flag: None,
-    env: &["NARA_MQTT_PASSWORD"],
+    flag: Some("mqtt-pass"),
+    aliases: &[],
+    env: &["NARA_MQTT_PASSWORD", "MQTT_PASS"],
     in_file: false,
     value_name: "PASSWORD",
     default: DefaultValue::Described("the credential \"mqtt-password\" if systemd passes one"),
-    help: "The broker password, when no password file is given",
+    help: "The broker password, when no password file is given. The flag is the Go nara's and works with a warning: `ps` shows it to every user",
     shape: Shape::Value,
     secret: true,
     group: Group::Plaza,
@@ -228,6 +242,7 @@ pub static MQTT_PASSWORD: Setting = Setting {
 pub static REQUIRE_PLAZA: Setting = Setting {
     key: "require_plaza",
     flag: Some("require-plaza"),
+    aliases: &[],
     env: &["NARA_REQUIRE_PLAZA"],
     in_file: true,
     value_name: "",
@@ -239,10 +254,43 @@ pub static REQUIRE_PLAZA: Setting = Setting {
     fallbacks: &[],
 };
 
+/// `--read-only`: watch the plaza, send nothing.
+pub static READ_ONLY: Setting = Setting {
+    key: "read_only",
+    flag: Some("read-only"),
+    aliases: &[],
+    env: &["NARA_READ_ONLY"],
+    in_file: true,
+    value_name: "",
+    default: DefaultValue::Value("false"),
+    help: "Watch the plaza without sending anything: no hello, presence or goodbye",
+    shape: Shape::Switch,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--public-url`: where people reach this nara, shown to others.
+pub static PUBLIC_URL: Setting = Setting {
+    key: "public_url",
+    flag: Some("public-url"),
+    aliases: &[],
+    env: &["NARA_PUBLIC_URL", "PUBLIC_URL"],
+    in_file: true,
+    value_name: "URL",
+    default: DefaultValue::Unset,
+    help: "Where people reach this nara from outside (http:// or https://), shown in /api/status",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
 /// `--plaza-newspaper-interval`: how often presence is sent.
 pub static NEWSPAPER_INTERVAL: Setting = Setting {
     key: "plaza_newspaper_interval",
     flag: Some("plaza-newspaper-interval"),
+    aliases: &[],
     env: &["NARA_PLAZA_NEWSPAPER_INTERVAL"],
     in_file: true,
     value_name: "DURATION",
@@ -258,6 +306,7 @@ pub static NEWSPAPER_INTERVAL: Setting = Setting {
 pub static ANNOUNCE_JITTER: Setting = Setting {
     key: "plaza_announce_jitter",
     flag: Some("plaza-announce-jitter"),
+    aliases: &[],
     env: &["NARA_PLAZA_ANNOUNCE_JITTER"],
     in_file: true,
     value_name: "DURATION",
@@ -273,6 +322,7 @@ pub static ANNOUNCE_JITTER: Setting = Setting {
 pub static MISSING_AFTER: Setting = Setting {
     key: "plaza_missing_after",
     flag: Some("plaza-missing-after"),
+    aliases: &[],
     env: &["NARA_PLAZA_MISSING_AFTER"],
     in_file: true,
     value_name: "DURATION",
@@ -288,6 +338,7 @@ pub static MISSING_AFTER: Setting = Setting {
 pub static MAX_SKEW: Setting = Setting {
     key: "plaza_max_skew",
     flag: Some("plaza-max-skew"),
+    aliases: &[],
     env: &["NARA_PLAZA_MAX_SKEW"],
     in_file: true,
     value_name: "DURATION",
@@ -303,7 +354,7 @@ pub static MAX_SKEW: Setting = Setting {
 pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
 
 /// Every plaza setting, in the order `--help` lists them.
-pub static SETTINGS: [&Setting; 11] = [
+pub static SETTINGS: [&Setting; 13] = [
     &SOUL,
     &SOUL_FILE,
     &MQTT_URL,
@@ -311,6 +362,8 @@ pub static SETTINGS: [&Setting; 11] = [
     &MQTT_PASSWORD_FILE,
     &MQTT_PASSWORD,
     &REQUIRE_PLAZA,
+    &READ_ONLY,
+    &PUBLIC_URL,
     &NEWSPAPER_INTERVAL,
     &ANNOUNCE_JITTER,
     &MISSING_AFTER,
@@ -324,7 +377,8 @@ enum SoulPlan {
     Given(Soul, SoulSource),
     /// A file to read at start.
     File(PathBuf, Origin),
-    /// At start: the credential `soul`, else the machine-id, else a random soul.
+    /// At start: the credential `soul`, else one derived from the machine's
+    /// fingerprint, else a random soul.
     AtStart,
 }
 
@@ -344,6 +398,8 @@ pub struct PlazaPlan {
     config: PlazaConfig,
     password: PasswordPlan,
     soul: SoulPlan,
+    /// What an operator should hear at start (a password given as a flag).
+    pub warnings: Vec<String>,
 }
 
 /// The plaza's configuration and this nara's soul, as loaded at start.
@@ -377,20 +433,30 @@ fn duration(sources: &Sources, report: &mut Report, setting: &'static Setting) -
 
 /// Resolves the plaza's settings from `sources`, opening no file.
 pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
+    let mut warnings = Vec::new();
     let soul = resolve_soul(sources, report)?;
     let broker_url = match pick(sources, report, &MQTT_URL)? {
-        Some(picked) => Some(picked),
-        None => broker_from_host_and_port(sources)?,
+        Some(picked) if !picked.value.contains("://") => Some(bare_host(sources, picked)?),
+        other => other,
     };
     let (broker, password) = match broker_url {
         None => (None, PasswordPlan::None),
         Some(Picked { value: url, origin }) => {
             let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
             let user = pick(sources, report, &MQTT_USER)?.map(|p| p.value);
-            let password = match (
-                pick(sources, report, &MQTT_PASSWORD_FILE)?,
-                pick(sources, report, &MQTT_PASSWORD)?,
-            ) {
+            let file = pick(sources, report, &MQTT_PASSWORD_FILE)?;
+            let given = pick(sources, report, &MQTT_PASSWORD)?;
+            if let Some(Picked {
+                origin: Origin::Flag(flag),
+                ..
+            }) = &given
+            {
+                warnings.push(format!(
+                    "--{flag} puts the broker password on the command line, where `ps` shows it to every user; \
+                     use --mqtt-password-file (or a systemd credential) instead"
+                ));
+            }
+            let password = match (file, given) {
                 (Some(file), _) => PasswordPlan::File(PathBuf::from(file.value), file.origin),
                 (None, Some(given)) => PasswordPlan::Given(Secret(given.value)),
                 (None, None) => PasswordPlan::Credential,
@@ -405,9 +471,11 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
             (Some(broker), password)
         }
     };
-    let require = match pick(sources, report, &REQUIRE_PLAZA)? {
-        Some(p) => parse_switch(&p.value).map_err(|e| invalid(&p.value, &p.origin, e))?,
-        None => false,
+    let require = switch(sources, report, &REQUIRE_PLAZA)?;
+    let read_only = switch(sources, report, &READ_ONLY)?;
+    let public_url = match pick(sources, report, &PUBLIC_URL)? {
+        Some(Picked { value, origin }) => Some(parse_public_url(&value).map_err(|e| invalid(&value, &origin, e))?),
+        None => None,
     };
     let newspaper_interval = duration(sources, report, &NEWSPAPER_INTERVAL)?.max(Duration::from_millis(100));
     let announce_jitter = duration(sources, report, &ANNOUNCE_JITTER)?;
@@ -417,6 +485,8 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         config: PlazaConfig {
             broker,
             require,
+            read_only,
+            public_url,
             newspaper_interval,
             announce_jitter,
             missing_after,
@@ -427,22 +497,50 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         },
         password,
         soul,
+        warnings,
     })
 }
 
-/// `MQTT_HOST` and `MQTT_PORT`, which older setups set, when `--mqtt-url` is unset.
-fn broker_from_host_and_port(sources: &Sources) -> Result<Option<Picked>, ConfigError> {
-    let [host_var, port_var] = [MQTT_URL.fallbacks[0], MQTT_URL.fallbacks[1]];
-    let Some(host) = sources.env().get(host_var) else {
-        return Ok(None);
+/// A switch's value (all switches have defaults).
+fn switch(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<bool, ConfigError> {
+    match pick(sources, report, setting)? {
+        Some(p) => parse_switch(&p.value).map_err(|e| invalid(&p.value, &p.origin, e)),
+        None => Ok(false),
+    }
+}
+
+/// An `http://` or `https://` URL with a host, as people would follow it.
+fn parse_public_url(text: &str) -> Result<String, &'static str> {
+    const FORM: &str = "expected an http:// or https:// URL";
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or(FORM)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(FORM);
+    }
+    Ok(text.to_string())
+}
+
+/// A broker given without a scheme (`HOST` or `HOST:PORT`, as older setups set
+/// `MQTT_HOST`) is plain MQTT, as the Go nara reads it; a bare `HOST` takes its port
+/// from `MQTT_PORT`, else 1883.
+fn bare_host(sources: &Sources, picked: Picked) -> Result<Picked, ConfigError> {
+    let port_var = MQTT_URL.fallbacks[0];
+    let has_port = picked
+        .value
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    let value = match sources.env().get(port_var) {
+        Some(port) if !has_port => {
+            port.parse::<u16>()
+                .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
+            format!("mqtt://{}:{port}", picked.value)
+        }
+        _ => format!("mqtt://{}", picked.value),
     };
-    let port = sources.env().get(port_var).unwrap_or("1883");
-    port.parse::<u16>()
-        .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
-    Ok(Some(Picked {
-        value: format!("mqtt://{host}:{port}"),
-        origin: Origin::Env(host_var),
-    }))
+    Ok(Picked { value, ..picked })
 }
 
 /// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
@@ -466,7 +564,7 @@ fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, Conf
     report.record(
         &SOUL,
         None,
-        "at start: the credential \"soul\" if systemd passes one, else derived from /etc/machine-id and the name",
+        "at start: the credential \"soul\" if systemd passes one, else derived from this machine and the name",
     );
     Ok(SoulPlan::AtStart)
 }
@@ -488,12 +586,12 @@ impl PlazaPlan {
     }
 
     /// Reads the secrets: the soul and password files, systemd's credentials
-    /// (`credentials_directory`) and, for a soul derived from the machine, `machine_id`
-    /// (called only when needed). `name` is the nara's name, which a soul is bonded to.
+    /// (`credentials_directory`) and, for a soul derived from the machine, its
+    /// `fingerprint` (called only when needed; `None` when the machine has none). `name` is the nara's name, which a soul is bonded to.
     pub fn load(
         self,
         credentials_directory: Option<&Path>,
-        machine_id: impl FnOnce() -> Option<String>,
+        fingerprint: impl FnOnce() -> Option<Fingerprint>,
         name: &str,
     ) -> Result<Loaded, ConfigError> {
         let mut config = self.config;
@@ -528,8 +626,8 @@ impl PlazaPlan {
                     let text = read_secret_file(&path, "soul credential")?;
                     parse(&text, path.display().to_string(), SoulSource::Credential)?
                 }
-                None => match machine_id() {
-                    Some(machine_id) => (Soul::native(&machine_id, name), SoulSource::Native),
+                None => match fingerprint() {
+                    Some(fingerprint) => (Soul::native(&fingerprint, name), SoulSource::Native),
                     None => (Soul::mint(name).map_err(ConfigError)?, SoulSource::Ephemeral),
                 },
             },
@@ -564,6 +662,28 @@ mod tests {
             parse_broker_url("mqtt://[::1]:1999").unwrap(),
             (false, "::1".into(), 1999)
         );
+    }
+
+    #[test]
+    fn the_go_naras_broker_schemes_parse_and_tls_is_tls() {
+        assert_eq!(parse_broker_url("tcp://b:1883").unwrap(), (false, "b".into(), 1883));
+        assert_eq!(parse_broker_url("ssl://b").unwrap(), (true, "b".into(), 8883));
+        assert_eq!(parse_broker_url("tls://b:8884").unwrap(), (true, "b".into(), 8884));
+        assert!(parse_broker_url("ws://b").is_err());
+    }
+
+    #[test]
+    fn public_urls_are_http_or_https_with_a_host() {
+        assert!(parse_public_url("https://kitchen.example.org/").is_ok());
+        for bad in [
+            "kitchen.example.org",
+            "ftp://x",
+            "https://",
+            "https:///path",
+            "http://a b",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     };
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let publish = |kind: Kind| {
+        // A read-only nara watches: it never says hello, presence or goodbye.
+        if plaza.config.read_only {
+            return;
+        }
         let (topic, payload) = plaza.outgoing(kind);
         // Never await the request queue here: the event loop that drains it is ours.
         if let Err(err) = client.try_publish(topic, QoS::AtMostOnce, false, payload) {
@@ -173,6 +177,9 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
 
     if plaza.is_connected() {
         publish(Kind::Chau);
+        if plaza.config.read_only {
+            tracing::debug!("read-only: leaving the plaza without a chau");
+        }
         let _ = client.try_disconnect();
         // Drive the event loop until the chau and the disconnect are on the wire.
         let flushed = tokio::time::timeout(Duration::from_secs(2), async {

@@ -1,0 +1,180 @@
+//! A Go nara's command line and environment start this nara as the same nara: its
+//! flags and variables are read, its soul gives its ID and key, and its flags for parts
+//! this nara lacks are named in a warning instead of stopping it.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::{Running, nara_command, wait_until};
+use std::time::Duration;
+
+/// The Go test fixture's soul for `test-nara`, with its ID and public key.
+const GO_SOUL: &str = "C8GnyXApZYSStetZTdEqvb4ZqBvqG9Ez1QF5jtb2PmpFMxkLrWQXJf2";
+const GO_ID: &str = "GZfbdZZsjKdUsG5adTRA48FSUCGgTDPZBefXHJtB7hKz";
+const GO_PUBLIC_KEY: &str = "2YN8QzQNg4J7fTmwD0okZcw2GaOkiPfSCrvAMTnVsDA=";
+
+#[tokio::test]
+async fn a_go_naras_command_line_starts_the_same_nara_on_the_same_broker() {
+    let broker = Mosquitto::start();
+    let mut command = nara_command();
+    command
+        .args(["-nara-id", "test-nara", "-soul", GO_SOUL])
+        .arg(format!("-mqtt-host=tcp://127.0.0.1:{}", broker.port))
+        .args([
+            "-http-addr",
+            "127.0.0.1:0",
+            "-serve-ui",
+            "-no-mesh",
+            "-show-neighbours=false",
+        ])
+        .args([
+            "-refresh-rate",
+            "600",
+            "-force-chattiness",
+            "-1",
+            "-transport",
+            "hybrid",
+        ])
+        .args(["-public-url", "https://kitchen.example.org/"])
+        .env("MQTT_USER", "kitchen");
+    let mut nara = Running::start(command).unwrap_or_else(|e| panic!("{e}"));
+    let status = nara.get_json("/api/status").await;
+    assert_eq!(status["name"], "test-nara");
+    assert_eq!(status["id"], GO_ID, "{status}");
+    assert_eq!(status["public_key"], GO_PUBLIC_KEY);
+    assert_eq!(status["bonded"], true);
+    assert_eq!(status["plaza"]["public_url"], "https://kitchen.example.org/");
+    let log = nara.drain_log().join("\n");
+    for ignored in [
+        "--no-mesh",
+        "--show-neighbours",
+        "--refresh-rate",
+        "--force-chattiness",
+        "--transport",
+    ] {
+        assert!(log.contains(ignored), "the warning does not name {ignored}:\n{log}");
+    }
+    wait_until(
+        "the Go command line's nara on the broker",
+        Duration::from_secs(10),
+        || async {
+            let status = nara.get_json("/api/status").await;
+            (status["plaza"]["connected"] == true).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_go_naras_variables_are_read_and_ours_win_when_both_are_set() {
+    let broker = Mosquitto::start();
+    let mut command = nara_command();
+    command
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("NARA_ID", "go-name")
+        .env("NARA_NAME", "our-name")
+        .env("MQTT_HOST", format!("tcp://127.0.0.1:{}", broker.port))
+        .env("NARA_SOUL", GO_SOUL);
+    let nara = Running::start(command).unwrap_or_else(|e| panic!("{e}"));
+    let status = nara.get_json("/api/status").await;
+    assert_eq!(status["name"], "our-name");
+    assert_eq!(status["bonded"], false, "the soul was minted for test-nara");
+    assert_eq!(status["public_key"], GO_PUBLIC_KEY, "the key comes from the soul alone");
+    assert_eq!(status["plaza"]["broker"], format!("mqtt://127.0.0.1:{}", broker.port));
+}
+
+#[test]
+fn a_password_on_the_command_line_works_but_warns() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let output = nara_command()
+        .args(["check-config", "--mqtt-url", "mqtt://b", "-mqtt-pass", "hunter2"])
+        .current_dir(dir.path())
+        .output()
+        .expect("nara runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("mqtt_password") && !stdout.contains("hunter2"),
+        "{stdout}"
+    );
+    let start = Running::start({
+        let mut command = nara_command();
+        command.args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--mqtt-url",
+            "mqtt://127.0.0.1:1",
+            "-mqtt-pass",
+            "hunter2",
+        ]);
+        command
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut start = start;
+    let log = start.drain_log().join("\n");
+    assert!(log.contains("--mqtt-pass") && log.contains("ps"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+}
+
+#[test]
+fn an_unparsable_soul_stops_nara_naming_its_source_never_the_soul() {
+    let output = nara_command()
+        .args(["-soul", "not-a-soul-0OIl"])
+        .output()
+        .expect("nara runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--soul") && !stderr.contains("not-a-soul-0OIl"),
+        "{stderr}"
+    );
+}
+
+/// A nara on `broker` named `name`, announcing at once and every second.
+fn nara_on(broker: &Mosquitto, name: &str, extra: &[&str]) -> Running {
+    let mut command = nara_command();
+    command
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            name,
+            "--mqtt-url",
+            &broker.url(),
+        ])
+        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+        .args(extra);
+    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn peer_names(nara: &Running) -> Vec<String> {
+    let peers = nara.get_json("/api/peers").await;
+    peers["peers"]
+        .as_array()
+        .map(|peers| {
+            peers
+                .iter()
+                .filter_map(|p| p["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_read_only_nara_sees_the_plaza_and_is_never_seen() {
+    let broker = Mosquitto::start();
+    let speaker = nara_on(&broker, "speaker", &[]);
+    let watcher = nara_on(&broker, "watcher", &["-read-only"]);
+    wait_until("the watcher sees the speaker", Duration::from_secs(10), || async {
+        peer_names(&watcher)
+            .await
+            .contains(&"speaker".to_string())
+            .then_some(())
+    })
+    .await;
+    // Three of the speaker's newspaper intervals: the watcher would have announced
+    // itself by now were it not read-only.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(peer_names(&speaker).await, ["speaker"], "the speaker saw the watcher");
+    assert_eq!(watcher.get_json("/api/status").await["plaza"]["read_only"], true);
+}
