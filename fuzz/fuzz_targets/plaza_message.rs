@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nara::plaza::message::{Message, Policy};
-use nara::plaza::projection::{Peer, Projection, Status};
+use nara::plaza::projection::{Limits, Peer, Projection, Status};
 use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {
@@ -26,9 +26,15 @@ fuzz_target!(|data: &[u8]| {
             last_seen: SystemTime::UNIX_EPOCH,
             is_self: true,
         };
-        let mut view = Projection::new(own, Duration::from_secs(1));
+        let limits = Limits {
+            missing_after: Duration::from_secs(1),
+            forget_after: Duration::from_secs(5),
+            max_peers: 2,
+        };
+        let mut view = Projection::new(own, limits);
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
         let _ = view.apply(&message, at);
+        let _ = view.take_forgotten();
         let _ = view.sweep(at + Duration::from_secs(10));
     }
 });

@@ -14,7 +14,7 @@ use crate::build_info;
 use crate::metrics::Metrics;
 use identity::Identity;
 use message::{Kind, Message, Rejection};
-use projection::{Change, Counts, Peer, Projection, Status};
+use projection::{Change, Counts, Limits, Peer, Projection, Status};
 use serde::Serialize;
 use settings::PlazaConfig;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,7 +82,14 @@ impl Plaza {
             is_self: true,
         };
         let plaza = Plaza {
-            projection: Mutex::new(Projection::new(own, config.missing_after)),
+            projection: Mutex::new(Projection::new(
+                own,
+                Limits {
+                    missing_after: config.missing_after,
+                    forget_after: config.forget_after,
+                    max_peers: config.max_peers,
+                },
+            )),
             changes: broadcast::channel(CHANGE_BACKLOG).0,
             connected: AtomicBool::new(false),
             identity,
@@ -173,9 +180,16 @@ impl Plaza {
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
+            let forgotten = view.take_forgotten();
+            if change.is_some() || !forgotten.is_empty() {
+                self.update_peer_gauges(&view);
+            }
+            for forgot in forgotten {
+                tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent nara");
+                let _ = self.changes.send(forgot);
+            }
             if let Some(change) = change {
                 tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
-                self.update_peer_gauges(&view);
                 // No receivers (no /api/events client) is fine.
                 let _ = self.changes.send(change);
             }

@@ -73,6 +73,8 @@ pub enum ChangeKind {
     Change,
     /// OFFLINE (said chau) or MISSING (went silent).
     Leave,
+    /// Gone from the view: gone too long, or the longest silent when the view was full.
+    Forget,
 }
 
 impl ChangeKind {
@@ -82,6 +84,7 @@ impl ChangeKind {
             ChangeKind::Join => "join",
             ChangeKind::Change => "change",
             ChangeKind::Leave => "leave",
+            ChangeKind::Forget => "forget",
         }
     }
 }
@@ -114,6 +117,11 @@ impl Counts {
         }
         *self.of(to) += 1;
     }
+
+    /// One nara left the view.
+    fn removed(&mut self, status: Status) {
+        *self.of(status) -= 1;
+    }
 }
 
 /// Sets a known peer's status, keeping the counts in step.
@@ -122,19 +130,35 @@ fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
     peer.status = to;
 }
 
-/// The peer view: every nara heard from, bounded in size, with counts kept in step.
+/// How long naras stay in the view, and how many it holds: anyone may publish on a
+/// shared broker, so neither may grow without end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Silence after which an ONLINE nara is MISSING.
+    pub missing_after: Duration,
+    /// How long an OFFLINE or MISSING nara stays before it is forgotten, and its key
+    /// with it.
+    pub forget_after: Duration,
+    /// The most naras the view holds, this one included; a new one then takes the
+    /// place of the longest silent.
+    pub max_peers: usize,
+}
+
+/// The peer view: every nara heard from, within [`Limits`], with counts kept in step.
 pub struct Projection {
     peers: HashMap<String, Peer>,
     newest: HashMap<String, u64>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
-    missing_after: Duration,
+    limits: Limits,
+    /// Naras forgotten to make room, not yet announced.
+    forgotten: Vec<Change>,
 }
 
 impl Projection {
     /// A view that already holds this nara, ONLINE.
-    pub fn new(own: Peer, missing_after: Duration) -> Self {
+    pub fn new(own: Peer, limits: Limits) -> Self {
         let mut counts = Counts::default();
         counts.moved(None, own.status);
         let mut peers = HashMap::new();
@@ -143,8 +167,41 @@ impl Projection {
             peers,
             newest: HashMap::new(),
             counts,
-            missing_after,
+            limits,
+            forgotten: Vec::new(),
         }
+    }
+
+    /// Removes `name` from the view (its key pin and replay mark with it).
+    fn forget(&mut self, name: &str) -> Option<Change> {
+        let peer = self.peers.remove(name)?;
+        self.newest.remove(name);
+        self.counts.removed(peer.status);
+        Some(Change {
+            kind: ChangeKind::Forget,
+            peer,
+        })
+    }
+
+    /// Makes room for one more nara by forgetting the longest silent other one.
+    fn make_room(&mut self) {
+        while self.peers.len() >= self.limits.max_peers.max(2) {
+            let longest_silent = self
+                .peers
+                .values()
+                .filter(|p| !p.is_self)
+                .min_by_key(|p| p.last_seen)
+                .map(|p| p.name.clone());
+            match longest_silent.and_then(|name| self.forget(&name)) {
+                Some(change) => self.forgotten.push(change),
+                None => break,
+            }
+        }
+    }
+
+    /// The naras forgotten to make room since the last call, for announcing.
+    pub fn take_forgotten(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.forgotten)
     }
 
     /// Applies a message that passed [`Message::decode`]. Returns the change it made,
@@ -169,6 +226,9 @@ impl Projection {
         } else {
             Status::Online
         };
+        if !self.peers.contains_key(&message.name) {
+            self.make_room();
+        }
         let Some(peer) = self.peers.get_mut(&message.name) else {
             let peer = Peer {
                 name: message.name.clone(),
@@ -211,19 +271,27 @@ impl Projection {
         }))
     }
 
-    /// Marks ONLINE naras silent for longer than the missing timeout as MISSING.
+    /// Marks ONLINE naras silent for longer than the missing timeout as MISSING, and
+    /// forgets OFFLINE and MISSING ones silent for longer than the forget timeout.
     pub fn sweep(&mut self, now: SystemTime) -> Vec<Change> {
         let mut changes = Vec::new();
+        let mut stale = Vec::new();
         for peer in self.peers.values_mut() {
             let silent = now.duration_since(peer.last_seen).unwrap_or_default();
-            if !peer.is_self && peer.status == Status::Online && silent > self.missing_after {
+            if peer.is_self {
+                continue;
+            }
+            if peer.status == Status::Online && silent > self.limits.missing_after {
                 set_status(&mut self.counts, peer, Status::Missing);
                 changes.push(Change {
                     kind: ChangeKind::Leave,
                     peer: peer.clone(),
                 });
+            } else if peer.status != Status::Online && silent > self.limits.forget_after {
+                stale.push(peer.name.clone());
             }
         }
+        changes.extend(stale.iter().filter_map(|name| self.forget(name)));
         changes
     }
 
@@ -285,8 +353,54 @@ mod tests {
         }
     }
 
+    const LIMITS: Limits = Limits {
+        missing_after: Duration::from_secs(300),
+        forget_after: Duration::from_secs(3600),
+        max_peers: 10_000,
+    };
+
     fn projection() -> Projection {
-        Projection::new(own(), Duration::from_secs(300))
+        Projection::new(own(), LIMITS)
+    }
+
+    #[test]
+    fn a_full_view_forgets_the_longest_silent_nara_to_take_a_new_one() {
+        let mut view = Projection::new(own(), Limits { max_peers: 3, ..LIMITS });
+        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&msg("c", "kc", Kind::HeyThere, 20, "0.1.0"), t(20)).unwrap();
+        view.apply(&msg("b", "kb", Kind::Newspaper, 30, "0.1.0"), t(30))
+            .unwrap();
+        assert!(view.take_forgotten().is_empty());
+        view.apply(&msg("d", "kd", Kind::HeyThere, 40, "0.1.0"), t(40)).unwrap();
+        let forgotten = view.take_forgotten();
+        assert_eq!(forgotten.len(), 1);
+        assert_eq!(
+            (forgotten[0].kind, forgotten[0].peer.name.as_str()),
+            (ChangeKind::Forget, "c")
+        );
+        let names: Vec<String> = view.snapshot().into_iter().map(|p| p.name).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.contains(&"me".to_string()), "this nara is never forgotten");
+        assert_eq!(view.counts(), recount(&view));
+        // A forgotten nara's key is forgotten too: it may come back with another.
+        view.apply(&msg("c", "another-key", Kind::HeyThere, 50, "0.1.0"), t(50))
+            .unwrap();
+    }
+
+    #[test]
+    fn offline_and_missing_naras_are_forgotten_after_the_forget_timeout() {
+        let mut view = projection();
+        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&msg("c", "kc", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&msg("c", "kc", Kind::Chau, 11, "0.1.0"), t(11)).unwrap();
+        assert_eq!(view.sweep(t(400)).len(), 1, "b goes MISSING");
+        let forgotten = view.sweep(t(3700));
+        let mut names: Vec<&str> = forgotten.iter().map(|c| c.peer.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["b", "c"]);
+        assert!(forgotten.iter().all(|c| c.kind == ChangeKind::Forget));
+        assert_eq!(view.snapshot().len(), 1);
+        assert_eq!(view.counts(), recount(&view));
     }
 
     #[test]
@@ -360,7 +474,12 @@ mod tests {
 
     #[test]
     fn change_kinds_are_named_as_serde_writes_them() {
-        for kind in [ChangeKind::Join, ChangeKind::Change, ChangeKind::Leave] {
+        for kind in [
+            ChangeKind::Join,
+            ChangeKind::Change,
+            ChangeKind::Leave,
+            ChangeKind::Forget,
+        ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }

@@ -83,6 +83,10 @@ pub struct PlazaConfig {
     pub announce_jitter: Duration,
     /// Silence after which a nara is MISSING.
     pub missing_after: Duration,
+    /// How long an OFFLINE or MISSING nara stays in the view.
+    pub forget_after: Duration,
+    /// The most naras the view holds, this one included.
+    pub max_peers: usize,
     /// What a message must meet to be believed.
     pub policy: Policy,
 }
@@ -98,6 +102,8 @@ impl Default for PlazaConfig {
             newspaper_interval: Duration::from_secs(30),
             announce_jitter: Duration::from_secs(5),
             missing_after: Duration::from_secs(300),
+            forget_after: Duration::from_secs(24 * 3600),
+            max_peers: 10_000,
             policy: Policy::default(),
         }
     }
@@ -334,6 +340,38 @@ pub static MISSING_AFTER: Setting = Setting {
     fallbacks: &[],
 };
 
+/// `--plaza-forget-after`: how long a gone nara stays in the view.
+pub static FORGET_AFTER: Setting = Setting {
+    key: "plaza_forget_after",
+    flag: Some("plaza-forget-after"),
+    aliases: &[],
+    env: &["NARA_PLAZA_FORGET_AFTER"],
+    in_file: true,
+    value_name: "DURATION",
+    default: DefaultValue::Value("24h"),
+    help: "An OFFLINE or MISSING nara silent for longer than this is forgotten, its key with it",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
+/// `--plaza-max-peers`: the size of the view.
+pub static MAX_PEERS: Setting = Setting {
+    key: "plaza_max_peers",
+    flag: Some("plaza-max-peers"),
+    aliases: &[],
+    env: &["NARA_PLAZA_MAX_PEERS"],
+    in_file: true,
+    value_name: "COUNT",
+    default: DefaultValue::Value("10000"),
+    help: "The most naras the view holds, this one included; a new one takes the place of the longest silent",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
 /// `--plaza-max-skew`: the replay window.
 pub static MAX_SKEW: Setting = Setting {
     key: "plaza_max_skew",
@@ -354,7 +392,7 @@ pub static MAX_SKEW: Setting = Setting {
 pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
 
 /// Every plaza setting, in the order `--help` lists them.
-pub static SETTINGS: [&Setting; 13] = [
+pub static SETTINGS: [&Setting; 15] = [
     &SOUL,
     &SOUL_FILE,
     &MQTT_URL,
@@ -367,6 +405,8 @@ pub static SETTINGS: [&Setting; 13] = [
     &NEWSPAPER_INTERVAL,
     &ANNOUNCE_JITTER,
     &MISSING_AFTER,
+    &FORGET_AFTER,
+    &MAX_PEERS,
     &MAX_SKEW,
 ];
 
@@ -480,6 +520,16 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
     let newspaper_interval = duration(sources, report, &NEWSPAPER_INTERVAL)?.max(Duration::from_millis(100));
     let announce_jitter = duration(sources, report, &ANNOUNCE_JITTER)?;
     let missing_after = duration(sources, report, &MISSING_AFTER)?;
+    let forget_after = duration(sources, report, &FORGET_AFTER)?;
+    let max_peers = match pick(sources, report, &MAX_PEERS)? {
+        Some(Picked { value, origin }) => value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (2..=1_000_000).contains(n))
+            .ok_or_else(|| invalid(&value, &origin, "expected a count from 2 to 1000000"))?,
+        None => 10_000,
+    };
     let max_skew = duration(sources, report, &MAX_SKEW)?;
     Ok(PlazaPlan {
         config: PlazaConfig {
@@ -490,6 +540,8 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
             newspaper_interval,
             announce_jitter,
             missing_after,
+            forget_after,
+            max_peers,
             policy: Policy {
                 max_skew_s: max_skew.as_secs().max(1),
                 ..Policy::default()

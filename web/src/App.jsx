@@ -14,7 +14,8 @@ function peersReducer(peers, action) {
       return new Map(action.peers.map((p) => [p.name, p]));
     case "event": {
       const next = new Map(peers);
-      next.set(action.event.peer.name, action.event.peer);
+      if (action.event.type === "forget") next.delete(action.event.peer.name);
+      else next.set(action.event.peer.name, action.event.peer);
       return next;
     }
     default:
