@@ -5,7 +5,7 @@
 mod common;
 
 use common::broker::Mosquitto;
-use common::{Running, nara_command, wait_until};
+use common::{Running, nara_command, nara_on, wait_until};
 use std::time::Duration;
 
 /// The Go test fixture's soul for `test-nara`, with its ID and public key.
@@ -130,23 +130,6 @@ fn an_unparsable_soul_stops_nara_naming_its_source_never_the_soul() {
     );
 }
 
-/// A nara on `broker` named `name`, announcing at once and every second.
-fn nara_on(broker: &Mosquitto, name: &str, extra: &[&str]) -> Running {
-    let mut command = nara_command();
-    command
-        .args([
-            "--http-addr",
-            "127.0.0.1:0",
-            "--name",
-            name,
-            "--mqtt-url",
-            &broker.url(),
-        ])
-        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
-        .args(extra);
-    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
-}
-
 async fn peer_names(nara: &Running) -> Vec<String> {
     let peers = nara.get_json("/api/peers").await;
     peers["peers"]
@@ -163,8 +146,8 @@ async fn peer_names(nara: &Running) -> Vec<String> {
 #[tokio::test]
 async fn a_read_only_nara_sees_the_plaza_and_is_never_seen() {
     let broker = Mosquitto::start();
-    let speaker = nara_on(&broker, "speaker", &[]);
-    let watcher = nara_on(&broker, "watcher", &["-read-only"]);
+    let speaker = nara_on(&broker.url(), "speaker", &[]);
+    let watcher = nara_on(&broker.url(), "watcher", &["-read-only"]);
     wait_until("the watcher sees the speaker", Duration::from_secs(10), || async {
         peer_names(&watcher)
             .await

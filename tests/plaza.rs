@@ -6,23 +6,13 @@
 mod common;
 
 use common::broker::Mosquitto;
-use common::{InProcess, Running, client, nara_command, wait_until};
+use common::{InProcess, Running, client, nara_command, nara_on, wait_until};
 use nara::http::server::Ended;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::{Kind, Message};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// A nara on the broker with test timings: no announce jitter, a newspaper a second.
-fn nara_on(broker: &str, name: &str, extra: &[&str]) -> Running {
-    let mut command = nara_command();
-    command
-        .args(["--http-addr", "127.0.0.1:0", "--name", name, "--mqtt-url", broker])
-        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
-        .args(extra);
-    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// A nara whose HTTP side a test reads: a child process or one in this process.
 trait Nara {

@@ -72,23 +72,6 @@ pub struct Settings {
     pub report: Report,
 }
 
-/// Picks `setting` and records it.
-fn pick(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
-    let picked = sources.pick(setting)?;
-    match &picked {
-        Some(p) => report.record(setting, Some(&p.value), &p.origin),
-        None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
-    }
-    Ok(picked)
-}
-
-/// A setting that has a default, so always a value.
-fn pick_defaulted(sources: &Sources, setting: &'static Setting) -> Result<Picked, ConfigError> {
-    sources
-        .pick(setting)?
-        .ok_or_else(|| ConfigError(format!("{} has no value", setting.display_name())))
-}
-
 /// The sources an invocation reads: its flags, `env`, and the `--config` file they or
 /// `env` name (read and checked for unknown keys here).
 pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
@@ -112,7 +95,7 @@ impl Settings {
             report.record(&CONFIG, Some(&p.value), &p.origin);
         }
 
-        let addr = pick_defaulted(sources, &HTTP_ADDR)?;
+        let addr = sources.pick_defaulted(&HTTP_ADDR)?;
         let port_var = HTTP_ADDR.fallbacks[0];
         let http_addr = match (&addr.origin, sources.env().get(port_var)) {
             (Origin::Default(_), Some(port)) => {
@@ -147,11 +130,11 @@ impl Settings {
             }
         };
 
-        let format = pick_defaulted(sources, &LOG_FORMAT)?;
+        let format = sources.pick_defaulted(&LOG_FORMAT)?;
         report.record(&LOG_FORMAT, Some(&format.value), &format.origin);
         let log_format = LogFormat::parse(&format.value).map_err(|e| invalid(&format.value, &format.origin, e))?;
 
-        let level = pick_defaulted(sources, &LOG_LEVEL)?;
+        let level = sources.pick_defaulted(&LOG_LEVEL)?;
         let rust_log = LOG_LEVEL.fallbacks[0];
         let louder = [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")]
             .into_iter()
@@ -176,12 +159,13 @@ impl Settings {
             )
         })?;
 
-        let grace = pick(sources, &mut report, &SHUTDOWN_GRACE)?
+        let grace = sources
+            .pick_recorded(&SHUTDOWN_GRACE, &mut report)?
             .ok_or_else(|| ConfigError("--shutdown-grace has no value".into()))?;
         let shutdown_grace = parse_duration(&grace.value).map_err(|e| invalid(&grace.value, &grace.origin, e))?;
 
         // Accepted for the Go nara's command lines; the UI is always served.
-        pick(sources, &mut report, &SERVE_UI)?;
+        sources.pick_recorded(&SERVE_UI, &mut report)?;
 
         let plaza = crate::plaza::settings::resolve(sources, &mut report)?;
         Ok(Settings {

@@ -6,11 +6,11 @@ use super::error::ConfigError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A parsed `--config` file: each key's value and the line it is on.
+/// A parsed `--config` file: each key's value.
 #[derive(Debug)]
 pub struct SettingsFile {
     path: PathBuf,
-    entries: BTreeMap<String, (toml::Value, usize)>,
+    entries: BTreeMap<String, toml::Value>,
 }
 
 /// The line (from 1) that byte `offset` of `text` is on.
@@ -37,17 +37,17 @@ impl SettingsFile {
         })?;
         let mut entries = BTreeMap::new();
         for (key, value) in table {
-            let line = line_of(text, value.span().start);
             if !known.iter().any(|s| s.in_file && s.key == key) {
                 let mut keys: Vec<&str> = known.iter().filter(|s| s.in_file).map(|s| s.key).collect();
                 keys.sort_unstable();
+                let line = line_of(text, value.span().start);
                 return Err(ConfigError(format!(
                     "config file {} line {line}: unknown key `{key}`; the keys are {}",
                     path.display(),
                     keys.join(", ")
                 )));
             }
-            entries.insert(key, (value.into_inner(), line));
+            entries.insert(key, value.into_inner());
         }
         Ok(SettingsFile {
             path: path.to_path_buf(),
@@ -60,8 +60,8 @@ impl SettingsFile {
         &self.path
     }
 
-    /// The value under `key` and its line, if the file sets it.
-    pub fn get(&self, key: &str) -> Option<&(toml::Value, usize)> {
+    /// The value under `key`, if the file sets it.
+    pub fn get(&self, key: &str) -> Option<&toml::Value> {
         self.entries.get(key)
     }
 }

@@ -6,6 +6,7 @@ use super::environment::Environment;
 use super::error::ConfigError;
 use super::file::SettingsFile;
 use super::origin::Origin;
+use super::report::Report;
 use super::values::parse_switch;
 use std::collections::BTreeMap;
 
@@ -61,7 +62,7 @@ impl Sources {
             }
         }
         if let Some(file) = self.file.as_ref().filter(|_| setting.in_file)
-            && let Some((value, _line)) = file.get(setting.key)
+            && let Some(value) = file.get(setting.key)
         {
             let origin = Origin::File {
                 key: setting.key,
@@ -84,5 +85,22 @@ impl Sources {
             }),
             DefaultValue::Unset | DefaultValue::Described(_) => None,
         })
+    }
+
+    /// [`Sources::pick`], recording what it found (or the default's description) in
+    /// `report`, for `nara check-config`.
+    pub fn pick_recorded(&self, setting: &'static Setting, report: &mut Report) -> Result<Option<Picked>, ConfigError> {
+        let picked = self.pick(setting)?;
+        match &picked {
+            Some(p) => report.record(setting, Some(&p.value), &p.origin),
+            None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
+        }
+        Ok(picked)
+    }
+
+    /// [`Sources::pick`] for a setting declared with a default value, so always a value.
+    pub fn pick_defaulted(&self, setting: &'static Setting) -> Result<Picked, ConfigError> {
+        self.pick(setting)?
+            .ok_or_else(|| ConfigError(format!("{} has no value", setting.display_name())))
     }
 }

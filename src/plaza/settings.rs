@@ -453,29 +453,18 @@ pub struct Loaded {
     pub soul_source: SoulSource,
 }
 
-/// Picks `setting`, recording it in `report`.
-fn pick(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
-    let picked = sources.pick(setting)?;
-    match &picked {
-        Some(p) => report.record(setting, Some(&p.value), &p.origin),
-        None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
-    }
-    Ok(picked)
-}
-
 /// A duration setting (all have defaults).
 fn duration(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<Duration, ConfigError> {
-    match pick(sources, report, setting)? {
-        Some(p) => parse_duration(&p.value).map_err(|e| invalid(&p.value, &p.origin, e)),
-        None => Err(ConfigError(format!("{} has no value", setting.display_name()))),
-    }
+    let p = sources.pick_defaulted(setting)?;
+    report.record(setting, Some(&p.value), &p.origin);
+    parse_duration(&p.value).map_err(|e| invalid(&p.value, &p.origin, e))
 }
 
 /// Resolves the plaza's settings from `sources`, opening no file.
 pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
     let mut warnings = Vec::new();
     let soul = resolve_soul(sources, report)?;
-    let broker_url = match pick(sources, report, &MQTT_URL)? {
+    let broker_url = match sources.pick_recorded(&MQTT_URL, report)? {
         Some(picked) if !picked.value.contains("://") => Some(bare_host(sources, picked)?),
         other => other,
     };
@@ -483,9 +472,9 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         None => (None, PasswordPlan::None),
         Some(Picked { value: url, origin }) => {
             let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
-            let user = pick(sources, report, &MQTT_USER)?.map(|p| p.value);
-            let file = pick(sources, report, &MQTT_PASSWORD_FILE)?;
-            let given = pick(sources, report, &MQTT_PASSWORD)?;
+            let user = sources.pick_recorded(&MQTT_USER, report)?.map(|p| p.value);
+            let file = sources.pick_recorded(&MQTT_PASSWORD_FILE, report)?;
+            let given = sources.pick_recorded(&MQTT_PASSWORD, report)?;
             if let Some(Picked {
                 origin: Origin::Flag(flag),
                 ..
@@ -513,7 +502,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
     };
     let require = switch(sources, report, &REQUIRE_PLAZA)?;
     let read_only = switch(sources, report, &READ_ONLY)?;
-    let public_url = match pick(sources, report, &PUBLIC_URL)? {
+    let public_url = match sources.pick_recorded(&PUBLIC_URL, report)? {
         Some(Picked { value, origin }) => Some(parse_public_url(&value).map_err(|e| invalid(&value, &origin, e))?),
         None => None,
     };
@@ -521,7 +510,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
     let announce_jitter = duration(sources, report, &ANNOUNCE_JITTER)?;
     let missing_after = duration(sources, report, &MISSING_AFTER)?;
     let forget_after = duration(sources, report, &FORGET_AFTER)?;
-    let max_peers = match pick(sources, report, &MAX_PEERS)? {
+    let max_peers = match sources.pick_recorded(&MAX_PEERS, report)? {
         Some(Picked { value, origin }) => value
             .trim()
             .parse::<usize>()
@@ -555,7 +544,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
 
 /// A switch's value (all switches have defaults).
 fn switch(sources: &Sources, report: &mut Report, setting: &'static Setting) -> Result<bool, ConfigError> {
-    match pick(sources, report, setting)? {
+    match sources.pick_recorded(setting, report)? {
         Some(p) => parse_switch(&p.value).map_err(|e| invalid(&p.value, &p.origin, e)),
         None => Ok(false),
     }

@@ -160,6 +160,17 @@ pub fn nara_bin() -> &'static str {
     env!("CARGO_BIN_EXE_nara")
 }
 
+/// A nara on the broker at `broker` with test timings: no announce jitter, a newspaper
+/// a second.
+pub fn nara_on(broker: &str, name: &str, extra: &[&str]) -> Running {
+    let mut command = nara_command();
+    command
+        .args(["--http-addr", "127.0.0.1:0", "--name", name, "--mqtt-url", broker])
+        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+        .args(extra);
+    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A `nara` command with an empty environment, so the developer's NARA_* or PORT
 /// cannot leak into a test.
 pub fn nara_command() -> Command {

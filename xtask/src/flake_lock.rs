@@ -8,7 +8,6 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 pub fn run(root: &Path) -> Result<(), String> {
     let declared = declared_inputs(root)?;
@@ -29,18 +28,7 @@ pub fn run(root: &Path) -> Result<(), String> {
 }
 
 fn declared_inputs(root: &Path) -> Result<Value, String> {
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", "(import ./flake.nix).inputs"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run nix-instantiate (Debian package nix-bin): {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "evaluating flake.nix inputs failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("nix-instantiate printed no JSON: {e}"))
+    crate::nix_instantiate::evaluate(root, "(import ./flake.nix).inputs").map_err(|e| format!("flake.nix inputs: {e}"))
 }
 
 /// Every disagreement between the declared inputs and the lock, one line each.
