@@ -136,15 +136,14 @@ impl Settings {
 
         let level = sources.pick_defaulted(&LOG_LEVEL)?;
         let rust_log = LOG_LEVEL.fallbacks[0];
-        let louder = [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")]
-            .into_iter()
-            .map(|(setting, level)| Ok((sources.pick(setting)?, setting, level)))
-            .collect::<Result<Vec<_>, ConfigError>>()?
-            .into_iter()
-            .find_map(|(picked, setting, level)| {
-                let on = picked.is_some_and(|p| p.value == "true");
-                on.then(|| (level.to_string(), Origin::Flag(setting.flag.unwrap_or(setting.key))))
-            });
+        // The Go nara's -vv and -verbose; the louder one wins.
+        let mut louder = None;
+        for (setting, filter) in [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")] {
+            if let Some(picked) = sources.pick(setting)?.filter(|p| p.value == "true") {
+                louder = Some((filter.to_string(), picked.origin));
+                break;
+            }
+        }
         let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(rust_log)) {
             (Origin::Default(_), Some(louder), _) => louder,
             (Origin::Default(_), None, Some(filter)) => (filter.to_string(), Origin::Env(rust_log)),
