@@ -6,9 +6,10 @@
 //! Run: cargo run --release --example plaza_flood -- mqtt://127.0.0.1:1883 http://127.0.0.1:8080 20000
 
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
-use nara::plaza::message::{Kind, Message};
+use nara::plaza::message::Kind;
+use nara::plaza::newspaper::{self, OwnStatus};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 async fn accepted(nara: &str) -> u64 {
     let text = match reqwest::get(format!("{nara}/metrics")).await {
@@ -32,10 +33,6 @@ async fn main() {
         .trim_start_matches("mqtt://")
         .rsplit_once(':')
         .expect("mqtt://HOST:PORT");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs();
     let senders: Vec<Identity> = (0..1000)
         .map(|i| {
             let name = format!("flood-{i:04}");
@@ -49,17 +46,17 @@ async fn main() {
     let messages: Vec<(String, Vec<u8>)> = (0..total)
         .map(|i| {
             let id = &senders[i % senders.len()];
-            let message = Message {
-                kind: Kind::Newspaper,
-                name: id.name.clone(),
-                id: id.id.clone(),
-                public_key: id.public_key.clone(),
-                version: "0.1.0".into(),
-                revision: "flood".into(),
-                timestamp: now,
-                uptime_s: i as u64,
+            // Each sender's host uptime grows by a second a round, so every newspaper
+            // is fresh: the same boot time, never a smaller uptime.
+            let status = OwnStatus {
+                version: "0.1.0",
+                revision: "flood",
+                profile: "release",
+                public_url: None,
+                host_uptime_s: 100_000 + (i / senders.len()) as u64,
+                process_uptime_s: 10,
             };
-            (Kind::Newspaper.topic(&id.name), message.sign(id))
+            (Kind::Newspaper.topic(&id.name), newspaper::encode(id, &status))
         })
         .collect();
 

@@ -104,9 +104,9 @@ fn the_graph_sees_the_imports_it_must() {
         graph["http::server"]
     );
     assert!(
-        graph["plaza::message"].contains("plaza::identity"),
+        graph["plaza::event"].contains("plaza::identity"),
         "{:?}",
-        graph["plaza::message"]
+        graph["plaza::event"]
     );
 }
 

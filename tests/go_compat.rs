@@ -5,7 +5,7 @@
 mod common;
 
 use common::broker::Mosquitto;
-use common::{Running, nara_command, nara_on, wait_until};
+use common::{Running, go_wire, nara_command, nara_on, wait_until};
 use std::time::Duration;
 
 /// The Go test fixture's soul for `test-nara`, with its ID and public key.
@@ -16,6 +16,13 @@ const GO_PUBLIC_KEY: &str = "2YN8QzQNg4J7fTmwD0okZcw2GaOkiPfSCrvAMTnVsDA=";
 #[tokio::test]
 async fn a_go_naras_command_line_starts_the_same_nara_on_the_same_broker() {
     let broker = Mosquitto::start();
+    // A Go nara on the same broker would hear these.
+    let (_go, mut heard) = go_wire::raw_client(
+        broker.port,
+        "go-nara",
+        &["nara/plaza/hey_there", "nara/newspaper/test-nara"],
+    )
+    .await;
     let mut command = nara_command();
     command
         .args(["-nara-id", "test-nara", "-soul", GO_SOUL])
@@ -54,15 +61,23 @@ async fn a_go_naras_command_line_starts_the_same_nara_on_the_same_broker() {
     ] {
         assert!(log.contains(ignored), "the warning does not name {ignored}:\n{log}");
     }
-    wait_until(
-        "the Go command line's nara on the broker",
-        Duration::from_secs(10),
-        || async {
-            let status = nara.get_json("/api/status").await;
-            (status["plaza"]["connected"] == true).then_some(())
-        },
-    )
-    .await;
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), heard.recv())
+            .await
+            .expect("the Go command line's nara speaks on the broker within 10 s")
+            .expect("the listener runs")
+    };
+    let (topic, hello) = next().await;
+    assert_eq!(topic, "nara/plaza/hey_there");
+    let hello = go_wire::verify_event(&hello).unwrap_or_else(|e| panic!("{e}: {hello}"));
+    assert_eq!(hello["hey_there"]["From"], "test-nara");
+    assert_eq!(hello["hey_there"]["PublicKey"], GO_PUBLIC_KEY);
+    let (topic, paper) = next().await;
+    assert_eq!(topic, "nara/newspaper/test-nara");
+    let status = go_wire::verify_newspaper(&paper).unwrap_or_else(|e| panic!("{e}: {paper}"));
+    assert_eq!(status["ID"], GO_ID);
+    assert_eq!(status["PublicUrl"], "https://kitchen.example.org/");
+    assert_eq!(nara.get_json("/api/status").await["plaza"]["connected"], true);
 }
 
 #[tokio::test]

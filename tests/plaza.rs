@@ -6,13 +6,13 @@
 mod common;
 
 use common::broker::Mosquitto;
+use common::go_wire;
 use common::{InProcess, Running, client, nara_command, nara_on, wait_until};
 use nara::http::server::Ended;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
-use nara::plaza::message::{Kind, Message};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// A nara whose HTTP side a test reads: a child process or one in this process.
 trait Nara {
@@ -174,37 +174,6 @@ async fn an_in_process_nara_meets_the_binary_and_says_chau_when_stopped() {
     wait_for_status(&outside, "test-nara", "OFFLINE", Duration::from_secs(5)).await;
 }
 
-/// A raw MQTT client, as an attacker on the broker would have.
-async fn raw_client(broker: &Mosquitto) -> AsyncClient {
-    let mut options = MqttOptions::new("forger", "127.0.0.1", broker.port);
-    // Large enough for the oversized message the test sends on purpose.
-    options.set_max_packet_size(1024 * 1024, 1024 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(options, 16);
-    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
-    client
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is past 1970")
-        .as_secs()
-}
-
-fn signed(identity: &Identity, kind: Kind, timestamp: u64, version: &str) -> Vec<u8> {
-    Message {
-        kind,
-        name: identity.name.clone(),
-        id: identity.id.clone(),
-        public_key: identity.public_key.clone(),
-        version: version.into(),
-        revision: "forged".into(),
-        timestamp,
-        uptime_s: 1,
-    }
-    .sign(identity)
-}
-
 #[tokio::test]
 async fn forged_and_malformed_messages_are_dropped_and_counted() {
     let broker = Mosquitto::start();
@@ -212,41 +181,34 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
     let observer = nara_on(&broker.url(), "observer", &[]);
     let genuine = wait_for_status(&observer, "victim", "ONLINE", Duration::from_secs(10)).await;
 
-    let forger = raw_client(&broker).await;
+    let (forger, _) = go_wire::raw_client(broker.port, "forger", &[]).await;
     let thief = Identity::new(&Soul::mint("victim").unwrap(), "victim", SoulSource::Ephemeral);
-    let publish = |topic: String, payload: Vec<u8>| forger.publish(topic, QoS::AtLeastOnce, false, payload);
+    let publish = |topic: &'static str, payload: Vec<u8>| {
+        forger.publish(topic, rumqttc::v5::mqttbytes::QoS::AtLeastOnce, false, payload)
+    };
 
     // A new key under a name already seen: trust on first use refuses it.
     publish(
-        Kind::HeyThere.topic("victim"),
-        signed(&thief, Kind::HeyThere, unix_now(), "6.6.6"),
+        "nara/plaza/hey_there",
+        go_wire::hey_there(&thief, go_wire::now_ns()).into_bytes(),
     )
     .await
     .unwrap();
-    // A chau for the victim with a tampered payload: the signature breaks.
-    let real_key_chau = String::from_utf8(signed(&thief, Kind::Chau, unix_now(), "6.6.6"))
-        .unwrap()
-        .replace(&thief.public_key, genuine["public_key"].as_str().unwrap());
-    publish(Kind::Chau.topic("victim"), real_key_chau.into_bytes())
-        .await
-        .unwrap();
+    // A chau for the victim with the real key put in after signing: the signature breaks.
+    let real_key_chau =
+        go_wire::chau(&thief, go_wire::now_ns()).replace(&thief.public_key, genuine["public_key"].as_str().unwrap());
+    publish("nara/plaza/chau", real_key_chau.into_bytes()).await.unwrap();
     // An old message, validly signed by a stranger: outside the skew window.
     let stranger = Identity::new(&Soul::mint("stranger").unwrap(), "stranger", SoulSource::Ephemeral);
     publish(
-        Kind::HeyThere.topic("stranger"),
-        signed(&stranger, Kind::HeyThere, unix_now() - 3600, "0.0.1"),
+        "nara/plaza/hey_there",
+        go_wire::hey_there(&stranger, go_wire::now_ns() - 3_600_000_000_000).into_bytes(),
     )
     .await
     .unwrap();
-    publish(Kind::HeyThere.topic("big"), vec![b'x'; 64 * 1024])
-        .await
-        .unwrap();
-    publish(Kind::HeyThere.topic("junk"), b"{not json".to_vec())
-        .await
-        .unwrap();
-    publish(Kind::HeyThere.topic("junk"), vec![0xff, 0xfe, 0x00])
-        .await
-        .unwrap();
+    publish("nara/plaza/hey_there", vec![b'x'; 64 * 1024]).await.unwrap();
+    publish("nara/plaza/hey_there", b"{not json".to_vec()).await.unwrap();
+    publish("nara/plaza/hey_there", vec![0xff, 0xfe, 0x00]).await.unwrap();
 
     let expectations = [
         ("key_mismatch", "hey-there"),
@@ -450,7 +412,7 @@ async fn retained_messages_past_the_packet_limit_never_keep_a_nara_off_the_plaza
     let two_mib = vec![b'x'; 2 * 1024 * 1024];
     let topics = [
         "nara/plaza/hey_there",
-        "nara/plaza/newspaper",
+        "nara/newspaper/alpha",
         "nara/plaza/chau",
         "nara/plaza/anything",
     ];
@@ -478,7 +440,7 @@ async fn a_stream_of_messages_past_the_packet_limit_costs_no_connection() {
         // Bounded: the test is over long before this many.
         for _ in 0..400 {
             let _ = flood
-                .publish("nara/plaza/newspaper", QoS::AtMostOnce, false, two_mib.clone())
+                .publish("nara/newspaper/flood", QoS::AtMostOnce, false, two_mib.clone())
                 .await;
             // A sleep, not a wait: it paces the flood at one message per 50 ms.
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -3,8 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nara::plaza::message::{Message, Policy};
+use nara::plaza::message::Policy;
 use nara::plaza::projection::{Limits, Peer, Projection, Status};
+use nara::plaza::wire;
 use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {
@@ -12,8 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let split = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
     let topic = String::from_utf8_lossy(&data[..split]);
     let payload = data.get(split + 1..).unwrap_or(&[]);
-    let now = 1_800_000_000;
-    if let Ok(message) = Message::decode(&topic, payload, now, Policy::default()) {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    if let Ok(message) = wire::decode(&topic, payload, at, Policy::default()) {
         let own = Peer {
             name: "self".into(),
             id: "id".into(),
@@ -21,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
             status: Status::Online,
             version: "0".into(),
             revision: "r".into(),
+            public_url: None,
             uptime_s: 0,
             first_seen: SystemTime::UNIX_EPOCH,
             last_seen: SystemTime::UNIX_EPOCH,
@@ -30,9 +32,9 @@ fuzz_target!(|data: &[u8]| {
             missing_after: Duration::from_secs(1),
             forget_after: Duration::from_secs(5),
             max_peers: 2,
+            max_skew: Duration::from_secs(60),
         };
         let mut view = Projection::new(own, limits);
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now);
         let _ = view.apply(&message, at);
         let _ = view.take_forgotten();
         let _ = view.sweep(at + Duration::from_secs(10));

@@ -4,16 +4,20 @@
 //! and the transport writes (received messages, connection state). A nara without a
 //! broker still has a plaza of one: itself.
 
+pub mod event;
 pub mod identity;
 pub mod message;
+pub mod newspaper;
 pub mod projection;
 pub mod settings;
 pub mod transport;
+pub mod wire;
 
 use crate::build_info;
 use crate::metrics::Metrics;
 use identity::Identity;
-use message::{Kind, Message, Rejection};
+use message::{Kind, Rejection};
+use newspaper::OwnStatus;
 use projection::{Change, Counts, Limits, Peer, Projection, Status};
 use serde::Serialize;
 use settings::PlazaConfig;
@@ -58,6 +62,13 @@ pub struct PlazaStatus {
     pub peers: Counts,
 }
 
+/// Now in Unix nanoseconds, as events carry it (signed, as the Go nara writes it).
+fn unix_now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -76,6 +87,7 @@ impl Plaza {
             status: Status::Online,
             version: build_info::VERSION.to_string(),
             revision: build_info::REVISION.to_string(),
+            public_url: config.public_url.clone(),
             uptime_s: 0,
             first_seen: now,
             last_seen: now,
@@ -88,6 +100,7 @@ impl Plaza {
                     missing_after: config.missing_after,
                     forget_after: config.forget_after,
                     max_peers: config.max_peers,
+                    max_skew: config.policy.max_skew,
                 },
             )),
             changes: broadcast::channel(CHANGE_BACKLOG).0,
@@ -156,26 +169,33 @@ impl Plaza {
 
     /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
     pub fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
-        let message = Message {
-            kind,
-            name: self.identity.name.clone(),
-            id: self.identity.id.clone(),
-            public_key: self.identity.public_key.clone(),
-            version: build_info::VERSION.to_string(),
-            revision: build_info::REVISION.to_string(),
-            timestamp: unix_now(),
-            uptime_s: self.uptime_s(),
+        let process_uptime_s = self.uptime_s();
+        let host_uptime_s = newspaper::host_uptime_s(process_uptime_s);
+        let payload = match kind {
+            Kind::Newspaper => newspaper::encode(
+                &self.identity,
+                &OwnStatus {
+                    version: build_info::VERSION,
+                    revision: build_info::REVISION,
+                    profile: build_info::PROFILE,
+                    public_url: self.config.public_url.as_deref(),
+                    host_uptime_s,
+                    process_uptime_s,
+                },
+            ),
+            // nara has no mesh network: its MeshIP is empty.
+            event_kind => event::encode(&self.identity, event_kind, unix_now_ns(), ""),
         };
         self.view()
-            .touch_self(&self.identity.name, message.uptime_s, SystemTime::now());
-        (kind.topic(&self.identity.name), message.sign(&self.identity))
+            .touch_self(&self.identity.name, host_uptime_s, SystemTime::now());
+        (kind.topic(&self.identity.name), payload)
     }
 
     /// Handles one message from the broker: verify, apply, count, announce changes.
     /// Bad input is dropped and counted; nothing here can fail the caller.
     pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
         let kind = kind_of_topic(topic);
-        let outcome = Message::decode(topic, payload, unix_now(), self.config.policy).and_then(|message| {
+        let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             let mut view = self.view();
@@ -240,9 +260,5 @@ impl Plaza {
 
 /// The `kind` label for a topic, from a fixed set so metrics stay bounded.
 fn kind_of_topic(topic: &str) -> &'static str {
-    let rest = topic.strip_prefix(message::TOPIC_PREFIX).unwrap_or("");
-    Kind::ALL
-        .into_iter()
-        .find(|k| rest == k.as_str() || (*k == Kind::Newspaper && rest.starts_with("newspaper/")))
-        .map_or("other", Kind::as_str)
+    Kind::of_topic(topic).map_or("other", Kind::as_str)
 }

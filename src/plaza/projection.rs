@@ -2,9 +2,11 @@
 //! messages. ONLINE on any valid message, OFFLINE on `chau`, MISSING after a silence.
 //!
 //! It also holds the history single messages cannot prove: the key first seen for
-//! each name (trust on first use) and the newest timestamp accepted from it.
+//! each name (trust on first use), the newest event accepted from it, and for
+//! newspapers, which carry no timestamp, the boot time their host uptime implies
+//! ([`Freshness`]).
 
-use super::message::{Kind, Message, Rejection};
+use super::message::{Body, Message, Rejection};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -26,17 +28,20 @@ pub enum Status {
 pub struct Peer {
     /// Its name.
     pub name: String,
-    /// Its nara ID.
+    /// Its nara ID, from its newspaper (empty until the first one: the ID in a
+    /// hey_there is not signed).
     pub id: String,
-    /// Its public key, Base58.
+    /// Its public key, standard Base64.
     pub public_key: String,
     /// Where it stands.
     pub status: Status,
-    /// The version it runs.
+    /// The version it runs, from its newspaper (empty until the first one).
     pub version: String,
-    /// The git revision it runs.
+    /// The git revision it runs, which only this nara's newspapers carry.
     pub revision: String,
-    /// Its uptime in seconds, as it last said.
+    /// Where its web UI is, if its newspaper says.
+    pub public_url: Option<String>,
+    /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
     /// When this nara first heard from it.
     #[serde(serialize_with = "rfc3339")]
@@ -124,6 +129,15 @@ impl Counts {
     }
 }
 
+/// Takes what a newspaper says into the peer.
+fn read_story(peer: &mut Peer, story: &super::message::Story) {
+    peer.id.clone_from(&story.id);
+    peer.version.clone_from(&story.version);
+    peer.revision = story.revision.clone().unwrap_or_default();
+    peer.public_url.clone_from(&story.public_url);
+    peer.uptime_s = story.host_uptime_s;
+}
+
 /// Sets a known peer's status, keeping the counts in step.
 fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
     counts.moved(Some(peer.status), to);
@@ -142,12 +156,89 @@ pub struct Limits {
     /// The most naras the view holds, this one included; a new one then takes the
     /// place of the longest silent.
     pub max_peers: usize,
+    /// How far a newspaper's implied boot time may stray from the one first seen.
+    pub max_skew: Duration,
+}
+
+/// What has been accepted from one nara, to tell a fresh message from a replay.
+///
+/// Events carry a signed timestamp: each must be newer than the last. A newspaper
+/// carries only its host's uptime, which implies a boot time (now minus uptime). The
+/// first newspaper fixes it; later ones must imply the same boot time (within the
+/// skew) and not a smaller uptime. So a newspaper recorded and replayed later implies
+/// a later boot and is stale. A host that rebooted says hey_there first (every nara
+/// does on start), and only then may a newspaper move the boot time, and only to a
+/// time after the last newspaper of the old boot and before that hey_there.
+#[derive(Clone, Copy, Debug, Default)]
+struct Freshness {
+    newest_event_ns: u64,
+    boot: Option<SystemTime>,
+    newest_uptime_s: u64,
+    last_paper: Option<SystemTime>,
+    hello: Option<SystemTime>,
+}
+
+/// `a` and `b` no more than `skew` apart.
+fn within(a: SystemTime, b: SystemTime, skew: Duration) -> bool {
+    a.duration_since(b).unwrap_or_else(|earlier| earlier.duration()) <= skew
+}
+
+impl Freshness {
+    /// Accepts `body` as fresh at `now` and records it, or says why not.
+    fn admit(&mut self, body: &Body, now: SystemTime, skew: Duration) -> Result<(), Rejection> {
+        match body {
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
+                if *sent_ns <= self.newest_event_ns {
+                    return Err(Rejection::Replayed);
+                }
+                self.newest_event_ns = *sent_ns;
+                if matches!(body, Body::HeyThere { .. }) {
+                    self.hello = Some(now);
+                } else if let Some(boot) = self.boot {
+                    // Whatever it said before leaving is older than this.
+                    let up_at_chau = now.duration_since(boot).unwrap_or_default().as_secs();
+                    self.newest_uptime_s = self.newest_uptime_s.max(up_at_chau);
+                }
+            }
+            Body::Newspaper(story) => {
+                let implied = now
+                    .checked_sub(Duration::from_secs(story.host_uptime_s))
+                    .ok_or(Rejection::Stale)?;
+                match self.boot {
+                    Some(boot) if within(implied, boot, skew) => {
+                        if story.host_uptime_s < self.newest_uptime_s {
+                            return Err(Rejection::Replayed);
+                        }
+                    }
+                    Some(_) => {
+                        // Times beyond what the clock can hold are "after" anything.
+                        let after_old_boot = self
+                            .last_paper
+                            .is_none_or(|last| implied.checked_add(skew).is_none_or(|t| t > last));
+                        let before_hello = self
+                            .hello
+                            .is_some_and(|hello| hello.checked_add(skew).is_none_or(|t| implied <= t));
+                        if !(after_old_boot && before_hello) {
+                            return Err(Rejection::Stale);
+                        }
+                        self.boot = Some(implied);
+                        self.newest_uptime_s = 0;
+                    }
+                    None => self.boot = Some(implied),
+                }
+                self.newest_uptime_s = story.host_uptime_s;
+                self.last_paper = Some(now);
+                self.hello = None;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The peer view: every nara heard from, within [`Limits`], with counts kept in step.
 pub struct Projection {
     peers: HashMap<String, Peer>,
-    newest: HashMap<String, u64>,
+    freshness: HashMap<String, Freshness>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
@@ -165,7 +256,7 @@ impl Projection {
         peers.insert(own.name.clone(), own);
         Projection {
             peers,
-            newest: HashMap::new(),
+            freshness: HashMap::new(),
             counts,
             limits,
             forgotten: Vec::new(),
@@ -175,7 +266,7 @@ impl Projection {
     /// Removes `name` from the view (its key pin and replay mark with it).
     fn forget(&mut self, name: &str) -> Option<Change> {
         let peer = self.peers.remove(name)?;
-        self.newest.remove(name);
+        self.freshness.remove(name);
         self.counts.removed(peer.status);
         Some(Change {
             kind: ChangeKind::Forget,
@@ -204,24 +295,25 @@ impl Projection {
         std::mem::take(&mut self.forgotten)
     }
 
-    /// Applies a message that passed [`Message::decode`]. Returns the change it made,
+    /// Applies a message that passed [`super::wire::decode`]. Returns the change it made,
     /// if any, or why it was refused.
     pub fn apply(&mut self, message: &Message, now: SystemTime) -> Result<Option<Change>, Rejection> {
-        if let Some(known) = self.peers.get(&message.name)
-            && known.public_key != message.public_key
-        {
-            return Err(Rejection::KeyMismatch);
+        if let Some(known) = self.peers.get(&message.name) {
+            if known.public_key != message.public_key {
+                return Err(Rejection::KeyMismatch);
+            }
+            if known.is_self {
+                // This nara's own words, echoed by the broker: it knows what it said.
+                return Ok(None);
+            }
         }
-        if self
-            .newest
-            .get(&message.name)
-            .is_some_and(|&newest| message.timestamp < newest)
-        {
-            return Err(Rejection::Replayed);
-        }
-        self.newest.insert(message.name.clone(), message.timestamp);
+        // Judged on a copy, kept only if accepted: a refused message from a name never
+        // seen leaves nothing behind.
+        let mut freshness = self.freshness.get(&message.name).copied().unwrap_or_default();
+        freshness.admit(&message.body, now, self.limits.max_skew)?;
+        self.freshness.insert(message.name.clone(), freshness);
 
-        let status = if message.kind == Kind::Chau {
+        let status = if matches!(message.body, Body::Chau { .. }) {
             Status::Offline
         } else {
             Status::Online
@@ -229,19 +321,27 @@ impl Projection {
         if !self.peers.contains_key(&message.name) {
             self.make_room();
         }
+        let story = match &message.body {
+            Body::Newspaper(story) => Some(story),
+            _ => None,
+        };
         let Some(peer) = self.peers.get_mut(&message.name) else {
-            let peer = Peer {
+            let mut peer = Peer {
                 name: message.name.clone(),
-                id: message.id.clone(),
+                id: String::new(),
                 public_key: message.public_key.clone(),
                 status,
-                version: message.version.clone(),
-                revision: message.revision.clone(),
-                uptime_s: message.uptime_s,
+                version: String::new(),
+                revision: String::new(),
+                public_url: None,
+                uptime_s: 0,
                 first_seen: now,
                 last_seen: now,
                 is_self: false,
             };
+            if let Some(story) = story {
+                read_story(&mut peer, story);
+            }
             self.peers.insert(peer.name.clone(), peer.clone());
             self.counts.moved(None, status);
             return Ok(Some(Change {
@@ -250,17 +350,13 @@ impl Projection {
             }));
         };
 
-        let changed = peer.status != status || peer.version != message.version || peer.revision != message.revision;
-        set_status(
-            &mut self.counts,
-            peer,
-            if peer.is_self { Status::Online } else { status },
-        );
-        peer.id.clone_from(&message.id);
-        peer.version.clone_from(&message.version);
-        peer.revision.clone_from(&message.revision);
-        peer.uptime_s = message.uptime_s;
+        let before = (peer.status, peer.version.clone(), peer.revision.clone());
+        set_status(&mut self.counts, peer, status);
+        if let Some(story) = story {
+            read_story(peer, story);
+        }
         peer.last_seen = now;
+        let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if peer.status == Status::Online {
                 ChangeKind::Change
@@ -320,6 +416,7 @@ impl Projection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plaza::message::Story;
 
     fn t(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
@@ -333,6 +430,7 @@ mod tests {
             status: Status::Online,
             version: "0.1.0".into(),
             revision: "r".into(),
+            public_url: None,
             uptime_s: 0,
             first_seen: t(0),
             last_seen: t(0),
@@ -340,23 +438,49 @@ mod tests {
         }
     }
 
-    fn msg(name: &str, key: &str, kind: Kind, timestamp: u64, version: &str) -> Message {
+    /// A hey_there from `name` signed at `t(at)`.
+    fn hey(name: &str, key: &str, at: u64) -> Message {
+        event(name, key, Body::HeyThere { sent_ns: ns(at) })
+    }
+
+    /// A chau from `name` signed at `t(at)`.
+    fn chau(name: &str, key: &str, at: u64) -> Message {
+        event(name, key, Body::Chau { sent_ns: ns(at) })
+    }
+
+    fn ns(at: u64) -> u64 {
+        (1_800_000_000 + at) * 1_000_000_000
+    }
+
+    fn event(name: &str, key: &str, body: Body) -> Message {
         Message {
-            kind,
             name: name.into(),
-            id: format!("id-{name}"),
             public_key: key.into(),
-            version: version.into(),
-            revision: "r".into(),
-            timestamp,
-            uptime_s: 1,
+            body,
         }
+    }
+
+    /// A newspaper from `name` whose host has been up `uptime` seconds.
+    fn paper(name: &str, key: &str, uptime: u64, version: &str) -> Message {
+        event(
+            name,
+            key,
+            Body::Newspaper(Story {
+                id: format!("id-{name}"),
+                version: version.into(),
+                revision: Some("r".into()),
+                public_url: None,
+                host_uptime_s: uptime,
+                process_uptime_s: None,
+            }),
+        )
     }
 
     const LIMITS: Limits = Limits {
         missing_after: Duration::from_secs(300),
         forget_after: Duration::from_secs(3600),
         max_peers: 10_000,
+        max_skew: Duration::from_secs(60),
     };
 
     fn projection() -> Projection {
@@ -366,12 +490,11 @@ mod tests {
     #[test]
     fn a_full_view_forgets_the_longest_silent_nara_to_take_a_new_one() {
         let mut view = Projection::new(own(), Limits { max_peers: 3, ..LIMITS });
-        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
-        view.apply(&msg("c", "kc", Kind::HeyThere, 20, "0.1.0"), t(20)).unwrap();
-        view.apply(&msg("b", "kb", Kind::Newspaper, 30, "0.1.0"), t(30))
-            .unwrap();
+        view.apply(&hey("b", "kb", 10), t(10)).unwrap();
+        view.apply(&hey("c", "kc", 20), t(20)).unwrap();
+        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(30)).unwrap();
         assert!(view.take_forgotten().is_empty());
-        view.apply(&msg("d", "kd", Kind::HeyThere, 40, "0.1.0"), t(40)).unwrap();
+        view.apply(&hey("d", "kd", 40), t(40)).unwrap();
         let forgotten = view.take_forgotten();
         assert_eq!(forgotten.len(), 1);
         assert_eq!(
@@ -383,16 +506,15 @@ mod tests {
         assert!(names.contains(&"me".to_string()), "this nara is never forgotten");
         assert_eq!(view.counts(), recount(&view));
         // A forgotten nara's key is forgotten too: it may come back with another.
-        view.apply(&msg("c", "another-key", Kind::HeyThere, 50, "0.1.0"), t(50))
-            .unwrap();
+        view.apply(&hey("c", "another-key", 50), t(50)).unwrap();
     }
 
     #[test]
     fn offline_and_missing_naras_are_forgotten_after_the_forget_timeout() {
         let mut view = projection();
-        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
-        view.apply(&msg("c", "kc", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
-        view.apply(&msg("c", "kc", Kind::Chau, 11, "0.1.0"), t(11)).unwrap();
+        view.apply(&hey("b", "kb", 10), t(10)).unwrap();
+        view.apply(&hey("c", "kc", 10), t(10)).unwrap();
+        view.apply(&chau("c", "kc", 11), t(11)).unwrap();
         assert_eq!(view.sweep(t(400)).len(), 1, "b goes MISSING");
         let forgotten = view.sweep(t(3700));
         let mut names: Vec<&str> = forgotten.iter().map(|c| c.peer.name.as_str()).collect();
@@ -404,22 +526,16 @@ mod tests {
     }
 
     #[test]
-    fn a_new_nara_joins_online_and_chau_makes_it_offline() {
+    fn a_new_nara_joins_online_its_newspaper_says_its_version_and_chau_makes_it_offline() {
         let mut view = projection();
-        let joined = view
-            .apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10))
-            .unwrap()
-            .unwrap();
+        let joined = view.apply(&hey("b", "kb", 10), t(10)).unwrap().unwrap();
         assert_eq!((joined.kind, joined.peer.status), (ChangeKind::Join, Status::Online));
-        assert_eq!(
-            view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(20))
-                .unwrap(),
-            None
-        );
-        let left = view
-            .apply(&msg("b", "kb", Kind::Chau, 30, "0.1.0"), t(30))
-            .unwrap()
-            .unwrap();
+        assert_eq!(joined.peer.version, "", "a hey_there says no version");
+        let read = view.apply(&paper("b", "kb", 1000, "0.2.0"), t(11)).unwrap().unwrap();
+        assert_eq!((read.kind, read.peer.version.as_str()), (ChangeKind::Change, "0.2.0"));
+        assert_eq!(read.peer.id, "id-b");
+        assert_eq!(view.apply(&paper("b", "kb", 1030, "0.2.0"), t(41)).unwrap(), None);
+        let left = view.apply(&chau("b", "kb", 50), t(50)).unwrap().unwrap();
         assert_eq!((left.kind, left.peer.status), (ChangeKind::Leave, Status::Offline));
         assert_eq!(
             view.counts(),
@@ -447,22 +563,23 @@ mod tests {
         for round in 0..3u64 {
             for (i, name) in ["b", "c", "d", "e"].into_iter().enumerate() {
                 clock += 1;
-                let kind = if (i as u64 + round).is_multiple_of(3) {
-                    Kind::Chau
+                let key = format!("k{name}");
+                let message = if (i as u64 + round).is_multiple_of(3) {
+                    chau(name, &key, clock)
                 } else {
-                    Kind::HeyThere
+                    hey(name, &key, clock)
                 };
-                let _ = view.apply(&msg(name, &format!("k{name}"), kind, clock, "0.1.0"), t(clock));
+                let _ = view.apply(&message, t(clock));
                 assert_eq!(view.counts(), recount(&view), "after {name} in round {round}");
             }
             // This nara's own chau echoed back does not take it offline.
-            let _ = view.apply(&msg("me", "key-me", Kind::Chau, clock, "0.1.0"), t(clock));
+            assert_eq!(view.apply(&chau("me", "key-me", clock), t(clock)), Ok(None));
             clock += 400;
             view.sweep(t(clock));
             assert_eq!(view.counts(), recount(&view), "after the sweep in round {round}");
         }
         // A refused message changes nothing.
-        let _ = view.apply(&msg("b", "forged", Kind::HeyThere, clock, "0.1.0"), t(clock));
+        let _ = view.apply(&hey("b", "forged", clock), t(clock));
         assert_eq!(view.counts(), recount(&view));
         assert_eq!(
             view.counts().online,
@@ -485,21 +602,9 @@ mod tests {
     }
 
     #[test]
-    fn a_new_version_is_a_change() {
-        let mut view = projection();
-        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
-        let upgraded = view
-            .apply(&msg("b", "kb", Kind::HeyThere, 20, "0.2.0"), t(20))
-            .unwrap()
-            .unwrap();
-        assert_eq!(upgraded.kind, ChangeKind::Change);
-        assert_eq!(upgraded.peer.version, "0.2.0");
-    }
-
-    #[test]
     fn silence_beyond_the_timeout_makes_a_nara_missing_but_never_this_one() {
         let mut view = projection();
-        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
         assert!(view.sweep(t(300)).is_empty());
         let changes = view.sweep(t(311));
         assert_eq!(changes.len(), 1);
@@ -508,23 +613,20 @@ mod tests {
             ("b", Status::Missing)
         );
         assert!(view.sweep(t(400)).is_empty(), "reported once");
-        let back = view
-            .apply(&msg("b", "kb", Kind::Newspaper, 401, "0.1.0"), t(401))
-            .unwrap()
-            .unwrap();
+        let back = view.apply(&paper("b", "kb", 1391, "0.1.0"), t(401)).unwrap().unwrap();
         assert_eq!((back.kind, back.peer.status), (ChangeKind::Change, Status::Online));
     }
 
     #[test]
     fn a_name_seen_with_one_key_refuses_another() {
         let mut view = projection();
-        view.apply(&msg("b", "kb", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
         assert_eq!(
-            view.apply(&msg("b", "stolen", Kind::HeyThere, 11, "6.6.6"), t(11)),
+            view.apply(&paper("b", "stolen", 1001, "6.6.6"), t(11)),
             Err(Rejection::KeyMismatch)
         );
         assert_eq!(
-            view.apply(&msg("me", "stolen", Kind::Chau, 11, "0.1.0"), t(11)),
+            view.apply(&chau("me", "stolen", 11), t(11)),
             Err(Rejection::KeyMismatch),
             "nobody else may speak for this nara"
         );
@@ -532,24 +634,102 @@ mod tests {
     }
 
     #[test]
-    fn a_message_older_than_one_accepted_is_a_replay() {
+    fn an_event_not_newer_than_one_accepted_is_a_replay() {
         let mut view = projection();
-        view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(20))
-            .unwrap();
+        view.apply(&hey("b", "kb", 20), t(20)).unwrap();
+        assert_eq!(view.apply(&chau("b", "kb", 19), t(21)), Err(Rejection::Replayed));
+        assert_eq!(view.apply(&hey("b", "kb", 20), t(21)), Err(Rejection::Replayed));
+        assert!(view.apply(&chau("b", "kb", 21), t(21)).is_ok());
+    }
+
+    #[test]
+    fn a_replayed_newspaper_implies_a_later_boot_and_is_stale() {
+        let mut view = projection();
+        // Booted at t(0): uptime 100 at t(100).
+        view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
+        view.apply(&paper("b", "kb", 130, "0.1.0"), t(131)).unwrap();
+        // The first newspaper again, an hour later.
         assert_eq!(
-            view.apply(&msg("b", "kb", Kind::Chau, 19, "0.1.0"), t(21)),
+            view.apply(&paper("b", "kb", 100, "0.1.0"), t(3700)),
+            Err(Rejection::Stale)
+        );
+        // Within the skew, an older uptime is still a replay.
+        assert_eq!(
+            view.apply(&paper("b", "kb", 100, "0.1.0"), t(140)),
             Err(Rejection::Replayed)
         );
-        assert!(
-            view.apply(&msg("b", "kb", Kind::Newspaper, 20, "0.1.0"), t(21)).is_ok(),
-            "same second is fine"
+        // Same uptime again (two newspapers in one second) is fine.
+        assert!(view.apply(&paper("b", "kb", 130, "0.1.0"), t(140)).is_ok());
+    }
+
+    #[test]
+    fn newspapers_from_before_a_chau_cannot_bring_a_nara_back() {
+        let mut view = projection();
+        view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
+        view.apply(&paper("b", "kb", 200, "0.1.0"), t(200)).unwrap();
+        view.apply(&chau("b", "kb", 230), t(230)).unwrap();
+        assert_eq!(
+            view.apply(&paper("b", "kb", 200, "0.1.0"), t(235)),
+            Err(Rejection::Replayed)
         );
+        // Restarted on the same host: the boot time holds, the uptime grew.
+        let back = view.apply(&paper("b", "kb", 240, "0.2.0"), t(240)).unwrap().unwrap();
+        assert_eq!(
+            (back.peer.status, back.peer.version.as_str()),
+            (Status::Online, "0.2.0")
+        );
+    }
+
+    #[test]
+    fn a_rebooted_host_moves_the_boot_time_only_after_a_hey_there() {
+        let mut view = projection();
+        view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
+        // Rebooted at t(1000): uptime 20 at t(1020), no hey_there heard.
+        assert_eq!(
+            view.apply(&paper("b", "kb", 20, "0.2.0"), t(1020)),
+            Err(Rejection::Stale)
+        );
+        view.apply(&hey("b", "kb", 1025), t(1025)).unwrap();
+        let rebooted = view.apply(&paper("b", "kb", 26, "0.2.0"), t(1026)).unwrap().unwrap();
+        assert_eq!(rebooted.peer.version, "0.2.0");
+        // And the new boot time now holds.
+        assert_eq!(
+            view.apply(&paper("b", "kb", 100, "0.1.0"), t(1030)),
+            Err(Rejection::Stale),
+            "the old boot's newspaper is stale now"
+        );
+    }
+
+    #[test]
+    fn after_a_hey_there_the_boot_may_move_only_past_the_last_newspaper() {
+        let mut view = projection();
+        // Booted at t(0); newspapers at uptime 120 and 900.
+        view.apply(&paper("b", "kb", 120, "0.1.0"), t(120)).unwrap();
+        view.apply(&paper("b", "kb", 900, "0.1.0"), t(900)).unwrap();
+        view.apply(&hey("b", "kb", 950), t(950)).unwrap();
+        // The uptime-120 newspaper replayed now implies a boot at t(835): a reboot
+        // must come after the last newspaper of the old boot, so this is a replay.
+        assert_eq!(
+            view.apply(&paper("b", "kb", 120, "0.1.0"), t(955)),
+            Err(Rejection::Stale)
+        );
+        // The genuine newspaper of the same boot still fits.
+        assert!(view.apply(&paper("b", "kb", 956, "0.1.0"), t(956)).is_ok());
+    }
+
+    #[test]
+    fn a_refused_message_from_a_stranger_leaves_nothing_behind() {
+        let mut view = projection();
+        let impossible_uptime = paper("z", "kz", u64::MAX, "0.1.0");
+        assert_eq!(view.apply(&impossible_uptime, t(22)), Err(Rejection::Stale));
+        assert!(view.freshness.is_empty());
+        assert_eq!(view.snapshot().len(), 1);
     }
 
     #[test]
     fn snapshot_is_ordered_by_name() {
         let mut view = projection();
-        view.apply(&msg("a", "ka", Kind::HeyThere, 10, "0.1.0"), t(10)).unwrap();
+        view.apply(&hey("a", "ka", 10), t(10)).unwrap();
         let names: Vec<String> = view.snapshot().into_iter().map(|p| p.name).collect();
         assert_eq!(names, ["a", "me"]);
     }

@@ -381,7 +381,7 @@ pub static MAX_SKEW: Setting = Setting {
     in_file: true,
     value_name: "DURATION",
     default: DefaultValue::Value("60s"),
-    help: "Messages signed further than this from our clock are dropped as replays",
+    help: "Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale",
     shape: Shape::Value,
     secret: false,
     group: Group::Plaza,
@@ -532,7 +532,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
             forget_after,
             max_peers,
             policy: Policy {
-                max_skew_s: max_skew.as_secs().max(1),
+                max_skew: max_skew.max(std::time::Duration::from_secs(1)),
                 ..Policy::default()
             },
         },

@@ -1,5 +1,5 @@
-//! The plaza's MQTT side: connect, subscribe, announce (hey-there after a jitter, a
-//! newspaper every interval, chau on the way out), feed received messages to the
+//! The plaza's MQTT side: connect, subscribe, announce (hey_there and a newspaper after
+//! a jitter, a newspaper every interval, chau on the way out), feed received messages to the
 //! [`Plaza`], and reconnect with capped exponential backoff and jitter when the broker
 //! goes away. HTTP is unaffected by any of it.
 //!
@@ -10,7 +10,7 @@
 //! every reconnect), and the subscription asks for no retained messages at all.
 
 use super::Plaza;
-use super::message::{Kind, SUBSCRIPTION};
+use super::message::{Kind, SUBSCRIPTIONS};
 use super::settings::Broker;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
@@ -107,7 +107,10 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     let mut backoff = BACKOFF_FIRST;
     let mut failures: u32 = 0;
     let mut connected_at: Option<Instant> = None;
-    let mut newspaper = tokio::time::interval(plaza.config.newspaper_interval);
+    // No tick at once: the first newspaper follows the hey_there (a newspaper before it
+    // would reach others ahead of the hello that lets a rebooted host's boot time move).
+    let every = plaza.config.newspaper_interval;
+    let mut newspaper = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     let announce = tokio::time::sleep(Duration::ZERO);
@@ -122,11 +125,11 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                     plaza.set_connected(true);
                     connected_at = Some(Instant::now());
                     tracing::info!(broker = %broker.address(), "joined the plaza");
-                    let filter = Filter {
+                    let filters = SUBSCRIPTIONS.map(|topic| Filter {
                         retain_forward_rule: RetainForwardRule::Never,
-                        ..Filter::new(SUBSCRIPTION, QoS::AtMostOnce)
-                    };
-                    if let Err(err) = client.try_subscribe_many([filter]) {
+                        ..Filter::new(topic, QoS::AtMostOnce)
+                    });
+                    if let Err(err) = client.try_subscribe_many(filters) {
                         tracing::warn!(error = %err, "could not subscribe to the plaza");
                     }
                     announce.as_mut().reset(tokio::time::Instant::now() + jitter(plaza.config.announce_jitter));
@@ -161,7 +164,11 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
             },
             () = &mut announce, if announce_pending => {
                 announce_pending = false;
+                // As the Go nara starts: hello, then at once what it runs, so that
+                // others need not wait a newspaper interval to learn its version.
                 publish(Kind::HeyThere);
+                publish(Kind::Newspaper);
+                newspaper.reset();
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
             _ = sweep.tick() => plaza.sweep(),

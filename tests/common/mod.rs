@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod go_wire;
 pub mod raw;
 
 use nara::http::health::Health;

@@ -1,0 +1,289 @@
+//! The newspaper: a nara's signed status on `nara/newspaper/{name}`, as the Go nara
+//! writes and reads it.
+//!
+//! The message is `{"From","Status","Signature"}`, the signature Ed25519 over the exact
+//! bytes of the `Status` member as they arrive (no re-encoding, no pre-hash), standard
+//! Base64. nara reads `Status.Version`, `PublicKey`, `ID`, `PublicUrl` and
+//! `HostStats.Uptime`, and writes those and three members of its own
+//! (`build_revision`, `build_profile`, `process_uptime_s`), which the Go nara ignores and
+//! the signature still covers. A newspaper carries no timestamp, so its freshness is
+//! judged from `HostStats.Uptime` against history (see the projection).
+
+use super::identity::{Identity, validate_name};
+use super::message::{self, Body, Message, Rejection, Story};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// What this nara says of itself in a newspaper.
+#[derive(Clone, Debug)]
+pub struct OwnStatus<'a> {
+    /// The version it runs.
+    pub version: &'a str,
+    /// The git revision it was built from.
+    pub revision: &'a str,
+    /// The build profile (`release`, `debug`).
+    pub profile: &'a str,
+    /// Where its web UI is, if set.
+    pub public_url: Option<&'a str>,
+    /// Seconds since the host booted.
+    pub host_uptime_s: u64,
+    /// Seconds since the process started.
+    pub process_uptime_s: u64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct HostStats {
+    #[serde(rename = "Uptime")]
+    uptime: u64,
+}
+
+/// The Status members nara writes, in the Go nara's order, then its own.
+#[derive(Serialize)]
+struct OutStatus<'a> {
+    #[serde(rename = "HostStats")]
+    host_stats: HostStats,
+    #[serde(rename = "Version")]
+    version: &'a str,
+    #[serde(rename = "PublicUrl")]
+    public_url: &'a str,
+    #[serde(rename = "PublicKey")]
+    public_key: &'a str,
+    #[serde(rename = "ID")]
+    id: &'a str,
+    build_revision: &'a str,
+    build_profile: &'a str,
+    process_uptime_s: u64,
+}
+
+#[derive(Serialize)]
+struct OutNewspaper<'a> {
+    #[serde(rename = "From")]
+    from: &'a str,
+    #[serde(rename = "Status")]
+    status: &'a RawValue,
+    #[serde(rename = "Signature")]
+    signature: &'a str,
+}
+
+/// The signed newspaper from `identity` saying `status`.
+pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
+    let body = serde_json::to_string(&OutStatus {
+        host_stats: HostStats {
+            uptime: status.host_uptime_s,
+        },
+        version: status.version,
+        public_url: status.public_url.unwrap_or(""),
+        public_key: &identity.public_key,
+        id: &identity.id,
+        build_revision: status.revision,
+        build_profile: status.profile,
+        process_uptime_s: status.process_uptime_s,
+    })
+    .expect("a status serializes");
+    let signature = identity.sign(body.as_bytes());
+    let raw = RawValue::from_string(body).expect("serde_json wrote valid JSON");
+    serde_json::to_vec(&OutNewspaper {
+        from: &identity.name,
+        status: &raw,
+        signature: &signature,
+    })
+    .expect("a newspaper serializes")
+}
+
+#[derive(Deserialize)]
+struct InNewspaper<'a> {
+    #[serde(rename = "From")]
+    from: String,
+    #[serde(rename = "Status", borrow)]
+    status: &'a RawValue,
+    #[serde(rename = "Signature", default)]
+    signature: String,
+}
+
+#[derive(Deserialize)]
+struct InStatus {
+    #[serde(rename = "HostStats")]
+    host_stats: HostStats,
+    #[serde(rename = "Version", default)]
+    version: String,
+    #[serde(rename = "PublicUrl", default)]
+    public_url: String,
+    #[serde(rename = "PublicKey", default)]
+    public_key: String,
+    #[serde(rename = "ID", default)]
+    id: String,
+    #[serde(default)]
+    build_revision: Option<String>,
+    #[serde(default)]
+    process_uptime_s: Option<u64>,
+}
+
+/// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}`.
+pub fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
+    let paper: InNewspaper<'_> = serde_json::from_str(text).map_err(|e| Rejection::of_json(&e))?;
+    let status: InStatus = serde_json::from_str(paper.status.get()).map_err(|e| Rejection::of_json(&e))?;
+    let key = message::public_key(&status.public_key);
+    let optional_text = |text: &Option<String>| text.as_deref().is_none_or(|t| message::plain_text(t, 64, false));
+    let fields_ok = validate_name(&paper.from).is_ok()
+        && key.is_some()
+        && message::plain_text(&status.id, 64, true)
+        && message::plain_text(&status.version, 64, true)
+        && message::plain_text(&status.public_url, 256, true)
+        && optional_text(&status.build_revision);
+    let (true, Some(key)) = (fields_ok, key) else {
+        return Err(Rejection::InvalidFields);
+    };
+    if paper.from != topic_name {
+        return Err(Rejection::WrongTopic);
+    }
+    if paper.signature.is_empty() {
+        return Err(Rejection::Unsigned);
+    }
+    message::verify(&key, &paper.signature, paper.status.get().as_bytes())?;
+    Ok(Message {
+        name: paper.from,
+        public_key: status.public_key,
+        body: Body::Newspaper(Story {
+            id: status.id,
+            version: status.version,
+            revision: status.build_revision,
+            public_url: (!status.public_url.is_empty()).then_some(status.public_url),
+            host_uptime_s: status.host_stats.uptime,
+            process_uptime_s: status.process_uptime_s,
+        }),
+    })
+}
+
+/// Seconds since this host booted, as the Go nara reports it; where the kernel does
+/// not say (not Linux), the process's own uptime, which grows just the same.
+pub fn host_uptime_s(process_uptime_s: u64) -> u64 {
+    std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|text| {
+            let seconds = text.split_whitespace().next()?;
+            seconds.split('.').next()?.parse().ok()
+        })
+        .unwrap_or(process_uptime_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
+    use sha2::{Digest, Sha256};
+
+    fn go_test_identity(name: &str) -> Identity {
+        let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
+        Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
+    }
+
+    /// A Status as the Go nara's `json.Marshal` writes it (field order, `null`
+    /// observations, its own snake_case members), for "alice".
+    const GO_STATUS: &str = r##"{"LicensePlate":"","Flair":"🌱","HostStats":{"Uptime":86400,"LoadAvg":0.12,"MemAllocMB":12,"MemSysMB":30,"MemHeapMB":20,"MemStackMB":1,"NumGoroutines":42,"NumGC":7,"ProcCPUPercent":1.5},"Chattiness":50,"Buzz":3,"Observations":null,"Trend":"","TrendEmoji":"","Personality":{"Agreeableness":40,"Sociability":60,"Chill":70},"Aura":{"primary":"#aabbcc","secondary":"#112233"},"Version":"0.2.0","PublicUrl":"https://alice.example.org","PublicKey":"5W+Bh9paCZbmdobQaM4vmNHyOkmE5CbpwvFq59Hkyek=","ID":"5puGXP8Ljasf8FPfv2TRSDKXxK5At1SGRsk1tJzzpDk8","MeshEnabled":false,"MeshIP":"","transport_mode":"hybrid","event_store_total":10,"event_store_by_service":{"hey-there":6,"social":4}}"##;
+
+    fn go_newspaper(status: &str, signed: &str) -> String {
+        let alice = go_test_identity("alice");
+        format!(
+            r#"{{"From":"alice","Status":{status},"Signature":"{}"}}"#,
+            alice.sign(signed.as_bytes())
+        )
+    }
+
+    #[test]
+    fn a_go_newspaper_verifies_over_its_raw_status_bytes() {
+        let message = decode("alice", &go_newspaper(GO_STATUS, GO_STATUS)).unwrap();
+        assert_eq!(message.name, "alice");
+        assert_eq!(
+            message.body,
+            Body::Newspaper(Story {
+                id: "5puGXP8Ljasf8FPfv2TRSDKXxK5At1SGRsk1tJzzpDk8".into(),
+                version: "0.2.0".into(),
+                revision: None,
+                public_url: Some("https://alice.example.org".into()),
+                host_uptime_s: 86400,
+                process_uptime_s: None,
+            })
+        );
+    }
+
+    #[test]
+    fn reencoding_the_status_would_break_the_signature_so_nara_does_not() {
+        // The same members with a space after a colon: the signature was made over
+        // the other bytes.
+        let respaced = GO_STATUS.replacen("\"Buzz\":3", "\"Buzz\": 3", 1);
+        assert_eq!(
+            decode("alice", &go_newspaper(&respaced, GO_STATUS)),
+            Err(Rejection::BadSignature)
+        );
+        assert!(decode("alice", &go_newspaper(&respaced, &respaced)).is_ok());
+    }
+
+    #[test]
+    fn a_tampered_version_or_a_missing_signature_is_refused() {
+        let tampered = GO_STATUS.replace("\"0.2.0\"", "\"9.9.9\"");
+        assert_eq!(
+            decode("alice", &go_newspaper(&tampered, GO_STATUS)),
+            Err(Rejection::BadSignature)
+        );
+        let unsigned = format!(r#"{{"From":"alice","Status":{GO_STATUS}}}"#);
+        assert_eq!(decode("alice", &unsigned), Err(Rejection::Unsigned));
+    }
+
+    #[test]
+    fn a_newspaper_on_another_naras_topic_is_refused() {
+        assert_eq!(
+            decode("bob", &go_newspaper(GO_STATUS, GO_STATUS)),
+            Err(Rejection::WrongTopic)
+        );
+    }
+
+    #[test]
+    fn ours_reads_back_with_its_extras_and_is_signed_over_the_status_bytes() {
+        let alice = go_test_identity("alice");
+        let wire = encode(
+            &alice,
+            &OwnStatus {
+                version: "1.2.3",
+                revision: "abc123",
+                profile: "release",
+                public_url: None,
+                host_uptime_s: 500,
+                process_uptime_s: 20,
+            },
+        );
+        let text = String::from_utf8(wire).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"From":"alice","Status":{"HostStats":{"Uptime":500},"Version":"1.2.3","PublicUrl":"","#
+            ),
+            "{text}"
+        );
+        let message = decode("alice", &text).unwrap();
+        let Body::Newspaper(story) = message.body else {
+            panic!("a newspaper")
+        };
+        assert_eq!(story.revision.as_deref(), Some("abc123"));
+        assert_eq!(story.process_uptime_s, Some(20));
+        assert_eq!(story.id, alice.id);
+    }
+
+    #[test]
+    fn a_status_without_host_stats_or_key_is_invalid() {
+        for broken in [
+            GO_STATUS.replace("\"HostStats\"", "\"HostStatz\""),
+            GO_STATUS.replace("\"PublicKey\"", "\"PublicKez\""),
+        ] {
+            assert_eq!(
+                decode("alice", &go_newspaper(&broken, &broken)),
+                Err(Rejection::InvalidFields)
+            );
+        }
+    }
+
+    #[test]
+    fn host_uptime_is_read_from_the_kernel_where_there_is_one() {
+        // The fallback is a value no host has been up for.
+        let uptime = host_uptime_s(u64::MAX);
+        assert_eq!(uptime == u64::MAX, !std::path::Path::new("/proc/uptime").exists());
+    }
+}

@@ -1,0 +1,39 @@
+//! Everything received from the broker comes in here: checked for size and UTF-8, then
+//! handed to the decoder its topic names ([`super::event`] or [`super::newspaper`]).
+//! Decoding checks, in order: size, UTF-8, JSON, fields, topic and sender, clock skew,
+//! signature; the first failure is the [`Rejection`] that is counted. Where the Go nara
+//! accepts an unsigned message or only logs a bad signature, nara drops it.
+
+use super::message::{Kind, Message, NEWSPAPER_PREFIX, Policy, Rejection};
+use super::{event, newspaper};
+use std::time::SystemTime;
+
+/// Checks everything a single message can prove about itself. Trust on first use,
+/// replays and a newspaper's freshness need history, so the projection checks those.
+pub fn decode(topic: &str, payload: &[u8], now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
+    if payload.len() > policy.max_bytes {
+        return Err(Rejection::TooLarge);
+    }
+    let text = std::str::from_utf8(payload).map_err(|_| Rejection::NotUtf8)?;
+    match Kind::of_topic(topic).ok_or(Rejection::WrongTopic)? {
+        Kind::Newspaper => newspaper::decode(&topic[NEWSPAPER_PREFIX.len()..], text),
+        kind => event::decode(kind, text, now, policy),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plaza::message::HEY_THERE_TOPIC;
+
+    #[test]
+    fn garbage_is_classified_before_any_parsing_of_fields() {
+        let now = SystemTime::now();
+        let decode = |topic: &str, payload: &[u8]| decode(topic, payload, now, Policy::default());
+        assert_eq!(decode(HEY_THERE_TOPIC, &vec![b'{'; 20_000]), Err(Rejection::TooLarge));
+        assert_eq!(decode(HEY_THERE_TOPIC, &[0xff, 0xfe]), Err(Rejection::NotUtf8));
+        assert_eq!(decode(HEY_THERE_TOPIC, b"{not json"), Err(Rejection::InvalidJson));
+        assert_eq!(decode("nara/newspaper/x", b"[1,2]"), Err(Rejection::InvalidFields));
+        assert_eq!(decode("nara/plaza/social", b"{}"), Err(Rejection::WrongTopic));
+    }
+}

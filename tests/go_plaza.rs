@@ -1,0 +1,234 @@
+//! The Go nara's presence messages on a real broker (mosquitto on loopback), both ways:
+//! a Go nara's hey_there, newspaper and chau move it through nara's view; tampered,
+//! replayed, stale, unsigned and foreign-key messages are refused and counted under
+//! their reasons; and what nara publishes passes the Go nara's checks.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::go_wire::{self, now_ns, raw_client};
+use common::{Running, nara_on, wait_until};
+use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use rumqttc::v5::AsyncClient;
+use rumqttc::v5::mqttbytes::QoS;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// The Go nara's test soul for `name` (its test helper's `testSoul`).
+fn go_test_identity(name: &str) -> Identity {
+    let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
+    Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
+}
+
+async fn peer(nara: &Running, name: &str) -> Option<Value> {
+    let peers = nara.get_json("/api/peers").await;
+    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
+}
+
+async fn wait_for(nara: &Running, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let name = what.split_whitespace().next().unwrap_or_default().to_string();
+    let (check, name) = (&check, name.as_str());
+    wait_until(what, Duration::from_secs(10), || async move {
+        peer(nara, name).await.filter(|p| check(p))
+    })
+    .await
+}
+
+async fn counted(nara: &Running, series: &str) -> u64 {
+    let text = nara.get_text("/metrics").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn wait_counted(nara: &Running, kind: &str, result: &str) {
+    let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
+    let series = series.as_str();
+    wait_until(
+        &format!("{series} to be counted"),
+        Duration::from_secs(10),
+        || async move { (counted(nara, series).await >= 1).then_some(()) },
+    )
+    .await;
+}
+
+async fn send(client: &AsyncClient, topic: &str, payload: String) {
+    client
+        .publish(topic, QoS::AtLeastOnce, false, payload)
+        .await
+        .expect("the publish is queued");
+}
+
+#[tokio::test]
+async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let alice = go_test_identity("alice");
+    let (go, _) = raw_client(broker.port, "go-alice", &[]).await;
+    // What observer would see, were alice a Go nara joining: hello, then its newspaper.
+    wait_until("observer on the plaza", Duration::from_secs(10), || async {
+        (observer.get_json("/api/status").await["plaza"]["connected"] == true).then_some(())
+    })
+    .await;
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/alice",
+        go_wire::signed_newspaper(&alice, "0.2.0", 5000),
+    )
+    .await;
+    let seen = wait_for(&observer, "alice ONLINE at 0.2.0", |p| {
+        p["status"] == "ONLINE" && p["version"] == "0.2.0"
+    })
+    .await;
+    assert_eq!(
+        seen["id"],
+        alice.id.as_str(),
+        "the ID is the signed one from the newspaper"
+    );
+    assert_eq!(seen["public_key"], alice.public_key.as_str());
+    assert_eq!(seen["uptime_s"], 5000);
+
+    send(&go, "nara/plaza/chau", go_wire::chau(&alice, now_ns())).await;
+    wait_for(&observer, "alice OFFLINE", |p| p["status"] == "OFFLINE").await;
+    assert_eq!(
+        counted(
+            &observer,
+            "nara_plaza_messages_total{kind=\"chau\",result=\"accepted\"}"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_and_counted() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    wait_until("observer on the plaza", Duration::from_secs(10), || async {
+        (observer.get_json("/api/status").await["plaza"]["connected"] == true).then_some(())
+    })
+    .await;
+    let alice = go_test_identity("alice");
+    let mallory = go_test_identity("mallory");
+    let (go, _) = raw_client(broker.port, "go", &[]).await;
+
+    let hello = go_wire::hey_there(&alice, now_ns());
+    send(&go, "nara/plaza/hey_there", hello.clone()).await;
+    send(
+        &go,
+        "nara/newspaper/alice",
+        go_wire::signed_newspaper(&alice, "0.2.0", 5000),
+    )
+    .await;
+    wait_for(&observer, "alice at 0.2.0", |p| p["version"] == "0.2.0").await;
+
+    // The same hey_there again.
+    send(&go, "nara/plaza/hey_there", hello).await;
+    wait_counted(&observer, "hey-there", "replayed").await;
+    // A version changed after signing.
+    let status = go_wire::go_status(&alice, "0.2.0", 5001);
+    let tampered = go_wire::newspaper("alice", &status.replace("0.2.0", "6.6.6"), &alice, &status);
+    send(&go, "nara/newspaper/alice", tampered).await;
+    wait_counted(&observer, "newspaper", "bad_signature").await;
+    // No signature at all, which the Go nara would let through.
+    let unsigned = format!(r#"{{"From":"alice","Status":{status}}}"#);
+    send(&go, "nara/newspaper/alice", unsigned).await;
+    wait_counted(&observer, "newspaper", "unsigned").await;
+    // A newspaper recorded an hour ago: its uptime implies a boot an hour later.
+    send(
+        &go,
+        "nara/newspaper/alice",
+        go_wire::signed_newspaper(&alice, "0.1.0", 1400),
+    )
+    .await;
+    wait_counted(&observer, "newspaper", "stale").await;
+    // A hey_there signed an hour ago.
+    let stranger = go_test_identity("stranger");
+    let old = go_wire::hey_there(&stranger, now_ns() - 3_600_000_000_000);
+    send(&go, "nara/plaza/hey_there", old).await;
+    wait_counted(&observer, "hey-there", "stale").await;
+    // Mallory's own valid newspaper, published under alice's name: another key.
+    let status = go_wire::go_status(&mallory, "6.6.6", 9000).replace("\"mallory\"", "\"alice\"");
+    let foreign = go_wire::newspaper("alice", &status, &mallory, &status);
+    send(&go, "nara/newspaper/alice", foreign).await;
+    wait_counted(&observer, "newspaper", "key_mismatch").await;
+    // Mallory signs a hey_there naming alice as its sender.
+    let borrowed = go_wire::hey_there(&mallory, now_ns()).replace("\"emitter\":\"mallory\"", "\"emitter\":\"alice\"");
+    send(&go, "nara/plaza/hey_there", borrowed).await;
+    wait_counted(&observer, "hey-there", "wrong_sender").await;
+    // A newspaper on another nara's topic.
+    send(
+        &go,
+        "nara/newspaper/bob",
+        go_wire::signed_newspaper(&alice, "0.2.0", 5002),
+    )
+    .await;
+    wait_counted(&observer, "newspaper", "wrong_topic").await;
+    // The Go nara's other traffic is not listened to: neither an error nor forged.
+    send(&go, "nara/plaza/social", r#"{"svc":"social"}"#.into()).await;
+    send(&go, "nara/plaza/howdy", r#"{"From":"alice"}"#.into()).await;
+
+    // A genuine newspaper still gets through after all that, and nothing else changed.
+    send(
+        &go,
+        "nara/newspaper/alice",
+        go_wire::signed_newspaper(&alice, "0.2.1", 5010),
+    )
+    .await;
+    let alice_now = wait_for(&observer, "alice at 0.2.1", |p| p["version"] == "0.2.1").await;
+    assert_eq!(alice_now["status"], "ONLINE");
+    assert!(peer(&observer, "stranger").await.is_none());
+    assert!(peer(&observer, "mallory").await.is_none());
+    let metrics = observer.get_text("/metrics").await;
+    assert!(!metrics.contains("kind=\"other\""), "{metrics}");
+    assert_eq!(observer.status_code("/healthz").await, 200);
+}
+
+#[tokio::test]
+async fn what_nara_publishes_passes_the_go_naras_checks() {
+    let broker = Mosquitto::start();
+    let (_listener, mut heard) = raw_client(
+        broker.port,
+        "go-listener",
+        &["nara/plaza/hey_there", "nara/plaza/chau", "nara/newspaper/+"],
+    )
+    .await;
+    let mut speaker = nara_on(
+        &broker.url(),
+        "speaker",
+        &["--public-url", "https://speaker.example.org/"],
+    );
+    let own = speaker.get_json("/api/status").await;
+
+    let mut next = async |topic: &str| loop {
+        let (got, payload) = tokio::time::timeout(Duration::from_secs(10), heard.recv())
+            .await
+            .unwrap_or_else(|_| panic!("nothing on {topic} within 10 s"))
+            .expect("the listener runs");
+        if got == topic {
+            return payload;
+        }
+    };
+    let hello = go_wire::verify_event(&next("nara/plaza/hey_there").await).unwrap();
+    assert_eq!(hello["svc"], "hey-there");
+    assert_eq!(hello["hey_there"]["From"], "speaker");
+    assert_eq!(hello["hey_there"]["PublicKey"], own["public_key"]);
+    assert_eq!(hello["hey_there"]["ID"], own["id"]);
+    let ts = hello["ts"].as_i64().unwrap();
+    assert!((now_ns() - ts).abs() < 10_000_000_000, "ts is now in nanoseconds: {ts}");
+
+    let status = go_wire::verify_newspaper(&next("nara/newspaper/speaker").await).unwrap();
+    assert_eq!(status["Version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(status["PublicKey"], own["public_key"]);
+    assert_eq!(status["ID"], own["id"]);
+    assert_eq!(status["PublicUrl"], "https://speaker.example.org/");
+    assert!(status["HostStats"]["Uptime"].as_u64().is_some(), "{status}");
+    assert_eq!(status["build_revision"], nara::build_info::REVISION);
+
+    speaker.signal("TERM");
+    let bye = go_wire::verify_event(&next("nara/plaza/chau").await).unwrap();
+    assert_eq!(bye["chau"]["From"], "speaker");
+    assert_eq!(speaker.wait_exit(Duration::from_secs(5)).code(), Some(0));
+}
