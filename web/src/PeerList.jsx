@@ -33,7 +33,11 @@ export function PeerList({ peers, now }) {
                 <StatusBadge status={peer.status} />
               </td>
               <td>
-                <code title={`revision ${peer.revision}`}>{peer.version}</code>
+                {peer.version ? (
+                  <code title={peer.revision ? `revision ${peer.revision}` : undefined}>{peer.version}</code>
+                ) : (
+                  <span class="muted" title="no newspaper from it yet">not yet known</span>
+                )}
               </td>
               <td>{peer.self ? "now" : formatAgo(peer.last_seen, now)}</td>
             </tr>
