@@ -44,5 +44,6 @@ in
   ++ expect (hall.LimitNOFILE == 65536 && kitchen.LimitNOFILE == 65536) "LimitNOFILE=65536 on every unit, not systemd's 1024"
   ++ expect (lib.sort lib.lessThan config.networking.firewall.allowedTCPPorts == [8080 8081 8090]) "firewall opens 8080, 8081 and 8090, got ${toString config.networking.firewall.allowedTCPPorts}"
   ++ expect (config.services.nara.instances.kitchen.port == 8081) "instance port"
+  ++ expect (config.warnings == []) "no warnings, got ${builtins.toJSON config.warnings}"
   ++ hardened "nara" hall
   ++ hardened "nara-kitchen" kitchen

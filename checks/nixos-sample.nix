@@ -8,6 +8,8 @@ let
 in {
   services.nara = {
     enable = true;
+    # The main nara beside its instances.
+    mainUnit = true;
     openFirewall = true;
     soulFile = "/run/secrets/nara-soul";
     inherit (sample) settings extraArgs;

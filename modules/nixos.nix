@@ -1,9 +1,16 @@
 # services.nara: nara as a hardened systemd service on NixOS.
 #
-# `services.nara` runs the unit `nara`; each `services.nara.instances.NAME` runs
-# `nara-NAME` with its own port and secrets and takes every setting it does not set
-# from `services.nara`. Secrets (the soul, the broker password) reach the units as
-# systemd credentials (LoadCredential): never the Nix store, never a command line.
+# With no instances, `services.nara` runs the unit `nara`. Each
+# `services.nara.instances.NAME` runs `nara-NAME`, the nara named NAME, with its own
+# port and secrets, taking every setting it does not set from `services.nara`; the unit
+# `nara` then runs beside them only with `mainUnit = true`. Secrets (the soul, the
+# broker password) reach the units as systemd credentials (LoadCredential): never the
+# Nix store, never a command line.
+#
+# A configuration written for the Go nara's module evaluates too: `mqttHost` is renamed
+# to `settings.mqtt_url`, an instance's `httpAddr` and `publicUrl` are aliases of its
+# settings, its port comes from `httpAddr`, and an inline `soul` still works, with a
+# warning.
 {
   config,
   lib,
@@ -46,8 +53,18 @@
         default = null;
         description = "Broker user name; the password comes from `mqttPasswordFile`.";
       };
+      public_url = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "https://kitchen.example.org/";
+        description = "Where this nara's web UI is reachable, announced in its newspaper.";
+      };
     };
   };
+
+  # The Go nara's module took a Nix path here, which lands in the store; a string
+  # does not.
+  environmentFileType = types.nullOr (types.either types.str types.path);
 
   secretPath = what:
     mkOption {
@@ -63,6 +80,11 @@
 
   # Options an instance sets for itself; `null` takes the value from services.nara.
   instanceModule = {name, ...}: {
+    # The Go nara's module named these two; they are this instance's settings.
+    imports = [
+      (lib.mkAliasOptionModule ["httpAddr"] ["settings" "http_addr"])
+      (lib.mkAliasOptionModule ["publicUrl"] ["settings" "public_url"])
+    ];
     options = {
       enable = mkOption {
         type = types.bool;
@@ -70,8 +92,12 @@
         description = "Whether to run the instance `nara-${name}`.";
       };
       port = mkOption {
-        type = types.port;
-        description = "The port this instance listens on.";
+        type = types.nullOr types.port;
+        default = null;
+        description = ''
+          The port this instance listens on. Unset: the port of `settings.http_addr`
+          (`httpAddr`) if it names one, else a free port on 127.0.0.1, with a warning.
+        '';
       };
       package = mkOption {
         type = types.nullOr types.package;
@@ -88,6 +114,14 @@
         '';
       };
       soulFile = secretPath "soul";
+      soul = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = ''
+          The soul itself, as the Go nara's module took it. It is copied into the
+          world-readable Nix store, so this warns: prefer `soulFile`.
+        '';
+      };
       mqttPasswordFile = secretPath "mqtt-password";
       openFirewall = mkOption {
         type = types.nullOr types.bool;
@@ -95,7 +129,7 @@
         description = "Open this instance's port. Unset: as `services.nara.openFirewall`.";
       };
       environmentFile = mkOption {
-        type = types.nullOr types.str;
+        type = environmentFileType;
         default = null;
         description = "Environment file for this instance. Unset: `services.nara.environmentFile`.";
       };
@@ -111,7 +145,7 @@
   # An instance's address and name are its own: it listens on its own port (on the
   # host of services.nara's http_addr, if one is set) and is the nara named after it.
   units =
-    lib.optionalAttrs cfg.enable {
+    lib.optionalAttrs (cfg.enable && cfg.mainUnit) {
       nara = {
         inherit (cfg) package port soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
         settings = nonNull cfg.settings;
@@ -120,8 +154,16 @@
     }
     // lib.mapAttrs' (name: inst:
       lib.nameValuePair "nara-${name}" {
-        inherit (inst) port soulFile mqttPasswordFile;
+        inherit (inst) mqttPasswordFile;
         option = "services.nara.instances.${name}";
+        port =
+          if inst.port != null
+          then inst.port
+          else portOf (inst.settings.http_addr or null);
+        soulFile =
+          if inst.soulFile == null && inst.soul != null
+          then "${pkgs.writeText "nara-${name}-soul" inst.soul}"
+          else inst.soulFile;
         package =
           if inst.package == null
           then cfg.package
@@ -130,7 +172,10 @@
           removeAttrs (nonNull cfg.settings) ["http_addr" "name"]
           // {
             inherit name;
-            http_addr = "${hostOf (cfg.settings.http_addr or null)}:${toString inst.port}";
+            http_addr =
+              if inst.port != null
+              then "${hostOf (cfg.settings.http_addr or null)}:${toString inst.port}"
+              else "127.0.0.1:0";
           }
           // nonNull inst.settings;
         openFirewall =
@@ -156,7 +201,10 @@
     then ""
     else lib.head found;
   portOf = addr: let
-    found = builtins.match ".*:([0-9]+)" addr;
+    found =
+      if addr == null
+      then null
+      else builtins.match ".*:([0-9]+)" addr;
   in
     if found == null
     then null
@@ -167,7 +215,10 @@
   # What each unit's --config file holds: the module's defaults under its settings.
   unitSettings = unit:
     {
-      http_addr = ":${toString unit.port}";
+      http_addr =
+        if unit.port == null
+        then "127.0.0.1:0"
+        else ":${toString unit.port}";
       log_format = "json";
     }
     // unit.settings;
@@ -187,7 +238,7 @@
     else file;
 
   serviceFor = unitName: unit: {
-    description = "nara (${unitName}): API, web UI and docs on port ${toString unit.port}";
+    description = "nara (${unitName}): API, web UI and docs on ${(unitSettings unit).http_addr}";
     wantedBy = ["multi-user.target"];
     wants = ["network-online.target"];
     after = ["network-online.target"];
@@ -205,12 +256,30 @@
         LoadCredential =
           lib.optional (unit.soulFile != null) "soul:${unit.soulFile}"
           ++ lib.optional (unit.mqttPasswordFile != null) "mqtt-password:${unit.mqttPasswordFile}";
-        EnvironmentFile = lib.optional (unit.environmentFile != null) unit.environmentFile;
+        # A Nix path is copied into the store here, as the Go nara's module did (and
+        # warned about below); a string stays where it is.
+        EnvironmentFile = lib.optional (unit.environmentFile != null) "${unit.environmentFile}";
       };
   };
 in {
+  imports = [
+    (lib.mkRenamedOptionModule ["services" "nara" "mqttHost"] ["services" "nara" "settings" "mqtt_url"])
+  ];
+
   options.services.nara = {
     enable = lib.mkEnableOption "nara, serving its API, web UI and docs on one port";
+
+    mainUnit = mkOption {
+      type = types.bool;
+      default = cfg.instances == {};
+      defaultText = lib.literalExpression "config.services.nara.instances == { }";
+      description = ''
+        Run the unit `nara`, configured by the options of `services.nara` itself. By
+        default only when no instances are defined: the instances are then this host's
+        naras, as in the Go nara's module. Set it to run the unit `nara` beside them
+        (a canary instance next to the main nara).
+      '';
+    };
 
     package = lib.mkPackageOption pkgs "nara" {};
 
@@ -248,7 +317,7 @@ in {
     };
 
     environmentFile = mkOption {
-      type = types.nullOr types.str;
+      type = environmentFileType;
       default = null;
       example = "/run/secrets/nara.env";
       description = "A file of NAME=value lines for the unit's environment (e.g. NARA_MQTT_PASSWORD).";
@@ -309,8 +378,20 @@ in {
   };
 
   config = lib.mkIf (units != {}) {
+    warnings = let
+      instances = lib.filterAttrs (_: inst: inst.enable) cfg.instances;
+      storePath = option: value: lib.optional (builtins.isPath value) "${option}.environmentFile is a Nix path, so the file (and the broker password in it) is copied into the world-readable Nix store; give its absolute path as a string instead, such as \"/run/secrets/nara.env\".";
+    in
+      storePath "services.nara" cfg.environmentFile
+      ++ lib.concatLists (lib.mapAttrsToList (name: inst:
+        lib.optional (inst.soul != null) "services.nara.instances.${name}.soul puts the soul in the world-readable Nix store; keep it in a file outside the store and set services.nara.instances.${name}.soulFile instead."
+        ++ lib.optional (inst.port == null && units."nara-${name}".port == null) "services.nara.instances.${name} has no port and no httpAddr, so it listens on a free port on 127.0.0.1; set its port (or httpAddr) to reach its web UI."
+        ++ storePath "services.nara.instances.${name}" inst.environmentFile)
+      instances)
+      ++ lib.optional (cfg.enable && !cfg.mainUnit && (cfg.soulFile != null || cfg.mqttPasswordFile != null)) "services.nara.soulFile or mqttPasswordFile is set, but the unit nara does not run: with instances defined it runs only with services.nara.mainUnit = true.";
+
     assertions = let
-      ports = lib.mapAttrsToList (_: unit: unit.port) units;
+      ports = lib.filter (port: port != null) (lib.mapAttrsToList (_: unit: unit.port) units);
     in
       [
         {
@@ -321,13 +402,13 @@ in {
       ++ lib.mapAttrsToList (_: unit: let
         addr = unit.settings.http_addr or null;
       in {
-        assertion = addr == null || portOf addr == null || portOf addr == unit.port;
+        assertion = addr == null || portOf addr == null || unit.port == null || portOf addr == unit.port;
         message = "${unit.option}.settings.http_addr (${toString addr}) listens on another port than ${unit.option}.port (${toString unit.port}); make them agree, the firewall opens the port option.";
       })
       units;
 
     systemd.services = lib.mapAttrs serviceFor units;
 
-    networking.firewall.allowedTCPPorts = lib.mapAttrsToList (_: unit: unit.port) (lib.filterAttrs (_: unit: unit.openFirewall) units);
+    networking.firewall.allowedTCPPorts = lib.mapAttrsToList (_: unit: unit.port) (lib.filterAttrs (_: unit: unit.openFirewall && unit.port != null) units);
   };
 }

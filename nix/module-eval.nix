@@ -1,6 +1,7 @@
-# A pure evaluation of services.nara inside a real NixOS system: the sample
-# configuration must make the units checks/nixos-module.nix expects (the same
-# assertions `make test` runs with nixpkgs' lib alone).
+# A pure evaluation of services.nara inside a real NixOS system: each sample
+# configuration must make the units its expectations describe (the same pairs
+# `make test` evaluates with nixpkgs' lib alone): this module's own sample, and one
+# written for the Go nara's module.
 {
   lib,
   runCommand,
@@ -8,21 +9,28 @@
   nixosModule,
   system,
 }: let
-  evaluated = nixosSystem {
-    modules = [
-      nixosModule
-      ../checks/nixos-sample.nix
-      {
-        nixpkgs.hostPlatform = system;
-        boot.isContainer = true;
-        system.stateVersion = "26.05";
-      }
-    ];
-  };
-  failures = import ../checks/nixos-module.nix {
-    inherit lib;
-    inherit (evaluated) config;
-  };
+  failuresOf = sample: expectations: let
+    evaluated = nixosSystem {
+      modules = [
+        nixosModule
+        sample
+        {
+          nixpkgs.hostPlatform = system;
+          boot.isContainer = true;
+          system.stateVersion = "26.05";
+        }
+      ];
+    };
+    failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
+  in
+    map (failure: "${baseNameOf sample}: ${failure}") (failedAssertions
+      ++ import expectations {
+        inherit lib;
+        inherit (evaluated) config;
+      });
+  failures =
+    failuresOf ../checks/nixos-sample.nix ../checks/nixos-module.nix
+    ++ failuresOf ../checks/nixos-go-sample.nix ../checks/nixos-go-module.nix;
 in
   if failures == []
   then runCommand "nara-module-eval" {} "touch $out"

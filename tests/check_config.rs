@@ -176,3 +176,25 @@ fn the_module_sample_passes_and_a_broken_one_fails_naming_its_key() {
         "{stderr}"
     );
 }
+
+/// What the NixOS module renders for checks/nixos-go-sample.nix's instance `lily`, a
+/// configuration written for the Go nara's module, and the Go flags it passes: the
+/// build-time check must pass it, as a Go nara started with them.
+#[test]
+fn the_go_module_samples_settings_and_flags_pass_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nara-lily.toml");
+    let rendered = "http_addr = \":8080\"\nlog_format = \"json\"\nmqtt_url = \"tcp://broker.lan:1883\"\n\
+                    name = \"lily\"\npublic_url = \"https://lily.example.org\"\n";
+    std::fs::write(&file, rendered).unwrap();
+    let file = file.to_str().unwrap();
+    let (code, stdout, stderr) = check(
+        &["check-config", "--config", file, "-serve-ui", "-verbose", "-read-only"],
+        &[("MQTT_USER", "lily"), ("MQTT_PASS", "secret")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(line(&stdout, "mqtt_url").contains("tcp://broker.lan:1883"), "{stdout}");
+    assert!(line(&stdout, "read_only").contains("true"), "{stdout}");
+    assert!(line(&stdout, "mqtt_user").contains("lily"), "{stdout}");
+    assert!(!stdout.contains("secret"), "{stdout}");
+}

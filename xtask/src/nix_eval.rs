@@ -11,18 +11,20 @@ pub fn run(root: &Path) -> Result<(), String> {
     let sources = evaluate(root, &sources_expression(root, &lib)?)?;
     check_sources(&sources)?;
     same_as_the_twins(root, &sources)?;
-    let failures = evaluate(root, &nixos_module_expression(&lib))?;
-    let failures: Vec<&str> = failures
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!(
-            "modules/nixos.nix with checks/nixos-sample.nix:\n  {}",
-            failures.join("\n  ")
-        ));
+    for (sample, expectations) in NIXOS_SAMPLES {
+        let failures = evaluate(root, &nixos_module_expression(&lib, sample, expectations))?;
+        let failures: Vec<&str> = failures
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !failures.is_empty() {
+            return Err(format!(
+                "modules/nixos.nix with {sample}:\n  {}",
+                failures.join("\n  ")
+            ));
+        }
+        eprintln!("nix-eval: services.nara makes of {sample} the units {expectations} expects");
     }
-    eprintln!("nix-eval: services.nara makes the units checks/nixos-module.nix expects");
     let failures = evaluate(root, &home_manager_expression(&lib))?;
     let failures: Vec<&str> = failures
         .as_array()
@@ -111,8 +113,17 @@ fn same_as_the_twins(root: &Path, sets: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Stand-ins for the parts of `pkgs` the modules use: the platforms, `formats.toml`
-/// and `runCommand` (whose outputs are never built here) and the nara package.
+/// The NixOS configurations the module is evaluated with, each with the file of
+/// expectations it must meet: this module's own, and one written for the Go nara's.
+/// The flake's module-eval check evaluates the same pairs in a real NixOS system.
+const NIXOS_SAMPLES: [(&str, &str); 2] = [
+    ("checks/nixos-sample.nix", "checks/nixos-module.nix"),
+    ("checks/nixos-go-sample.nix", "checks/nixos-go-module.nix"),
+];
+
+/// Stand-ins for the parts of `pkgs` the modules use: the platforms, `formats.toml`,
+/// `runCommand` and `writeText` (whose outputs are never built here) and the nara
+/// package.
 const PKGS_STAND_IN: &str = r#"
   pkgsFor = isLinux: {
     stdenv.hostPlatform = { inherit isLinux; isDarwin = !isLinux; };
@@ -121,6 +132,11 @@ const PKGS_STAND_IN: &str = r#"
     runCommand = name: _env: buildCommand: {
       type = "derivation";
       inherit name buildCommand;
+      outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    };
+    writeText = name: _text: {
+      type = "derivation";
+      inherit name;
       outPath = "/nix/store/00000000000000000000000000000000-${name}";
     };
     formats.toml = {}: {
@@ -135,11 +151,11 @@ const PKGS_STAND_IN: &str = r#"
     };
   };"#;
 
-/// modules/nixos.nix evaluated with the sample configuration through `lib.evalModules`,
-/// with stand-ins for what NixOS itself declares (systemd.services, the firewall,
-/// assertions) and for `pkgs` (formats.toml, the nara package); the result is the
-/// list of failures from checks/nixos-module.nix.
-fn nixos_module_expression(lib: &Path) -> String {
+/// modules/nixos.nix evaluated with `sample` through `lib.evalModules`, with stand-ins
+/// for what NixOS itself declares (systemd.services, the firewall, assertions,
+/// warnings) and for `pkgs` (formats.toml, the nara package); the result is the list of
+/// failures from `expectations`.
+fn nixos_module_expression(lib: &Path, sample: &str, expectations: &str) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
@@ -150,15 +166,16 @@ fn nixos_module_expression(lib: &Path) -> String {
   nixosStandIns = {{
     options = {{
       assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
+      warnings = mkOption {{ type = types.listOf types.str; default = []; }};
       systemd.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       networking.firewall.allowedTCPPorts = mkOption {{ type = types.listOf types.port; default = []; }};
     }};
   }};
   evaluated = lib.evalModules {{
-    modules = [ nixosStandIns ./modules/nixos.nix ./checks/nixos-sample.nix {{ _module.args = {{ inherit pkgs utils; }}; }} ];
+    modules = [ nixosStandIns ./modules/nixos.nix ./{sample} {{ _module.args = {{ inherit pkgs utils; }}; }} ];
   }};
   failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
-in failedAssertions ++ import ./checks/nixos-module.nix {{ inherit lib; inherit (evaluated) config; }}"#,
+in failedAssertions ++ import ./{expectations} {{ inherit lib; inherit (evaluated) config; }}"#,
         lib = lib.display(),
     )
 }
