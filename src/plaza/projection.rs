@@ -4,7 +4,7 @@
 //! It also holds the history single messages cannot prove: the key first seen for
 //! each name (trust on first use), the newest event accepted from it, and for
 //! newspapers, which carry no timestamp, the boot time their host uptime implies
-//! ([`Freshness`]).
+//! (`Freshness`).
 
 use super::message::{Body, Message, Rejection};
 use serde::Serialize;
