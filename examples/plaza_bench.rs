@@ -33,7 +33,7 @@ fn hey_there(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
     )
 }
 
-fn newspaper(identity: &Identity) -> (String, Vec<u8>) {
+fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
     let status = OwnStatus {
         version: "0.1.0",
         revision: "bench",
@@ -41,6 +41,11 @@ fn newspaper(identity: &Identity) -> (String, Vec<u8>) {
         public_url: None,
         host_uptime_s: 1000,
         process_uptime_s: 10,
+        sent_ns: now_ns.unsigned_abs(),
+        boot_id: "bench",
+        started_ns: now_ns.unsigned_abs(),
+        role_pin: "auto",
+        handover: false,
     };
     (
         Kind::Newspaper.topic(&identity.name),
@@ -85,7 +90,7 @@ fn main() {
         })
         .collect();
     let messages: Vec<(String, Vec<u8>)> = identities.iter().map(|id| hey_there(id, now_ns)).collect();
-    let papers: Vec<(String, Vec<u8>)> = identities.iter().map(newspaper).collect();
+    let papers: Vec<(String, Vec<u8>)> = identities.iter().map(|id| newspaper(id, now_ns)).collect();
 
     // Verification alone: decode + Ed25519 verify, as every received message costs.
     let verify_per_s = verified_per_s(&messages, now);

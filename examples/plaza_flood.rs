@@ -9,7 +9,7 @@ use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 async fn accepted(nara: &str) -> u64 {
     let text = match reqwest::get(format!("{nara}/metrics")).await {
@@ -43,11 +43,15 @@ async fn main() {
             )
         })
         .collect();
+    let now_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_nanos() as u64;
     let messages: Vec<(String, Vec<u8>)> = (0..total)
         .map(|i| {
             let id = &senders[i % senders.len()];
-            // Each sender's host uptime grows by a second a round, so every newspaper
-            // is fresh: the same boot time, never a smaller uptime.
+            // Each newspaper is signed a nanosecond after the one before, so every one
+            // is fresh.
             let status = OwnStatus {
                 version: "0.1.0",
                 revision: "flood",
@@ -55,6 +59,11 @@ async fn main() {
                 public_url: None,
                 host_uptime_s: 100_000 + (i / senders.len()) as u64,
                 process_uptime_s: 10,
+                sent_ns: now_ns + i as u64,
+                boot_id: &id.name,
+                started_ns: now_ns,
+                role_pin: "auto",
+                handover: false,
             };
             (Kind::Newspaper.topic(&id.name), newspaper::encode(id, &status))
         })

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
             version: "0".into(),
             revision: "r".into(),
             public_url: None,
+            version_history: Vec::new(),
             uptime_s: 0,
             first_seen: SystemTime::UNIX_EPOCH,
             last_seen: SystemTime::UNIX_EPOCH,

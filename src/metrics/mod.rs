@@ -33,6 +33,12 @@ pub struct Metrics {
     pub plaza_messages: IntCounterVec,
     /// Connection attempts that failed or connections that broke.
     pub plaza_reconnects: IntCounter,
+    /// 1 for this process's role on the plaza (active or standby), 0 for the other.
+    pub plaza_role: IntGaugeVec,
+    /// Times this process's role changed (took over or yielded).
+    pub plaza_role_changes: IntCounter,
+    /// Version changes seen in other naras.
+    pub plaza_version_changes: IntCounter,
     /// Failed accepts on the HTTP listener (mostly: out of descriptors).
     pub http_accept_errors: IntCounter,
 }
@@ -97,6 +103,24 @@ impl Metrics {
             "Failed connection attempts to, and lost connections with, the plaza's broker.",
         )
         .expect("valid metric");
+        let plaza_role = IntGaugeVec::new(
+            Opts::new(
+                "nara_plaza_role",
+                "1 for this process's role on the plaza (active publishes, standby only watches).",
+            ),
+            &["role"],
+        )
+        .expect("valid metric");
+        let plaza_role_changes = IntCounter::new(
+            "nara_plaza_role_changes_total",
+            "Times this process took over its soul's presence or yielded it to a twin.",
+        )
+        .expect("valid metric");
+        let plaza_version_changes = IntCounter::new(
+            "nara_plaza_version_changes_total",
+            "Version changes seen in other naras' newspapers.",
+        )
+        .expect("valid metric");
         let http_accept_errors = IntCounter::new(
             "nara_http_accept_errors_total",
             "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
@@ -111,6 +135,9 @@ impl Metrics {
             Box::new(plaza_connected.clone()),
             Box::new(plaza_messages.clone()),
             Box::new(plaza_reconnects.clone()),
+            Box::new(plaza_role.clone()),
+            Box::new(plaza_role_changes.clone()),
+            Box::new(plaza_version_changes.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
         }
@@ -126,6 +153,9 @@ impl Metrics {
             plaza_connected,
             plaza_messages,
             plaza_reconnects,
+            plaza_role,
+            plaza_role_changes,
+            plaza_version_changes,
             http_accept_errors,
         }
     }

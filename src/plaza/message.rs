@@ -106,6 +106,16 @@ pub struct Story {
     pub host_uptime_s: u64,
     /// Seconds since its process started, which only this nara's newspapers carry.
     pub process_uptime_s: Option<u64>,
+    /// When it was signed, Unix nanoseconds (this nara's newspapers only).
+    pub sent_ns: Option<u64>,
+    /// The sending process's random ID (this nara's newspapers only).
+    pub boot_id: Option<String>,
+    /// When the sending process started, Unix nanoseconds (this nara's only).
+    pub started_ns: Option<u64>,
+    /// The role the sending process was pinned to (this nara's only).
+    pub role_pin: Option<String>,
+    /// The sender stops and hands its soul over to a twin (this nara's only).
+    pub handover: bool,
 }
 
 impl Message {

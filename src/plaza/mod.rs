@@ -9,6 +9,7 @@ pub mod identity;
 pub mod message;
 pub mod newspaper;
 pub mod projection;
+pub mod role;
 pub mod settings;
 pub mod transport;
 pub mod wire;
@@ -16,19 +17,25 @@ pub mod wire;
 use crate::build_info;
 use crate::metrics::Metrics;
 use identity::Identity;
-use message::{Kind, Rejection};
+use message::{Body, Kind, Message, Rejection};
 use newspaper::OwnStatus;
-use projection::{Change, Counts, Limits, Peer, Projection, Status};
+use projection::{Change, ChangeKind, Counts, Limits, Peer, Projection, Status};
+use role::{Act, Rank, RoleStatus, Roles};
 use serde::Serialize;
 use settings::PlazaConfig;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
 use tokio::sync::broadcast;
 
 /// How many changes a slow `/api/events` client may fall behind before it is resent
 /// a snapshot instead.
 const CHANGE_BACKLOG: usize = 256;
+/// How many of its own events a nara remembers, to tell their echo from a twin's.
+const OWN_EVENTS: usize = 16;
 /// The plaza as this nara sees it: its identity, the peer view, the change stream.
 pub struct Plaza {
     /// This nara's identity, which signs what it sends.
@@ -41,6 +48,15 @@ pub struct Plaza {
     metrics: Arc<Metrics>,
     started: Instant,
     last_rejection_log: AtomicU64,
+    /// This process's random ID, which tells it from twins (other processes with its soul).
+    pub boot_id: String,
+    started_ns: u64,
+    roles: Mutex<Roles>,
+    own_events: Mutex<VecDeque<u64>>,
+    /// Set when the role logic wants a newspaper out now; the transport waits on it.
+    pub publish_now: Notify,
+    /// A twin spoke after this process handed over: it can leave without a chau.
+    twin_took_over: AtomicBool,
 }
 
 /// The plaza part of `/api/status`.
@@ -60,6 +76,9 @@ pub struct PlazaStatus {
     pub public_url: Option<String>,
     /// Known naras by status.
     pub peers: Counts,
+    /// Whether this process speaks for its soul (`active`) or only watches (`standby`),
+    /// since when and why.
+    pub role: RoleStatus,
 }
 
 /// Now in Unix nanoseconds, as events carry it (signed, as the Go nara writes it).
@@ -76,10 +95,29 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// A random ID for this process: 16 hex digits.
+fn new_boot_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Plaza {
     /// A plaza holding only this nara, ONLINE.
     pub fn new(identity: Identity, config: PlazaConfig, metrics: Arc<Metrics>) -> Arc<Plaza> {
         let now = SystemTime::now();
+        let boot_id = new_boot_id();
+        let started_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        // A standby takes over well before observers would call the nara MISSING, and
+        // only after the active twin missed two newspapers.
+        let takeover_after = (config.newspaper_interval * 2)
+            .min(config.missing_after / 2)
+            .max(Duration::from_secs(1));
+        let roles = Roles::new(
+            Rank::new(config.role_pin, started_ns, &boot_id),
+            config.role_pin,
+            takeover_after,
+        );
         let own = Peer {
             name: identity.name.clone(),
             id: identity.id.clone(),
@@ -88,6 +126,7 @@ impl Plaza {
             version: build_info::VERSION.to_string(),
             revision: build_info::REVISION.to_string(),
             public_url: config.public_url.clone(),
+            version_history: Vec::new(),
             uptime_s: 0,
             first_seen: now,
             last_seen: now,
@@ -110,9 +149,89 @@ impl Plaza {
             metrics,
             started: Instant::now(),
             last_rejection_log: AtomicU64::new(0),
+            boot_id,
+            started_ns,
+            roles: Mutex::new(roles),
+            own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
+            publish_now: Notify::new(),
+            twin_took_over: AtomicBool::new(false),
         };
+        plaza.update_role_gauges(&plaza.roles());
         plaza.update_peer_gauges(&plaza.view());
         Arc::new(plaza)
+    }
+
+    fn roles(&self) -> MutexGuard<'_, Roles> {
+        self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn update_role_gauges(&self, roles: &Roles) {
+        let active = i64::from(roles.is_active());
+        self.metrics.plaza_role.with_label_values(&["active"]).set(active);
+        self.metrics.plaza_role.with_label_values(&["standby"]).set(1 - active);
+    }
+
+    /// Acts on what the role logic decided: a newspaper now, and the role metrics.
+    fn after_role_change(&self, roles: &Roles, before_changes: u64, act: Act) {
+        let changed = roles.changes() - before_changes;
+        if changed > 0 {
+            self.metrics.plaza_role_changes.inc_by(changed);
+            self.update_role_gauges(roles);
+        }
+        if act == Act::PublishNow {
+            self.publish_now.notify_one();
+        }
+    }
+
+    /// Whether this process speaks for its soul on the plaza (see [`role`]).
+    pub fn is_active(&self) -> bool {
+        self.roles().is_active()
+    }
+
+    /// Whether another process with this soul was heard lately.
+    pub fn has_live_twins(&self) -> bool {
+        self.roles().has_live_twins(Instant::now())
+    }
+
+    /// Whether a twin spoke since this process handed over.
+    pub fn twin_took_over(&self) -> bool {
+        self.twin_took_over.load(Ordering::SeqCst)
+    }
+
+    /// Called every second by the transport: a standby may take over.
+    pub fn role_tick(&self) {
+        let mut roles = self.roles();
+        let before = roles.changes();
+        let act = roles.tick(Instant::now());
+        self.after_role_change(&roles, before, act);
+    }
+
+    /// A verified message under this nara's own name and key: its own echo, or a twin's.
+    fn heard_own_soul(&self, message: &Message) {
+        let now = Instant::now();
+        let mut roles = self.roles();
+        let before = roles.changes();
+        let act = match &message.body {
+            Body::Newspaper(story) => {
+                if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
+                    return;
+                }
+                self.twin_took_over.store(true, Ordering::SeqCst);
+                roles.heard(story, now)
+            }
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
+                let own = self
+                    .own_events
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .contains(sent_ns);
+                match &message.body {
+                    Body::Chau { .. } if !own => roles.twin_left(now),
+                    _ => Act::Nothing,
+                }
+            }
+        };
+        self.after_role_change(&roles, before, act);
     }
 
     fn view(&self) -> MutexGuard<'_, Projection> {
@@ -164,13 +283,27 @@ impl Plaza {
             read_only: self.config.read_only,
             public_url: self.config.public_url.clone(),
             peers: self.view().counts(),
+            role: self.roles().status(Instant::now()),
         }
     }
 
     /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
     pub fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
+        self.signed(kind, false)
+    }
+
+    /// This process's last newspaper before it stops, saying that a twin may take over
+    /// at once.
+    pub fn outgoing_handover(&self) -> (String, Vec<u8>) {
+        // Only a twin that speaks from now on took over.
+        self.twin_took_over.store(false, Ordering::SeqCst);
+        self.signed(Kind::Newspaper, true)
+    }
+
+    fn signed(&self, kind: Kind, handover: bool) -> (String, Vec<u8>) {
         let process_uptime_s = self.uptime_s();
         let host_uptime_s = newspaper::host_uptime_s(process_uptime_s);
+        let now_ns = unix_now_ns();
         let payload = match kind {
             Kind::Newspaper => newspaper::encode(
                 &self.identity,
@@ -181,10 +314,22 @@ impl Plaza {
                     public_url: self.config.public_url.as_deref(),
                     host_uptime_s,
                     process_uptime_s,
+                    sent_ns: now_ns.unsigned_abs(),
+                    boot_id: &self.boot_id,
+                    started_ns: self.started_ns,
+                    role_pin: self.config.role_pin.as_str(),
+                    handover,
                 },
             ),
-            // nara has no mesh network: its MeshIP is empty.
-            event_kind => event::encode(&self.identity, event_kind, unix_now_ns(), ""),
+            event_kind => {
+                let mut own = self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if own.len() == OWN_EVENTS {
+                    own.pop_front();
+                }
+                own.push_back(now_ns.unsigned_abs());
+                // nara has no mesh network: its MeshIP is empty.
+                event::encode(&self.identity, event_kind, now_ns, "")
+            }
         };
         self.view()
             .touch_self(&self.identity.name, host_uptime_s, SystemTime::now());
@@ -198,6 +343,10 @@ impl Plaza {
         let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
+            if message.name == self.identity.name && message.public_key == self.identity.public_key {
+                self.heard_own_soul(&message);
+                return Ok(());
+            }
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
             let forgotten = view.take_forgotten();
@@ -210,6 +359,9 @@ impl Plaza {
             }
             if let Some(change) = change {
                 tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
+                if change.kind == ChangeKind::VersionChanged {
+                    self.metrics.plaza_version_changes.inc();
+                }
                 // No receivers (no /api/events client) is fine.
                 let _ = self.changes.send(change);
             }

@@ -4,15 +4,19 @@
 //! The message is `{"From","Status","Signature"}`, the signature Ed25519 over the exact
 //! bytes of the `Status` member as they arrive (no re-encoding, no pre-hash), standard
 //! Base64. nara reads `Status.Version`, `PublicKey`, `ID`, `PublicUrl` and
-//! `HostStats.Uptime`, and writes those and three members of its own
-//! (`build_revision`, `build_profile`, `process_uptime_s`), which the Go nara ignores and
-//! the signature still covers. A newspaper carries no timestamp, so its freshness is
-//! judged from `HostStats.Uptime` against history (see the projection).
+//! `HostStats.Uptime`, and writes those and members of its own, which the Go nara
+//! ignores and the signature still covers: `build_revision`, `build_profile`,
+//! `process_uptime_s`; `sent_ns`, when it was signed (Unix nanoseconds), which makes it
+//! as hard to replay as an event; and for sharing a soul between processes, `boot_id`
+//! (random per process), `started_ns`, `role_pin` and `handover`. A Go nara's newspaper
+//! carries no timestamp, so its freshness is judged from `HostStats.Uptime` against
+//! history (see the projection).
 
 use super::identity::{Identity, validate_name};
-use super::message::{self, Body, Message, Rejection, Story};
+use super::message::{self, Body, Message, Policy, Rejection, Story};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What this nara says of itself in a newspaper.
 #[derive(Clone, Debug)]
@@ -29,6 +33,16 @@ pub struct OwnStatus<'a> {
     pub host_uptime_s: u64,
     /// Seconds since the process started.
     pub process_uptime_s: u64,
+    /// When this newspaper is signed, Unix nanoseconds.
+    pub sent_ns: u64,
+    /// This process's random ID, which tells it from another process with its soul.
+    pub boot_id: &'a str,
+    /// When this process started, Unix nanoseconds.
+    pub started_ns: u64,
+    /// The role it was pinned to (`auto`, `active`, `standby`).
+    pub role_pin: &'a str,
+    /// Its last newspaper before it stops: another process with its soul takes over.
+    pub handover: bool,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -53,6 +67,12 @@ struct OutStatus<'a> {
     build_revision: &'a str,
     build_profile: &'a str,
     process_uptime_s: u64,
+    sent_ns: u64,
+    boot_id: &'a str,
+    started_ns: u64,
+    role_pin: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    handover: bool,
 }
 
 #[derive(Serialize)]
@@ -78,6 +98,11 @@ pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
         build_revision: status.revision,
         build_profile: status.profile,
         process_uptime_s: status.process_uptime_s,
+        sent_ns: status.sent_ns,
+        boot_id: status.boot_id,
+        started_ns: status.started_ns,
+        role_pin: status.role_pin,
+        handover: status.handover,
     })
     .expect("a status serializes");
     let signature = identity.sign(body.as_bytes());
@@ -116,10 +141,20 @@ struct InStatus {
     build_revision: Option<String>,
     #[serde(default)]
     process_uptime_s: Option<u64>,
+    #[serde(default)]
+    sent_ns: Option<u64>,
+    #[serde(default)]
+    boot_id: Option<String>,
+    #[serde(default)]
+    started_ns: Option<u64>,
+    #[serde(default)]
+    role_pin: Option<String>,
+    #[serde(default)]
+    handover: bool,
 }
 
-/// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}`.
-pub fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
+/// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`.
+pub fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
     let paper: InNewspaper<'_> = serde_json::from_str(text).map_err(|e| Rejection::of_json(&e))?;
     let status: InStatus = serde_json::from_str(paper.status.get()).map_err(|e| Rejection::of_json(&e))?;
     let key = message::public_key(&status.public_key);
@@ -129,7 +164,9 @@ pub fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
         && message::plain_text(&status.id, 64, true)
         && message::plain_text(&status.version, 64, true)
         && message::plain_text(&status.public_url, 256, true)
-        && optional_text(&status.build_revision);
+        && optional_text(&status.build_revision)
+        && optional_text(&status.boot_id)
+        && optional_text(&status.role_pin);
     let (true, Some(key)) = (fields_ok, key) else {
         return Err(Rejection::InvalidFields);
     };
@@ -138,6 +175,12 @@ pub fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
     }
     if paper.signature.is_empty() {
         return Err(Rejection::Unsigned);
+    }
+    if let Some(sent_ns) = status.sent_ns {
+        let now_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        if now_ns.abs_diff(u128::from(sent_ns)) > policy.max_skew.as_nanos() {
+            return Err(Rejection::Stale);
+        }
     }
     message::verify(&key, &paper.signature, paper.status.get().as_bytes())?;
     Ok(Message {
@@ -150,6 +193,11 @@ pub fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
             public_url: (!status.public_url.is_empty()).then_some(status.public_url),
             host_uptime_s: status.host_stats.uptime,
             process_uptime_s: status.process_uptime_s,
+            sent_ns: status.sent_ns,
+            boot_id: status.boot_id,
+            started_ns: status.started_ns,
+            role_pin: status.role_pin,
+            handover: status.handover,
         }),
     })
 }
@@ -171,6 +219,30 @@ mod tests {
     use super::*;
     use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
     use sha2::{Digest, Sha256};
+
+    fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
+        super::decode(topic_name, text, SystemTime::now(), Policy::default())
+    }
+
+    fn own_status(sent_ns: u64) -> OwnStatus<'static> {
+        OwnStatus {
+            version: "1.2.3",
+            revision: "abc123",
+            profile: "release",
+            public_url: None,
+            host_uptime_s: 500,
+            process_uptime_s: 20,
+            sent_ns,
+            boot_id: "b00t",
+            started_ns: sent_ns - 20_000_000_000,
+            role_pin: "auto",
+            handover: false,
+        }
+    }
+
+    fn now_ns() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+    }
 
     fn go_test_identity(name: &str) -> Identity {
         let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
@@ -202,6 +274,7 @@ mod tests {
                 public_url: Some("https://alice.example.org".into()),
                 host_uptime_s: 86400,
                 process_uptime_s: None,
+                ..Story::default()
             })
         );
     }
@@ -240,17 +313,8 @@ mod tests {
     #[test]
     fn ours_reads_back_with_its_extras_and_is_signed_over_the_status_bytes() {
         let alice = go_test_identity("alice");
-        let wire = encode(
-            &alice,
-            &OwnStatus {
-                version: "1.2.3",
-                revision: "abc123",
-                profile: "release",
-                public_url: None,
-                host_uptime_s: 500,
-                process_uptime_s: 20,
-            },
-        );
+        let sent = now_ns();
+        let wire = encode(&alice, &own_status(sent));
         let text = String::from_utf8(wire).unwrap();
         assert!(
             text.starts_with(
@@ -265,6 +329,17 @@ mod tests {
         assert_eq!(story.revision.as_deref(), Some("abc123"));
         assert_eq!(story.process_uptime_s, Some(20));
         assert_eq!(story.id, alice.id);
+        assert_eq!(story.sent_ns, Some(sent));
+        assert_eq!(story.boot_id.as_deref(), Some("b00t"));
+        assert!(!story.handover);
+    }
+
+    #[test]
+    fn our_newspapers_carry_a_signed_time_and_an_old_one_is_stale() {
+        let alice = go_test_identity("alice");
+        let an_hour_ago = now_ns() - 3_600_000_000_000;
+        let old = String::from_utf8(encode(&alice, &own_status(an_hour_ago))).unwrap();
+        assert_eq!(decode("alice", &old), Err(Rejection::Stale));
     }
 
     #[test]

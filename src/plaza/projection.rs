@@ -41,6 +41,8 @@ pub struct Peer {
     pub revision: String,
     /// Where its web UI is, if its newspaper says.
     pub public_url: Option<String>,
+    /// Its last version changes, oldest first (at most [`VERSION_HISTORY`]).
+    pub version_history: Vec<VersionChange>,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
     /// When this nara first heard from it.
@@ -52,6 +54,21 @@ pub struct Peer {
     /// This nara itself.
     #[serde(rename = "self")]
     pub is_self: bool,
+}
+
+/// How many version changes each peer keeps.
+pub const VERSION_HISTORY: usize = 8;
+
+/// A nara's version, as its newspapers said it changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VersionChange {
+    /// The version it ran.
+    pub from: String,
+    /// The version it runs now.
+    pub to: String,
+    /// When this nara heard the change.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: SystemTime,
 }
 
 fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
@@ -70,12 +87,14 @@ pub struct Change {
 
 /// The kind of a change, as `/api/events` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     /// First heard from.
     Join,
-    /// Back online, or another version or revision.
+    /// Back online, or another revision.
     Change,
+    /// Another version: the last entry of its `version_history` says from what.
+    VersionChanged,
     /// OFFLINE (said chau) or MISSING (went silent).
     Leave,
     /// Gone from the view: gone too long, or the longest silent when the view was full.
@@ -88,6 +107,7 @@ impl ChangeKind {
         match self {
             ChangeKind::Join => "join",
             ChangeKind::Change => "change",
+            ChangeKind::VersionChanged => "version-changed",
             ChangeKind::Leave => "leave",
             ChangeKind::Forget => "forget",
         }
@@ -129,8 +149,18 @@ impl Counts {
     }
 }
 
-/// Takes what a newspaper says into the peer.
-fn read_story(peer: &mut Peer, story: &super::message::Story) {
+/// Takes what a newspaper says into the peer, noting a version change at `now`.
+fn read_story(peer: &mut Peer, story: &super::message::Story, now: SystemTime) {
+    if !peer.version.is_empty() && !story.version.is_empty() && peer.version != story.version {
+        if peer.version_history.len() == VERSION_HISTORY {
+            peer.version_history.remove(0);
+        }
+        peer.version_history.push(VersionChange {
+            from: peer.version.clone(),
+            to: story.version.clone(),
+            at: now,
+        });
+    }
     peer.id.clone_from(&story.id);
     peer.version.clone_from(&story.version);
     peer.revision = story.revision.clone().unwrap_or_default();
@@ -166,12 +196,14 @@ pub struct Limits {
 /// carries only its host's uptime, which implies a boot time (now minus uptime). The
 /// first newspaper fixes it; later ones must imply the same boot time (within the
 /// skew) and not a smaller uptime. So a newspaper recorded and replayed later implies
-/// a later boot and is stale. A host that rebooted says hey_there first (every nara
-/// does on start), and only then may a newspaper move the boot time, and only to a
-/// time after the last newspaper of the old boot and before that hey_there.
+/// a later boot and is stale. A nara on a rebooted host, or moved to another, says
+/// hey_there first (every nara does on start), and only then may a newspaper move the
+/// boot time, to one before that hey_there. This nara's own newspapers carry a signed
+/// time and are judged by it, as events are.
 #[derive(Clone, Copy, Debug, Default)]
 struct Freshness {
     newest_event_ns: u64,
+    newest_paper_ns: u64,
     boot: Option<SystemTime>,
     newest_uptime_s: u64,
     last_paper: Option<SystemTime>,
@@ -200,6 +232,16 @@ impl Freshness {
                     self.newest_uptime_s = self.newest_uptime_s.max(up_at_chau);
                 }
             }
+            Body::Newspaper(story) if story.sent_ns.is_some() => {
+                // This nara's newspapers carry a signed time (checked against the skew
+                // already): each must be newer than the last, whatever host sent it.
+                let sent_ns = story.sent_ns.unwrap_or_default();
+                if sent_ns <= self.newest_paper_ns {
+                    return Err(Rejection::Replayed);
+                }
+                self.newest_paper_ns = sent_ns;
+                self.last_paper = Some(now);
+            }
             Body::Newspaper(story) => {
                 let implied = now
                     .checked_sub(Duration::from_secs(story.host_uptime_s))
@@ -211,14 +253,12 @@ impl Freshness {
                         }
                     }
                     Some(_) => {
-                        // Times beyond what the clock can hold are "after" anything.
-                        let after_old_boot = self
-                            .last_paper
-                            .is_none_or(|last| implied.checked_add(skew).is_none_or(|t| t > last));
+                        // A boot after the hello that announced it is impossible. (Times
+                        // beyond what the clock can hold count as after anything.)
                         let before_hello = self
                             .hello
                             .is_some_and(|hello| hello.checked_add(skew).is_none_or(|t| implied <= t));
-                        if !(after_old_boot && before_hello) {
+                        if !before_hello {
                             return Err(Rejection::Stale);
                         }
                         self.boot = Some(implied);
@@ -334,13 +374,14 @@ impl Projection {
                 version: String::new(),
                 revision: String::new(),
                 public_url: None,
+                version_history: Vec::new(),
                 uptime_s: 0,
                 first_seen: now,
                 last_seen: now,
                 is_self: false,
             };
             if let Some(story) = story {
-                read_story(&mut peer, story);
+                read_story(&mut peer, story, now);
             }
             self.peers.insert(peer.name.clone(), peer.clone());
             self.counts.moved(None, status);
@@ -350,18 +391,23 @@ impl Projection {
             }));
         };
 
-        let before = (peer.status, peer.version.clone(), peer.revision.clone());
+        let before = (peer.status, peer.revision.clone(), peer.version_history.len());
+        let version_before = peer.version.clone();
         set_status(&mut self.counts, peer, status);
         if let Some(story) = story {
-            read_story(peer, story);
+            read_story(peer, story, now);
         }
         peer.last_seen = now;
-        let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
+        let version_changed = !version_before.is_empty() && version_before != peer.version;
+        let changed = version_before != peer.version
+            || before != (peer.status, peer.revision.clone(), peer.version_history.len());
         Ok(changed.then(|| Change {
-            kind: if peer.status == Status::Online {
-                ChangeKind::Change
-            } else {
+            kind: if peer.status != Status::Online {
                 ChangeKind::Leave
+            } else if version_changed {
+                ChangeKind::VersionChanged
+            } else {
+                ChangeKind::Change
             },
             peer: peer.clone(),
         }))
@@ -431,6 +477,7 @@ mod tests {
             version: "0.1.0".into(),
             revision: "r".into(),
             public_url: None,
+            version_history: Vec::new(),
             uptime_s: 0,
             first_seen: t(0),
             last_seen: t(0),
@@ -472,6 +519,7 @@ mod tests {
                 public_url: None,
                 host_uptime_s: uptime,
                 process_uptime_s: None,
+                ..Story::default()
             }),
         )
     }
@@ -533,8 +581,22 @@ mod tests {
         assert_eq!(joined.peer.version, "", "a hey_there says no version");
         let read = view.apply(&paper("b", "kb", 1000, "0.2.0"), t(11)).unwrap().unwrap();
         assert_eq!((read.kind, read.peer.version.as_str()), (ChangeKind::Change, "0.2.0"));
+        assert!(
+            read.peer.version_history.is_empty(),
+            "learning a version is no change of it"
+        );
         assert_eq!(read.peer.id, "id-b");
         assert_eq!(view.apply(&paper("b", "kb", 1030, "0.2.0"), t(41)).unwrap(), None);
+        let upgraded = view.apply(&paper("b", "kb", 1035, "0.3.0"), t(46)).unwrap().unwrap();
+        assert_eq!(upgraded.kind, ChangeKind::VersionChanged);
+        assert_eq!(
+            upgraded.peer.version_history,
+            [VersionChange {
+                from: "0.2.0".into(),
+                to: "0.3.0".into(),
+                at: t(46)
+            }]
+        );
         let left = view.apply(&chau("b", "kb", 50), t(50)).unwrap().unwrap();
         assert_eq!((left.kind, left.peer.status), (ChangeKind::Leave, Status::Offline));
         assert_eq!(
@@ -594,6 +656,7 @@ mod tests {
         for kind in [
             ChangeKind::Join,
             ChangeKind::Change,
+            ChangeKind::VersionChanged,
             ChangeKind::Leave,
             ChangeKind::Forget,
         ] {
@@ -701,20 +764,34 @@ mod tests {
     }
 
     #[test]
-    fn after_a_hey_there_the_boot_may_move_only_past_the_last_newspaper() {
+    fn after_a_hey_there_the_boot_may_move_to_any_time_before_it() {
         let mut view = projection();
-        // Booted at t(0); newspapers at uptime 120 and 900.
-        view.apply(&paper("b", "kb", 120, "0.1.0"), t(120)).unwrap();
-        view.apply(&paper("b", "kb", 900, "0.1.0"), t(900)).unwrap();
+        // Booted at t(500); moved to a host that booted at t(0), long before.
+        view.apply(&paper("b", "kb", 100, "0.1.0"), t(600)).unwrap();
         view.apply(&hey("b", "kb", 950), t(950)).unwrap();
-        // The uptime-120 newspaper replayed now implies a boot at t(835): a reboot
-        // must come after the last newspaper of the old boot, so this is a replay.
+        assert!(view.apply(&paper("b", "kb", 951, "0.1.0"), t(951)).is_ok());
+        // But a boot after the hey_there that announced it is impossible.
+        view.apply(&hey("b", "kb", 960), t(960)).unwrap();
         assert_eq!(
-            view.apply(&paper("b", "kb", 120, "0.1.0"), t(955)),
+            view.apply(&paper("b", "kb", 1, "0.1.0"), t(1100)),
             Err(Rejection::Stale)
         );
-        // The genuine newspaper of the same boot still fits.
-        assert!(view.apply(&paper("b", "kb", 956, "0.1.0"), t(956)).is_ok());
+    }
+
+    #[test]
+    fn newspapers_with_a_signed_time_are_judged_by_it_from_any_host() {
+        let mut view = projection();
+        let timed = |uptime: u64, sent: u64| {
+            let mut message = paper("b", "kb", uptime, "0.1.0");
+            if let Body::Newspaper(story) = &mut message.body {
+                story.sent_ns = Some(ns(sent));
+            }
+            message
+        };
+        view.apply(&timed(100, 10), t(10)).unwrap();
+        // A twin on a host that booted at another time: its signed time is what counts.
+        assert!(view.apply(&timed(99_999, 11), t(11)).is_ok());
+        assert_eq!(view.apply(&timed(100, 10), t(12)), Err(Rejection::Replayed));
     }
 
     #[test]
@@ -724,6 +801,18 @@ mod tests {
         assert_eq!(view.apply(&impossible_uptime, t(22)), Err(Rejection::Stale));
         assert!(view.freshness.is_empty());
         assert_eq!(view.snapshot().len(), 1);
+    }
+
+    #[test]
+    fn the_version_history_is_bounded() {
+        let mut view = projection();
+        for i in 0..(VERSION_HISTORY as u64 * 2 + 1) {
+            view.apply(&paper("b", "kb", 100 + i, &format!("0.{i}.0")), t(100 + i))
+                .unwrap();
+        }
+        let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
+        assert_eq!(b.version_history.len(), VERSION_HISTORY);
+        assert_eq!(b.version_history.last().unwrap().to, b.version);
     }
 
     #[test]

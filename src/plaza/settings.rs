@@ -11,6 +11,7 @@
 
 use super::identity::{Fingerprint, Soul, SoulSource};
 use super::message::Policy;
+use super::role::Pin;
 use crate::layering::values::{parse_duration, parse_switch};
 use crate::layering::{ConfigError, DefaultValue, Group, Origin, Picked, Report, Setting, Shape, Sources, invalid};
 use std::fmt;
@@ -87,6 +88,8 @@ pub struct PlazaConfig {
     pub forget_after: Duration,
     /// The most naras the view holds, this one included.
     pub max_peers: usize,
+    /// Which role this process takes when others share its soul.
+    pub role_pin: Pin,
     /// What a message must meet to be believed.
     pub policy: Policy,
 }
@@ -104,6 +107,7 @@ impl Default for PlazaConfig {
             missing_after: Duration::from_secs(300),
             forget_after: Duration::from_secs(24 * 3600),
             max_peers: 10_000,
+            role_pin: Pin::Auto,
             policy: Policy::default(),
         }
     }
@@ -356,6 +360,22 @@ pub static FORGET_AFTER: Setting = Setting {
     fallbacks: &[],
 };
 
+/// `--plaza-role`: which process speaks for a soul several processes share.
+pub static ROLE: Setting = Setting {
+    key: "plaza_role",
+    flag: Some("plaza-role"),
+    aliases: &[],
+    env: &["NARA_PLAZA_ROLE"],
+    in_file: true,
+    value_name: "ROLE",
+    default: DefaultValue::Value("auto"),
+    help: "When processes share this soul, which one speaks on the plaza: auto (the newest start), active (this one) or standby (only if no other is heard)",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::Plaza,
+    fallbacks: &[],
+};
+
 /// `--plaza-max-peers`: the size of the view.
 pub static MAX_PEERS: Setting = Setting {
     key: "plaza_max_peers",
@@ -392,7 +412,7 @@ pub static MAX_SKEW: Setting = Setting {
 pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
 
 /// Every plaza setting, in the order `--help` lists them.
-pub static SETTINGS: [&Setting; 15] = [
+pub static SETTINGS: [&Setting; 16] = [
     &SOUL,
     &SOUL_FILE,
     &MQTT_URL,
@@ -408,6 +428,7 @@ pub static SETTINGS: [&Setting; 15] = [
     &FORGET_AFTER,
     &MAX_PEERS,
     &MAX_SKEW,
+    &ROLE,
 ];
 
 /// Where the soul will come from; only [`PlazaPlan::load`] opens anything.
@@ -520,6 +541,11 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         None => 10_000,
     };
     let max_skew = duration(sources, report, &MAX_SKEW)?;
+    let role_pin = {
+        let p = sources.pick_defaulted(&ROLE)?;
+        report.record(&ROLE, Some(&p.value), &p.origin);
+        Pin::parse(p.value.trim()).map_err(|e| invalid(&p.value, &p.origin, e))?
+    };
     Ok(PlazaPlan {
         config: PlazaConfig {
             broker,
@@ -531,6 +557,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
             missing_after,
             forget_after,
             max_peers,
+            role_pin,
             policy: Policy {
                 max_skew: max_skew.max(std::time::Duration::from_secs(1)),
                 ..Policy::default()

@@ -31,6 +31,9 @@ const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// far below what would hurt: larger messages never reach nara, and are not counted.
 pub const MAX_PACKET: u32 = 256 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How long a stopping active nara waits for a standby twin to take over before it
+/// says chau instead.
+const HANDOVER_WAIT: Duration = Duration::from_secs(1);
 
 /// A random duration in `[0, max]`.
 fn jitter(max: Duration) -> Duration {
@@ -93,8 +96,9 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     };
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let publish = |kind: Kind| {
-        // A read-only nara watches: it never says hello, presence or goodbye.
-        if plaza.config.read_only {
+        // A read-only nara watches: it never says hello, presence or goodbye. Nor does
+        // a standby twin: another process speaks for the soul.
+        if plaza.config.read_only || !plaza.is_active() {
             return;
         }
         let (topic, payload) = plaza.outgoing(kind);
@@ -171,7 +175,16 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                 newspaper.reset();
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
-            _ = sweep.tick() => plaza.sweep(),
+            // The role logic wants a newspaper out: this process took over its soul, or
+            // a lower twin must hear it and yield.
+            () = plaza.publish_now.notified() => if plaza.is_connected() {
+                publish(Kind::Newspaper);
+                newspaper.reset();
+            },
+            _ = sweep.tick() => {
+                plaza.sweep();
+                plaza.role_tick();
+            }
             _ = draining.wait_for(|d| *d) => break,
         }
         if let Some(wait) = pause {
@@ -183,12 +196,35 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     }
 
     if plaza.is_connected() {
-        publish(Kind::Chau);
-        if plaza.config.read_only {
+        if plaza.is_active() && !plaza.config.read_only {
+            // A standby twin, if there is one, takes over on this; it answers within
+            // a round trip, and then no chau is due: the nara did not leave.
+            let (topic, payload) = plaza.outgoing_handover();
+            let _ = client.try_publish(topic, QoS::AtMostOnce, false, payload);
+            let _ = tokio::time::timeout(HANDOVER_WAIT, async {
+                while !plaza.twin_took_over() {
+                    match eventloop.poll().await {
+                        Ok(Event::Incoming(Packet::Publish(message))) => {
+                            let _ = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload);
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+            .await;
+            if plaza.twin_took_over() {
+                tracing::info!("handed the plaza over to a twin with this soul");
+            } else {
+                publish(Kind::Chau);
+            }
+        } else if plaza.config.read_only {
             tracing::debug!("read-only: leaving the plaza without a chau");
+        } else {
+            tracing::debug!("standby: leaving the plaza without a word");
         }
         let _ = client.try_disconnect();
-        // Drive the event loop until the chau and the disconnect are on the wire.
+        // Drive the event loop until the last words and the disconnect are on the wire.
         let flushed = tokio::time::timeout(Duration::from_secs(2), async {
             loop {
                 match eventloop.poll().await {
@@ -199,9 +235,9 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
         })
         .await;
         if flushed.is_err() {
-            tracing::warn!("the plaza broker did not take our chau within 2 s");
+            tracing::warn!("the plaza broker did not take our last words within 2 s");
         } else {
-            tracing::info!("said chau to the plaza");
+            tracing::info!("left the plaza");
         }
     }
     plaza.set_connected(false);

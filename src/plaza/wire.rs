@@ -16,7 +16,7 @@ pub fn decode(topic: &str, payload: &[u8], now: SystemTime, policy: Policy) -> R
     }
     let text = std::str::from_utf8(payload).map_err(|_| Rejection::NotUtf8)?;
     match Kind::of_topic(topic).ok_or(Rejection::WrongTopic)? {
-        Kind::Newspaper => newspaper::decode(&topic[NEWSPAPER_PREFIX.len()..], text),
+        Kind::Newspaper => newspaper::decode(&topic[NEWSPAPER_PREFIX.len()..], text, now, policy),
         kind => event::decode(kind, text, now, policy),
     }
 }

@@ -18,10 +18,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         if !failures.is_empty() {
-            return Err(format!(
-                "modules/nixos.nix with {sample}:\n  {}",
-                failures.join("\n  ")
-            ));
+            return Err(format!("modules/nixos.nix with {sample}:\n  {}", failures.join("\n  ")));
         }
         eprintln!("nix-eval: services.nara makes of {sample} the units {expectations} expects");
     }
