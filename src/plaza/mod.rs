@@ -79,6 +79,8 @@ pub struct PlazaStatus {
     /// Whether this process speaks for its soul (`active`) or only watches (`standby`),
     /// since when and why.
     pub role: RoleStatus,
+    /// This process's random ID, in its newspapers: which of the soul's processes it is.
+    pub boot_id: String,
 }
 
 /// Now in Unix nanoseconds, as events carry it (signed, as the Go nara writes it).
@@ -284,6 +286,7 @@ impl Plaza {
             public_url: self.config.public_url.clone(),
             peers: self.view().counts(),
             role: self.roles().status(Instant::now()),
+            boot_id: self.boot_id.clone(),
         }
     }
 

@@ -48,9 +48,10 @@ fn jitter(max: Duration) -> Duration {
 }
 
 fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
-    let id_prefix: String = plaza.identity.id.chars().take(8).collect();
+    // Per process, not per soul: twins sharing a soul would otherwise take each
+    // other's session at the broker, each connection dropping the other's.
     let mut options = MqttOptions::new(
-        format!("nara-{}-{id_prefix}", plaza.identity.name),
+        format!("nara-{}-{}", plaza.identity.name, plaza.boot_id),
         &broker.host,
         broker.port,
     );

@@ -1,0 +1,251 @@
+//! One soul, one presence, on a real broker (mosquitto on loopback) with real nara
+//! processes: twins (processes sharing a soul) elect one active speaker, the newest
+//! start wins, a stopping active hands over without a gap, a pinned standby keeps out
+//! of the way, and observers (this nara and a Go-format listener) see one nara whose
+//! version changes.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::go_wire::{self, raw_client};
+use common::{Running, client, nara_on, wait_until};
+use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::plaza::message::Kind;
+use nara::plaza::newspaper::{self, OwnStatus};
+use rumqttc::v5::mqttbytes::QoS;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// A soul for `name` in a file, as operators share one between processes.
+fn soul_file(dir: &tempfile::TempDir, name: &str) -> (PathBuf, Soul) {
+    let soul = Soul::mint(name).expect("a soul is minted");
+    let path = dir.path().join(format!("{name}.soul"));
+    std::fs::write(&path, soul.to_base58()).expect("the soul file is written");
+    (path, soul)
+}
+
+fn twin(broker: &Mosquitto, soul: &std::path::Path, extra: &[&str]) -> Running {
+    let mut args = vec!["--soul-file", soul.to_str().expect("a UTF-8 path")];
+    args.extend_from_slice(extra);
+    nara_on(&broker.url(), "twin", &args)
+}
+
+async fn role(nara: &Running) -> Value {
+    nara.get_json("/api/status").await["plaza"]["role"].clone()
+}
+
+async fn wait_role(nara: &Running, wanted: &str, limit: Duration) -> Value {
+    let what = format!("{} to be {wanted}", nara.base);
+    wait_until(&what, limit, || async move {
+        let role = role(nara).await;
+        (role["role"] == wanted).then_some(role)
+    })
+    .await
+}
+
+async fn peer(nara: &Running, name: &str) -> Option<Value> {
+    let peers = nara.get_json("/api/peers").await;
+    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
+}
+
+async fn wait_online(nara: &Running, name: &str) -> Value {
+    wait_until(&format!("{name} ONLINE"), Duration::from_secs(10), || async move {
+        peer(nara, name).await.filter(|p| p["status"] == "ONLINE")
+    })
+    .await
+}
+
+/// The boot ID in each newspaper `heard` brings within `window`, and whether a chau
+/// came: what a Go nara listening on the broker would have seen.
+async fn listen(heard: &mut mpsc::UnboundedReceiver<(String, String)>, window: Duration) -> (Vec<String>, bool) {
+    let mut boots = Vec::new();
+    let mut chau = false;
+    let until = Instant::now() + window;
+    while let Ok(Some((topic, payload))) = tokio::time::timeout_at(until.into(), heard.recv()).await {
+        if topic == "nara/plaza/chau" {
+            chau = true;
+        } else if topic.starts_with("nara/newspaper/") {
+            let status = go_wire::verify_newspaper(&payload).unwrap_or_else(|e| panic!("{e}: {payload}"));
+            boots.push(status["boot_id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    (boots, chau)
+}
+
+#[tokio::test]
+async fn two_twins_elect_one_speaker_and_the_newest_start_wins() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul, _) = soul_file(&dir, "twin");
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let (_go, mut heard) = raw_client(broker.port, "go-listener", &["nara/newspaper/twin", "nara/plaza/chau"]).await;
+
+    let old = twin(&broker, &soul, &[]);
+    wait_role(&old, "active", Duration::from_secs(5)).await;
+    wait_online(&observer, "twin").await;
+    let new = twin(&broker, &soul, &[]);
+    let yielded = wait_role(&old, "standby", Duration::from_secs(5)).await;
+    let speaking = role(&new).await;
+    assert_eq!(speaking["role"], "active", "{speaking}");
+    assert!(yielded["reason"].as_str().unwrap().contains("yielded"), "{yielded}");
+    assert_eq!(
+        old.get_text("/metrics")
+            .await
+            .lines()
+            .find(|l| l.starts_with("nara_plaza_role{role=\"active\"}"))
+            .map(str::to_string),
+        Some("nara_plaza_role{role=\"active\"} 0".to_string())
+    );
+
+    // From now on a listener hears one nara: the new process, every newspaper
+    // interval (1 s here), never the old one, and no chau.
+    let new_boot = new.get_json("/api/status").await["plaza"]["boot_id"].clone();
+    let _ = listen(&mut heard, Duration::from_millis(200)).await;
+    let (boots, chau) = listen(&mut heard, Duration::from_secs(3)).await;
+    assert!(boots.len() >= 2, "{boots:?}");
+    assert!(boots.iter().all(|b| *b == new_boot), "{boots:?} are not all {new_boot}");
+    assert!(!chau, "nobody left");
+    let seen = peer(&observer, "twin").await.unwrap();
+    assert_eq!(seen["status"], "ONLINE");
+    assert_eq!(
+        observer.get_json("/api/peers").await["peers"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_stopping_active_twin_hands_over_and_observers_see_no_gap() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul, _) = soul_file(&dir, "twin");
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-missing-after", "3s"]);
+    let (_go, mut heard) = raw_client(broker.port, "go-listener", &["nara/newspaper/twin", "nara/plaza/chau"]).await;
+    let standby = twin(&broker, &soul, &[]);
+    wait_role(&standby, "active", Duration::from_secs(5)).await;
+    let mut active = twin(&broker, &soul, &[]);
+    wait_role(&standby, "standby", Duration::from_secs(5)).await;
+    wait_online(&observer, "twin").await;
+
+    active.signal("TERM");
+    assert_eq!(active.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    let took_over = wait_role(&standby, "active", Duration::from_secs(2)).await;
+    assert!(
+        took_over["reason"].as_str().unwrap().contains("handed over"),
+        "{took_over}"
+    );
+
+    // Past the observer's MISSING window, the twin never stopped being ONLINE, and a
+    // listener heard no chau.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        let seen = peer(&observer, "twin").await.unwrap();
+        assert_eq!(seen["status"], "ONLINE", "{seen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (boots, chau) = listen(&mut heard, Duration::from_millis(100)).await;
+    assert!(!chau, "a handover is no goodbye");
+    assert!(!boots.is_empty());
+}
+
+#[tokio::test]
+async fn a_pinned_standby_never_takes_over_while_an_active_twin_speaks() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul, _) = soul_file(&dir, "twin");
+    let active = twin(&broker, &soul, &[]);
+    wait_role(&active, "active", Duration::from_secs(5)).await;
+    let canary = twin(&broker, &soul, &["--plaza-role", "standby"]);
+    // A sleep, not a wait: nothing may happen. Five seconds is more than twice the
+    // takeover window (two newspaper intervals of 1 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(role(&canary).await["role"], "standby");
+    assert_eq!(role(&canary).await["pinned"], "standby");
+    assert_eq!(role(&active).await["role"], "active");
+    assert_eq!(
+        client().get(canary.url("/readyz")).send().await.unwrap().status(),
+        200,
+        "a standby serves"
+    );
+
+    // Once nothing speaks for the soul, the canary does, rather than let it vanish.
+    active.signal("KILL");
+    wait_role(&canary, "active", Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let mut events = client().get(observer.url("/api/events")).send().await.unwrap();
+
+    // The old release, played by this test: it speaks for the soul every 200 ms and
+    // yields, as a nara does, when it hears a newer process with its soul.
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (old, mut heard) = raw_client(broker.port, "old-release", &["nara/newspaper/twin"]).await;
+    let now_ns = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let started_ns = now_ns() - 60_000_000_000;
+    let old_release = tokio::spawn(async move {
+        loop {
+            let status = OwnStatus {
+                version: "0.0.9",
+                revision: "old",
+                profile: "release",
+                public_url: None,
+                host_uptime_s: 1000,
+                process_uptime_s: 60,
+                sent_ns: now_ns(),
+                boot_id: "old-release",
+                started_ns,
+                role_pin: "auto",
+                handover: false,
+            };
+            let paper = newspaper::encode(&identity, &status);
+            old.publish(Kind::Newspaper.topic("twin"), QoS::AtMostOnce, false, paper)
+                .await
+                .expect("published");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            while let Ok((_, payload)) = heard.try_recv() {
+                let status = go_wire::verify_newspaper(&payload).expect("a valid newspaper");
+                if status["boot_id"] != "old-release" {
+                    return;
+                }
+            }
+        }
+    });
+    wait_until("twin at 0.0.9", Duration::from_secs(10), || async {
+        peer(&observer, "twin").await.filter(|p| p["version"] == "0.0.9")
+    })
+    .await;
+
+    let new = twin(&broker, &soul_path, &[]);
+    tokio::time::timeout(Duration::from_secs(10), old_release)
+        .await
+        .expect("the old release yields to the new one")
+        .expect("the old release's task ends cleanly");
+    let version = env!("CARGO_PKG_VERSION");
+    let upgraded = wait_until("twin at the new version", Duration::from_secs(10), || async {
+        peer(&observer, "twin").await.filter(|p| p["version"] == version)
+    })
+    .await;
+    assert_eq!(upgraded["status"], "ONLINE");
+    let history = upgraded["version_history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["from"], "0.0.9", "{upgraded}");
+    assert_eq!(history.last().unwrap()["to"], version);
+    assert_eq!(role(&new).await["role"], "active");
+
+    let mut seen = String::new();
+    let arrived = tokio::time::timeout(Duration::from_secs(5), async {
+        while !seen.contains("event: version-changed") {
+            let chunk = events.chunk().await.expect("the stream").expect("open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(arrived.is_ok(), "no version-changed event in {seen}");
+    let metrics = observer.get_text("/metrics").await;
+    assert!(metrics.contains("nara_plaza_version_changes_total 1"), "{metrics}");
+}
