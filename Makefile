@@ -69,8 +69,8 @@ twins: ## The flake's checks offline, each as Nix runs it: its file set, tools, 
 web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
 	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error
 
-e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via playwright-core, real naras and mosquitto
-	$(CARGO) build --locked
+e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via playwright-core, real naras, an older release played by an example, and mosquitto
+	$(CARGO) build --locked --bin nara --example plaza_old_release
 	cd web/e2e && NARA_BIN=$(CURDIR)/target/debug/nara node --test --test-concurrency=1
 	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/network.png docs/screenshot.png to refresh the README's)"
 

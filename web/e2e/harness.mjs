@@ -79,6 +79,30 @@ export function startNara(args) {
   });
 }
 
+/** A soul for `name` in a file, minted by the nara binary itself. */
+export function soulFile(name) {
+  const dir = mkdtempSync(join(tmpdir(), "nara-e2e-soul-"));
+  const path = join(dir, `${name}.soul`);
+  writeFileSync(path, execFileSync(naraBin, ["soul", "new", "--name", name]));
+  return path;
+}
+
+/**
+ * An older release of the nara `name` (the plaza_old_release example, built next to
+ * NARA_BIN): it speaks for the soul in `soul` as VERSION until a newer process with
+ * that soul appears, then yields. Resolves with its process and a promise that
+ * resolves when it yields.
+ */
+export function startOldRelease(brokerUrl, soul, name, version) {
+  const program = new URL("examples/plaza_old_release", `file://${naraBin.replace(/[^/]*$/, "")}`).pathname;
+  const child = spawn(program, [brokerUrl, soul, name, version], { stdio: ["ignore", "pipe", "inherit"] });
+  children.add(child);
+  const yielded = new Promise((resolve) => {
+    createInterface({ input: child.stdout }).on("line", (line) => line === "yielded" && resolve());
+  });
+  return { child, yielded };
+}
+
 export function stop(child, signal = "SIGTERM") {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);

@@ -3,7 +3,16 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { launchBrowser, openPage, startBroker, startNara, stop, stopAll } from "./harness.mjs";
+import {
+  launchBrowser,
+  openPage,
+  soulFile,
+  startBroker,
+  startNara,
+  startOldRelease,
+  stop,
+  stopAll,
+} from "./harness.mjs";
 
 const artifacts = new URL("./artifacts/", import.meta.url).pathname;
 mkdirSync(artifacts, { recursive: true });
@@ -60,6 +69,40 @@ test("naras joining appear without a reload, and one leaving turns OFFLINE", asy
   assert.deepEqual(errors, []);
   await page.close();
   await stop(kitchen.child);
+});
+
+test("a rollout shows live: who is behind, then the handover, then the version change", async () => {
+  const broker = await startBroker();
+  const plaza = (args) =>
+    startNara([...args, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
+  const home = await plaza(["--name", "home"]);
+  const expected = (await status(home.url)).version;
+  await plaza(["--name", "kitchen"]);
+  const soul = soulFile("hall");
+  const old = startOldRelease(broker.url, soul, "hall", "0.0.9");
+
+  const { page, errors } = await openPage(browser, { viewport: { width: 1100, height: 900 } });
+  await page.goto(home.url);
+  await page.locator('[data-testid="behind"] li[data-peer="hall"]').waitFor({ timeout: 10000 });
+  assert.match(await page.locator('[data-version="0.0.9"]').textContent(), /1 nara.*behind.*hall/);
+  assert.match(await page.locator(`[data-version="${expected}"]`).textContent(), /2 naras.*newest.*home, kitchen/);
+  await page.screenshot({ path: `${artifacts}rollout-before.png`, fullPage: true });
+
+  // The new release takes the soul over: the old one yields, the page follows.
+  await plaza(["--name", "hall", "--soul-file", soul]);
+  await old.yielded;
+  await page.locator('[data-testid="version-timeline"] li[data-peer="hall"]').waitFor({ timeout: 10000 });
+  assert.match(
+    await page.getByTestId("version-timeline").textContent(),
+    new RegExp(`hall 0\\.0\\.9 → ${expected.replaceAll(".", "\\.")}`),
+  );
+  assert.equal(await page.getByTestId("behind").count(), 0, "nobody is behind any more");
+  assert.match(await page.locator(`[data-version="${expected}"]`).textContent(), /3 naras.*hall, home, kitchen/);
+  assert.equal(await page.locator('tr[data-peer="hall"]').count(), 1, "one hall, not two");
+  assert.equal(await page.locator('tr[data-peer="hall"]').getAttribute("data-status"), "ONLINE");
+  await page.screenshot({ path: `${artifacts}rollout-after.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 test("on a phone the network reads as cards, in dark mode too", async () => {

@@ -4,7 +4,7 @@ import { fetchStatus, followPlaza } from "./api.js";
 import { EmptyState } from "./EmptyState.jsx";
 import { Header } from "./Header.jsx";
 import { PeerList } from "./PeerList.jsx";
-import { VersionSummary } from "./VersionSummary.jsx";
+import { RolloutView } from "./RolloutView.jsx";
 
 const STATUS_REFRESH_MS = 10000;
 
@@ -78,7 +78,7 @@ export function App() {
       {status && <Header status={status} uptime={uptime} connection={connection} />}
       <main>
         {others.length === 0 && status && <EmptyState configured={status.plaza.configured} />}
-        {others.length > 0 && <VersionSummary peers={list} />}
+        {others.length > 0 && <RolloutView peers={list} now={now} />}
         {list.length > 0 && <PeerList peers={list} now={now} />}
       </main>
       <footer>

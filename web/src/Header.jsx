@@ -1,4 +1,5 @@
-// This nara: who it is, what it runs, how long it has been up, and its plaza link.
+// This nara: who it is, what it runs, how long it has been up, and its plaza link (or
+// "standby" while another process with its soul speaks for it).
 import { formatDuration } from "./format.js";
 
 function plazaState(status, connection) {
@@ -6,6 +7,7 @@ function plazaState(status, connection) {
   if (!plaza.configured) return { word: "alone", detail: "no broker configured" };
   if (!plaza.connected) return { word: "disconnected", detail: `retrying ${plaza.broker}` };
   if (connection !== "live") return { word: "reconnecting", detail: "to this nara's event stream" };
+  if (plaza.role?.role === "standby") return { word: "standby", detail: plaza.role.reason };
   return { word: "on the plaza", detail: plaza.broker };
 }
 

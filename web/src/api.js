@@ -8,7 +8,7 @@ export async function fetchStatus() {
 
 /**
  * Follows /api/events. `onSnapshot(peers)` gets the full list on every (re)connection,
- * `onChange(event)` each join/change/leave/forget, `onConnection(state)` "live" or
+ * `onChange(event)` each join/change/version-changed/leave/forget, `onConnection(state)` "live" or
  * "reconnecting". EventSource reconnects by itself (the server asks for 3 s).
  * Returns a function that closes the stream.
  */
@@ -24,6 +24,6 @@ export function followPlaza({ onSnapshot, onChange, onConnection }) {
   source.addEventListener("open", () => onConnection("live"));
   source.addEventListener("error", () => onConnection("reconnecting"));
   source.addEventListener("snapshot", parse((data) => onSnapshot(data.peers)));
-  for (const kind of ["join", "change", "leave", "forget"]) source.addEventListener(kind, parse(onChange));
+  for (const kind of ["join", "change", "version-changed", "leave", "forget"]) source.addEventListener(kind, parse(onChange));
   return () => source.close();
 }

@@ -33,13 +33,36 @@ export function compareVersions(a, b) {
   return 0;
 }
 
-/** Naras per version among those still around (not OFFLINE), newest first. */
-export function versionSummary(peers) {
-  const counts = new Map();
-  for (const peer of peers) {
-    if (peer.status === "OFFLINE") continue;
-    counts.set(peer.version, (counts.get(peer.version) ?? 0) + 1);
+/**
+ * A rollout at a glance, from the naras still around (not OFFLINE): each known version
+ * with its naras, newest first; the naras behind the newest; and the version changes
+ * the naras reported, newest first. A nara whose version is not yet known (no
+ * newspaper yet) is counted under "unknown" and is behind no one.
+ */
+export function rollout(peers, { timelineLength = 12 } = {}) {
+  const around = peers.filter((p) => p.status !== "OFFLINE");
+  const byVersion = new Map();
+  for (const peer of around) {
+    const key = peer.version || "";
+    if (!byVersion.has(key)) byVersion.set(key, []);
+    byVersion.get(key).push(peer.name);
   }
-  const versions = [...counts.keys()].sort((a, b) => compareVersions(b, a));
-  return versions.map((version, i) => ({ version, count: counts.get(version), behind: i > 0 }));
+  const known = [...byVersion.keys()].filter((v) => v !== "").sort((a, b) => compareVersions(b, a));
+  const newest = known[0] ?? null;
+  const rows = known.map((version) => ({
+    version,
+    names: byVersion.get(version).sort(),
+    count: byVersion.get(version).length,
+    behind: version !== newest,
+  }));
+  if (byVersion.has("")) {
+    const names = byVersion.get("").sort();
+    rows.push({ version: "", names, count: names.length, behind: false, unknown: true });
+  }
+  const behind = rows.filter((r) => r.behind).flatMap((r) => r.names.map((name) => ({ name, version: r.version })));
+  const timeline = peers
+    .flatMap((p) => (p.version_history ?? []).map((change) => ({ name: p.name, ...change })))
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+    .slice(0, timelineLength);
+  return { newest, rows, behind, timeline };
 }
