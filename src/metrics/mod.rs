@@ -35,8 +35,10 @@ pub struct Metrics {
     pub plaza_reconnects: IntCounter,
     /// 1 for this process's role on the plaza (active or standby), 0 for the other.
     pub plaza_role: IntGaugeVec,
-    /// Times this process's role changed (took over or yielded).
-    pub plaza_role_changes: IntCounter,
+    /// Times this process's role changed, by the role it took and why.
+    pub plaza_role_changes: IntCounterVec,
+    /// When this process's role last changed (or it started), Unix seconds.
+    pub plaza_role_since: IntGauge,
     /// Version changes seen in other naras.
     pub plaza_version_changes: IntCounter,
     /// Failed accepts on the HTTP listener (mostly: out of descriptors).
@@ -111,9 +113,17 @@ impl Metrics {
             &["role"],
         )
         .expect("valid metric");
-        let plaza_role_changes = IntCounter::new(
-            "nara_plaza_role_changes_total",
-            "Times this process took over its soul's presence or yielded it to a twin.",
+        let plaza_role_changes = IntCounterVec::new(
+            Opts::new(
+                "nara_plaza_role_changes_total",
+                "Times this process took over its soul's presence or yielded it to a twin, by the role it took and why.",
+            ),
+            &["to", "cause"],
+        )
+        .expect("valid metric");
+        let plaza_role_since = IntGauge::new(
+            "nara_plaza_role_since_timestamp_seconds",
+            "When this process's plaza role last changed, or it started, in Unix seconds.",
         )
         .expect("valid metric");
         let plaza_version_changes = IntCounter::new(
@@ -137,6 +147,7 @@ impl Metrics {
             Box::new(plaza_reconnects.clone()),
             Box::new(plaza_role.clone()),
             Box::new(plaza_role_changes.clone()),
+            Box::new(plaza_role_since.clone()),
             Box::new(plaza_version_changes.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
@@ -155,6 +166,7 @@ impl Metrics {
             plaza_reconnects,
             plaza_role,
             plaza_role_changes,
+            plaza_role_since,
             plaza_version_changes,
             http_accept_errors,
         }

@@ -168,16 +168,25 @@ impl Plaza {
     }
 
     fn update_role_gauges(&self, roles: &Roles) {
+        let since = roles.since().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.metrics
+            .plaza_role_since
+            .set(i64::try_from(since).unwrap_or(i64::MAX));
         let active = i64::from(roles.is_active());
         self.metrics.plaza_role.with_label_values(&["active"]).set(active);
         self.metrics.plaza_role.with_label_values(&["standby"]).set(1 - active);
     }
 
     /// Acts on what the role logic decided: a newspaper now, and the role metrics.
-    fn after_role_change(&self, roles: &Roles, before_changes: u64, act: Act) {
-        let changed = roles.changes() - before_changes;
-        if changed > 0 {
-            self.metrics.plaza_role_changes.inc_by(changed);
+    fn after_role_change(&self, roles: &mut Roles, act: Act) {
+        let changes = roles.take_changes();
+        for (role, cause) in &changes {
+            self.metrics
+                .plaza_role_changes
+                .with_label_values(&[role.as_str(), cause.as_str()])
+                .inc();
+        }
+        if !changes.is_empty() {
             self.update_role_gauges(roles);
         }
         if act == Act::PublishNow {
@@ -203,16 +212,14 @@ impl Plaza {
     /// Called every second by the transport: a standby may take over.
     pub fn role_tick(&self) {
         let mut roles = self.roles();
-        let before = roles.changes();
         let act = roles.tick(Instant::now());
-        self.after_role_change(&roles, before, act);
+        self.after_role_change(&mut roles, act);
     }
 
     /// A verified message under this nara's own name and key: its own echo, or a twin's.
     fn heard_own_soul(&self, message: &Message) {
         let now = Instant::now();
         let mut roles = self.roles();
-        let before = roles.changes();
         let act = match &message.body {
             Body::Newspaper(story) => {
                 if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
@@ -233,7 +240,7 @@ impl Plaza {
                 }
             }
         };
-        self.after_role_change(&roles, before, act);
+        self.after_role_change(&mut roles, act);
     }
 
     fn view(&self) -> MutexGuard<'_, Projection> {

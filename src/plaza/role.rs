@@ -75,6 +75,31 @@ impl Role {
     }
 }
 
+/// Why the role last changed, in a word: a bounded metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A higher twin spoke.
+    Yielded,
+    /// The active twin handed over as it stopped.
+    HandedOver,
+    /// The active twin said chau.
+    Chau,
+    /// No twin above it was heard for the takeover window.
+    Silence,
+}
+
+impl Cause {
+    /// The label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Yielded => "yielded",
+            Cause::HandedOver => "handed_over",
+            Cause::Chau => "chau",
+            Cause::Silence => "silence",
+        }
+    }
+}
+
 /// Where a twin stands in the rule; the highest wins.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Rank {
@@ -144,7 +169,7 @@ pub struct Roles {
     since: SystemTime,
     reason: String,
     last_reassert: Option<Instant>,
-    changes: u64,
+    changes: Vec<(Role, Cause)>,
 }
 
 /// The role part of `/api/status`.
@@ -187,7 +212,7 @@ impl Roles {
             since: SystemTime::now(),
             reason,
             last_reassert: None,
-            changes: 0,
+            changes: Vec::new(),
         }
     }
 
@@ -196,9 +221,14 @@ impl Roles {
         self.role == Role::Active
     }
 
-    /// How many times the role changed.
-    pub fn changes(&self) -> u64 {
-        self.changes
+    /// The role changes not yet taken (for the metrics): to what, and why.
+    pub fn take_changes(&mut self) -> Vec<(Role, Cause)> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// When the role last changed (or the process started).
+    pub fn since(&self) -> SystemTime {
+        self.since
     }
 
     /// The role part of `/api/status` at `now`.
@@ -223,9 +253,9 @@ impl Roles {
         self.live(now).next().is_some()
     }
 
-    fn set(&mut self, role: Role, reason: String) {
+    fn set(&mut self, role: Role, cause: Cause, reason: String) {
         if self.role != role {
-            self.changes += 1;
+            self.changes.push((role, cause));
             self.since = SystemTime::now();
             tracing::info!(role = role.as_str(), reason = %reason, "plaza role changed");
         }
@@ -239,7 +269,11 @@ impl Roles {
         let boot = rank.boot_id.clone();
         if story.handover {
             self.twins.remove(&boot);
-            return self.reconsider(now, "took over: the active twin handed over as it stopped");
+            return self.reconsider(
+                now,
+                Cause::HandedOver,
+                "took over: the active twin handed over as it stopped",
+            );
         }
         if !self.twins.contains_key(&boot) && self.twins.len() >= MAX_TWINS {
             let quietest = self
@@ -267,7 +301,7 @@ impl Roles {
             } else {
                 format!("twin {boot}, which outranks this one (pinned role, then newest start)")
             };
-            self.set(Role::Standby, format!("yielded to {who}"));
+            self.set(Role::Standby, Cause::Yielded, format!("yielded to {who}"));
             Act::Nothing
         } else if self
             .last_reassert
@@ -283,7 +317,7 @@ impl Roles {
     /// A chau signed with this soul by another process: whoever was active left.
     pub fn twin_left(&mut self, now: Instant) -> Act {
         self.twins.clear();
-        self.reconsider(now, "took over: the active twin said chau")
+        self.reconsider(now, Cause::Chau, "took over: the active twin said chau")
     }
 
     /// Called every second: a standby takes over once the twins above it are silent.
@@ -295,10 +329,10 @@ impl Roles {
             "took over: no twin above it heard for {} s",
             self.takeover_after.as_secs()
         );
-        self.reconsider(now, &reason)
+        self.reconsider(now, Cause::Silence, &reason)
     }
 
-    fn reconsider(&mut self, now: Instant, why: &str) -> Act {
+    fn reconsider(&mut self, now: Instant, cause: Cause, why: &str) -> Act {
         if self.role == Role::Active {
             return Act::Nothing;
         }
@@ -309,7 +343,7 @@ impl Roles {
             _ => !self.live(now).any(|t| t.rank > self.me),
         };
         if may {
-            self.set(Role::Active, why.to_string());
+            self.set(Role::Active, cause, why.to_string());
             Act::PublishNow
         } else {
             Act::Nothing
@@ -347,7 +381,8 @@ mod tests {
             "the newer answers at once so the older hears it"
         );
         assert!(new.is_active());
-        assert_eq!(old.changes(), 1);
+        assert_eq!(old.take_changes(), [(Role::Standby, Cause::Yielded)]);
+        assert!(old.take_changes().is_empty(), "taken once");
     }
 
     #[test]
