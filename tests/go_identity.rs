@@ -1,8 +1,9 @@
 //! The same soul and name give the same ID and keys as in the Go nara. The first case
 //! is the Go repository's own test fixture (`testSoul("test-nara")`, its soul, ID and
 //! public key); the others follow the same derivations (HMAC bond tag, Ed25519 from
-//! the seed, SHA-256 ID, HKDF native soul, SHA-256 fingerprint) for other inputs and
-//! were computed independently of this code.
+//! the seed, SHA-256 ID, HKDF native soul, SHA-256 fingerprint) for other inputs. Each
+//! was computed independently of this code and then confirmed by running the Go nara's
+//! own `identity` package (Go 1.19) on the same inputs.
 
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use sha2::{Digest, Sha256};

@@ -219,7 +219,8 @@ mod tests {
     }
 
     /// A hey_there as the Go nara signs it for its test soul "alice" at TS, worked
-    /// out independently of this code from the Go nara's event code.
+    /// out independently of this code from the Go nara's event code; its ID and
+    /// signature were confirmed with Go's own SHA-256 and Ed25519 on the Go nara's key.
     const GO_HEY_THERE: &str = r#"{"id":"0d045f1b1c8df2aeded35837b89cf9a0","ts":1700000000000000000,"svc":"hey-there","emitter":"alice","sig":"S6id/kKyFuTPasYnOrS9IDTweyQql09lcByClTy4n9VIFetuAObiUCMURWAqnAwt6nzCAiZmH54F5Xx6W0l9BQ==","hey_there":{"From":"alice","PublicKey":"5W+Bh9paCZbmdobQaM4vmNHyOkmE5CbpwvFq59Hkyek=","MeshIP":"100.64.0.1","ID":"5puGXP8Ljasf8FPfv2TRSDKXxK5At1SGRsk1tJzzpDk8","Signature":""}}"#;
     /// Its chau one nanosecond later.
     const GO_CHAU: &str = r#"{"id":"8b1164dda0a8ae8165815dee33a3b18c","ts":1700000000000000001,"svc":"chau","emitter":"alice","sig":"Y6Qv/aZsKtPWQ+mGG/VnZ8mnUdNkIJTG0f16q3Pyruqi2QXD7AtX3GYGbr4XryZK+xA7OIpTEADo3ZMiHyb/Dw==","chau":{"From":"alice","PublicKey":"5W+Bh9paCZbmdobQaM4vmNHyOkmE5CbpwvFq59Hkyek=","ID":"5puGXP8Ljasf8FPfv2TRSDKXxK5At1SGRsk1tJzzpDk8","Signature":""}}"#;
