@@ -174,5 +174,10 @@ async fn a_read_only_nara_sees_the_plaza_and_is_never_seen() {
     // itself by now were it not read-only.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(peer_names(&speaker).await, ["speaker"], "the speaker saw the watcher");
-    assert_eq!(watcher.get_json("/api/status").await["plaza"]["read_only"], true);
+    let status = watcher.get_json("/api/status").await;
+    assert_eq!(status["plaza"]["read_only"], true);
+    assert_eq!(
+        status["plaza"]["role"]["role"], "standby",
+        "a watcher speaks for nobody"
+    );
 }

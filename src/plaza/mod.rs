@@ -292,7 +292,14 @@ impl Plaza {
             read_only: self.config.read_only,
             public_url: self.config.public_url.clone(),
             peers: self.view().counts(),
-            role: self.roles().status(Instant::now()),
+            role: {
+                let mut role = self.roles().status(Instant::now());
+                if self.config.read_only {
+                    role.role = role::Role::Standby;
+                    role.reason = "read-only (--read-only): watches, never publishes".into();
+                }
+                role
+            },
             boot_id: self.boot_id.clone(),
         }
     }
