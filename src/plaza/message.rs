@@ -31,7 +31,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Every kind, for bounded metric labels.
+    /// Every kind (the metrics' `kind` label is one of these, or `other`).
     pub const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
 
     /// The kind's name in metrics and logs (the Go nara's `svc` for the events).

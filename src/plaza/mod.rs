@@ -199,11 +199,6 @@ impl Plaza {
         self.roles().is_active()
     }
 
-    /// Whether another process with this soul was heard lately.
-    pub fn has_live_twins(&self) -> bool {
-        self.roles().has_live_twins(Instant::now())
-    }
-
     /// Whether a twin spoke since this process handed over.
     pub fn twin_took_over(&self) -> bool {
         self.twin_took_over.load(Ordering::SeqCst)
@@ -228,19 +223,20 @@ impl Plaza {
                 self.twin_took_over.store(true, Ordering::SeqCst);
                 roles.heard(story, now)
             }
-            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
-                let own = self
-                    .own_events
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .contains(sent_ns);
-                match &message.body {
-                    Body::Chau { .. } if !own => roles.twin_left(now),
-                    _ => Act::Nothing,
-                }
-            }
+            Body::Chau { sent_ns } if !self.sent_event(*sent_ns) => roles.twin_left(now),
+            Body::HeyThere { .. } | Body::Chau { .. } => Act::Nothing,
         };
         self.after_role_change(&mut roles, act);
+    }
+
+    fn own_events(&self) -> MutexGuard<'_, VecDeque<u64>> {
+        self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether this process sent the event signed at `sent_ns` (one of its last
+    /// [`OWN_EVENTS`]).
+    fn sent_event(&self, sent_ns: u64) -> bool {
+        self.own_events().contains(&sent_ns)
     }
 
     fn view(&self) -> MutexGuard<'_, Projection> {
@@ -339,7 +335,7 @@ impl Plaza {
                 },
             ),
             event_kind => {
-                let mut own = self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut own = self.own_events();
                 if own.len() == OWN_EVENTS {
                     own.pop_front();
                 }
@@ -430,4 +426,26 @@ impl Plaza {
 /// The `kind` label for a topic, from a fixed set so metrics stay bounded.
 fn kind_of_topic(topic: &str) -> &'static str {
     Kind::of_topic(topic).map_or("other", Kind::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use identity::{Soul, SoulSource};
+
+    #[test]
+    fn a_nara_remembers_only_its_last_own_events() {
+        let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let plaza = Plaza::new(identity, PlazaConfig::default(), Arc::new(Metrics::new()));
+        plaza.outgoing(Kind::HeyThere);
+        let first = *plaza.own_events().front().unwrap();
+        assert!(plaza.sent_event(first));
+        for _ in 0..OWN_EVENTS * 2 {
+            plaza.outgoing(Kind::Chau);
+        }
+        assert_eq!(plaza.own_events().len(), OWN_EVENTS);
+        assert!(!plaza.sent_event(first), "the oldest was let go");
+        let last = *plaza.own_events().back().unwrap();
+        assert!(plaza.sent_event(last));
+    }
 }

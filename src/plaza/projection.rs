@@ -206,7 +206,6 @@ struct Freshness {
     newest_paper_ns: u64,
     boot: Option<SystemTime>,
     newest_uptime_s: u64,
-    last_paper: Option<SystemTime>,
     hello: Option<SystemTime>,
 }
 
@@ -240,7 +239,6 @@ impl Freshness {
                     return Err(Rejection::Replayed);
                 }
                 self.newest_paper_ns = sent_ns;
-                self.last_paper = Some(now);
             }
             Body::Newspaper(story) => {
                 let implied = now
@@ -267,7 +265,6 @@ impl Freshness {
                     None => self.boot = Some(implied),
                 }
                 self.newest_uptime_s = story.host_uptime_s;
-                self.last_paper = Some(now);
                 self.hello = None;
             }
         }

@@ -249,7 +249,7 @@ impl Roles {
     }
 
     /// Whether a twin has been heard within the takeover window.
-    pub fn has_live_twins(&self, now: Instant) -> bool {
+    fn has_live_twins(&self, now: Instant) -> bool {
         self.live(now).next().is_some()
     }
 
