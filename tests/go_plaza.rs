@@ -35,20 +35,13 @@ async fn wait_for(nara: &Running, what: &str, check: impl Fn(&Value) -> bool) ->
     .await
 }
 
-async fn counted(nara: &Running, series: &str) -> u64 {
-    let text = nara.get_text("/metrics").await;
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or(0)
-}
-
 async fn wait_counted(nara: &Running, kind: &str, result: &str) {
     let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
     let series = series.as_str();
     wait_until(
         &format!("{series} to be counted"),
         Duration::from_secs(10),
-        || async move { (counted(nara, series).await >= 1).then_some(()) },
+        || async move { (nara.metric(series).await >= 1).then_some(()) },
     )
     .await;
 }
@@ -67,10 +60,7 @@ async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
     let alice = go_test_identity("alice");
     let (go, _) = raw_client(broker.port, "go-alice", &[]).await;
     // What observer would see, were alice a Go nara joining: hello, then its newspaper.
-    wait_until("observer on the plaza", Duration::from_secs(10), || async {
-        (observer.get_json("/api/status").await["plaza"]["connected"] == true).then_some(())
-    })
-    .await;
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
     send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
     send(
         &go,
@@ -93,11 +83,9 @@ async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
     send(&go, "nara/plaza/chau", go_wire::chau(&alice, now_ns())).await;
     wait_for(&observer, "alice OFFLINE", |p| p["status"] == "OFFLINE").await;
     assert_eq!(
-        counted(
-            &observer,
-            "nara_plaza_messages_total{kind=\"chau\",result=\"accepted\"}"
-        )
-        .await,
+        observer
+            .metric("nara_plaza_messages_total{kind=\"chau\",result=\"accepted\"}")
+            .await,
         1
     );
 }
@@ -106,10 +94,7 @@ async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
 async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_and_counted() {
     let broker = Mosquitto::start();
     let observer = nara_on(&broker.url(), "observer", &[]);
-    wait_until("observer on the plaza", Duration::from_secs(10), || async {
-        (observer.get_json("/api/status").await["plaza"]["connected"] == true).then_some(())
-    })
-    .await;
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
     let alice = go_test_identity("alice");
     let mallory = go_test_identity("mallory");
     let (go, _) = raw_client(broker.port, "go", &[]).await;

@@ -54,22 +54,6 @@ async fn wait_for_status(nara: &impl Nara, name: &str, status: &str, limit: Dura
     .await
 }
 
-/// Waits until `nara`'s `/api/status` says its plaza is `connected` (or not).
-async fn wait_for_connected(nara: &Running, connected: bool, limit: Duration) {
-    let what = format!("plaza connected to become {connected} at {}", nara.base);
-    wait_until(&what, limit, || async move {
-        (nara.get_json("/api/status").await["plaza"]["connected"] == connected).then_some(())
-    })
-    .await;
-}
-
-async fn metric(nara: &Running, series: &str) -> u64 {
-    let text = nara.get_text("/metrics").await;
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn two_naras_see_each_other_online_with_their_versions() {
     let broker = Mosquitto::start();
@@ -127,7 +111,7 @@ async fn a_killed_nara_goes_missing_after_the_timeout() {
     b.signal("KILL");
     let missing = wait_for_status(&a, "doomed", "MISSING", Duration::from_secs(8)).await;
     assert_eq!(missing["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(metric(&a, "nara_plaza_peers{status=\"MISSING\"}").await, 1);
+    assert_eq!(a.metric("nara_plaza_peers{status=\"MISSING\"}").await, 1);
 }
 
 #[tokio::test]
@@ -224,7 +208,7 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
         wait_until(
             &format!("{series} to be counted"),
             Duration::from_secs(10),
-            || async move { (metric(observer, series).await >= 1).then_some(()) },
+            || async move { (observer.metric(series).await >= 1).then_some(()) },
         )
         .await;
     }
@@ -245,7 +229,7 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
     wait_for_status(&a, "second", "ONLINE", Duration::from_secs(10)).await;
 
     broker.stop();
-    wait_for_connected(&a, false, Duration::from_secs(10)).await;
+    a.wait_for_plaza(false, Duration::from_secs(10)).await;
     for nara in [&a, &b] {
         let health = client().get(nara.url("/healthz")).send().await.unwrap();
         assert!(health.status().is_success(), "HTTP answers while the broker is down");
@@ -253,8 +237,8 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
     }
 
     broker.restart();
-    wait_for_connected(&a, true, Duration::from_secs(20)).await;
-    wait_for_connected(&b, true, Duration::from_secs(20)).await;
+    a.wait_for_plaza(true, Duration::from_secs(20)).await;
+    b.wait_for_plaza(true, Duration::from_secs(20)).await;
     // Re-announced: each still sees the other ONLINE, with messages flowing again
     // (last_seen has one-second resolution, so wait for it to move).
     let before = peer(&a, "second").await.unwrap()["last_seen"].clone();
@@ -269,7 +253,7 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
         },
     )
     .await;
-    assert!(metric(&a, "nara_plaza_reconnects_total").await >= 1);
+    assert!(a.metric("nara_plaza_reconnects_total").await >= 1);
 }
 
 #[tokio::test]
@@ -288,7 +272,7 @@ async fn require_plaza_makes_readiness_wait_for_the_broker() {
     );
 
     broker.restart();
-    wait_for_connected(&a, true, Duration::from_secs(20)).await;
+    a.wait_for_plaza(true, Duration::from_secs(20)).await;
     assert_eq!(client().get(a.url("/readyz")).send().await.unwrap().status(), 200);
 }
 
@@ -322,7 +306,7 @@ async fn mqtt_host_and_port_are_read_when_no_url_is_given() {
         .env("MQTT_HOST", "127.0.0.1")
         .env("MQTT_PORT", broker.port.to_string());
     let nara = Running::start(command).unwrap();
-    wait_for_connected(&nara, true, Duration::from_secs(10)).await;
+    nara.wait_for_plaza(true, Duration::from_secs(10)).await;
 }
 
 /// Reads the stream until every needle has appeared, or fails after ten seconds.
@@ -398,7 +382,7 @@ async fn meet_and_stay_connected(broker: &Mosquitto) {
     for nara in [&a, &b] {
         assert_eq!(nara.get_json("/api/status").await["plaza"]["connected"], true);
         assert_eq!(
-            metric(nara, "nara_plaza_reconnects_total").await,
+            nara.metric("nara_plaza_reconnects_total").await,
             0,
             "{} reconnected",
             nara.base

@@ -9,15 +9,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-async fn plaza_connected(nara: &Running) -> bool {
-    nara.get_json("/api/status").await["plaza"]["connected"] == true
-}
-
 /// Waits until `nara` is on the plaza; `why` says why it should get there.
 async fn wait_connected(nara: &Running, why: &str) {
     let what = format!("{} to connect to the plaza ({why})", nara.base);
     wait_until(&what, Duration::from_secs(10), || async move {
-        plaza_connected(nara).await.then_some(())
+        nara.plaza_connected().await.then_some(())
     })
     .await;
 }
@@ -28,7 +24,7 @@ async fn connected_after_two_seconds(nara: &Running) -> bool {
     // A sleep, not a wait: the test proves a connection does NOT happen, and the good
     // clients connect well within these 2 s.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    plaza_connected(nara).await
+    nara.plaza_connected().await
 }
 
 fn run(cmd: &mut Command) {

@@ -266,6 +266,29 @@ impl Running {
             .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
     }
 
+    /// The value of the `/metrics` line that starts with `series` (name and labels), 0
+    /// when there is none.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let text = self.get_text("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// Whether `/api/status` says the plaza is connected.
+    pub async fn plaza_connected(&self) -> bool {
+        self.get_json("/api/status").await["plaza"]["connected"] == true
+    }
+
+    /// Waits until `/api/status` says the plaza is `connected` (or not).
+    pub async fn wait_for_plaza(&self, connected: bool, limit: Duration) {
+        let what = format!("plaza connected to become {connected} at {}", self.base);
+        wait_until(&what, limit, || async move {
+            (self.plaza_connected().await == connected).then_some(())
+        })
+        .await;
+    }
+
     /// GET `path` and return the status code.
     pub async fn status_code(&self, path: &str) -> u16 {
         get(&self.url(path)).await.status().as_u16()
