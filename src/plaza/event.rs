@@ -202,15 +202,8 @@ pub fn decode(kind: Kind, text: &str, now: SystemTime, policy: Policy) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
+    use crate::plaza::identity::go_test_identity;
     use std::time::Duration;
-
-    /// The Go test helper's soul for `name`: the native soul of the fingerprint
-    /// SHA-256("test-hardware-" + name).
-    fn go_test_identity(name: &str) -> Identity {
-        let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
-        Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
-    }
 
     const TS: i64 = 1_700_000_000_000_000_000;
 

@@ -272,6 +272,14 @@ pub fn friendly_name(seed: &str) -> String {
     )
 }
 
+/// The Go nara's test helper `testSoul(name)` as an identity: the native soul of the
+/// fingerprint SHA-256("test-hardware-" + name), which the wire-format tests use.
+#[cfg(test)]
+pub(crate) fn go_test_identity(name: &str) -> Identity {
+    let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
+    Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

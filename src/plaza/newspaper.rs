@@ -217,8 +217,7 @@ pub fn host_uptime_s(process_uptime_s: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
-    use sha2::{Digest, Sha256};
+    use crate::plaza::identity::go_test_identity;
 
     fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
         super::decode(topic_name, text, SystemTime::now(), Policy::default())
@@ -242,11 +241,6 @@ mod tests {
 
     fn now_ns() -> u64 {
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
-    }
-
-    fn go_test_identity(name: &str) -> Identity {
-        let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
-        Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
     }
 
     /// A Status as the Go nara's `json.Marshal` writes it (field order, `null`
