@@ -6,7 +6,7 @@
 //! newspapers, which carry no timestamp, the boot time their host uptime implies
 //! (`Freshness`).
 
-use super::message::{Body, Message, Rejection};
+use super::message::{Body, Message, Rejection, Story};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -150,7 +150,7 @@ impl Counts {
 }
 
 /// Takes what a newspaper says into the peer, noting a version change at `now`.
-fn read_story(peer: &mut Peer, story: &super::message::Story, now: SystemTime) {
+fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
     if !peer.version.is_empty() && !story.version.is_empty() && peer.version != story.version {
         if peer.version_history.len() == VERSION_HISTORY {
             peer.version_history.remove(0);
@@ -231,14 +231,15 @@ impl Freshness {
                     self.newest_uptime_s = self.newest_uptime_s.max(up_at_chau);
                 }
             }
-            Body::Newspaper(story) if story.sent_ns.is_some() => {
+            Body::Newspaper(Story {
+                sent_ns: Some(sent_ns), ..
+            }) => {
                 // This nara's newspapers carry a signed time (checked against the skew
                 // already): each must be newer than the last, whatever host sent it.
-                let sent_ns = story.sent_ns.unwrap_or_default();
-                if sent_ns <= self.newest_paper_ns {
+                if *sent_ns <= self.newest_paper_ns {
                     return Err(Rejection::Replayed);
                 }
-                self.newest_paper_ns = sent_ns;
+                self.newest_paper_ns = *sent_ns;
             }
             Body::Newspaper(story) => {
                 let implied = now
@@ -260,7 +261,6 @@ impl Freshness {
                             return Err(Rejection::Stale);
                         }
                         self.boot = Some(implied);
-                        self.newest_uptime_s = 0;
                     }
                     None => self.boot = Some(implied),
                 }
@@ -388,16 +388,14 @@ impl Projection {
             }));
         };
 
-        let before = (peer.status, peer.revision.clone(), peer.version_history.len());
-        let version_before = peer.version.clone();
+        let before = (peer.status, peer.version.clone(), peer.revision.clone());
         set_status(&mut self.counts, peer, status);
         if let Some(story) = story {
             read_story(peer, story, now);
         }
         peer.last_seen = now;
-        let version_changed = !version_before.is_empty() && version_before != peer.version;
-        let changed = version_before != peer.version
-            || before != (peer.status, peer.revision.clone(), peer.version_history.len());
+        let version_changed = !before.1.is_empty() && before.1 != peer.version;
+        let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if peer.status != Status::Online {
                 ChangeKind::Leave
@@ -459,7 +457,6 @@ impl Projection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plaza::message::Story;
 
     fn t(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
