@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         Ok(invocation) => invocation,
         Err(err) => match cli::error_line(&err) {
             Some(line) => return fail(&line, USAGE_ERROR),
-            None => return ExitCode::from(u8::from(err.print().is_err())),
+            // Help and version exit 0; help shown for a missing subcommand exits 2.
+            None => {
+                let status = u8::try_from(err.exit_code()).unwrap_or(USAGE_ERROR);
+                return ExitCode::from(if err.print().is_err() { 1 } else { status });
+            }
         },
     };
     let env = Environment::from_process();

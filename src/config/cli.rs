@@ -105,12 +105,20 @@ fn ignored_arg(&(flag, takes_value): &(&'static str, bool)) -> Arg {
     }
 }
 
-/// The ignored Go flags `matches` holds, as `--flag`.
-fn ignored_flags(matches: &ArgMatches) -> Vec<String> {
+/// The ignored Go flags `matches` holds, spelled as they were typed: `-flag` when it is
+/// among `single_dash`, else `--flag`.
+fn ignored_flags(matches: &ArgMatches, single_dash: &[String]) -> Vec<String> {
     IGNORED_GO_FLAGS
         .iter()
         .filter(|(flag, _)| matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine))
-        .map(|(flag, _)| format!("--{flag}"))
+        .map(|(flag, _)| {
+            let dashes = if single_dash.iter().any(|n| n == flag) {
+                "-"
+            } else {
+                "--"
+            };
+            format!("{dashes}{flag}")
+        })
         .collect()
 }
 
@@ -134,16 +142,25 @@ fn given_settings(matches: &ArgMatches) -> BTreeMap<&'static str, String> {
 
 /// nara's command: the settings' flags and the subcommands.
 pub fn command() -> ClapCommand {
-    let command = ClapCommand::new("nara")
-        .version(build_info::VERSION_LINE)
-        .about("nara: serves its web UI, docs and API on one port")
-        .long_about(
-            "nara: serves its web UI, docs and API on one port.\n\nSettings come from flags, then environment \
-             variables, then the --config file, then the defaults shown here.",
-        );
+    let command = ClapCommand::new("nara").version(build_info::VERSION_LINE);
     let command = command.args(IGNORED_GO_FLAGS.iter().map(ignored_arg));
-    Command::augment_subcommands(SettingFlags::augment_args(command.after_long_help(more_environment())))
+    let command = Command::augment_subcommands(SettingFlags::augment_args(command.after_long_help(more_environment())));
+    // After the subcommands: deriving them sets the program's about text to the enum's
+    // doc comment.
+    command.about(ABOUT).long_about(LONG_ABOUT)
 }
+
+/// The first line of `nara --help`.
+const ABOUT: &str = "nara: one small service that serves its web UI, its docs and its API on one port, and, given an \
+                     MQTT broker, meets the other naras on the plaza. Docs: /docs/ on the running nara";
+
+/// `nara --help`'s opening.
+const LONG_ABOUT: &str = "nara: one small service that serves its web UI, its docs (/docs/) and its API on one port, \
+                          and, given an MQTT broker (--mqtt-url), meets the other naras on the plaza.\n\n\
+                          Run it with no flags to serve on :8080; the book is at http://localhost:8080/docs/ \
+                          (its configuration chapter lists every setting below).\n\n\
+                          Settings come from flags, then environment variables, then the --config file, then the \
+                          defaults shown here.";
 
 /// The end of `--help`: settings only a variable can carry, and the variables of other
 /// tools that settings fall back to.
@@ -168,8 +185,7 @@ fn more_environment() -> String {
     text
 }
 
-// What to do instead of serving (a doc comment here would become the about text).
-/// What to do instead of serving.
+/// What to do instead of serving (`nara --help` lists them under Commands).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve the settings as a start would (flags, environment, --config file) and
@@ -195,6 +211,10 @@ pub enum Command {
         /// Give up after this long
         #[arg(long, value_name = "DURATION", default_value = "3s")]
         timeout: String,
+
+        /// The settings, as flags after `healthcheck` too (the address comes from them).
+        #[command(flatten)]
+        settings: SettingFlags,
     },
 }
 
@@ -221,16 +241,19 @@ where
         .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
         .flat_map(|a| a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()))
         .map(String::from)
+        // clap adds these two only when it builds the command; the Go nara's `-version`
+        // and `-help` are theirs.
+        .chain(["version".to_string(), "help".to_string()])
         .collect();
-    let args = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
+    let (args, single_dash) = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
     let matches = command.try_get_matches_from(args)?;
     let mut flags = given_settings(&matches);
-    let ignored = ignored_flags(&matches);
+    let ignored = ignored_flags(&matches, &single_dash);
     let command = match matches.subcommand() {
         Some(_) => Some(Command::from_arg_matches(&matches)?),
         None => None,
     };
-    if let Some(Command::CheckConfig { settings }) = &command {
+    if let Some(Command::CheckConfig { settings } | Command::Healthcheck { settings, .. }) = &command {
         flags.extend(settings.0.clone());
     }
     Ok(Invocation {
@@ -240,26 +263,53 @@ where
     })
 }
 
-/// clap's own error (unknown flag, missing value) as one line for stderr; `None` for
-/// help and version, which clap prints to stdout and which exit 0.
+/// clap's own error (unknown flag, missing value) as one line for stderr, with what
+/// names the cause (the missing argument, clap's tip) and the help of the command it
+/// concerns; `None` for help and version, which clap prints and which exit 0, and for a
+/// missing subcommand, where clap prints the help to stderr and exits 2.
 pub fn error_line(err: &clap::Error) -> Option<String> {
     use clap::error::ErrorKind;
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             None
         }
-        _ => {
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            Some(format!("{} (see nara --help)", first.trim_start_matches("error: ")))
-        }
+        _ => Some(one_line(&err.render().to_string())),
     }
 }
 
+/// clap's rendered error folded to one line: the message and its indented details,
+/// any `tip:`, and `(see nara SUBCOMMAND --help)` from its usage line.
+fn one_line(rendered: &str) -> String {
+    let mut paragraphs = rendered.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    let cause = paragraphs.next().unwrap_or("invalid arguments");
+    let mut line: Vec<&str> = cause.lines().map(str::trim).collect();
+    if let Some(first) = line.first_mut() {
+        *first = first.trim_start_matches("error: ");
+    }
+    let mut text = line.join(" ");
+    let mut command = "nara".to_string();
+    for paragraph in paragraphs {
+        if let Some(tip) = paragraph.strip_prefix("tip: ") {
+            text.push_str(&format!("; {}", tip.trim()));
+        } else if let Some(usage) = paragraph.strip_prefix("Usage: ") {
+            let words: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['-', '<', '[']))
+                .collect();
+            if !words.is_empty() {
+                command = words.join(" ");
+            }
+        }
+    }
+    format!("{text} (see {command} --help)")
+}
+
 /// `-http-addr :8080` and `-name=x` become `--http-addr :8080` and `--name=x`, but only
-/// for names nara knows, so nothing else changes meaning.
-fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[String]) -> Vec<OsString> {
+/// for names nara knows, so nothing else changes meaning. Also returns the names that
+/// were given with one dash.
+fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[String]) -> (Vec<OsString>, Vec<String>) {
     let mut out = Vec::new();
+    let mut single_dash = Vec::new();
     let mut passthrough = false;
     for arg in args {
         let rewritten = match arg.to_str() {
@@ -269,13 +319,17 @@ fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[Strin
             }
             Some(text) if !passthrough && text.starts_with('-') && !text.starts_with("--") => {
                 let name = text[1..].split('=').next().unwrap_or("");
-                (name.len() > 1 && long_names.iter().any(|n| n == name)).then(|| format!("-{text}").into())
+                let known = name.len() > 1 && long_names.iter().any(|n| n == name);
+                if known {
+                    single_dash.push(name.to_string());
+                }
+                known.then(|| format!("-{text}").into())
             }
             _ => None,
         };
         out.push(rewritten.unwrap_or(arg));
     }
-    out
+    (out, single_dash)
 }
 
 #[cfg(test)]
@@ -285,6 +339,7 @@ mod tests {
     fn rewrite(args: &[&str]) -> Vec<String> {
         let names = vec!["http-addr".to_string(), "name".to_string()];
         rewrite_single_dash(args.iter().map(OsString::from), &names)
+            .0
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect()
@@ -302,6 +357,48 @@ mod tests {
     fn unknown_short_flags_and_values_are_left_alone() {
         assert_eq!(rewrite(&["nara", "-h", "-V", "-bogus"]), ["nara", "-h", "-V", "-bogus"]);
         assert_eq!(rewrite(&["nara", "--", "-name"]), ["nara", "--", "-name"]);
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_with_its_subcommands_help() {
+        let err = parse(["nara", "soul", "new"]).unwrap_err();
+        let line = error_line(&err).unwrap();
+        assert!(line.contains("--name <NAME>"), "{line}");
+        assert!(line.ends_with("(see nara soul new --help)"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn an_unknown_flag_keeps_claps_tip() {
+        let err = parse(["nara", "--nmae", "x"]).unwrap_err();
+        let line = error_line(&err).unwrap();
+        assert!(line.contains("'--nmae'") && line.contains("--name"), "{line}");
+        assert!(line.ends_with("(see nara --help)"), "{line}");
+    }
+
+    #[test]
+    fn ignored_go_flags_are_named_as_typed() {
+        let invocation = parse(["nara", "-no-mesh", "--show-neighbours", "-refresh-rate", "3"]).unwrap();
+        assert_eq!(invocation.ignored, ["-no-mesh", "--show-neighbours", "-refresh-rate"]);
+    }
+
+    #[test]
+    fn go_style_version_and_help_work() {
+        use clap::error::ErrorKind;
+        assert_eq!(
+            parse(["nara", "-version"]).unwrap_err().kind(),
+            ErrorKind::DisplayVersion
+        );
+        assert_eq!(parse(["nara", "-help"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn healthcheck_takes_setting_flags_after_it() {
+        let invocation = parse(["nara", "healthcheck", "--http-addr", "127.0.0.1:9"]).unwrap();
+        assert_eq!(
+            invocation.flags.get("http_addr").map(String::as_str),
+            Some("127.0.0.1:9")
+        );
     }
 
     #[test]

@@ -150,6 +150,10 @@ impl Settings {
             _ => (level.value, level.origin),
         };
         report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
+        // RUST_LOG may be set for other programs too, in the filter syntax they share.
+        if filter_origin != Origin::Env(rust_log) {
+            check_bare_levels(&log_filter).map_err(|e| invalid(&log_filter, &filter_origin, e))?;
+        }
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
             invalid(
                 &log_filter,
@@ -217,6 +221,21 @@ impl Settings {
     }
 }
 
+/// A log filter's directives without `=` must be levels: the filter would read `infoo`
+/// as a target, and log nothing at all. Targets take a level (`nara=debug`).
+fn check_bare_levels(filter: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "{directive:?} is not a level; expected error, warn, info, debug, trace or off, or \
+                 TARGET=LEVEL pairs such as nara=debug,hyper=info"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The machine's fingerprint from its inputs, noting in `warnings` what could not be
 /// read; `None` when nothing could, since every such machine would share one soul.
 fn fingerprint_of(inputs: &host::FingerprintInputs, warnings: &mut Vec<String>) -> Option<Fingerprint> {
@@ -250,7 +269,7 @@ pub fn check(invocation: &Invocation, env: &Environment) -> Result<Settings, Con
 /// `nara healthcheck`'s URL (its `--url`, else `/healthz` at the configured address)
 /// and its `--timeout`.
 pub fn healthcheck_target(invocation: &Invocation, env: &Environment) -> Result<(String, Duration), ConfigError> {
-    let Some(cli::Command::Healthcheck { url, timeout }) = &invocation.command else {
+    let Some(cli::Command::Healthcheck { url, timeout, .. }) = &invocation.command else {
         return Err(ConfigError("not a healthcheck".into()));
     };
     let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;

@@ -41,6 +41,16 @@ impl SettingsFile {
                 let mut keys: Vec<&str> = known.iter().filter(|s| s.in_file).map(|s| s.key).collect();
                 keys.sort_unstable();
                 let line = line_of(text, value.span().start);
+                // A secret (`soul`) is kept out of a file others may read; its file
+                // setting (`soul_file`) is what belongs there.
+                let file_key = format!("{key}_file");
+                if known.iter().any(|s| s.key == key) && keys.contains(&file_key.as_str()) {
+                    return Err(ConfigError(format!(
+                        "config file {} line {line}: `{key}` is a secret and is not read from a config file; \
+                         put it in a file only nara can read and set `{file_key}` to its path",
+                        path.display()
+                    )));
+                }
                 return Err(ConfigError(format!(
                     "config file {} line {line}: unknown key `{key}`; the keys are {}",
                     path.display(),

@@ -70,6 +70,9 @@ impl Sources {
             };
             let value = match (setting.shape, value) {
                 (Shape::Value, toml::Value::String(text)) => text.clone(),
+                // `plaza_max_peers = 500` and `shutdown_grace = 15` mean what they say;
+                // the setting's own parser names what a bare number lacks.
+                (Shape::Value, toml::Value::Integer(n)) => n.to_string(),
                 (Shape::Switch, toml::Value::Boolean(on)) => on.to_string(),
                 (Shape::Value, other) => return Err(super::invalid(&other.to_string(), &origin, "expected a string")),
                 (Shape::Switch, other) => {

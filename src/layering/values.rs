@@ -4,7 +4,11 @@ use std::time::Duration;
 
 /// Durations such as `10s`, `500ms` or `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|_| "expected a duration such as 10s, 500ms or 1m30s".to_string())
+    let text = text.trim();
+    humantime::parse_duration(text).map_err(|_| match text.parse::<f64>() {
+        Ok(_) => format!("expected a duration with a unit, such as \"{text}s\" (or 500ms, 1m30s)"),
+        Err(_) => "expected a duration such as 10s, 500ms or 1m30s".to_string(),
+    })
 }
 
 /// A switch's value as a variable gives it: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
@@ -12,7 +16,7 @@ pub fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err("expected true or false".to_string()),
+        _ => Err("expected true or false (or 1/0, yes/no, on/off)".to_string()),
     }
 }
 
@@ -26,7 +30,10 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("10").is_err());
+        assert_eq!(
+            parse_duration(" 15 "),
+            Err("expected a duration with a unit, such as \"15s\" (or 500ms, 1m30s)".to_string())
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub plaza_messages: IntCounterVec,
     /// Connection attempts that failed or connections that broke.
     pub plaza_reconnects: IntCounter,
+    /// The same, by cause (credentials, protocol, tls, refused, unreachable, lost).
+    pub plaza_connect_failures: IntCounterVec,
     /// 1 for this process's role on the plaza (active or standby), 0 for the other.
     pub plaza_role: IntGaugeVec,
     /// Times this process's role changed, by the role it took and why.
@@ -105,6 +107,17 @@ impl Metrics {
             "Failed connection attempts to, and lost connections with, the plaza's broker.",
         )
         .expect("valid metric");
+        let plaza_connect_failures = IntCounterVec::new(
+            Opts::new(
+                "nara_plaza_connect_failures_total",
+                "Failed connection attempts to, and lost connections with, the plaza's broker, by cause.",
+            ),
+            &["cause"],
+        )
+        .expect("valid metric");
+        for cause in crate::plaza::broker_trouble::Cause::ALL {
+            plaza_connect_failures.with_label_values(&[cause.as_str()]);
+        }
         let plaza_role = IntGaugeVec::new(
             Opts::new(
                 "nara_plaza_role",
@@ -121,6 +134,11 @@ impl Metrics {
             &["to", "cause"],
         )
         .expect("valid metric");
+        // Every series exists from the start, as Prometheus asks of counters: a rate over
+        // a series that appears only at its first increment misses that increment.
+        for (role, cause) in crate::plaza::role::Cause::TRANSITIONS {
+            plaza_role_changes.with_label_values(&[role.as_str(), cause.as_str()]);
+        }
         let plaza_role_since = IntGauge::new(
             "nara_plaza_role_since_timestamp_seconds",
             "When this process's plaza role last changed, or it started, in Unix seconds.",
@@ -145,6 +163,7 @@ impl Metrics {
             Box::new(plaza_connected.clone()),
             Box::new(plaza_messages.clone()),
             Box::new(plaza_reconnects.clone()),
+            Box::new(plaza_connect_failures.clone()),
             Box::new(plaza_role.clone()),
             Box::new(plaza_role_changes.clone()),
             Box::new(plaza_role_since.clone()),
@@ -164,6 +183,7 @@ impl Metrics {
             plaza_connected,
             plaza_messages,
             plaza_reconnects,
+            plaza_connect_failures,
             plaza_role,
             plaza_role_changes,
             plaza_role_since,

@@ -4,6 +4,7 @@
 //! and the transport writes (received messages, connection state). A nara without a
 //! broker still has a plaza of one: itself.
 
+pub mod broker_trouble;
 pub mod event;
 pub mod identity;
 pub mod message;
@@ -57,6 +58,19 @@ pub struct Plaza {
     pub publish_now: Notify,
     /// A twin spoke after this process handed over: it can leave without a chau.
     twin_took_over: AtomicBool,
+    /// Why the broker last failed us, until it accepts us again.
+    broker_trouble: Mutex<Option<BrokerTrouble>>,
+}
+
+/// Why the last attempt to reach the broker failed, in `/api/status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BrokerTrouble {
+    /// In a word: credentials, protocol, tls, refused, unreachable or lost.
+    pub cause: broker_trouble::Cause,
+    /// What happened and what to check, without credentials.
+    pub message: String,
+    /// When it first failed this way, RFC 3339.
+    pub since: String,
 }
 
 /// The plaza part of `/api/status`.
@@ -81,6 +95,8 @@ pub struct PlazaStatus {
     pub role: RoleStatus,
     /// This process's random ID, in its newspapers: which of the soul's processes it is.
     pub boot_id: String,
+    /// Why the broker last failed us; `null` once it accepts us.
+    pub broker_trouble: Option<BrokerTrouble>,
 }
 
 /// Now in Unix nanoseconds, as events carry it (signed, as the Go nara writes it).
@@ -157,6 +173,7 @@ impl Plaza {
             own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
             publish_now: Notify::new(),
             twin_took_over: AtomicBool::new(false),
+            broker_trouble: Mutex::new(None),
         };
         plaza.update_role_gauges(&plaza.roles());
         plaza.update_peer_gauges(&plaza.view());
@@ -268,9 +285,26 @@ impl Plaza {
         self.connected.swap(connected, Ordering::SeqCst)
     }
 
-    /// Counts a reconnection to the broker.
-    pub fn record_reconnect(&self) {
+    /// Counts a failed attempt or a lost connection, and keeps why for `/api/status`.
+    pub fn record_broker_trouble(&self, cause: broker_trouble::Cause, message: &str) {
         self.metrics.plaza_reconnects.inc();
+        self.metrics
+            .plaza_connect_failures
+            .with_label_values(&[cause.as_str()])
+            .inc();
+        let mut trouble = self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner());
+        if trouble.as_ref().is_none_or(|t| t.cause != cause) {
+            *trouble = Some(BrokerTrouble {
+                cause,
+                message: message.to_string(),
+                since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            });
+        }
+    }
+
+    /// The broker accepted us: no trouble to show.
+    pub fn clear_broker_trouble(&self) {
+        *self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Seconds since this plaza began.
@@ -297,6 +331,7 @@ impl Plaza {
                 role
             },
             boot_id: self.boot_id.clone(),
+            broker_trouble: self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 

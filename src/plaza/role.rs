@@ -89,6 +89,14 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Each cause with the role it leads to: every series of the role-change metric.
+    pub const TRANSITIONS: [(Role, Cause); 4] = [
+        (Role::Standby, Cause::Yielded),
+        (Role::Active, Cause::HandedOver),
+        (Role::Active, Cause::Chau),
+        (Role::Active, Cause::Silence),
+    ];
+
     /// The label.
     pub fn as_str(self) -> &'static str {
         match self {

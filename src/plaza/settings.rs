@@ -224,7 +224,7 @@ pub static MQTT_PASSWORD_FILE: Setting = Setting {
     in_file: true,
     value_name: "FILE",
     default: DefaultValue::Unset,
-    help: "File holding the broker password (or set NARA_MQTT_PASSWORD; never a flag, which `ps` would show)",
+    help: "File holding the broker password: the safe way to give it (--mqtt-pass, below, works but `ps` shows it to every user)",
     shape: Shape::Value,
     secret: false,
     group: Group::Plaza,
@@ -585,6 +585,9 @@ fn parse_public_url(text: &str) -> Result<String, &'static str> {
         .or_else(|| text.strip_prefix("http://"))
         .ok_or(FORM)?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.contains('@') {
+        return Err("credentials do not belong in the public URL: every nara on the plaza and every visitor sees it");
+    }
     if host.is_empty() || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
         return Err(FORM);
     }
@@ -749,6 +752,7 @@ mod tests {
             "https://",
             "https:///path",
             "http://a b",
+            "https://u:p@kitchen.example.org/",
         ] {
             assert!(parse_public_url(bad).is_err(), "{bad}");
         }

@@ -10,6 +10,7 @@
 //! every reconnect), and the subscription asks for no retained messages at all.
 
 use super::Plaza;
+use super::broker_trouble::{self, Cause};
 use super::message::{Kind, SUBSCRIPTIONS};
 use super::settings::Broker;
 use rumqttc::v5::mqttbytes::QoS;
@@ -22,6 +23,10 @@ use tokio::sync::watch;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// After a refusal that only an operator can fix (credentials, a broker without MQTT
+/// 5), retrying every few seconds would only fill the broker's log and ours.
+const REFUSED_BACKOFF_FIRST: Duration = Duration::from_secs(60);
+const REFUSED_BACKOFF_CAP: Duration = Duration::from_secs(600);
 /// A connection that lasted this long was a real one: the next failure backs off
 /// from the start again. (A broker that accepts and then drops us at once must not
 /// reset the backoff with every ConnAck.)
@@ -112,6 +117,7 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     let mut backoff = BACKOFF_FIRST;
     let mut failures: u32 = 0;
     let mut connected_at: Option<Instant> = None;
+    let mut last_cause: Option<Cause> = None;
     // No tick at once: the first newspaper follows the hey_there (a newspaper before it
     // would reach others ahead of the hello that lets a rebooted host's boot time move).
     let every = plaza.config.newspaper_interval;
@@ -128,6 +134,8 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
             polled = eventloop.poll() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     plaza.set_connected(true);
+                    plaza.clear_broker_trouble();
+                    last_cause = None;
                     connected_at = Some(Instant::now());
                     tracing::info!(broker = %broker.address(), "joined the plaza");
                     let filters = SUBSCRIPTIONS.map(|topic| Filter {
@@ -150,21 +158,33 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    if connected_at.take().is_some_and(|at| at.elapsed() >= STABLE_AFTER) {
+                    let accepted = connected_at.take();
+                    if accepted.is_some_and(|at| at.elapsed() >= STABLE_AFTER) {
                         backoff = BACKOFF_FIRST;
                         failures = 0;
                     }
                     let was_connected = plaza.set_connected(false);
                     announce_pending = false;
-                    plaza.record_reconnect();
+                    let (cause, explained) = broker_trouble::explain(&err, accepted.is_some());
+                    plaza.record_broker_trouble(cause, &explained);
                     failures += 1;
-                    if was_connected || failures == 1 {
-                        tracing::warn!(broker = %broker.address(), error = %err, "plaza broker unreachable; retrying with backoff");
+                    let cap = if cause.needs_an_operator() {
+                        backoff = backoff.max(REFUSED_BACKOFF_FIRST);
+                        REFUSED_BACKOFF_CAP
                     } else {
-                        tracing::debug!(broker = %broker.address(), error = %err, attempt = failures, "plaza broker still unreachable");
+                        BACKOFF_CAP
+                    };
+                    let wait = backoff + jitter(backoff / 2);
+                    // Once per kind of trouble, then quietly: a broker that stays away
+                    // must not fill the journal.
+                    if was_connected || last_cause != Some(cause) {
+                        tracing::warn!(broker = %broker.address(), retry_in_s = wait.as_secs(), "{explained}");
+                    } else {
+                        tracing::debug!(broker = %broker.address(), attempt = failures, retry_in_s = wait.as_secs(), "{explained}");
                     }
-                    pause = Some(backoff + jitter(backoff / 2));
-                    backoff = (backoff * 2).min(BACKOFF_CAP);
+                    last_cause = Some(cause);
+                    pause = Some(wait);
+                    backoff = (backoff * 2).min(cap);
                 }
             },
             () = &mut announce, if announce_pending => {
