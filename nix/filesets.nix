@@ -34,6 +34,9 @@
       "checks/sample-settings.json"
       "docs/src"
       "modules"
+      # The deploy recipes, which tests/recipes.rs runs as written.
+      "fly.toml"
+      "deploy/kubernetes"
     ];
   };
 

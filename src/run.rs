@@ -31,7 +31,8 @@ pub struct Server {
 impl Server {
     /// Builds the identity, metrics, plaza and routes; nothing runs yet.
     pub fn new(config: Config) -> Server {
-        let identity = Identity::new(&config.soul, &config.name, config.soul_source);
+        let mut identity = Identity::new(&config.soul, &config.name, config.soul_source);
+        identity.bond_advice.clone_from(&config.bond_advice);
         for warning in &config.warnings {
             tracing::warn!(name = %identity.name, "{warning}");
         }
@@ -172,10 +173,7 @@ fn warn_about_identity(identity: &Identity) {
         ),
         _ => {}
     }
-    if !identity.bonded {
-        tracing::warn!(
-            name = %identity.name,
-            "this soul was minted for another name; the identity is marked unbonded in /api/status"
-        );
+    if let Some(advice) = &identity.bond_advice {
+        tracing::warn!(name = %identity.name, "{advice} (also shown in /api/status and the web UI)");
     }
 }

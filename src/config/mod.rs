@@ -2,6 +2,7 @@
 //! environment > `--config` file > defaults, every error naming the flag, variable or
 //! file key at fault. The plaza resolves its own settings; this room puts them together.
 
+pub mod bond;
 pub mod cli;
 pub mod general;
 pub mod host;
@@ -40,13 +41,17 @@ pub struct Config {
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
     pub warnings: Vec<String>,
+    /// Where the name came from: a flag, a variable, the file, the hostname.
+    pub name_source: String,
+    /// Set when the soul was minted for another name: what to do about it.
+    pub bond_advice: Option<String>,
 }
 
 /// How the name is decided.
 #[derive(Debug)]
 enum NamePlan {
     /// Set by a flag, variable or file.
-    Given(String),
+    Given(String, Origin),
     /// The hostname, which says something about the machine.
     Hostname(String),
     /// The hostname is generic (`localhost`, a container ID): a friendly name derived
@@ -113,7 +118,7 @@ impl Settings {
         let name = match sources.pick(&NAME)? {
             Some(Picked { value, origin }) => {
                 report.record(&NAME, Some(&value), &origin);
-                NamePlan::Given(validate_name(&value).map_err(|e| invalid(&value, &origin, e))?)
+                NamePlan::Given(validate_name(&value).map_err(|e| invalid(&value, &origin, e))?, origin)
             }
             None => {
                 let hostname = hostname.filter(|h| validate_name(h).is_ok());
@@ -191,15 +196,19 @@ impl Settings {
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
     pub fn load(self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
-        let name = match self.name {
-            NamePlan::Given(name) | NamePlan::Hostname(name) => name,
-            NamePlan::FromMachine(hostname) => friendly_name(
-                machine
-                    .machine_id()
-                    .as_deref()
-                    .or(hostname.as_deref())
-                    .unwrap_or("nara"),
-            ),
+        let (name, name_source) = match self.name {
+            NamePlan::Given(name, origin) => (name, origin.to_string()),
+            NamePlan::Hostname(name) => (name, "the hostname".to_string()),
+            NamePlan::FromMachine(hostname) => {
+                let machine_id = machine.machine_id();
+                let source = if machine_id.is_some() {
+                    "the machine-id"
+                } else {
+                    "the hostname"
+                };
+                let seed = machine_id.as_deref().or(hostname.as_deref()).unwrap_or("nara");
+                (friendly_name(seed), source.to_string())
+            }
         };
         let mut warnings = self.plaza.warnings.clone();
         let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
@@ -207,8 +216,11 @@ impl Settings {
         let loaded = self
             .plaza
             .load(env.get(credentials).map(Path::new), fingerprint, &name)?;
+        let bond_advice = bond::advice(&loaded.soul, &name, &name_source, env);
         Ok(Config {
             http_addr: self.http_addr,
+            name_source,
+            bond_advice,
             name,
             log_format: self.log_format,
             log_filter: self.log_filter,
@@ -402,7 +414,7 @@ mod tests {
         let s = settings(&["nara", "--config", path, "--name", "from-flag"], &env, None).unwrap();
         assert_eq!(s.shutdown_grace, Duration::from_secs(3));
         assert_eq!(s.log_filter, "debug");
-        assert!(matches!(&s.name, NamePlan::Given(n) if n == "from-flag"));
+        assert!(matches!(&s.name, NamePlan::Given(n, _) if n == "from-flag"));
         assert_eq!(s.log_format, LogFormat::Auto);
     }
 

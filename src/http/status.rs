@@ -17,6 +17,8 @@ pub struct StatusReport<'a> {
     pub public_key: &'a str,
     /// False when the soul was minted for another name.
     pub bonded: bool,
+    /// When it was: which name to set, and why it matters.
+    pub bond_advice: Option<&'a str>,
     /// Where the soul came from (never the soul).
     pub soul_source: SoulSource,
     /// The crate version.
@@ -42,6 +44,7 @@ impl<'a> StatusReport<'a> {
             id: &identity.id,
             public_key: &identity.public_key,
             bonded: identity.bonded,
+            bond_advice: identity.bond_advice.as_deref(),
             soul_source: identity.soul_source,
             version: build_info::VERSION,
             revision: build_info::REVISION,

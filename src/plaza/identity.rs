@@ -182,6 +182,8 @@ pub struct Identity {
     pub bonded: bool,
     /// Where the soul came from.
     pub soul_source: SoulSource,
+    /// When the soul was minted for another name: what the operator should do.
+    pub bond_advice: Option<String>,
     signing: SigningKey,
 }
 
@@ -209,6 +211,7 @@ impl Identity {
             public_key: BASE64.encode(signing.verifying_key().to_bytes()),
             bonded: soul.is_bonded_to(name),
             soul_source,
+            bond_advice: None,
             signing,
         }
     }

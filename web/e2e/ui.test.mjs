@@ -105,6 +105,17 @@ test("a rollout shows live: who is behind, then the handover, then the version c
   await page.close();
 });
 
+test("a soul minted for another name is named on the page, with the name to set", async () => {
+  const nara = await startNara(["--name", "k8s-nara-6b7c9d8f5-abcde", "--soul-file", soulFile("k8s-nara")]);
+  const { page, errors } = await openPage(browser);
+  await page.goto(nara.url, { waitUntil: "networkidle" });
+  const banner = page.getByTestId("bond-advice");
+  assert.match(await banner.textContent(), /minted for the name "k8s-nara".*NARA_NAME=k8s-nara/);
+  await page.screenshot({ path: `${artifacts}bond-advice.png` });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("on a phone the network reads as cards, in dark mode too", async () => {
   const nara = await startNara(["--name", "pocket"]);
   const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 800 }, colorScheme: "dark" });

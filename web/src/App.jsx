@@ -75,7 +75,7 @@ export function App() {
           Cannot reach this nara: {error}
         </p>
       )}
-      {status && <Header status={status} uptime={uptime} connection={connection} />}
+      {!error || status ? <Header status={status} uptime={uptime} connection={connection} /> : null}
       <main>
         {others.length === 0 && status && <EmptyState configured={status.plaza.configured} />}
         {others.length > 0 && <RolloutView peers={list} now={now} />}

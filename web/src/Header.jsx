@@ -11,7 +11,20 @@ function plazaState(status, connection) {
   return { word: "on the plaza", detail: plaza.broker };
 }
 
+// Until /api/status answers: the frame of the header, so the page does not jump.
+function Placeholder() {
+  return (
+    <header class="header" aria-busy="true">
+      <div class="identity">
+        <h1 class="placeholder">nara</h1>
+        <p class="id">asking this nara who it is…</p>
+      </div>
+    </header>
+  );
+}
+
 export function Header({ status, uptime, connection }) {
+  if (!status) return <Placeholder />;
   const plaza = plazaState(status, connection);
   return (
     <header class="header">
@@ -22,6 +35,11 @@ export function Header({ status, uptime, connection }) {
           {!status.bonded && <span class="warn"> · soul minted for another name</span>}
         </p>
       </div>
+      {status.bond_advice && (
+        <p class="banner" role="alert" data-testid="bond-advice">
+          <strong>Check this nara's name.</strong> {status.bond_advice}
+        </p>
+      )}
       <dl class="facts">
         <div>
           <dt>Version</dt>
