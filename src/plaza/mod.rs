@@ -56,6 +56,9 @@ pub struct Plaza {
     own_events: Mutex<VecDeque<u64>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
     pub publish_now: Notify,
+    /// Set when another nara said hey_there: the transport may welcome it with a
+    /// newspaper, so it need not wait a whole interval to see this one.
+    pub welcome_due: Notify,
     /// A twin spoke after this process handed over: it can leave without a chau.
     twin_took_over: AtomicBool,
     /// Why the broker last failed us, until it accepts us again.
@@ -172,6 +175,7 @@ impl Plaza {
             roles: Mutex::new(roles),
             own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
             publish_now: Notify::new(),
+            welcome_due: Notify::new(),
             twin_took_over: AtomicBool::new(false),
             broker_trouble: Mutex::new(None),
         };
@@ -397,6 +401,9 @@ impl Plaza {
             }
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
+            if matches!(message.body, Body::HeyThere { .. }) {
+                self.welcome_due.notify_one();
+            }
             let forgotten = view.take_forgotten();
             if change.is_some() || !forgotten.is_empty() {
                 self.update_peer_gauges(&view);

@@ -36,6 +36,9 @@ const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// far below what would hurt: larger messages never reach nara, and are not counted.
 pub const MAX_PACKET: u32 = 256 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// A newcomer's hey_there is answered with a newspaper after a random wait up to this,
+/// so the naras of a plaza do not all answer in the same instant.
+const WELCOME_JITTER: Duration = Duration::from_secs(2);
 /// How long a stopping active nara waits for a standby twin to take over before it
 /// says chau instead.
 const HANDOVER_WAIT: Duration = Duration::from_secs(1);
@@ -127,6 +130,13 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     let announce = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(announce);
     let mut announce_pending = false;
+    // A newcomer learns who is here from a welcome newspaper, at most one per newspaper
+    // interval: a flood of hey_theres (fresh keys cost nothing) can at most double the
+    // newspapers this nara sends, since a welcome also restarts the interval.
+    let welcome = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(welcome);
+    let mut welcome_pending = false;
+    let mut last_welcome: Option<Instant> = None;
 
     loop {
         let mut pause = None;
@@ -196,6 +206,20 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                 newspaper.reset();
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
+            () = plaza.welcome_due.notified(), if !welcome_pending => {
+                if last_welcome.is_none_or(|at| at.elapsed() >= every) {
+                    welcome.as_mut().reset(tokio::time::Instant::now() + jitter(WELCOME_JITTER));
+                    welcome_pending = true;
+                }
+            }
+            () = &mut welcome, if welcome_pending => {
+                welcome_pending = false;
+                if plaza.is_connected() {
+                    last_welcome = Some(Instant::now());
+                    publish(Kind::Newspaper);
+                    newspaper.reset();
+                }
+            }
             // The role logic wants a newspaper out: this process took over its soul, or
             // a lower twin must hear it and yield.
             () = plaza.publish_now.notified() => if plaza.is_connected() {
