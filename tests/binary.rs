@@ -263,3 +263,147 @@ fn healthcheck_exits_0_against_a_healthy_nara_and_1_against_nothing() {
     assert_eq!(code, 1);
     assert!(stderr.contains("404"), "{stderr}");
 }
+
+#[test]
+fn help_opens_with_what_nara_is_and_where_its_docs_are() {
+    let (code, stdout, _) = run_to_exit(nara_command().arg("--help"));
+    assert_eq!(code, 0);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with("nara: one small service"), "{first}");
+    assert!(stdout.contains("/docs/"), "{stdout}");
+    assert!(!stdout.contains("What to do instead of serving"), "{stdout}");
+}
+
+#[test]
+fn a_missing_argument_is_named_with_the_subcommands_help() {
+    let (code, _, stderr) = run_to_exit(nara_command().args(["soul", "new"]));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--name <NAME>"), "{stderr}");
+    assert!(stderr.contains("nara soul new --help"), "{stderr}");
+}
+
+#[test]
+fn a_missing_subcommand_shows_the_help_and_exits_2() {
+    let (code, stdout, stderr) = run_to_exit(nara_command().arg("soul"));
+    assert_eq!(code, 2, "stdout: {stdout}");
+    assert!(stderr.contains("new"), "{stderr}");
+}
+
+#[test]
+fn go_style_dash_version_prints_the_version() {
+    let (code, stdout, stderr) = run_to_exit(nara_command().arg("-version"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("nara "), "{stdout}");
+}
+
+#[test]
+fn a_log_level_that_is_not_a_level_names_the_flag() {
+    let (code, _, stderr) = run_to_exit(nara_command().args(["--log-level", "infoo"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--log-level") && stderr.contains("\"infoo\" is not a level"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_to_exit(
+        nara_command()
+            .args(["check-config", "--log-level", "nara=debug,warn"])
+            .env("RUST_LOG", "infoo"),
+    );
+    assert_eq!(code, 0, "a target filter is a filter: {stderr}");
+}
+
+#[test]
+fn config_file_mistakes_say_what_to_write_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nara.toml");
+    std::fs::write(&path, "shutdown_grace = 15\n").unwrap();
+    let (code, _, stderr) = run_to_exit(nara_command().arg("check-config").arg("--config").arg(&path));
+    assert_eq!(code, 2);
+    assert!(stderr.contains(r#"such as "15s""#), "{stderr}");
+
+    std::fs::write(&path, "plaza_max_peers = 500\n").unwrap();
+    let (code, stdout, stderr) = run_to_exit(nara_command().arg("check-config").arg("--config").arg(&path));
+    assert_eq!(code, 0, "a count may be a TOML number: {stderr}");
+    assert!(stdout.contains(r#"plaza_max_peers"#) && stdout.contains(r#""500""#), "{stdout}");
+
+    std::fs::write(&path, "soul = \"not-shown\"\n").unwrap();
+    let (code, _, stderr) = run_to_exit(nara_command().arg("check-config").arg("--config").arg(&path));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`soul_file`") && !stderr.contains("not-shown"), "{stderr}");
+}
+
+#[test]
+fn a_bad_switch_variable_lists_every_accepted_form() {
+    let (code, _, stderr) = run_to_exit(nara_command().arg("check-config").env("NARA_REQUIRE_PLAZA", "sure"));
+    assert_eq!(code, 2);
+    for form in ["true", "false", "1/0", "yes/no", "on/off"] {
+        assert!(stderr.contains(form), "{form}: {stderr}");
+    }
+}
+
+#[test]
+fn ignored_go_flags_are_named_as_they_were_typed() {
+    let mut nara = Running::start({
+        let mut command = nara_command();
+        command.args(["--http-addr", "127.0.0.1:0", "--name", "go", "-no-mesh", "-refresh-rate", "3"]);
+        command
+    })
+    .unwrap();
+    let log = nara.drain_log().join("\n");
+    assert!(log.contains("-no-mesh, -refresh-rate") && !log.contains("--no-mesh"), "{log}");
+}
+
+#[test]
+fn healthcheck_takes_the_address_as_a_flag_after_it() {
+    let nara = Running::start({
+        let mut command = nara_command();
+        command.args(["--http-addr", "127.0.0.1:0", "--name", "probed"]);
+        command
+    })
+    .unwrap();
+    let addr = nara.addr.to_string();
+    let (code, _, stderr) = run_to_exit(nara_command().args(["healthcheck", "--http-addr", &addr]));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Every way a secret can be given wrongly, with a marker in the secret: none of them
+/// may put the marker on stderr (or in the log, which is stderr).
+#[test]
+fn no_secret_from_any_input_reaches_stderr() {
+    const MARK: &str = "s3cr3t-marker";
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("nara.toml");
+    std::fs::write(&toml, format!("mqtt_url = \"mqtt://u:{MARK}@broker\"\n")).unwrap();
+    let soul_file = dir.path().join("soul");
+    std::fs::write(&soul_file, format!("{MARK}\n")).unwrap();
+    let cases: Vec<(&str, Vec<String>, Vec<(&str, String)>)> = vec![
+        ("URL flag", vec!["--mqtt-url".into(), format!("mqtt://u:{MARK}@broker")], vec![]),
+        ("URL variable", vec![], vec![("NARA_MQTT_URL", format!("mqtts://{MARK}@broker:8883"))]),
+        ("URL in the file", vec!["--config".into(), toml.display().to_string()], vec![]),
+        ("public URL", vec!["--public-url".into(), format!("https://u:{MARK}@nara.example")], vec![]),
+        ("soul flag", vec!["--soul".into(), MARK.into()], vec![]),
+        ("soul variable", vec![], vec![("NARA_SOUL", MARK.to_string())]),
+        ("soul file", vec!["--soul-file".into(), soul_file.display().to_string()], vec![]),
+    ];
+    for (what, args, env) in cases {
+        for subcommand in [None, Some("check-config")] {
+            let mut command = nara_command();
+            command.args(subcommand).args(&args).envs(env.iter().map(|(k, v)| (k, v)));
+            let (code, stdout, stderr) = run_to_exit(&mut command);
+            // check-config opens no soul file, so only a start refuses that one.
+            if subcommand.is_none() {
+                assert_ne!(code, 0, "{what} is refused");
+            }
+            assert!(!stderr.contains(MARK) && !stdout.contains(MARK), "{what}: {stderr}{stdout}");
+        }
+    }
+    let (code, stdout, stderr) = run_to_exit(
+        nara_command()
+            .arg("check-config")
+            .args(["--mqtt-url", "mqtt://broker", "--mqtt-user", "u"])
+            .env("NARA_MQTT_PASSWORD", MARK),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("<redacted>") && !stdout.contains(MARK), "{stdout}");
+}

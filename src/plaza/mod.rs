@@ -13,6 +13,7 @@ pub mod projection;
 pub mod role;
 pub mod settings;
 pub mod transport;
+pub mod welcome;
 pub mod wire;
 
 use crate::build_info;

@@ -12,6 +12,7 @@
 use super::Plaza;
 use super::broker_trouble::{self, Cause};
 use super::message::{Kind, SUBSCRIPTIONS};
+use super::welcome::WelcomePacer;
 use super::settings::Broker;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
@@ -39,6 +40,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A newcomer's hey_there is answered with a newspaper after a random wait up to this,
 /// so the naras of a plaza do not all answer in the same instant.
 const WELCOME_JITTER: Duration = Duration::from_secs(2);
+/// Welcomes refill at this share of the newspaper interval: under a flood of
+/// hey_theres a nara sends at most this many times the newspapers it otherwise would
+/// (each welcome also restarts the interval).
+const WELCOME_SHARE: u32 = 3;
 /// How long a stopping active nara waits for a standby twin to take over before it
 /// says chau instead.
 const HANDOVER_WAIT: Duration = Duration::from_secs(1);
@@ -130,13 +135,11 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
     let announce = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(announce);
     let mut announce_pending = false;
-    // A newcomer learns who is here from a welcome newspaper, at most one per newspaper
-    // interval: a flood of hey_theres (fresh keys cost nothing) can at most double the
-    // newspapers this nara sends, since a welcome also restarts the interval.
+    // A newcomer learns who is here from a welcome newspaper (see WELCOME_SHARE).
     let welcome = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(welcome);
     let mut welcome_pending = false;
-    let mut last_welcome: Option<Instant> = None;
+    let mut pacer = WelcomePacer::new(every / WELCOME_SHARE, Instant::now());
 
     loop {
         let mut pause = None;
@@ -207,15 +210,13 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
             () = plaza.welcome_due.notified(), if !welcome_pending => {
-                if last_welcome.is_none_or(|at| at.elapsed() >= every) {
-                    welcome.as_mut().reset(tokio::time::Instant::now() + jitter(WELCOME_JITTER));
-                    welcome_pending = true;
-                }
+                let at = pacer.next_slot(Instant::now()) + jitter(WELCOME_JITTER);
+                welcome.as_mut().reset(tokio::time::Instant::from_std(at));
+                welcome_pending = true;
             }
             () = &mut welcome, if welcome_pending => {
                 welcome_pending = false;
                 if plaza.is_connected() {
-                    last_welcome = Some(Instant::now());
                     publish(Kind::Newspaper);
                     newspaper.reset();
                 }

@@ -1,0 +1,110 @@
+//! A broker that will not have us, as an operator meets it: refused credentials and a
+//! broker that speaks only MQTT 3.1.1 are each named for what they are, in the log,
+//! `/api/status` and `/metrics`, and a refusal no retry can fix is retried slowly.
+
+mod common;
+
+use common::broker::Mosquitto;
+use common::{Running, nara_command, wait_until};
+use serde_json::Value;
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn nara_against(url: &str, extra: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut command = nara_command();
+    command
+        .args(["--http-addr", "127.0.0.1:0", "--name", "visitor", "--mqtt-url", url])
+        .args(extra)
+        .envs(env.iter().copied());
+    Running::start(command).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn trouble(nara: &Running, cause: &str) -> Value {
+    let what = format!("/api/status to show broker trouble {cause:?}");
+    wait_until(&what, Duration::from_secs(10), || async move {
+        let status = nara.get_json("/api/status").await;
+        let trouble = status["plaza"]["broker_trouble"].clone();
+        (trouble["cause"] == cause).then_some(trouble)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn refused_credentials_are_named_shown_counted_and_retried_slowly() {
+    let scratch = tempfile::tempdir().unwrap();
+    let passwd = scratch.path().join("passwd");
+    let made = Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&passwd)
+        .args(["kitchen", "right-pass"])
+        .status()
+        .expect("mosquitto_passwd runs");
+    assert!(made.success());
+    let broker = Mosquitto::start_with("", &format!("allow_anonymous false\npassword_file {}", passwd.display()));
+    let mut nara = nara_against(
+        &broker.url(),
+        &["--mqtt-user", "kitchen"],
+        &[("NARA_MQTT_PASSWORD", "wrong-pass")],
+    );
+    let shown = trouble(&nara, "credentials").await;
+    assert!(
+        shown["message"].as_str().unwrap_or_default().contains("refused these credentials"),
+        "{shown:#}"
+    );
+    let series = r#"nara_plaza_connect_failures_total{cause="credentials"}"#;
+    assert_eq!(nara.metric(series).await, 1);
+    // A normal backoff would have tried again four or five times in three seconds;
+    // a refused password is retried after a minute at the soonest.
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        assert_eq!(nara.metric(series).await, 1, "retried a refused password at once");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let log = nara.drain_log().join("\n");
+    assert!(log.contains("refused these credentials (NotAuthorized)") || log.contains("(BadUserNamePassword)"), "{log}");
+    assert!(!log.contains("wrong-pass"), "the password reached the log");
+    assert_eq!(nara.status_code("/healthz").await, 200);
+}
+
+/// A broker that knows only MQTT 3.1.1, as some do: it reads CONNECT and hangs up when
+/// the protocol level is 5.
+fn mqtt311_only_broker() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            // Fixed header (type, remaining length ≤ 127 here), then the protocol name
+            // "MQTT" with its length, then the level.
+            let mut head = [0u8; 9];
+            if stream.read_exact(&mut head).is_ok() && head[0] >> 4 == 1 && &head[4..8] == b"MQTT" && head[8] == 5 {
+                drop(stream);
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_broker_without_mqtt_5_is_named_as_such() {
+    let port = mqtt311_only_broker();
+    let mut nara = nara_against(&format!("mqtt://127.0.0.1:{port}"), &[], &[]);
+    let shown = trouble(&nara, "protocol").await;
+    assert!(shown["message"].as_str().unwrap_or_default().contains("MQTT 5"), "{shown:#}");
+    let log = nara.drain_log().join("\n");
+    assert!(log.contains("may not speak MQTT 5"), "{log}");
+    assert!(!log.contains("unreachable"), "{log}");
+}
+
+#[tokio::test]
+async fn broker_trouble_clears_once_the_broker_accepts() {
+    let mut broker = Mosquitto::start();
+    broker.stop();
+    let nara = nara_against(&broker.url(), &[], &[]);
+    trouble(&nara, "unreachable").await;
+    broker.restart();
+    nara.wait_for_plaza(true, Duration::from_secs(20)).await;
+    assert_eq!(nara.get_json("/api/status").await["plaza"]["broker_trouble"], Value::Null);
+}
