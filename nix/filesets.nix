@@ -34,9 +34,10 @@
       "checks/sample-settings.json"
       "docs/src"
       "modules"
-      # The deploy recipes, which tests/recipes.rs runs as written.
+      # The deploy recipes and the README's demo, which the tests run as written.
       "fly.toml"
       "deploy/kubernetes"
+      "README.md"
     ];
   };
 

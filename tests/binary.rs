@@ -325,12 +325,18 @@ fn config_file_mistakes_say_what_to_write_instead() {
     std::fs::write(&path, "plaza_max_peers = 500\n").unwrap();
     let (code, stdout, stderr) = run_to_exit(nara_command().arg("check-config").arg("--config").arg(&path));
     assert_eq!(code, 0, "a count may be a TOML number: {stderr}");
-    assert!(stdout.contains(r#"plaza_max_peers"#) && stdout.contains(r#""500""#), "{stdout}");
+    assert!(
+        stdout.contains(r#"plaza_max_peers"#) && stdout.contains(r#""500""#),
+        "{stdout}"
+    );
 
     std::fs::write(&path, "soul = \"not-shown\"\n").unwrap();
     let (code, _, stderr) = run_to_exit(nara_command().arg("check-config").arg("--config").arg(&path));
     assert_eq!(code, 2);
-    assert!(stderr.contains("`soul_file`") && !stderr.contains("not-shown"), "{stderr}");
+    assert!(
+        stderr.contains("`soul_file`") && !stderr.contains("not-shown"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -346,12 +352,23 @@ fn a_bad_switch_variable_lists_every_accepted_form() {
 fn ignored_go_flags_are_named_as_they_were_typed() {
     let mut nara = Running::start({
         let mut command = nara_command();
-        command.args(["--http-addr", "127.0.0.1:0", "--name", "go", "-no-mesh", "-refresh-rate", "3"]);
+        command.args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "go",
+            "-no-mesh",
+            "-refresh-rate",
+            "3",
+        ]);
         command
     })
     .unwrap();
     let log = nara.drain_log().join("\n");
-    assert!(log.contains("-no-mesh, -refresh-rate") && !log.contains("--no-mesh"), "{log}");
+    assert!(
+        log.contains("-no-mesh, -refresh-rate") && !log.contains("--no-mesh"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -378,24 +395,50 @@ fn no_secret_from_any_input_reaches_stderr() {
     let soul_file = dir.path().join("soul");
     std::fs::write(&soul_file, format!("{MARK}\n")).unwrap();
     let cases: Vec<(&str, Vec<String>, Vec<(&str, String)>)> = vec![
-        ("URL flag", vec!["--mqtt-url".into(), format!("mqtt://u:{MARK}@broker")], vec![]),
-        ("URL variable", vec![], vec![("NARA_MQTT_URL", format!("mqtts://{MARK}@broker:8883"))]),
-        ("URL in the file", vec!["--config".into(), toml.display().to_string()], vec![]),
-        ("public URL", vec!["--public-url".into(), format!("https://u:{MARK}@nara.example")], vec![]),
+        (
+            "URL flag",
+            vec!["--mqtt-url".into(), format!("mqtt://u:{MARK}@broker")],
+            vec![],
+        ),
+        (
+            "URL variable",
+            vec![],
+            vec![("NARA_MQTT_URL", format!("mqtts://{MARK}@broker:8883"))],
+        ),
+        (
+            "URL in the file",
+            vec!["--config".into(), toml.display().to_string()],
+            vec![],
+        ),
+        (
+            "public URL",
+            vec!["--public-url".into(), format!("https://u:{MARK}@nara.example")],
+            vec![],
+        ),
         ("soul flag", vec!["--soul".into(), MARK.into()], vec![]),
         ("soul variable", vec![], vec![("NARA_SOUL", MARK.to_string())]),
-        ("soul file", vec!["--soul-file".into(), soul_file.display().to_string()], vec![]),
+        (
+            "soul file",
+            vec!["--soul-file".into(), soul_file.display().to_string()],
+            vec![],
+        ),
     ];
     for (what, args, env) in cases {
         for subcommand in [None, Some("check-config")] {
             let mut command = nara_command();
-            command.args(subcommand).args(&args).envs(env.iter().map(|(k, v)| (k, v)));
+            command
+                .args(subcommand)
+                .args(&args)
+                .envs(env.iter().map(|(k, v)| (k, v)));
             let (code, stdout, stderr) = run_to_exit(&mut command);
             // check-config opens no soul file, so only a start refuses that one.
             if subcommand.is_none() {
                 assert_ne!(code, 0, "{what} is refused");
             }
-            assert!(!stderr.contains(MARK) && !stdout.contains(MARK), "{what}: {stderr}{stdout}");
+            assert!(
+                !stderr.contains(MARK) && !stdout.contains(MARK),
+                "{what}: {stderr}{stdout}"
+            );
         }
     }
     let (code, stdout, stderr) = run_to_exit(

@@ -42,7 +42,10 @@ async fn refused_credentials_are_named_shown_counted_and_retried_slowly() {
         .status()
         .expect("mosquitto_passwd runs");
     assert!(made.success());
-    let broker = Mosquitto::start_with("", &format!("allow_anonymous false\npassword_file {}", passwd.display()));
+    let broker = Mosquitto::start_with(
+        "",
+        &format!("allow_anonymous false\npassword_file {}", passwd.display()),
+    );
     let mut nara = nara_against(
         &broker.url(),
         &["--mqtt-user", "kitchen"],
@@ -50,7 +53,10 @@ async fn refused_credentials_are_named_shown_counted_and_retried_slowly() {
     );
     let shown = trouble(&nara, "credentials").await;
     assert!(
-        shown["message"].as_str().unwrap_or_default().contains("refused these credentials"),
+        shown["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused these credentials"),
         "{shown:#}"
     );
     let series = r#"nara_plaza_connect_failures_total{cause="credentials"}"#;
@@ -63,7 +69,10 @@ async fn refused_credentials_are_named_shown_counted_and_retried_slowly() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let log = nara.drain_log().join("\n");
-    assert!(log.contains("refused these credentials (NotAuthorized)") || log.contains("(BadUserNamePassword)"), "{log}");
+    assert!(
+        log.contains("refused these credentials (NotAuthorized)") || log.contains("(BadUserNamePassword)"),
+        "{log}"
+    );
     assert!(!log.contains("wrong-pass"), "the password reached the log");
     assert_eq!(nara.status_code("/healthz").await, 200);
 }
@@ -92,7 +101,10 @@ async fn a_broker_without_mqtt_5_is_named_as_such() {
     let port = mqtt311_only_broker();
     let mut nara = nara_against(&format!("mqtt://127.0.0.1:{port}"), &[], &[]);
     let shown = trouble(&nara, "protocol").await;
-    assert!(shown["message"].as_str().unwrap_or_default().contains("MQTT 5"), "{shown:#}");
+    assert!(
+        shown["message"].as_str().unwrap_or_default().contains("MQTT 5"),
+        "{shown:#}"
+    );
     let log = nara.drain_log().join("\n");
     assert!(log.contains("may not speak MQTT 5"), "{log}");
     assert!(!log.contains("unreachable"), "{log}");
@@ -106,5 +118,8 @@ async fn broker_trouble_clears_once_the_broker_accepts() {
     trouble(&nara, "unreachable").await;
     broker.restart();
     nara.wait_for_plaza(true, Duration::from_secs(20)).await;
-    assert_eq!(nara.get_json("/api/status").await["plaza"]["broker_trouble"], Value::Null);
+    assert_eq!(
+        nara.get_json("/api/status").await["plaza"]["broker_trouble"],
+        Value::Null
+    );
 }

@@ -5,6 +5,7 @@
 use nara::config::{cli, general};
 use nara::layering::{DefaultValue, Setting, Shape};
 use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
 
 fn chapter() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md"))
@@ -209,4 +210,97 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
             "the module allows log_format {value:?}, which nara refuses"
         );
     }
+}
+
+/// The console block of `text` that contains `needle`, its lines without `$ `.
+fn console_block(text: &str, needle: &str) -> Vec<String> {
+    text.split("```console")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains(needle))
+        .unwrap_or_else(|| panic!("no console block with {needle:?}"))
+        .lines()
+        .map(|l| l.trim_start_matches("$ ").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+/// The two-nara demo of the README and the book's Quick start, run as written in a
+/// shell but for its ports (free ones instead of 1883, 8081, 8082) and the binary's
+/// path: the curl line must show alpha and beta ONLINE within a few seconds.
+#[test]
+fn the_two_naras_demo_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let book = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/quick-start.md"))
+        .expect("the Quick start chapter");
+    let demo = console_block(&readme, "mosquitto -p 1883");
+    assert_eq!(
+        demo,
+        console_block(&book, "mosquitto -p 1883"),
+        "the README and the book show one demo"
+    );
+
+    let ports: Vec<(String, String)> = ["1883", "8081", "8082"]
+        .iter()
+        .map(|p| (p.to_string(), free_port().to_string()))
+        .collect();
+    let localize = |line: &str| {
+        let mut line = line.replace("target/release/nara", env!("CARGO_BIN_EXE_nara"));
+        for (from, to) in &ports {
+            line = line.replace(from.as_str(), to);
+        }
+        line
+    };
+    let (check, background): (Vec<&String>, Vec<&String>) = demo.iter().partition(|l| l.starts_with("curl"));
+    let script: String = background.iter().map(|l| localize(l) + "\n").collect::<String>() + "wait\n";
+    let path = format!("/usr/sbin:/sbin:{}", std::env::var("PATH").unwrap_or_default());
+    let mut shell = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", path)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("bash runs the demo");
+    let check = localize(check.first().expect("the demo ends with a curl"));
+    let check = check.split('#').next().unwrap_or_default().trim().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut last = String::new();
+    let met = loop {
+        let out = std::process::Command::new("bash")
+            .args(["-c", &check])
+            .output()
+            .expect("curl runs");
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        let online = |name: &str| {
+            serde_json::from_str::<serde_json::Value>(&last).ok().is_some_and(|v| {
+                v["peers"]
+                    .as_array()
+                    .is_some_and(|peers| peers.iter().any(|p| p["name"] == name && p["status"] == "ONLINE"))
+            })
+        };
+        if online("alpha") && online("beta") {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // The whole demo, mosquitto included, is one process group of its own.
+    let group = i32::try_from(shell.id()).expect("a pid");
+    assert!(group > 1, "the demo's process group is its own");
+    #[expect(unsafe_code, reason = "killpg(2) has no safe wrapper in std")]
+    // SAFETY: signals a process group this test created; no memory is involved.
+    unsafe {
+        libc::killpg(group, libc::SIGTERM);
+    }
+    let _ = shell.wait();
+    assert!(met, "`{check}` never showed alpha and beta ONLINE; last answer: {last}");
 }

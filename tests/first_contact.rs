@@ -11,7 +11,14 @@ use std::time::Duration;
 /// A nara with a newspaper interval far longer than the test waits.
 fn slow_nara(broker: &Mosquitto, name: &str) -> Running {
     let mut command = nara_command();
-    command.args(["--http-addr", "127.0.0.1:0", "--name", name, "--mqtt-url", &broker.url()]);
+    command.args([
+        "--http-addr",
+        "127.0.0.1:0",
+        "--name",
+        name,
+        "--mqtt-url",
+        &broker.url(),
+    ]);
     command.args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "120s"]);
     Running::start(command).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -58,8 +58,8 @@ fn console_block(chapter: &str, needle: &str) -> String {
 }
 
 fn kubernetes() -> Recipe {
-    let manifest: Value = serde_yaml_ng::from_str(&repo_file("deploy/kubernetes/deployment.yaml"))
-        .expect("the Deployment is YAML");
+    let manifest: Value =
+        serde_yaml_ng::from_str(&repo_file("deploy/kubernetes/deployment.yaml")).expect("the Deployment is YAML");
     let container = &manifest["spec"]["template"]["spec"]["containers"][0];
     let env = container["env"]
         .as_array()
@@ -67,14 +67,19 @@ fn kubernetes() -> Recipe {
         .iter()
         .map(|var| {
             let name = var["name"].as_str().expect("a variable has a name");
-            let value = var["value"].as_str().unwrap_or_else(|| panic!("{name} has a literal value"));
+            let value = var["value"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} has a literal value"));
             (name.to_string(), value.to_string())
         })
         .collect();
     Recipe {
         platform: "Kubernetes",
         env,
-        minted_for: minted_name(&console_block("docs/src/deploy/kubernetes.md", "kubectl"), "the Kubernetes chapter"),
+        minted_for: minted_name(
+            &console_block("docs/src/deploy/kubernetes.md", "kubectl"),
+            "the Kubernetes chapter",
+        ),
         soul_mount: Some(
             container["env"]
                 .as_array()
@@ -98,7 +103,10 @@ fn fly() -> Recipe {
     // The chapter's `fly secrets set` lines without --app: the app fly.toml deploys.
     let install = console_block("docs/src/deploy/fly.md", "fly secrets set");
     let mut minted_for = None;
-    for line in install.lines().filter(|l| l.contains("fly secrets set") && !l.contains("--app")) {
+    for line in install
+        .lines()
+        .filter(|l| l.contains("fly secrets set") && !l.contains("--app"))
+    {
         let words = line.split("fly secrets set").nth(1).expect("a secrets line");
         for assignment in shell_words(words) {
             let (key, value) = assignment.split_once('=').expect("KEY=VALUE");
@@ -198,7 +206,10 @@ fn mint(name: &str) -> String {
         .output()
         .expect("nara soul new runs");
     assert!(out.status.success(), "nara soul new --name {name} failed");
-    String::from_utf8(out.stdout).expect("a soul is text").trim().to_string()
+    String::from_utf8(out.stdout)
+        .expect("a soul is text")
+        .trim()
+        .to_string()
 }
 
 /// Makes `command` run under `hostname`, in a UTS namespace of its own: as root
@@ -207,7 +218,10 @@ fn under_hostname(command: &mut Command, hostname: &'static str) {
     use std::os::unix::process::CommandExt;
     let uid_map = format!("0 {} 1", own_ids().0);
     let gid_map = format!("0 {} 1", own_ids().1);
-    #[expect(unsafe_code, reason = "unshare(2) and sethostname(2) between fork and exec have no safe wrapper")]
+    #[expect(
+        unsafe_code,
+        reason = "unshare(2) and sethostname(2) between fork and exec have no safe wrapper"
+    )]
     // SAFETY: the closure runs in the forked child before exec; it only makes system
     // calls on buffers prepared before the fork, and allocates nothing.
     unsafe {
@@ -283,7 +297,10 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
     if namespaces_allowed() {
         under_hostname(&mut command, recipe.hostname);
     } else {
-        eprintln!("{}: no UTS namespace here; the machine's own hostname stands in", recipe.platform);
+        eprintln!(
+            "{}: no UTS namespace here; the machine's own hostname stands in",
+            recipe.platform
+        );
     }
     command
         .env_clear()

@@ -68,7 +68,13 @@ mod tests {
     #[test]
     fn a_pods_hostname_points_at_the_deployments_name() {
         let soul = Soul::mint("k8s-nara").unwrap();
-        let text = advice(&soul, "k8s-nara-6b7c9d8f5-abcde", "the hostname", &Environment::default()).unwrap();
+        let text = advice(
+            &soul,
+            "k8s-nara-6b7c9d8f5-abcde",
+            "the hostname",
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(text.contains("minted for the name \"k8s-nara\""), "{text}");
         assert!(text.contains("NARA_NAME=k8s-nara"), "{text}");
         assert!(text.contains("changes with every deploy"), "{text}");
@@ -86,7 +92,10 @@ mod tests {
     fn without_a_fitting_candidate_it_says_where_the_name_came_from() {
         let soul = Soul::mint("garage").unwrap();
         let text = advice(&soul, "kitchen", "NARA_NAME", &Environment::default()).unwrap();
-        assert!(text.contains("not minted for the name \"kitchen\" (from NARA_NAME)"), "{text}");
+        assert!(
+            text.contains("not minted for the name \"kitchen\" (from NARA_NAME)"),
+            "{text}"
+        );
         assert!(!text.contains("changes with every deploy"), "{text}");
     }
 }

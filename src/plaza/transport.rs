@@ -12,8 +12,8 @@
 use super::Plaza;
 use super::broker_trouble::{self, Cause};
 use super::message::{Kind, SUBSCRIPTIONS};
-use super::welcome::WelcomePacer;
 use super::settings::Broker;
+use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};

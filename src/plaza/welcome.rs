@@ -32,7 +32,11 @@ impl WelcomePacer {
         let periods = u32::try_from(periods).unwrap_or(u32::MAX);
         if periods > 0 {
             self.tokens = self.tokens.saturating_add(periods).min(BURST);
-            self.refilled = if self.tokens == BURST { now } else { self.refilled + self.refill * periods };
+            self.refilled = if self.tokens == BURST {
+                now
+            } else {
+                self.refilled + self.refill * periods
+            };
         }
         if self.tokens > 0 {
             self.tokens -= 1;
