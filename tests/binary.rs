@@ -394,7 +394,9 @@ fn no_secret_from_any_input_reaches_stderr() {
     std::fs::write(&toml, format!("mqtt_url = \"mqtt://u:{MARK}@broker\"\n")).unwrap();
     let soul_file = dir.path().join("soul");
     std::fs::write(&soul_file, format!("{MARK}\n")).unwrap();
-    let cases: Vec<(&str, Vec<String>, Vec<(&str, String)>)> = vec![
+    // What is wrong, the flags, the variables.
+    type Case = (&'static str, Vec<String>, Vec<(&'static str, String)>);
+    let cases: Vec<Case> = vec![
         (
             "URL flag",
             vec!["--mqtt-url".into(), format!("mqtt://u:{MARK}@broker")],
