@@ -271,7 +271,7 @@ fn the_two_naras_demo_runs_as_written() {
     let check = localize(check.first().expect("the demo ends with a curl"));
     let check = check.split('#').next().unwrap_or_default().trim().to_string();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let mut last = String::new();
+    let mut last;
     let met = loop {
         let out = std::process::Command::new("bash")
             .args(["-c", &check])
