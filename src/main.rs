@@ -67,7 +67,11 @@ fn mint_soul(name: &str) -> ExitCode {
     match Soul::mint(name) {
         Ok(soul) => {
             println!("{}", soul.to_base58());
-            eprintln!("nara: a new soul for {name:?}; {}", plaza::settings::KEEPING_A_SOUL);
+            eprintln!(
+                "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or NARA_NAME={name}): \
+                 under another name it is another nara",
+                plaza::settings::KEEPING_A_SOUL
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, 1),

@@ -5,8 +5,10 @@ export function EmptyState({ configured }) {
       <section class="card empty" data-testid="empty-state">
         <h2>No other naras yet</h2>
         <p>
-          This nara is connected to its broker, but no other nara has announced itself. Others appear here
-          as soon as they join.
+          This nara is connected to its broker, but no other nara has announced itself yet. Naras already on
+          the plaza answer a newcomer within a few seconds, and new ones appear here as soon as they join. A
+          Go nara answers only with its next newspaper, so it may take from 30 seconds to 5 minutes to
+          appear.
         </p>
       </section>
     );
