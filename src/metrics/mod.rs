@@ -237,6 +237,19 @@ mod tests {
     }
 
     #[test]
+    fn counters_with_labels_are_there_from_the_start_at_zero() {
+        let text = String::from_utf8(Metrics::new().render()).unwrap();
+        for series in [
+            r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,
+            r#"nara_plaza_role_changes_total{cause="silence",to="active"} 0"#,
+            r#"nara_plaza_connect_failures_total{cause="credentials"} 0"#,
+            r#"nara_plaza_connect_failures_total{cause="protocol"} 0"#,
+        ] {
+            assert!(text.contains(series), "{series} is missing:\n{text}");
+        }
+    }
+
+    #[test]
     fn the_process_start_time_is_this_process_s_by_the_wall_clock() {
         let before = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
