@@ -128,7 +128,17 @@ async fn broker_trouble_clears_once_the_broker_accepts() {
 async fn a_self_signed_ca_as_the_brokers_own_certificate_is_a_tls_failure_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
         .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
         .arg("-keyout")
         .arg(dir.path().join("broker.key"))
@@ -138,9 +148,22 @@ async fn a_self_signed_ca_as_the_brokers_own_certificate_is_a_tls_failure_named_
         .expect("openssl runs");
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let d = dir.path().display();
-    let broker = Mosquitto::start_with(&format!("certfile {d}/broker.crt\nkeyfile {d}/broker.key"), "allow_anonymous true");
+    let broker = Mosquitto::start_with(
+        &format!("certfile {d}/broker.crt\nkeyfile {d}/broker.key"),
+        "allow_anonymous true",
+    );
     let cert = format!("{d}/broker.crt");
-    let nara = nara_against(&format!("mqtts://127.0.0.1:{}", broker.port), &[], &[("SSL_CERT_FILE", &cert)]);
+    let nara = nara_against(
+        &format!("mqtts://127.0.0.1:{}", broker.port),
+        &[],
+        &[("SSL_CERT_FILE", &cert)],
+    );
     let shown = trouble(&nara, "tls").await;
-    assert!(shown["message"].as_str().unwrap_or_default().contains("CaUsedAsEndEntity"), "{shown:#}");
+    assert!(
+        shown["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("CaUsedAsEndEntity"),
+        "{shown:#}"
+    );
 }
