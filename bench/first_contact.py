@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """First contact: how long a nara that joins a plaza takes to see every nara already there.
 
-    python3 bench/first_contact.py [--naras 5] [--rounds 3] BIN [BIN ...]
+    python3 bench/first_contact.py [--naras 5] [--rounds 3] [--pause 10] BIN [BIN ...]
 
 For each binary: a mosquitto on a free loopback port, NARAS naras at their default
 timings (30 s newspapers, 5 s announce jitter), then ROUNDS newcomers, one at a time,
 each timed from its start until its /api/peers lists every other nara ONLINE with a
-version. Prints the times and their median per binary, so two builds compare in one run.
+version, PAUSE seconds apart (joins are not back to back; a nara answers three at once,
+then one per third of its newspaper interval). Prints the times and their median per binary, so two builds compare in one run.
 """
 
 import argparse
@@ -78,7 +79,7 @@ def wait_view(port, names, limit):
     return None
 
 
-def measure(binary, naras, rounds):
+def measure(binary, naras, rounds, pause):
     workdir = tempfile.mkdtemp(prefix="nara-first-contact-")
     broker, broker_port = start_broker(workdir)
     residents = [start_nara(binary, f"resident{i}", broker_port) for i in range(naras)]
@@ -90,6 +91,8 @@ def measure(binary, naras, rounds):
                 sys.exit(f"first_contact: resident{i} never saw the others")
         times = []
         for round_ in range(rounds):
+            if round_:
+                time.sleep(pause)
             started = time.monotonic()
             newcomer, port = start_nara(binary, f"newcomer{round_}", broker_port)
             took = None if wait_view(port, names, 60) is None else time.monotonic() - started
@@ -113,10 +116,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--naras", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=10.0)
     parser.add_argument("binaries", nargs="+")
     args = parser.parse_args()
     for binary in args.binaries:
-        times = measure(binary, args.naras, args.rounds)
+        times = measure(binary, args.naras, args.rounds, args.pause)
         done = [t for t in times if t is not None]
         median = f"{statistics.median(done):.1f} s" if done else "n/a"
         shown = ", ".join("over 60 s" if t is None else f"{t:.1f} s" for t in times)
