@@ -8,16 +8,23 @@
   expect = ok: message: lib.optional (!ok) message;
   unit = linux.systemd.user.services.nara;
   agent = darwin.launchd.agents.nara;
+  # Home Manager applies lib.toList to ExecStart: one command is a list of one line.
+  execStart = unit.Service.ExecStart;
+  commandLine =
+    if lib.isList execStart && lib.length execStart == 1
+    then lib.head execStart
+    else "";
   # Every argument is quoted for systemd; compare without the quotes.
-  command = lib.replaceStrings ["\""] [""] unit.Service.ExecStart;
+  command = lib.replaceStrings ["\""] [""] commandLine;
 in
-  expect (unit.Service.Type == "notify") "linux: Type=notify"
+  expect (lib.isList execStart && lib.length execStart == 1) "linux: ExecStart is one command line, as Home Manager's option gives it (a list), got ${builtins.toJSON execStart}"
+  ++ expect (unit.Service.Type == "notify") "linux: Type=notify"
   ++ expect (lib.hasInfix "/bin/nara --config /nix/store/" command) "linux: runs nara --config FILE, got ${command}"
   ++ expect (lib.hasInfix "-nara-checked.toml " command) "linux: runs with the configuration file nara check-config passed, got ${command}"
   ++ expect (lib.any (lib.hasSuffix "-nara.toml") agent.config.ProgramArguments) "darwin: with checkConfig off, the generated file itself"
   ++ expect (lib.hasInfix "--soul-file /home/me/.config/nara/soul" command) "linux: --soul-file names the file outside the store"
   ++ expect (unit.Install.WantedBy == ["default.target"]) "linux: starts with the user session"
-  ++ expect (lib.hasSuffix " \"--mqtt-user\" \"me%%h$$HOME\"" unit.Service.ExecStart) "linux: one command line, % and $ escaped for systemd, got ${unit.Service.ExecStart}"
+  ++ expect (lib.hasSuffix " \"--mqtt-user\" \"me%%h$$HOME\"" commandLine) "linux: % and $ escaped for systemd, got ${commandLine}"
   ++ expect (!(unit.Unit ? After)) "linux: no ordering after network-online.target, which a user manager lacks"
   ++ expect (agent.config.ProcessType == "Standard") "darwin: not throttled as a background job"
   ++ expect (unit.Service.LimitNOFILE == 65536) "linux: LimitNOFILE=65536"

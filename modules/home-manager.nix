@@ -25,7 +25,7 @@
   configFile =
     if cfg.checkConfig
     then
-      pkgs.runCommand "nara-checked.toml" {} ''
+      pkgs.runCommandLocal "nara-checked.toml" {} ''
         ${lib.getExe cfg.package} check-config --config ${settingsFile} ${lib.escapeShellArgs arguments}
         cp ${settingsFile} $out
       ''

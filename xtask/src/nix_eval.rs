@@ -11,16 +11,26 @@ pub fn run(root: &Path) -> Result<(), String> {
     let sources = evaluate(root, &sources_expression(root, &lib)?)?;
     check_sources(&sources)?;
     same_as_the_twins(root, &sources)?;
-    for (sample, expectations) in NIXOS_SAMPLES {
-        let failures = evaluate(root, &nixos_module_expression(&lib, sample, expectations))?;
-        let failures: Vec<&str> = failures
+    let cases = evaluate(root, &nixos_module_expression(&lib))?;
+    let cases = cases
+        .as_object()
+        .ok_or("checks/nixos-cases.nix did not evaluate to a set of cases")?;
+    let mut failures = Vec::new();
+    for (case, failed) in cases {
+        let failed: Vec<&str> = failed
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        if !failures.is_empty() {
-            return Err(format!("modules/nixos.nix with {sample}:\n  {}", failures.join("\n  ")));
+        if failed.is_empty() {
+            eprintln!("nix-eval: services.nara makes of the case {case} what checks/nixos-cases.nix expects");
         }
-        eprintln!("nix-eval: services.nara makes of {sample} the units {expectations} expects");
+        failures.extend(failed.iter().map(|f| format!("{case}: {f}")));
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "modules/nixos.nix with checks/nixos-cases.nix:\n  {}",
+            failures.join("\n  ")
+        ));
     }
     let failures = evaluate(root, &home_manager_expression(&lib))?;
     let failures: Vec<&str> = failures
@@ -110,23 +120,21 @@ fn same_as_the_twins(root: &Path, sets: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The NixOS configurations the module is evaluated with, each with the file of
-/// expectations it must meet: this module's own, and one written for the Go nara's.
-/// The flake's module-eval check evaluates the same pairs in a real NixOS system.
-const NIXOS_SAMPLES: [(&str, &str); 2] = [
-    ("checks/nixos-sample.nix", "checks/nixos-module.nix"),
-    ("checks/nixos-go-sample.nix", "checks/nixos-go-module.nix"),
-];
-
-/// Stand-ins for the parts of `pkgs` the modules use: the platforms, `formats.toml`,
-/// `runCommand` and `writeText` (whose outputs are never built here) and the nara
-/// package.
+/// Stand-ins for the parts of `pkgs` the modules use: the build and host platforms
+/// (a build machine runs only its own system here), `formats.toml`, `runCommandLocal`
+/// and `writeText` (whose outputs are never built here) and the nara package.
 const PKGS_STAND_IN: &str = r#"
-  pkgsFor = isLinux: {
-    stdenv.hostPlatform = { inherit isLinux; isDarwin = !isLinux; };
-    stdenv.buildPlatform.canExecute = _host: true;
-    # The derivation's name and script, as nixpkgs' runCommand passes them through.
-    runCommand = name: _env: buildCommand: {
+  pkgsFor = { isLinux ? true, build ? "x86_64-linux", host ? build }: let
+    platform = system: {
+      inherit system isLinux;
+      isDarwin = !isLinux;
+      canExecute = other: other.system == system;
+    };
+  in {
+    stdenv.hostPlatform = platform host;
+    stdenv.buildPlatform = platform build;
+    # The derivation's name and script, as nixpkgs' runCommandLocal passes them through.
+    runCommandLocal = name: _env: buildCommand: {
       type = "derivation";
       inherit name buildCommand;
       outPath = "/nix/store/00000000000000000000000000000000-${name}";
@@ -148,45 +156,70 @@ const PKGS_STAND_IN: &str = r#"
     };
   };"#;
 
-/// modules/nixos.nix evaluated with `sample` through `lib.evalModules`, with stand-ins
-/// for what NixOS itself declares (systemd.services, the firewall, assertions,
-/// warnings) and for `pkgs` (formats.toml, the nara package); the result is the list of
-/// failures from `expectations`.
-fn nixos_module_expression(lib: &Path, sample: &str, expectations: &str) -> String {
+/// modules/nixos.nix evaluated with each case of checks/nixos-cases.nix through
+/// `lib.evalModules`, with stand-ins for what NixOS itself declares (systemd.services,
+/// the firewall, assertions, warnings, the platforms `pkgs` is built for) and for
+/// `pkgs`; the result is each case's list of failures, by case. As in a real system,
+/// NixOS has a warning of its own, which no case may mistake for nara's.
+fn nixos_module_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
   inherit (lib) mkOption types;{PKGS_STAND_IN}
-  pkgs = pkgsFor true;
   # NixOS's `utils`; the flake's module-eval check runs the real one.
   utils.escapeSystemdExecArgs = import ./modules/systemd-escape.nix {{ inherit lib; }};
-  nixosStandIns = {{
+  nixosStandIns = {{ config, ... }}: {{
     options = {{
       assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
       warnings = mkOption {{ type = types.listOf types.str; default = []; }};
       systemd.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       networking.firewall.allowedTCPPorts = mkOption {{ type = types.listOf types.port; default = []; }};
+      nixpkgs.hostPlatform = mkOption {{ type = types.str; default = "x86_64-linux"; }};
+      nixpkgs.buildPlatform = mkOption {{ type = types.str; default = config.nixpkgs.hostPlatform; }};
+    }};
+    config = {{
+      warnings = [ "a warning of NixOS's own, as a real system may have" ];
+      _module.args = {{
+        inherit utils;
+        pkgs = pkgsFor {{ build = config.nixpkgs.buildPlatform; host = config.nixpkgs.hostPlatform; }};
+      }};
     }};
   }};
-  evaluated = lib.evalModules {{
-    modules = [ nixosStandIns ./modules/nixos.nix ./{sample} {{ _module.args = {{ inherit pkgs utils; }}; }} ];
-  }};
-  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
-in failedAssertions ++ import ./{expectations} {{ inherit lib; inherit (evaluated) config; }}"#,
+  failuresOf = _name: case: let
+    evaluated = lib.evalModules {{ modules = [ nixosStandIns ./modules/nixos.nix case.configuration ]; }};
+    failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
+  in lib.optionals (!(case.failingAssertions or false)) failedAssertions
+    ++ case.expect {{ inherit lib failedAssertions; inherit (evaluated) config options; }};
+in lib.mapAttrs failuresOf (import ./checks/nixos-cases.nix {{ inherit lib; }})"#,
         lib = lib.display(),
     )
 }
 
 /// modules/home-manager.nix evaluated for Linux and for macOS, with stand-ins for the
 /// Home Manager options it sets; the result is checks/home-manager-module.nix's failures.
+/// A user service follows Home Manager's own declaration (modules/systemd.nix): free-form
+/// sections of primitives and lists, and `ExecStart` a string or list, applied through
+/// `lib.toList`, so the check sees what the real option gives.
 fn home_manager_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
   inherit (lib) mkOption types;{PKGS_STAND_IN}
+  primitive = types.oneOf [ types.bool types.int types.str types.path ];
+  userService = types.submodule {{
+    freeformType = types.attrsOf (types.attrsOf (types.either primitive (types.listOf primitive)));
+    options.Unit.Description = mkOption {{ type = types.nullOr types.str; default = null; }};
+    options.Unit.Documentation = mkOption {{ type = types.coercedTo types.str lib.toList (types.listOf types.str); default = []; }};
+    options.Service.Environment = mkOption {{ type = types.coercedTo types.str lib.toList (types.listOf types.str); default = []; }};
+    options.Service.ExecStart = mkOption {{
+      type = let command = types.either types.package types.str; in types.either command (types.listOf command);
+      apply = lib.toList;
+      default = [];
+    }};
+  }};
   standIns = {{
     options = {{
-      systemd.user.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
+      systemd.user.services = mkOption {{ type = types.attrsOf userService; default = {{}}; }};
       launchd.agents = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       home.homeDirectory = mkOption {{ type = types.str; default = "/home/me"; }};
     }};
@@ -201,7 +234,7 @@ fn home_manager_expression(lib: &Path) -> String {
   }};
   # macOS also turns the build-time check off, as a cross build would.
   evaluate = isLinux: (lib.evalModules {{
-    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor isLinux; }} ]
+    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor {{ inherit isLinux; }}; }} ]
       ++ lib.optional (!isLinux) {{ services.nara.checkConfig = false; }};
   }}).config;
 in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
