@@ -11,10 +11,12 @@
   advisory-db,
   nara,
   nara-web,
+  nara-static,
   oci,
   module-eval,
   vm-test,
   curl,
+  file,
   jq,
   gnutar,
   mosquitto,
@@ -28,10 +30,13 @@
 {
   inherit nara nara-web;
 
-  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix).
+  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix). Nothing reads
+  # this check's target/, so it is not installed (crane installs it by default) and no
+  # binary cache receives it.
   clippy = craneLib.cargoClippy (crateArgs.checks
     // {
       cargoClippyExtraArgs = "--all-targets -- --deny warnings";
+      doInstallCargoArtifacts = false;
     });
 
   fmt = craneLib.cargoFmt {src = sources.rust;};
@@ -50,6 +55,8 @@
     // {
       src = sources.tests;
       cargoExtraArgs = "--locked";
+      # As for clippy: a target/ that nothing reads stays out of the store and the cache.
+      doInstallCargoArtifacts = false;
       nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
       __darwinAllowLocalNetworking = true;
     });
@@ -80,7 +87,19 @@
 }
 // lib.optionalAttrs stdenv.hostPlatform.isLinux {
   # services.nara evaluated in a real NixOS system, and run in VMs against the oracle.
-  inherit module-eval vm-test;
+  inherit module-eval vm-test nara-static;
+
+  # The oracle against the static nara, which must also resolve a broker's host name
+  # by itself (glibc's static libc, no NSS modules to load): mosquitto on a fixed port
+  # of the build's own loopback, reached as localhost.
+  oracle-static =
+    runCommand "nara-oracle-static" {
+      nativeBuildInputs = [curl file mosquitto];
+    } ''
+      file -L ${lib.getExe nara-static} | tee /dev/stderr | grep -Eq 'static(-pie|ally) linked'
+      ORACLE_MQTT_PORT=18830 sh ${../checks/oracle.sh} ${lib.getExe nara-static}
+      touch "$out"
+    '';
 
   # The image's config: user, entrypoint, ports, labels, healthcheck.
   oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''

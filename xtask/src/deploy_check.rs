@@ -211,6 +211,22 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
         config["Healthcheck"]["Test"][2] == "healthcheck",
         "oci: the healthcheck is not `nara healthcheck`".into(),
     );
+    // The static nara and the CA bundle, nothing else: no loader, no glibc, no shell.
+    expect(
+        config["Entrypoint"][0] == "/nix/store/00000000000000000000000000000000-nara-static/bin/nara",
+        format!(
+            "oci: the entrypoint is not the static nara, got {}",
+            config["Entrypoint"]
+        ),
+    );
+    expect(
+        oci["contents"] == json!(["ca-certificates"]),
+        format!(
+            "oci: the image holds more than the CA bundle beside nara: {}",
+            oci["contents"]
+        ),
+    );
+
     // CI: the deploy ships the image CI pushed, and the binary cache is a setting.
     for problem in ci_problems(&yaml(root, ".github/workflows/ci.yml")?) {
         expect(false, format!(".github/workflows/ci.yml: {problem}"));
@@ -289,7 +305,7 @@ fn ci_problems(workflow: &Value) -> Vec<String> {
 const OCI_EXPRESSION: &str = r#"import ./nix/oci.nix {
   lib.getExe = p: "${p.outPath}/bin/${p.meta.mainProgram}";
   dockerTools = { buildLayeredImage = args: args; caCertificates = "ca-certificates"; };
-  nara = { version = "0.0.0"; outPath = "/nix/store/00000000000000000000000000000000-nara"; meta = { mainProgram = "nara"; description = "nara"; }; };
+  nara-static = { version = "0.0.0"; outPath = "/nix/store/00000000000000000000000000000000-nara-static"; meta = { mainProgram = "nara"; description = "nara"; }; };
   revision = "0000000";
 }"#;
 

@@ -41,6 +41,17 @@ pub fn run(root: &Path) -> Result<(), String> {
         return Err(format!("modules/home-manager.nix:\n  {}", failures.join("\n  ")));
     }
     eprintln!("nix-eval: the Home Manager module makes a systemd user unit on Linux and a launchd agent on macOS");
+    let failures = evaluate(root, &derivations_expression(&lib))?;
+    let failures: Vec<&str> = failures
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        return Err(format!("nix/ derivations:\n  {}", failures.join("\n  ")));
+    }
+    eprintln!(
+        "nix-eval: nara, nara-static and the checks get the arguments they need, natively and for pkgsCross.aarch64-multiplatform"
+    );
     eprintln!(
         "nix-eval: source filesets evaluated with {} and hold what each derivation reads",
         lib.display()
@@ -238,6 +249,72 @@ fn home_manager_expression(lib: &Path) -> String {
       ++ lib.optional (!isLinux) {{ services.nara.checkConfig = false; }};
   }}).config;
 in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
+        lib = lib.display(),
+    )
+}
+
+/// nix/crate-args.nix, nix/nara.nix, nix/nara-static.nix and nix/checks.nix with
+/// crane's builders stood in for by functions that return what they are given, for an
+/// x86_64-linux host and for pkgsCross.aarch64-multiplatform (platforms elaborated by
+/// nixpkgs' own lib.systems): what each derivation is asked to build, and for whom.
+/// Whether crane and rust-overlay then build it is for a Nix machine to show.
+fn derivations_expression(lib: &Path) -> String {
+    format!(
+        r#"let{COMPAT_IMPORT}
+  lib = import {lib};
+  build = lib.systems.elaborate "x86_64-linux";
+  hosts = {{
+    x86_64-linux = build;
+    aarch64-multiplatform = lib.systems.elaborate lib.systems.examples.aarch64-multiplatform;
+  }};
+  stub = name: {{ type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-${{name}}"; }};
+  craneLib = {{
+    buildDepsOnly = args: stub "deps" // {{ inherit args; }};
+    buildPackage = args: stub (args.pname or "nara") // args // {{ version = "0.0.0"; }};
+    cargoClippy = args: args;
+    cargoNextest = args: args;
+    cargoFmt = args: args;
+    cargoDoc = args: args;
+    cargoAudit = args: args;
+  }};
+  glibc = stub "glibc" // {{ static = stub "glibc-static"; }};
+  expect = ok: message: lib.optional (!ok) message;
+  failuresFor = hostName: hostPlatform: let
+    stdenv = {{ inherit hostPlatform; buildPlatform = build; }};
+    crateArgs = import ./nix/crate-args.nix {{
+      inherit lib stdenv glibc craneLib;
+      sources.rust = stub "source";
+      nara-web = stub "nara-web";
+      revision = "000000000000";
+    }};
+    nara = import ./nix/nara.nix {{ inherit lib craneLib crateArgs; nara-web = stub "nara-web"; }};
+    nara-static = import ./nix/nara-static.nix {{ inherit lib glibc craneLib crateArgs nara; removeReferencesTo = stub "remove-references-to"; }};
+    checks = import ./nix/checks.nix ({{
+      inherit lib stdenv craneLib crateArgs nara nara-static;
+      runCommand = name: _env: _script: stub name;
+      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; }};
+      advisory-db = stub "advisory-db";
+      prometheus.cli = stub "promtool";
+    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "alejandra" "statix" "deadnix" ] stub);
+    target = hostPlatform.rust.rustcTarget;
+    flags = "CARGO_TARGET_${{hostPlatform.rust.cargoEnvVarTarget}}_RUSTFLAGS";
+    static = crateArgs.static;
+    says = what: "${{hostName}}: ${{what}}";
+  in
+    expect (target == "${{hostPlatform.parsed.cpu.name}}-unknown-linux-gnu") (says "the static build targets glibc, got ${{target}}")
+    ++ expect (nara-static.CARGO_BUILD_TARGET or null == target) (says "nara-static is built for ${{target}}, got ${{nara-static.CARGO_BUILD_TARGET or "none"}}")
+    ++ expect (nara-static.${{flags}} or null == "-C target-feature=+crt-static") (says "nara-static sets ${{flags}} to +crt-static")
+    ++ expect (static.cargoArtifacts.args.CARGO_BUILD_TARGET or null == target && static.cargoArtifacts.args.${{flags}} or null == "-C target-feature=+crt-static") (says "nara-static's dependency layer is built the same way, so it is reused")
+    ++ expect (static.cargoArtifacts.args.CARGO_PROFILE == "release" && nara-static.CARGO_PROFILE == "release") (says "nara-static is the release profile")
+    ++ expect (lib.elem glibc.static (nara-static.buildInputs or [])) (says "nara-static links glibc's static libc")
+    ++ expect (lib.elem glibc (nara-static.disallowedReferences or []) && lib.elem glibc.static (nara-static.disallowedReferences or [])) (says "no glibc may be left in nara-static's closure")
+    ++ expect (!(nara ? CARGO_BUILD_TARGET) && !(lib.any (lib.hasSuffix "_RUSTFLAGS") (lib.attrNames nara))) (says "nara itself stays the ordinary dynamic build")
+    ++ expect (lib.meta.availableOn hostPlatform nara && lib.meta.availableOn hostPlatform nara-static) (says "nara and nara-static are available on ${{hostPlatform.system}}")
+    ++ expect (!(lib.meta.availableOn (lib.systems.elaborate "aarch64-darwin") nara-static)) (says "nara-static is Linux only")
+    ++ expect (nara-static.meta.mainProgram == "nara") (says "nara-static's program is nara")
+    ++ expect (checks.clippy.doInstallCargoArtifacts == false && checks.nextest.doInstallCargoArtifacts == false) (says "clippy and nextest install no target/ for the binary cache")
+    ++ expect (checks ? oracle-static && checks ? nara-static) (says "the checks build nara-static and run the oracle against it");
+in lib.concatLists (lib.mapAttrsToList failuresFor hosts)"#,
         lib = lib.display(),
     )
 }
