@@ -23,6 +23,7 @@
   openssl,
   prometheus,
   systemd,
+  util-linux,
   alejandra,
   statix,
   deadnix,
@@ -49,15 +50,17 @@
 
   # The integration tests read the book chapters and modules they hold the code
   # against (sources.tests), start real servers and a mosquitto broker on loopback, and
-  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate. The
-  # dependency layer is the checks' own, built from the crate's source alone.
+  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate and
+  # unshare. The dependency layer is the checks' own, built from the crate's source
+  # alone.
   nextest = craneLib.cargoNextest (crateArgs.checks
     // {
       src = sources.tests;
       cargoExtraArgs = "--locked";
       # As for clippy: a target/ that nothing reads stays out of the store and the cache.
       doInstallCargoArtifacts = false;
-      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
+      # util-linux: the host-uptime test mounts a /proc with subset=pid in a namespace.
+      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd util-linux];
       __darwinAllowLocalNetworking = true;
     });
 

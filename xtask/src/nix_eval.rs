@@ -295,7 +295,7 @@ fn derivations_expression(lib: &Path) -> String {
       sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; }};
       advisory-db = stub "advisory-db";
       prometheus.cli = stub "promtool";
-    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "alejandra" "statix" "deadnix" ] stub);
+    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "util-linux" "alejandra" "statix" "deadnix" ] stub);
     target = hostPlatform.rust.rustcTarget;
     flags = "CARGO_TARGET_${{hostPlatform.rust.cargoEnvVarTarget}}_RUSTFLAGS";
     static = crateArgs.static;

@@ -97,7 +97,7 @@ const ONLY_UNDER_NIX: &[&str] = &[
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--list") {
         for twin in TWINS {
-            println!("{:<9} {}", twin.name, twin.check);
+            println!("{:<13} {}", twin.name, twin.check);
         }
         return Ok(());
     }
@@ -301,6 +301,8 @@ impl Environment {
                 "promtool",
                 "openssl",
                 "systemd-socket-activate",
+                "unshare",
+                "mount",
             ])?,
         )?;
         self.cargo_twin(
