@@ -156,7 +156,7 @@ mod tests {
         assert!((before..=after).contains(&uptime), "{before} <= {uptime} <= {after}");
     }
 
-    const INSIDE: &str = "NARA_TEST_INSIDE_PROC_SUBSET_PID";
+    const INSIDE: &str = "HOST_UPTIME_TEST_INSIDE_PROC_SUBSET_PID";
 
     /// Run by the test below in a mount and PID namespace whose /proc is mounted as
     /// `ProcSubset=pid` mounts it: /proc/uptime is gone, the boot clock is not.
