@@ -99,7 +99,9 @@
     runCommand "nara-oracle-static" {
       nativeBuildInputs = [curl file mosquitto];
     } ''
-      file -L ${lib.getExe nara-static} | tee /dev/stderr | grep -Eq 'static(-pie|ally) linked'
+      file -L ${lib.getExe nara-static} > described
+      cat described
+      grep -Eq 'static(-pie|ally) linked' described
       ORACLE_MQTT_PORT=18830 sh ${../checks/oracle.sh} ${lib.getExe nara-static}
       touch "$out"
     '';
