@@ -1,10 +1,13 @@
 # What the Home Manager module must make, on Linux (a systemd user unit) and on macOS
-# (a launchd agent): a list of failures, empty when all is well.
+# (a launchd agent), and what it refuses (the build-time check forced on in a cross
+# build): a list of failures, empty when all is well.
 {
   lib,
   linux,
   darwin,
+  cross,
 }: let
+  failed = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   expect = ok: message: lib.optional (!ok) message;
   unit = linux.systemd.user.services.nara;
   agent = darwin.launchd.agents.nara;
@@ -35,3 +38,5 @@ in
   ++ expect (lib.elem "--soul-file" agent.config.ProgramArguments) "darwin: --soul-file is passed"
   ++ expect (agent.config.KeepAlive && agent.config.RunAtLoad) "darwin: kept alive and run at load"
   ++ expect (!(linux ? launchd.agents.nara)) "linux: no launchd agent"
+  ++ expect (failed linux == [] && failed darwin == []) "no assertion fails where the check can run or is off, got ${builtins.toJSON (failed linux ++ failed darwin)}"
+  ++ expect (lib.any (lib.hasInfix "services.nara.checkConfig") (failed cross)) "cross: checkConfig forced on is refused, naming the option, got ${builtins.toJSON (failed cross)}"

@@ -233,6 +233,7 @@ fn home_manager_expression(lib: &Path) -> String {
       systemd.user.services = mkOption {{ type = types.attrsOf userService; default = {{}}; }};
       launchd.agents = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       home.homeDirectory = mkOption {{ type = types.str; default = "/home/me"; }};
+      assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
     }};
   }};
   user = {{
@@ -243,12 +244,17 @@ fn home_manager_expression(lib: &Path) -> String {
       extraArgs = [ "--mqtt-user" "me%h$HOME" ];
     }};
   }};
-  # macOS also turns the build-time check off, as a cross build would.
-  evaluate = isLinux: (lib.evalModules {{
-    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor {{ inherit isLinux; }}; }} ]
-      ++ lib.optional (!isLinux) {{ services.nara.checkConfig = false; }};
+  # macOS also turns the build-time check off, as a cross build would; the cross
+  # build forces it on, which the module must refuse.
+  evaluate = platform: extra: (lib.evalModules {{
+    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor platform; }} ] ++ extra;
   }}).config;
-in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
+in import ./checks/home-manager-module.nix {{
+  inherit lib;
+  linux = evaluate {{ isLinux = true; }} [];
+  darwin = evaluate {{ isLinux = false; }} [ {{ services.nara.checkConfig = false; }} ];
+  cross = evaluate {{ build = "x86_64-linux"; host = "aarch64-linux"; }} [ {{ services.nara.checkConfig = true; }} ];
+}}"#,
         lib = lib.display(),
     )
 }
