@@ -31,12 +31,15 @@
       else if self ? dirtyRev
       then "${builtins.substring 0 12 self.dirtyRev}-dirty"
       else "unknown";
-    # Everything nara builds for one system (nix/scope.nix wires the files below).
-    scopeFor = system:
+    # Everything nara builds from a package set (nix/scope.nix wires the files below):
+    # the pinned nixpkgs for this flake's outputs, the user's in the overlay.
+    scopeOf = pkgs:
       import ./nix/scope.nix {
-        inherit nixpkgs crane rust-overlay advisory-db system revision;
+        inherit pkgs crane rust-overlay advisory-db revision;
+        inherit (nixpkgs.lib) nixosSystem;
         nixosModule = self.nixosModules.default;
       };
+    scopeFor = system: scopeOf nixpkgs.legacyPackages.${system};
     # A module with this flake's nara as the package default.
     withPackage = module: {
       lib,
@@ -54,7 +57,7 @@
         inherit (s) nara nara-web; # nix/nara.nix, nix/web.nix
       }
       // lib.optionalAttrs s.pkgs.stdenv.hostPlatform.isLinux {
-        inherit (s) oci; # nix/oci.nix
+        inherit (s) nara-static oci; # nix/nara-static.nix, nix/oci.nix
       });
 
     apps = forAllSystems (s: {
@@ -81,8 +84,10 @@
       nara = withPackage ./modules/home-manager.nix; # a user service: systemd or launchd
     };
 
+    # nara built from the package set it is applied to: a user's nixpkgs, and so its
+    # pkgsStatic and pkgsCross sets too.
     overlays.default = final: _prev: {
-      inherit (self.packages.${final.stdenv.hostPlatform.system}) nara;
+      inherit (scopeOf final) nara;
     };
   };
 }

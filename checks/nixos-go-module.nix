@@ -6,6 +6,8 @@
 {
   lib,
   config,
+  options,
+  ...
 }: let
   inherit (config.systemd) services;
   settings = config.services.nara.effectiveSettings;
@@ -14,6 +16,9 @@
   naraUnits = lib.filter (lib.hasPrefix "nara") (lib.attrNames services);
   lily = services.nara-lily.serviceConfig;
   warned = needles: lib.any (w: lib.all (n: lib.hasInfix n w) needles) config.warnings;
+  # The options an instance declares, as an options manual lists them.
+  instanceOptions = options.services.nara.instances.type.getSubOptions ["services" "nara" "instances" "<name>"];
+  documentedAsString = name: instanceOptions.${name}.type.description == "null or string";
 in
   expect (naraUnits == ["nara-lily" "nara-rose" "nara-tulip"]) "the units are the instances and no other (as the Go module ran them), got ${toString naraUnits}"
   ++ expect (settings.nara-lily.name == "lily" && settings.nara-rose.name == "rose") "each instance is the nara named after it"
@@ -28,6 +33,7 @@ in
   ++ expect (lib.hasInfix (lib.escapeShellArgs ["-serve-ui" "-verbose" "-read-only"]) config.services.nara.configFiles.nara-lily.buildCommand) "the build-time check sees the Go flags"
   ++ expect (config.networking.firewall.allowedTCPPorts == []) "no port opened: the Go module opened none"
   ++ expect (config.services.nara.instances.rose.port == null && config.services.nara.instances.rose.settings.http_addr == "127.0.0.1:8081") "httpAddr is an alias of settings.http_addr"
-  ++ expect (warned ["services.nara.instances.lily.soul" "soulFile"]) "an inline soul warns and names soulFile, got ${builtins.toJSON config.warnings}"
+  ++ expect (warned ["services.nara.instances.lily.soul" "soulFile" "binary cache"]) "an inline soul warns, names soulFile and the binary caches it reaches, got ${builtins.toJSON config.warnings}"
   ++ expect (warned ["services.nara.instances.tulip" "no port"]) "an instance with no port warns"
   ++ expect (!(warned ["services.nara.instances.rose"])) "an instance with an httpAddr does not warn"
+  ++ expect (documentedAsString "httpAddr" && documentedAsString "publicUrl") "httpAddr and publicUrl are documented as strings, got ${instanceOptions.httpAddr.type.description} and ${instanceOptions.publicUrl.type.description}"

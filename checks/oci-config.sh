@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks an OCI image built by nix/oci.nix (a docker-archive tarball, as
 # dockerTools.buildLayeredImage writes): it runs nara as uid 65534, exposes 8080,
-# logs JSON, carries source/revision/version labels, has a healthcheck through
+# logs JSON, carries revision and version labels, has a healthcheck through
 # `nara healthcheck`, and no shell. POSIX sh, tar and jq.
 #
 #   checks/oci-config.sh IMAGE.tar[.gz]
@@ -37,7 +37,7 @@ expect "exposes 8080/tcp" '.config.ExposedPorts | has("8080/tcp")'
 expect "listens on :8080" '.config.Env | index("NARA_HTTP_ADDR=:8080") != null'
 expect "logs JSON" '.config.Env | index("NARA_LOG_FORMAT=json") != null'
 expect "healthcheck runs nara healthcheck" '.config.Healthcheck.Test == ["CMD", .config.Entrypoint[0], "healthcheck"]'
-for label in source revision version; do
+for label in revision version; do
 	expect "label org.opencontainers.image.$label is set" ".config.Labels[\"org.opencontainers.image.$label\"] | type == \"string\" and length > 0"
 done
 

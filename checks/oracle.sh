@@ -9,6 +9,10 @@
 # 2. embedded assets: / is the SPA, /docs/ is the book, a hashed asset is immutable;
 # 3. health: /healthz and /readyz answer 200, `BIN healthcheck` exits 0;
 # 4. shutdown (own instance only): SIGTERM makes it exit 0.
+# With ORACLE_MQTT_PORT=N (own instance only; mosquitto on PATH), the oracle first
+# starts mosquitto on 127.0.0.1:N and nara with --mqtt-url mqtt://localhost:N
+# --require-plaza: nara must resolve the broker's host name itself (what a static
+# binary in an empty image does) and join the plaza before it turns ready.
 # The first failure stops the run with one line saying what failed.
 set -u
 
@@ -25,11 +29,14 @@ command -v curl >/dev/null 2>&1 || fail "curl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nara-oracle.XXXXXX") || fail "cannot make a temporary directory"
 pid=
+broker_pid=
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	for running in $pid $broker_pid; do
+		if kill -0 "$running" 2>/dev/null; then
+			kill -KILL "$running" 2>/dev/null
+			wait "$running" 2>/dev/null
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,9 +51,30 @@ nara\ *) say "ok: artifact runs: $version" ;;
 *) fail "artifact: $bin --version printed '$version', expected 'nara VERSION (REVISION, PROFILE)'" ;;
 esac
 
+# --- a broker, when asked for ----------------------------------------------------
+mqtt_port=${ORACLE_MQTT_PORT:-}
+set --
+if [ -n "$mqtt_port" ]; then
+	[ -z "$url" ] || fail "ORACLE_MQTT_PORT needs the oracle's own instance, not a URL"
+	command -v mosquitto >/dev/null 2>&1 || fail "ORACLE_MQTT_PORT is set, but mosquitto is not installed"
+	# As root, mosquitto would switch to its own user before reading this file.
+	printf 'persistence false\nuser root\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" >"$work/mosquitto.conf"
+	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+	broker_pid=$!
+	tries=0
+	until grep -q "Opening ipv4 listen socket on port $mqtt_port" "$work/mosquitto.log"; do
+		kill -0 "$broker_pid" 2>/dev/null || fail "broker: mosquitto exited: $(tail -n 3 "$work/mosquitto.log")"
+		tries=$((tries + 1))
+		[ "$tries" -le 100 ] || fail "broker: mosquitto did not listen on $mqtt_port within 10 s"
+		sleep 0.1
+	done
+	say "ok: mosquitto listens on 127.0.0.1:$mqtt_port"
+	set -- --mqtt-url "mqtt://localhost:$mqtt_port" --require-plaza
+fi
+
 # --- start our own instance unless given a URL ------------------------------------
 if [ -z "$url" ]; then
-	"$bin" --http-addr 127.0.0.1:0 --log-format json --name oracle >"$work/stdout" 2>"$work/log" &
+	"$bin" --http-addr 127.0.0.1:0 --log-format json --name oracle "$@" >"$work/stdout" 2>"$work/log" &
 	pid=$!
 	tries=0
 	while :; do
@@ -59,6 +87,17 @@ if [ -z "$url" ]; then
 	done
 	url="http://$addr"
 	say "ok: started on $url"
+fi
+
+if [ -n "$mqtt_port" ]; then
+	tries=0
+	until grep -q '"message":"joined the plaza"' "$work/log"; do
+		kill -0 "$pid" 2>/dev/null || fail "plaza: nara exited: $(tail -n 3 "$work/log")"
+		tries=$((tries + 1))
+		[ "$tries" -le 100 ] || fail "plaza: nara did not join the broker at mqtt://localhost:$mqtt_port within 10 s: $(tail -n 3 "$work/log")"
+		sleep 0.1
+	done
+	say "ok: joined the plaza at mqtt://localhost:$mqtt_port (the host name resolved by nara)"
 fi
 
 # fetch PATH [curl options...]: body to $work/body, headers to $work/headers; prints the status.

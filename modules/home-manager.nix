@@ -25,7 +25,7 @@
   configFile =
     if cfg.checkConfig
     then
-      pkgs.runCommand "nara-checked.toml" {} ''
+      pkgs.runCommandLocal "nara-checked.toml" {} ''
         ${lib.getExe cfg.package} check-config --config ${settingsFile} ${lib.escapeShellArgs arguments}
         cp ${settingsFile} $out
       ''
@@ -76,12 +76,21 @@ in {
       description = ''
         Run `nara check-config` on the configuration file and arguments when the
         configuration is built, so a bad setting fails the switch rather than the start.
-        Off by default where the build machine cannot run the package (cross builds).
+        Off by default where the build machine cannot run the package (cross builds),
+        and refused there.
       '';
     };
   };
 
   config = lib.mkIf cfg.enable (lib.mkMerge [
+    {
+      assertions = [
+        {
+          assertion = !cfg.checkConfig || pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform;
+          message = "services.nara.checkConfig is on, but this configuration is built on ${pkgs.stdenv.buildPlatform.system} for ${pkgs.stdenv.hostPlatform.system}, which the build machine cannot run; set services.nara.checkConfig = false.";
+        }
+      ];
+    }
     (lib.mkIf pkgs.stdenv.hostPlatform.isLinux {
       systemd.user.services.nara = {
         # No ordering after network-online.target: a user manager has no such target.

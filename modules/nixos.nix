@@ -7,10 +7,8 @@
 # broker password) reach the units as systemd credentials (LoadCredential): never the
 # Nix store, never a command line.
 #
-# A configuration written for the Go nara's module evaluates too: `mqttHost` is renamed
-# to `settings.mqtt_url`, an instance's `httpAddr` and `publicUrl` are aliases of its
-# settings, its port comes from `httpAddr`, and an inline `soul` still works, with a
-# warning.
+# Nothing runs unless `enable` is set. A configuration written for the Go nara's module
+# evaluates too, through modules/nixos-go-compat.nix, which this file imports.
 {
   config,
   lib,
@@ -62,8 +60,8 @@
     };
   };
 
-  # The Go nara's module took a Nix path here, which lands in the store; a string
-  # does not.
+  # The Go nara's module took a Nix path here. The unit names it by `toString`, which
+  # copies nothing into the store; but a path inside a flake is in the store already.
   environmentFileType = types.nullOr (types.either types.str types.path);
 
   secretPath = what:
@@ -79,12 +77,11 @@
     };
 
   # Options an instance sets for itself; `null` takes the value from services.nara.
-  instanceModule = {name, ...}: {
-    # The Go nara's module named these two; they are this instance's settings.
-    imports = [
-      (lib.mkAliasOptionModule ["httpAddr"] ["settings" "http_addr"])
-      (lib.mkAliasOptionModule ["publicUrl"] ["settings" "public_url"])
-    ];
+  instanceModule = {
+    name,
+    config,
+    ...
+  }: {
     options = {
       enable = mkOption {
         type = types.bool;
@@ -96,7 +93,7 @@
         default = null;
         description = ''
           The port this instance listens on. Unset: the port of `settings.http_addr`
-          (`httpAddr`) if it names one, else a free port on 127.0.0.1, with a warning.
+          if it names one, else a free port on 127.0.0.1, with a warning.
         '';
       };
       package = mkOption {
@@ -114,13 +111,12 @@
         '';
       };
       soulFile = secretPath "soul";
-      soul = mkOption {
+      soulCredential = mkOption {
         type = types.nullOr types.str;
-        default = null;
-        description = ''
-          The soul itself, as the Go nara's module took it. It is copied into the
-          world-readable Nix store, so this warns: prefer `soulFile`.
-        '';
+        default = config.soulFile;
+        defaultText = lib.literalExpression "soulFile";
+        internal = true;
+        description = "The file systemd reads the credential `soul` from: `soulFile`, unless the Go module's inline `soul` stands in for it.";
       };
       mqttPasswordFile = secretPath "mqtt-password";
       openFirewall = mkOption {
@@ -144,8 +140,9 @@
   # Every unit to run, with the shared options applied: name -> resolved instance.
   # An instance's address and name are its own: it listens on its own port (on the
   # host of services.nara's http_addr, if one is set) and is the nara named after it.
-  units =
-    lib.optionalAttrs (cfg.enable && cfg.mainUnit) {
+  # None unless services.nara.enable is set.
+  units = lib.optionalAttrs cfg.enable (
+    lib.optionalAttrs cfg.mainUnit {
       nara = {
         inherit (cfg) package port soulFile mqttPasswordFile openFirewall environmentFile extraArgs;
         settings = nonNull cfg.settings;
@@ -160,10 +157,7 @@
           if inst.port != null
           then inst.port
           else portOf (inst.settings.http_addr or null);
-        soulFile =
-          if inst.soulFile == null && inst.soul != null
-          then "${pkgs.writeText "nara-${name}-soul" inst.soul}"
-          else inst.soulFile;
+        soulFile = inst.soulCredential;
         package =
           if inst.package == null
           then cfg.package
@@ -188,7 +182,8 @@
           else inst.environmentFile;
         extraArgs = cfg.extraArgs ++ inst.extraArgs;
       })
-    (lib.filterAttrs (_: inst: inst.enable) cfg.instances);
+    enabledInstances
+  );
 
   # The host part of "HOST:PORT", ":PORT" or "[IPv6]:PORT"; "" (all interfaces) for none.
   hostOf = addr: let
@@ -225,13 +220,15 @@
 
   # Each unit's --config file. With checkConfig, the package's own `nara check-config`
   # reads it with the unit's arguments at build time, so a bad setting fails the
-  # build, not the boot; it opens no secret, so none need exist on the build machine.
+  # build, not the boot. It sees the file and the arguments only: no secret (none
+  # need exist on the build machine) and no environment file. A plain copy after a
+  # check needs no C compiler, hence runCommandLocal.
   configFile = unitName: unit: let
     file = settingsFormat.generate "${unitName}.toml" (unitSettings unit);
   in
     if cfg.checkConfig
     then
-      pkgs.runCommand "${unitName}-checked.toml" {} ''
+      pkgs.runCommandLocal "${unitName}-checked.toml" {} ''
         ${lib.getExe unit.package} check-config --config ${file} ${lib.escapeShellArgs unit.extraArgs}
         cp ${file} $out
       ''
@@ -256,22 +253,40 @@
         LoadCredential =
           lib.optional (unit.soulFile != null) "soul:${unit.soulFile}"
           ++ lib.optional (unit.mqttPasswordFile != null) "mqtt-password:${unit.mqttPasswordFile}";
-        # A Nix path is copied into the store here, as the Go nara's module did (and
-        # warned about below); a string stays where it is.
-        EnvironmentFile = lib.optional (unit.environmentFile != null) "${unit.environmentFile}";
+        # toString, not "${...}": interpolating a Nix path would copy the file (and the
+        # password in it) into the world-readable store.
+        EnvironmentFile = lib.optional (unit.environmentFile != null) (toString unit.environmentFile);
       };
   };
+
+  # Secrets the unit reads at run time, by option name: none may be in the store.
+  secretOptions = lib.filterAttrs (_: value: value != null) ({
+      "services.nara.soulFile" = cfg.soulFile;
+      "services.nara.mqttPasswordFile" = cfg.mqttPasswordFile;
+      "services.nara.environmentFile" = stringOnly cfg.environmentFile;
+    }
+    // lib.concatMapAttrs (name: inst: {
+      "services.nara.instances.${name}.soulFile" = inst.soulFile;
+      "services.nara.instances.${name}.mqttPasswordFile" = inst.mqttPasswordFile;
+      "services.nara.instances.${name}.environmentFile" = stringOnly inst.environmentFile;
+    })
+    enabledInstances);
+  # A Nix path warns instead (below): the user chose a path, not a store location.
+  stringOnly = value:
+    if builtins.isString value
+    then value
+    else null;
+  inStore = path: lib.hasPrefix "${builtins.storeDir}/" path;
+  enabledInstances = lib.filterAttrs (_: inst: inst.enable) cfg.instances;
 in {
-  imports = [
-    (lib.mkRenamedOptionModule ["services" "nara" "mqttHost"] ["services" "nara" "settings" "mqtt_url"])
-  ];
+  imports = [./nixos-go-compat.nix];
 
   options.services.nara = {
     enable = lib.mkEnableOption "nara, serving its API, web UI and docs on one port";
 
+    # The default (modules/nixos-go-compat.nix) is the Go nara's module's behaviour.
     mainUnit = mkOption {
       type = types.bool;
-      default = cfg.instances == {};
       defaultText = lib.literalExpression "config.services.nara.instances == { }";
       description = ''
         Run the unit `nara`, configured by the options of `services.nara` itself. By
@@ -320,7 +335,12 @@ in {
       type = environmentFileType;
       default = null;
       example = "/run/secrets/nara.env";
-      description = "A file of NAME=value lines for the unit's environment (e.g. NARA_MQTT_PASSWORD).";
+      description = ''
+        A file of NAME=value lines for the unit's environment (e.g. NARA_MQTT_PASSWORD),
+        read by systemd when the unit starts. Give an absolute path as a string; a Nix
+        path is named as it is, not copied, but one inside a flake is in the store
+        already, so it warns.
+      '';
     };
 
     extraArgs = mkOption {
@@ -337,7 +357,9 @@ in {
       description = ''
         Run `nara check-config` on each unit's configuration file and arguments when the
         system is built, so a bad setting fails `nixos-rebuild` rather than the boot.
-        Off by default where the build machine cannot run the package (cross builds).
+        The check sees the file and the arguments, not the environment file or the
+        credentials. Off by default where the build machine cannot run the package
+        (cross builds), and refused there.
       '';
     };
 
@@ -377,18 +399,17 @@ in {
     };
   };
 
-  config = lib.mkIf (units != {}) {
+  config = lib.mkIf cfg.enable {
     warnings = let
-      instances = lib.filterAttrs (_: inst: inst.enable) cfg.instances;
-      storePath = option: value: lib.optional (builtins.isPath value) "${option}.environmentFile is a Nix path, so the file (and the broker password in it) is copied into the world-readable Nix store; give its absolute path as a string instead, such as \"/run/secrets/nara.env\".";
+      storePath = option: value: lib.optional (builtins.isPath value) "${option}.environmentFile is a Nix path. The unit reads it where it is, but a path inside a flake (or any path already in the Nix store) is world-readable there with the broker password in it; give the absolute path of a file outside the store as a string instead, such as \"/run/secrets/nara.env\".";
     in
-      storePath "services.nara" cfg.environmentFile
+      lib.optional (units == {}) "services.nara.enable is set, but no nara runs: every instance is disabled and services.nara.mainUnit is false."
+      ++ storePath "services.nara" cfg.environmentFile
       ++ lib.concatLists (lib.mapAttrsToList (name: inst:
-        lib.optional (inst.soul != null) "services.nara.instances.${name}.soul puts the soul in the world-readable Nix store; keep it in a file outside the store and set services.nara.instances.${name}.soulFile instead."
-        ++ lib.optional (inst.port == null && units."nara-${name}".port == null) "services.nara.instances.${name} has no port and no httpAddr, so it listens on a free port on 127.0.0.1; set its port (or httpAddr) to reach its web UI."
+        lib.optional (inst.port == null && units."nara-${name}".port == null) "services.nara.instances.${name} has no port and its settings.http_addr names none, so it listens on a free port on 127.0.0.1; set its port to reach its web UI."
         ++ storePath "services.nara.instances.${name}" inst.environmentFile)
-      instances)
-      ++ lib.optional (cfg.enable && !cfg.mainUnit && (cfg.soulFile != null || cfg.mqttPasswordFile != null)) "services.nara.soulFile or mqttPasswordFile is set, but the unit nara does not run: with instances defined it runs only with services.nara.mainUnit = true.";
+      enabledInstances)
+      ++ lib.optional (!cfg.mainUnit && (cfg.soulFile != null || cfg.mqttPasswordFile != null)) "services.nara.soulFile or mqttPasswordFile is set, but the unit nara does not run: with instances defined it runs only with services.nara.mainUnit = true.";
 
     assertions = let
       ports = lib.filter (port: port != null) (lib.mapAttrsToList (_: unit: unit.port) units);
@@ -398,7 +419,16 @@ in {
           assertion = lib.length ports == lib.length (lib.unique ports);
           message = "services.nara: every instance needs its own port; got ${toString ports}.";
         }
+        {
+          assertion = !cfg.checkConfig || pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform;
+          message = "services.nara.checkConfig is on, but this system is built on ${pkgs.stdenv.buildPlatform.system} for ${pkgs.stdenv.hostPlatform.system}, which the build machine cannot run; set services.nara.checkConfig = false.";
+        }
       ]
+      ++ lib.mapAttrsToList (option: path: {
+        assertion = !inStore path;
+        message = "${option} (${path}) is in the Nix store, which every user of the machine can read; keep the secret in a file outside the store (sops-nix, agenix, or a file you place) and give its path.";
+      })
+      secretOptions
       ++ lib.mapAttrsToList (_: unit: let
         addr = unit.settings.http_addr or null;
       in {

@@ -11,16 +11,19 @@
   advisory-db,
   nara,
   nara-web,
+  nara-static,
   oci,
   module-eval,
   vm-test,
   curl,
+  file,
   jq,
   gnutar,
   mosquitto,
   openssl,
   prometheus,
   systemd,
+  util-linux,
   alejandra,
   statix,
   deadnix,
@@ -28,10 +31,13 @@
 {
   inherit nara nara-web;
 
-  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix).
+  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix). Nothing reads
+  # this check's target/, so it is not installed (crane installs it by default) and no
+  # binary cache receives it.
   clippy = craneLib.cargoClippy (crateArgs.checks
     // {
       cargoClippyExtraArgs = "--all-targets -- --deny warnings";
+      doInstallCargoArtifacts = false;
     });
 
   fmt = craneLib.cargoFmt {src = sources.rust;};
@@ -44,13 +50,17 @@
 
   # The integration tests read the book chapters and modules they hold the code
   # against (sources.tests), start real servers and a mosquitto broker on loopback, and
-  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate. The
-  # dependency layer is the checks' own, built from the crate's source alone.
+  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate and
+  # unshare. The dependency layer is the checks' own, built from the crate's source
+  # alone.
   nextest = craneLib.cargoNextest (crateArgs.checks
     // {
       src = sources.tests;
       cargoExtraArgs = "--locked";
-      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd];
+      # As for clippy: a target/ that nothing reads stays out of the store and the cache.
+      doInstallCargoArtifacts = false;
+      # util-linux: the host-uptime test mounts a /proc with subset=pid in a namespace.
+      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd util-linux];
       __darwinAllowLocalNetworking = true;
     });
 
@@ -80,7 +90,21 @@
 }
 // lib.optionalAttrs stdenv.hostPlatform.isLinux {
   # services.nara evaluated in a real NixOS system, and run in VMs against the oracle.
-  inherit module-eval vm-test;
+  inherit module-eval vm-test nara-static;
+
+  # The oracle against the static nara, which must also resolve a broker's host name
+  # by itself (glibc's static libc, no NSS modules to load): mosquitto on a fixed port
+  # of the build's own loopback, reached as localhost.
+  oracle-static =
+    runCommand "nara-oracle-static" {
+      nativeBuildInputs = [curl file mosquitto];
+    } ''
+      file -L ${lib.getExe nara-static} > described
+      cat described
+      grep -Eq 'static(-pie|ally) linked' described
+      ORACLE_MQTT_PORT=18830 sh ${../checks/oracle.sh} ${lib.getExe nara-static}
+      touch "$out"
+    '';
 
   # The image's config: user, entrypoint, ports, labels, healthcheck.
   oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''

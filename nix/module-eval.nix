@@ -1,21 +1,22 @@
-# A pure evaluation of services.nara inside a real NixOS system: each sample
-# configuration must make the units its expectations describe (the same pairs
-# `make test` evaluates with nixpkgs' lib alone): this module's own sample, and one
-# written for the Go nara's module.
+# A pure evaluation of services.nara inside a real NixOS system: each case of
+# checks/nixos-cases.nix must make what its expectations describe (the same cases
+# `make test` evaluates with nixpkgs' lib alone).
 {
   lib,
-  runCommand,
+  runCommandLocal,
   nixosSystem,
   nixosModule,
   system,
 }: let
-  failuresOf = sample: expectations: let
+  cases = import ../checks/nixos-cases.nix {inherit lib;};
+  failuresOf = name: case: let
     evaluated = nixosSystem {
       modules = [
         nixosModule
-        sample
+        case.configuration
         {
-          nixpkgs.hostPlatform = system;
+          # A case may build for another platform (a cross build).
+          nixpkgs.hostPlatform = lib.mkDefault system;
           boot.isContainer = true;
           system.stateVersion = "26.05";
         }
@@ -23,15 +24,13 @@
     };
     failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
   in
-    map (failure: "${baseNameOf sample}: ${failure}") (failedAssertions
-      ++ import expectations {
-        inherit lib;
-        inherit (evaluated) config;
+    map (failure: "${name}: ${failure}") (lib.optionals (!(case.failingAssertions or false)) failedAssertions
+      ++ case.expect {
+        inherit lib failedAssertions;
+        inherit (evaluated) config options;
       });
-  failures =
-    failuresOf ../checks/nixos-sample.nix ../checks/nixos-module.nix
-    ++ failuresOf ../checks/nixos-go-sample.nix ../checks/nixos-go-module.nix;
+  failures = lib.concatLists (lib.mapAttrsToList failuresOf cases);
 in
   if failures == []
-  then runCommand "nara-module-eval" {} "touch $out"
+  then runCommandLocal "nara-module-eval" {} "touch $out"
   else throw "services.nara:\n  ${lib.concatStringsSep "\n  " failures}"

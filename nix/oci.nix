@@ -1,13 +1,15 @@
-# The OCI image: nara and CA certificates only (no shell), running as nobody, JSON
-# logs, a healthcheck through `nara healthcheck`, tagged <version>-<revision>.
+# The OCI image (Linux): the static nara (nix/nara-static.nix) and the CA bundle only,
+# so no dynamic loader, no glibc and no shell; it runs as nobody, logs JSON, has a
+# healthcheck through `nara healthcheck`, and is tagged <version>-<revision>.
 {
   lib,
   dockerTools,
-  nara,
+  nara-static,
   revision,
 }: let
   defaults = import ../modules/defaults.nix;
   port = toString defaults.port;
+  nara = nara-static;
 in
   dockerTools.buildLayeredImage {
     name = "nara";
@@ -31,10 +33,11 @@ in
         StartPeriod = 5 * 1000000000;
         Retries = 3;
       };
+      # No source label: this project names no public repository of its own, and the
+      # Go nara's is not where this image comes from.
       Labels = {
         "org.opencontainers.image.title" = "nara";
         "org.opencontainers.image.description" = nara.meta.description;
-        "org.opencontainers.image.source" = "https://github.com/eljojo/nara";
         "org.opencontainers.image.revision" = revision;
         "org.opencontainers.image.version" = nara.version;
         "org.opencontainers.image.licenses" = "MIT";

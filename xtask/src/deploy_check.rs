@@ -211,6 +211,26 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
         config["Healthcheck"]["Test"][2] == "healthcheck",
         "oci: the healthcheck is not `nara healthcheck`".into(),
     );
+    // The static nara and the CA bundle, nothing else: no loader, no glibc, no shell.
+    expect(
+        config["Entrypoint"][0] == "/nix/store/00000000000000000000000000000000-nara-static/bin/nara",
+        format!(
+            "oci: the entrypoint is not the static nara, got {}",
+            config["Entrypoint"]
+        ),
+    );
+    expect(
+        oci["contents"] == json!(["ca-certificates"]),
+        format!(
+            "oci: the image holds more than the CA bundle beside nara: {}",
+            oci["contents"]
+        ),
+    );
+
+    // CI: the deploy ships the image CI pushed, and the binary cache is a setting.
+    for problem in ci_problems(&yaml(root, ".github/workflows/ci.yml")?) {
+        expect(false, format!(".github/workflows/ci.yml: {problem}"));
+    }
 
     // The modules read the same file (their evaluation is `cargo xtask nix-eval`).
     for module in ["modules/nixos.nix", "modules/home-manager.nix", "nix/oci.nix"] {
@@ -234,10 +254,58 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
     }
 }
 
+/// What the workflow must do beyond what actionlint checks: Fly runs the image the
+/// image jobs built and the manifest job published (not a rebuild on Fly's builder), and
+/// every cachix step names the cache from the repository variable CACHIX_CACHE and is
+/// skipped when it is unset, so a fork's CI runs without a cache it cannot vouch for.
+fn ci_problems(workflow: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let deploy = &workflow["jobs"]["deploy"];
+    if deploy["needs"] != "manifest" {
+        problems.push(format!(
+            "the deploy job must need the manifest job, got {}",
+            deploy["needs"]
+        ));
+    }
+    let runs: Vec<&str> = deploy["steps"]
+        .as_array()
+        .map(|steps| steps.iter().filter_map(|s| s["run"].as_str()).collect())
+        .unwrap_or_default();
+    if !runs
+        .iter()
+        .any(|r| r.contains("flyctl deploy --image \"$IMAGE:${{ github.sha }}\""))
+    {
+        problems.push(format!(
+            "the deploy job must run `flyctl deploy --image \"$IMAGE:${{{{ github.sha }}}}\"`, got {runs:?}"
+        ));
+    }
+    let jobs = workflow["jobs"].as_object().cloned().unwrap_or_default();
+    for (job, definition) in &jobs {
+        for step in definition["steps"].as_array().cloned().unwrap_or_default() {
+            let uses = step["uses"].as_str().unwrap_or("");
+            if !uses.starts_with("cachix/cachix-action@") {
+                continue;
+            }
+            if step["if"] != "vars.CACHIX_CACHE != ''" {
+                problems.push(format!(
+                    "job {job}: the cachix step must be skipped when vars.CACHIX_CACHE is unset"
+                ));
+            }
+            if step["with"]["name"] != "${{ vars.CACHIX_CACHE }}" {
+                problems.push(format!(
+                    "job {job}: the cachix step must take the cache's name from vars.CACHIX_CACHE, got {}",
+                    step["with"]["name"]
+                ));
+            }
+        }
+    }
+    problems
+}
+
 const OCI_EXPRESSION: &str = r#"import ./nix/oci.nix {
   lib.getExe = p: "${p.outPath}/bin/${p.meta.mainProgram}";
   dockerTools = { buildLayeredImage = args: args; caCertificates = "ca-certificates"; };
-  nara = { version = "0.0.0"; outPath = "/nix/store/00000000000000000000000000000000-nara"; meta = { mainProgram = "nara"; description = "nara"; }; };
+  nara-static = { version = "0.0.0"; outPath = "/nix/store/00000000000000000000000000000000-nara-static"; meta = { mainProgram = "nara"; description = "nara"; }; };
   revision = "0000000";
 }"#;
 
@@ -302,4 +370,42 @@ fn status_of(addr: &str, path: &str) -> Result<u16, String> {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("no HTTP status for {path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).expect("the workflow is YAML")
+    }
+
+    fn ours() -> String {
+        read(&crate::repo_root(), ".github/workflows/ci.yml").expect("ci.yml")
+    }
+
+    #[test]
+    fn the_workflow_deploys_the_built_image_and_takes_the_cache_from_a_variable() {
+        assert_eq!(ci_problems(&workflow(&ours())), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_rebuild_on_fly_or_a_hard_coded_cache_is_refused() {
+        let rebuilt = ours().replace("needs: manifest", "needs: check").replace(
+            "flyctl deploy --image \"$IMAGE:${{ github.sha }}\"",
+            "flyctl deploy --nixpacks --remote-only",
+        );
+        let problems = ci_problems(&workflow(&rebuilt));
+        assert!(problems.iter().any(|p| p.contains("need the manifest")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("--image")), "{problems:?}");
+        let hard_coded = ours()
+            .replace("        if: vars.CACHIX_CACHE != ''\n", "")
+            .replace("${{ vars.CACHIX_CACHE }}", "nara");
+        let problems = ci_problems(&workflow(&hard_coded));
+        assert!(problems.iter().any(|p| p.contains("skipped when")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("name from vars.CACHIX_CACHE")),
+            "{problems:?}"
+        );
+    }
 }

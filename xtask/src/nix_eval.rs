@@ -11,16 +11,26 @@ pub fn run(root: &Path) -> Result<(), String> {
     let sources = evaluate(root, &sources_expression(root, &lib)?)?;
     check_sources(&sources)?;
     same_as_the_twins(root, &sources)?;
-    for (sample, expectations) in NIXOS_SAMPLES {
-        let failures = evaluate(root, &nixos_module_expression(&lib, sample, expectations))?;
-        let failures: Vec<&str> = failures
+    let cases = evaluate(root, &nixos_module_expression(&lib))?;
+    let cases = cases
+        .as_object()
+        .ok_or("checks/nixos-cases.nix did not evaluate to a set of cases")?;
+    let mut failures = Vec::new();
+    for (case, failed) in cases {
+        let failed: Vec<&str> = failed
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        if !failures.is_empty() {
-            return Err(format!("modules/nixos.nix with {sample}:\n  {}", failures.join("\n  ")));
+        if failed.is_empty() {
+            eprintln!("nix-eval: services.nara makes of the case {case} what checks/nixos-cases.nix expects");
         }
-        eprintln!("nix-eval: services.nara makes of {sample} the units {expectations} expects");
+        failures.extend(failed.iter().map(|f| format!("{case}: {f}")));
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "modules/nixos.nix with checks/nixos-cases.nix:\n  {}",
+            failures.join("\n  ")
+        ));
     }
     let failures = evaluate(root, &home_manager_expression(&lib))?;
     let failures: Vec<&str> = failures
@@ -31,6 +41,17 @@ pub fn run(root: &Path) -> Result<(), String> {
         return Err(format!("modules/home-manager.nix:\n  {}", failures.join("\n  ")));
     }
     eprintln!("nix-eval: the Home Manager module makes a systemd user unit on Linux and a launchd agent on macOS");
+    let failures = evaluate(root, &derivations_expression(&lib))?;
+    let failures: Vec<&str> = failures
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        return Err(format!("nix/ derivations:\n  {}", failures.join("\n  ")));
+    }
+    eprintln!(
+        "nix-eval: nara, nara-static and the checks get the arguments they need, natively and for pkgsCross.aarch64-multiplatform"
+    );
     eprintln!(
         "nix-eval: source filesets evaluated with {} and hold what each derivation reads",
         lib.display()
@@ -110,23 +131,21 @@ fn same_as_the_twins(root: &Path, sets: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The NixOS configurations the module is evaluated with, each with the file of
-/// expectations it must meet: this module's own, and one written for the Go nara's.
-/// The flake's module-eval check evaluates the same pairs in a real NixOS system.
-const NIXOS_SAMPLES: [(&str, &str); 2] = [
-    ("checks/nixos-sample.nix", "checks/nixos-module.nix"),
-    ("checks/nixos-go-sample.nix", "checks/nixos-go-module.nix"),
-];
-
-/// Stand-ins for the parts of `pkgs` the modules use: the platforms, `formats.toml`,
-/// `runCommand` and `writeText` (whose outputs are never built here) and the nara
-/// package.
+/// Stand-ins for the parts of `pkgs` the modules use: the build and host platforms
+/// (a build machine runs only its own system here), `formats.toml`, `runCommandLocal`
+/// and `writeText` (whose outputs are never built here) and the nara package.
 const PKGS_STAND_IN: &str = r#"
-  pkgsFor = isLinux: {
-    stdenv.hostPlatform = { inherit isLinux; isDarwin = !isLinux; };
-    stdenv.buildPlatform.canExecute = _host: true;
-    # The derivation's name and script, as nixpkgs' runCommand passes them through.
-    runCommand = name: _env: buildCommand: {
+  pkgsFor = { isLinux ? true, build ? "x86_64-linux", host ? build }: let
+    platform = system: {
+      inherit system isLinux;
+      isDarwin = !isLinux;
+      canExecute = other: other.system == system;
+    };
+  in {
+    stdenv.hostPlatform = platform host;
+    stdenv.buildPlatform = platform build;
+    # The derivation's name and script, as nixpkgs' runCommandLocal passes them through.
+    runCommandLocal = name: _env: buildCommand: {
       type = "derivation";
       inherit name buildCommand;
       outPath = "/nix/store/00000000000000000000000000000000-${name}";
@@ -148,47 +167,73 @@ const PKGS_STAND_IN: &str = r#"
     };
   };"#;
 
-/// modules/nixos.nix evaluated with `sample` through `lib.evalModules`, with stand-ins
-/// for what NixOS itself declares (systemd.services, the firewall, assertions,
-/// warnings) and for `pkgs` (formats.toml, the nara package); the result is the list of
-/// failures from `expectations`.
-fn nixos_module_expression(lib: &Path, sample: &str, expectations: &str) -> String {
+/// modules/nixos.nix evaluated with each case of checks/nixos-cases.nix through
+/// `lib.evalModules`, with stand-ins for what NixOS itself declares (systemd.services,
+/// the firewall, assertions, warnings, the platforms `pkgs` is built for) and for
+/// `pkgs`; the result is each case's list of failures, by case. As in a real system,
+/// NixOS has a warning of its own, which no case may mistake for nara's.
+fn nixos_module_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
   inherit (lib) mkOption types;{PKGS_STAND_IN}
-  pkgs = pkgsFor true;
   # NixOS's `utils`; the flake's module-eval check runs the real one.
   utils.escapeSystemdExecArgs = import ./modules/systemd-escape.nix {{ inherit lib; }};
-  nixosStandIns = {{
+  nixosStandIns = {{ config, ... }}: {{
     options = {{
       assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
       warnings = mkOption {{ type = types.listOf types.str; default = []; }};
       systemd.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       networking.firewall.allowedTCPPorts = mkOption {{ type = types.listOf types.port; default = []; }};
+      nixpkgs.hostPlatform = mkOption {{ type = types.str; default = "x86_64-linux"; }};
+      nixpkgs.buildPlatform = mkOption {{ type = types.str; default = config.nixpkgs.hostPlatform; }};
+    }};
+    config = {{
+      warnings = [ "a warning of NixOS's own, as a real system may have" ];
+      _module.args = {{
+        inherit utils;
+        pkgs = pkgsFor {{ build = config.nixpkgs.buildPlatform; host = config.nixpkgs.hostPlatform; }};
+      }};
     }};
   }};
-  evaluated = lib.evalModules {{
-    modules = [ nixosStandIns ./modules/nixos.nix ./{sample} {{ _module.args = {{ inherit pkgs utils; }}; }} ];
-  }};
-  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
-in failedAssertions ++ import ./{expectations} {{ inherit lib; inherit (evaluated) config; }}"#,
+  failuresOf = _name: case: let
+    evaluated = lib.evalModules {{ modules = [ nixosStandIns ./modules/nixos.nix case.configuration ]; }};
+    failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) evaluated.config.assertions);
+  in lib.optionals (!(case.failingAssertions or false)) failedAssertions
+    ++ case.expect {{ inherit lib failedAssertions; inherit (evaluated) config options; }};
+in lib.mapAttrs failuresOf (import ./checks/nixos-cases.nix {{ inherit lib; }})"#,
         lib = lib.display(),
     )
 }
 
 /// modules/home-manager.nix evaluated for Linux and for macOS, with stand-ins for the
 /// Home Manager options it sets; the result is checks/home-manager-module.nix's failures.
+/// A user service follows Home Manager's own declaration (modules/systemd.nix): free-form
+/// sections of primitives and lists, and `ExecStart` a string or list, applied through
+/// `lib.toList`, so the check sees what the real option gives.
 fn home_manager_expression(lib: &Path) -> String {
     format!(
         r#"let{COMPAT_IMPORT}
   lib = import {lib};
   inherit (lib) mkOption types;{PKGS_STAND_IN}
+  primitive = types.oneOf [ types.bool types.int types.str types.path ];
+  userService = types.submodule {{
+    freeformType = types.attrsOf (types.attrsOf (types.either primitive (types.listOf primitive)));
+    options.Unit.Description = mkOption {{ type = types.nullOr types.str; default = null; }};
+    options.Unit.Documentation = mkOption {{ type = types.coercedTo types.str lib.toList (types.listOf types.str); default = []; }};
+    options.Service.Environment = mkOption {{ type = types.coercedTo types.str lib.toList (types.listOf types.str); default = []; }};
+    options.Service.ExecStart = mkOption {{
+      type = let command = types.either types.package types.str; in types.either command (types.listOf command);
+      apply = lib.toList;
+      default = [];
+    }};
+  }};
   standIns = {{
     options = {{
-      systemd.user.services = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
+      systemd.user.services = mkOption {{ type = types.attrsOf userService; default = {{}}; }};
       launchd.agents = mkOption {{ type = types.attrsOf types.anything; default = {{}}; }};
       home.homeDirectory = mkOption {{ type = types.str; default = "/home/me"; }};
+      assertions = mkOption {{ type = types.listOf types.anything; default = []; }};
     }};
   }};
   user = {{
@@ -199,12 +244,83 @@ fn home_manager_expression(lib: &Path) -> String {
       extraArgs = [ "--mqtt-user" "me%h$HOME" ];
     }};
   }};
-  # macOS also turns the build-time check off, as a cross build would.
-  evaluate = isLinux: (lib.evalModules {{
-    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor isLinux; }} ]
-      ++ lib.optional (!isLinux) {{ services.nara.checkConfig = false; }};
+  # macOS also turns the build-time check off, as a cross build would; the cross
+  # build forces it on, which the module must refuse.
+  evaluate = platform: extra: (lib.evalModules {{
+    modules = [ standIns ./modules/home-manager.nix user {{ _module.args.pkgs = pkgsFor platform; }} ] ++ extra;
   }}).config;
-in import ./checks/home-manager-module.nix {{ inherit lib; linux = evaluate true; darwin = evaluate false; }}"#,
+in import ./checks/home-manager-module.nix {{
+  inherit lib;
+  linux = evaluate {{ isLinux = true; }} [];
+  darwin = evaluate {{ isLinux = false; }} [ {{ services.nara.checkConfig = false; }} ];
+  cross = evaluate {{ build = "x86_64-linux"; host = "aarch64-linux"; }} [ {{ services.nara.checkConfig = true; }} ];
+}}"#,
+        lib = lib.display(),
+    )
+}
+
+/// nix/crate-args.nix, nix/nara.nix, nix/nara-static.nix and nix/checks.nix with
+/// crane's builders stood in for by functions that return what they are given, for an
+/// x86_64-linux host and for pkgsCross.aarch64-multiplatform (platforms elaborated by
+/// nixpkgs' own lib.systems): what each derivation is asked to build, and for whom.
+/// Whether crane and rust-overlay then build it is for a Nix machine to show.
+fn derivations_expression(lib: &Path) -> String {
+    format!(
+        r#"let{COMPAT_IMPORT}
+  lib = import {lib};
+  build = lib.systems.elaborate "x86_64-linux";
+  hosts = {{
+    x86_64-linux = build;
+    aarch64-multiplatform = lib.systems.elaborate lib.systems.examples.aarch64-multiplatform;
+  }};
+  stub = name: {{ type = "derivation"; inherit name; outPath = "/nix/store/00000000000000000000000000000000-${{name}}"; }};
+  craneLib = {{
+    buildDepsOnly = args: stub "deps" // {{ inherit args; }};
+    buildPackage = args: stub (args.pname or "nara") // args // {{ version = "0.0.0"; }};
+    cargoClippy = args: args;
+    cargoNextest = args: args;
+    cargoFmt = args: args;
+    cargoDoc = args: args;
+    cargoAudit = args: args;
+  }};
+  glibc = stub "glibc" // {{ static = stub "glibc-static"; }};
+  expect = ok: message: lib.optional (!ok) message;
+  failuresFor = hostName: hostPlatform: let
+    stdenv = {{ inherit hostPlatform; buildPlatform = build; }};
+    crateArgs = import ./nix/crate-args.nix {{
+      inherit lib stdenv glibc craneLib;
+      sources.rust = stub "source";
+      nara-web = stub "nara-web";
+      revision = "000000000000";
+    }};
+    nara = import ./nix/nara.nix {{ inherit lib craneLib crateArgs; nara-web = stub "nara-web"; }};
+    nara-static = import ./nix/nara-static.nix {{ inherit lib glibc craneLib crateArgs nara; removeReferencesTo = stub "remove-references-to"; }};
+    checks = import ./nix/checks.nix ({{
+      inherit lib stdenv craneLib crateArgs nara nara-static;
+      runCommand = name: _env: _script: stub name;
+      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; }};
+      advisory-db = stub "advisory-db";
+      prometheus.cli = stub "promtool";
+    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "util-linux" "alejandra" "statix" "deadnix" ] stub);
+    target = hostPlatform.rust.rustcTarget;
+    flags = "CARGO_TARGET_${{hostPlatform.rust.cargoEnvVarTarget}}_RUSTFLAGS";
+    static = crateArgs.static;
+    says = what: "${{hostName}}: ${{what}}";
+  in
+    expect (target == "${{hostPlatform.parsed.cpu.name}}-unknown-linux-gnu") (says "the static build targets glibc, got ${{target}}")
+    ++ expect (nara-static.CARGO_BUILD_TARGET or null == target) (says "nara-static is built for ${{target}}, got ${{nara-static.CARGO_BUILD_TARGET or "none"}}")
+    ++ expect (nara-static.${{flags}} or null == "-C target-feature=+crt-static") (says "nara-static sets ${{flags}} to +crt-static")
+    ++ expect (static.cargoArtifacts.args.CARGO_BUILD_TARGET or null == target && static.cargoArtifacts.args.${{flags}} or null == "-C target-feature=+crt-static") (says "nara-static's dependency layer is built the same way, so it is reused")
+    ++ expect (static.cargoArtifacts.args.CARGO_PROFILE == "release" && nara-static.CARGO_PROFILE == "release") (says "nara-static is the release profile")
+    ++ expect (lib.elem glibc.static (nara-static.buildInputs or [])) (says "nara-static links glibc's static libc")
+    ++ expect (lib.elem glibc (nara-static.disallowedReferences or []) && lib.elem glibc.static (nara-static.disallowedReferences or [])) (says "no glibc may be left in nara-static's closure")
+    ++ expect (!(nara ? CARGO_BUILD_TARGET) && !(lib.any (lib.hasSuffix "_RUSTFLAGS") (lib.attrNames nara))) (says "nara itself stays the ordinary dynamic build")
+    ++ expect (lib.meta.availableOn hostPlatform nara && lib.meta.availableOn hostPlatform nara-static) (says "nara and nara-static are available on ${{hostPlatform.system}}")
+    ++ expect (!(lib.meta.availableOn (lib.systems.elaborate "aarch64-darwin") nara-static)) (says "nara-static is Linux only")
+    ++ expect (nara-static.meta.mainProgram == "nara") (says "nara-static's program is nara")
+    ++ expect (checks.clippy.doInstallCargoArtifacts == false && checks.nextest.doInstallCargoArtifacts == false) (says "clippy and nextest install no target/ for the binary cache")
+    ++ expect (checks ? oracle-static && checks ? nara-static) (says "the checks build nara-static and run the oracle against it");
+in lib.concatLists (lib.mapAttrsToList failuresFor hosts)"#,
         lib = lib.display(),
     )
 }

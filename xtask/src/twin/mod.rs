@@ -71,6 +71,16 @@ const TWINS: &[Twin] = &[
         needs: &["nara"],
     },
     Twin {
+        name: "nara-static",
+        check: "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)",
+        needs: &["nara-web"],
+    },
+    Twin {
+        name: "oracle-static",
+        check: "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
+        needs: &["nara-static"],
+    },
+    Twin {
         name: "nextest",
         check: "checks.nextest (craneLib.cargoNextest, dev profile)",
         needs: &["nara-web"],
@@ -87,7 +97,7 @@ const ONLY_UNDER_NIX: &[&str] = &[
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--list") {
         for twin in TWINS {
-            println!("{:<9} {}", twin.name, twin.check);
+            println!("{:<13} {}", twin.name, twin.check);
         }
         return Ok(());
     }
@@ -235,6 +245,8 @@ impl Environment {
             "nix-lint" => self.nix_lint(),
             "nara" => self.nara(),
             "oracle" => self.oracle(),
+            "nara-static" => self.nara_static(),
+            "oracle-static" => self.oracle_static(),
             other => Err(format!("no twin {other}")),
         }
     }
@@ -289,6 +301,8 @@ impl Environment {
                 "promtool",
                 "openssl",
                 "systemd-socket-activate",
+                "unshare",
+                "mount",
             ])?,
         )?;
         self.cargo_twin(
@@ -392,6 +406,93 @@ impl Environment {
             .run()
     }
 
+    /// nix/nara-static.nix: the release build for the host's glibc target with
+    /// +crt-static given through the target's RUSTFLAGS variable (nix/crate-args.nix),
+    /// then `file` and `ldd` must both see a static binary.
+    fn nara_static(&self) -> Result<(), String> {
+        let Some(target) = static_target() else {
+            eprintln!("twin nara-static: SKIPPED: packages.nara-static is for Linux on x86_64 and aarch64 only");
+            return Ok(());
+        };
+        let log = self.work.join("cargo-build-static.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        self.cargo_twin_with(
+            "rust",
+            &[],
+            &[
+                "build",
+                "--release",
+                "--message-format",
+                "json-render-diagnostics",
+                "--locked",
+                "--target",
+                &target,
+            ],
+            true,
+            |c| {
+                c.env(rustflags_variable(&target), "-C target-feature=+crt-static");
+                c.stdout(log_file);
+            },
+        )?;
+        let built = self.work.join("rust/target").join(&target).join("release/nara");
+        let installed = self.nara_static_bin();
+        std::fs::create_dir_all(installed.parent().expect("bin/")).map_err(|e| e.to_string())?;
+        std::fs::copy(&built, &installed).map_err(|e| format!("cannot install {}: {e}", built.display()))?;
+        let described = tool_output("file", &[installed.as_os_str()])?;
+        if !(described.contains("static-pie linked") || described.contains("statically linked")) {
+            return Err(format!("file does not see a static binary: {described}"));
+        }
+        // ldd exits non-zero for a binary with no loader; its words are what count.
+        let loader = Command::new("ldd")
+            .arg(&installed)
+            .output()
+            .map_err(|e| format!("cannot run ldd: {e}"))?;
+        let loader = format!(
+            "{}{}",
+            String::from_utf8_lossy(&loader.stdout),
+            String::from_utf8_lossy(&loader.stderr)
+        );
+        if !(loader.contains("statically linked") || loader.contains("not a dynamic executable")) {
+            return Err(format!("ldd finds shared libraries: {loader}"));
+        }
+        let size = std::fs::metadata(&installed).map_err(|e| e.to_string())?.len();
+        eprintln!(
+            "twin nara-static: installed {} ({size} bytes): {}; ldd: {}",
+            installed.display(),
+            described.trim().split(": ").nth(1).unwrap_or_default(),
+            loader.trim()
+        );
+        Ok(())
+    }
+
+    /// checks.oracle-static: the oracle against the static nara, with mosquitto on a
+    /// loopback port that nara finds as `localhost`.
+    fn oracle_static(&self) -> Result<(), String> {
+        if static_target().is_none() {
+            eprintln!("twin oracle-static: SKIPPED: there is no static nara on this platform");
+            return Ok(());
+        }
+        let tools = link_tools(
+            &self.work.join("tools/oracle-static"),
+            &named_commands(&["curl", "mosquitto"])?,
+        )?;
+        let dir = self.work.join("oracle-static");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // Nix's sandbox has a loopback of its own, so the check names a fixed port;
+        // here, where the namespace may be the machine's, a free one.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free loopback port: {e}"))?
+            .port();
+        self.command(&dir, &[&tools], |c| {
+            c.env("ORACLE_MQTT_PORT", port.to_string());
+        })
+        .arg("sh")
+        .arg(self.root.join("checks/oracle.sh"))
+        .arg(self.nara_static_bin())
+        .run()
+    }
+
     /// A cargo command in a copy of `set`, keeping its `target/` between runs.
     fn cargo_twin(&self, set: &str, extra_tools: &[&Path], args: &[&str], with_bundle: bool) -> Result<(), String> {
         self.cargo_twin_with(set, extra_tools, args, with_bundle, |_| {})
@@ -439,6 +540,10 @@ impl Environment {
         self.work.join("nara/bin/nara")
     }
 
+    fn nara_static_bin(&self) -> PathBuf {
+        self.work.join("nara-static/bin/nara")
+    }
+
     /// A command run through `sh` in `dir` with the environment of a Nix build: nothing
     /// inherited, PATH of the given tools, stdenv's and the toolchain's.
     fn command(&self, dir: &Path, tools: &[&Path], configure: impl FnOnce(&mut Command)) -> Isolated {
@@ -469,5 +574,48 @@ impl Environment {
             .env("SOURCE_DATE_EPOCH", "315532800");
         configure(&mut command);
         Isolated::new(command)
+    }
+}
+
+/// The glibc target the static nara is built for here, as nixpkgs names it for this
+/// machine (`stdenv.hostPlatform.rust.rustcTarget`); none off Linux or another CPU.
+fn static_target() -> Option<String> {
+    let arch = std::env::consts::ARCH;
+    (std::env::consts::OS == "linux" && matches!(arch, "x86_64" | "aarch64"))
+        .then(|| format!("{arch}-unknown-linux-gnu"))
+}
+
+/// cargo's RUSTFLAGS variable for one target (`rust.cargoEnvVarTarget` in nixpkgs).
+fn rustflags_variable(target: &str) -> String {
+    format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"))
+}
+
+/// What a tool prints for `args`, or why it could not run.
+fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {tool}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("{tool} failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_static_target_s_flags_go_in_the_variable_nixpkgs_names() {
+        assert_eq!(
+            rustflags_variable("x86_64-unknown-linux-gnu"),
+            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS"
+        );
+        assert_eq!(
+            rustflags_variable("aarch64-unknown-linux-gnu"),
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS"
+        );
     }
 }

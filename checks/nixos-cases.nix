@@ -1,0 +1,154 @@
+# Every NixOS configuration services.nara is evaluated with, and what it must make of
+# each: `nix flake check` (checks.module-eval) evaluates them in a real NixOS system,
+# `make nix-check` (`cargo xtask nix-eval`) with nixpkgs' lib and stand-ins for what
+# NixOS declares. Each case's `expect` returns a list of failures, empty when all is
+# well; a failed assertion is a failure too, unless the case expects assertions to fail
+# (`failingAssertions`) and checks their messages itself.
+{lib}: let
+  expect = ok: message: lib.optional (!ok) message;
+  naraUnits = config: lib.filter (lib.hasPrefix "nara") (lib.attrNames config.systemd.services);
+  # What a warning or an assertion says, matched on several fragments at once.
+  saysAll = needles: text: lib.all (needle: lib.hasInfix needle text) needles;
+  warned = config: needles: lib.any (saysAll needles) config.warnings;
+  asserted = failedAssertions: needles: lib.any (saysAll needles) failedAssertions;
+  # A Nix path that is not in the store outside a flake (and a file that exists, so the
+  # module would have something to copy if it copied).
+  environmentFile = ./nixos-sample.env;
+in {
+  # An operator's configuration: a main nara, instances, a canary.
+  sample = {
+    configuration = ./nixos-sample.nix;
+    expect = import ./nixos-module.nix;
+  };
+
+  # A configuration written for the Go nara's module.
+  go = {
+    configuration = ./nixos-go-sample.nix;
+    expect = import ./nixos-go-module.nix;
+  };
+
+  # Turning nara off turns off every nara, instances included.
+  off = {
+    configuration = {
+      services.nara = {
+        enable = false;
+        mainUnit = true;
+        openFirewall = true;
+        instances.kitchen.port = 8081;
+        instances.garage = {
+          port = 8082;
+          openFirewall = true;
+        };
+      };
+    };
+    expect = {config, ...}:
+      expect (naraUnits config == []) "enable = false runs no nara unit, got ${toString (naraUnits config)}"
+      ++ expect (config.networking.firewall.allowedTCPPorts == []) "enable = false opens no port, got ${toString config.networking.firewall.allowedTCPPorts}"
+      ++ expect (config.services.nara.effectiveSettings == {}) "enable = false has no effective settings, got ${builtins.toJSON (lib.attrNames config.services.nara.effectiveSettings)}"
+      ++ expect (!(warned config ["services.nara"])) "enable = false warns about nothing, got ${builtins.toJSON config.warnings}";
+  };
+
+  # On, with nothing to run: it says so.
+  idle = {
+    configuration = {
+      services.nara = {
+        enable = true;
+        instances.garage = {
+          enable = false;
+          port = 8082;
+        };
+      };
+    };
+    expect = {config, ...}:
+      expect (naraUnits config == []) "only disabled instances and no mainUnit: no unit, got ${toString (naraUnits config)}"
+      ++ expect (warned config ["services.nara.enable" "no nara runs"]) "enable with nothing to run warns, got ${builtins.toJSON config.warnings}";
+  };
+
+  # A Nix path as the environment file is named where it is, not copied into the store.
+  environment-file-path = {
+    configuration = {
+      services.nara = {
+        enable = true;
+        inherit environmentFile;
+        instances.kitchen = {
+          port = 8081;
+          inherit environmentFile;
+        };
+        mainUnit = true;
+      };
+    };
+    expect = {config, ...}: let
+      given = toString environmentFile;
+      files = unit: config.systemd.services.${unit}.serviceConfig.EnvironmentFile;
+    in
+      expect (files "nara" == [given]) "a Nix path environmentFile is the file itself (${given}), not a copy in the store, got ${builtins.toJSON (files "nara")}"
+      ++ expect (files "nara-kitchen" == [given]) "an instance's Nix path environmentFile is the file itself, got ${builtins.toJSON (files "nara-kitchen")}"
+      ++ expect (warned config ["services.nara.environmentFile" "flake"]) "a Nix path warns that a flake's paths are in the store, got ${builtins.toJSON config.warnings}"
+      ++ expect (warned config ["services.nara.instances.kitchen.environmentFile" "flake"]) "an instance's Nix path warns too";
+  };
+
+  # No secret may be read from the store; each assertion names its option.
+  secrets-in-store = {
+    failingAssertions = true;
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        soulFile = "/nix/store/00000000000000000000000000000000-soul";
+        mqttPasswordFile = "/nix/store/00000000000000000000000000000000-password";
+        environmentFile = "/nix/store/00000000000000000000000000000000-nara.env";
+        instances.kitchen = {
+          port = 8081;
+          soulFile = "/nix/store/00000000000000000000000000000000-kitchen-soul";
+          mqttPasswordFile = "/nix/store/00000000000000000000000000000000-kitchen-password";
+          environmentFile = "/nix/store/00000000000000000000000000000000-kitchen.env";
+        };
+        instances.garage = {
+          port = 8082;
+          soulFile = "/run/secrets/garage-soul";
+        };
+      };
+    };
+    expect = {failedAssertions, ...}: let
+      options = [
+        "services.nara.soulFile"
+        "services.nara.mqttPasswordFile"
+        "services.nara.environmentFile"
+        "services.nara.instances.kitchen.soulFile"
+        "services.nara.instances.kitchen.mqttPasswordFile"
+        "services.nara.instances.kitchen.environmentFile"
+      ];
+      refused = option: asserted failedAssertions ["${option} (/nix/store/" "Nix store"];
+    in
+      lib.concatMap (option: expect (refused option) "${option} in the store is refused by an assertion naming it, got ${builtins.toJSON failedAssertions}") options
+      ++ expect (!(asserted failedAssertions ["garage"])) "a secret outside the store is not refused"
+      ++ expect (lib.length failedAssertions == lib.length options) "one refusal per secret in the store, got ${builtins.toJSON failedAssertions}";
+  };
+
+  # The build machine cannot run an aarch64 nara: a forced check is refused.
+  cross = {
+    failingAssertions = true;
+    configuration = {
+      nixpkgs.buildPlatform = "x86_64-linux";
+      nixpkgs.hostPlatform = "aarch64-linux";
+      services.nara = {
+        enable = true;
+        checkConfig = true;
+      };
+    };
+    expect = {failedAssertions, ...}:
+      expect (asserted failedAssertions ["services.nara.checkConfig" "x86_64-linux" "aarch64-linux"]) "checkConfig forced on in a cross build is refused, naming the option, got ${builtins.toJSON failedAssertions}";
+  };
+
+  # Left alone, a cross build skips the check and builds the plain file.
+  cross-default = {
+    configuration = {
+      nixpkgs.buildPlatform = "x86_64-linux";
+      nixpkgs.hostPlatform = "aarch64-linux";
+      services.nara.enable = true;
+    };
+    expect = {config, ...}:
+      expect (!config.services.nara.checkConfig) "checkConfig is off by default in a cross build"
+      ++ expect (lib.hasSuffix "-nara.toml" "${config.services.nara.configFiles.nara}") "a cross build runs the unchecked file";
+  };
+}

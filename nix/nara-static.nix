@@ -1,0 +1,39 @@
+# nara as one static-pie (Linux): linked against glibc's static libc, so it needs no
+# dynamic loader and no glibc at run time, and the OCI image holds it and the CA bundle
+# only. Host names resolve through glibc's built-in files and DNS lookups
+# (/etc/hosts, /etc/resolv.conf), which a container runtime provides.
+#
+# What `make test` rehearses (`cargo xtask twin nara-static oracle-static`): the same
+# cargo build, that `file` and `ldd` see a static binary, and the oracle against it
+# with a broker found by the host name localhost. What only a Nix build shows: that
+# nixpkgs' glibc.static links the same way, and that no store path is left in the
+# binary (disallowedReferences fails the build if one is).
+{
+  lib,
+  glibc,
+  removeReferencesTo,
+  craneLib,
+  crateArgs,
+  nara,
+}:
+craneLib.buildPackage (crateArgs.static
+  // {
+    pname = "nara-static";
+    doCheck = false;
+    nativeBuildInputs = [removeReferencesTo];
+    # glibc's static archive names its own locale and gconv folders; nara reads
+    # neither, and those strings would pull glibc into the closure.
+    postInstall = ''
+      remove-references-to -t ${glibc} -t ${glibc.static} "$out/bin/nara"
+    '';
+    disallowedReferences = [glibc glibc.static];
+
+    passthru = {inherit (nara) nara-web;};
+
+    meta =
+      nara.meta
+      // {
+        description = "nara as one static binary, with no dynamic loader and no glibc at run time";
+        platforms = lib.platforms.linux;
+      };
+  })
