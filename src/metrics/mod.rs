@@ -41,6 +41,9 @@ pub struct Metrics {
     pub plaza_role_since: IntGauge,
     /// Version changes seen in other naras.
     pub plaza_version_changes: IntCounter,
+    /// 1 while another process speaks for this soul beside this one (its clock is
+    /// ahead beyond the skew, so neither hears the other).
+    pub plaza_two_speakers: IntGauge,
     /// Failed accepts on the HTTP listener (mostly: out of descriptors).
     pub http_accept_errors: IntCounter,
 }
@@ -131,6 +134,11 @@ impl Metrics {
             "Version changes seen in other naras' newspapers.",
         )
         .expect("valid metric");
+        let plaza_two_speakers = IntGauge::new(
+            "nara_plaza_two_speakers",
+            "1 while another process with this soul speaks beside this active one: its clock is ahead beyond --plaza-max-skew, so neither hears the other.",
+        )
+        .expect("valid metric");
         let http_accept_errors = IntCounter::new(
             "nara_http_accept_errors_total",
             "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
@@ -149,6 +157,7 @@ impl Metrics {
             Box::new(plaza_role_changes.clone()),
             Box::new(plaza_role_since.clone()),
             Box::new(plaza_version_changes.clone()),
+            Box::new(plaza_two_speakers.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
         }
@@ -168,6 +177,7 @@ impl Metrics {
             plaza_role_changes,
             plaza_role_since,
             plaza_version_changes,
+            plaza_two_speakers,
             http_accept_errors,
         }
     }
