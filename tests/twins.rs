@@ -398,10 +398,11 @@ async fn a_recorded_chau_of_the_soul_does_not_make_two_twins_speak() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
     let (soul, _) = soul_file(&dir, "twin");
-    let (_listener, mut heard) = raw_client(broker.port, "go-listener", &["nara/plaza/chau"]).await;
+    let (_listener, mut heard) =
+        raw_client(broker.port, "go-listener", &["nara/plaza/chau", "nara/newspaper/twin"]).await;
     // A process of the soul that ran alone and stopped: its chau, recorded.
     let mut gone = twin(&broker, &soul, &[]);
-    wait_role(&gone, "active", Duration::from_secs(5)).await;
+    next_on(&mut heard, "nara/newspaper/twin", |_| true).await;
     gone.signal("TERM");
     let recorded = next_on(&mut heard, "nara/plaza/chau", |_| true).await;
     assert_eq!(gone.wait_exit(Duration::from_secs(5)).code(), Some(0));

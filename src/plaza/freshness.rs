@@ -26,16 +26,18 @@ const GO_UPTIME_LAG_S: u64 = 5;
 
 /// A boot of a Go nara's host, as its newspapers imply it: when (Unix seconds), and the
 /// highest uptime heard from it (or what it must have reached when its nara said chau).
+/// In 32 bits, as one is kept for every nara in the view: an uptime accepted is never
+/// more than the Unix time, which fits until 2106.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Boot {
-    at_s: u64,
-    newest_uptime_s: u64,
+    at_s: u32,
+    newest_uptime_s: u32,
 }
 
 impl Boot {
     /// The last moment this boot is known to have been alive.
     fn alive_until_s(self) -> u64 {
-        self.at_s.saturating_add(self.newest_uptime_s)
+        u64::from(self.at_s) + u64::from(self.newest_uptime_s)
     }
 }
 
@@ -50,11 +52,16 @@ pub(super) struct Freshness {
     /// a newspaper that fits inside it is a recording of it.
     past: Option<Boot>,
     /// When a hey_there was accepted (Unix seconds), if no newspaper has been since.
-    hello_s: Option<u64>,
+    hello_s: Option<u32>,
 }
 
 fn unix_s(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Seconds in the 32 bits a [`Boot`] keeps them in, saturating.
+fn short(seconds: u64) -> u32 {
+    u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
 impl Freshness {
@@ -68,13 +75,13 @@ impl Freshness {
                 }
                 self.newest_event_ns = *sent_ns;
                 if matches!(body, Body::HeyThere { .. }) {
-                    self.hello_s = Some(unix_s(now));
+                    self.hello_s = Some(short(unix_s(now)));
                 } else if let Some(boot) = &mut self.boot {
                     // It was alive until it left, whatever it said before: a newspaper
                     // from before the chau says less (allowing for the Go nara's stats
                     // lagging a few seconds behind).
-                    let up_at_chau = unix_s(now).saturating_sub(boot.at_s + GO_UPTIME_LAG_S);
-                    boot.newest_uptime_s = boot.newest_uptime_s.max(up_at_chau);
+                    let up_at_chau = unix_s(now).saturating_sub(u64::from(boot.at_s) + GO_UPTIME_LAG_S);
+                    boot.newest_uptime_s = boot.newest_uptime_s.max(short(up_at_chau));
                 }
             }
             Body::Newspaper(Story {
@@ -99,9 +106,12 @@ impl Freshness {
         // A host that booted before 1970 does not exist.
         let implied_s = now_s.checked_sub(uptime_s).ok_or(Rejection::Stale)?;
         let heard = Boot {
-            at_s: implied_s,
-            newest_uptime_s: uptime_s,
+            at_s: u32::try_from(implied_s).map_err(|_| Rejection::Stale)?,
+            newest_uptime_s: u32::try_from(uptime_s).map_err(|_| Rejection::Stale)?,
         };
+        let uptime_s = heard.newest_uptime_s;
+        let implied_s = heard.at_s;
+        let skew_s = short(skew_s);
         match self.boot {
             None => {
                 // The first Go newspaper under a name that has spoken in our format
@@ -139,7 +149,8 @@ impl Freshness {
                 let Some(hello_s) = self.hello_s else {
                     return Err(Rejection::Stale);
                 };
-                if implied_s.saturating_add(skew_s) < boot.alive_until_s() || implied_s > hello_s.saturating_add(skew_s)
+                if u64::from(implied_s) + u64::from(skew_s) < boot.alive_until_s()
+                    || implied_s > hello_s.saturating_add(skew_s)
                 {
                     return Err(Rejection::Stale);
                 }
@@ -360,6 +371,17 @@ mod tests {
                 (paper(5013), 13),
             ]),
             [Ok(()), Err(Rejection::Stale), Ok(()), Ok(())]
+        );
+    }
+
+    #[test]
+    fn the_history_kept_for_every_nara_stays_small() {
+        // One per nara in the view, 10,000 by default: no larger than before boots
+        // were remembered twice.
+        assert!(
+            std::mem::size_of::<Freshness>() <= 48,
+            "{}",
+            std::mem::size_of::<Freshness>()
         );
     }
 

@@ -454,7 +454,7 @@ impl Plaza {
                 self.update_peer_gauges(&view);
             }
             for forgot in forgotten {
-                tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent nara");
+                tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent OFFLINE or MISSING nara (its key stays pinned)");
                 let _ = self.changes.send(forgot);
             }
             if let Some(change) = change {

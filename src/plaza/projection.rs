@@ -867,6 +867,67 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_go_newspaper_of_a_soul_that_signs_its_time_changes_no_version() {
+        let mut view = projection();
+        let ours = |sent: u64, version: &str| {
+            let mut message = paper("twin", "kt", 500, version);
+            if let Body::Newspaper(story) = &mut message.body {
+                story.sent_ns = Some(ns(sent));
+            }
+            message
+        };
+        view.apply(&hey("twin", "kt", 10), t(10)).unwrap();
+        view.apply(&ours(10, "2.0.0"), t(10)).unwrap();
+        // The soul ran a Go nara once; one of its newspapers, of any age, again.
+        assert_eq!(
+            view.apply(&paper("twin", "kt", 86_400, "0.0.1"), t(20)),
+            Err(Rejection::Stale)
+        );
+        let twin = view.snapshot().into_iter().find(|p| p.name == "twin").unwrap();
+        assert_eq!((twin.version.as_str(), twin.version_history.len()), ("2.0.0", 0));
+        // A Go nara of the soul that starts says hey_there first, and is heard.
+        view.apply(&hey("twin", "kt", 30), t(30)).unwrap();
+        let moved = view
+            .apply(&paper("twin", "kt", 86_400, "0.0.2"), t(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!(moved.kind, ChangeKind::VersionChanged);
+    }
+
+    #[test]
+    fn a_newspaper_from_before_a_chau_does_not_move_a_restarted_naras_boot() {
+        let mut view = projection();
+        view.apply(&paper("alice", "ka", 5000, "0.1.0"), t(5000)).unwrap();
+        view.apply(&chau("alice", "ka", 5100), t(5100)).unwrap();
+        // Restarted on the same host: hey_there, then, before her first newspaper, one
+        // recorded an hour before her chau.
+        view.apply(&hey("alice", "ka", 5110), t(5110)).unwrap();
+        assert_eq!(
+            view.apply(&paper("alice", "ka", 1400, "0.0.9"), t(5111)),
+            Err(Rejection::Stale)
+        );
+        // Her own newspapers all get through.
+        for i in 0..11 {
+            let at = 5112 + 30 * i;
+            view.apply(&paper("alice", "ka", at, "0.2.0"), t(at)).unwrap();
+        }
+        let alice = view.snapshot().into_iter().find(|p| p.name == "alice").unwrap();
+        assert_eq!((alice.status, alice.version.as_str()), (Status::Online, "0.2.0"));
+    }
+
+    #[test]
+    fn a_host_clock_drifting_a_second_a_newspaper_is_followed() {
+        let mut view = projection();
+        for i in 0..200u64 {
+            let at = 1000 + 30 * i;
+            assert!(
+                view.apply(&paper("b", "kb", 1000 + 29 * i, "0.1.0"), t(at)).is_ok(),
+                "newspaper {i}"
+            );
+        }
+    }
+
+    #[test]
     fn a_refused_message_from_a_stranger_leaves_nothing_behind() {
         let mut view = projection();
         let impossible_uptime = paper("z", "kz", u64::MAX, "0.1.0");
