@@ -242,12 +242,15 @@ impl Plaza {
                 }
                 // A Go nara's newspaper passes the boot rules, as any Go nara's does
                 // (judged on a copy, kept only if the twin is believed).
-                let mut freshness = *self.own_freshness();
+                // (Locks: roles, then own freshness, as everywhere.)
+                let mut kept = self.own_freshness();
+                let mut freshness = *kept;
                 if story.sent_ns.is_none() {
                     freshness.admit(&message.body, SystemTime::now(), self.config.policy.max_skew)?;
                 }
                 let act = roles.heard(story, now, unix_now_ns().unsigned_abs())?;
-                *self.own_freshness() = freshness;
+                *kept = freshness;
+                drop(kept);
                 self.twin_took_over.store(true, Ordering::SeqCst);
                 act
             }
