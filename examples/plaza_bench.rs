@@ -101,7 +101,12 @@ fn main() {
         "me",
         SoulSource::Native,
     );
-    let plaza = Plaza::new(own, PlazaConfig::default(), metrics.clone());
+    // Room for all of them beside this one: a full view refuses newcomers.
+    let config = PlazaConfig {
+        max_peers: NARAS + 1,
+        ..PlazaConfig::default()
+    };
+    let plaza = Plaza::new(own, config, metrics.clone());
     let rss_before = resident_kib();
     let started = Instant::now();
     for (topic, payload) in &messages {

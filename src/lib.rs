@@ -9,6 +9,7 @@
 //! - [`layering`]: how settings are declared and resolved from their sources;
 //! - small shared modules: metrics, logging, systemd, shutdown signals, build info.
 
+pub mod boot_clock;
 pub mod build_info;
 pub mod config;
 pub mod http;

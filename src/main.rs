@@ -68,9 +68,10 @@ fn mint_soul(name: &str) -> ExitCode {
         Ok(soul) => {
             println!("{}", soul.to_base58());
             eprintln!(
-                "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or NARA_NAME={name}): \
-                 under another name it is another nara",
-                plaza::settings::KEEPING_A_SOUL
+                "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
+                 another name it is another nara",
+                plaza::settings::KEEPING_A_SOUL,
+                config::general::NAME.env[0],
             );
             ExitCode::SUCCESS
         }

@@ -217,3 +217,78 @@ async fn what_nara_publishes_passes_the_go_naras_checks() {
     assert_eq!(bye["chau"]["From"], "speaker");
     assert_eq!(speaker.wait_exit(Duration::from_secs(5)).code(), Some(0));
 }
+
+/// Seconds since the Unix epoch, as an uptime arithmetic needs them.
+fn now_s() -> u64 {
+    u64::try_from(now_ns()).expect("after 1970") / 1_000_000_000
+}
+
+#[tokio::test]
+async fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let dave = go_test_identity("dave");
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    // dave's host booted 7000 s ago. One of his newspapers, recorded an hour ago, is
+    // the first this observer hears of him.
+    let booted = now_s() - 7000;
+    let recorded = go_wire::signed_newspaper(&dave, "0.1.0", now_s() - booted - 3600);
+    send(&attacker, "nara/newspaper/dave", recorded.clone()).await;
+    wait_for(&observer, "dave at 0.1.0", |p| p["version"] == "0.1.0").await;
+    // dave's next genuine newspaper takes over at once, and the recording is refused
+    // from then on.
+    let (go, _) = raw_client(broker.port, "go-dave", &[]).await;
+    send(
+        &go,
+        "nara/newspaper/dave",
+        go_wire::signed_newspaper(&dave, "0.2.0", now_s() - booted),
+    )
+    .await;
+    let seen = wait_for(&observer, "dave at 0.2.0", |p| p["version"] == "0.2.0").await;
+    assert!(seen["uptime_s"].as_u64().unwrap() >= 7000, "{seen}");
+    send(&attacker, "nara/newspaper/dave", recorded).await;
+    wait_counted(&observer, "newspaper", "stale").await;
+    assert_eq!(peer(&observer, "dave").await.unwrap()["version"], "0.2.0");
+}
+
+#[tokio::test]
+async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let alice = go_test_identity("alice");
+    let (go, _) = raw_client(broker.port, "go-alice", &[]).await;
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    // alice's host booted 5000 s ago; her stats lag ten seconds behind.
+    let booted = now_s() - 5000;
+    let recorded = go_wire::signed_newspaper(&alice, "0.1.0", now_s() - booted - 3600);
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/alice",
+        go_wire::signed_newspaper(&alice, "0.1.0", now_s() - booted - 10),
+    )
+    .await;
+    wait_for(&observer, "alice at 0.1.0", |p| p["version"] == "0.1.0").await;
+    send(&go, "nara/plaza/chau", go_wire::chau(&alice, now_ns())).await;
+    wait_for(&observer, "alice OFFLINE", |p| p["status"] == "OFFLINE").await;
+
+    // She restarts on the same host and says hey_there; before her first newspaper, an
+    // attacker publishes one recorded an hour before her chau.
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
+    wait_for(&observer, "alice ONLINE", |p| p["status"] == "ONLINE").await;
+    send(&attacker, "nara/newspaper/alice", recorded).await;
+    wait_counted(&observer, "newspaper", "stale").await;
+    // Her own newspapers are believed, and the same one again is no news.
+    let genuine = go_wire::signed_newspaper(&alice, "0.2.0", now_s() - booted);
+    send(&go, "nara/newspaper/alice", genuine.clone()).await;
+    wait_for(&observer, "alice at 0.2.0", |p| p["version"] == "0.2.0").await;
+    send(&attacker, "nara/newspaper/alice", genuine).await;
+    wait_counted(&observer, "newspaper", "replayed").await;
+    let alice_now = peer(&observer, "alice").await.unwrap();
+    assert_eq!(
+        (&alice_now["status"], &alice_now["version"]),
+        (&"ONLINE".into(), &"0.2.0".into())
+    );
+}

@@ -469,3 +469,57 @@ async fn a_broker_that_drops_each_connection_at_once_is_retried_with_growing_wai
     assert!((2..=7).contains(&made), "{made} connection attempts in 6 s");
     assert_eq!(nara.get_text("/healthz").await.trim(), "ok");
 }
+
+#[tokio::test]
+async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
+    const CAP: usize = 20;
+    let broker = Mosquitto::start();
+    let cap = CAP.to_string();
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-max-peers", &cap]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let (client, _) = go_wire::raw_client(broker.port, "flooder", &[]).await;
+    let say = async |topic: &str, payload: String| {
+        client
+            .publish(topic, rumqttc::v5::mqttbytes::QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("queued");
+    };
+    let alice = Identity::new(&Soul::mint("alice").unwrap(), "alice", SoulSource::Ephemeral);
+    say("nara/plaza/hey_there", go_wire::hey_there(&alice, go_wire::now_ns())).await;
+    say("nara/newspaper/alice", go_wire::signed_newspaper(&alice, "1.0.0", 5000)).await;
+    wait_until("alice ONLINE", Duration::from_secs(10), || async {
+        peer(&observer, "alice").await.filter(|p| p["version"] == "1.0.0")
+    })
+    .await;
+
+    // Twice the cap of fresh keys, each saying hey_there.
+    for i in 0..CAP * 2 {
+        let name = format!("flood{i}");
+        let flood = Identity::new(&Soul::mint(&name).unwrap(), &name, SoulSource::Ephemeral);
+        say("nara/plaza/hey_there", go_wire::hey_there(&flood, go_wire::now_ns())).await;
+    }
+    let refused = CAP * 2 - (CAP - 2);
+    let series = "nara_plaza_messages_total{kind=\"hey-there\",result=\"view_full\"}";
+    let observer = &observer;
+    wait_until(
+        "the newcomers past the cap refused",
+        Duration::from_secs(10),
+        || async move { (observer.metric(series).await == refused as u64).then_some(()) },
+    )
+    .await;
+    // Then someone else claims alice's name.
+    let mallory = Identity::new(&Soul::mint("alice").unwrap(), "alice", SoulSource::Ephemeral);
+    say("nara/plaza/hey_there", go_wire::hey_there(&mallory, go_wire::now_ns())).await;
+    let series = "nara_plaza_messages_total{kind=\"hey-there\",result=\"key_mismatch\"}";
+    wait_until("mallory refused", Duration::from_secs(10), || async move {
+        (observer.metric(series).await == 1).then_some(())
+    })
+    .await;
+    let seen = peer(observer, "alice").await.expect("alice is still in the view");
+    assert_eq!(
+        (&seen["status"], &seen["public_key"]),
+        (&"ONLINE".into(), &alice.public_key.as_str().into())
+    );
+    let peers = observer.get_json("/api/peers").await;
+    assert_eq!(peers["peers"].as_array().unwrap().len(), CAP);
+}

@@ -249,3 +249,248 @@ async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
     let metrics = observer.get_text("/metrics").await;
     assert!(metrics.contains("nara_plaza_version_changes_total 1"), "{metrics}");
 }
+
+/// Publishes `payload` on `topic` every `every` until the task is aborted: an attacker
+/// replaying a recording.
+fn replay_forever(
+    client: rumqttc::v5::AsyncClient,
+    topic: &str,
+    payload: String,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let topic = topic.to_string();
+    tokio::spawn(async move {
+        loop {
+            let _ = client
+                .publish(topic.as_str(), QoS::AtMostOnce, false, payload.clone())
+                .await;
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// The next payload on `topic` that `heard` brings within 10 s and `keep` accepts.
+async fn next_on(
+    heard: &mut mpsc::UnboundedReceiver<(String, String)>,
+    topic: &str,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(until.into(), heard.recv()).await {
+            Ok(Some((got, payload))) if got == topic && keep(&payload) => return payload,
+            Ok(Some(_)) => {}
+            _ => panic!("nothing on {topic} within 10 s"),
+        }
+    }
+}
+
+fn boot_of(newspaper: &str) -> String {
+    let status = go_wire::verify_newspaper(newspaper).unwrap_or_else(|e| panic!("{e}: {newspaper}"));
+    status["boot_id"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_recorded_go_newspaper_of_its_own_soul_does_not_silence_a_nara() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let (_listener, mut heard) =
+        raw_client(broker.port, "go-listener", &["nara/newspaper/twin", "nara/plaza/chau"]).await;
+    let mut nara = twin(&broker, &soul_path, &[]);
+    wait_role(&nara, "active", Duration::from_secs(5)).await;
+    let own_boot = nara.get_json("/api/status").await["plaza"]["boot_id"].clone();
+
+    // A newspaper the soul's Go nara sent in the Go era, of any age, replayed every
+    // 300 ms.
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    let replayer = replay_forever(
+        attacker,
+        "nara/newspaper/twin",
+        go_wire::signed_newspaper(&identity, "0.0.1", 86_400),
+        Duration::from_millis(300),
+    );
+    let (boots, _) = listen(&mut heard, Duration::from_secs(4)).await;
+    replayer.abort();
+    let own: Vec<_> = boots.iter().filter(|b| **b == own_boot).collect();
+    assert!(own.len() >= 3, "the nara kept speaking: {boots:?}");
+    let role = role(&nara).await;
+    assert_eq!(role["role"], "active", "{role}");
+    assert!(
+        nara.metric("nara_plaza_messages_total{kind=\"newspaper\",result=\"stale\"}")
+            .await
+            >= 5,
+        "the replays are counted"
+    );
+    nara.signal("TERM");
+    let bye = next_on(&mut heard, "nara/plaza/chau", |_| true).await;
+    assert!(go_wire::verify_event(&bye).is_ok(), "it says chau as it leaves");
+    assert_eq!(nara.wait_exit(Duration::from_secs(5)).code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_go_nara_with_its_soul_is_believed_after_its_hey_there_and_hands_over_with_its_chau() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let (_listener, mut heard) = raw_client(broker.port, "listener", &["nara/newspaper/twin"]).await;
+    let nara = twin(&broker, &soul_path, &[]);
+    wait_role(&nara, "active", Duration::from_secs(5)).await;
+    // It speaks on the plaza, so it listens there too.
+    next_on(&mut heard, "nara/newspaper/twin", |_| true).await;
+    // The soul's Go nara starts, as it does: hey_there, then its newspaper at once.
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (go, _) = raw_client(broker.port, "go-twin", &[]).await;
+    let publish = async |topic: &str, payload: String| {
+        go.publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("queued");
+    };
+    publish("nara/plaza/hey_there", go_wire::hey_there(&identity, go_wire::now_ns())).await;
+    publish(
+        "nara/newspaper/twin",
+        go_wire::signed_newspaper(&identity, "0.2.0", 86_400),
+    )
+    .await;
+    let yielded = wait_role(&nara, "standby", Duration::from_secs(5)).await;
+    assert!(yielded["reason"].as_str().unwrap().contains("Go nara"), "{yielded}");
+    publish("nara/plaza/chau", go_wire::chau(&identity, go_wire::now_ns())).await;
+    let took_over = wait_role(&nara, "active", Duration::from_secs(5)).await;
+    assert!(took_over["reason"].as_str().unwrap().contains("chau"), "{took_over}");
+}
+
+#[tokio::test]
+async fn a_dead_twins_recorded_newspaper_does_not_delay_the_takeover() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul, _) = soul_file(&dir, "twin");
+    let (_listener, mut heard) = raw_client(broker.port, "go-listener", &["nara/newspaper/twin"]).await;
+    let standby = twin(&broker, &soul, &[]);
+    wait_role(&standby, "active", Duration::from_secs(5)).await;
+    let active = twin(&broker, &soul, &[]);
+    wait_role(&standby, "standby", Duration::from_secs(5)).await;
+    let active_boot = active.get_json("/api/status").await["plaza"]["boot_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let last_words = next_on(&mut heard, "nara/newspaper/twin", |p| boot_of(p) == active_boot).await;
+
+    // The active twin dies; its last newspaper comes back every half second, well
+    // within the skew of its signed time.
+    active.signal("KILL");
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    let replayer = replay_forever(attacker, "nara/newspaper/twin", last_words, Duration::from_millis(500));
+    // The takeover window is two newspaper intervals (1 s here).
+    let took_over = wait_role(&standby, "active", Duration::from_secs(8)).await;
+    replayer.abort();
+    assert!(took_over["reason"].as_str().unwrap().contains("no twin"), "{took_over}");
+    assert!(
+        standby
+            .metric("nara_plaza_messages_total{kind=\"newspaper\",result=\"replayed\"}")
+            .await
+            >= 1
+    );
+}
+
+#[tokio::test]
+async fn a_recorded_chau_of_the_soul_does_not_make_two_twins_speak() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul, _) = soul_file(&dir, "twin");
+    let (_listener, mut heard) =
+        raw_client(broker.port, "go-listener", &["nara/plaza/chau", "nara/newspaper/twin"]).await;
+    // A process of the soul that ran alone and stopped: its chau, recorded.
+    let mut gone = twin(&broker, &soul, &[]);
+    next_on(&mut heard, "nara/newspaper/twin", |_| true).await;
+    gone.signal("TERM");
+    let recorded = next_on(&mut heard, "nara/plaza/chau", |_| true).await;
+    assert_eq!(gone.wait_exit(Duration::from_secs(5)).code(), Some(0));
+
+    let older = twin(&broker, &soul, &[]);
+    wait_role(&older, "active", Duration::from_secs(5)).await;
+    let newer = twin(&broker, &soul, &[]);
+    wait_role(&older, "standby", Duration::from_secs(5)).await;
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    let replayer = replay_forever(attacker, "nara/plaza/chau", recorded, Duration::from_millis(300));
+    // Poll both for 4 s: never both active.
+    let mut both = 0;
+    for _ in 0..40 {
+        let (a, b) = (role(&older).await, role(&newer).await);
+        if a["role"] == "active" && b["role"] == "active" {
+            both += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    replayer.abort();
+    assert_eq!(both, 0, "both twins were active in {both} of 40 polls");
+    assert_eq!(role(&newer).await["role"], "active");
+    assert!(
+        older
+            .metric("nara_plaza_messages_total{kind=\"chau\",result=\"replayed\"}")
+            .await
+            >= 5
+    );
+}
+
+#[tokio::test]
+async fn a_twin_with_its_clock_ahead_beyond_the_skew_is_reported_as_a_second_speaker() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let mut nara = twin(&broker, &soul_path, &[]);
+    wait_role(&nara, "active", Duration::from_secs(5)).await;
+    // A twin whose host clock runs 120 s ahead: every newspaper it signs is "from the
+    // future" here, and it hears this one's as 120 s old. Played by this test.
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (fast, _) = raw_client(broker.port, "fast-twin", &[]).await;
+    let now_ns = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let ahead_ns = 120_000_000_000;
+    let started_ns = now_ns() + ahead_ns;
+    let speaker = tokio::spawn(async move {
+        loop {
+            let status = OwnStatus {
+                version: "0.0.9",
+                revision: "fast",
+                profile: "release",
+                public_url: None,
+                host_uptime_s: 1000,
+                process_uptime_s: 60,
+                sent_ns: now_ns() + ahead_ns,
+                boot_id: "fast-clock",
+                started_ns,
+                role_pin: "auto",
+                handover: false,
+            };
+            let paper = newspaper::encode(&identity, &status);
+            let _ = fast.publish("nara/newspaper/twin", QoS::AtMostOnce, false, paper).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let reported = wait_until("two speakers in /api/status", Duration::from_secs(10), || async {
+        let role = role(&nara).await;
+        (!role["two_speakers"].is_null()).then_some(role)
+    })
+    .await;
+    assert_eq!(reported["role"], "active");
+    assert_eq!(reported["two_speakers"]["twin"], "fast-clock");
+    let ahead = reported["two_speakers"]["ahead_s"].as_u64().unwrap();
+    assert!((115..=125).contains(&ahead), "{reported}");
+    assert_eq!(nara.metric("nara_plaza_two_speakers").await, 1);
+    nara.wait_for_log("the warning", Duration::from_secs(5), |line| {
+        line["level"] == "WARN"
+            && line["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("two processes speak for this soul"))
+    });
+    // Once it stops, it is no longer reported.
+    speaker.abort();
+    wait_until("two speakers to end", Duration::from_secs(10), || async {
+        role(&nara).await["two_speakers"].is_null().then_some(())
+    })
+    .await;
+    wait_until("the gauge to fall", Duration::from_secs(5), || async {
+        (nara.metric("nara_plaza_two_speakers").await == 0).then_some(())
+    })
+    .await;
+}

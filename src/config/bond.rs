@@ -4,6 +4,7 @@
 //! names a platform suggests (a Fly app's name, a Kubernetes Deployment's name in a
 //! pod's hostname) and say which one fits.
 
+use super::general::NAME;
 use crate::layering::Environment;
 use crate::plaza::identity::{Soul, validate_name};
 
@@ -24,15 +25,16 @@ pub fn advice(soul: &Soul, name: &str, name_source: &str, env: &Environment) -> 
         ""
     };
     let fitting = candidates(name, env).into_iter().find(|c| soul.is_bonded_to(c));
+    let variable = NAME.env[0];
     Some(match fitting {
         Some(minted_for) => format!(
             "this soul was minted for the name {minted_for:?}, but this nara runs as {name:?} (from {name_source}): \
-             start it with --name {minted_for} (NARA_NAME={minted_for}){why}; until then it is another nara, with \
+             start it with --name {minted_for} ({variable}={minted_for}){why}; until then it is another nara, with \
              another ID, and processes sharing the soul do not become twins"
         ),
         None => format!(
             "this soul was not minted for the name {name:?} (from {name_source}): start nara with the name given to \
-             `nara soul new --name` (--name NAME or NARA_NAME=NAME){why}; until then it is another nara, with another \
+             `nara soul new --name` (--name NAME or {variable}=NAME){why}; until then it is another nara, with another \
              ID, and processes sharing the soul do not become twins"
         ),
     })

@@ -3,6 +3,7 @@
 //! simply not there. The transport backs off further on the first two, which retrying
 //! does not fix, and `/api/status` and a metric show the last cause.
 
+use super::settings::MQTT_PASSWORD;
 use rumqttc::v5::mqttbytes::v5::ConnectReturnCode;
 use rumqttc::v5::{ConnectionError, StateError};
 use serde::Serialize;
@@ -68,7 +69,8 @@ pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
             Cause::Credentials,
             format!(
                 "the broker refused these credentials ({code:?}): check --mqtt-user and the password \
-                 (--mqtt-password-file, NARA_MQTT_PASSWORD or the credential mqtt-password)"
+                 (--mqtt-password-file, {} or the credential mqtt-password)",
+                MQTT_PASSWORD.env[0]
             ),
         ),
         ConnectionError::ConnectionRefused(

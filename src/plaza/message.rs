@@ -155,11 +155,14 @@ pub enum Rejection {
     Replayed,
     /// Signed by a key other than the one first seen for that name.
     KeyMismatch,
+    /// From a nara not in the view, which is full of naras still ONLINE
+    /// (`--plaza-max-peers`): a newcomer never takes the place of one that speaks.
+    ViewFull,
 }
 
 impl Rejection {
     /// Every reason, for documentation and tests.
-    pub const ALL: [Rejection; 11] = [
+    pub const ALL: [Rejection; 12] = [
         Rejection::TooLarge,
         Rejection::NotUtf8,
         Rejection::InvalidJson,
@@ -171,6 +174,7 @@ impl Rejection {
         Rejection::Stale,
         Rejection::Replayed,
         Rejection::KeyMismatch,
+        Rejection::ViewFull,
     ];
 
     /// The reason as a metric label.
@@ -187,6 +191,7 @@ impl Rejection {
             Rejection::Stale => "stale",
             Rejection::Replayed => "replayed",
             Rejection::KeyMismatch => "key_mismatch",
+            Rejection::ViewFull => "view_full",
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod broker_trouble;
 pub mod event;
+mod freshness;
 pub mod identity;
 pub mod message;
 pub mod newspaper;
@@ -18,11 +19,12 @@ pub mod wire;
 
 use crate::build_info;
 use crate::metrics::Metrics;
+use freshness::Freshness;
 use identity::Identity;
 use message::{Body, Kind, Message, Rejection};
 use newspaper::OwnStatus;
 use projection::{Change, ChangeKind, Counts, Limits, Peer, Projection, Status};
-use role::{Act, Rank, RoleStatus, Roles};
+use role::{Act, Rank, RoleStatus, Roles, Windows};
 use serde::Serialize;
 use settings::PlazaConfig;
 use std::collections::VecDeque;
@@ -55,6 +57,9 @@ pub struct Plaza {
     started_ns: u64,
     roles: Mutex<Roles>,
     own_events: Mutex<VecDeque<u64>>,
+    /// What was accepted under this soul from other processes (and the events this one
+    /// sent): own-soul messages pass the same freshness rules as any other.
+    own_freshness: Mutex<Freshness>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
     pub publish_now: Notify,
     /// Set when another nara said hey_there: the transport may welcome it with a
@@ -138,7 +143,11 @@ impl Plaza {
         let roles = Roles::new(
             Rank::new(config.role_pin, started_ns, &boot_id),
             config.role_pin,
-            takeover_after,
+            Windows {
+                takeover_after,
+                go_twin_after: config.missing_after,
+                max_skew: config.policy.max_skew,
+            },
         );
         let own = Peer {
             name: identity.name.clone(),
@@ -175,11 +184,26 @@ impl Plaza {
             started_ns,
             roles: Mutex::new(roles),
             own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
+            own_freshness: Mutex::new(Freshness::default()),
             publish_now: Notify::new(),
             welcome_due: Notify::new(),
             twin_took_over: AtomicBool::new(false),
             broker_trouble: Mutex::new(None),
         };
+        // Every labelled counter's series exists from the start, at 0, as Prometheus asks:
+        // a rate over a series that appears only at its first increment misses it.
+        for (role, cause) in role::Cause::TRANSITIONS {
+            plaza
+                .metrics
+                .plaza_role_changes
+                .with_label_values(&[role.as_str(), cause.as_str()]);
+        }
+        for cause in broker_trouble::Cause::ALL {
+            plaza
+                .metrics
+                .plaza_connect_failures
+                .with_label_values(&[cause.as_str()]);
+        }
         plaza.update_role_gauges(&plaza.roles());
         plaza.update_peer_gauges(&plaza.view());
         Arc::new(plaza)
@@ -197,6 +221,12 @@ impl Plaza {
         let active = i64::from(roles.is_active());
         self.metrics.plaza_role.with_label_values(&["active"]).set(active);
         self.metrics.plaza_role.with_label_values(&["standby"]).set(1 - active);
+        self.update_two_speakers(roles);
+    }
+
+    fn update_two_speakers(&self, roles: &Roles) {
+        let two = roles.two_speakers(Instant::now()).is_some();
+        self.metrics.plaza_two_speakers.set(i64::from(two));
     }
 
     /// Acts on what the role logic decided: a newspaper now, and the role metrics.
@@ -231,24 +261,98 @@ impl Plaza {
         let mut roles = self.roles();
         let act = roles.tick(Instant::now());
         self.after_role_change(&mut roles, act);
+        self.update_two_speakers(&roles);
     }
 
     /// A verified message under this nara's own name and key: its own echo, or a twin's.
-    fn heard_own_soul(&self, message: &Message) {
+    /// A twin's passes the freshness rules as any message does, so that a recording
+    /// can neither silence this process nor keep a dead twin alive; a refused one is
+    /// counted under its reason.
+    fn heard_own_soul(&self, message: &Message) -> Result<(), Rejection> {
         let now = Instant::now();
         let mut roles = self.roles();
         let act = match &message.body {
             Body::Newspaper(story) => {
                 if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
-                    return;
+                    return Ok(());
                 }
+                // A Go nara's newspaper passes the boot rules, as any Go nara's does
+                // (judged on a copy, kept only if the twin is believed).
+                // (Locks: roles, then own freshness, as everywhere.)
+                let mut kept = self.own_freshness();
+                let mut freshness = *kept;
+                if story.sent_ns.is_none() {
+                    freshness.admit(&message.body, SystemTime::now(), self.config.policy.max_skew)?;
+                }
+                let act = roles.heard(story, now, unix_now_ns().unsigned_abs())?;
+                *kept = freshness;
+                drop(kept);
                 self.twin_took_over.store(true, Ordering::SeqCst);
-                roles.heard(story, now)
+                act
             }
-            Body::Chau { sent_ns } if !self.sent_event(*sent_ns) => roles.twin_left(now),
-            Body::HeyThere { .. } | Body::Chau { .. } => Act::Nothing,
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
+                if self.sent_event(*sent_ns) {
+                    return Ok(());
+                }
+                self.own_freshness()
+                    .admit(&message.body, SystemTime::now(), self.config.policy.max_skew)?;
+                if matches!(message.body, Body::Chau { .. }) {
+                    roles.twin_left(now)
+                } else {
+                    roles.heard_hello(now);
+                    Act::Nothing
+                }
+            }
         };
         self.after_role_change(&mut roles, act);
+        Ok(())
+    }
+
+    /// A newspaper on this nara's topic was refused as stale: if it is this soul's,
+    /// from another process, signed ahead of this clock beyond the skew, a twin whose
+    /// clock is ahead speaks, and neither can hear the other.
+    fn check_twin_ahead(&self, topic: &str, payload: &[u8]) {
+        let Some(name) = topic.strip_prefix(message::NEWSPAPER_PREFIX) else {
+            return;
+        };
+        if name != self.identity.name {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let any_time = message::Policy {
+            max_skew: Duration::MAX,
+            ..self.config.policy
+        };
+        let Ok(message) = newspaper::decode(name, text, now, any_time) else {
+            return;
+        };
+        let Body::Newspaper(story) = &message.body else {
+            return;
+        };
+        let (Some(boot_id), Some(sent_ns)) = (&story.boot_id, story.sent_ns) else {
+            return;
+        };
+        let sent = UNIX_EPOCH + Duration::from_nanos(sent_ns);
+        if message.public_key != self.identity.public_key || *boot_id == self.boot_id {
+            return;
+        }
+        // Behind could be a recording; ahead cannot.
+        if let Ok(ahead) = sent.duration_since(now)
+            && ahead > self.config.policy.max_skew
+        {
+            let mut roles = self.roles();
+            roles.heard_ahead(boot_id, ahead, Instant::now());
+            self.update_two_speakers(&roles);
+        }
+    }
+
+    fn own_freshness(&self) -> MutexGuard<'_, Freshness> {
+        self.own_freshness
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn own_events(&self) -> MutexGuard<'_, VecDeque<u64>> {
@@ -380,6 +484,7 @@ impl Plaza {
                     own.pop_front();
                 }
                 own.push_back(now_ns.unsigned_abs());
+                self.own_freshness().sent_event(now_ns.unsigned_abs());
                 // nara has no mesh network: its MeshIP is empty.
                 event::encode(&self.identity, event_kind, now_ns, "")
             }
@@ -397,8 +502,7 @@ impl Plaza {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                self.heard_own_soul(&message);
-                return Ok(());
+                return self.heard_own_soul(&message);
             }
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
@@ -410,7 +514,7 @@ impl Plaza {
                 self.update_peer_gauges(&view);
             }
             for forgot in forgotten {
-                tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent nara");
+                tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent OFFLINE or MISSING nara (its key stays pinned)");
                 let _ = self.changes.send(forgot);
             }
             if let Some(change) = change {
@@ -430,6 +534,9 @@ impl Plaza {
         self.metrics.plaza_messages.with_label_values(&[kind, result]).inc();
         if let Err(rejection) = outcome {
             self.log_rejection(topic, rejection);
+            if rejection == Rejection::Stale {
+                self.check_twin_ahead(topic, payload);
+            }
         }
         outcome
     }
@@ -490,5 +597,21 @@ mod tests {
         assert!(!plaza.sent_event(first), "the oldest was let go");
         let last = *plaza.own_events().back().unwrap();
         assert!(plaza.sent_event(last));
+    }
+
+    #[test]
+    fn labelled_counters_are_there_from_the_start_at_zero() {
+        let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let metrics = Arc::new(Metrics::new());
+        let _plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+        let text = String::from_utf8(metrics.render()).unwrap();
+        for series in [
+            r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,
+            r#"nara_plaza_role_changes_total{cause="silence",to="active"} 0"#,
+            r#"nara_plaza_connect_failures_total{cause="credentials"} 0"#,
+            r#"nara_plaza_connect_failures_total{cause="protocol"} 0"#,
+        ] {
+            assert!(text.contains(series), "{series} is missing:\n{text}");
+        }
     }
 }

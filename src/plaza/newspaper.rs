@@ -202,16 +202,11 @@ pub fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> 
     })
 }
 
-/// Seconds since this host booted, as the Go nara reports it; where the kernel does
-/// not say (not Linux), the process's own uptime, which grows just the same.
+/// Seconds since this host booted, as the Go nara reports it (from `CLOCK_BOOTTIME`,
+/// so a hardened unit without `/proc/uptime` reports it too); where the kernel does not
+/// say (not Linux), the process's own uptime, which grows just the same.
 pub fn host_uptime_s(process_uptime_s: u64) -> u64 {
-    std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|text| {
-            let seconds = text.split_whitespace().next()?;
-            seconds.split('.').next()?.parse().ok()
-        })
-        .unwrap_or(process_uptime_s)
+    crate::boot_clock::boot_uptime_s().unwrap_or(process_uptime_s)
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! messages. ONLINE on any valid message, OFFLINE on `chau`, MISSING after a silence.
 //!
 //! It also holds the history single messages cannot prove: the key first seen for
-//! each name (trust on first use), the newest event accepted from it, and for
-//! newspapers, which carry no timestamp, the boot time their host uptime implies
-//! (`Freshness`).
+//! each name (trust on first use) and what was accepted from it (judged by the rules
+//! in `freshness.rs`). A full view refuses a newcomer rather than forget a nara that is
+//! still ONLINE, and the key pin of a nara it did forget to make room outlives its
+//! entry, in a table of its own (as bounded), until `--plaza-forget-after`.
 
+use super::freshness::Freshness;
 use super::message::{Body, Message, Rejection, Story};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -184,98 +186,29 @@ pub struct Limits {
     /// with it.
     pub forget_after: Duration,
     /// The most naras the view holds, this one included; a new one then takes the
-    /// place of the longest silent.
+    /// place of the longest silent OFFLINE or MISSING one, or is refused. Also the
+    /// most key pins kept for naras that left the view that way.
     pub max_peers: usize,
     /// How far a newspaper's implied boot time may stray from the one first seen.
     pub max_skew: Duration,
 }
 
-/// What has been accepted from one nara, to tell a fresh message from a replay.
-///
-/// Events carry a signed timestamp: each must be newer than the last. A newspaper
-/// carries only its host's uptime, which implies a boot time (now minus uptime). The
-/// first newspaper fixes it; later ones must imply the same boot time (within the
-/// skew) and not a smaller uptime. So a newspaper recorded and replayed later implies
-/// a later boot and is stale. A nara on a rebooted host, or moved to another, says
-/// hey_there first (every nara does on start), and only then may a newspaper move the
-/// boot time, to one before that hey_there. This nara's own newspapers carry a signed
-/// time and are judged by it, as events are.
-#[derive(Clone, Copy, Debug, Default)]
-struct Freshness {
-    newest_event_ns: u64,
-    newest_paper_ns: u64,
-    boot: Option<SystemTime>,
-    newest_uptime_s: u64,
-    hello: Option<SystemTime>,
-}
-
-/// `a` and `b` no more than `skew` apart.
-fn within(a: SystemTime, b: SystemTime, skew: Duration) -> bool {
-    a.duration_since(b).unwrap_or_else(|earlier| earlier.duration()) <= skew
-}
-
-impl Freshness {
-    /// Accepts `body` as fresh at `now` and records it, or says why not.
-    fn admit(&mut self, body: &Body, now: SystemTime, skew: Duration) -> Result<(), Rejection> {
-        match body {
-            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
-                if *sent_ns <= self.newest_event_ns {
-                    return Err(Rejection::Replayed);
-                }
-                self.newest_event_ns = *sent_ns;
-                if matches!(body, Body::HeyThere { .. }) {
-                    self.hello = Some(now);
-                } else if let Some(boot) = self.boot {
-                    // Whatever it said before leaving is older than this.
-                    let up_at_chau = now.duration_since(boot).unwrap_or_default().as_secs();
-                    self.newest_uptime_s = self.newest_uptime_s.max(up_at_chau);
-                }
-            }
-            Body::Newspaper(Story {
-                sent_ns: Some(sent_ns), ..
-            }) => {
-                // This nara's newspapers carry a signed time (checked against the skew
-                // already): each must be newer than the last, whatever host sent it.
-                if *sent_ns <= self.newest_paper_ns {
-                    return Err(Rejection::Replayed);
-                }
-                self.newest_paper_ns = *sent_ns;
-            }
-            Body::Newspaper(story) => {
-                let implied = now
-                    .checked_sub(Duration::from_secs(story.host_uptime_s))
-                    .ok_or(Rejection::Stale)?;
-                match self.boot {
-                    Some(boot) if within(implied, boot, skew) => {
-                        if story.host_uptime_s < self.newest_uptime_s {
-                            return Err(Rejection::Replayed);
-                        }
-                    }
-                    Some(_) => {
-                        // A boot after the hello that announced it is impossible. (Times
-                        // beyond what the clock can hold count as after anything.)
-                        let before_hello = self
-                            .hello
-                            .is_some_and(|hello| hello.checked_add(skew).is_none_or(|t| implied <= t));
-                        if !before_hello {
-                            return Err(Rejection::Stale);
-                        }
-                        self.boot = Some(implied);
-                    }
-                    None => self.boot = Some(implied),
-                }
-                self.newest_uptime_s = story.host_uptime_s;
-                self.hello = None;
-            }
-        }
-        Ok(())
-    }
+/// A name's key pin and history after its entry left a full view: a flood of new names
+/// can take a silent nara's place in the view, never its name. Kept until
+/// `--plaza-forget-after` after it was last heard, as a view entry would be.
+#[derive(Clone, Debug)]
+struct Departed {
+    public_key: String,
+    freshness: Freshness,
+    last_heard: SystemTime,
 }
 
 /// The peer view: every nara heard from, within [`Limits`], with counts kept in step.
 pub struct Projection {
     peers: HashMap<String, Peer>,
     freshness: HashMap<String, Freshness>,
+    /// Key pins and histories of naras forgotten to make room, at most `max_peers`.
+    departed: HashMap<String, Departed>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
@@ -294,6 +227,7 @@ impl Projection {
         Projection {
             peers,
             freshness: HashMap::new(),
+            departed: HashMap::new(),
             counts,
             limits,
             forgotten: Vec::new(),
@@ -311,20 +245,37 @@ impl Projection {
         })
     }
 
-    /// Makes room for one more nara by forgetting the longest silent other one.
-    fn make_room(&mut self) {
+    /// Makes room for one more nara by forgetting the longest silent OFFLINE or MISSING
+    /// one, whose key pin and history move to `departed`. A view full of ONLINE naras
+    /// (or a full `departed`) refuses the newcomer instead: a flood of new names cannot
+    /// displace naras that are still speaking, nor take anyone's name.
+    /// `returning`: the newcomer is itself in `departed`, and leaves it on admission.
+    fn make_room(&mut self, returning: bool) -> Result<(), Rejection> {
         while self.peers.len() >= self.limits.max_peers.max(2) {
+            if self.departed.len() - usize::from(returning) >= self.limits.max_peers {
+                return Err(Rejection::ViewFull);
+            }
             let longest_silent = self
                 .peers
                 .values()
-                .filter(|p| !p.is_self)
+                .filter(|p| !p.is_self && p.status != Status::Online)
                 .min_by_key(|p| p.last_seen)
-                .map(|p| p.name.clone());
-            match longest_silent.and_then(|name| self.forget(&name)) {
-                Some(change) => self.forgotten.push(change),
-                None => break,
+                .map(|p| p.name.clone())
+                .ok_or(Rejection::ViewFull)?;
+            let freshness = self.freshness.get(&longest_silent).copied().unwrap_or_default();
+            if let Some(change) = self.forget(&longest_silent) {
+                self.departed.insert(
+                    longest_silent,
+                    Departed {
+                        public_key: change.peer.public_key.clone(),
+                        freshness,
+                        last_heard: change.peer.last_seen,
+                    },
+                );
+                self.forgotten.push(change);
             }
         }
+        Ok(())
     }
 
     /// The naras forgotten to make room since the last call, for announcing.
@@ -335,19 +286,30 @@ impl Projection {
     /// Applies a message that passed [`super::wire::decode`]. Returns the change it made,
     /// if any, or why it was refused.
     pub fn apply(&mut self, message: &Message, now: SystemTime) -> Result<Option<Change>, Rejection> {
-        if let Some(known) = self.peers.get(&message.name) {
-            if known.public_key != message.public_key {
-                return Err(Rejection::KeyMismatch);
-            }
-            if known.is_self {
-                // This nara's own words, echoed by the broker: it knows what it said.
-                return Ok(None);
-            }
+        let in_view = self.peers.get(&message.name);
+        let departed = self.departed.get(&message.name);
+        let pinned = in_view
+            .map(|p| p.public_key.as_str())
+            .or(departed.map(|d| d.public_key.as_str()));
+        if pinned.is_some_and(|key| key != message.public_key) {
+            return Err(Rejection::KeyMismatch);
+        }
+        if in_view.is_some_and(|p| p.is_self) {
+            // This nara's own words, echoed by the broker: it knows what it said.
+            return Ok(None);
         }
         // Judged on a copy, kept only if accepted: a refused message from a name never
         // seen leaves nothing behind.
-        let mut freshness = self.freshness.get(&message.name).copied().unwrap_or_default();
+        let mut freshness = match (in_view, departed) {
+            (Some(_), _) => self.freshness.get(&message.name).copied().unwrap_or_default(),
+            (None, Some(departed)) => departed.freshness,
+            (None, None) => Freshness::default(),
+        };
         freshness.admit(&message.body, now, self.limits.max_skew)?;
+        if in_view.is_none() {
+            self.make_room(departed.is_some())?;
+            self.departed.remove(&message.name);
+        }
         self.freshness.insert(message.name.clone(), freshness);
 
         let status = if matches!(message.body, Body::Chau { .. }) {
@@ -355,9 +317,6 @@ impl Projection {
         } else {
             Status::Online
         };
-        if !self.peers.contains_key(&message.name) {
-            self.make_room();
-        }
         let story = match &message.body {
             Body::Newspaper(story) => Some(story),
             _ => None,
@@ -429,6 +388,9 @@ impl Projection {
             }
         }
         changes.extend(stale.iter().filter_map(|name| self.forget(name)));
+        let forget_after = self.limits.forget_after;
+        self.departed
+            .retain(|_, d| now.duration_since(d.last_heard).unwrap_or_default() <= forget_after);
         changes
     }
 
@@ -530,25 +492,118 @@ mod tests {
     }
 
     #[test]
-    fn a_full_view_forgets_the_longest_silent_nara_to_take_a_new_one() {
-        let mut view = Projection::new(own(), Limits { max_peers: 3, ..LIMITS });
+    fn a_full_view_forgets_the_longest_silent_offline_or_missing_nara_to_take_a_new_one() {
+        let mut view = Projection::new(own(), Limits { max_peers: 4, ..LIMITS });
         view.apply(&hey("b", "kb", 10), t(10)).unwrap();
         view.apply(&hey("c", "kc", 20), t(20)).unwrap();
-        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(30)).unwrap();
+        view.apply(&hey("d", "kd", 25), t(25)).unwrap();
+        view.apply(&chau("b", "kb", 30), t(30)).unwrap();
+        view.apply(&chau("c", "kc", 31), t(31)).unwrap();
         assert!(view.take_forgotten().is_empty());
-        view.apply(&hey("d", "kd", 40), t(40)).unwrap();
+        view.apply(&hey("e", "ke", 40), t(40)).unwrap();
         let forgotten = view.take_forgotten();
         assert_eq!(forgotten.len(), 1);
         assert_eq!(
             (forgotten[0].kind, forgotten[0].peer.name.as_str()),
-            (ChangeKind::Forget, "c")
+            (ChangeKind::Forget, "b"),
+            "the longest silent of the naras that are not ONLINE"
         );
         let names: Vec<String> = view.snapshot().into_iter().map(|p| p.name).collect();
-        assert_eq!(names.len(), 3, "{names:?}");
-        assert!(names.contains(&"me".to_string()), "this nara is never forgotten");
+        assert_eq!(names, ["c", "d", "e", "me"]);
         assert_eq!(view.counts(), recount(&view));
-        // A forgotten nara's key is forgotten too: it may come back with another.
-        view.apply(&hey("c", "another-key", 50), t(50)).unwrap();
+        // Its key pin stays: nobody else takes its name while it is gone.
+        assert_eq!(
+            view.apply(&hey("b", "another-key", 50), t(50)),
+            Err(Rejection::KeyMismatch)
+        );
+        // Its history stays too: a recording of its hello is still a replay.
+        assert_eq!(view.apply(&hey("b", "kb", 29), t(55)), Err(Rejection::Replayed));
+        // It comes back with its own key, in the place of the next silent one.
+        view.apply(&hey("b", "kb", 60), t(60)).unwrap();
+        assert_eq!(view.take_forgotten()[0].peer.name, "c");
+        assert_eq!(view.departed.keys().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn the_pins_of_forgotten_naras_are_bounded_too() {
+        let mut view = Projection::new(own(), Limits { max_peers: 3, ..LIMITS });
+        view.apply(&hey("first", "k", 10), t(10)).unwrap();
+        view.apply(&hey("second", "k", 10), t(10)).unwrap();
+        // Each round, everyone goes MISSING and a newcomer takes a place, its
+        // predecessor's pin kept, until the pins are full.
+        let mut clock = 10;
+        let mut admitted = 0;
+        for round in 0..6u64 {
+            clock += 400;
+            view.sweep(t(clock));
+            let name = format!("new{round}");
+            if view.apply(&hey(&name, "k", clock), t(clock)).is_ok() {
+                admitted += 1;
+            } else {
+                assert_eq!(
+                    view.apply(&hey(&name, "k", clock + 1), t(clock)),
+                    Err(Rejection::ViewFull)
+                );
+            }
+        }
+        assert_eq!((admitted, view.departed.len()), (3, 3));
+        assert_eq!(view.snapshot().len(), 3);
+    }
+
+    #[test]
+    fn a_flood_of_new_names_displaces_no_online_nara_nor_takes_its_name() {
+        const CAP: usize = 50;
+        let mut view = Projection::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        view.apply(&paper("alice", "k-alice", 1000, "1.0.0"), t(10)).unwrap();
+        // 60 fresh keys fill the view and then knock on a door that stays shut.
+        let refused = (0..60u64)
+            .filter(|i| {
+                let name = format!("flood{i}");
+                view.apply(&hey(&name, &format!("k-{name}"), 11), t(11)) == Err(Rejection::ViewFull)
+            })
+            .count();
+        assert_eq!(
+            refused,
+            60 - (CAP - 2),
+            "the view holds this nara, alice and the first {}",
+            CAP - 2
+        );
+        assert_eq!(view.snapshot().len(), CAP);
+        assert!(view.take_forgotten().is_empty(), "nobody ONLINE was forgotten");
+        assert_eq!(
+            view.apply(&paper("alice", "k-mallory", 1002, "6.6.6"), t(12)),
+            Err(Rejection::KeyMismatch)
+        );
+        // The flood goes MISSING; alice still speaks. Newcomers take the flood's
+        // places, never alice's, and each place given up keeps its name's pin, until
+        // the pins too are full.
+        view.apply(&paper("alice", "k-alice", 1390, "1.0.0"), t(400)).unwrap();
+        view.sweep(t(400));
+        let admitted = (0..200u64)
+            .filter(|i| {
+                let name = format!("second{i}");
+                view.apply(&hey(&name, &format!("k-{name}"), 401), t(401)).is_ok()
+            })
+            .count();
+        assert_eq!(admitted, CAP - 2, "one place for each MISSING nara, one pin for each");
+        assert_eq!(view.departed.len(), CAP - 2);
+        let alice = view.snapshot().into_iter().find(|p| p.name == "alice").unwrap();
+        assert_eq!((alice.status, alice.version.as_str()), (Status::Online, "1.0.0"));
+        assert_eq!(
+            view.apply(&hey("flood0", "k-mallory", 402), t(402)),
+            Err(Rejection::KeyMismatch),
+            "a forgotten name is still pinned"
+        );
+        // Only --plaza-forget-after lets the pins go.
+        view.sweep(t(401 + 3600));
+        assert!(view.departed.is_empty());
+        assert_eq!(view.counts(), recount(&view));
     }
 
     #[test]
@@ -715,8 +770,31 @@ mod tests {
             view.apply(&paper("b", "kb", 100, "0.1.0"), t(140)),
             Err(Rejection::Replayed)
         );
-        // Same uptime again (two newspapers in one second) is fine.
-        assert!(view.apply(&paper("b", "kb", 130, "0.1.0"), t(140)).is_ok());
+        // The same uptime again is the same newspaper again: a duplicate, not news,
+        // which must not keep a dead nara ONLINE.
+        assert_eq!(
+            view.apply(&paper("b", "kb", 130, "0.1.0"), t(140)),
+            Err(Rejection::Replayed)
+        );
+        assert_eq!(view.sweep(t(131 + 301)).len(), 1, "b goes MISSING on time");
+    }
+
+    #[test]
+    fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
+        let mut view = projection();
+        // dave's host booted at t(0); a newspaper of his captured an hour ago, heard
+        // first by this nara.
+        view.apply(&paper("dave", "kd", 3400, "0.1.0"), t(7000)).unwrap();
+        let genuine = view
+            .apply(&paper("dave", "kd", 7005, "0.2.0"), t(7005))
+            .unwrap()
+            .unwrap();
+        assert_eq!((genuine.peer.version.as_str(), genuine.peer.uptime_s), ("0.2.0", 7005));
+        view.apply(&paper("dave", "kd", 7035, "0.2.0"), t(7035)).unwrap();
+        assert_eq!(
+            view.apply(&paper("dave", "kd", 3400, "0.1.0"), t(7040)),
+            Err(Rejection::Stale)
+        );
     }
 
     #[test]
@@ -752,8 +830,8 @@ mod tests {
         // And the new boot time now holds.
         assert_eq!(
             view.apply(&paper("b", "kb", 100, "0.1.0"), t(1030)),
-            Err(Rejection::Stale),
-            "the old boot's newspaper is stale now"
+            Err(Rejection::Replayed),
+            "the old boot's newspaper is a recording of the boot before now"
         );
     }
 
@@ -786,6 +864,67 @@ mod tests {
         // A twin on a host that booted at another time: its signed time is what counts.
         assert!(view.apply(&timed(99_999, 11), t(11)).is_ok());
         assert_eq!(view.apply(&timed(100, 10), t(12)), Err(Rejection::Replayed));
+    }
+
+    #[test]
+    fn a_recorded_go_newspaper_of_a_soul_that_signs_its_time_changes_no_version() {
+        let mut view = projection();
+        let ours = |sent: u64, version: &str| {
+            let mut message = paper("twin", "kt", 500, version);
+            if let Body::Newspaper(story) = &mut message.body {
+                story.sent_ns = Some(ns(sent));
+            }
+            message
+        };
+        view.apply(&hey("twin", "kt", 10), t(10)).unwrap();
+        view.apply(&ours(10, "2.0.0"), t(10)).unwrap();
+        // The soul ran a Go nara once; one of its newspapers, of any age, again.
+        assert_eq!(
+            view.apply(&paper("twin", "kt", 86_400, "0.0.1"), t(20)),
+            Err(Rejection::Stale)
+        );
+        let twin = view.snapshot().into_iter().find(|p| p.name == "twin").unwrap();
+        assert_eq!((twin.version.as_str(), twin.version_history.len()), ("2.0.0", 0));
+        // A Go nara of the soul that starts says hey_there first, and is heard.
+        view.apply(&hey("twin", "kt", 30), t(30)).unwrap();
+        let moved = view
+            .apply(&paper("twin", "kt", 86_400, "0.0.2"), t(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!(moved.kind, ChangeKind::VersionChanged);
+    }
+
+    #[test]
+    fn a_newspaper_from_before_a_chau_does_not_move_a_restarted_naras_boot() {
+        let mut view = projection();
+        view.apply(&paper("alice", "ka", 5000, "0.1.0"), t(5000)).unwrap();
+        view.apply(&chau("alice", "ka", 5100), t(5100)).unwrap();
+        // Restarted on the same host: hey_there, then, before her first newspaper, one
+        // recorded an hour before her chau.
+        view.apply(&hey("alice", "ka", 5110), t(5110)).unwrap();
+        assert_eq!(
+            view.apply(&paper("alice", "ka", 1400, "0.0.9"), t(5111)),
+            Err(Rejection::Stale)
+        );
+        // Her own newspapers all get through.
+        for i in 0..11 {
+            let at = 5112 + 30 * i;
+            view.apply(&paper("alice", "ka", at, "0.2.0"), t(at)).unwrap();
+        }
+        let alice = view.snapshot().into_iter().find(|p| p.name == "alice").unwrap();
+        assert_eq!((alice.status, alice.version.as_str()), (Status::Online, "0.2.0"));
+    }
+
+    #[test]
+    fn a_host_clock_drifting_a_second_a_newspaper_is_followed() {
+        let mut view = projection();
+        for i in 0..200u64 {
+            let at = 1000 + 30 * i;
+            assert!(
+                view.apply(&paper("b", "kb", 1000 + 29 * i, "0.1.0"), t(at)).is_ok(),
+                "newspaper {i}"
+            );
+        }
     }
 
     #[test]

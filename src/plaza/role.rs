@@ -11,8 +11,16 @@
 //! other yields. A standby takes over when no higher twin has been heard for
 //! `takeover_after`, or at once when the active one hands over on its way out. A twin
 //! pinned `standby` takes over only when it hears no twin at all.
+//!
+//! What a twin hears passes the freshness rules as any message does: a newspaper of
+//! this kind must be newer than the last one from its boot ID, so a dead twin's
+//! recorded newspaper keeps nothing alive. A Go nara with this soul (whose newspapers
+//! carry no time) is believed only right after a fresh hey_there of the soul that this
+//! process did not send, and only while its newspapers keep coming. A twin whose signed
+//! time is ahead of this clock by more than the skew cannot be heard at all (its every
+//! newspaper is `stale`): both would speak, so this is reported as two speakers.
 
-use super::message::Story;
+use super::message::{Rejection, Story};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,6 +29,9 @@ use std::time::{Duration, Instant, SystemTime};
 const MAX_TWINS: usize = 64;
 /// An active twin answers a lower one at most this often.
 const REASSERT_EVERY: Duration = Duration::from_secs(1);
+/// The most boot IDs whose newest newspaper is remembered (each for the skew window,
+/// after which the signed time alone refuses a recording).
+const MAX_BOOTS_REMEMBERED: usize = 256;
 
 /// The role an operator pins a process to (`--plaza-role`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -136,7 +147,7 @@ impl Rank {
     fn of(story: &Story) -> Rank {
         match &story.boot_id {
             None => Rank {
-                pin: 3,
+                pin: GO_PIN,
                 started_ns: 0,
                 boot_id: String::new(),
             },
@@ -166,13 +177,61 @@ struct Twin {
     last_heard: Instant,
 }
 
+impl Rank {
+    /// A Go nara: it never yields, and its newspapers come every 30 to 300 s.
+    fn is_go(&self) -> bool {
+        self.pin == GO_PIN
+    }
+}
+
+/// The rank pin of a Go nara, above every pin of this kind.
+const GO_PIN: u8 = 3;
+
+/// How long each kind of evidence counts.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows {
+    /// A twin of this kind not heard for this long is gone: a standby takes over.
+    pub takeover_after: Duration,
+    /// The same for a Go twin, whose newspapers come every 30 to 300 s
+    /// (`--plaza-missing-after`).
+    pub go_twin_after: Duration,
+    /// `--plaza-max-skew`: how recent an own-soul hey_there must be to vouch for a Go
+    /// twin's newspaper.
+    pub max_skew: Duration,
+}
+
+/// A twin heard with a signed time ahead of this clock by more than the skew.
+struct Ahead {
+    boot_id: String,
+    ahead: Duration,
+    heard: Instant,
+}
+
+/// Two processes speak for the soul: this one, active, and a twin whose clock is
+/// ahead by more than the skew, so that neither can hear the other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TwoSpeakers {
+    /// The other twin's boot ID.
+    pub twin: String,
+    /// How far its clock is ahead of this one's, in whole seconds.
+    pub ahead_s: u64,
+    /// What to do about it.
+    pub reason: String,
+}
+
 /// This process's role, and the twins it has heard.
 pub struct Roles {
     me: Rank,
     pin: Pin,
     born: Instant,
-    takeover_after: Duration,
+    windows: Windows,
     twins: HashMap<String, Twin>,
+    /// The newest `sent_ns` accepted from each boot ID of this soul.
+    newest_sent: HashMap<String, u64>,
+    /// When a fresh own-soul hey_there that this process did not send was heard, if no
+    /// Go twin's newspaper has been since.
+    hello: Option<Instant>,
+    ahead: Option<Ahead>,
     role: Role,
     since: SystemTime,
     reason: String,
@@ -193,12 +252,15 @@ pub struct RoleStatus {
     pub reason: String,
     /// Twins heard within the takeover window.
     pub twins: usize,
+    /// Another process speaking for the soul while this one does, if one is heard
+    /// (its clock is too far ahead for the two to hear each other).
+    pub two_speakers: Option<TwoSpeakers>,
 }
 
 impl Roles {
     /// The role of a process just started: active unless pinned standby (which first
     /// waits `takeover_after` to hear whether another twin is active).
-    pub fn new(me: Rank, pin: Pin, takeover_after: Duration) -> Roles {
+    pub fn new(me: Rank, pin: Pin, windows: Windows) -> Roles {
         let (role, reason) = match pin {
             Pin::Standby => (
                 Role::Standby,
@@ -214,8 +276,11 @@ impl Roles {
             me,
             pin,
             born: Instant::now(),
-            takeover_after,
+            windows,
             twins: HashMap::new(),
+            newest_sent: HashMap::new(),
+            hello: None,
+            ahead: None,
             role,
             since: SystemTime::now(),
             reason,
@@ -247,13 +312,107 @@ impl Roles {
             since: humantime::format_rfc3339_seconds(self.since).to_string(),
             reason: self.reason.clone(),
             twins: self.live(now).count(),
+            two_speakers: self.two_speakers(now),
+        }
+    }
+
+    /// How long a twin of `rank` counts once heard.
+    fn window(&self, rank: &Rank) -> Duration {
+        if rank.is_go() {
+            self.windows.go_twin_after
+        } else {
+            self.windows.takeover_after
         }
     }
 
     fn live(&self, now: Instant) -> impl Iterator<Item = &Twin> {
         self.twins
             .values()
-            .filter(move |t| now.saturating_duration_since(t.last_heard) <= self.takeover_after)
+            .filter(move |t| now.saturating_duration_since(t.last_heard) <= self.window(&t.rank))
+    }
+
+    /// Whether another process speaks for the soul while this one does: a twin heard
+    /// within the takeover window with its clock ahead beyond the skew.
+    pub fn two_speakers(&self, now: Instant) -> Option<TwoSpeakers> {
+        let ahead = self.ahead.as_ref()?;
+        (self.role == Role::Active && now.saturating_duration_since(ahead.heard) <= self.windows.takeover_after).then(
+            || TwoSpeakers {
+                twin: ahead.boot_id.clone(),
+                ahead_s: ahead.ahead.as_secs(),
+                reason: format!(
+                    "twin {} signs its newspapers {} s ahead of this clock, beyond --plaza-max-skew: \
+                     each refuses the other's as stale and both speak; run NTP on both hosts",
+                    ahead.boot_id,
+                    ahead.ahead.as_secs()
+                ),
+            },
+        )
+    }
+
+    /// A newspaper of this soul from another process, verified, but signed `ahead` of
+    /// this clock by more than the skew: a recording cannot come from the future, so a
+    /// twin with a clock ahead is speaking.
+    pub fn heard_ahead(&mut self, boot_id: &str, ahead: Duration, now: Instant) {
+        let was = self.two_speakers(now).map(|t| t.twin);
+        self.ahead = Some(Ahead {
+            boot_id: boot_id.to_string(),
+            ahead,
+            heard: now,
+        });
+        if let Some(two) = self.two_speakers(now)
+            && was.as_deref() != Some(two.twin.as_str())
+        {
+            tracing::warn!(twin = %two.twin, ahead_s = two.ahead_s, "two processes speak for this soul: {}", two.reason);
+        }
+    }
+
+    /// A fresh hey_there of this soul that this process did not send: a twin started.
+    /// If a newspaper in the Go nara's format follows within the skew, it is a Go twin.
+    pub fn heard_hello(&mut self, now: Instant) {
+        self.hello = Some(now);
+    }
+
+    /// Whether a Go twin's newspaper heard now is believed: right after a hey_there of
+    /// the soul, or while the Go twin's newspapers keep coming.
+    fn believes_go_twin(&mut self, now: Instant) -> bool {
+        let announced = self
+            .hello
+            .is_some_and(|at| now.saturating_duration_since(at) <= self.windows.max_skew);
+        let speaking = self
+            .twins
+            .get("")
+            .is_some_and(|go| now.saturating_duration_since(go.last_heard) <= self.windows.go_twin_after);
+        if announced {
+            self.hello = None;
+        }
+        announced || speaking
+    }
+
+    /// Checks that a newspaper of this kind is newer than the last one from its boot
+    /// ID, and records it.
+    fn admit_signed(&mut self, boot_id: &str, sent_ns: u64, now_ns: u64) -> Result<(), Rejection> {
+        if self.newest_sent.get(boot_id).is_some_and(|&newest| sent_ns <= newest) {
+            return Err(Rejection::Replayed);
+        }
+        let skew_ns = u64::try_from(self.windows.max_skew.as_nanos()).unwrap_or(u64::MAX);
+        // Past the skew the signed time alone refuses a recording.
+        self.newest_sent
+            .retain(|_, newest| newest.saturating_add(skew_ns) >= now_ns);
+        if !self.newest_sent.contains_key(boot_id) && self.newest_sent.len() >= MAX_BOOTS_REMEMBERED {
+            let oldest = self
+                .newest_sent
+                .iter()
+                .min_by_key(|(_, newest)| **newest)
+                .map(|(boot, _)| boot.clone());
+            if let Some(oldest) = oldest {
+                self.newest_sent.remove(&oldest);
+            }
+        }
+        if self.newest_sent.insert(boot_id.to_string(), sent_ns).is_none() {
+            // A twin of this kind just started: the hey_there heard was its own.
+            self.hello = None;
+        }
+        Ok(())
     }
 
     /// Whether a twin has been heard within the takeover window.
@@ -271,8 +430,23 @@ impl Roles {
         self.reason = reason;
     }
 
-    /// A verified newspaper signed with this soul by another process.
-    pub fn heard(&mut self, story: &Story, now: Instant) -> Act {
+    /// A verified newspaper signed with this soul by another process, heard at `now`
+    /// (`now_ns` by the wall clock). Refused if it is no news: a recording of a
+    /// twin's newspaper, or a Go twin's newspaper that nothing shows to be fresh.
+    pub fn heard(&mut self, story: &Story, now: Instant, now_ns: u64) -> Result<Act, Rejection> {
+        match (&story.boot_id, story.sent_ns) {
+            (Some(boot_id), Some(sent_ns)) => self.admit_signed(boot_id, sent_ns, now_ns)?,
+            (Some(_), None) => return Err(Rejection::Stale),
+            (None, _) => {
+                if !self.believes_go_twin(now) {
+                    return Err(Rejection::Stale);
+                }
+            }
+        }
+        Ok(self.heard_fresh(story, now))
+    }
+
+    fn heard_fresh(&mut self, story: &Story, now: Instant) -> Act {
         let rank = Rank::of(story);
         let boot = rank.boot_id.clone();
         if story.handover {
@@ -325,17 +499,18 @@ impl Roles {
     /// A chau signed with this soul by another process: whoever was active left.
     pub fn twin_left(&mut self, now: Instant) -> Act {
         self.twins.clear();
+        self.hello = None;
         self.reconsider(now, Cause::Chau, "took over: the active twin said chau")
     }
 
     /// Called every second: a standby takes over once the twins above it are silent.
     pub fn tick(&mut self, now: Instant) -> Act {
-        let window = self.takeover_after;
+        let window = self.windows.takeover_after.max(self.windows.go_twin_after);
         self.twins
             .retain(|_, t| now.saturating_duration_since(t.last_heard) <= window * 4);
         let reason = format!(
             "took over: no twin above it heard for {} s",
-            self.takeover_after.as_secs()
+            self.windows.takeover_after.as_secs()
         );
         self.reconsider(now, Cause::Silence, &reason)
     }
@@ -346,7 +521,7 @@ impl Roles {
         }
         let may = match self.pin {
             Pin::Standby => {
-                !self.has_live_twins(now) && now.saturating_duration_since(self.born) >= self.takeover_after
+                !self.has_live_twins(now) && now.saturating_duration_since(self.born) >= self.windows.takeover_after
             }
             _ => !self.live(now).any(|t| t.rank > self.me),
         };
@@ -364,27 +539,59 @@ mod tests {
     use super::*;
 
     const WINDOW: Duration = Duration::from_secs(10);
+    const GO_WINDOW: Duration = Duration::from_secs(360);
+    const SKEW: Duration = Duration::from_secs(60);
+    /// The wall clock the tests pretend it is, in Unix nanoseconds.
+    const NOW_NS: u64 = 1_800_000_000_000_000_000;
 
-    fn story(boot: &str, pin: &str, started_ns: u64, handover: bool) -> Story {
+    fn roles(pin: Pin, started_ns: u64, boot: &str) -> Roles {
+        Roles::new(
+            Rank::new(pin, started_ns, boot),
+            pin,
+            Windows {
+                takeover_after: WINDOW,
+                go_twin_after: GO_WINDOW,
+                max_skew: SKEW,
+            },
+        )
+    }
+
+    /// A newspaper of this kind from twin `boot`, signed `sent_s` seconds after NOW_NS.
+    fn signed(boot: &str, pin: &str, started_ns: u64, handover: bool, sent_s: u64) -> Story {
         Story {
             boot_id: Some(boot.into()),
             role_pin: Some(pin.into()),
             started_ns: Some(started_ns),
+            sent_ns: Some(NOW_NS + sent_s * 1_000_000_000),
             handover,
             ..Story::default()
         }
     }
 
+    fn story(boot: &str, pin: &str, started_ns: u64, handover: bool) -> Story {
+        signed(boot, pin, started_ns, handover, 0)
+    }
+
+    /// A Go nara's newspaper: no boot ID, no signed time.
+    fn go() -> Story {
+        Story::default()
+    }
+
+    /// Hears `story` at `now`, which must be fresh.
+    fn hear(roles: &mut Roles, story: &Story, now: Instant) -> Act {
+        roles.heard(story, now, NOW_NS).expect("a fresh newspaper")
+    }
+
     #[test]
     fn the_newest_start_wins_and_the_older_twin_yields() {
         let t0 = Instant::now();
-        let mut old = Roles::new(Rank::new(Pin::Auto, 100, "old"), Pin::Auto, WINDOW);
-        let mut new = Roles::new(Rank::new(Pin::Auto, 200, "new"), Pin::Auto, WINDOW);
+        let mut old = roles(Pin::Auto, 100, "old");
+        let mut new = roles(Pin::Auto, 200, "new");
         assert!(old.is_active() && new.is_active(), "each starts active");
-        assert_eq!(old.heard(&story("new", "auto", 200, false), t0), Act::Nothing);
+        assert_eq!(hear(&mut old, &story("new", "auto", 200, false), t0), Act::Nothing);
         assert!(!old.is_active(), "{}", old.reason);
         assert_eq!(
-            new.heard(&story("old", "auto", 100, false), t0),
+            hear(&mut new, &story("old", "auto", 100, false), t0),
             Act::PublishNow,
             "the newer answers at once so the older hears it"
         );
@@ -396,37 +603,76 @@ mod tests {
     #[test]
     fn pinned_active_outranks_a_newer_start() {
         let t0 = Instant::now();
-        let mut pinned = Roles::new(Rank::new(Pin::Active, 100, "a"), Pin::Active, WINDOW);
-        let mut newer = Roles::new(Rank::new(Pin::Auto, 200, "b"), Pin::Auto, WINDOW);
-        assert_eq!(pinned.heard(&story("b", "auto", 200, false), t0), Act::PublishNow);
-        newer.heard(&story("a", "active", 100, false), t0);
+        let mut pinned = roles(Pin::Active, 100, "a");
+        let mut newer = roles(Pin::Auto, 200, "b");
+        assert_eq!(hear(&mut pinned, &story("b", "auto", 200, false), t0), Act::PublishNow);
+        hear(&mut newer, &story("a", "active", 100, false), t0);
         assert!(pinned.is_active() && !newer.is_active());
     }
 
     #[test]
     fn a_standby_takes_over_after_silence_or_at_once_on_handover() {
         let t0 = Instant::now();
-        let mut standby = Roles::new(Rank::new(Pin::Auto, 100, "s"), Pin::Auto, WINDOW);
-        standby.heard(&story("a", "auto", 200, false), t0);
+        let mut standby = roles(Pin::Auto, 100, "s");
+        hear(&mut standby, &story("a", "auto", 200, false), t0);
         assert!(!standby.is_active());
         assert_eq!(standby.tick(t0 + WINDOW), Act::Nothing, "still within the window");
         assert_eq!(standby.tick(t0 + WINDOW + Duration::from_secs(1)), Act::PublishNow);
         assert!(standby.is_active(), "{}", standby.reason);
 
-        let mut standby = Roles::new(Rank::new(Pin::Auto, 100, "s"), Pin::Auto, WINDOW);
-        standby.heard(&story("a", "auto", 200, false), t0);
-        assert_eq!(standby.heard(&story("a", "auto", 200, true), t0), Act::PublishNow);
+        let mut standby = roles(Pin::Auto, 100, "s");
+        hear(&mut standby, &story("a", "auto", 200, false), t0);
+        assert_eq!(
+            hear(&mut standby, &signed("a", "auto", 200, true, 1), t0),
+            Act::PublishNow
+        );
         assert!(standby.reason.contains("handed over"), "{}", standby.reason);
+    }
+
+    #[test]
+    fn a_dead_twins_recorded_newspaper_keeps_it_alive_no_longer() {
+        let t0 = Instant::now();
+        let mut standby = roles(Pin::Auto, 100, "s");
+        let last_words = story("a", "auto", 200, false);
+        hear(&mut standby, &last_words, t0);
+        // The active twin is killed; its last newspaper comes back every second.
+        for second in 1..=WINDOW.as_secs() + 1 {
+            let now = t0 + Duration::from_secs(second);
+            assert_eq!(standby.heard(&last_words, now, NOW_NS), Err(Rejection::Replayed));
+            standby.tick(now);
+        }
+        assert!(standby.is_active(), "took over on time: {}", standby.reason);
+        // Its handover newspaper, recorded, hands nothing over twice either.
+        let mut other = roles(Pin::Auto, 100, "s");
+        let handover = signed("b", "auto", 200, true, 2);
+        hear(&mut other, &handover, t0);
+        assert_eq!(other.heard(&handover, t0, NOW_NS), Err(Rejection::Replayed));
+    }
+
+    #[test]
+    fn what_is_remembered_of_each_boot_is_bounded() {
+        let t0 = Instant::now();
+        let mut roles = roles(Pin::Auto, u64::MAX, "me");
+        for i in 0..(MAX_BOOTS_REMEMBERED as u64 * 2) {
+            hear(&mut roles, &signed(&format!("b{i}"), "auto", i, false, i), t0);
+        }
+        assert_eq!(roles.newest_sent.len(), MAX_BOOTS_REMEMBERED);
+        // Once past the skew, the signed time alone is enough: nothing is kept.
+        let later = NOW_NS + 10_000 * 1_000_000_000;
+        roles
+            .heard(&signed("late", "auto", 1, false, 10_000), t0, later)
+            .unwrap();
+        assert_eq!(roles.newest_sent.len(), 1);
     }
 
     #[test]
     fn pinned_standby_never_takes_over_while_a_twin_is_heard() {
         let t0 = Instant::now();
-        let mut canary = Roles::new(Rank::new(Pin::Standby, 300, "c"), Pin::Standby, WINDOW);
+        let mut canary = roles(Pin::Standby, 300, "c");
         assert!(!canary.is_active());
         for second in 0..30 {
             let now = t0 + Duration::from_secs(second);
-            canary.heard(&story("a", "auto", 100, false), now);
+            hear(&mut canary, &signed("a", "auto", 100, false, second), now);
             assert_eq!(canary.tick(now), Act::Nothing);
         }
         assert!(!canary.is_active());
@@ -435,22 +681,64 @@ mod tests {
     }
 
     #[test]
-    fn a_go_nara_with_the_same_soul_is_never_challenged() {
+    fn a_go_nara_with_the_same_soul_is_believed_only_after_its_hey_there() {
         let t0 = Instant::now();
-        let mut ours = Roles::new(Rank::new(Pin::Active, 900, "x"), Pin::Active, WINDOW);
-        let go = Story::default();
-        ours.heard(&go, t0);
+        let mut ours = roles(Pin::Active, 900, "x");
+        // A Go newspaper of this soul, of any age, on its own: no proof of life.
+        assert_eq!(ours.heard(&go(), t0, NOW_NS), Err(Rejection::Stale));
+        assert!(ours.is_active());
+        // Nor one that a twin of this kind said, whose first newspaper followed it.
+        ours.heard_hello(t0);
+        hear(&mut ours, &story("twin", "auto", 100, false), t0);
+        assert_eq!(ours.heard(&go(), t0, NOW_NS), Err(Rejection::Stale));
+        // A hey_there long before is no proof either.
+        ours.heard_hello(t0);
+        assert_eq!(ours.heard(&go(), t0 + SKEW * 2, NOW_NS), Err(Rejection::Stale));
+        assert!(ours.is_active());
+        // A Go nara starts: hey_there, then at once its newspaper.
+        let start = t0 + SKEW * 3;
+        ours.heard_hello(start);
+        assert_eq!(hear(&mut ours, &go(), start), Act::Nothing);
         assert!(!ours.is_active(), "{}", ours.reason);
         assert!(ours.reason.contains("Go nara"));
-        assert_eq!(ours.twin_left(t0), Act::PublishNow, "its chau hands the soul over");
+        // It is believed while its newspapers keep coming, up to --plaza-missing-after
+        // apart, and no longer.
+        let later = start + GO_WINDOW;
+        hear(&mut ours, &go(), later);
+        assert_eq!(ours.tick(later + GO_WINDOW), Act::Nothing);
+        assert_eq!(ours.heard(&go(), later + GO_WINDOW * 2, NOW_NS), Err(Rejection::Stale));
+        assert_eq!(ours.tick(later + GO_WINDOW + Duration::from_secs(1)), Act::PublishNow);
+        // And its chau hands the soul over at once.
+        let mut ours = roles(Pin::Active, 900, "x");
+        ours.heard_hello(t0);
+        hear(&mut ours, &go(), t0);
+        assert_eq!(ours.twin_left(t0), Act::PublishNow);
+    }
+
+    #[test]
+    fn a_twin_with_its_clock_ahead_beyond_the_skew_is_reported_as_a_second_speaker() {
+        let t0 = Instant::now();
+        let mut ours = roles(Pin::Auto, 100, "me");
+        assert_eq!(ours.status(t0).two_speakers, None);
+        ours.heard_ahead("fast", Duration::from_secs(120), t0);
+        let two = ours.status(t0).two_speakers.expect("two speakers");
+        assert_eq!((two.twin.as_str(), two.ahead_s), ("fast", 120));
+        assert!(two.reason.contains("NTP"), "{}", two.reason);
+        // Once it is no longer heard, it is no longer reported.
+        assert_eq!(ours.status(t0 + WINDOW + Duration::from_secs(1)).two_speakers, None);
+        // A standby does not speak: one speaker only.
+        let mut standby = roles(Pin::Standby, 100, "me");
+        standby.heard_ahead("fast", Duration::from_secs(120), t0);
+        assert_eq!(standby.status(t0).two_speakers, None);
     }
 
     #[test]
     fn the_twins_remembered_are_bounded() {
         let t0 = Instant::now();
-        let mut roles = Roles::new(Rank::new(Pin::Auto, u64::MAX, "me"), Pin::Auto, WINDOW);
+        let mut roles = roles(Pin::Auto, u64::MAX, "me");
         for i in 0..(MAX_TWINS as u64 * 3) {
-            roles.heard(
+            hear(
+                &mut roles,
                 &story(&format!("b{i}"), "auto", i, false),
                 t0 + Duration::from_millis(i),
             );
