@@ -52,14 +52,16 @@ async fn a_go_naras_command_line_starts_the_same_nara_on_the_same_broker() {
     assert_eq!(status["bonded"], true);
     assert_eq!(status["plaza"]["public_url"], "https://kitchen.example.org/");
     let log = nara.drain_log().join("\n");
+    // Named as the Go unit's command line spells them, with one dash.
     for ignored in [
-        "--no-mesh",
-        "--show-neighbours",
-        "--refresh-rate",
-        "--force-chattiness",
-        "--transport",
+        "-no-mesh",
+        "-show-neighbours",
+        "-refresh-rate",
+        "-force-chattiness",
+        "-transport",
     ] {
         assert!(log.contains(ignored), "the warning does not name {ignored}:\n{log}");
+        assert!(!log.contains(&format!("-{ignored}")), "{ignored} is respelled:\n{log}");
     }
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(10), heard.recv())

@@ -101,9 +101,19 @@ async fn a_soul_minted_for_another_name_is_unbonded_and_warned_about() {
     let mut command = nara_command();
     command.args(["--http-addr", "127.0.0.1:0", "--name", "garage", "--soul", &soul]);
     let mut nara = Running::start(command).unwrap();
-    assert_eq!(status(&nara).await["bonded"], false);
-    let log = nara.drain_log().join("\n");
-    assert!(log.contains("minted for another name"), "{log}");
+    let shown = status(&nara).await;
+    assert_eq!(shown["bonded"], false);
+    let advice = shown["bond_advice"].as_str().unwrap_or_default().to_string();
+    assert!(
+        advice.contains(r#"not minted for the name "garage" (from --name)"#),
+        "{advice}"
+    );
+    let log = nara.drain_log();
+    let warned = log.iter().any(|line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|json| json["message"].as_str().is_some_and(|m| m.contains(&advice)))
+    });
+    assert!(warned, "the log says what /api/status says: {log:#?}");
 }
 
 #[tokio::test]
