@@ -12,7 +12,6 @@
 
 use crate::http::hangup::Hangup;
 use crate::plaza::Plaza;
-use crate::plaza::projection::ChangeKind;
 use crate::plaza::serialized::ChangeJson;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -34,6 +33,8 @@ pub const RETRY_AFTER_S: u64 = 5;
 /// A snapshot goes out in slices of this size, so a slow reader shows progress
 /// between them instead of none until megabytes have gone.
 const SLICE: usize = 64 * 1024;
+/// Changes a stream takes from the plaza at a time, when that many are waiting.
+const BATCH: usize = 64;
 
 /// The bounds of the event streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,22 +267,16 @@ impl Feed {
     }
 
     fn change(&mut self, change: &ChangeJson) -> Result<bool, OverBudget> {
-        let head: &'static [u8] = match change.kind {
-            ChangeKind::Join => b"event: join\ndata: ",
-            ChangeKind::Change => b"event: change\ndata: ",
-            ChangeKind::VersionChanged => b"event: version-changed\ndata: ",
-            ChangeKind::Leave => b"event: leave\ndata: ",
-            ChangeKind::Forget => b"event: forget\ndata: ",
-        };
-        self.push(
-            &[
-                Bytes::from_static(head),
-                change.json.clone(),
-                Bytes::from_static(b"\n\n"),
-            ],
-            false,
-        )
+        self.push(std::slice::from_ref(&change.event), false)
     }
+}
+
+/// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
+/// receiver starts right after it.
+fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Result<bool, OverBudget> {
+    let (json, resubscribed) = plaza.subscribe_json();
+    *changes = resubscribed;
+    feed.snapshot(&json)
 }
 
 /// Starts streaming the plaza to one client, or `None` when `max_streams` are open.
@@ -316,14 +311,27 @@ pub fn stream(
         let closed = loop {
             let pushed = tokio::select! {
                 received = changes.recv() => match received {
-                    Ok(change) => feed.change(&change),
-                    // Fell behind: a fresh snapshot is worth more than the lost changes,
-                    // and a new receiver starts right after it.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let (json, resubscribed) = plaza.subscribe_json();
-                        changes = resubscribed;
-                        feed.snapshot(&json)
+                    // What else is already waiting goes with it, without another turn
+                    // of the loop for each.
+                    Ok(change) => {
+                        let mut pushed = feed.change(&change);
+                        for _ in 1..BATCH {
+                            if !matches!(pushed, Ok(true)) {
+                                break;
+                            }
+                            match changes.try_recv() {
+                                Ok(change) => pushed = feed.change(&change),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                    pushed = catch_up(&plaza, &mut changes, &mut feed);
+                                    break;
+                                }
+                                // Closed shows at the next recv.
+                                Err(_) => break,
+                            }
+                        }
+                        pushed
                     }
+                    Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&plaza, &mut changes, &mut feed),
                     Err(broadcast::error::RecvError::Closed) => break None,
                 },
                 _ = heartbeat.tick() => feed.push(&[Bytes::from_static(b": heartbeat\n\n")], false),

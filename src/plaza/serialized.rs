@@ -13,22 +13,32 @@ use std::time::{Duration, Instant};
 /// event, and a reader should not see them older than this.
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
-/// One announced change, serialized once for every stream: its kind and its JSON
-/// (`{"type":…,"peer":{…}}`).
+/// One announced change, serialized once for every stream, in the one form every
+/// reader of the change stream sends it: a Server-Sent Event named after its kind, whose
+/// data is the change as JSON (`{"type":…,"peer":{…}}`).
 #[derive(Clone, Debug)]
 pub struct ChangeJson {
-    /// What happened (the SSE event name).
+    /// What happened (the event's name).
     pub kind: ChangeKind,
-    /// The change as JSON.
+    /// `event: KIND\ndata: JSON\n\n`, one buffer shared by every stream.
+    pub event: Bytes,
+    /// The JSON alone: a slice of `event`, not a copy.
     pub json: Bytes,
 }
 
 impl ChangeJson {
     /// Serializes `change` once.
     pub fn new(change: &Change) -> ChangeJson {
+        let head = format!("event: {}\ndata: ", change.kind.as_str());
+        let mut event = head.clone().into_bytes();
+        serde_json::to_writer(&mut event, change).expect("a change serializes");
+        let end = event.len();
+        event.extend_from_slice(b"\n\n");
+        let event = Bytes::from(event);
         ChangeJson {
             kind: change.kind,
-            json: Bytes::from(serde_json::to_vec(change).expect("a change serializes")),
+            json: event.slice(head.len()..end),
+            event,
         }
     }
 }
