@@ -1,7 +1,8 @@
 //! The bounds of `/api/events`, each reached: a client that stops reading is cut off
 //! past its byte budget or after its stall limit (and counted), past the cap a request
 //! gets 503 with `Retry-After`, and a client that falls behind gets a fresh snapshot,
-//! the very list `/api/peers` serves, shared rather than serialized again.
+//! the very list `/api/peers` serves, shared rather than serialized again; and the cap
+//! is a setting like any other.
 
 mod common;
 
@@ -332,4 +333,28 @@ async fn every_reader_shares_one_serialized_list_until_the_view_changes() {
     say(plaza, &crowd[..1], Kind::Chau);
     let (after_change, _changes) = plaza.subscribe_json();
     assert_ne!(after_change, snapshot, "a change makes a new list for a new stream");
+}
+
+#[test]
+fn the_stream_cap_is_a_setting_whose_bad_value_names_its_source() {
+    let soul = Soul::mint("cap").unwrap().to_base58();
+    let args = |extra: &[&str]| {
+        let mut args = vec!["nara", "--name", "cap", "--soul", soul.as_str()];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let none = nara::layering::Environment::default();
+    let default = nara::config::from_args(args(&[]), &none).unwrap();
+    assert_eq!(default.max_event_streams, StreamLimits::DEFAULT_MAX_STREAMS);
+    let from_env = nara::layering::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
+    assert_eq!(
+        nara::config::from_args(args(&[]), &from_env).unwrap().max_event_streams,
+        8
+    );
+    let err = nara::config::from_args(args(&["--http-max-event-streams", "0"]), &none).unwrap_err();
+    assert!(
+        err.0.contains("--http-max-event-streams") && err.0.contains("from 1 to 100000"),
+        "{}",
+        err.0
+    );
 }
