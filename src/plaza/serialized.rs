@@ -22,23 +22,17 @@ pub struct ChangeJson {
     pub kind: ChangeKind,
     /// `event: KIND\ndata: JSON\n\n`, one buffer shared by every stream.
     pub event: Bytes,
-    /// The JSON alone: a slice of `event`, not a copy.
-    pub json: Bytes,
 }
 
 impl ChangeJson {
     /// Serializes `change` once.
     pub fn new(change: &Change) -> ChangeJson {
-        let head = format!("event: {}\ndata: ", change.kind.as_str());
-        let mut event = head.clone().into_bytes();
+        let mut event = format!("event: {}\ndata: ", change.kind.as_str()).into_bytes();
         serde_json::to_writer(&mut event, change).expect("a change serializes");
-        let end = event.len();
         event.extend_from_slice(b"\n\n");
-        let event = Bytes::from(event);
         ChangeJson {
             kind: change.kind,
-            json: event.slice(head.len()..end),
-            event,
+            event: Bytes::from(event),
         }
     }
 }
