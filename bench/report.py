@@ -7,6 +7,7 @@ import statistics
 import sys
 from datetime import datetime, timezone
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
