@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web build run test lint unit twins e2e fuzz fuzz-smoke bench ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams ab first-contact soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,7 +39,7 @@ build: web ## Build the release binary at target/release/nara
 run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 	target/release/nara $(ARGS)
 
-lint: web ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo doc, shellcheck (nara, xtask, fuzz targets)
+lint: web web-unit ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo doc, shellcheck, the page's unit tests
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	RUSTDOCFLAGS="--deny warnings" $(CARGO) doc --locked --no-deps
@@ -47,6 +47,9 @@ lint: web ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo d
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 	shellcheck $(SCRIPTS)
+
+web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds
+	node --test web/test/*.test.mjs
 
 nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
 	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null || { echo "nix-check: $$f does not parse"; exit 1; }; done
@@ -70,7 +73,7 @@ web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
 	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error
 
 e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via playwright-core, real naras, an older release played by an example, and mosquitto
-	$(CARGO) build --locked --bin nara --example plaza_old_release
+	$(CARGO) build --locked --bin nara --example plaza_old_release --example plaza_crowd
 	cd web/e2e && NARA_BIN=$(CURDIR)/target/debug/nara node --test --test-concurrency=1
 	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/network.png docs/screenshot.png to refresh the README's)"
 
@@ -84,8 +87,11 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 	@if rustup run nightly rustc --version >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10; \
 	else echo "fuzz-smoke: no nightly toolchain on this machine (cargo-fuzz needs it), so fuzzing is skipped"; fi
 
-bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza (writes bench/results/latest.md)
+bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams (writes bench/results/latest.md)
 	bench/run.sh
+
+bench-streams: web ## Only the Streams section: stalled /api/events clients at 10,000 naras, before and after (bench/results/streams.md)
+	bench/streams.sh >/dev/null
 
 ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara; AB_ROUNDS=6)
 	bench/ab.sh $(OLD) $(NEW) $${AB_ROUNDS:-6}

@@ -2,9 +2,14 @@
 target marked met or missed (and by how much). Reads the HTTP runs (one JSON line
 each) from argv[1] and the other figures as JSON on stdin."""
 import json
+import os
 import statistics
 import sys
 from datetime import datetime, timezone
+
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
 def median_of(runs, key):
@@ -64,6 +69,7 @@ def main():
         ("plaza newspapers verified per second (one core)", plaza["newspaper_verify_per_s"], "msg/s", ">=", 20000),
         ("resident memory with 10,000 naras in view", mib(plaza["rss_kib_with_view"]), "MiB", "<=", 64),
         ("/api/peers at 10,000 naras (median)", plaza["peers_ms_median"], "ms", "<=", 25),
+        *streams.targets(other.get("streams", [])),
     ]
 
     lines = [
@@ -121,6 +127,8 @@ def main():
         f"{broker['sent']:,} signed messages accepted in {broker['seconds']:.2f} s, {broker['per_s']:,.0f} messages/s.",
         "",
     ]
+    if other.get("streams"):
+        lines += streams.table(other["streams"])
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

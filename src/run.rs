@@ -3,6 +3,7 @@
 //! run the same assembly: identity, metrics, the plaza and its transport, the routes.
 
 use crate::config::Config;
+use crate::http::events::StreamLimits;
 use crate::http::health::Health;
 use crate::http::routes::App;
 use crate::http::server::{self, Ended};
@@ -39,7 +40,11 @@ impl Server {
         warn_about_identity(&identity);
         let metrics = Arc::new(Metrics::new());
         let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
-        let app = Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics));
+        let limits = StreamLimits {
+            max_streams: config.max_event_streams,
+            ..StreamLimits::default()
+        };
+        let app = Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics).with_stream_limits(limits));
         Server { config, app }
     }
 

@@ -148,8 +148,24 @@ pub static SERVE_UI: Setting = Setting {
     fallbacks: &[],
 };
 
+/// `--http-max-event-streams`: how many `/api/events` streams may be open at once.
+pub static HTTP_MAX_EVENT_STREAMS: Setting = Setting {
+    key: "http_max_event_streams",
+    flag: Some("http-max-event-streams"),
+    aliases: &[],
+    env: &["NARA_HTTP_MAX_EVENT_STREAMS"],
+    in_file: true,
+    value_name: "COUNT",
+    default: DefaultValue::Value("64"),
+    help: "The most /api/events streams open at once (1 to 100000); past it a request gets 503 with Retry-After",
+    shape: Shape::Value,
+    secret: false,
+    group: Group::General,
+    fallbacks: &[],
+};
+
 /// nara's own settings, in the order `--help` lists them.
-pub static GENERAL: [&Setting; 9] = [
+pub static GENERAL: [&Setting; 10] = [
     &CONFIG,
     &HTTP_ADDR,
     &NAME,
@@ -159,6 +175,7 @@ pub static GENERAL: [&Setting; 9] = [
     &VERY_VERBOSE,
     &SHUTDOWN_GRACE,
     &SERVE_UI,
+    &HTTP_MAX_EVENT_STREAMS,
 ];
 
 /// Every setting: nara's own, then the plaza's.

@@ -14,7 +14,10 @@ use crate::logging::LogFormat;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
 use crate::plaza::settings::{PlazaConfig, PlazaPlan};
 use cli::Invocation;
-use general::{CONFIG, HTTP_ADDR, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE, VERY_VERBOSE};
+use general::{
+    CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE,
+    VERY_VERBOSE,
+};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +35,8 @@ pub struct Config {
     pub log_filter: String,
     /// How long a drain may take.
     pub shutdown_grace: Duration,
+    /// The most `/api/events` streams open at once.
+    pub max_event_streams: usize,
     /// The plaza: broker, timings, policy.
     pub plaza: PlazaConfig,
     /// This nara's soul.
@@ -72,6 +77,8 @@ pub struct Settings {
     pub log_filter: String,
     /// How long a drain may take.
     pub shutdown_grace: Duration,
+    /// The most `/api/events` streams open at once.
+    pub max_event_streams: usize,
     plaza: PlazaPlan,
     /// Each setting's value and where it came from.
     pub report: Report,
@@ -175,6 +182,16 @@ impl Settings {
         // Accepted for the Go nara's command lines; the UI is always served.
         sources.pick_recorded(&SERVE_UI, &mut report)?;
 
+        let max_event_streams = match sources.pick_recorded(&HTTP_MAX_EVENT_STREAMS, &mut report)? {
+            Some(Picked { value, origin }) => value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| invalid(&value, &origin, "expected a count from 1 to 100000"))?,
+            None => crate::http::events::StreamLimits::DEFAULT_MAX_STREAMS,
+        };
+
         let plaza = crate::plaza::settings::resolve(sources, &mut report)?;
         Ok(Settings {
             http_addr,
@@ -182,6 +199,7 @@ impl Settings {
             log_format,
             log_filter,
             shutdown_grace,
+            max_event_streams,
             plaza,
             report,
         })
@@ -225,6 +243,7 @@ impl Settings {
             log_format: self.log_format,
             log_filter: self.log_filter,
             shutdown_grace: self.shutdown_grace,
+            max_event_streams: self.max_event_streams,
             plaza: loaded.config,
             soul: loaded.soul,
             soul_source: loaded.soul_source,

@@ -2,25 +2,192 @@
 //! of every known nara, then `join`, `change` and `leave` events, and a comment line
 //! as a heartbeat, so proxies keep the stream open and a reconnecting browser catches
 //! up from the snapshot. The stream ends when nara starts draining.
+//!
+//! Every stream is bounded. The snapshot and each change are serialized once by the
+//! plaza and shared by every stream ([`Bytes`] clones). What a stream has not yet
+//! handed to its connection is counted in bytes: past its budget, or when nothing was
+//! taken for [`StreamLimits::stall_after`], the stream's connection is closed (an
+//! EventSource reconnects by itself and gets a fresh snapshot). At most
+//! [`StreamLimits::max_streams`] are open at once; past that a request gets 503.
 
+use crate::http::hangup::Hangup;
 use crate::plaza::Plaza;
-use crate::plaza::projection::{Change, Peer};
+use crate::plaza::serialized::ChangeJson;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use prometheus::{IntCounterVec, IntGauge};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
+
 /// How often an idle stream sends a comment, so proxies keep it open.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Sent first: how long a disconnected EventSource waits before reconnecting.
 const RETRY: &str = "retry: 3000\n\n";
+/// How long a refused client is asked to wait before it tries again.
+pub const RETRY_AFTER_S: u64 = 5;
+/// A snapshot goes out in slices of this size, so a slow reader shows progress
+/// between them instead of none until megabytes have gone.
+const SLICE: usize = 64 * 1024;
+/// Changes a stream takes from the plaza at a time, when that many are waiting.
+const BATCH: usize = 64;
 
-/// A response body fed by a task; ends when the task drops its sender.
+/// The bounds of the event streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Unsent bytes of events a stream may hold, besides one unsent snapshot.
+    pub budget: usize,
+    /// How long a stream may hold unsent bytes without its connection taking any.
+    pub stall_after: Duration,
+    /// Streams open at once (`--http-max-event-streams`).
+    pub max_streams: usize,
+}
+
+impl StreamLimits {
+    /// 1 MiB of changes (about 3,000) beyond one snapshot: a browser that reads keeps
+    /// far less queued, a client that stopped reading reaches it within one churn.
+    pub const DEFAULT_BUDGET: usize = 1024 * 1024;
+    /// 30 s without a byte taken: longer than any pause of a reading browser, short
+    /// enough that a stalled client's snapshot is let go soon.
+    pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(30);
+    /// The default of `--http-max-event-streams`.
+    pub const DEFAULT_MAX_STREAMS: usize = 64;
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            budget: Self::DEFAULT_BUDGET,
+            stall_after: Self::DEFAULT_STALL_AFTER,
+            max_streams: Self::DEFAULT_MAX_STREAMS,
+        }
+    }
+}
+
+/// Why nara closed a stream, as the metric's `reason` label says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Closed {
+    /// Its unsent bytes passed the budget.
+    Budget,
+    /// Its connection took nothing for the stall limit.
+    Stalled,
+}
+
+impl Closed {
+    fn as_str(self) -> &'static str {
+        match self {
+            Closed::Budget => "budget",
+            Closed::Stalled => "stalled",
+        }
+    }
+}
+
+/// Every open event stream: how many, within what limits, and the metrics about them.
+pub struct Streams {
+    limits: StreamLimits,
+    open: AtomicUsize,
+    open_gauge: IntGauge,
+    closed: IntCounterVec,
+}
+
+impl Streams {
+    /// Streams within `limits`, counted in `open_gauge` and (closed by nara) `closed`.
+    pub fn new(limits: StreamLimits, open_gauge: IntGauge, closed: IntCounterVec) -> Streams {
+        for reason in [Closed::Budget, Closed::Stalled] {
+            closed.with_label_values(&[reason.as_str()]);
+        }
+        Streams {
+            limits,
+            open: AtomicUsize::new(0),
+            open_gauge,
+            closed,
+        }
+    }
+
+    /// The limits these streams keep.
+    pub fn limits(&self) -> StreamLimits {
+        self.limits
+    }
+
+    /// A place for one more stream, or `None` when `max_streams` are open.
+    fn admit(self: &Arc<Self>) -> Option<Ticket> {
+        self.open
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
+                (open < self.limits.max_streams).then_some(open + 1)
+            })
+            .ok()?;
+        self.open_gauge.inc();
+        Some(Ticket(self.clone()))
+    }
+}
+
+/// One stream's place among the open ones, given back when its body is dropped.
+struct Ticket(Arc<Streams>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        self.0.open_gauge.dec();
+    }
+}
+
+/// One frame of a stream, and whether it is part of a snapshot.
+struct Chunk {
+    bytes: Bytes,
+    snapshot: bool,
+}
+
+/// What a stream's feeder and its body share: the unsent bytes and the last progress.
+struct Queue {
+    /// Bytes queued and not yet taken by the connection.
+    unsent: AtomicUsize,
+    /// Of these, the bytes of a snapshot.
+    snapshot_unsent: AtomicUsize,
+    /// Milliseconds after `epoch` when the connection last took a frame, or when the
+    /// queue last went from empty to not.
+    progress_ms: AtomicU64,
+    epoch: Instant,
+    closed: AtomicBool,
+}
+
+impl Queue {
+    fn new() -> Queue {
+        Queue {
+            unsent: AtomicUsize::new(0),
+            snapshot_unsent: AtomicUsize::new(0),
+            progress_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn taken(&self, chunk: &Chunk) {
+        if chunk.snapshot {
+            self.snapshot_unsent.fetch_sub(chunk.bytes.len(), Ordering::SeqCst);
+        }
+        self.unsent.fetch_sub(chunk.bytes.len(), Ordering::SeqCst);
+        self.progress_ms.store(self.now_ms(), Ordering::SeqCst);
+    }
+
+    fn stalled(&self, limit: Duration) -> bool {
+        let idle = self.now_ms().saturating_sub(self.progress_ms.load(Ordering::SeqCst));
+        self.unsent.load(Ordering::SeqCst) > 0 && Duration::from_millis(idle) >= limit
+    }
+}
+
+/// A response body fed by a task; ends when the task drops its sender or gives up.
 pub struct EventBody {
-    rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::UnboundedReceiver<Chunk>,
+    queue: Arc<Queue>,
+    _ticket: Ticket,
 }
 
 impl Body for EventBody {
@@ -28,9 +195,15 @@ impl Body for EventBody {
     type Error = Infallible;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+        if self.queue.closed.load(Ordering::SeqCst) {
+            return Poll::Ready(None);
+        }
+        self.rx.poll_recv(cx).map(|chunk| {
+            chunk.map(|chunk| {
+                self.queue.taken(&chunk);
+                Ok(Frame::data(chunk.bytes))
+            })
+        })
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -38,48 +211,234 @@ impl Body for EventBody {
     }
 }
 
-fn event(name: &str, data: &impl serde::Serialize) -> Bytes {
-    let json = serde_json::to_string(data).expect("events serialize");
-    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+/// The feeder's end of a stream: pushes frames and keeps the budget.
+struct Feed {
+    tx: mpsc::UnboundedSender<Chunk>,
+    queue: Arc<Queue>,
+    budget: usize,
 }
 
-fn snapshot(peers: &[Peer]) -> Bytes {
-    #[derive(serde::Serialize)]
-    struct Snapshot<'a> {
-        peers: &'a [Peer],
+/// The stream passed its budget.
+struct OverBudget;
+
+impl Feed {
+    /// Queues `frames` as one unit, or refuses them all if they would take the unsent
+    /// events past the budget, or if they are a snapshot and one is still unsent.
+    /// `Ok(false)` when the client has gone.
+    fn push(&mut self, frames: &[Bytes], snapshot: bool) -> Result<bool, OverBudget> {
+        let len: usize = frames.iter().map(Bytes::len).sum();
+        let unsent = self.queue.unsent.load(Ordering::SeqCst);
+        let snapshot_unsent = self.queue.snapshot_unsent.load(Ordering::SeqCst);
+        let events_unsent = unsent - snapshot_unsent.min(unsent);
+        let over = if snapshot {
+            snapshot_unsent > 0 || events_unsent > self.budget
+        } else {
+            events_unsent + len > self.budget
+        };
+        if over {
+            return Err(OverBudget);
+        }
+        if unsent == 0 {
+            self.queue.progress_ms.store(self.queue.now_ms(), Ordering::SeqCst);
+        }
+        if snapshot {
+            self.queue.snapshot_unsent.fetch_add(len, Ordering::SeqCst);
+        }
+        self.queue.unsent.fetch_add(len, Ordering::SeqCst);
+        Ok(frames.iter().all(|frame| {
+            self.tx
+                .send(Chunk {
+                    bytes: frame.clone(),
+                    snapshot,
+                })
+                .is_ok()
+        }))
     }
-    event("snapshot", &Snapshot { peers })
+
+    fn snapshot(&mut self, json: &Bytes) -> Result<bool, OverBudget> {
+        let mut frames = vec![Bytes::from_static(b"event: snapshot\ndata: ")];
+        frames.extend(
+            (0..json.len())
+                .step_by(SLICE)
+                .map(|at| json.slice(at..json.len().min(at + SLICE))),
+        );
+        frames.push(Bytes::from_static(b"\n\n"));
+        self.push(&frames, true)
+    }
+
+    fn change(&mut self, change: &ChangeJson) -> Result<bool, OverBudget> {
+        self.push(std::slice::from_ref(&change.event), false)
+    }
 }
 
-fn change(change: &Change) -> Bytes {
-    event(change.kind.as_str(), change)
+/// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
+/// receiver starts right after it.
+fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Result<bool, OverBudget> {
+    let (json, resubscribed) = plaza.subscribe_json();
+    *changes = resubscribed;
+    feed.snapshot(&json)
 }
 
-/// Starts streaming the plaza to one client.
-pub fn stream(plaza: Arc<Plaza>, mut draining: watch::Receiver<bool>) -> EventBody {
-    let (tx, rx) = mpsc::channel(32);
-    let (peers, mut changes) = plaza.subscribe();
+/// Starts streaming the plaza to one client, or `None` when `max_streams` are open.
+/// `hangup` closes the client's connection when the stream passes a bound.
+pub fn stream(
+    plaza: Arc<Plaza>,
+    streams: &Arc<Streams>,
+    mut draining: watch::Receiver<bool>,
+    hangup: Option<Hangup>,
+) -> Option<EventBody> {
+    let ticket = streams.admit()?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queue = Arc::new(Queue::new());
+    let limits = streams.limits;
+    let mut feed = Feed {
+        tx,
+        queue: queue.clone(),
+        budget: limits.budget,
+    };
+    let streams = streams.clone();
     tokio::spawn(async move {
-        if tx.send(Bytes::from_static(RETRY.as_bytes())).await.is_err() || tx.send(snapshot(&peers)).await.is_err() {
+        let (json, mut changes) = plaza.subscribe_json();
+        if !matches!(feed.push(&[Bytes::from_static(RETRY.as_bytes())], false), Ok(true))
+            || !matches!(feed.snapshot(&json), Ok(true))
+        {
             return;
         }
+        drop(json);
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-        loop {
-            let chunk = tokio::select! {
+        let check_every = (limits.stall_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut check = tokio::time::interval(check_every);
+        let closed = loop {
+            let pushed = tokio::select! {
                 received = changes.recv() => match received {
-                    Ok(c) => change(&c),
-                    // Fell behind: a fresh snapshot is worth more than the lost changes.
-                    Err(broadcast::error::RecvError::Lagged(_)) => snapshot(&plaza.peers()),
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    // What else is already waiting goes with it, without another turn
+                    // of the loop for each.
+                    Ok(change) => {
+                        let mut pushed = feed.change(&change);
+                        for _ in 1..BATCH {
+                            if !matches!(pushed, Ok(true)) {
+                                break;
+                            }
+                            match changes.try_recv() {
+                                Ok(change) => pushed = feed.change(&change),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                    pushed = catch_up(&plaza, &mut changes, &mut feed);
+                                    break;
+                                }
+                                // Closed shows at the next recv.
+                                Err(_) => break,
+                            }
+                        }
+                        pushed
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&plaza, &mut changes, &mut feed),
+                    Err(broadcast::error::RecvError::Closed) => break None,
                 },
-                _ = heartbeat.tick() => Bytes::from_static(b": heartbeat\n\n"),
-                _ = draining.wait_for(|d| *d) => break,
-                () = tx.closed() => break,
+                _ = heartbeat.tick() => feed.push(&[Bytes::from_static(b": heartbeat\n\n")], false),
+                _ = check.tick() => {
+                    if feed.queue.stalled(limits.stall_after) {
+                        break Some(Closed::Stalled);
+                    }
+                    Ok(true)
+                }
+                _ = draining.wait_for(|d| *d) => break None,
+                () = feed.tx.closed() => break None,
             };
-            if tx.send(chunk).await.is_err() {
-                break;
+            match pushed {
+                Ok(true) => {}
+                Ok(false) => break None,
+                Err(OverBudget) => break Some(Closed::Budget),
+            }
+        };
+        if let Some(reason) = closed {
+            tracing::debug!(
+                reason = reason.as_str(),
+                "closed an event stream whose client is not reading"
+            );
+            streams.closed.with_label_values(&[reason.as_str()]).inc();
+            feed.queue.closed.store(true, Ordering::SeqCst);
+            if let Some(hangup) = hangup {
+                hangup.request();
             }
         }
     });
-    EventBody { rx }
+    Some(EventBody {
+        rx,
+        queue,
+        _ticket: ticket,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streams(max_streams: usize) -> Arc<Streams> {
+        let gauge = IntGauge::new("open", "open").unwrap();
+        let closed = IntCounterVec::new(prometheus::Opts::new("closed", "closed"), &["reason"]).unwrap();
+        Arc::new(Streams::new(
+            StreamLimits {
+                max_streams,
+                ..StreamLimits::default()
+            },
+            gauge,
+            closed,
+        ))
+    }
+
+    #[test]
+    fn the_cap_admits_until_full_and_a_place_comes_back_when_a_stream_ends() {
+        let streams = streams(2);
+        let first = streams.admit().expect("one");
+        let _second = streams.admit().expect("two");
+        assert!(streams.admit().is_none(), "a third is past the cap");
+        assert_eq!(streams.open_gauge.get(), 2);
+        drop(first);
+        assert_eq!(streams.open_gauge.get(), 1);
+        assert!(streams.admit().is_some(), "the place came back");
+    }
+
+    #[test]
+    fn the_budget_counts_events_and_one_snapshot_may_wait_besides() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut feed = Feed {
+            tx,
+            queue: Arc::new(Queue::new()),
+            budget: 100,
+        };
+        let big = Bytes::from(vec![b'x'; 3 * SLICE]);
+        assert!(
+            matches!(feed.snapshot(&big), Ok(true)),
+            "a snapshot fits, whatever its size"
+        );
+        let change = Bytes::from(vec![b'y'; 60]);
+        assert!(matches!(feed.push(std::slice::from_ref(&change), false), Ok(true)));
+        assert!(
+            matches!(feed.push(std::slice::from_ref(&change), false), Err(OverBudget)),
+            "120 bytes of events pass a budget of 100"
+        );
+        assert!(
+            matches!(feed.snapshot(&big), Err(OverBudget)),
+            "nor does a second snapshot fit behind an unsent one"
+        );
+        while let Ok(chunk) = rx.try_recv() {
+            feed.queue.taken(&chunk);
+        }
+        assert_eq!(feed.queue.unsent.load(Ordering::SeqCst), 0);
+        assert!(matches!(feed.snapshot(&big), Ok(true)), "once taken, the next one fits");
+    }
+
+    #[test]
+    fn a_stream_stalls_only_while_it_holds_unsent_bytes() {
+        let queue = Queue::new();
+        assert!(!queue.stalled(Duration::ZERO), "nothing unsent, nothing stalled");
+        queue.unsent.store(10, Ordering::SeqCst);
+        assert!(queue.stalled(Duration::ZERO));
+        assert!(!queue.stalled(Duration::from_secs(60)));
+        queue.taken(&Chunk {
+            bytes: Bytes::from_static(&[0; 10]),
+            snapshot: false,
+        });
+        assert!(!queue.stalled(Duration::ZERO));
+    }
 }

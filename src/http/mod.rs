@@ -8,6 +8,7 @@ pub mod accept_backoff;
 pub mod assets;
 pub mod encoding;
 pub mod events;
+pub mod hangup;
 pub mod health;
 pub mod healthcheck;
 pub mod heap;

@@ -1,7 +1,8 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use super::events;
+use super::events::{self, StreamLimits, Streams};
+use super::hangup::Hangup;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -38,6 +39,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The plaza's view, which the API and events read.
     pub plaza: Arc<Plaza>,
+    /// The open `/api/events` streams and their bounds.
+    pub streams: Arc<Streams>,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -68,12 +71,28 @@ impl App {
 
     /// An app over an existing plaza and metrics, as the server assembles it.
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
+        let streams = Self::streams_within(&metrics, StreamLimits::default());
         App {
             started: *metrics.started(),
             health,
             metrics,
             plaza,
+            streams,
         }
+    }
+
+    /// This app with its event streams kept within `limits`.
+    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
+        self.streams = Self::streams_within(&self.metrics, limits);
+        self
+    }
+
+    fn streams_within(metrics: &Metrics, limits: StreamLimits) -> Arc<Streams> {
+        Arc::new(Streams::new(
+            limits,
+            metrics.http_event_streams_open.clone(),
+            metrics.http_event_streams_closed.clone(),
+        ))
     }
 
     /// The metrics this app records into.
@@ -117,19 +136,15 @@ impl App {
                 let report = StatusReport::new(&self.plaza, &self.started);
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
-            Target::Peers => {
-                #[derive(serde::Serialize)]
-                struct Peers<'a> {
-                    peers: &'a [crate::plaza::projection::Peer],
-                }
-                let peers = self.plaza.peers();
-                json(
-                    StatusCode::OK,
-                    serde_json::to_vec(&Peers { peers: &peers }).expect("peers serialize"),
-                )
-            }
+            // One serialized list, shared by every reader (see plaza::serialized).
+            Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
             Target::Events => {
-                let stream = events::stream(self.plaza.clone(), self.health.draining_signal());
+                let hangup = req.extensions().get::<Hangup>().cloned();
+                let Some(stream) =
+                    events::stream(self.plaza.clone(), &self.streams, self.health.draining_signal(), hangup)
+                else {
+                    return too_many_streams(self.streams.limits().max_streams);
+                };
                 let mut response = Response::new(Either::Right(stream));
                 let headers = response.headers_mut();
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -316,6 +331,19 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
 fn not_found(path: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": "not found", "path": path });
     json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
+}
+
+/// 503 past `--http-max-event-streams`; an EventSource gives up on it, so the page
+/// tries again itself after `Retry-After`.
+fn too_many_streams(max: usize) -> Response<Body> {
+    let text = format!(
+        "{max} event streams are open, the most this nara serves (--http-max-event-streams); try again later\n"
+    );
+    let mut response = respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, NO_STORE, text.into());
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(events::RETRY_AFTER_S));
+    response
 }
 
 fn method_not_allowed() -> Response<Body> {

@@ -5,6 +5,7 @@
 
 use super::routes::{App, Body};
 use crate::http::accept_backoff::AcceptBackoff;
+use crate::http::hangup::Hangup;
 use crate::http::heap::{self, CrowdWatch};
 use crate::http::linger::{Lingering, UnreadBody};
 use http::{Request, Response};
@@ -97,9 +98,11 @@ where
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
                     let unread = UnreadBody::default();
+                    let hangup = Hangup::default();
                     let service = MarkingUnreadBodies {
                         inner: service.clone(),
                         unread: unread.clone(),
+                        hangup: hangup.clone(),
                     };
                     let io = TokioIo::new(Lingering::new(stream, unread));
                     let connection = graceful.watch(builder.serve_connection(io, service));
@@ -107,8 +110,12 @@ where
                     let span = tracing::debug_span!("connection", %peer);
                     connections.spawn(
                         async move {
-                            if let Err(err) = connection.await {
-                                tracing::debug!(error = %err, "connection ended with an error");
+                            tokio::select! {
+                                served = connection => if let Err(err) = served {
+                                    tracing::debug!(error = %err, "connection ended with an error");
+                                },
+                                // Dropping the connection frees its buffers at once.
+                                () = hangup.requested() => tracing::debug!("closed a connection its handler gave up on"),
                             }
                         }
                         .instrument(span),
@@ -155,10 +162,12 @@ where
 }
 
 /// A connection's service, noting when a request came with a body: nara reads none, so
-/// that connection lingers when it closes (see [`crate::http::linger`]).
+/// that connection lingers when it closes (see [`crate::http::linger`]); and handing
+/// each request the connection's [`Hangup`].
 struct MarkingUnreadBodies<S> {
     inner: S,
     unread: UnreadBody,
+    hangup: Hangup,
 }
 
 impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for MarkingUnreadBodies<S> {
@@ -166,10 +175,11 @@ impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for MarkingUnread
     type Error = S::Error;
     type Future = S::Future;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
         if !req.body().is_end_stream() {
             self.unread.mark();
         }
+        req.extensions_mut().insert(self.hangup.clone());
         self.inner.call(req)
     }
 }

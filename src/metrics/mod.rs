@@ -48,6 +48,10 @@ pub struct Metrics {
     pub plaza_two_speakers: IntGauge,
     /// Failed accepts on the HTTP listener (mostly: out of descriptors).
     pub http_accept_errors: IntCounter,
+    /// `/api/events` streams open now.
+    pub http_event_streams_open: IntGauge,
+    /// `/api/events` streams nara closed because their client stopped reading, by why.
+    pub http_event_streams_closed: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -154,9 +158,24 @@ impl Metrics {
             "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
         )
         .expect("valid metric");
+        let http_event_streams_open = IntGauge::new(
+            "nara_http_event_streams_open",
+            "/api/events streams open now (at most --http-max-event-streams).",
+        )
+        .expect("valid metric");
+        let http_event_streams_closed = IntCounterVec::new(
+            Opts::new(
+                "nara_http_event_streams_closed_total",
+                "/api/events streams nara closed because their client stopped reading: past the byte budget, or stalled.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         for metric in [
             Box::new(build_info) as Box<dyn prometheus::core::Collector>,
             Box::new(http_accept_errors.clone()),
+            Box::new(http_event_streams_open.clone()),
+            Box::new(http_event_streams_closed.clone()),
             Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(plaza_peers.clone()),
@@ -191,6 +210,8 @@ impl Metrics {
             plaza_version_changes,
             plaza_two_speakers,
             http_accept_errors,
+            http_event_streams_open,
+            http_event_streams_closed,
         }
     }
 

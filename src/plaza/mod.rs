@@ -12,6 +12,7 @@ pub mod message;
 pub mod newspaper;
 pub mod projection;
 pub mod role;
+pub mod serialized;
 pub mod settings;
 pub mod transport;
 pub mod welcome;
@@ -20,12 +21,14 @@ pub mod wire;
 use crate::build_info;
 use crate::metrics::Metrics;
 use freshness::Freshness;
+use bytes::Bytes;
 use identity::Identity;
 use message::{Body, Kind, Message, Rejection};
 use newspaper::OwnStatus;
 use projection::{Change, ChangeKind, Counts, Limits, Peer, Projection, Status};
 use role::{Act, Rank, RoleStatus, Roles, Windows};
 use serde::Serialize;
+use serialized::{ChangeJson, SharedList};
 use settings::PlazaConfig;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,7 +50,11 @@ pub struct Plaza {
     /// The plaza's settings.
     pub config: PlazaConfig,
     projection: Mutex<Projection>,
-    changes: broadcast::Sender<Change>,
+    changes: broadcast::Sender<ChangeJson>,
+    /// Changes announced so far; written under the view's lock.
+    announced: AtomicU64,
+    /// The view as JSON, shared by every reader until it goes stale.
+    list: SharedList,
     connected: AtomicBool,
     metrics: Arc<Metrics>,
     started: Instant,
@@ -174,6 +181,8 @@ impl Plaza {
                 },
             )),
             changes: broadcast::channel(CHANGE_BACKLOG).0,
+            announced: AtomicU64::new(0),
+            list: SharedList::default(),
             connected: AtomicBool::new(false),
             identity,
             config,
@@ -376,11 +385,42 @@ impl Plaza {
         self.view().snapshot()
     }
 
-    /// A snapshot and a receiver for every change after it, taken together so that
-    /// nothing falls between them.
-    pub fn subscribe(&self) -> (Vec<Peer>, broadcast::Receiver<Change>) {
+    /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader while it
+    /// is fresh ([`serialized::FRESH_FOR`]), even if changes were announced since.
+    pub fn peers_json(&self) -> Bytes {
+        let mut list = self.list.lock();
+        if let Some(json) = list.recent() {
+            return json;
+        }
+        let (after_change, peers) = {
+            let view = self.view();
+            (self.announced.load(Ordering::SeqCst), view.snapshot())
+        };
+        list.refresh(after_change, &peers)
+    }
+
+    /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,
+    /// taken together so that nothing falls between them. The JSON is the shared
+    /// buffer when no change was announced since it was taken.
+    pub fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
+        let mut list = self.list.lock();
         let view = self.view();
-        (view.snapshot(), self.changes.subscribe())
+        let after_change = self.announced.load(Ordering::SeqCst);
+        let changes = self.changes.subscribe();
+        if let Some(json) = list.current(after_change) {
+            return (json, changes);
+        }
+        let peers = view.snapshot();
+        drop(view);
+        (list.refresh(after_change, &peers), changes)
+    }
+
+    /// Sends a change to every stream, serialized once; called with the view locked, so
+    /// [`Plaza::subscribe_json`] sees either the change in its list or in its receiver.
+    fn announce(&self, change: &Change) {
+        self.announced.fetch_add(1, Ordering::SeqCst);
+        // No receivers (no /api/events client) is fine.
+        let _ = self.changes.send(ChangeJson::new(change));
     }
 
     /// Whether the broker connection is up.
@@ -515,15 +555,14 @@ impl Plaza {
             }
             for forgot in forgotten {
                 tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent OFFLINE or MISSING nara (its key stays pinned)");
-                let _ = self.changes.send(forgot);
+                self.announce(&forgot);
             }
             if let Some(change) = change {
                 tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
                 if change.kind == ChangeKind::VersionChanged {
                     self.metrics.plaza_version_changes.inc();
                 }
-                // No receivers (no /api/events client) is fine.
-                let _ = self.changes.send(change);
+                self.announce(&change);
             }
             Ok(())
         });
@@ -548,8 +587,8 @@ impl Plaza {
         if !changes.is_empty() {
             self.update_peer_gauges(&view);
         }
-        for change in changes {
-            let _ = self.changes.send(change);
+        for change in &changes {
+            self.announce(change);
         }
     }
 

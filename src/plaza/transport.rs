@@ -143,6 +143,7 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
 
     loop {
         let mut pause = None;
+        let mut received = false;
         tokio::select! {
             polled = eventloop.poll() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -162,12 +163,14 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                     announce_pending = true;
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
-                    let topic = String::from_utf8_lossy(&message.topic);
-                    if plaza.receive(&topic, &message.payload).is_ok() {
+                    let accepted = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload).is_ok();
+                    drop(message);
+                    if accepted {
                         // A valid plaza message: this connection works.
                         backoff = BACKOFF_FIRST;
                         failures = 0;
                     }
+                    received = true;
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -232,6 +235,11 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                 plaza.role_tick();
             }
             _ = draining.wait_for(|d| *d) => break,
+        }
+        if received {
+            // A burst arrives already buffered, so polling never waits: yield now and
+            // then, or a one-core nara (one thread) answers no request meanwhile.
+            tokio::task::consume_budget().await;
         }
         if let Some(wait) = pause {
             tokio::select! {

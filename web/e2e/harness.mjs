@@ -47,7 +47,8 @@ export async function startBroker() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "nara-e2e-broker-"));
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(conf, `persistence false\nuser root\nallow_anonymous true\nlistener ${port} 127.0.0.1\n`);
+  // A crowd of thousands arrives faster than a debug build verifies it: queue, not drop.
+  writeFileSync(conf, `persistence false\nuser root\nallow_anonymous true\nmax_queued_messages 100000\nlistener ${port} 127.0.0.1\n`);
   const program = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
   const child = spawn(program, ["-c", conf], { stdio: "ignore" });
   children.add(child);
@@ -101,6 +102,25 @@ export function startOldRelease(brokerUrl, soul, name, version) {
     createInterface({ input: child.stdout }).on("line", (line) => line === "yielded" && resolve());
   });
   return { child, yielded };
+}
+
+/**
+ * A crowd of `count` naras on the plaza (the plaza_crowd example, built next to
+ * NARA_BIN), churning `rounds` times. Resolves with its lines so far once it exits.
+ */
+export function runCrowd(brokerUrl, count, rounds) {
+  const program = new URL("examples/plaza_crowd", `file://${naraBin.replace(/[^/]*$/, "")}`).pathname;
+  const child = spawn(program, [brokerUrl, String(count), String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
+  children.add(child);
+  const lines = [];
+  createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => {
+      children.delete(child);
+      if (code === 0) resolve(lines);
+      else reject(new Error(`plaza_crowd exited with ${code}`));
+    });
+  });
 }
 
 export function stop(child, signal = "SIGTERM") {

@@ -1,32 +1,25 @@
 // The page: this nara, the plaza's versions, and every nara it knows, live.
-import { useEffect, useReducer, useState } from "preact/hooks";
+//
+// A plaza may hold 10,000 naras and churn thousands of events a second, so events
+// update a map in place and the page redraws at most every RENDER_EVERY_MS, and
+// /api/status (whose counts an event changes) is fetched at most once a second.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { fetchStatus, followPlaza } from "./api.js";
 import { EmptyState } from "./EmptyState.jsx";
 import { Header } from "./Header.jsx";
 import { PeerList } from "./PeerList.jsx";
 import { RolloutView } from "./RolloutView.jsx";
+import { throttle } from "./throttle.js";
 
 const STATUS_REFRESH_MS = 10000;
-
-function peersReducer(peers, action) {
-  switch (action.type) {
-    case "snapshot":
-      return new Map(action.peers.map((p) => [p.name, p]));
-    case "event": {
-      const next = new Map(peers);
-      if (action.event.type === "forget") next.delete(action.event.peer.name);
-      else next.set(action.event.peer.name, action.event.peer);
-      return next;
-    }
-    default:
-      return peers;
-  }
-}
+const STATUS_AT_MOST_EVERY_MS = 1000;
+const RENDER_EVERY_MS = 250;
 
 export function App() {
   const [status, setStatus] = useState(null);
   const [error, setError] = useState(null);
-  const [peers, dispatch] = useReducer(peersReducer, new Map());
+  const peers = useRef(new Map());
+  const [, setDrawn] = useState(0);
   const [connection, setConnection] = useState("connecting");
   const [now, setNow] = useState(Date.now());
   const [statusAt, setStatusAt] = useState(Date.now());
@@ -42,26 +35,35 @@ export function App() {
           setError(null);
         })
         .catch((e) => !cancelled && setError(e.message));
-    load();
-    const timer = setInterval(load, STATUS_REFRESH_MS);
+    const loadSoon = throttle(load, STATUS_AT_MOST_EVERY_MS);
+    const redraw = throttle(() => !cancelled && setDrawn((n) => n + 1), RENDER_EVERY_MS);
+    loadSoon();
+    const timer = setInterval(loadSoon, STATUS_REFRESH_MS);
     const clock = setInterval(() => setNow(Date.now()), 1000);
     const close = followPlaza({
-      onSnapshot: (list) => dispatch({ type: "snapshot", peers: list }),
+      onSnapshot: (list) => {
+        peers.current = new Map(list.map((p) => [p.name, p]));
+        redraw();
+      },
       onChange: (event) => {
-        dispatch({ type: "event", event });
-        load();
+        if (event.type === "forget") peers.current.delete(event.peer.name);
+        else peers.current.set(event.peer.name, event.peer);
+        redraw();
+        loadSoon();
       },
       onConnection: setConnection,
     });
     return () => {
       cancelled = true;
+      loadSoon.cancel();
+      redraw.cancel();
       clearInterval(timer);
       clearInterval(clock);
       close();
     };
   }, []);
 
-  const list = [...peers.values()];
+  const list = [...peers.current.values()];
   const others = list.filter((p) => !p.self);
   const uptime = status ? status.uptime_s + (now - statusAt) / 1000 : 0;
 

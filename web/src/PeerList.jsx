@@ -1,18 +1,48 @@
-// Every nara this one knows, as a table on wide screens and cards on narrow ones.
+// Every nara this one knows, as a table on wide screens and cards on narrow ones; a
+// filter and pages of 100, so a plaza of 10,000 stays readable and quick.
+import { useState } from "preact/hooks";
 import { StatusBadge } from "./StatusBadge.jsx";
 import { formatAgo } from "./format.js";
-
-const ORDER = { ONLINE: 0, MISSING: 1, OFFLINE: 2 };
+import { pageOf } from "./peerview.js";
 
 export function PeerList({ peers, now }) {
-  const sorted = [...peers].sort(
-    (a, b) => (a.self ? -1 : b.self ? 1 : 0) || ORDER[a.status] - ORDER[b.status] || a.name.localeCompare(b.name),
-  );
+  const [query, setQuery] = useState("");
+  const [page, setPage] = useState(0);
+  const view = pageOf(peers, { query, page });
+  const last = view.first + view.rows.length - 1;
   return (
     <section class="card" aria-labelledby="network-title">
       <h2 id="network-title">
-        The network <span class="muted">({peers.length})</span>
+        The network <span class="muted">({peers.length.toLocaleString("en")})</span>
       </h2>
+      <div class="peer-tools">
+        <label>
+          Find{" "}
+          <input
+            type="search"
+            value={query}
+            placeholder="name, version or status"
+            data-testid="peer-filter"
+            onInput={(e) => {
+              setQuery(e.currentTarget.value);
+              setPage(0);
+            }}
+          />
+        </label>
+        <nav class="pager" aria-label="Pages of naras" data-testid="pager">
+          <button type="button" disabled={view.page === 0} onClick={() => setPage(view.page - 1)}>
+            Previous
+          </button>
+          <span data-testid="page-range">
+            {view.total === 0
+              ? "none match"
+              : `${view.first.toLocaleString("en")}–${last.toLocaleString("en")} of ${view.total.toLocaleString("en")}`}
+          </span>
+          <button type="button" disabled={view.page >= view.pages - 1} onClick={() => setPage(view.page + 1)}>
+            Next
+          </button>
+        </nav>
+      </div>
       <table class="peers" data-testid="peers">
         <thead>
           <tr>
@@ -23,7 +53,7 @@ export function PeerList({ peers, now }) {
           </tr>
         </thead>
         <tbody>
-          {sorted.map((peer) => (
+          {view.rows.map((peer) => (
             <tr key={peer.name} data-peer={peer.name} data-status={peer.status}>
               <th scope="row">
                 {peer.name}

@@ -1,23 +1,42 @@
 // A rollout as it happens, live from the plaza: which versions run and where, who is
 // still behind the newest (listed first, since they are what is left to do), and the
-// version changes naras reported, newest first.
-import { formatAgo, rollout } from "./format.js";
+// version changes naras reported, newest first. Long lists show their first names and
+// how many more, so a plaza of 10,000 stays one screen.
+import { formatAgo } from "./format.js";
+import { firstOf, rollout } from "./rollout.js";
+
+const BEHIND_SHOWN = 10;
+const NAMES_SHOWN = 12;
+
+function Names({ names }) {
+  const { shown, more } = firstOf(names, NAMES_SHOWN);
+  return (
+    <span class="names">
+      {shown.join(", ")}
+      {more > 0 && ` and ${more.toLocaleString("en")} more`}
+    </span>
+  );
+}
 
 export function RolloutView({ peers, now }) {
   const { newest, rows, behind, timeline } = rollout(peers);
   if (rows.length === 0) return null;
+  const behindShown = firstOf(behind, BEHIND_SHOWN);
   return (
     <section class="card" aria-labelledby="rollout-title">
       <h2 id="rollout-title">Rollout</h2>
       {behind.length > 0 && (
         <div class="behind-list">
-          <h3>Behind {newest}</h3>
+          <h3>
+            Behind {newest} <span class="muted">({behind.length.toLocaleString("en")})</span>
+          </h3>
           <ul data-testid="behind">
-            {behind.map(({ name, version }) => (
+            {behindShown.shown.map(({ name, version }) => (
               <li key={name} data-peer={name}>
                 {name} <span class="muted">runs {version}</span>
               </li>
             ))}
+            {behindShown.more > 0 && <li class="muted">and {behindShown.more.toLocaleString("en")} more</li>}
           </ul>
         </div>
       )}
@@ -26,10 +45,10 @@ export function RolloutView({ peers, now }) {
           <li key={row.version || "unknown"} class={row.unknown ? "unknown" : row.behind ? "behind" : "newest"} data-version={row.version}>
             <span class="version">{row.unknown ? "not yet known" : row.version}</span>
             <span class="count">
-              {row.count} {row.count === 1 ? "nara" : "naras"}
+              {row.count.toLocaleString("en")} {row.count === 1 ? "nara" : "naras"}
             </span>
             {!row.unknown && (row.behind ? <span class="tag">behind {newest}</span> : <span class="tag">newest</span>)}
-            <span class="names">{row.names.join(", ")}</span>
+            <Names names={row.names} />
           </li>
         ))}
       </ul>

@@ -6,14 +6,21 @@ export async function fetchStatus() {
   return response.json();
 }
 
+/** How long to wait before opening the stream again when the browser gave up on it. */
+const REOPEN_AFTER_MS = 5000;
+
 /**
  * Follows /api/events. `onSnapshot(peers)` gets the full list on every (re)connection,
  * `onChange(event)` each join/change/version-changed/leave/forget, `onConnection(state)` "live" or
- * "reconnecting". EventSource reconnects by itself (the server asks for 3 s).
+ * "reconnecting". EventSource reconnects by itself after a dropped stream (the server
+ * asks for 3 s); after a refusal (503 when nara serves its most streams) it gives up,
+ * so the stream is opened again here after the time nara's Retry-After names.
  * Returns a function that closes the stream.
  */
 export function followPlaza({ onSnapshot, onChange, onConnection }) {
-  const source = new EventSource("/api/events");
+  let source = null;
+  let reopen = null;
+  let closed = false;
   const parse = (handler) => (event) => {
     try {
       handler(JSON.parse(event.data));
@@ -21,9 +28,23 @@ export function followPlaza({ onSnapshot, onChange, onConnection }) {
       console.warn("nara: ignored an event that is not JSON", err);
     }
   };
-  source.addEventListener("open", () => onConnection("live"));
-  source.addEventListener("error", () => onConnection("reconnecting"));
-  source.addEventListener("snapshot", parse((data) => onSnapshot(data.peers)));
-  for (const kind of ["join", "change", "version-changed", "leave", "forget"]) source.addEventListener(kind, parse(onChange));
-  return () => source.close();
+  const open = () => {
+    reopen = null;
+    source = new EventSource("/api/events");
+    source.addEventListener("open", () => onConnection("live"));
+    source.addEventListener("error", () => {
+      onConnection("reconnecting");
+      if (source.readyState === EventSource.CLOSED && !closed && reopen === null) {
+        reopen = setTimeout(open, REOPEN_AFTER_MS);
+      }
+    });
+    source.addEventListener("snapshot", parse((data) => onSnapshot(data.peers)));
+    for (const kind of ["join", "change", "version-changed", "leave", "forget"]) source.addEventListener(kind, parse(onChange));
+  };
+  open();
+  return () => {
+    closed = true;
+    if (reopen !== null) clearTimeout(reopen);
+    source?.close();
+  };
 }

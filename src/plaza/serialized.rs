@@ -1,0 +1,127 @@
+//! The view as JSON, serialized once and shared: the list of every known nara (the
+//! `/api/peers` body and the `/api/events` snapshot, which are the same JSON) and each
+//! change as it is announced. Readers get [`Bytes`] clones of one buffer, so a thousand
+//! clients of a 10,000-nara view cost one serialized list, not a thousand.
+
+use super::projection::{Change, ChangeKind, Peer};
+use bytes::Bytes;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How old a shared list may be before the next reader serializes a fresh one, when
+/// no change was announced since: `last_seen` and `uptime_s` move without a change
+/// event, and a reader should not see them older than this.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// One announced change, serialized once for every stream, in the one form every
+/// reader of the change stream sends it: a Server-Sent Event named after its kind, whose
+/// data is the change as JSON (`{"type":…,"peer":{…}}`).
+#[derive(Clone, Debug)]
+pub struct ChangeJson {
+    /// What happened (the event's name).
+    pub kind: ChangeKind,
+    /// `event: KIND\ndata: JSON\n\n`, one buffer shared by every stream.
+    pub event: Bytes,
+}
+
+impl ChangeJson {
+    /// Serializes `change` once.
+    pub fn new(change: &Change) -> ChangeJson {
+        let mut event = format!("event: {}\ndata: ", change.kind.as_str()).into_bytes();
+        serde_json::to_writer(&mut event, change).expect("a change serializes");
+        event.extend_from_slice(b"\n\n");
+        ChangeJson {
+            kind: change.kind,
+            event: Bytes::from(event),
+        }
+    }
+}
+
+/// `{"peers":[…]}` for a list of naras.
+pub fn peers_json(peers: &[Peer]) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Peers<'a> {
+        peers: &'a [Peer],
+    }
+    Bytes::from(serde_json::to_vec(&Peers { peers }).expect("peers serialize"))
+}
+
+/// The last serialized list: after which change it was taken, when, and its bytes.
+#[derive(Debug)]
+struct Shared {
+    after_change: u64,
+    taken: Instant,
+    json: Bytes,
+}
+
+/// The shared list, refreshed by whichever reader finds it stale; the others wait for
+/// that one instead of serializing their own.
+#[derive(Debug, Default)]
+pub struct SharedList {
+    last: Mutex<Option<Shared>>,
+}
+
+/// A lock on the shared list, held while a reader checks it and, if it must, refreshes it.
+pub struct ListGuard<'a> {
+    last: std::sync::MutexGuard<'a, Option<Shared>>,
+}
+
+impl SharedList {
+    /// Locks the list. Lock it before the view, never after, so two readers cannot
+    /// deadlock.
+    pub fn lock(&self) -> ListGuard<'_> {
+        ListGuard {
+            last: self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
+    }
+}
+
+impl ListGuard<'_> {
+    /// The shared list if it was taken after change `after_change` and is still fresh.
+    pub fn current(&self, after_change: u64) -> Option<Bytes> {
+        self.last
+            .as_ref()
+            .filter(|s| s.after_change == after_change && s.taken.elapsed() < FRESH_FOR)
+            .map(|s| s.json.clone())
+    }
+
+    /// The shared list if it is still fresh, whatever was announced since.
+    pub fn recent(&self) -> Option<Bytes> {
+        self.last
+            .as_ref()
+            .filter(|s| s.taken.elapsed() < FRESH_FOR)
+            .map(|s| s.json.clone())
+    }
+
+    /// Serializes `peers`, taken after change `after_change`, as the new shared list.
+    pub fn refresh(&mut self, after_change: u64, peers: &[Peer]) -> Bytes {
+        let json = peers_json(peers);
+        *self.last = Some(Shared {
+            after_change,
+            taken: Instant::now(),
+            json: json.clone(),
+        });
+        json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_is_shared_until_a_change_or_its_age_makes_it_stale() {
+        let list = SharedList::default();
+        let mut guard = list.lock();
+        assert_eq!(guard.current(0), None, "nothing serialized yet");
+        let first = guard.refresh(7, &[]);
+        assert_eq!(&first[..], br#"{"peers":[]}"#);
+        let again = guard.current(7).unwrap();
+        assert_eq!(again.as_ptr(), first.as_ptr(), "the same buffer, not a copy");
+        assert_eq!(guard.current(8), None, "a change was announced since");
+        assert!(
+            guard.recent().is_some(),
+            "still fresh for a reader that needs no change count"
+        );
+    }
+}
