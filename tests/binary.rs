@@ -418,6 +418,21 @@ fn no_secret_from_any_input_reaches_stderr() {
             vec![],
         ),
         ("soul flag", vec!["--soul".into(), MARK.into()], vec![]),
+        (
+            "a password with a slash",
+            vec!["--mqtt-url".into(), format!("mqtt://u:x/{MARK}@broker")],
+            vec![],
+        ),
+        (
+            "a password with a hash",
+            vec![],
+            vec![("NARA_MQTT_URL", format!("mqtt://u:x#{MARK}@broker"))],
+        ),
+        (
+            "a password flag that starts with a dash",
+            vec!["--mqtt-pass".into(), format!("-{MARK}"), "--bogus".into()],
+            vec![],
+        ),
         ("soul variable", vec![], vec![("NARA_SOUL", MARK.to_string())]),
         (
             "soul file",

@@ -100,7 +100,7 @@ fn mqtt311_only_broker() -> u16 {
 async fn a_broker_without_mqtt_5_is_named_as_such() {
     let port = mqtt311_only_broker();
     let mut nara = nara_against(&format!("mqtt://127.0.0.1:{port}"), &[], &[]);
-    let shown = trouble(&nara, "protocol").await;
+    let shown = trouble(&nara, "closed").await;
     assert!(
         shown["message"].as_str().unwrap_or_default().contains("MQTT 5"),
         "{shown:#}"

@@ -68,6 +68,9 @@ fn setting_arg(setting: &'static Setting) -> Option<Arg> {
         .long(flag)
         .visible_aliases(setting.aliases.iter().copied())
         .help(help_text(setting));
+    // A secret may start with `-`: taken as the value, it is never echoed by clap as an
+    // unknown flag.
+    let arg = arg.allow_hyphen_values(setting.secret);
     let arg = match setting.shape {
         Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
         Shape::Switch => arg.action(ArgAction::SetTrue),

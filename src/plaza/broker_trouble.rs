@@ -15,9 +15,11 @@ use std::io::ErrorKind;
 pub enum Cause {
     /// The broker refused the user name or password.
     Credentials,
-    /// The broker closed the connection at CONNECT, or refused the protocol version:
-    /// most likely it does not speak MQTT 5.
+    /// The broker refused MQTT 5 in its CONNACK.
     Protocol,
+    /// The broker hung up at CONNECT: it may not speak MQTT 5, may expect TLS, or may
+    /// not be ready yet; retried at the usual pace, since it may be the last.
+    Closed,
     /// The TLS handshake failed (certificate, name, protocol).
     Tls,
     /// The broker refused the connection for another stated reason.
@@ -30,9 +32,10 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, for declaring the metric's series at start.
-    pub const ALL: [Cause; 6] = [
+    pub const ALL: [Cause; 7] = [
         Cause::Credentials,
         Cause::Protocol,
+        Cause::Closed,
         Cause::Tls,
         Cause::Refused,
         Cause::Unreachable,
@@ -44,6 +47,7 @@ impl Cause {
         match self {
             Cause::Credentials => "credentials",
             Cause::Protocol => "protocol",
+            Cause::Closed => "closed",
             Cause::Tls => "tls",
             Cause::Refused => "refused",
             Cause::Unreachable => "unreachable",
@@ -84,7 +88,7 @@ pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
         }
         ConnectionError::MqttState(StateError::ConnectionAborted | StateError::Deserialization(_))
         | ConnectionError::NotConnAck(_) => (
-            Cause::Protocol,
+            Cause::Closed,
             format!("the broker closed the connection or answered CONNECT with something else ({err}): {NEEDS_MQTT5}"),
         ),
         ConnectionError::Io(io)
@@ -94,7 +98,7 @@ pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
             ) =>
         {
             (
-                Cause::Protocol,
+                Cause::Closed,
                 format!("the broker closed the connection at CONNECT ({io}): {NEEDS_MQTT5}"),
             )
         }
@@ -105,7 +109,8 @@ pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
 
 /// The likely reason a broker hangs up on CONNECT.
 const NEEDS_MQTT5: &str = "it may not speak MQTT 5, which nara needs (mosquitto 1.6 or later, EMQX, HiveMQ, \
-                           VerneMQ and NanoMQ do; see the plaza chapter)";
+                           VerneMQ and NanoMQ do; see the plaza chapter), or it expects TLS (mqtts://), or it is not \
+                           ready yet";
 
 #[cfg(test)]
 mod tests {
@@ -125,8 +130,9 @@ mod tests {
     #[test]
     fn a_hang_up_at_connect_points_at_mqtt_5() {
         let (cause, text) = explain(&ConnectionError::MqttState(StateError::ConnectionAborted), false);
-        assert_eq!(cause, Cause::Protocol);
+        assert_eq!(cause, Cause::Closed);
         assert!(text.contains("MQTT 5"), "{text}");
+        assert!(!cause.needs_an_operator(), "a broker still starting hangs up too");
     }
 
     #[test]

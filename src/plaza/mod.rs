@@ -20,8 +20,8 @@ pub mod wire;
 
 use crate::build_info;
 use crate::metrics::Metrics;
-use freshness::Freshness;
 use bytes::Bytes;
+use freshness::Freshness;
 use identity::Identity;
 use message::{Body, Kind, Message, Rejection};
 use newspaper::OwnStatus;

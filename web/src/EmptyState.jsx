@@ -1,6 +1,21 @@
 // What a nara on its own shows: how to join a plaza.
-export function EmptyState({ configured }) {
-  if (configured) {
+export function EmptyState({ plaza }) {
+  if (plaza.configured && !plaza.connected) {
+    const trouble = plaza.broker_trouble;
+    return (
+      <section class="card empty" data-testid="empty-state">
+        <h2>Not on the plaza yet</h2>
+        <p>
+          This nara has a broker ({plaza.broker}) but is not connected to it
+          {trouble ? `: ${trouble.message}` : "; it keeps trying."}
+        </p>
+        <p>
+          <a href="/docs/troubleshooting.html">Troubleshooting</a> lists what each message means.
+        </p>
+      </section>
+    );
+  }
+  if (plaza.configured) {
     return (
       <section class="card empty" data-testid="empty-state">
         <h2>No other naras yet</h2>
