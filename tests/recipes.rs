@@ -5,8 +5,9 @@
 //! minted name, and two replicas must become twins, one speaking for the soul.
 //!
 //! What the test changes, and only that: the listen address (loopback, a free port),
-//! the soul file's path (the secret's mount point becomes a scratch file), and a broker
-//! on loopback with no announce jitter, which no recipe names.
+//! the soul file's path (the secret's mount point becomes a scratch file), and the
+//! broker, which each recipe names for its own network and the test puts on loopback,
+//! with no announce jitter.
 
 mod common;
 
