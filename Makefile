@@ -75,7 +75,7 @@ web/e2e/node_modules/.package-lock.json: web/e2e/package-lock.json
 e2e: web web/e2e/node_modules/.package-lock.json ## Browser tests: Chromium via playwright-core, real naras, an older release played by an example, and mosquitto
 	$(CARGO) build --locked --bin nara --example plaza_old_release --example plaza_crowd
 	cd web/e2e && NARA_BIN=$(CURDIR)/target/debug/nara node --test --test-concurrency=1
-	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/network.png docs/screenshot.png to refresh the README's)"
+	@echo "e2e: screenshots in web/e2e/artifacts/ (cp web/e2e/artifacts/rollout-before.png docs/screenshot.png, from a committed tree, refreshes the README's)"
 
 fuzz: web ## Fuzz the plaza decoder and the HTTP resolver, FUZZ_SECONDS (60) each (nightly, cargo-fuzz)
 	@for target in $(FUZZ_TARGETS); do \
