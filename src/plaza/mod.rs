@@ -385,11 +385,11 @@ impl Plaza {
         self.view().snapshot()
     }
 
-    /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader while it
-    /// is fresh ([`serialized::FRESH_FOR`]), even if changes were announced since.
+    /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader until the
+    /// view changes, or for [`serialized::CHURN_SHARE`] even if it did.
     pub fn peers_json(&self) -> Bytes {
         let mut list = self.list.lock();
-        if let Some(json) = list.recent() {
+        if let Some(json) = list.recent(self.announced.load(Ordering::SeqCst)) {
             return json;
         }
         let (after_change, peers) = {

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 /// no change was announced since: `last_seen` and `uptime_s` move without a change
 /// event, and a reader should not see them older than this.
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long `/api/peers` readers share a list although the view changed since.
+pub const CHURN_SHARE: Duration = Duration::from_millis(100);
 
 /// One announced change, serialized once for every stream, in the one form every
 /// reader of the change stream sends it: a Server-Sent Event named after its kind, whose
@@ -85,11 +87,16 @@ impl ListGuard<'_> {
             .map(|s| s.json.clone())
     }
 
-    /// The shared list if it is still fresh, whatever was announced since.
-    pub fn recent(&self) -> Option<Bytes> {
+    /// The shared list if no change was announced since it was taken (and it is
+    /// fresh), or if it is younger than [`CHURN_SHARE`] whatever was announced: under
+    /// churn, readers share at most ten lists a second instead of one per request.
+    pub fn recent(&self, after_change: u64) -> Option<Bytes> {
         self.last
             .as_ref()
-            .filter(|s| s.taken.elapsed() < FRESH_FOR)
+            .filter(|s| {
+                let age = s.taken.elapsed();
+                age < CHURN_SHARE || (s.after_change == after_change && age < FRESH_FOR)
+            })
             .map(|s| s.json.clone())
     }
 
@@ -120,8 +127,11 @@ mod tests {
         assert_eq!(again.as_ptr(), first.as_ptr(), "the same buffer, not a copy");
         assert_eq!(guard.current(8), None, "a change was announced since");
         assert!(
-            guard.recent().is_some(),
-            "still fresh for a reader that needs no change count"
+            guard.recent(8).is_some(),
+            "/api/peers shares it for a moment although a change was announced"
         );
+        std::thread::sleep(CHURN_SHARE);
+        assert!(guard.recent(8).is_none(), "then a change makes it stale");
+        assert!(guard.recent(7).is_some(), "without one it stays fresh");
     }
 }
