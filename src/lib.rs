@@ -2,12 +2,13 @@
 //! with every asset embedded at build time, and meets other naras on the plaza.
 //!
 //! The rooms, each depending only on those listed after it:
-//! - [`run`](mod@run): the assembly, which the binary and the in-process tests both start;
+//! - [`nara`](mod@nara): the assembly, [`Nara`], whose one entry point [`Nara::run`] the
+//!   binary and the in-process tests both start;
 //! - [`config`]: the command line and the one typed [`config::Config`];
 //! - [`http`]: the HTTP half (server loop, routes, assets, health, status, events);
 //! - [`plaza`]: the plaza half (identity, wire format, transport, the peer view);
 //! - [`layering`]: how settings are declared and resolved from their sources;
-//! - small shared modules: metrics, logging, systemd, shutdown signals, build info.
+//! - small shared modules: metrics, logging, systemd, signals, build info.
 
 pub mod boot_clock;
 pub mod build_info;
@@ -16,11 +17,11 @@ pub mod http;
 pub mod layering;
 pub mod logging;
 pub mod metrics;
+pub mod nara;
 pub mod open_files;
 pub mod plaza;
-pub mod run;
-pub mod shutdown;
+pub mod signals;
 pub mod start_time;
 pub mod systemd;
 
-pub use run::{Server, run, serve_until_signalled};
+pub use self::nara::Nara;

@@ -1,10 +1,13 @@
 //! The `nara` binary: parse, dispatch, map the outcome to an exit status; the server
-//! lives in the library. A user error is one line on stderr, never a panic.
+//! lives in the library, and the binary starts it as the tests do, through
+//! [`Nara::run`]. A user error is one line on stderr, never a panic.
 
+use nara::config::Config;
 use nara::config::cli::{self, Command, SoulCommand};
 use nara::layering::Environment;
 use nara::plaza::identity::{Soul, validate_name};
-use nara::{config, http::healthcheck, plaza};
+use nara::signals::Signals;
+use nara::{Nara, config, http::healthcheck, logging, open_files, plaza};
 use std::process::ExitCode;
 
 /// Exit status for a bad flag, variable or config file, as clap uses.
@@ -40,20 +43,37 @@ fn main() -> ExitCode {
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
         None => match config::load(&invocation, &env) {
-            Ok(config) => on_runtime(async move {
-                match nara::serve_until_signalled(config).await {
-                    Ok(_ended) => ExitCode::SUCCESS,
-                    Err(err) => fail(&err.to_string(), 1),
-                }
-            }),
+            Ok(config) => on_runtime(serve_until_signalled(config)),
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
     }
 }
 
+/// What the process adds around [`Nara::run`]: logging, the open-file limit, signal
+/// handlers (before the socket, so a SIGTERM during start-up drains), the socket
+/// (systemd's or `--http-addr`), then the nara until SIGTERM or SIGINT.
+async fn serve_until_signalled(config: Config) -> ExitCode {
+    logging::init(config.log_format, &config.log_filter);
+    open_files::raise_and_report();
+    let mut signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(err) => return fail(&format!("cannot install signal handlers: {err}"), 1),
+    };
+    let listener = match nara::nara::bind(&config) {
+        Ok(listener) => listener,
+        Err(err) => return fail(&err.to_string(), 1),
+    };
+    let shutdown = async move {
+        let signal = signals.recv().await;
+        tracing::info!(signal, "signal received");
+    };
+    Nara::new(config).run(listener, shutdown).await;
+    ExitCode::SUCCESS
+}
+
 /// Runs `work` on nara's async runtime.
 fn on_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
-    match nara::run::runtime() {
+    match nara::nara::runtime() {
         Ok(runtime) => runtime.block_on(work),
         Err(err) => fail(&format!("cannot start the async runtime: {err}"), 1),
     }

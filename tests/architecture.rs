@@ -97,7 +97,7 @@ fn room(module: &str) -> &str {
 #[test]
 fn the_graph_sees_the_imports_it_must() {
     let graph = graph();
-    assert!(graph["run"].contains("plaza"), "{:?}", graph["run"]);
+    assert!(graph["nara"].contains("plaza"), "{:?}", graph["nara"]);
     assert!(
         graph["http::server"].contains("http::routes"),
         "{:?}",
@@ -118,7 +118,7 @@ fn the_plaza_names_neither_the_configuration_nor_the_http_half() {
         .flat_map(|(module, imports)| {
             imports
                 .into_iter()
-                .filter(|i| matches!(room(i), "config" | "http" | "run"))
+                .filter(|i| matches!(room(i), "config" | "http" | "nara"))
                 .map(move |i| format!("{module} -> {i}"))
         })
         .collect();
@@ -129,7 +129,7 @@ fn the_plaza_names_neither_the_configuration_nor_the_http_half() {
 fn rooms_depend_one_way() {
     // Each room may use only the rooms below it.
     let below: BTreeMap<&str, &[&str]> = BTreeMap::from([
-        ("run", &["config", "http", "plaza", "layering"][..]),
+        ("nara", &["config", "http", "plaza", "layering"][..]),
         ("config", &["http", "plaza", "layering"][..]),
         ("http", &["plaza"][..]),
         ("plaza", &["layering"][..]),
@@ -139,7 +139,7 @@ fn rooms_depend_one_way() {
         "metrics",
         "logging",
         "systemd",
-        "shutdown",
+        "signals",
         "build_info",
         "open_files",
         "start_time",

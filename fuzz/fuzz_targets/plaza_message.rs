@@ -1,10 +1,10 @@
 //! Anything a broker can deliver, on any topic: decoding and verifying never panics,
-//! and whatever verifies is applied to a projection without panicking either.
+//! and whatever verifies is applied to a view without panicking either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use nara::plaza::message::Policy;
-use nara::plaza::projection::{Limits, Peer, Projection, Status};
+use nara::plaza::view::{Limits, Peer, Status, View};
 use nara::plaza::wire;
 use std::time::{Duration, SystemTime};
 
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
             max_peers: 2,
             max_skew: Duration::from_secs(60),
         };
-        let mut view = Projection::new(own, limits);
+        let mut view = View::new(own, limits);
         let _ = view.apply(&message, at);
         let _ = view.take_forgotten();
         let _ = view.sweep(at + Duration::from_secs(10));

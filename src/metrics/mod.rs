@@ -6,6 +6,7 @@ mod process;
 use crate::build_info;
 use crate::start_time::StartTime;
 use http::StatusCode;
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -54,6 +55,28 @@ pub struct Metrics {
     pub http_event_streams_closed: IntCounterVec,
 }
 
+/// Registers `metric` and returns it. Its name, help and labels are constants in this
+/// file, so an error is a typo here that every test would find, not something a user
+/// can cause.
+fn registered<M: Collector + Clone + 'static>(registry: &Registry, metric: prometheus::Result<M>) -> M {
+    let metric = metric.expect("valid metric");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
+}
+
+/// A metric with labels, made by `new` (such as [`IntCounterVec::new`]) and registered.
+fn labelled<M: Collector + Clone + 'static>(
+    registry: &Registry,
+    new: impl FnOnce(Opts, &[&str]) -> prometheus::Result<M>,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> M {
+    registered(registry, new(Opts::new(name, help), labels))
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -66,131 +89,122 @@ impl Metrics {
     pub fn new() -> Self {
         let started = StartTime::now();
         let registry = Registry::new();
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "nara_build_info",
-                "The running nara's version and git revision; always 1.",
-            ),
+        let build_info = labelled(
+            &registry,
+            IntGaugeVec::new,
+            "nara_build_info",
+            "The running nara's version and git revision; always 1.",
             &["version", "revision"],
-        )
-        .expect("valid metric");
+        );
         build_info
             .with_label_values(&[build_info::VERSION, build_info::REVISION])
             .set(1);
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "nara_http_requests_total",
-                "HTTP requests answered, by route and status code.",
-            ),
+        let requests = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_http_requests_total",
+            "HTTP requests answered, by route and status code.",
             &["route", "status"],
-        )
-        .expect("valid metric");
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "nara_http_request_duration_seconds",
-                "Time to produce a response, by route.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["route"],
-        )
-        .expect("valid metric");
-        let plaza_peers = IntGaugeVec::new(
-            Opts::new("nara_plaza_peers", "Known naras by status, this one included."),
+        );
+        let latency = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "nara_http_request_duration_seconds",
+                    "Time to produce a response, by route.",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["route"],
+            ),
+        );
+        let plaza_peers = labelled(
+            &registry,
+            IntGaugeVec::new,
+            "nara_plaza_peers",
+            "Known naras by status, this one included.",
             &["status"],
-        )
-        .expect("valid metric");
-        let plaza_connected = IntGauge::new("nara_plaza_connected", "1 while connected to the plaza's MQTT broker.")
-            .expect("valid metric");
-        let plaza_messages = IntCounterVec::new(
-            Opts::new(
-                "nara_plaza_messages_total",
-                "Plaza messages received, by kind and result (accepted, or the reason dropped).",
-            ),
+        );
+        let plaza_connected = registered(
+            &registry,
+            IntGauge::new("nara_plaza_connected", "1 while connected to the plaza's MQTT broker."),
+        );
+        let plaza_messages = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_plaza_messages_total",
+            "Plaza messages received, by kind and result (accepted, or the reason dropped).",
             &["kind", "result"],
-        )
-        .expect("valid metric");
-        let plaza_reconnects = IntCounter::new(
-            "nara_plaza_reconnects_total",
-            "Failed connection attempts to, and lost connections with, the plaza's broker.",
-        )
-        .expect("valid metric");
-        let plaza_connect_failures = IntCounterVec::new(
-            Opts::new(
-                "nara_plaza_connect_failures_total",
-                "Failed connection attempts to, and lost connections with, the plaza's broker, by cause.",
+        );
+        let plaza_reconnects = registered(
+            &registry,
+            IntCounter::new(
+                "nara_plaza_reconnects_total",
+                "Failed connection attempts to, and lost connections with, the plaza's broker.",
             ),
+        );
+        let plaza_connect_failures = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_plaza_connect_failures_total",
+            "Failed connection attempts to, and lost connections with, the plaza's broker, by cause.",
             &["cause"],
-        )
-        .expect("valid metric");
-        let plaza_role = IntGaugeVec::new(
-            Opts::new(
-                "nara_plaza_role",
-                "1 for this process's role on the plaza (active publishes, standby only watches).",
-            ),
+        );
+        let plaza_role = labelled(
+            &registry,
+            IntGaugeVec::new,
+            "nara_plaza_role",
+            "1 for this process's role on the plaza (active publishes, standby only watches).",
             &["role"],
-        )
-        .expect("valid metric");
-        let plaza_role_changes = IntCounterVec::new(
-            Opts::new(
-                "nara_plaza_role_changes_total",
-                "Times this process took over its soul's presence or yielded it to a twin, by the role it took and why.",
-            ),
+        );
+        let plaza_role_changes = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_plaza_role_changes_total",
+            "Times this process took over its soul's presence or yielded it to a twin, by the role it took and why.",
             &["to", "cause"],
-        )
-        .expect("valid metric");
-        let plaza_role_since = IntGauge::new(
-            "nara_plaza_role_since_timestamp_seconds",
-            "When this process's plaza role last changed, or it started, in Unix seconds.",
-        )
-        .expect("valid metric");
-        let plaza_version_changes = IntCounter::new(
-            "nara_plaza_version_changes_total",
-            "Version changes seen in other naras' newspapers.",
-        )
-        .expect("valid metric");
-        let plaza_two_speakers = IntGauge::new(
-            "nara_plaza_two_speakers",
-            "1 while another process with this soul speaks beside this active one: its clock is ahead beyond --plaza-max-skew, so neither hears the other.",
-        )
-        .expect("valid metric");
-        let http_accept_errors = IntCounter::new(
-            "nara_http_accept_errors_total",
-            "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
-        )
-        .expect("valid metric");
-        let http_event_streams_open = IntGauge::new(
-            "nara_http_event_streams_open",
-            "/api/events streams open now (at most --http-max-event-streams).",
-        )
-        .expect("valid metric");
-        let http_event_streams_closed = IntCounterVec::new(
-            Opts::new(
-                "nara_http_event_streams_closed_total",
-                "/api/events streams nara closed because their client stopped reading: past the byte budget, or stalled.",
+        );
+        let plaza_role_since = registered(
+            &registry,
+            IntGauge::new(
+                "nara_plaza_role_since_timestamp_seconds",
+                "When this process's plaza role last changed, or it started, in Unix seconds.",
             ),
+        );
+        let plaza_version_changes = registered(
+            &registry,
+            IntCounter::new(
+                "nara_plaza_version_changes_total",
+                "Version changes seen in other naras' newspapers.",
+            ),
+        );
+        let plaza_two_speakers = registered(
+            &registry,
+            IntGauge::new(
+                "nara_plaza_two_speakers",
+                "1 while another process with this soul speaks beside this active one: its clock is ahead beyond --plaza-max-skew, so neither hears the other.",
+            ),
+        );
+        let http_accept_errors = registered(
+            &registry,
+            IntCounter::new(
+                "nara_http_accept_errors_total",
+                "Connections the HTTP listener failed to accept, mostly for want of file descriptors.",
+            ),
+        );
+        let http_event_streams_open = registered(
+            &registry,
+            IntGauge::new(
+                "nara_http_event_streams_open",
+                "/api/events streams open now (at most --http-max-event-streams).",
+            ),
+        );
+        let http_event_streams_closed = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_http_event_streams_closed_total",
+            "/api/events streams nara closed because their client stopped reading: past the byte budget, or stalled.",
             &["reason"],
-        )
-        .expect("valid metric");
-        for metric in [
-            Box::new(build_info) as Box<dyn prometheus::core::Collector>,
-            Box::new(http_accept_errors.clone()),
-            Box::new(http_event_streams_open.clone()),
-            Box::new(http_event_streams_closed.clone()),
-            Box::new(requests.clone()),
-            Box::new(latency.clone()),
-            Box::new(plaza_peers.clone()),
-            Box::new(plaza_connected.clone()),
-            Box::new(plaza_messages.clone()),
-            Box::new(plaza_reconnects.clone()),
-            Box::new(plaza_connect_failures.clone()),
-            Box::new(plaza_role.clone()),
-            Box::new(plaza_role_changes.clone()),
-            Box::new(plaza_role_since.clone()),
-            Box::new(plaza_version_changes.clone()),
-            Box::new(plaza_two_speakers.clone()),
-        ] {
-            registry.register(metric).expect("metric names are unique");
-        }
+        );
         registry
             .register(Box::new(process::ProcessMetrics::new(&started)))
             .expect("process metrics register once");

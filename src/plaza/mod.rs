@@ -10,72 +10,68 @@ mod freshness;
 pub mod identity;
 pub mod message;
 pub mod newspaper;
-pub mod projection;
+mod presence;
 pub mod role;
 pub mod serialized;
 pub mod settings;
 pub mod transport;
+pub mod view;
 pub mod welcome;
 pub mod wire;
 
 use crate::build_info;
 use crate::metrics::Metrics;
 use bytes::Bytes;
-use freshness::Freshness;
 use identity::Identity;
-use message::{Body, Kind, Message, Rejection};
+use message::{Body, Kind, Rejection};
 use newspaper::OwnStatus;
-use projection::{Change, ChangeKind, Counts, Limits, Peer, Projection, Status};
-use role::{Act, Rank, RoleStatus, Roles, Windows};
+use presence::Presence;
+use role::{Act, RoleStatus};
 use serde::Serialize;
 use serialized::{ChangeJson, SharedList};
 use settings::PlazaConfig;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::sync::broadcast;
+use view::{Change, ChangeKind, Counts, Limits, Peer, Status, View};
 
 /// How many changes a slow `/api/events` client may fall behind before it is resent
 /// a snapshot instead.
 const CHANGE_BACKLOG: usize = 256;
-/// How many of its own events a nara remembers, to tell their echo from a twin's.
-const OWN_EVENTS: usize = 16;
-/// The plaza as this nara sees it: its identity, the peer view, the change stream.
+/// The plaza as this nara sees it. Its jobs: the peer view and the change stream
+/// readers follow; the broker connection as the transport reports it; and this
+/// process's part in its soul's presence among twins.
 pub struct Plaza {
     /// This nara's identity, which signs what it sends.
     pub identity: Identity,
     /// The plaza's settings.
     pub config: PlazaConfig,
-    projection: Mutex<Projection>,
+    metrics: Arc<Metrics>,
+    started: Instant,
+
+    // The peer view and its change stream.
+    view: Mutex<View>,
     changes: broadcast::Sender<ChangeJson>,
     /// Changes announced so far; written under the view's lock.
     announced: AtomicU64,
     /// The view as JSON, shared by every reader until it goes stale.
     list: SharedList,
-    connected: AtomicBool,
-    metrics: Arc<Metrics>,
-    started: Instant,
     last_rejection_log: AtomicU64,
-    /// This process's random ID, which tells it from twins (other processes with its soul).
-    pub boot_id: String,
-    started_ns: u64,
-    roles: Mutex<Roles>,
-    own_events: Mutex<VecDeque<u64>>,
-    /// What was accepted under this soul from other processes (and the events this one
-    /// sent): own-soul messages pass the same freshness rules as any other.
-    own_freshness: Mutex<Freshness>,
+
+    // The broker connection, and what the transport should send next.
+    connected: AtomicBool,
+    /// Why the broker last failed us, until it accepts us again.
+    broker_trouble: Mutex<Option<BrokerTrouble>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
     pub publish_now: Notify,
     /// Set when another nara said hey_there: the transport may welcome it with a
     /// newspaper, so it need not wait a whole interval to see this one.
     pub welcome_due: Notify,
-    /// A twin spoke after this process handed over: it can leave without a chau.
-    twin_took_over: AtomicBool,
-    /// Why the broker last failed us, until it accepts us again.
-    broker_trouble: Mutex<Option<BrokerTrouble>>,
+
+    // This process among the processes that share its soul (see [`role`]).
+    presence: Presence,
 }
 
 /// Why the last attempt to reach the broker failed, in `/api/status`.
@@ -129,33 +125,11 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A random ID for this process: 16 hex digits.
-fn new_boot_id() -> String {
-    let mut bytes = [0u8; 8];
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Plaza {
     /// A plaza holding only this nara, ONLINE.
     pub fn new(identity: Identity, config: PlazaConfig, metrics: Arc<Metrics>) -> Arc<Plaza> {
         let now = SystemTime::now();
-        let boot_id = new_boot_id();
-        let started_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        // A standby takes over well before observers would call the nara MISSING, and
-        // only after the active twin missed two newspapers.
-        let takeover_after = (config.newspaper_interval * 2)
-            .min(config.missing_after / 2)
-            .max(Duration::from_secs(1));
-        let roles = Roles::new(
-            Rank::new(config.role_pin, started_ns, &boot_id),
-            config.role_pin,
-            Windows {
-                takeover_after,
-                go_twin_after: config.missing_after,
-                max_skew: config.policy.max_skew,
-            },
-        );
+        let presence = Presence::new(&config, now, metrics.clone());
         let own = Peer {
             name: identity.name.clone(),
             id: identity.id.clone(),
@@ -171,7 +145,7 @@ impl Plaza {
             is_self: true,
         };
         let plaza = Plaza {
-            projection: Mutex::new(Projection::new(
+            view: Mutex::new(View::new(
                 own,
                 Limits {
                     missing_after: config.missing_after,
@@ -189,67 +163,30 @@ impl Plaza {
             metrics,
             started: Instant::now(),
             last_rejection_log: AtomicU64::new(0),
-            boot_id,
-            started_ns,
-            roles: Mutex::new(roles),
-            own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
-            own_freshness: Mutex::new(Freshness::default()),
+            presence,
             publish_now: Notify::new(),
             welcome_due: Notify::new(),
-            twin_took_over: AtomicBool::new(false),
             broker_trouble: Mutex::new(None),
         };
-        // Every labelled counter's series exists from the start, at 0, as Prometheus asks:
-        // a rate over a series that appears only at its first increment misses it.
-        for (role, cause) in role::Cause::TRANSITIONS {
-            plaza
-                .metrics
-                .plaza_role_changes
-                .with_label_values(&[role.as_str(), cause.as_str()]);
-        }
+        // Every labelled counter's series exists from the start, at 0, as Prometheus asks
+        // (the role changes' are made by the presence).
         for cause in broker_trouble::Cause::ALL {
             plaza
                 .metrics
                 .plaza_connect_failures
                 .with_label_values(&[cause.as_str()]);
         }
-        plaza.update_role_gauges(&plaza.roles());
         plaza.update_peer_gauges(&plaza.view());
         Arc::new(plaza)
     }
 
-    fn roles(&self) -> MutexGuard<'_, Roles> {
-        self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// This process's random ID, in its newspapers: which of its soul's processes it is.
+    pub fn boot_id(&self) -> &str {
+        self.presence.boot_id()
     }
 
-    fn update_role_gauges(&self, roles: &Roles) {
-        let since = roles.since().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        self.metrics
-            .plaza_role_since
-            .set(i64::try_from(since).unwrap_or(i64::MAX));
-        let active = i64::from(roles.is_active());
-        self.metrics.plaza_role.with_label_values(&["active"]).set(active);
-        self.metrics.plaza_role.with_label_values(&["standby"]).set(1 - active);
-        self.update_two_speakers(roles);
-    }
-
-    fn update_two_speakers(&self, roles: &Roles) {
-        let two = roles.two_speakers(Instant::now()).is_some();
-        self.metrics.plaza_two_speakers.set(i64::from(two));
-    }
-
-    /// Acts on what the role logic decided: a newspaper now, and the role metrics.
-    fn after_role_change(&self, roles: &mut Roles, act: Act) {
-        let changes = roles.take_changes();
-        for (role, cause) in &changes {
-            self.metrics
-                .plaza_role_changes
-                .with_label_values(&[role.as_str(), cause.as_str()])
-                .inc();
-        }
-        if !changes.is_empty() {
-            self.update_role_gauges(roles);
-        }
+    /// The transport sends a newspaper now if the role logic asked for one.
+    fn act(&self, act: Act) {
         if act == Act::PublishNow {
             self.publish_now.notify_one();
         }
@@ -257,127 +194,23 @@ impl Plaza {
 
     /// Whether this process speaks for its soul on the plaza (see [`role`]).
     pub fn is_active(&self) -> bool {
-        self.roles().is_active()
+        self.presence.is_active()
     }
 
     /// Whether a twin spoke since this process handed over.
     pub fn twin_took_over(&self) -> bool {
-        self.twin_took_over.load(Ordering::SeqCst)
+        self.presence.twin_took_over()
     }
 
     /// Called every second by the transport: a standby may take over.
     pub fn role_tick(&self) {
-        let mut roles = self.roles();
-        let act = roles.tick(Instant::now());
-        self.after_role_change(&mut roles, act);
-        self.update_two_speakers(&roles);
+        self.act(self.presence.tick());
     }
 
-    /// A verified message under this nara's own name and key: its own echo, or a twin's.
-    /// A twin's passes the freshness rules as any message does, so that a recording
-    /// can neither silence this process nor keep a dead twin alive; a refused one is
-    /// counted under its reason.
-    fn heard_own_soul(&self, message: &Message) -> Result<(), Rejection> {
-        let now = Instant::now();
-        let mut roles = self.roles();
-        let act = match &message.body {
-            Body::Newspaper(story) => {
-                if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
-                    return Ok(());
-                }
-                // A Go nara's newspaper passes the boot rules, as any Go nara's does
-                // (judged on a copy, kept only if the twin is believed).
-                // (Locks: roles, then own freshness, as everywhere.)
-                let mut kept = self.own_freshness();
-                let mut freshness = *kept;
-                if story.sent_ns.is_none() {
-                    freshness.admit(&message.body, SystemTime::now(), self.config.policy.max_skew)?;
-                }
-                let act = roles.heard(story, now, unix_now_ns().unsigned_abs())?;
-                *kept = freshness;
-                drop(kept);
-                self.twin_took_over.store(true, Ordering::SeqCst);
-                act
-            }
-            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
-                if self.sent_event(*sent_ns) {
-                    return Ok(());
-                }
-                self.own_freshness()
-                    .admit(&message.body, SystemTime::now(), self.config.policy.max_skew)?;
-                if matches!(message.body, Body::Chau { .. }) {
-                    roles.twin_left(now)
-                } else {
-                    roles.heard_hello(now);
-                    Act::Nothing
-                }
-            }
-        };
-        self.after_role_change(&mut roles, act);
-        Ok(())
-    }
-
-    /// A newspaper on this nara's topic was refused as stale: if it is this soul's,
-    /// from another process, signed ahead of this clock beyond the skew, a twin whose
-    /// clock is ahead speaks, and neither can hear the other.
-    fn check_twin_ahead(&self, topic: &str, payload: &[u8]) {
-        let Some(name) = topic.strip_prefix(message::NEWSPAPER_PREFIX) else {
-            return;
-        };
-        if name != self.identity.name {
-            return;
-        }
-        let Ok(text) = std::str::from_utf8(payload) else {
-            return;
-        };
-        let now = SystemTime::now();
-        let any_time = message::Policy {
-            max_skew: Duration::MAX,
-            ..self.config.policy
-        };
-        let Ok(message) = newspaper::decode(name, text, now, any_time) else {
-            return;
-        };
-        let Body::Newspaper(story) = &message.body else {
-            return;
-        };
-        let (Some(boot_id), Some(sent_ns)) = (&story.boot_id, story.sent_ns) else {
-            return;
-        };
-        let sent = UNIX_EPOCH + Duration::from_nanos(sent_ns);
-        if message.public_key != self.identity.public_key || *boot_id == self.boot_id {
-            return;
-        }
-        // Behind could be a recording; ahead cannot.
-        if let Ok(ahead) = sent.duration_since(now)
-            && ahead > self.config.policy.max_skew
-        {
-            let mut roles = self.roles();
-            roles.heard_ahead(boot_id, ahead, Instant::now());
-            self.update_two_speakers(&roles);
-        }
-    }
-
-    fn own_freshness(&self) -> MutexGuard<'_, Freshness> {
-        self.own_freshness
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn own_events(&self) -> MutexGuard<'_, VecDeque<u64>> {
-        self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Whether this process sent the event signed at `sent_ns` (one of its last
-    /// [`OWN_EVENTS`]).
-    fn sent_event(&self, sent_ns: u64) -> bool {
-        self.own_events().contains(&sent_ns)
-    }
-
-    fn view(&self) -> MutexGuard<'_, Projection> {
+    fn view(&self) -> MutexGuard<'_, View> {
         // A panic while holding the lock cannot leave the map half-written in a way
         // that matters more than losing the whole view, so keep serving.
-        self.projection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.view.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every known nara, this one included.
@@ -472,14 +305,14 @@ impl Plaza {
             public_url: self.config.public_url.clone(),
             peers: self.view().counts(),
             role: {
-                let mut role = self.roles().status(Instant::now());
+                let mut role = self.presence.status();
                 if self.config.read_only {
                     role.role = role::Role::Standby;
                     role.reason = "read-only (--read-only): watches, never publishes".into();
                 }
                 role
             },
-            boot_id: self.boot_id.clone(),
+            boot_id: self.presence.boot_id().to_string(),
             broker_trouble: self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
@@ -492,8 +325,7 @@ impl Plaza {
     /// This process's last newspaper before it stops, saying that a twin may take over
     /// at once.
     pub fn outgoing_handover(&self) -> (String, Vec<u8>) {
-        // Only a twin that speaks from now on took over.
-        self.twin_took_over.store(false, Ordering::SeqCst);
+        self.presence.handing_over();
         self.signed(Kind::Newspaper, true)
     }
 
@@ -512,19 +344,14 @@ impl Plaza {
                     host_uptime_s,
                     process_uptime_s,
                     sent_ns: now_ns.unsigned_abs(),
-                    boot_id: &self.boot_id,
-                    started_ns: self.started_ns,
+                    boot_id: self.presence.boot_id(),
+                    started_ns: self.presence.started_ns(),
                     role_pin: self.config.role_pin.as_str(),
                     handover,
                 },
             ),
             event_kind => {
-                let mut own = self.own_events();
-                if own.len() == OWN_EVENTS {
-                    own.pop_front();
-                }
-                own.push_back(now_ns.unsigned_abs());
-                self.own_freshness().sent_event(now_ns.unsigned_abs());
+                self.presence.sending_event(now_ns.unsigned_abs());
                 // nara has no mesh network: its MeshIP is empty.
                 event::encode(&self.identity, event_kind, now_ns, "")
             }
@@ -542,7 +369,9 @@ impl Plaza {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                return self.heard_own_soul(&message);
+                let act = self.presence.heard_own_soul(&message, self.config.policy.max_skew)?;
+                self.act(act);
+                return Ok(());
             }
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
@@ -574,7 +403,8 @@ impl Plaza {
         if let Err(rejection) = outcome {
             self.log_rejection(topic, rejection);
             if rejection == Rejection::Stale {
-                self.check_twin_ahead(topic, payload);
+                self.presence
+                    .check_twin_ahead(&self.identity, self.config.policy, topic, payload);
             }
         }
         outcome
@@ -592,7 +422,7 @@ impl Plaza {
         }
     }
 
-    fn update_peer_gauges(&self, view: &Projection) {
+    fn update_peer_gauges(&self, view: &View) {
         let counts = view.counts();
         for (status, count) in [
             ("ONLINE", counts.online),
@@ -621,22 +451,6 @@ fn kind_of_topic(topic: &str) -> &'static str {
 mod tests {
     use super::*;
     use identity::{Soul, SoulSource};
-
-    #[test]
-    fn a_nara_remembers_only_its_last_own_events() {
-        let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
-        let plaza = Plaza::new(identity, PlazaConfig::default(), Arc::new(Metrics::new()));
-        plaza.outgoing(Kind::HeyThere);
-        let first = *plaza.own_events().front().unwrap();
-        assert!(plaza.sent_event(first));
-        for _ in 0..OWN_EVENTS * 2 {
-            plaza.outgoing(Kind::Chau);
-        }
-        assert_eq!(plaza.own_events().len(), OWN_EVENTS);
-        assert!(!plaza.sent_event(first), "the oldest was let go");
-        let last = *plaza.own_events().back().unwrap();
-        assert!(plaza.sent_event(last));
-    }
 
     #[test]
     fn labelled_counters_are_there_from_the_start_at_zero() {

@@ -10,7 +10,7 @@
 //! as hard to replay as an event; and for sharing a soul between processes, `boot_id`
 //! (random per process), `started_ns`, `role_pin` and `handover`. A Go nara's newspaper
 //! carries no timestamp, so its freshness is judged from `HostStats.Uptime` against
-//! history (see the projection).
+//! history (see the view).
 
 use super::identity::{Identity, validate_name};
 use super::message::{self, Body, Message, Policy, Rejection, Story};

@@ -3,7 +3,7 @@
 //! change as it is announced. Readers get [`Bytes`] clones of one buffer, so a thousand
 //! clients of a 10,000-nara view cost one serialized list, not a thousand.
 
-use super::projection::{Change, ChangeKind, Peer};
+use super::view::{Change, ChangeKind, Peer};
 use bytes::Bytes;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -16,11 +16,12 @@ use super::settings::Broker;
 use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
-use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
@@ -64,7 +65,7 @@ fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
     // Per process, not per soul: twins sharing a soul would otherwise take each
     // other's session at the broker, each connection dropping the other's.
     let mut options = MqttOptions::new(
-        format!("nara-{}-{}", plaza.identity.name, plaza.boot_id),
+        format!("nara-{}-{}", plaza.identity.name, plaza.boot_id()),
         &broker.host,
         broker.port,
     );
@@ -100,11 +101,18 @@ fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
 }
 
 /// Runs until `draining` turns true, then says chau and disconnects (bounded in time).
-pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver<bool>) {
+/// Everything it logs is under a `plaza` span that names the broker.
+pub async fn run(plaza: Arc<Plaza>, broker: Broker, draining: watch::Receiver<bool>) {
+    let span = tracing::info_span!("plaza", broker = %broker.address());
+    attend(plaza, broker, draining).instrument(span).await;
+}
+
+/// [`run`] inside its span.
+async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver<bool>) {
     let options = match options(&plaza, &broker) {
         Ok(options) => options,
         Err(reason) => {
-            tracing::error!(broker = %broker.address(), "cannot join the plaza: {reason}");
+            tracing::error!("cannot join the plaza: {reason}");
             return;
         }
     };
@@ -151,7 +159,7 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                     plaza.clear_broker_trouble();
                     last_cause = None;
                     connected_at = Some(Instant::now());
-                    tracing::info!(broker = %broker.address(), "joined the plaza");
+                    tracing::info!("joined the plaza");
                     let filters = SUBSCRIPTIONS.map(|topic| Filter {
                         retain_forward_rule: RetainForwardRule::Never,
                         ..Filter::new(topic, QoS::AtMostOnce)
@@ -194,9 +202,9 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
                     // Once per kind of trouble, then quietly: a broker that stays away
                     // must not fill the journal.
                     if was_connected || last_cause != Some(cause) {
-                        tracing::warn!(broker = %broker.address(), retry_in_s = wait.as_secs(), "{explained}");
+                        tracing::warn!(retry_in_s = wait.as_secs(), "{explained}");
                     } else {
-                        tracing::debug!(broker = %broker.address(), attempt = failures, retry_in_s = wait.as_secs(), "{explained}");
+                        tracing::debug!(attempt = failures, retry_in_s = wait.as_secs(), "{explained}");
                     }
                     last_cause = Some(cause);
                     pause = Some(wait);
@@ -249,6 +257,13 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receive
         }
     }
 
+    leave(&plaza, &client, &mut eventloop, publish).await;
+}
+
+/// The way out, once draining began: an active nara hands the plaza over to a standby
+/// twin if one answers in time, or else says chau; then it disconnects, and drives the
+/// event loop until the last words are on the wire (each step bounded in time).
+async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, publish: impl Fn(Kind)) {
     if plaza.is_connected() {
         if plaza.is_active() && !plaza.config.read_only {
             // A standby twin, if there is one, takes over on this; it answers within

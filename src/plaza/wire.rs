@@ -9,7 +9,7 @@ use super::{event, newspaper};
 use std::time::SystemTime;
 
 /// Checks everything a single message can prove about itself. Trust on first use,
-/// replays and a newspaper's freshness need history, so the projection checks those.
+/// replays and a newspaper's freshness need history, so the view checks those.
 pub fn decode(topic: &str, payload: &[u8], now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
     if payload.len() > policy.max_bytes {
         return Err(Rejection::TooLarge);

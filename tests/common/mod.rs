@@ -93,13 +93,13 @@ impl InProcess {
         let config = nara::config::from_args(args, &Environment::default()).expect("the test's flags are valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("a bound listener has an address");
-        let server = nara::Server::new(config);
-        let app = server.app().clone();
+        let nara = nara::Nara::new(config);
+        let app = nara.app().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let ended = tokio::spawn(server.run(listener, shutdown));
+        let ended = tokio::spawn(nara.run(listener, shutdown));
         InProcess {
             base: format!("http://{addr}"),
             addr,

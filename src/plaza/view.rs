@@ -204,7 +204,7 @@ struct Departed {
 }
 
 /// The peer view: every nara heard from, within [`Limits`], with counts kept in step.
-pub struct Projection {
+pub struct View {
     peers: HashMap<String, Peer>,
     freshness: HashMap<String, Freshness>,
     /// Key pins and histories of naras forgotten to make room, at most `max_peers`.
@@ -217,14 +217,14 @@ pub struct Projection {
     forgotten: Vec<Change>,
 }
 
-impl Projection {
+impl View {
     /// A view that already holds this nara, ONLINE.
     pub fn new(own: Peer, limits: Limits) -> Self {
         let mut counts = Counts::default();
         counts.moved(None, own.status);
         let mut peers = HashMap::new();
         peers.insert(own.name.clone(), own);
-        Projection {
+        View {
             peers,
             freshness: HashMap::new(),
             departed: HashMap::new(),
@@ -487,13 +487,13 @@ mod tests {
         max_skew: Duration::from_secs(60),
     };
 
-    fn projection() -> Projection {
-        Projection::new(own(), LIMITS)
+    fn lone_view() -> View {
+        View::new(own(), LIMITS)
     }
 
     #[test]
     fn a_full_view_forgets_the_longest_silent_offline_or_missing_nara_to_take_a_new_one() {
-        let mut view = Projection::new(own(), Limits { max_peers: 4, ..LIMITS });
+        let mut view = View::new(own(), Limits { max_peers: 4, ..LIMITS });
         view.apply(&hey("b", "kb", 10), t(10)).unwrap();
         view.apply(&hey("c", "kc", 20), t(20)).unwrap();
         view.apply(&hey("d", "kd", 25), t(25)).unwrap();
@@ -526,7 +526,7 @@ mod tests {
 
     #[test]
     fn the_pins_of_forgotten_naras_are_bounded_too() {
-        let mut view = Projection::new(own(), Limits { max_peers: 3, ..LIMITS });
+        let mut view = View::new(own(), Limits { max_peers: 3, ..LIMITS });
         view.apply(&hey("first", "k", 10), t(10)).unwrap();
         view.apply(&hey("second", "k", 10), t(10)).unwrap();
         // Each round, everyone goes MISSING and a newcomer takes a place, its
@@ -553,7 +553,7 @@ mod tests {
     #[test]
     fn a_flood_of_new_names_displaces_no_online_nara_nor_takes_its_name() {
         const CAP: usize = 50;
-        let mut view = Projection::new(
+        let mut view = View::new(
             own(),
             Limits {
                 max_peers: CAP,
@@ -608,7 +608,7 @@ mod tests {
 
     #[test]
     fn offline_and_missing_naras_are_forgotten_after_the_forget_timeout() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&hey("b", "kb", 10), t(10)).unwrap();
         view.apply(&hey("c", "kc", 10), t(10)).unwrap();
         view.apply(&chau("c", "kc", 11), t(11)).unwrap();
@@ -624,7 +624,7 @@ mod tests {
 
     #[test]
     fn a_new_nara_joins_online_its_newspaper_says_its_version_and_chau_makes_it_offline() {
-        let mut view = projection();
+        let mut view = lone_view();
         let joined = view.apply(&hey("b", "kb", 10), t(10)).unwrap().unwrap();
         assert_eq!((joined.kind, joined.peer.status), (ChangeKind::Join, Status::Online));
         assert_eq!(joined.peer.version, "", "a hey_there says no version");
@@ -659,7 +659,7 @@ mod tests {
     }
 
     /// Counts by walking every peer, as the kept counts must always agree.
-    fn recount(view: &Projection) -> Counts {
+    fn recount(view: &View) -> Counts {
         let mut counts = Counts::default();
         for peer in view.snapshot() {
             counts.moved(None, peer.status);
@@ -669,7 +669,7 @@ mod tests {
 
     #[test]
     fn kept_counts_agree_with_the_peers_through_every_kind_of_change() {
-        let mut view = projection();
+        let mut view = lone_view();
         let mut clock = 10;
         for round in 0..3u64 {
             for (i, name) in ["b", "c", "d", "e"].into_iter().enumerate() {
@@ -715,7 +715,7 @@ mod tests {
 
     #[test]
     fn silence_beyond_the_timeout_makes_a_nara_missing_but_never_this_one() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
         assert!(view.sweep(t(300)).is_empty());
         let changes = view.sweep(t(311));
@@ -731,7 +731,7 @@ mod tests {
 
     #[test]
     fn a_name_seen_with_one_key_refuses_another() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
         assert_eq!(
             view.apply(&paper("b", "stolen", 1001, "6.6.6"), t(11)),
@@ -747,7 +747,7 @@ mod tests {
 
     #[test]
     fn an_event_not_newer_than_one_accepted_is_a_replay() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&hey("b", "kb", 20), t(20)).unwrap();
         assert_eq!(view.apply(&chau("b", "kb", 19), t(21)), Err(Rejection::Replayed));
         assert_eq!(view.apply(&hey("b", "kb", 20), t(21)), Err(Rejection::Replayed));
@@ -756,7 +756,7 @@ mod tests {
 
     #[test]
     fn a_replayed_newspaper_implies_a_later_boot_and_is_stale() {
-        let mut view = projection();
+        let mut view = lone_view();
         // Booted at t(0): uptime 100 at t(100).
         view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
         view.apply(&paper("b", "kb", 130, "0.1.0"), t(131)).unwrap();
@@ -781,7 +781,7 @@ mod tests {
 
     #[test]
     fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
-        let mut view = projection();
+        let mut view = lone_view();
         // dave's host booted at t(0); a newspaper of his captured an hour ago, heard
         // first by this nara.
         view.apply(&paper("dave", "kd", 3400, "0.1.0"), t(7000)).unwrap();
@@ -799,7 +799,7 @@ mod tests {
 
     #[test]
     fn newspapers_from_before_a_chau_cannot_bring_a_nara_back() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
         view.apply(&paper("b", "kb", 200, "0.1.0"), t(200)).unwrap();
         view.apply(&chau("b", "kb", 230), t(230)).unwrap();
@@ -817,7 +817,7 @@ mod tests {
 
     #[test]
     fn a_rebooted_host_moves_the_boot_time_only_after_a_hey_there() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&paper("b", "kb", 100, "0.1.0"), t(100)).unwrap();
         // Rebooted at t(1000): uptime 20 at t(1020), no hey_there heard.
         assert_eq!(
@@ -837,7 +837,7 @@ mod tests {
 
     #[test]
     fn after_a_hey_there_the_boot_may_move_to_any_time_before_it() {
-        let mut view = projection();
+        let mut view = lone_view();
         // Booted at t(500); moved to a host that booted at t(0), long before.
         view.apply(&paper("b", "kb", 100, "0.1.0"), t(600)).unwrap();
         view.apply(&hey("b", "kb", 950), t(950)).unwrap();
@@ -852,7 +852,7 @@ mod tests {
 
     #[test]
     fn newspapers_with_a_signed_time_are_judged_by_it_from_any_host() {
-        let mut view = projection();
+        let mut view = lone_view();
         let timed = |uptime: u64, sent: u64| {
             let mut message = paper("b", "kb", uptime, "0.1.0");
             if let Body::Newspaper(story) = &mut message.body {
@@ -868,7 +868,7 @@ mod tests {
 
     #[test]
     fn a_recorded_go_newspaper_of_a_soul_that_signs_its_time_changes_no_version() {
-        let mut view = projection();
+        let mut view = lone_view();
         let ours = |sent: u64, version: &str| {
             let mut message = paper("twin", "kt", 500, version);
             if let Body::Newspaper(story) = &mut message.body {
@@ -896,7 +896,7 @@ mod tests {
 
     #[test]
     fn a_newspaper_from_before_a_chau_does_not_move_a_restarted_naras_boot() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&paper("alice", "ka", 5000, "0.1.0"), t(5000)).unwrap();
         view.apply(&chau("alice", "ka", 5100), t(5100)).unwrap();
         // Restarted on the same host: hey_there, then, before her first newspaper, one
@@ -917,7 +917,7 @@ mod tests {
 
     #[test]
     fn a_host_clock_drifting_a_second_a_newspaper_is_followed() {
-        let mut view = projection();
+        let mut view = lone_view();
         for i in 0..200u64 {
             let at = 1000 + 30 * i;
             assert!(
@@ -929,7 +929,7 @@ mod tests {
 
     #[test]
     fn a_refused_message_from_a_stranger_leaves_nothing_behind() {
-        let mut view = projection();
+        let mut view = lone_view();
         let impossible_uptime = paper("z", "kz", u64::MAX, "0.1.0");
         assert_eq!(view.apply(&impossible_uptime, t(22)), Err(Rejection::Stale));
         assert!(view.freshness.is_empty());
@@ -938,7 +938,7 @@ mod tests {
 
     #[test]
     fn the_version_history_is_bounded() {
-        let mut view = projection();
+        let mut view = lone_view();
         for i in 0..(VERSION_HISTORY as u64 * 2 + 1) {
             view.apply(&paper("b", "kb", 100 + i, &format!("0.{i}.0")), t(100 + i))
                 .unwrap();
@@ -950,7 +950,7 @@ mod tests {
 
     #[test]
     fn snapshot_is_ordered_by_name() {
-        let mut view = projection();
+        let mut view = lone_view();
         view.apply(&hey("a", "ka", 10), t(10)).unwrap();
         let names: Vec<String> = view.snapshot().into_iter().map(|p| p.name).collect();
         assert_eq!(names, ["a", "me"]);

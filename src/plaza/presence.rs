@@ -1,0 +1,287 @@
+//! This process's part in its soul's presence: the state that joins the plaza to the
+//! role rule of [`role`](super::role). It knows this process (its random boot ID and
+//! start time), the events it sent (to tell their echo from a twin's), what was accepted
+//! from its twins (which passes the freshness rules as any message does), whether a
+//! twin took over after a handover, and it keeps the role metrics in step. [`Plaza`]
+//! owns one and asks it; it answers with an [`Act`] for the transport.
+//!
+//! [`Plaza`]: super::Plaza
+
+use super::freshness::Freshness;
+use super::identity::Identity;
+use super::message::{self, Body, Message, Policy, Rejection};
+use super::newspaper;
+use super::role::{self, Act, Rank, RoleStatus, Roles, Windows};
+use super::settings::PlazaConfig;
+use crate::metrics::Metrics;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How many of its own events a nara remembers, to tell their echo from a twin's.
+const OWN_EVENTS: usize = 16;
+
+/// This process among the processes that share its soul.
+pub(super) struct Presence {
+    /// This process's random ID, which tells it from twins (other processes with its soul).
+    boot_id: String,
+    started_ns: u64,
+    roles: Mutex<Roles>,
+    own_events: Mutex<VecDeque<u64>>,
+    /// What was accepted under this soul from other processes (and the events this one
+    /// sent): own-soul messages pass the same freshness rules as any other.
+    own_freshness: Mutex<Freshness>,
+    /// A twin spoke after this process handed over: it can leave without a chau.
+    twin_took_over: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+/// A random ID for this process: 16 hex digits.
+fn new_boot_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Presence {
+    /// A process that starts `now`, with its role metrics at their first values.
+    pub(super) fn new(config: &PlazaConfig, now: SystemTime, metrics: Arc<Metrics>) -> Presence {
+        let boot_id = new_boot_id();
+        let started_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        // A standby takes over well before observers would call the nara MISSING, and
+        // only after the active twin missed two newspapers.
+        let takeover_after = (config.newspaper_interval * 2)
+            .min(config.missing_after / 2)
+            .max(Duration::from_secs(1));
+        let roles = Roles::new(
+            Rank::new(config.role_pin, started_ns, &boot_id),
+            config.role_pin,
+            Windows {
+                takeover_after,
+                go_twin_after: config.missing_after,
+                max_skew: config.policy.max_skew,
+            },
+        );
+        // Every labelled counter's series exists from the start, at 0, as Prometheus asks:
+        // a rate over a series that appears only at its first increment misses it.
+        for (role, cause) in role::Cause::TRANSITIONS {
+            metrics
+                .plaza_role_changes
+                .with_label_values(&[role.as_str(), cause.as_str()]);
+        }
+        let presence = Presence {
+            boot_id,
+            started_ns,
+            roles: Mutex::new(roles),
+            own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
+            own_freshness: Mutex::new(Freshness::default()),
+            twin_took_over: AtomicBool::new(false),
+            metrics,
+        };
+        presence.update_role_gauges(&presence.roles());
+        presence
+    }
+
+    /// This process's random ID.
+    pub(super) fn boot_id(&self) -> &str {
+        &self.boot_id
+    }
+
+    /// When this process started, Unix nanoseconds.
+    pub(super) fn started_ns(&self) -> u64 {
+        self.started_ns
+    }
+
+    fn roles(&self) -> MutexGuard<'_, Roles> {
+        self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn own_freshness(&self) -> MutexGuard<'_, Freshness> {
+        self.own_freshness
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn own_events(&self) -> MutexGuard<'_, VecDeque<u64>> {
+        self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn update_role_gauges(&self, roles: &Roles) {
+        let since = roles.since().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.metrics
+            .plaza_role_since
+            .set(i64::try_from(since).unwrap_or(i64::MAX));
+        let active = i64::from(roles.is_active());
+        self.metrics.plaza_role.with_label_values(&["active"]).set(active);
+        self.metrics.plaza_role.with_label_values(&["standby"]).set(1 - active);
+        self.update_two_speakers(roles);
+    }
+
+    fn update_two_speakers(&self, roles: &Roles) {
+        let two = roles.two_speakers(Instant::now()).is_some();
+        self.metrics.plaza_two_speakers.set(i64::from(two));
+    }
+
+    /// Counts what the role logic changed, and passes on what it wants sent.
+    fn after_role_change(&self, roles: &mut Roles, act: Act) -> Act {
+        let changes = roles.take_changes();
+        for (role, cause) in &changes {
+            self.metrics
+                .plaza_role_changes
+                .with_label_values(&[role.as_str(), cause.as_str()])
+                .inc();
+        }
+        if !changes.is_empty() {
+            self.update_role_gauges(roles);
+        }
+        act
+    }
+
+    /// Whether this process speaks for its soul (see [`role`](super::role)).
+    pub(super) fn is_active(&self) -> bool {
+        self.roles().is_active()
+    }
+
+    /// Whether a twin spoke since this process handed over.
+    pub(super) fn twin_took_over(&self) -> bool {
+        self.twin_took_over.load(Ordering::SeqCst)
+    }
+
+    /// This process is about to hand over: only a twin that speaks from now on took over.
+    pub(super) fn handing_over(&self) {
+        self.twin_took_over.store(false, Ordering::SeqCst);
+    }
+
+    /// Every second: a standby may take over.
+    pub(super) fn tick(&self) -> Act {
+        let mut roles = self.roles();
+        let act = roles.tick(Instant::now());
+        let act = self.after_role_change(&mut roles, act);
+        self.update_two_speakers(&roles);
+        act
+    }
+
+    /// The role part of `/api/status`.
+    pub(super) fn status(&self) -> RoleStatus {
+        self.roles().status(Instant::now())
+    }
+
+    /// This process signs an event at `sent_ns`: its echo is not a twin's, and no
+    /// recording of an older one passes as a twin's.
+    pub(super) fn sending_event(&self, sent_ns: u64) {
+        let mut own = self.own_events();
+        if own.len() == OWN_EVENTS {
+            own.pop_front();
+        }
+        own.push_back(sent_ns);
+        self.own_freshness().sent_event(sent_ns);
+    }
+
+    /// Whether this process sent the event signed at `sent_ns` (one of its last
+    /// [`OWN_EVENTS`]).
+    fn sent_event(&self, sent_ns: u64) -> bool {
+        self.own_events().contains(&sent_ns)
+    }
+
+    /// A verified message under this nara's own name and key: its own echo, or a twin's.
+    /// A twin's passes the freshness rules as any message does, so that a recording
+    /// can neither silence this process nor keep a dead twin alive; a refused one is
+    /// counted under its reason.
+    pub(super) fn heard_own_soul(&self, message: &Message, max_skew: Duration) -> Result<Act, Rejection> {
+        let now = Instant::now();
+        let mut roles = self.roles();
+        let act = match &message.body {
+            Body::Newspaper(story) => {
+                if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
+                    return Ok(Act::Nothing);
+                }
+                // A Go nara's newspaper passes the boot rules, as any Go nara's does
+                // (judged on a copy, kept only if the twin is believed).
+                // (Locks: roles, then own freshness, as everywhere.)
+                let mut kept = self.own_freshness();
+                let mut freshness = *kept;
+                if story.sent_ns.is_none() {
+                    freshness.admit(&message.body, SystemTime::now(), max_skew)?;
+                }
+                let act = roles.heard(story, now, super::unix_now_ns().unsigned_abs())?;
+                *kept = freshness;
+                drop(kept);
+                self.twin_took_over.store(true, Ordering::SeqCst);
+                act
+            }
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
+                if self.sent_event(*sent_ns) {
+                    return Ok(Act::Nothing);
+                }
+                self.own_freshness().admit(&message.body, SystemTime::now(), max_skew)?;
+                if matches!(message.body, Body::Chau { .. }) {
+                    roles.twin_left(now)
+                } else {
+                    roles.heard_hello(now);
+                    Act::Nothing
+                }
+            }
+        };
+        Ok(self.after_role_change(&mut roles, act))
+    }
+
+    /// A newspaper on this nara's topic was refused as stale: if it is this soul's,
+    /// from another process, signed ahead of this clock beyond the skew, a twin whose
+    /// clock is ahead speaks, and neither can hear the other.
+    pub(super) fn check_twin_ahead(&self, identity: &Identity, policy: Policy, topic: &str, payload: &[u8]) {
+        let Some(name) = topic.strip_prefix(message::NEWSPAPER_PREFIX) else {
+            return;
+        };
+        if name != identity.name {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let any_time = Policy {
+            max_skew: Duration::MAX,
+            ..policy
+        };
+        let Ok(message) = newspaper::decode(name, text, now, any_time) else {
+            return;
+        };
+        let Body::Newspaper(story) = &message.body else {
+            return;
+        };
+        let (Some(boot_id), Some(sent_ns)) = (&story.boot_id, story.sent_ns) else {
+            return;
+        };
+        let sent = UNIX_EPOCH + Duration::from_nanos(sent_ns);
+        if message.public_key != identity.public_key || *boot_id == self.boot_id {
+            return;
+        }
+        // Behind could be a recording; ahead cannot.
+        if let Ok(ahead) = sent.duration_since(now)
+            && ahead > policy.max_skew
+        {
+            let mut roles = self.roles();
+            roles.heard_ahead(boot_id, ahead, Instant::now());
+            self.update_two_speakers(&roles);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nara_remembers_only_its_last_own_events() {
+        let presence = Presence::new(&PlazaConfig::default(), SystemTime::now(), Arc::new(Metrics::new()));
+        presence.sending_event(1);
+        assert!(presence.sent_event(1));
+        for sent_ns in 2..2 + OWN_EVENTS as u64 * 2 {
+            presence.sending_event(sent_ns);
+        }
+        assert_eq!(presence.own_events().len(), OWN_EVENTS);
+        assert!(!presence.sent_event(1), "the oldest was let go");
+        assert!(presence.sent_event(1 + OWN_EVENTS as u64 * 2));
+    }
+}
