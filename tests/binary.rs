@@ -231,6 +231,26 @@ fn a_request_log_line_names_the_connection_it_came_on() {
 }
 
 #[test]
+fn assembly_and_broker_lines_carry_the_nara_and_the_broker_in_their_spans() {
+    // Nothing listens there: the transport's first line says why it cannot connect.
+    let broker = format!("mqtt://127.0.0.1:{}", free_port());
+    let mut command = nara_command();
+    command.args(["--http-addr", "127.0.0.1:0", "--name", "spanned", "--mqtt-url", &broker]);
+    let mut nara = Running::start(command).unwrap();
+
+    let listening = nara.wait_for_log("the start-up line", Duration::from_secs(5), |line| {
+        line["message"] == "nara listening"
+    });
+    assert_eq!(listening["span"]["name"], "nara", "{listening}");
+    assert_eq!(listening["span"]["nara"], "spanned", "{listening}");
+    let trouble = nara.wait_for_log("a line from the transport", Duration::from_secs(10), |line| {
+        line["target"] == "nara::plaza::transport"
+    });
+    assert_eq!(trouble["span"]["name"], "plaza", "{trouble}");
+    assert_eq!(trouble["span"]["broker"], broker.as_str(), "{trouble}");
+}
+
+#[test]
 fn sigint_exits_0_too() {
     let mut command = nara_command();
     command.args(["--http-addr", "127.0.0.1:0"]);
