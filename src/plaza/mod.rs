@@ -70,7 +70,8 @@ pub struct Plaza {
     /// newspaper, so it need not wait a whole interval to see this one.
     pub welcome_due: Notify,
 
-    // This process among the processes that share its soul (see [`role`]).
+    // Twins.
+    /// This process among the processes that share its soul (see [`role`]).
     presence: Presence,
 }
 
@@ -169,7 +170,7 @@ impl Plaza {
             broker_trouble: Mutex::new(None),
         };
         // Every labelled counter's series exists from the start, at 0, as Prometheus asks
-        // (the role changes' are made by the presence).
+        // (`Presence::new` makes the role changes' series).
         for cause in broker_trouble::Cause::ALL {
             plaza
                 .metrics
