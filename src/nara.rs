@@ -38,7 +38,7 @@ impl Nara {
     pub fn new(config: Config) -> Nara {
         // `nara` rather than `name`: a JSON line names its span under `name` already.
         let span = tracing::info_span!("nara", nara = %config.name);
-        let app = span.in_scope(|| assemble(&config));
+        let app = span.in_scope(|| Nara::assemble(&config));
         Nara { config, app, span }
     }
 
@@ -52,77 +52,78 @@ impl Nara {
     /// the listener closes, requests in flight get the grace period, and the plaza says
     /// chau.
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
-        let Nara { config, app, span } = self;
-        serve(config, app, listener, shutdown).instrument(span).await
+        let span = self.span.clone();
+        self.serve(listener, shutdown).instrument(span).await
     }
-}
 
-/// The identity, metrics, plaza and routes of [`Nara::new`], with what an operator should
-/// hear about them.
-fn assemble(config: &Config) -> Arc<App> {
-    let mut identity = Identity::new(&config.soul, &config.name, config.soul_source);
-    identity.bond_advice.clone_from(&config.bond_advice);
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
+    /// The identity, metrics, plaza and routes of [`Nara::new`], with what an operator should
+    /// hear about them.
+    fn assemble(config: &Config) -> Arc<App> {
+        let mut identity = Identity::new(&config.soul, &config.name, config.soul_source);
+        identity.bond_advice.clone_from(&config.bond_advice);
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+        warn_about_identity(&identity);
+        let metrics = Arc::new(Metrics::new());
+        let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
+        let limits = StreamLimits {
+            max_streams: config.max_event_streams,
+            ..StreamLimits::default()
+        };
+        Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics).with_stream_limits(limits))
     }
-    warn_about_identity(&identity);
-    let metrics = Arc::new(Metrics::new());
-    let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
-    let limits = StreamLimits {
-        max_streams: config.max_event_streams,
-        ..StreamLimits::default()
-    };
-    Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics).with_stream_limits(limits))
-}
 
-/// [`Nara::run`] inside the nara's span.
-async fn serve(config: Config, app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
-    let health = app.health.clone();
-    let plaza = app.plaza.clone();
-    let plaza_task = config.plaza.broker.clone().map(|broker| {
-        let transport = transport::run(plaza.clone(), broker, health.draining_signal());
-        tokio::spawn(transport.in_current_span())
-    });
-    health.mark_started();
-    systemd::notify_ready();
-    tracing::info!(
-        addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        version = build_info::VERSION,
-        revision = build_info::REVISION,
-        assets = assets::count(),
-        id = %plaza.identity.id,
-        plaza = %config.plaza.broker.as_ref().map_or("none (running alone)".to_string(), |b| b.address()),
-        open_files = open_files::soft_limit(),
-        "nara listening"
-    );
-    let draining = health.clone();
-    let shutdown = async move {
-        shutdown.await;
-        draining.begin_draining();
-        systemd::notify_stopping();
-        tracing::info!("shutting down: readiness now 503, finishing requests in flight");
-    };
-    let accept_errors = app.metrics.http_accept_errors.clone();
-    let ended = server::serve(
-        listener,
-        server::app_service(app),
-        shutdown,
-        config.shutdown_grace,
-        accept_errors,
-    )
-    .await;
-    if let Some(task) = plaza_task {
-        // It saw the drain begin with everyone else; this only waits for its chau.
-        let _ = tokio::time::timeout(CHAU_WAIT, task).await;
+    /// [`Nara::run`] inside the nara's span.
+    async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
+        let Nara { config, app, .. } = self;
+        let health = app.health.clone();
+        let plaza = app.plaza.clone();
+        let plaza_task = config.plaza.broker.clone().map(|broker| {
+            let transport = transport::run(plaza.clone(), broker, health.draining_signal());
+            tokio::spawn(transport.in_current_span())
+        });
+        health.mark_started();
+        systemd::notify_ready();
+        tracing::info!(
+            addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            version = build_info::VERSION,
+            revision = build_info::REVISION,
+            assets = assets::count(),
+            id = %plaza.identity.id,
+            plaza = %config.plaza.broker.as_ref().map_or("none (running alone)".to_string(), |b| b.address()),
+            open_files = open_files::soft_limit(),
+            "nara listening"
+        );
+        let draining = health.clone();
+        let shutdown = async move {
+            shutdown.await;
+            draining.begin_draining();
+            systemd::notify_stopping();
+            tracing::info!("shutting down: readiness now 503, finishing requests in flight");
+        };
+        let accept_errors = app.metrics.http_accept_errors.clone();
+        let ended = server::serve(
+            listener,
+            server::app_service(app),
+            shutdown,
+            config.shutdown_grace,
+            accept_errors,
+        )
+        .await;
+        if let Some(task) = plaza_task {
+            // It saw the drain begin with everyone else; this only waits for its chau.
+            let _ = tokio::time::timeout(CHAU_WAIT, task).await;
+        }
+        match ended {
+            Ended::Drained => tracing::info!("stopped cleanly"),
+            Ended::GraceExpired { cut } => tracing::warn!(
+                connections = cut,
+                "grace period expired; cut the connections still open"
+            ),
+        }
+        ended
     }
-    match ended {
-        Ended::Drained => tracing::info!("stopped cleanly"),
-        Ended::GraceExpired { cut } => tracing::warn!(
-            connections = cut,
-            "grace period expired; cut the connections still open"
-        ),
-    }
-    ended
 }
 
 /// Why nara could not start serving.
