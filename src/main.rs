@@ -2,9 +2,9 @@
 //! lives in the library. A user error is one line on stderr, never a panic.
 
 use nara::config::cli::{self, Command, SoulCommand};
-use nara::layering::Environment;
+use nara::config::layering::Environment;
 use nara::plaza::identity::{Soul, validate_name};
-use nara::{config, http::healthcheck, plaza};
+use nara::{config, http::healthcheck};
 use std::process::ExitCode;
 
 /// Exit status for a bad flag, variable or config file, as clap uses.
@@ -70,7 +70,7 @@ fn mint_soul(name: &str) -> ExitCode {
             eprintln!(
                 "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
                  another name it is another nara",
-                plaza::settings::KEEPING_A_SOUL,
+                config::plaza::KEEPING_A_SOUL,
                 config::general::NAME.env[0],
             );
             ExitCode::SUCCESS

@@ -5,6 +5,7 @@
 //! broker still has a plaza of one: itself.
 
 pub mod broker_trouble;
+pub mod config;
 pub mod event;
 mod freshness;
 pub mod identity;
@@ -13,7 +14,6 @@ pub mod newspaper;
 pub mod projection;
 pub mod role;
 pub mod serialized;
-pub mod settings;
 pub mod transport;
 pub mod welcome;
 pub mod wire;
@@ -21,6 +21,7 @@ pub mod wire;
 use crate::build_info;
 use crate::metrics::Metrics;
 use bytes::Bytes;
+use config::PlazaConfig;
 use freshness::Freshness;
 use identity::Identity;
 use message::{Body, Kind, Message, Rejection};
@@ -29,7 +30,6 @@ use projection::{Change, ChangeKind, Counts, Limits, Peer, Projection, Status};
 use role::{Act, Rank, RoleStatus, Roles, Windows};
 use serde::Serialize;
 use serialized::{ChangeJson, SharedList};
-use settings::PlazaConfig;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -625,7 +625,7 @@ mod tests {
     #[test]
     fn a_nara_remembers_only_its_last_own_events() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
-        let plaza = Plaza::new(identity, PlazaConfig::default(), Arc::new(Metrics::new()));
+        let plaza = Plaza::new(identity, crate::config::plaza::defaults(), Arc::new(Metrics::new()));
         plaza.outgoing(Kind::HeyThere);
         let first = *plaza.own_events().front().unwrap();
         assert!(plaza.sent_event(first));
@@ -642,7 +642,7 @@ mod tests {
     fn labelled_counters_are_there_from_the_start_at_zero() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let metrics = Arc::new(Metrics::new());
-        let _plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+        let _plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
         let text = String::from_utf8(metrics.render()).unwrap();
         for series in [
             r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,
