@@ -70,7 +70,7 @@ fn mint_soul(name: &str) -> ExitCode {
             eprintln!(
                 "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
                  another name it is another nara",
-                config::plaza::KEEPING_A_SOUL,
+                config::secrets::KEEPING_A_SOUL,
                 config::general::NAME.env[0],
             );
             ExitCode::SUCCESS

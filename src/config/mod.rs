@@ -216,7 +216,7 @@ impl Settings {
         };
         let mut warnings = self.plaza.warnings.clone();
         let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
-        let credentials = plaza::SOUL.fallbacks[0];
+        let credentials = secrets::SOUL.fallbacks[0];
         let loaded = self
             .plaza
             .load(env.get(credentials).map(Path::new), fingerprint, &name)?;

@@ -1,33 +1,23 @@
-//! The plaza's settings: declared here once each ([`SETTINGS`]), and resolved into the
-//! [`PlazaConfig`] the plaza takes (the broker and its credentials, the timings, the
-//! role, the message policy) and a plan for the secrets.
+//! The plaza's settings: declared here once each (the secrets' beside them, in
+//! [`super::secrets`]), listed in [`SETTINGS`], and resolved into the [`PlazaConfig`] the
+//! plaza takes (the broker, the timings, the role, the message policy) and a plan for
+//! the secrets.
 //!
 //! Resolving opens nothing: the soul and password files are read only by
 //! [`PlazaPlan::load`], at start, so `nara check-config` can validate everything else
-//! without the secrets ([`super::secrets`]).
+//! without the secrets.
 
 use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
-use super::layering::{ConfigError, Origin, Picked, Report, Resolved, Setting, Sources, invalid};
-use super::secrets::{PasswordPlan, SoulPlan};
+use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
+use super::secrets::{
+    MQTT_PASSWORD, MQTT_PASSWORD_FILE, PasswordPlan, SOUL, SOUL_FILE, SoulPlan, resolve_password, resolve_soul,
+};
 use crate::plaza::config::{Broker, PlazaConfig, parse_broker_url};
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use crate::plaza::message::Policy;
 use crate::plaza::role::Pin;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// `--soul`: the soul itself (a flag or variable; never the file, which others read).
-pub static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
-    .env(&["NARA_SOUL"])
-    .secret()
-    .default_described("derived from this machine and the name, with a warning")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
-    .help("This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`");
-
-/// `--soul-file`: a file holding the soul.
-pub static SOUL_FILE: Setting = Setting::value("soul_file", "soul-file", "FILE")
-    .env(&["NARA_SOUL_FILE"])
-    .help("Read the soul from this file");
 
 /// `--mqtt-url`: the broker; unset, nara runs alone.
 pub static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
@@ -40,20 +30,6 @@ pub static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
 pub static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
     .env(&["NARA_MQTT_USER", "MQTT_USER"])
     .help("Broker user name");
-
-/// `--mqtt-password-file`: a file holding the broker password.
-pub static MQTT_PASSWORD_FILE: Setting = Setting::value("mqtt_password_file", "mqtt-password-file", "FILE")
-    .env(&["NARA_MQTT_PASSWORD_FILE"])
-    .help("File holding the broker password: the safe way to give it (--mqtt-pass, below, works but `ps` shows it to every user)");
-
-/// The broker password itself: a variable, or the Go nara's flag with a warning, since
-/// `ps` shows flags.
-pub static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt-pass", "PASSWORD")
-    .env(&["NARA_MQTT_PASSWORD", "MQTT_PASS"])
-    .secret()
-    .default_described("the credential \"mqtt-password\" if systemd passes one")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
-    .help("The broker password, when no password file is given. The flag is the Go nara's and works with a warning: `ps` shows it to every user");
 
 /// `--require-plaza`: readiness waits for the broker.
 pub static REQUIRE_PLAZA: Setting = Setting::switch("require_plaza", "require-plaza")
@@ -139,9 +115,6 @@ const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 /// The narrowest replay window: no two clocks agree closer than this without care.
 const MIN_SKEW: Duration = Duration::from_secs(1);
 
-/// Advice for whoever mints a soul: where to keep it.
-pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
-
 /// The plaza's settings, resolved and validated, with the secrets still unread.
 #[derive(Debug)]
 pub struct PlazaPlan {
@@ -185,25 +158,7 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         Some(Resolved { value: url, origin }) => {
             let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
             let user = sources.resolve(&MQTT_USER, report, text)?.map(|r| r.value);
-            let file = sources.resolve(&MQTT_PASSWORD_FILE, report, text)?;
-            let given = sources.resolve(&MQTT_PASSWORD, report, text)?;
-            if let Some(Resolved {
-                origin: Origin::Flag(flag),
-                ..
-            }) = &given
-            {
-                warnings.push(format!(
-                    "--{flag} puts the broker password on the command line, where `ps` shows it to every user; \
-                     use --mqtt-password-file (or a systemd credential) instead"
-                ));
-            }
-            let password = PasswordPlan::choose(file, given);
-            let password_sources = format!(
-                "{}, {} or the credential {}",
-                MQTT_PASSWORD_FILE.display_name(),
-                MQTT_PASSWORD.env[0],
-                PasswordPlan::CREDENTIAL
-            );
+            let (password, password_sources) = resolve_password(sources, report, &mut warnings)?;
             let broker = Broker {
                 tls,
                 host,
@@ -255,31 +210,6 @@ pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, Conf
         soul,
         warnings,
     })
-}
-
-/// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
-/// decided at start.
-fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
-    if let Some(Resolved { value: soul, origin }) = sources.resolve(&SOUL, report, Soul::parse)? {
-        let source = if matches!(origin, Origin::Env(_)) {
-            SoulSource::Environment
-        } else {
-            SoulSource::Flag
-        };
-        return Ok(SoulPlan::Given(soul, source));
-    }
-    // The file is recorded only when given: unset, the soul's line says it all.
-    if let Some(Picked { value, origin }) = sources.pick(&SOUL_FILE)? {
-        report.record(&SOUL, None, format_args!("read at start from {value:?}"));
-        report.record(&SOUL_FILE, Some(&value), &origin);
-        return Ok(SoulPlan::File(PathBuf::from(value), origin));
-    }
-    report.record(
-        &SOUL,
-        None,
-        "at start: the credential \"soul\" if systemd passes one, else derived from this machine and the name",
-    );
-    Ok(SoulPlan::AtStart)
 }
 
 /// A value taken as it is written.

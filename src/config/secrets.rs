@@ -1,13 +1,97 @@
-//! Where the plaza's secrets will come from, and reading them at start: the soul
-//! (given, a file, systemd's credential, or derived from the machine) and the broker
-//! password (a file, given, or systemd's credential). Resolving the settings
-//! ([`super::plaza`]) decides the plan and opens nothing; loading reads, and an error
-//! names the file or source, never the secret.
+//! The plaza's secrets: the soul (given, a file, systemd's credential, or derived from
+//! the machine) and the broker password (a file, given, or systemd's credential). Their
+//! settings are declared here; resolving them decides a plan and opens nothing; loading
+//! at start reads, and an error names the file or source, never the secret.
 
-use super::layering::{ConfigError, Origin, Resolved};
+use super::layering::{ConfigError, Origin, Picked, Report, Resolved, Setting, Sources};
 use crate::plaza::config::Secret;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use std::path::{Path, PathBuf};
+
+/// `--soul`: the soul itself (a flag or variable; never the file, which others read).
+pub static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
+    .env(&["NARA_SOUL"])
+    .secret()
+    .default_described("derived from this machine and the name, with a warning")
+    .fallbacks(&["CREDENTIALS_DIRECTORY"])
+    .help("This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`");
+
+/// `--soul-file`: a file holding the soul.
+pub static SOUL_FILE: Setting = Setting::value("soul_file", "soul-file", "FILE")
+    .env(&["NARA_SOUL_FILE"])
+    .help("Read the soul from this file");
+
+/// `--mqtt-password-file`: a file holding the broker password.
+pub static MQTT_PASSWORD_FILE: Setting = Setting::value("mqtt_password_file", "mqtt-password-file", "FILE")
+    .env(&["NARA_MQTT_PASSWORD_FILE"])
+    .help("File holding the broker password: the safe way to give it (--mqtt-pass, below, works but `ps` shows it to every user)");
+
+/// The broker password itself: a variable, or the Go nara's flag with a warning, since
+/// `ps` shows flags.
+pub static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt-pass", "PASSWORD")
+    .env(&["NARA_MQTT_PASSWORD", "MQTT_PASS"])
+    .secret()
+    .default_described("the credential \"mqtt-password\" if systemd passes one")
+    .fallbacks(&["CREDENTIALS_DIRECTORY"])
+    .help("The broker password, when no password file is given. The flag is the Go nara's and works with a warning: `ps` shows it to every user");
+
+/// Advice for whoever mints a soul: where to keep it.
+pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
+
+/// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
+/// decided at start.
+pub fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
+    if let Some(Resolved { value: soul, origin }) = sources.resolve(&SOUL, report, Soul::parse)? {
+        let source = if matches!(origin, Origin::Env(_)) {
+            SoulSource::Environment
+        } else {
+            SoulSource::Flag
+        };
+        return Ok(SoulPlan::Given(soul, source));
+    }
+    // The file is recorded only when given: unset, the soul's line says it all.
+    if let Some(Picked { value, origin }) = sources.pick(&SOUL_FILE)? {
+        report.record(&SOUL, None, format_args!("read at start from {value:?}"));
+        report.record(&SOUL_FILE, Some(&value), &origin);
+        return Ok(SoulPlan::File(PathBuf::from(value), origin));
+    }
+    report.record(
+        &SOUL,
+        None,
+        "at start: the credential \"soul\" if systemd passes one, else derived from this machine and the name",
+    );
+    Ok(SoulPlan::AtStart)
+}
+
+/// The password's plan (`--mqtt-password-file`, else `--mqtt-pass`/`NARA_MQTT_PASSWORD`,
+/// else the credential) and where an operator gives it, for the broker's refusal; a
+/// password on the command line adds a warning to `warnings`.
+pub fn resolve_password(
+    sources: &Sources,
+    report: &mut Report,
+    warnings: &mut Vec<String>,
+) -> Result<(PasswordPlan, String), ConfigError> {
+    let text = |value: &str| Ok::<_, String>(value.to_string());
+    let file = sources.resolve(&MQTT_PASSWORD_FILE, report, text)?;
+    let given = sources.resolve(&MQTT_PASSWORD, report, text)?;
+    if let Some(Resolved {
+        origin: Origin::Flag(flag),
+        ..
+    }) = &given
+    {
+        warnings.push(format!(
+            "--{flag} puts the broker password on the command line, where `ps` shows it to every user; \
+             use --mqtt-password-file (or a systemd credential) instead"
+        ));
+    }
+    let sources = format!(
+        "{}, {} or the credential {}",
+        MQTT_PASSWORD_FILE.display_name(),
+        MQTT_PASSWORD.env[0],
+        PasswordPlan::CREDENTIAL
+    );
+    Ok((PasswordPlan::choose(file, given), sources))
+}
 
 /// Where the soul will come from; only [`SoulPlan::load`] opens anything.
 #[derive(Debug)]

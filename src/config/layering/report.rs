@@ -64,3 +64,27 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_a_setting_again_replaces_its_line_in_place() {
+        static ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR");
+        static NAME: Setting = Setting::value("name", "name", "NAME");
+        let mut report = Report::default();
+        report.record(&ADDR, Some(":8080"), "the default of --http-addr");
+        report.record(&NAME, None, "the hostname");
+        report.record(&ADDR, Some(":9000"), "PORT");
+        let lines: Vec<(&str, &str, &str)> = report
+            .lines()
+            .iter()
+            .map(|l| (l.key, l.shown.as_str(), l.source.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [("http_addr", "\":9000\"", "PORT"), ("name", "unset", "the hostname")]
+        );
+    }
+}
