@@ -85,3 +85,26 @@ pub static GENERAL: [&Setting; 10] = [
 pub fn all() -> impl Iterator<Item = &'static Setting> {
     GENERAL.iter().chain(plaza::SETTINGS.iter()).copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_setting_has_help_and_its_own_key_flag_and_variables() {
+        let mut keys = BTreeSet::new();
+        let mut flags = BTreeSet::new();
+        let mut variables = BTreeSet::new();
+        for setting in all() {
+            assert!(!setting.help.is_empty(), "{} has no help", setting.key);
+            assert!(keys.insert(setting.key), "key {} twice", setting.key);
+            for flag in setting.flag.iter().chain(setting.aliases) {
+                assert!(flags.insert(*flag), "--{flag} twice");
+            }
+            for var in setting.env {
+                assert!(variables.insert(*var), "{var} twice");
+            }
+        }
+    }
+}

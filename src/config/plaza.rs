@@ -300,6 +300,18 @@ mod tests {
     }
 
     #[test]
+    fn the_broker_learns_where_its_password_is_given_for_when_it_is_refused() {
+        let invocation = super::super::cli::parse(["nara", "--mqtt-url", "mqtt://b"]).unwrap();
+        let sources = Sources::new(invocation.flags, Default::default(), None);
+        let plan = resolve(&sources, &mut Report::default()).unwrap();
+        let broker = plan.config.broker.expect("a broker");
+        assert_eq!(
+            broker.password_sources,
+            "--mqtt-password-file, NARA_MQTT_PASSWORD or the credential mqtt-password"
+        );
+    }
+
+    #[test]
     fn the_declared_defaults_resolve_to_a_nara_alone() {
         let config = defaults();
         assert!(config.broker.is_none() && !config.require && !config.read_only);
