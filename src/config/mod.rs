@@ -22,7 +22,7 @@ use general::{
     VERY_VERBOSE,
 };
 use layering::values::{parse_count, parse_duration, parse_switch};
-use layering::{ConfigError, Environment, Origin, Picked, Report, Resolved, Setting, SettingsFile, Sources, invalid};
+use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
 use plaza::PlazaPlan;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -95,7 +95,7 @@ pub struct Settings {
 pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
     let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
     let file = match without_file.pick(&CONFIG)? {
-        Some(Picked { value, .. }) => {
+        Some(Resolved { value, .. }) => {
             let known: Vec<&Setting> = general::all().collect();
             Some(SettingsFile::load(Path::new(&value), &known)?)
         }

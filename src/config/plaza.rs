@@ -109,10 +109,11 @@ pub static SETTINGS: [&Setting; 16] = [
     &ROLE,
 ];
 
-/// The shortest newspaper interval: shorter floods the broker and every nara on it.
+/// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The narrowest replay window: no two clocks agree closer than this without care.
+/// The narrowest replay window: below it, ordinary delivery delay and clock drift would
+/// make fresh messages stale.
 const MIN_SKEW: Duration = Duration::from_secs(1);
 
 /// The plaza's settings, resolved and validated, with the secrets still unread.

@@ -3,7 +3,7 @@
 //! settings are declared here; resolving them decides a plan and opens nothing; loading
 //! at start reads, and an error names the file or source, never the secret.
 
-use super::layering::{ConfigError, Origin, Picked, Report, Resolved, Setting, Sources};
+use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources};
 use crate::plaza::config::Secret;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ pub fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, 
         return Ok(SoulPlan::Given(soul, source));
     }
     // The file is recorded only when given: unset, the soul's line says it all.
-    if let Some(Picked { value, origin }) = sources.pick(&SOUL_FILE)? {
+    if let Some(Resolved { value, origin }) = sources.pick(&SOUL_FILE)? {
         report.record(&SOUL, None, format_args!("read at start from {value:?}"));
         report.record(&SOUL_FILE, Some(&value), &origin);
         return Ok(SoulPlan::File(PathBuf::from(value), origin));

@@ -25,4 +25,4 @@ pub use error::{ConfigError, invalid, invalid_value};
 pub use file::SettingsFile;
 pub use origin::Origin;
 pub use report::Report;
-pub use sources::{Picked, Resolved, Sources};
+pub use sources::{Resolved, Sources};

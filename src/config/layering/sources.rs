@@ -13,16 +13,8 @@ use super::values::parse_switch;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// A setting's value as text, and where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Picked {
-    /// The value as given (a switch's is `true` or `false`).
-    pub value: String,
-    /// Where it was found.
-    pub origin: Origin,
-}
-
-/// A setting's value, parsed, and where it came from.
+/// A setting's value and where it came from: as text when picked (a switch's is
+/// `true` or `false`), parsed when resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved<T> {
     /// The value.
@@ -57,9 +49,9 @@ impl Sources {
     /// [`Sources::resolve`] is the way to a value; this is for the few settings that
     /// `nara check-config` shows only when given (`--config`, `--soul-file`) or never
     /// (`--verbose`, folded into the log level).
-    pub fn pick(&self, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
+    pub fn pick(&self, setting: &'static Setting) -> Result<Option<Resolved<String>>, ConfigError> {
         if let (Some(value), Some(flag)) = (self.flags.get(setting.key), setting.flag) {
-            return Ok(Some(Picked {
+            return Ok(Some(Resolved {
                 value: value.clone(),
                 origin: Origin::Flag(flag),
             }));
@@ -73,7 +65,7 @@ impl Sources {
                         .map_err(|e| super::invalid(value, &origin, e))?
                         .to_string(),
                 };
-                return Ok(Some(Picked { value, origin }));
+                return Ok(Some(Resolved { value, origin }));
             }
         }
         if let Some(file) = self.file.as_ref().filter(|_| setting.in_file)
@@ -94,10 +86,10 @@ impl Sources {
                     return Err(super::invalid(&other.to_string(), &origin, "expected true or false"));
                 }
             };
-            return Ok(Some(Picked { value, origin }));
+            return Ok(Some(Resolved { value, origin }));
         }
         Ok(match setting.default {
-            DefaultValue::Value(value) => Some(Picked {
+            DefaultValue::Value(value) => Some(Resolved {
                 value: value.to_string(),
                 origin: Origin::Default(setting.display_name()),
             }),
@@ -116,7 +108,7 @@ impl Sources {
         report: &mut Report,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<Resolved<T>>, ConfigError> {
-        let Some(Picked { value, origin }) = self.pick(setting)? else {
+        let Some(Resolved { value, origin }) = self.pick(setting)? else {
             report.record(setting, None, setting.default_text().unwrap_or("not set"));
             return Ok(None);
         };
