@@ -1,6 +1,6 @@
 //! The settings of nara as a whole (the file, the address, the name, logging,
 //! shutdown), declared once each; the plaza's are declared beside them, in
-//! [`super::plaza`].
+//! [`super::plaza`] and, for its secrets, [`super::secrets`].
 
 use super::layering::Setting;
 use super::plaza;
