@@ -9,11 +9,11 @@ use nara::http::health::Health;
 use nara::http::routes::App;
 use nara::metrics::Metrics;
 use nara::plaza::Plaza;
+use nara::plaza::config::PlazaConfig;
 use nara::plaza::event;
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
-use nara::plaza::message::{Kind, Policy};
+use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
-use nara::plaza::settings::PlazaConfig;
 use nara::plaza::wire;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -56,12 +56,13 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
 /// The median rate over five passes of decoding and verifying every message, so one
 /// slow spell of a shared machine does not decide.
 fn verified_per_s(messages: &[(String, Vec<u8>)], now: SystemTime) -> f64 {
+    let policy = nara::config::plaza::defaults().policy;
     let mut passes: Vec<f64> = (0..5)
         .map(|_| {
             let started = Instant::now();
             let verified = messages
                 .iter()
-                .filter(|(topic, payload)| wire::decode(topic, payload, now, Policy::default()).is_ok())
+                .filter(|(topic, payload)| wire::decode(topic, payload, now, policy).is_ok())
                 .count();
             assert_eq!(verified, messages.len());
             messages.len() as f64 / started.elapsed().as_secs_f64()
@@ -104,7 +105,7 @@ fn main() {
     // Room for all of them beside this one: a full view refuses newcomers.
     let config = PlazaConfig {
         max_peers: NARAS + 1,
-        ..PlazaConfig::default()
+        ..nara::config::plaza::defaults()
     };
     let plaza = Plaza::new(own, config, metrics.clone());
     let rss_before = resident_kib();

@@ -4,17 +4,16 @@
 //! The rooms, each depending only on those listed after it:
 //! - [`nara`](mod@nara): the assembly, [`Nara`], whose one entry point [`Nara::run`] the
 //!   binary and the in-process tests both start;
-//! - [`config`]: the command line and the one typed [`config::Config`];
+//! - [`config`]: every setting, declared and resolved from its sources, the command
+//!   line, and the one typed [`config::Config`];
 //! - [`http`]: the HTTP half (server loop, routes, assets, health, status, events);
 //! - [`plaza`]: the plaza half (identity, wire format, transport, the peer view);
-//! - [`layering`]: how settings are declared and resolved from their sources;
 //! - small shared modules: metrics, logging, systemd, signals, build info.
 
 pub mod boot_clock;
 pub mod build_info;
 pub mod config;
 pub mod http;
-pub mod layering;
 pub mod logging;
 pub mod metrics;
 pub mod nara;

@@ -4,10 +4,10 @@
 
 use nara::config::Config;
 use nara::config::cli::{self, Command, SoulCommand};
-use nara::layering::Environment;
+use nara::config::layering::Environment;
 use nara::plaza::identity::{Soul, validate_name};
 use nara::signals::Signals;
-use nara::{Nara, config, http::healthcheck, logging, open_files, plaza};
+use nara::{Nara, config, http::healthcheck, logging, open_files};
 use std::process::ExitCode;
 
 /// Exit status for a bad flag, variable or config file, as clap uses.
@@ -90,7 +90,7 @@ fn mint_soul(name: &str) -> ExitCode {
             eprintln!(
                 "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
                  another name it is another nara",
-                plaza::settings::KEEPING_A_SOUL,
+                config::secrets::KEEPING_A_SOUL,
                 config::general::NAME.env[0],
             );
             ExitCode::SUCCESS

@@ -63,6 +63,24 @@ fn bad_flag_value_exits_2_with_one_line_naming_the_flag() {
 }
 
 #[test]
+fn a_newspaper_interval_or_skew_below_its_minimum_exits_2_naming_the_flag() {
+    // Refused, not raised silently: 50ms would have run as 100ms, 500ms as 1s.
+    for (flag, value, minimum) in [
+        ("--plaza-newspaper-interval", "50ms", "100ms"),
+        ("--plaza-max-skew", "500ms", "1s"),
+    ] {
+        let (code, _, stderr) = run_to_exit(nara_command().args([flag, value]));
+        assert_eq!(code, 2, "{flag} {value}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("nara: invalid value {value:?} for {flag}: expected a duration of at least {minimum}")
+        );
+        let (code, _, _) = run_to_exit(nara_command().args(["check-config", flag, minimum]));
+        assert_eq!(code, 0, "{flag} {minimum} is allowed");
+    }
+}
+
+#[test]
 fn bad_environment_value_names_the_variable() {
     let (code, _, stderr) = run_to_exit(nara_command().env("NARA_HTTP_ADDR", "nowhere"));
     assert_eq!(code, 2);

@@ -2,8 +2,8 @@
 //! command line's help and the configuration chapter name the same flags, variables,
 //! file keys and defaults, and the module chapters name every module option.
 
+use nara::config::layering::{DefaultValue, Setting, Shape};
 use nara::config::{cli, general};
-use nara::layering::{DefaultValue, Setting, Shape};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 

@@ -16,7 +16,6 @@ use nara::plaza::Plaza;
 use nara::plaza::event;
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
-use nara::plaza::settings::PlazaConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -72,7 +71,7 @@ async fn serve(limits: StreamLimits) -> Nara {
     let metrics = Arc::new(Metrics::new());
     let soul = Soul::mint("streams").expect("the system has randomness");
     let identity = Identity::new(&soul, "streams", SoulSource::Ephemeral);
-    let plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+    let plaza = Plaza::new(identity, nara::config::plaza::defaults(), metrics.clone());
     let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics).with_stream_limits(limits));
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.set_send_buffer_size(4096).expect("a send buffer size");
@@ -343,10 +342,10 @@ fn the_stream_cap_is_a_setting_whose_bad_value_names_its_source() {
         args.extend_from_slice(extra);
         args.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let none = nara::layering::Environment::default();
+    let none = nara::config::layering::Environment::default();
     let default = nara::config::from_args(args(&[]), &none).unwrap();
     assert_eq!(default.max_event_streams, StreamLimits::DEFAULT_MAX_STREAMS);
-    let from_env = nara::layering::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
+    let from_env = nara::config::layering::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
     assert_eq!(
         nara::config::from_args(args(&[]), &from_env).unwrap().max_event_streams,
         8

@@ -3,7 +3,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nara::plaza::message::Policy;
 use nara::plaza::view::{Limits, Peer, Status, View};
 use nara::plaza::wire;
 use std::time::{Duration, SystemTime};
@@ -14,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let topic = String::from_utf8_lossy(&data[..split]);
     let payload = data.get(split + 1..).unwrap_or(&[]);
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    if let Ok(message) = wire::decode(&topic, payload, at, Policy::default()) {
+    let policy = nara::config::plaza::defaults().policy;
+    if let Ok(message) = wire::decode(&topic, payload, at, policy) {
         let own = Peer {
             name: "self".into(),
             id: "id".into(),
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             missing_after: Duration::from_secs(1),
             forget_after: Duration::from_secs(5),
             max_peers: 2,
-            max_skew: Duration::from_secs(60),
+            max_skew: policy.max_skew,
         };
         let mut view = View::new(own, limits);
         let _ = view.apply(&message, at);

@@ -5,7 +5,7 @@
 //! pod's hostname) and say which one fits.
 
 use super::general::NAME;
-use crate::layering::Environment;
+use super::layering::Environment;
 use crate::plaza::identity::{Soul, validate_name};
 
 /// The variable a Fly Machine carries its app's name in.

@@ -2,9 +2,9 @@
 //! `--help` cannot drift from them), the subcommands, and the rewriting that keeps
 //! nara's older single-dash flags (`-http-addr :8080`) working.
 
-use super::general;
+use super::layering::{Setting, Shape};
+use super::{general, plaza};
 use crate::build_info;
-use crate::layering::{Group, Setting, Shape};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -38,7 +38,10 @@ impl FromArgMatches for SettingFlags {
 
 impl Args for SettingFlags {
     fn augment_args(command: ClapCommand) -> ClapCommand {
-        command.args(general::all().filter_map(setting_arg))
+        // The plaza's settings under a heading of their own.
+        let general = general::GENERAL.iter().filter_map(|s| setting_arg(s, None));
+        let plaza = plaza::SETTINGS.iter().filter_map(|s| setting_arg(s, Some("Plaza")));
+        command.args(general).args(plaza)
     }
 
     fn augment_args_for_update(command: ClapCommand) -> ClapCommand {
@@ -59,10 +62,10 @@ fn help_text(setting: &Setting) -> String {
     format!("{}\n{}", setting.help, specs.join("\n"))
 }
 
-/// The clap argument for `setting`, if it has a flag. clap reads only the command
-/// line; variables, the file and defaults are the resolver's, so every value has one
-/// record of where it came from.
-fn setting_arg(setting: &'static Setting) -> Option<Arg> {
+/// The clap argument for `setting`, if it has a flag, listed under `heading` in
+/// `--help`. clap reads only the command line; variables, the file and defaults are the
+/// resolver's, so every value has one record of where it came from.
+fn setting_arg(setting: &'static Setting, heading: Option<&'static str>) -> Option<Arg> {
     let flag = setting.flag?;
     let arg = Arg::new(setting.key)
         .long(flag)
@@ -75,10 +78,7 @@ fn setting_arg(setting: &'static Setting) -> Option<Arg> {
         Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
         Shape::Switch => arg.action(ArgAction::SetTrue),
     };
-    Some(match setting.group {
-        Group::General => arg,
-        Group::Plaza => arg.help_heading("Plaza"),
-    })
+    Some(arg.help_heading(heading))
 }
 
 /// The Go nara's flags for parts nara does not have (the mesh, the ledger, the console

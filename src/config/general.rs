@@ -1,168 +1,71 @@
 //! The settings of nara as a whole (the file, the address, the name, logging,
-//! shutdown), declared once each; the plaza declares its own beside it.
+//! shutdown), declared once each; the plaza's are declared beside them, in
+//! [`super::plaza`] and, for its secrets, [`super::secrets`].
 
-use crate::layering::{DefaultValue, Group, Setting, Shape};
-use crate::plaza;
+use super::layering::Setting;
+use super::plaza;
 
 /// `--config`: the TOML file the other settings may come from.
-pub static CONFIG: Setting = Setting {
-    key: "config",
-    flag: Some("config"),
-    aliases: &[],
-    env: &["NARA_CONFIG"],
-    in_file: false,
-    value_name: "FILE",
-    default: DefaultValue::Unset,
-    help: "Read settings from this TOML file (keys as the flags, with underscores)",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static CONFIG: Setting = Setting::value("config", "config", "FILE")
+    .env(&["NARA_CONFIG"])
+    .not_in_file()
+    .help("Read settings from this TOML file (keys as the flags, with underscores)");
 
 /// `--http-addr`: where to listen.
-pub static HTTP_ADDR: Setting = Setting {
-    key: "http_addr",
-    flag: Some("http-addr"),
-    aliases: &[],
-    env: &["NARA_HTTP_ADDR", "HTTP_ADDR"],
-    in_file: true,
-    value_name: "ADDR",
-    default: DefaultValue::Value(":8080"),
-    help: "Listen address: HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT. When no address is set anywhere and $PORT is, nara listens on all interfaces at $PORT",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &["PORT"],
-};
+pub static HTTP_ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR")
+    .env(&["NARA_HTTP_ADDR", "HTTP_ADDR"])
+    .default(":8080")
+    .fallbacks(&["PORT"])
+    .help("Listen address: HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT. When no address is set anywhere and $PORT is, nara listens on all interfaces at $PORT");
 
 /// `--name`: this nara's name on the plaza and in the UI.
-pub static NAME: Setting = Setting {
-    key: "name",
-    flag: Some("name"),
-    aliases: &["nara-id"],
-    env: &["NARA_NAME", "NARA_ID"],
-    in_file: true,
-    value_name: "NAME",
-    default: DefaultValue::Described("the hostname"),
-    help: "This nara's name: letters, digits, '-', '_' or '.', at most 64",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static NAME: Setting = Setting::value("name", "name", "NAME")
+    .aliases(&["nara-id"])
+    .env(&["NARA_NAME", "NARA_ID"])
+    .default_described("the hostname")
+    .help("This nara's name: letters, digits, '-', '_' or '.', at most 64");
 
 /// `--log-format`: pretty or JSON lines.
-pub static LOG_FORMAT: Setting = Setting {
-    key: "log_format",
-    flag: Some("log-format"),
-    aliases: &[],
-    env: &["NARA_LOG_FORMAT"],
-    in_file: true,
-    value_name: "FORMAT",
-    default: DefaultValue::Value("auto"),
-    help: "Log format: auto (pretty on a terminal, JSON otherwise), json or pretty",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static LOG_FORMAT: Setting = Setting::value("log_format", "log-format", "FORMAT")
+    .env(&["NARA_LOG_FORMAT"])
+    .default("auto")
+    .help("Log format: auto (pretty on a terminal, JSON otherwise), json or pretty");
 
 /// `--log-level`: the log filter.
-pub static LOG_LEVEL: Setting = Setting {
-    key: "log_level",
-    flag: Some("log-level"),
-    aliases: &[],
-    env: &["NARA_LOG_LEVEL"],
-    in_file: true,
-    value_name: "FILTER",
-    default: DefaultValue::Value("info"),
-    help: "Log filter, e.g. info or nara=debug; with none set anywhere, RUST_LOG is used",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &["RUST_LOG"],
-};
+pub static LOG_LEVEL: Setting = Setting::value("log_level", "log-level", "FILTER")
+    .env(&["NARA_LOG_LEVEL"])
+    .default("info")
+    .fallbacks(&["RUST_LOG"])
+    .help("Log filter, e.g. info or nara=debug; with none set anywhere, RUST_LOG is used");
 
 /// `--shutdown-grace`: how long a drain may take.
-pub static SHUTDOWN_GRACE: Setting = Setting {
-    key: "shutdown_grace",
-    flag: Some("shutdown-grace"),
-    aliases: &[],
-    env: &["NARA_SHUTDOWN_GRACE"],
-    in_file: true,
-    value_name: "DURATION",
-    default: DefaultValue::Value("10s"),
-    help: "How long in-flight requests may take to finish after SIGTERM, e.g. 10s or 1m30s",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static SHUTDOWN_GRACE: Setting = Setting::value("shutdown_grace", "shutdown-grace", "DURATION")
+    .env(&["NARA_SHUTDOWN_GRACE"])
+    .default("10s")
+    .help("How long in-flight requests may take to finish after SIGTERM, e.g. 10s or 1m30s");
 
 /// `--verbose`: the Go nara's switch for debug logs.
-pub static VERBOSE: Setting = Setting {
-    key: "verbose",
-    flag: Some("verbose"),
-    aliases: &[],
-    env: &[],
-    in_file: false,
-    value_name: "",
-    default: DefaultValue::Value("false"),
-    help: "Log at debug level, when no log filter is set anywhere (as the Go nara's -verbose)",
-    shape: Shape::Switch,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static VERBOSE: Setting = Setting::switch("verbose", "verbose")
+    .not_in_file()
+    .help("Log at debug level, when no log filter is set anywhere (as the Go nara's -verbose)");
 
 /// `--vv`: the Go nara's switch for trace logs.
-pub static VERY_VERBOSE: Setting = Setting {
-    key: "vv",
-    flag: Some("vv"),
-    aliases: &[],
-    env: &[],
-    in_file: false,
-    value_name: "",
-    default: DefaultValue::Value("false"),
-    help: "Log at trace level, when no log filter is set anywhere (as the Go nara's -vv)",
-    shape: Shape::Switch,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static VERY_VERBOSE: Setting = Setting::switch("vv", "vv")
+    .not_in_file()
+    .help("Log at trace level, when no log filter is set anywhere (as the Go nara's -vv)");
 
 /// `--serve-ui`: accepted from the Go nara's command lines; the UI is always served.
-pub static SERVE_UI: Setting = Setting {
-    key: "serve_ui",
-    flag: Some("serve-ui"),
-    aliases: &[],
-    env: &[],
-    in_file: false,
-    value_name: "",
-    default: DefaultValue::Value("true"),
-    help: "Accepted for the Go nara's command lines: nara always serves its UI",
-    shape: Shape::Switch,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static SERVE_UI: Setting = Setting::switch("serve_ui", "serve-ui")
+    .not_in_file()
+    .default("true")
+    .help("Accepted for the Go nara's command lines: nara always serves its UI");
 
 /// `--http-max-event-streams`: how many `/api/events` streams may be open at once.
-pub static HTTP_MAX_EVENT_STREAMS: Setting = Setting {
-    key: "http_max_event_streams",
-    flag: Some("http-max-event-streams"),
-    aliases: &[],
-    env: &["NARA_HTTP_MAX_EVENT_STREAMS"],
-    in_file: true,
-    value_name: "COUNT",
-    default: DefaultValue::Value("64"),
-    help: "The most /api/events streams open at once (1 to 100000); past it a request gets 503 with Retry-After",
-    shape: Shape::Value,
-    secret: false,
-    group: Group::General,
-    fallbacks: &[],
-};
+pub static HTTP_MAX_EVENT_STREAMS: Setting =
+    Setting::value("http_max_event_streams", "http-max-event-streams", "COUNT")
+        .env(&["NARA_HTTP_MAX_EVENT_STREAMS"])
+        .default("64")
+        .help("The most /api/events streams open at once (1 to 100000); past it a request gets 503 with Retry-After");
 
 /// nara's own settings, in the order `--help` lists them.
 pub static GENERAL: [&Setting; 10] = [
@@ -180,5 +83,28 @@ pub static GENERAL: [&Setting; 10] = [
 
 /// Every setting: nara's own, then the plaza's.
 pub fn all() -> impl Iterator<Item = &'static Setting> {
-    GENERAL.iter().chain(plaza::settings::SETTINGS.iter()).copied()
+    GENERAL.iter().chain(plaza::SETTINGS.iter()).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_setting_has_help_and_its_own_key_flag_and_variables() {
+        let mut keys = BTreeSet::new();
+        let mut flags = BTreeSet::new();
+        let mut variables = BTreeSet::new();
+        for setting in all() {
+            assert!(!setting.help.is_empty(), "{} has no help", setting.key);
+            assert!(keys.insert(setting.key), "key {} twice", setting.key);
+            for flag in setting.flag.iter().chain(setting.aliases) {
+                assert!(flags.insert(*flag), "--{flag} twice");
+            }
+            for var in setting.env {
+                assert!(variables.insert(*var), "{var} twice");
+            }
+        }
+    }
 }

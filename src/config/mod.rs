@@ -1,23 +1,29 @@
-//! The assembled configuration: one typed [`Config`], built once at start from flags >
-//! environment > `--config` file > defaults, every error naming the flag, variable or
-//! file key at fault. The plaza resolves its own settings; this room puts them together.
+//! The configuration room: every setting is declared here ([`general`] for nara as a
+//! whole, [`plaza`] for the plaza), resolved from flags > environment > `--config` file >
+//! defaults by the machinery in [`layering`], and assembled into one typed [`Config`],
+//! built once at start, every error naming the flag, variable or file key at fault.
+//! The HTTP half and the plaza receive typed values and declare no setting.
 
 pub mod bond;
 pub mod cli;
 pub mod general;
 pub mod host;
+pub mod layering;
+pub mod listen_addr;
+pub mod plaza;
+pub mod secrets;
 
-use crate::http::listen_addr;
-use crate::layering::values::parse_duration;
-use crate::layering::{ConfigError, Environment, Origin, Picked, Report, Setting, SettingsFile, Sources, invalid};
 use crate::logging::LogFormat;
+use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
-use crate::plaza::settings::{PlazaConfig, PlazaPlan};
 use cli::Invocation;
 use general::{
     CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE,
     VERY_VERBOSE,
 };
+use layering::values::{parse_count, parse_duration, parse_switch};
+use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
+use plaza::PlazaPlan;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -89,7 +95,7 @@ pub struct Settings {
 pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
     let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
     let file = match without_file.pick(&CONFIG)? {
-        Some(Picked { value, .. }) => {
+        Some(Resolved { value, .. }) => {
             let known: Vec<&Setting> = general::all().collect();
             Some(SettingsFile::load(Path::new(&value), &known)?)
         }
@@ -107,7 +113,7 @@ impl Settings {
             report.record(&CONFIG, Some(&p.value), &p.origin);
         }
 
-        let addr = sources.pick_defaulted(&HTTP_ADDR)?;
+        let addr = sources.resolve_defaulted(&HTTP_ADDR, &mut report, listen_addr::parse)?;
         let port_var = HTTP_ADDR.fallbacks[0];
         let http_addr = match (&addr.origin, sources.env().get(port_var)) {
             (Origin::Default(_), Some(port)) => {
@@ -116,17 +122,11 @@ impl Settings {
                     .map(listen_addr::all_interfaces)
                     .map_err(|e| invalid(port, &Origin::Env(port_var), e))?
             }
-            _ => {
-                report.record(&HTTP_ADDR, Some(&addr.value), &addr.origin);
-                listen_addr::parse(&addr.value).map_err(|e| invalid(&addr.value, &addr.origin, e))?
-            }
+            _ => addr.value,
         };
 
-        let name = match sources.pick(&NAME)? {
-            Some(Picked { value, origin }) => {
-                report.record(&NAME, Some(&value), &origin);
-                NamePlan::Given(validate_name(&value).map_err(|e| invalid(&value, &origin, e))?, origin)
-            }
+        let name = match sources.resolve(&NAME, &mut report, validate_name)? {
+            Some(Resolved { value, origin }) => NamePlan::Given(value, origin),
             None => {
                 let hostname = hostname.filter(|h| validate_name(h).is_ok());
                 match hostname {
@@ -142,11 +142,11 @@ impl Settings {
             }
         };
 
-        let format = sources.pick_defaulted(&LOG_FORMAT)?;
-        report.record(&LOG_FORMAT, Some(&format.value), &format.origin);
-        let log_format = LogFormat::parse(&format.value).map_err(|e| invalid(&format.value, &format.origin, e))?;
+        let log_format = sources
+            .resolve_defaulted(&LOG_FORMAT, &mut report, LogFormat::parse)?
+            .value;
 
-        let level = sources.pick_defaulted(&LOG_LEVEL)?;
+        let level = sources.resolve_defaulted(&LOG_LEVEL, &mut report, |f| parse_log_filter(f, true))?;
         let rust_log = LOG_LEVEL.fallbacks[0];
         // The Go nara's -vv and -verbose; the louder one wins.
         let mut louder = None;
@@ -158,41 +158,27 @@ impl Settings {
         }
         let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(rust_log)) {
             (Origin::Default(_), Some(louder), _) => louder,
-            (Origin::Default(_), None, Some(filter)) => (filter.to_string(), Origin::Env(rust_log)),
+            // RUST_LOG may be set for other programs too, in the filter syntax they share.
+            (Origin::Default(_), None, Some(filter)) => (
+                parse_log_filter(filter, false).map_err(|e| invalid(filter, &Origin::Env(rust_log), e))?,
+                Origin::Env(rust_log),
+            ),
             _ => (level.value, level.origin),
         };
         report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
-        // RUST_LOG may be set for other programs too, in the filter syntax they share.
-        if filter_origin != Origin::Env(rust_log) {
-            check_bare_levels(&log_filter).map_err(|e| invalid(&log_filter, &filter_origin, e))?;
-        }
-        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
-            invalid(
-                &log_filter,
-                &filter_origin,
-                format_args!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"),
-            )
-        })?;
 
-        let grace = sources
-            .pick_recorded(&SHUTDOWN_GRACE, &mut report)?
-            .ok_or_else(|| ConfigError("--shutdown-grace has no value".into()))?;
-        let shutdown_grace = parse_duration(&grace.value).map_err(|e| invalid(&grace.value, &grace.origin, e))?;
+        let shutdown_grace = sources
+            .resolve_defaulted(&SHUTDOWN_GRACE, &mut report, parse_duration)?
+            .value;
 
         // Accepted for the Go nara's command lines; the UI is always served.
-        sources.pick_recorded(&SERVE_UI, &mut report)?;
+        sources.resolve_defaulted(&SERVE_UI, &mut report, parse_switch)?;
 
-        let max_event_streams = match sources.pick_recorded(&HTTP_MAX_EVENT_STREAMS, &mut report)? {
-            Some(Picked { value, origin }) => value
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=100_000).contains(n))
-                .ok_or_else(|| invalid(&value, &origin, "expected a count from 1 to 100000"))?,
-            None => crate::http::events::StreamLimits::DEFAULT_MAX_STREAMS,
-        };
+        let max_event_streams = sources
+            .resolve_defaulted(&HTTP_MAX_EVENT_STREAMS, &mut report, |t| parse_count(t, 1, 100_000))?
+            .value;
 
-        let plaza = crate::plaza::settings::resolve(sources, &mut report)?;
+        let plaza = plaza::resolve(sources, &mut report)?;
         Ok(Settings {
             http_addr,
             name,
@@ -230,7 +216,7 @@ impl Settings {
         };
         let mut warnings = self.plaza.warnings.clone();
         let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
-        let credentials = crate::plaza::settings::SOUL.fallbacks[0];
+        let credentials = secrets::SOUL.fallbacks[0];
         let loaded = self
             .plaza
             .load(env.get(credentials).map(Path::new), fingerprint, &name)?;
@@ -252,19 +238,22 @@ impl Settings {
     }
 }
 
-/// A log filter's directives without `=` must be levels: the filter would read `infoo`
-/// as a target, and log nothing at all. Targets take a level (`nara=debug`).
-fn check_bare_levels(filter: &str) -> Result<(), String> {
+/// A log filter as tracing reads it. With `levels_bare`, a directive without `=` must be
+/// a level: the filter would read `infoo` as a target, and log nothing at all. Targets
+/// take a level (`nara=debug`).
+fn parse_log_filter(filter: &str, levels_bare: bool) -> Result<String, String> {
     const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
     for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        if !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+        if levels_bare && !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
             return Err(format!(
                 "{directive:?} is not a level; expected error, warn, info, debug, trace or off, or \
                  TARGET=LEVEL pairs such as nara=debug,hyper=info"
             ));
         }
     }
-    Ok(())
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"))?;
+    Ok(filter.to_string())
 }
 
 /// The machine's fingerprint from its inputs, noting in `warnings` what could not be

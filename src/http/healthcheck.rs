@@ -5,13 +5,22 @@ use http::{Request, StatusCode, Uri};
 use http_body_util::Empty;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// The default probe target for a server listening on `addr`.
 pub fn default_url(addr: SocketAddr) -> String {
-    format!("http://{}/healthz", crate::http::listen_addr::local_target(addr))
+    format!("http://{}/healthz", local_target(addr))
+}
+
+/// Where a local client reaches a server bound to `addr` (unspecified becomes loopback).
+pub fn local_target(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
 }
 
 /// Sends `GET url` and returns the status, or a one-line reason it could not.
@@ -58,5 +67,18 @@ pub async fn check(url: &str, timeout: Duration) -> Result<(), String> {
     match probe(url, timeout).await? {
         status if status.is_success() => Ok(()),
         status => Err(format!("{url} answered {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_target_turns_unspecified_into_loopback() {
+        let target = |addr: &str| local_target(addr.parse().unwrap()).to_string();
+        assert_eq!(target("0.0.0.0:80"), "127.0.0.1:80");
+        assert_eq!(target("[::]:80"), "[::1]:80");
+        assert_eq!(target("10.1.2.3:80"), "10.1.2.3:80");
     }
 }

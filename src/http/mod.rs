@@ -13,7 +13,6 @@ pub mod health;
 pub mod healthcheck;
 pub mod heap;
 pub mod linger;
-pub mod listen_addr;
 pub mod routes;
 pub mod server;
 pub mod status;

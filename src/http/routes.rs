@@ -9,8 +9,8 @@ use crate::http::encoding;
 use crate::http::health::Health;
 use crate::metrics::{self, Metrics};
 use crate::plaza::Plaza;
+use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::{Identity, Soul, SoulSource};
-use crate::plaza::settings::PlazaConfig;
 use crate::start_time::StartTime;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -60,12 +60,13 @@ enum Target {
 }
 
 impl App {
-    /// A nara on its own (no broker) with a throwaway identity: for tests and tools.
-    pub fn new(name: String, health: Arc<Health>) -> Self {
+    /// A nara on its own with a throwaway identity and `config` (for tests and tools:
+    /// `nara::config::plaza::defaults()`, the declared defaults).
+    pub fn new(name: String, health: Arc<Health>, config: PlazaConfig) -> Self {
         let metrics = Arc::new(Metrics::new());
         let soul = Soul::mint(&name).expect("the system has randomness");
         let identity = Identity::new(&soul, &name, SoulSource::Ephemeral);
-        let plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+        let plaza = Plaza::new(identity, config, metrics.clone());
         App::with_plaza(health, plaza, metrics)
     }
 
@@ -360,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_target_that_is_not_a_path_is_a_bad_request() {
-        let app = App::new("test".into(), Arc::new(Health::new()));
+        let app = App::new("test".into(), Arc::new(Health::new()), crate::config::plaza::defaults());
         // (An absolute-form target such as http://host/ is valid and means its path.)
         for target in ["noslash:80", "*"] {
             let req = Request::get(target).body(()).unwrap();
@@ -381,7 +382,7 @@ mod tests {
     #[test]
     fn readiness_turns_503_naming_draining() {
         let health = Arc::new(Health::new());
-        let app = App::new("test".into(), health.clone());
+        let app = App::new("test".into(), health.clone(), crate::config::plaza::defaults());
         assert_eq!(app.readiness().status(), StatusCode::SERVICE_UNAVAILABLE);
         health.mark_started();
         assert_eq!(app.readiness().status(), StatusCode::OK);

@@ -3,7 +3,6 @@
 //! simply not there. The transport backs off further on the first two, which retrying
 //! does not fix, and `/api/status` and a metric show the last cause.
 
-use super::settings::MQTT_PASSWORD;
 use rumqttc::v5::mqttbytes::v5::ConnectReturnCode;
 use rumqttc::v5::{ConnectionError, StateError};
 use serde::Serialize;
@@ -62,8 +61,9 @@ impl Cause {
 }
 
 /// Classifies `err`; `was_connected` says whether the broker had accepted this
-/// connection (a CONNACK) before it failed. Returns the cause and one sentence.
-pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
+/// connection (a CONNACK) before it failed, and `password_sources` where an operator
+/// gives the password. Returns the cause and one sentence.
+pub fn explain(err: &ConnectionError, was_connected: bool, password_sources: &str) -> (Cause, String) {
     use ConnectReturnCode as Code;
     if was_connected {
         return (Cause::Lost, format!("lost the plaza broker ({err})"));
@@ -73,8 +73,7 @@ pub fn explain(err: &ConnectionError, was_connected: bool) -> (Cause, String) {
             Cause::Credentials,
             format!(
                 "the broker refused these credentials ({code:?}): check --mqtt-user and the password \
-                 (--mqtt-password-file, {} or the credential mqtt-password)",
-                MQTT_PASSWORD.env[0]
+                 ({password_sources})"
             ),
         ),
         ConnectionError::ConnectionRefused(
@@ -121,15 +120,17 @@ mod tests {
         let (cause, text) = explain(
             &ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized),
             false,
+            "--mqtt-password-file or the credential",
         );
         assert_eq!(cause, Cause::Credentials);
         assert!(text.contains("refused these credentials (NotAuthorized)"), "{text}");
+        assert!(text.ends_with("(--mqtt-password-file or the credential)"), "{text}");
         assert!(cause.needs_an_operator());
     }
 
     #[test]
     fn a_hang_up_at_connect_points_at_mqtt_5() {
-        let (cause, text) = explain(&ConnectionError::MqttState(StateError::ConnectionAborted), false);
+        let (cause, text) = explain(&ConnectionError::MqttState(StateError::ConnectionAborted), false, "");
         assert_eq!(cause, Cause::Closed);
         assert!(text.contains("MQTT 5"), "{text}");
         assert!(!cause.needs_an_operator(), "a broker still starting hangs up too");
@@ -137,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_hang_up_after_connack_is_a_lost_connection() {
-        let (cause, _) = explain(&ConnectionError::MqttState(StateError::ConnectionAborted), true);
+        let (cause, _) = explain(&ConnectionError::MqttState(StateError::ConnectionAborted), true, "");
         assert_eq!(cause, Cause::Lost);
         assert!(!cause.needs_an_operator());
     }
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn nothing_listening_is_unreachable() {
         let refused = std::io::Error::from(ErrorKind::ConnectionRefused);
-        let (cause, text) = explain(&ConnectionError::Io(refused), false);
+        let (cause, text) = explain(&ConnectionError::Io(refused), false, "");
         assert_eq!(cause, Cause::Unreachable);
         assert!(text.starts_with("plaza broker unreachable"), "{text}");
     }

@@ -222,11 +222,12 @@ pub struct Policy {
     pub max_skew: Duration,
 }
 
-impl Default for Policy {
-    fn default() -> Self {
+impl Policy {
+    /// The policy with this `max_skew` (`--plaza-max-skew`), and 16 KiB for a message.
+    pub fn new(max_skew: Duration) -> Self {
         Policy {
             max_bytes: 16 * 1024,
-            max_skew: Duration::from_secs(60),
+            max_skew,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! broker still has a plaza of one: itself.
 
 pub mod broker_trouble;
+pub mod config;
 pub mod event;
 mod freshness;
 pub mod identity;
@@ -13,7 +14,6 @@ pub mod newspaper;
 mod presence;
 pub mod role;
 pub mod serialized;
-pub mod settings;
 pub mod transport;
 pub mod view;
 pub mod welcome;
@@ -22,6 +22,7 @@ pub mod wire;
 use crate::build_info;
 use crate::metrics::Metrics;
 use bytes::Bytes;
+use config::PlazaConfig;
 use identity::Identity;
 use message::{Body, Kind, Rejection};
 use newspaper::OwnStatus;
@@ -29,7 +30,6 @@ use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
 use serialized::{ChangeJson, SharedList};
-use settings::PlazaConfig;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -457,7 +457,7 @@ mod tests {
     fn labelled_counters_are_there_from_the_start_at_zero() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let metrics = Arc::new(Metrics::new());
-        let _plaza = Plaza::new(identity, PlazaConfig::default(), metrics.clone());
+        let _plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
         let text = String::from_utf8(metrics.render()).unwrap();
         for series in [
             r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,

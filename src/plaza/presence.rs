@@ -7,12 +7,12 @@
 //!
 //! [`Plaza`]: super::Plaza
 
+use super::config::PlazaConfig;
 use super::freshness::Freshness;
 use super::identity::Identity;
 use super::message::{self, Body, Message, Policy, Rejection};
 use super::newspaper;
 use super::role::{self, Act, Rank, RoleStatus, Roles, Windows};
-use super::settings::PlazaConfig;
 use crate::metrics::Metrics;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -274,7 +274,11 @@ mod tests {
 
     #[test]
     fn a_nara_remembers_only_its_last_own_events() {
-        let presence = Presence::new(&PlazaConfig::default(), SystemTime::now(), Arc::new(Metrics::new()));
+        let presence = Presence::new(
+            &crate::config::plaza::defaults(),
+            SystemTime::now(),
+            Arc::new(Metrics::new()),
+        );
         presence.sending_event(1);
         assert!(presence.sent_event(1));
         for sent_ns in 2..2 + OWN_EVENTS as u64 * 2 {

@@ -11,8 +11,8 @@
 
 use super::Plaza;
 use super::broker_trouble::{self, Cause};
+use super::config::Broker;
 use super::message::{Kind, SUBSCRIPTIONS};
-use super::settings::Broker;
 use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
@@ -189,7 +189,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     }
                     let was_connected = plaza.set_connected(false);
                     announce_pending = false;
-                    let (cause, explained) = broker_trouble::explain(&err, accepted.is_some());
+                    let (cause, explained) = broker_trouble::explain(&err, accepted.is_some(), &broker.password_sources);
                     plaza.record_broker_trouble(cause, &explained);
                     failures += 1;
                     let cap = if cause.needs_an_operator() {

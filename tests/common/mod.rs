@@ -7,10 +7,10 @@ pub mod broker;
 pub mod go_wire;
 pub mod raw;
 
+use nara::config::layering::Environment;
 use nara::http::health::Health;
 use nara::http::routes::App;
 use nara::http::server::{self, Ended};
-use nara::layering::Environment;
 use nara::plaza::identity::Soul;
 use std::future::Future;
 use std::io::{BufRead, BufReader};
@@ -220,7 +220,7 @@ impl Running {
                             .as_str()
                             .and_then(|addr| addr.parse().ok())
                             .ok_or_else(|| format!("no address in the start-up line: {line}"))?;
-                        let target = nara::http::listen_addr::local_target(addr);
+                        let target = nara::http::healthcheck::local_target(addr);
                         seen.push(line);
                         return Ok(Running {
                             child,

@@ -1,6 +1,6 @@
-//! Settings from layered sources, below both halves of nara and the assembly: how a
-//! setting is declared, where a value can come from (flag, variable, file key,
-//! default), and errors that name the source at fault.
+//! Settings from layered sources, the machinery under the declarations of the
+//! configuration room: how a setting is declared, where a value can come from (flag,
+//! variable, file key, default), and errors that name the source at fault.
 //!
 //! A value is taken from the first source that has it: the command line, then the
 //! environment, then the `--config` file, then the declared default.
@@ -19,10 +19,10 @@ pub mod report;
 pub mod sources;
 pub mod values;
 
-pub use declare::{DefaultValue, Group, Setting, Shape};
+pub use declare::{DefaultValue, Setting, Shape};
 pub use environment::Environment;
-pub use error::{ConfigError, invalid};
+pub use error::{ConfigError, invalid, invalid_value};
 pub use file::SettingsFile;
 pub use origin::Origin;
 pub use report::Report;
-pub use sources::{Picked, Sources};
+pub use sources::{Resolved, Sources};

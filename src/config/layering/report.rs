@@ -23,18 +23,24 @@ pub struct Report {
 
 impl Report {
     /// Records `setting` with `value` (shown `<redacted>` if the setting is secret, and
-    /// `unset` if there is none) and its `source`.
+    /// `unset` if there is none) and its `source`. Recording a setting again replaces
+    /// its line in place: a resolver may learn more after the first lookup (a `PORT`
+    /// fallback, a soul to be read from a file).
     pub fn record(&mut self, setting: &Setting, value: Option<&str>, source: impl fmt::Display) {
         let shown = match value {
             None => "unset".to_string(),
             Some(_) if setting.secret => "<redacted>".to_string(),
             Some(value) => format!("{value:?}"),
         };
-        self.lines.push(Line {
+        let line = Line {
             key: setting.key,
             shown,
             source: source.to_string(),
-        });
+        };
+        match self.lines.iter_mut().find(|l| l.key == setting.key) {
+            Some(earlier) => *earlier = line,
+            None => self.lines.push(line),
+        }
     }
 
     /// The lines recorded so far.
@@ -56,5 +62,29 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_a_setting_again_replaces_its_line_in_place() {
+        static ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR");
+        static NAME: Setting = Setting::value("name", "name", "NAME");
+        let mut report = Report::default();
+        report.record(&ADDR, Some(":8080"), "the default of --http-addr");
+        report.record(&NAME, None, "the hostname");
+        report.record(&ADDR, Some(":9000"), "PORT");
+        let lines: Vec<(&str, &str, &str)> = report
+            .lines()
+            .iter()
+            .map(|l| (l.key, l.shown.as_str(), l.source.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [("http_addr", "\":9000\"", "PORT"), ("name", "unset", "the hostname")]
+        );
     }
 }

@@ -11,6 +11,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// A duration of at least `min`: below it, a value would do harm rather than what was
+/// meant (a flood of newspapers, a replay window no clock keeps).
+pub fn parse_duration_at_least(text: &str, min: Duration) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < min {
+        return Err(format!(
+            "expected a duration of at least {}",
+            humantime::format_duration(min)
+        ));
+    }
+    Ok(duration)
+}
+
+/// A whole number from `min` to `max`.
+pub fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("expected a count from {min} to {max}"))
+}
+
 /// A switch's value as a variable gives it: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
 pub fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -34,6 +56,24 @@ mod tests {
             parse_duration(" 15 "),
             Err("expected a duration with a unit, such as \"15s\" (or 500ms, 1m30s)".to_string())
         );
+    }
+
+    #[test]
+    fn minimum_durations_and_counts_name_their_bounds() {
+        let min = Duration::from_millis(100);
+        assert_eq!(parse_duration_at_least("100ms", min), Ok(min));
+        assert_eq!(
+            parse_duration_at_least("50ms", min),
+            Err("expected a duration of at least 100ms".to_string())
+        );
+        assert!(
+            parse_duration_at_least("soon", min)
+                .unwrap_err()
+                .contains("such as 10s")
+        );
+        assert_eq!(parse_count(" 2 ", 2, 9), Ok(2));
+        assert_eq!(parse_count("10", 2, 9), Err("expected a count from 2 to 9".to_string()));
+        assert!(parse_count("-1", 2, 9).is_err());
     }
 
     #[test]

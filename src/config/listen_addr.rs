@@ -1,6 +1,7 @@
-//! Parsing listen addresses as operators write them, including Go's `:8080`.
+//! Parsing listen addresses as operators write them (`--http-addr`, `PORT`), including
+//! Go's `:8080`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The accepted forms, quoted in every error about an address.
 pub const ACCEPTED_FORMS: &str =
@@ -33,15 +34,6 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
         .map_err(|_| format!("expected a port number from 0 to 65535, got {text:?}"))
 }
 
-/// Where a local client reaches a server bound to `addr` (unspecified becomes loopback).
-pub fn local_target(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
-        _ => addr,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,15 +56,5 @@ mod tests {
             let err = parse(bad).unwrap_err();
             assert!(err.contains("expected"), "{bad:?} gave {err}");
         }
-    }
-
-    #[test]
-    fn local_target_turns_unspecified_into_loopback() {
-        assert_eq!(local_target(parse(":80").unwrap()), "127.0.0.1:80".parse().unwrap());
-        assert_eq!(local_target(parse("[::]:80").unwrap()), "[::1]:80".parse().unwrap());
-        assert_eq!(
-            local_target(parse("10.1.2.3:80").unwrap()),
-            "10.1.2.3:80".parse().unwrap()
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! A configuration problem: one line that names the source at fault, and never a
 //! credential a value carried.
 
+use super::declare::Setting;
 use super::origin::Origin;
 use std::fmt;
 
@@ -21,6 +22,16 @@ impl std::error::Error for ConfigError {}
 pub fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
     let value = redact_userinfo(value);
     ConfigError(format!("invalid value {value:?} for {origin}: {expected}"))
+}
+
+/// The error for a bad `value` of `setting` from `origin`: [`invalid`], or for a secret
+/// one "invalid soul in NARA_SOUL: ...", which names the source and never the value.
+pub fn invalid_value(setting: &Setting, value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
+    if setting.secret {
+        ConfigError(format!("invalid {} in {origin}: {expected}", setting.key))
+    } else {
+        invalid(value, origin, expected)
+    }
 }
 
 /// `text` with the user information of a URL in it replaced by `<redacted>`: everything

@@ -1,20 +1,24 @@
 //! The sources of settings in their order (command line, environment, `--config`
-//! file, default) and the one function that picks a setting's value from them.
+//! file, default), the one function that picks a setting's text from them
+//! ([`Sources::pick`]), and the one that resolves a setting: picks, records, parses,
+//! and names the source of a bad value ([`Sources::resolve`]).
 
 use super::declare::{DefaultValue, Setting, Shape};
 use super::environment::Environment;
-use super::error::ConfigError;
+use super::error::{ConfigError, invalid_value};
 use super::file::SettingsFile;
 use super::origin::Origin;
 use super::report::Report;
 use super::values::parse_switch;
 use std::collections::BTreeMap;
+use std::fmt;
 
-/// A setting's value as text, and where it came from.
+/// A setting's value and where it came from: as text when picked (a switch's is
+/// `true` or `false`), parsed when resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Picked {
-    /// The value as given (a switch's is `true` or `false`).
-    pub value: String,
+pub struct Resolved<T> {
+    /// The value.
+    pub value: T,
     /// Where it was found.
     pub origin: Origin,
 }
@@ -40,11 +44,14 @@ impl Sources {
         &self.env
     }
 
-    /// The value of `setting` from the first source that sets it, then its default;
-    /// `None` when nothing sets it and its default is not a value.
-    pub fn pick(&self, setting: &'static Setting) -> Result<Option<Picked>, ConfigError> {
+    /// The text of `setting` from the first source that sets it, then its default;
+    /// `None` when nothing sets it and its default is not a value. Records nothing:
+    /// [`Sources::resolve`] is the way to a value; this is for the few settings that
+    /// `nara check-config` shows only when given (`--config`, `--soul-file`) or never
+    /// (`--verbose`, folded into the log level).
+    pub fn pick(&self, setting: &'static Setting) -> Result<Option<Resolved<String>>, ConfigError> {
         if let (Some(value), Some(flag)) = (self.flags.get(setting.key), setting.flag) {
-            return Ok(Some(Picked {
+            return Ok(Some(Resolved {
                 value: value.clone(),
                 origin: Origin::Flag(flag),
             }));
@@ -58,7 +65,7 @@ impl Sources {
                         .map_err(|e| super::invalid(value, &origin, e))?
                         .to_string(),
                 };
-                return Ok(Some(Picked { value, origin }));
+                return Ok(Some(Resolved { value, origin }));
             }
         }
         if let Some(file) = self.file.as_ref().filter(|_| setting.in_file)
@@ -79,10 +86,10 @@ impl Sources {
                     return Err(super::invalid(&other.to_string(), &origin, "expected true or false"));
                 }
             };
-            return Ok(Some(Picked { value, origin }));
+            return Ok(Some(Resolved { value, origin }));
         }
         Ok(match setting.default {
-            DefaultValue::Value(value) => Some(Picked {
+            DefaultValue::Value(value) => Some(Resolved {
                 value: value.to_string(),
                 origin: Origin::Default(setting.display_name()),
             }),
@@ -90,20 +97,34 @@ impl Sources {
         })
     }
 
-    /// [`Sources::pick`], recording what it found (or the default's description) in
-    /// `report`, for `nara check-config`.
-    pub fn pick_recorded(&self, setting: &'static Setting, report: &mut Report) -> Result<Option<Picked>, ConfigError> {
-        let picked = self.pick(setting)?;
-        match &picked {
-            Some(p) => report.record(setting, Some(&p.value), &p.origin),
-            None => report.record(setting, None, setting.default_text().unwrap_or("not set")),
-        }
-        Ok(picked)
+    /// The value of `setting` from the first source that sets it, else its declared
+    /// default, parsed by `parse` and recorded in `report` for `nara check-config` (when
+    /// unset, with what its default says). A value `parse` refuses is an error that names
+    /// where it came from, and shows it unless the setting is secret. `None` when nothing
+    /// sets it and its default is not a value.
+    pub fn resolve<T, E: fmt::Display>(
+        &self,
+        setting: &'static Setting,
+        report: &mut Report,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<Resolved<T>>, ConfigError> {
+        let Some(Resolved { value, origin }) = self.pick(setting)? else {
+            report.record(setting, None, setting.default_text().unwrap_or("not set"));
+            return Ok(None);
+        };
+        report.record(setting, Some(&value), &origin);
+        let parsed = parse(&value).map_err(|e| invalid_value(setting, &value, &origin, e))?;
+        Ok(Some(Resolved { value: parsed, origin }))
     }
 
-    /// [`Sources::pick`] for a setting declared with a default value, so always a value.
-    pub fn pick_defaulted(&self, setting: &'static Setting) -> Result<Picked, ConfigError> {
-        self.pick(setting)?
+    /// [`Sources::resolve`] for a setting declared with a default value, so always a value.
+    pub fn resolve_defaulted<T, E: fmt::Display>(
+        &self,
+        setting: &'static Setting,
+        report: &mut Report,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Resolved<T>, ConfigError> {
+        self.resolve(setting, report, parse)?
             .ok_or_else(|| ConfigError(format!("{} has no value", setting.display_name())))
     }
 }

@@ -1,0 +1,337 @@
+//! The plaza's settings: declared here once each (the secrets' beside them, in
+//! [`super::secrets`]), listed in [`SETTINGS`], and resolved into the [`PlazaConfig`] the
+//! plaza takes (the broker, the timings, the role, the message policy) and a plan for
+//! the secrets.
+//!
+//! Resolving opens nothing: the soul and password files are read only by
+//! [`PlazaPlan::load`], at start, so `nara check-config` can validate everything else
+//! without the secrets.
+
+use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
+use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
+use super::secrets::{
+    MQTT_PASSWORD, MQTT_PASSWORD_FILE, PasswordPlan, SOUL, SOUL_FILE, SoulPlan, resolve_password, resolve_soul,
+};
+use crate::plaza::config::{Broker, PlazaConfig, parse_broker_url};
+use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
+use crate::plaza::message::Policy;
+use crate::plaza::role::Pin;
+use std::path::Path;
+use std::time::Duration;
+
+/// `--mqtt-url`: the broker; unset, nara runs alone.
+pub static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
+    .aliases(&["mqtt-host"])
+    .env(&["NARA_MQTT_URL", "MQTT_HOST"])
+    .fallbacks(&["MQTT_PORT"])
+    .help("The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, certificate checked; the Go nara's tcp://, ssl:// and tls:// too); unset, nara runs alone. A bare HOST takes its port from MQTT_PORT");
+
+/// `--mqtt-user`: the broker user name.
+pub static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
+    .env(&["NARA_MQTT_USER", "MQTT_USER"])
+    .help("Broker user name");
+
+/// `--require-plaza`: readiness waits for the broker.
+pub static REQUIRE_PLAZA: Setting = Setting::switch("require_plaza", "require-plaza")
+    .env(&["NARA_REQUIRE_PLAZA"])
+    .help("Answer readiness with 503 while disconnected from the plaza");
+
+/// `--read-only`: watch the plaza, send nothing.
+pub static READ_ONLY: Setting = Setting::switch("read_only", "read-only")
+    .env(&["NARA_READ_ONLY"])
+    .help("Watch the plaza without sending anything: no hello, presence or goodbye");
+
+/// `--public-url`: where people reach this nara, shown to others.
+pub static PUBLIC_URL: Setting = Setting::value("public_url", "public-url", "URL")
+    .env(&["NARA_PUBLIC_URL", "PUBLIC_URL"])
+    .help("Where people reach this nara from outside (http:// or https://), shown in /api/status");
+
+/// `--plaza-newspaper-interval`: how often presence is sent.
+pub static NEWSPAPER_INTERVAL: Setting =
+    Setting::value("plaza_newspaper_interval", "plaza-newspaper-interval", "DURATION")
+        .env(&["NARA_PLAZA_NEWSPAPER_INTERVAL"])
+        .default("30s")
+        .help("How often to send a signed newspaper (presence) message");
+
+/// `--plaza-announce-jitter`: spreads a fleet's announcements.
+pub static ANNOUNCE_JITTER: Setting = Setting::value("plaza_announce_jitter", "plaza-announce-jitter", "DURATION")
+    .env(&["NARA_PLAZA_ANNOUNCE_JITTER"])
+    .default("5s")
+    .help("Wait a random time up to this long before announcing, so a fleet restarting together does not announce at once");
+
+/// `--plaza-missing-after`: silence after which a nara is MISSING.
+pub static MISSING_AFTER: Setting = Setting::value("plaza_missing_after", "plaza-missing-after", "DURATION")
+    .env(&["NARA_PLAZA_MISSING_AFTER"])
+    .default("6m")
+    .help("A nara silent for longer than this is MISSING");
+
+/// `--plaza-forget-after`: how long a gone nara stays in the view.
+pub static FORGET_AFTER: Setting = Setting::value("plaza_forget_after", "plaza-forget-after", "DURATION")
+    .env(&["NARA_PLAZA_FORGET_AFTER"])
+    .default("24h")
+    .help("An OFFLINE or MISSING nara silent for longer than this is forgotten, its key with it");
+
+/// `--plaza-role`: which process speaks for a soul several processes share.
+pub static ROLE: Setting = Setting::value("plaza_role", "plaza-role", "ROLE")
+    .env(&["NARA_PLAZA_ROLE"])
+    .default("auto")
+    .help("When processes share this soul, which one speaks on the plaza: auto (the newest start), active (this one) or standby (only if no other is heard)");
+
+/// `--plaza-max-peers`: the size of the view.
+pub static MAX_PEERS: Setting = Setting::value("plaza_max_peers", "plaza-max-peers", "COUNT")
+    .env(&["NARA_PLAZA_MAX_PEERS"])
+    .default("10000")
+    .help("The most naras the view holds, this one included; a new one takes the place of the longest silent OFFLINE or MISSING one, or is refused while all are ONLINE");
+
+/// `--plaza-max-skew`: the replay window.
+pub static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-max-skew", "DURATION")
+    .env(&["NARA_PLAZA_MAX_SKEW"])
+    .default("60s")
+    .help("Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale");
+
+/// Every plaza setting, in the order `--help` lists them (under "Plaza").
+pub static SETTINGS: [&Setting; 16] = [
+    &SOUL,
+    &SOUL_FILE,
+    &MQTT_URL,
+    &MQTT_USER,
+    &MQTT_PASSWORD_FILE,
+    &MQTT_PASSWORD,
+    &REQUIRE_PLAZA,
+    &READ_ONLY,
+    &PUBLIC_URL,
+    &NEWSPAPER_INTERVAL,
+    &ANNOUNCE_JITTER,
+    &MISSING_AFTER,
+    &FORGET_AFTER,
+    &MAX_PEERS,
+    &MAX_SKEW,
+    &ROLE,
+];
+
+/// The shortest newspaper interval: shorter would flood the broker and every nara on it.
+const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The narrowest replay window: below it, ordinary delivery delay and clock drift would
+/// make fresh messages stale.
+const MIN_SKEW: Duration = Duration::from_secs(1);
+
+/// The plaza's settings, resolved and validated, with the secrets still unread.
+#[derive(Debug)]
+pub struct PlazaPlan {
+    config: PlazaConfig,
+    password: PasswordPlan,
+    soul: SoulPlan,
+    /// What an operator should hear at start (a password given as a flag).
+    pub warnings: Vec<String>,
+}
+
+/// The plaza's configuration and this nara's soul, as loaded at start.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The plaza's configuration, password included.
+    pub config: PlazaConfig,
+    /// This nara's soul.
+    pub soul: Soul,
+    /// Where the soul came from.
+    pub soul_source: SoulSource,
+}
+
+/// The plaza's configuration when nothing is set: no broker, and every declared
+/// default. Tests, examples and the fuzz target start from it, so a changed default
+/// reaches them too.
+pub fn defaults() -> PlazaConfig {
+    // The declared defaults are constants, and a test resolves them.
+    let plan = resolve(&Sources::default(), &mut Report::default());
+    plan.expect("the declared defaults resolve").config
+}
+
+/// Resolves the plaza's settings from `sources`, opening no file.
+pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
+    let mut warnings = Vec::new();
+    let soul = resolve_soul(sources, report)?;
+    let broker_url = match sources.resolve(&MQTT_URL, report, text)? {
+        Some(Resolved { value, origin }) if !value.contains("://") => Some(bare_host(sources, value, origin)?),
+        other => other,
+    };
+    let (broker, password) = match broker_url {
+        None => (None, PasswordPlan::None),
+        Some(Resolved { value: url, origin }) => {
+            let (tls, host, port) = parse_broker_url(&url).map_err(|e| invalid(&url, &origin, e))?;
+            let user = sources.resolve(&MQTT_USER, report, text)?.map(|r| r.value);
+            let (password, password_sources) = resolve_password(sources, report, &mut warnings)?;
+            let broker = Broker {
+                tls,
+                host,
+                port,
+                user,
+                password: None,
+                password_sources,
+            };
+            (Some(broker), password)
+        }
+    };
+    let require = sources.resolve_defaulted(&REQUIRE_PLAZA, report, parse_switch)?.value;
+    let read_only = sources.resolve_defaulted(&READ_ONLY, report, parse_switch)?.value;
+    let public_url = sources.resolve(&PUBLIC_URL, report, parse_public_url)?.map(|r| r.value);
+    let newspaper_interval = sources
+        .resolve_defaulted(&NEWSPAPER_INTERVAL, report, |t| {
+            parse_duration_at_least(t, MIN_NEWSPAPER_INTERVAL)
+        })?
+        .value;
+    let announce_jitter = sources
+        .resolve_defaulted(&ANNOUNCE_JITTER, report, parse_duration)?
+        .value;
+    let missing_after = sources.resolve_defaulted(&MISSING_AFTER, report, parse_duration)?.value;
+    let forget_after = sources.resolve_defaulted(&FORGET_AFTER, report, parse_duration)?.value;
+    let max_peers = sources
+        .resolve_defaulted(&MAX_PEERS, report, |t| parse_count(t, 2, 1_000_000))?
+        .value;
+    let max_skew = sources
+        .resolve_defaulted(&MAX_SKEW, report, |t| parse_duration_at_least(t, MIN_SKEW))?
+        .value;
+    let role_pin = sources
+        .resolve_defaulted(&ROLE, report, |t| Pin::parse(t.trim()))?
+        .value;
+    Ok(PlazaPlan {
+        config: PlazaConfig {
+            broker,
+            require,
+            read_only,
+            public_url,
+            newspaper_interval,
+            announce_jitter,
+            missing_after,
+            forget_after,
+            max_peers,
+            role_pin,
+            policy: Policy::new(max_skew),
+        },
+        password,
+        soul,
+        warnings,
+    })
+}
+
+/// A value taken as it is written.
+fn text(value: &str) -> Result<String, String> {
+    Ok(value.to_string())
+}
+
+/// An `http://` or `https://` URL with a host, as people would follow it.
+fn parse_public_url(text: &str) -> Result<String, &'static str> {
+    const FORM: &str = "expected an http:// or https:// URL";
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or(FORM)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.contains('@') {
+        return Err("credentials do not belong in the public URL: every nara on the plaza and every visitor sees it");
+    }
+    if host.is_empty() || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(FORM);
+    }
+    Ok(text.to_string())
+}
+
+/// A broker given without a scheme (`HOST` or `HOST:PORT`, as older setups set
+/// `MQTT_HOST`) is plain MQTT, as the Go nara reads it; a bare `HOST` takes its port
+/// from `MQTT_PORT`, else 1883.
+fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved<String>, ConfigError> {
+    let port_var = MQTT_URL.fallbacks[0];
+    let has_port = host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    let value = match sources.env().get(port_var) {
+        Some(port) if !has_port => {
+            port.parse::<u16>()
+                .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
+            format!("mqtt://{host}:{port}")
+        }
+        _ => format!("mqtt://{host}"),
+    };
+    Ok(Resolved { value, origin })
+}
+
+impl PlazaPlan {
+    /// The broker address (without credentials), for the start-up log line.
+    pub fn broker_address(&self) -> Option<String> {
+        self.config.broker.as_ref().map(Broker::address)
+    }
+
+    /// Reads the secrets: the soul and password files, systemd's credentials
+    /// (`credentials_directory`) and, for a soul derived from the machine, its
+    /// `fingerprint` (called only when needed; `None` when the machine has none).
+    /// `name` is the nara's name, which a soul is bonded to.
+    pub fn load(
+        self,
+        credentials_directory: Option<&Path>,
+        fingerprint: impl FnOnce() -> Option<Fingerprint>,
+        name: &str,
+    ) -> Result<Loaded, ConfigError> {
+        let mut config = self.config;
+        if let Some(broker) = config.broker.as_mut() {
+            broker.password = self.password.load(credentials_directory)?;
+        }
+        let (soul, soul_source) = self.soul.load(credentials_directory, fingerprint, name)?;
+        Ok(Loaded {
+            config,
+            soul,
+            soul_source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_http_or_https_with_a_host() {
+        assert!(parse_public_url("https://kitchen.example.org/").is_ok());
+        for bad in [
+            "kitchen.example.org",
+            "ftp://x",
+            "https://",
+            "https:///path",
+            "http://a b",
+            "https://u:p@kitchen.example.org/",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_broker_learns_where_its_password_is_given_for_when_it_is_refused() {
+        let invocation = super::super::cli::parse(["nara", "--mqtt-url", "mqtt://b"]).unwrap();
+        let sources = Sources::new(invocation.flags, Default::default(), None);
+        let plan = resolve(&sources, &mut Report::default()).unwrap();
+        let broker = plan.config.broker.expect("a broker");
+        assert_eq!(
+            broker.password_sources,
+            "--mqtt-password-file, NARA_MQTT_PASSWORD or the credential mqtt-password"
+        );
+    }
+
+    #[test]
+    fn the_declared_defaults_resolve_to_a_nara_alone() {
+        let config = defaults();
+        assert!(config.broker.is_none() && !config.require && !config.read_only);
+        assert_eq!(config.role_pin, Pin::Auto);
+    }
+
+    #[test]
+    fn too_short_an_interval_or_skew_is_an_error_naming_the_flag() {
+        for (flag, value, minimum) in [
+            ("--plaza-newspaper-interval", "50ms", "100ms"),
+            ("--plaza-max-skew", "500ms", "1s"),
+        ] {
+            let invocation = super::super::cli::parse(["nara", flag, value]).unwrap();
+            let sources = Sources::new(invocation.flags, Default::default(), None);
+            let err = resolve(&sources, &mut Report::default()).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("invalid value {value:?} for {flag}: expected a duration of at least {minimum}")
+            );
+        }
+    }
+}
