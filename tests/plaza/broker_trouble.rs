@@ -2,10 +2,8 @@
 //! broker that speaks only MQTT 3.1.1 are each named for what they are, in the log,
 //! `/api/status` and `/metrics`, and a refusal no retry can fix is retried slowly.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_command, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, nara_command, wait_until};
 use serde_json::Value;
 use std::io::Read;
 use std::net::TcpListener;

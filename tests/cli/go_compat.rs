@@ -2,10 +2,8 @@
 //! flags and variables are read, its soul gives its ID and key, and its flags for parts
 //! this nara lacks are named in a warning instead of stopping it.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, go_wire, nara_command, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, go_wire, nara_command, nara_on, wait_until};
 use std::time::Duration;
 
 /// The Go test fixture's soul for `test-nara`, with its ID and public key.

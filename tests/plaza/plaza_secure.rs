@@ -1,10 +1,8 @@
 //! The plaza over an authenticated broker and over TLS (mqtts://), with mosquitto
 //! configured as an operator would: a password file, a certificate from a private CA.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_command, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, nara_command, wait_until};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

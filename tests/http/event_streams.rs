@@ -4,9 +4,7 @@
 //! the very list `/api/peers` serves, shared rather than serialized again; and the cap
 //! is a setting like any other.
 
-mod common;
-
-use common::wait_until;
+use crate::common::wait_until;
 use nara::http::events::StreamLimits;
 use nara::http::health::Health;
 use nara::http::routes::App;

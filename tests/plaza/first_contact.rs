@@ -2,10 +2,8 @@
 //! within a couple of seconds, because each answers its hey_there with a newspaper,
 //! instead of waiting for their next scheduled one (up to a whole interval).
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_command, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, nara_command, wait_until};
 use std::time::Duration;
 
 /// A nara with a newspaper interval far longer than the test waits.

@@ -4,11 +4,9 @@
 //! of the way, and observers (this nara and a Go-format listener) see one nara whose
 //! version changes.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire::{self, raw_client};
-use common::{Running, client, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, raw_client};
+use crate::common::{Running, client, nara_on, wait_until};
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};

@@ -9,10 +9,8 @@
 //! broker, which each recipe names for its own network and the test puts on loopback,
 //! with no announce jitter.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_bin, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, nara_bin, wait_until};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

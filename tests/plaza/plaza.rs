@@ -3,11 +3,9 @@
 //! counted, a broker restart is survived while HTTP keeps answering, and a nara run
 //! in-process meets one run as a binary.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire;
-use common::{InProcess, Running, client, nara_command, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire;
+use crate::common::{InProcess, Running, client, nara_command, nara_on, wait_until};
 use nara::http::server::Ended;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use rumqttc::{AsyncClient, MqttOptions, QoS};

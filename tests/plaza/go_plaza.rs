@@ -3,11 +3,9 @@
 //! replayed, stale, unsigned and foreign-key messages are refused and counted under
 //! their reasons; and what nara publishes passes the Go nara's checks.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire::{self, now_ns, raw_client};
-use common::{Running, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, now_ns, raw_client};
+use crate::common::{Running, nara_on, wait_until};
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use rumqttc::v5::AsyncClient;
 use rumqttc::v5::mqttbytes::QoS;
