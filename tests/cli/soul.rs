@@ -1,7 +1,7 @@
 //! Souls as an operator handles them: minted by `nara soul new`, given by file, env or
 //! systemd credential, reported as bonded or not, and never shown anywhere.
 
-use crate::common::{Running, client, nara_command};
+use crate::common::{Running, TestNara, client, nara_command};
 use nara::plaza::identity::Soul;
 use serde_json::Value;
 use std::time::Duration;

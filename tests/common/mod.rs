@@ -1,11 +1,13 @@
 //! Test harness: nara in-process on an ephemeral port, or the real binary as a child
-//! process whose listening address is read from its JSON start-up log line; and
-//! [`wait_until`], the one way a test waits for something to become true.
+//! process whose listening address is read from its JSON start-up log line, both read
+//! through [`TestNara`]; [`wait_until`], the one way a test waits for something to
+//! become true, and [`holds_for`], the one way it checks that nothing happens.
 #![allow(dead_code)]
 
 pub mod broker;
 pub mod go_wire;
 pub mod raw;
+pub mod repo_files;
 
 use nara::http::health::Health;
 use nara::http::routes::App;
@@ -55,6 +57,33 @@ pub fn wait_until_blocking<T>(what: &str, deadline: Duration, mut condition: imp
         }
         assert!(Instant::now() < give_up, "waited {deadline:?} for {what}, in vain");
         std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// How long [`holds_for`] leaves between two looks: each look may be a few requests.
+const HOLD_LOOK_EVERY: Duration = Duration::from_millis(100);
+
+/// Checks `condition` until `duration` has passed, and panics naming `what` the first
+/// time it is false: for "nothing happens for N seconds" (no reconnect, no takeover, no
+/// retry), where a single look after a sleep would miss a change that came and went.
+/// The last look is made after `duration`.
+pub async fn holds_for<F, Fut>(what: &str, duration: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let began = Instant::now();
+    loop {
+        let done = began.elapsed() >= duration;
+        assert!(
+            condition().await,
+            "{what} held for {:?} of {duration:?} only",
+            began.elapsed()
+        );
+        if done {
+            return;
+        }
+        tokio::time::sleep(HOLD_LOOK_EVERY.min(duration.saturating_sub(began.elapsed()))).await;
     }
 }
 
@@ -142,10 +171,6 @@ impl InProcess {
             stop: Some(stop),
             ended,
         }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
     }
 
     /// Begins shutdown as SIGTERM does.
@@ -244,56 +269,6 @@ impl Running {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// GET `path` and parse the JSON it answers.
-    pub async fn get_json(&self, path: &str) -> serde_json::Value {
-        get(&self.url(path))
-            .await
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"))
-    }
-
-    /// GET `path` and return the body as text.
-    pub async fn get_text(&self, path: &str) -> String {
-        get(&self.url(path))
-            .await
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
-    }
-
-    /// The value of the `/metrics` line that starts with `series` (name and labels), 0
-    /// when there is none.
-    pub async fn metric(&self, series: &str) -> u64 {
-        let text = self.get_text("/metrics").await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-            .unwrap_or(0)
-    }
-
-    /// Whether `/api/status` says the plaza is connected.
-    pub async fn plaza_connected(&self) -> bool {
-        self.get_json("/api/status").await["plaza"]["connected"] == true
-    }
-
-    /// Waits until `/api/status` says the plaza is `connected` (or not).
-    pub async fn wait_for_plaza(&self, connected: bool, limit: Duration) {
-        let what = format!("plaza connected to become {connected} at {}", self.base);
-        wait_until(&what, limit, || async move {
-            (self.plaza_connected().await == connected).then_some(())
-        })
-        .await;
-    }
-
-    /// GET `path` and return the status code.
-    pub async fn status_code(&self, path: &str) -> u16 {
-        get(&self.url(path)).await.status().as_u16()
-    }
-
     /// Sends `SIGTERM` ("TERM"), `SIGINT` ("INT") or `SIGKILL` ("KILL") to the process.
     pub fn signal(&self, name: &str) {
         let signal = match name {
@@ -361,6 +336,130 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A nara a test reads over HTTP, whether a child process ([`Running`]) or served in
+/// this process ([`InProcess`]): its answers, its metrics and its view of the plaza.
+pub trait TestNara {
+    /// `http://` and the address it serves on, without a trailing slash.
+    fn base(&self) -> &str;
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base())
+    }
+
+    /// GET `path` and parse the JSON it answers.
+    async fn get_json(&self, path: &str) -> serde_json::Value {
+        get(&self.url(path))
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"))
+    }
+
+    /// GET `path` and return the body as text.
+    async fn get_text(&self, path: &str) -> String {
+        get(&self.url(path))
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
+    }
+
+    /// GET `path` and return the status code.
+    async fn status_code(&self, path: &str) -> u16 {
+        get(&self.url(path)).await.status().as_u16()
+    }
+
+    /// The value of the `/metrics` line that starts with `series` (name and labels), 0
+    /// when there is none.
+    async fn metric(&self, series: &str) -> u64 {
+        let text = self.get_text("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// Whether `/api/status` says the plaza is connected.
+    async fn plaza_connected(&self) -> bool {
+        self.get_json("/api/status").await["plaza"]["connected"] == true
+    }
+
+    /// Waits until `/api/status` says the plaza is `connected` (or not).
+    async fn wait_for_plaza(&self, connected: bool, limit: Duration) {
+        let what = format!("plaza connected to become {connected} at {}", self.base());
+        wait_until(&what, limit, || async move {
+            (self.plaza_connected().await == connected).then_some(())
+        })
+        .await;
+    }
+
+    /// Every nara in this one's view (`/api/peers`), itself included.
+    async fn peers(&self) -> Vec<serde_json::Value> {
+        match self.get_json("/api/peers").await["peers"].take() {
+            serde_json::Value::Array(peers) => peers,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The names in this nara's view, itself included.
+    async fn peer_names(&self) -> Vec<String> {
+        let peers = self.peers().await;
+        peers
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(String::from))
+            .collect()
+    }
+
+    /// `name` as this nara sees it, if it does.
+    async fn peer(&self, name: &str) -> Option<serde_json::Value> {
+        self.peers().await.into_iter().find(|p| p["name"] == name)
+    }
+
+    /// Waits up to `limit` until `name` has `status` (ONLINE, MISSING, OFFLINE) in this
+    /// nara's view, and returns how it sees `name` then.
+    async fn wait_peer(&self, name: &str, status: &str, limit: Duration) -> serde_json::Value {
+        self.wait_peer_where(name, status, limit, |p| p["status"] == status)
+            .await
+    }
+
+    /// Waits up to `limit` until `name` is at `version` in this nara's view, and
+    /// returns how it sees `name` then.
+    async fn wait_peer_version(&self, name: &str, version: &str, limit: Duration) -> serde_json::Value {
+        self.wait_peer_where(name, &format!("at {version}"), limit, |p| p["version"] == version)
+            .await
+    }
+
+    /// Waits up to `limit` until this nara sees `name` as `check` wants (`what` says
+    /// how, for the failure), and returns how it sees `name` then.
+    async fn wait_peer_where(
+        &self,
+        name: &str,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let what = format!("{name} {what} in the view of {}", self.base());
+        let check = &check;
+        wait_until(
+            &what,
+            limit,
+            || async move { self.peer(name).await.filter(|p| check(p)) },
+        )
+        .await
+    }
+}
+
+impl TestNara for InProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+impl TestNara for Running {
+    fn base(&self) -> &str {
+        &self.base
     }
 }
 

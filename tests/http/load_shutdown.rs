@@ -8,7 +8,7 @@
 //! one refused. The in-process test in tests/shutdown.rs holds a request in flight
 //! across the drain to cover that.
 
-use crate::common::{Running, nara_command};
+use crate::common::{Running, TestNara, nara_command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

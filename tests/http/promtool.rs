@@ -1,6 +1,6 @@
 //! `/metrics` must be accepted by Prometheus' own checker, `promtool check metrics`.
 
-use crate::common::{InProcess, client};
+use crate::common::{InProcess, TestNara, client};
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -10,17 +10,13 @@
 //! with no announce jitter.
 
 use crate::common::broker::Mosquitto;
-use crate::common::{Running, nara_bin, wait_until};
+use crate::common::repo_files::{console_block, repo_file};
+use crate::common::{Running, TestNara, nara_bin, wait_until};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-fn repo_file(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-}
 
 /// A recipe: the variables it gives nara, the name its soul is minted for, where it
 /// mounts the soul file (if it uses one), and a hostname as its platform sets it.
@@ -42,17 +38,6 @@ fn minted_name(text: &str, source: &str) -> String {
         .split(|c: char| c.is_whitespace() || c == ')' || c == '"')
         .next()
         .unwrap_or_default()
-        .to_string()
-}
-
-/// The `console` block of `chapter` that contains `needle`.
-fn console_block(chapter: &str, needle: &str) -> String {
-    let text = repo_file(chapter);
-    text.split("```console")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
-        .find(|block| block.contains(needle))
-        .unwrap_or_else(|| panic!("{chapter} has no console block with {needle:?}"))
         .to_string()
 }
 
