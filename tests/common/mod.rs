@@ -2,7 +2,12 @@
 //! process whose listening address is read from its JSON start-up log line, both read
 //! through [`TestNara`]; [`wait_until`], the one way a test waits for something to
 //! become true, and [`holds_for`], the one way it checks that nothing happens.
-#![allow(dead_code)]
+//!
+//! Each of the four test binaries (`tests/http`, `cli`, `plaza`, `repo`) compiles this
+//! module and uses a part of it. It stays a module rather than a library crate of its
+//! own because it needs `CARGO_BIN_EXE_nara`, which cargo gives only to the package's
+//! own test targets.
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 pub mod broker;
 pub mod go_wire;
@@ -205,6 +210,30 @@ pub fn nara_command() -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     command
+}
+
+/// A new soul for `name`, minted by the real binary as the chapters say
+/// (`nara soul new`), which prints the soul and nothing else.
+pub fn mint_soul(name: &str) -> String {
+    let output = nara_command()
+        .args(["soul", "new", "--name", name])
+        .output()
+        .expect("nara runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("the soul is UTF-8");
+    assert_eq!(stdout.lines().count(), 1, "only the soul goes to stdout");
+    stdout.trim().to_string()
+}
+
+/// Runs a tool a test needs (openssl, tar, mosquitto_passwd) and fails the test, with
+/// the tool's stderr, if it fails.
+pub fn run_ok(command: &mut Command) {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A running `nara` child process, killed when dropped.

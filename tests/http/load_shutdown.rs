@@ -5,7 +5,7 @@
 //!
 //! What this cannot see: on loopback the kernel takes a whole response into its send
 //! buffer at once, so a request dropped after nara read it looks, to any client, like
-//! one refused. The in-process test in tests/shutdown.rs holds a request in flight
+//! one refused. The in-process test in shutdown.rs holds a request in flight
 //! across the drain to cover that.
 
 use crate::common::{Running, TestNara, nara_command};

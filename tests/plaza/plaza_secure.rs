@@ -2,7 +2,7 @@
 //! configured as an operator would: a password file, a certificate from a private CA.
 
 use crate::common::broker::Mosquitto;
-use crate::common::{Running, TestNara, holds_for, nara_command};
+use crate::common::{Running, TestNara, holds_for, nara_command, run_ok};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -17,23 +17,16 @@ async fn stays_off_the_plaza(nara: &Running, why: &str) {
     .await;
 }
 
-fn run(cmd: &mut Command) {
-    let output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[tokio::test]
 async fn credentials_from_a_password_file_open_an_authenticated_broker() {
     let scratch = tempfile::tempdir().unwrap();
     let passwd = scratch.path().join("passwd");
-    run(Command::new("mosquitto_passwd")
-        .args(["-c", "-b"])
-        .arg(&passwd)
-        .args(["kitchen", "s3cret-pass"]));
+    run_ok(
+        Command::new("mosquitto_passwd")
+            .args(["-c", "-b"])
+            .arg(&passwd)
+            .args(["kitchen", "s3cret-pass"]),
+    );
     let broker = Mosquitto::start_with(
         "",
         &format!("allow_anonymous false\npassword_file {}", passwd.display()),
@@ -101,7 +94,7 @@ async fn credentials_from_a_password_file_open_an_authenticated_broker() {
 
 /// A private CA and a server certificate for 127.0.0.1, as `openssl` makes them.
 fn make_certificates(dir: &Path) {
-    let sh = |script: &str| run(Command::new("sh").arg("-ec").arg(script).current_dir(dir));
+    let sh = |script: &str| run_ok(Command::new("sh").arg("-ec").arg(script).current_dir(dir));
     sh(
         "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=nara-test-ca 2>/dev/null",
     );

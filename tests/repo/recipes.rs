@@ -11,7 +11,7 @@
 
 use crate::common::broker::Mosquitto;
 use crate::common::repo_files::{console_block, repo_file};
-use crate::common::{Running, TestNara, nara_bin, wait_until};
+use crate::common::{Running, TestNara, mint_soul, nara_bin, wait_until};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -183,19 +183,6 @@ fn shell_words(text: &str) -> Vec<String> {
     words
 }
 
-/// Mints a soul with the real binary, as the chapters do.
-fn mint(name: &str) -> String {
-    let out = Command::new(nara_bin())
-        .args(["soul", "new", "--name", name])
-        .output()
-        .expect("nara soul new runs");
-    assert!(out.status.success(), "nara soul new --name {name} failed");
-    String::from_utf8(out.stdout)
-        .expect("a soul is text")
-        .trim()
-        .to_string()
-}
-
 /// Makes `command` run under `hostname`, in a UTS namespace of its own: as root
 /// directly, otherwise inside a user namespace that maps the caller to root.
 fn under_hostname(command: &mut Command, hostname: &'static str) {
@@ -296,7 +283,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
 async fn check(recipe: Recipe) {
     let broker = Mosquitto::start();
     let scratch = tempfile::tempdir().expect("a scratch directory");
-    let soul = mint(&recipe.minted_for);
+    let soul = mint_soul(&recipe.minted_for);
     let first = replica(&recipe, &soul, &broker, scratch.path());
     let status = first.get_json("/api/status").await;
     assert_eq!(
