@@ -37,7 +37,7 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 ///
 /// `what` says what is awaited ("beta ONLINE in alpha's view"), so a failure reads as
 /// the sentence it was waiting for. A closure that needs borrowed values in its future
-/// copies the references in: `|| async move { peer(nara, name).await }`.
+/// copies the references in: `|| async move { nara.peer(name).await }`.
 pub async fn wait_until<T, F, Fut>(what: &str, deadline: Duration, mut condition: F) -> T
 where
     F: FnMut() -> Fut,

@@ -4,6 +4,7 @@
 //! the very list `/api/peers` serves, shared rather than serialized again; and the cap
 //! is a setting like any other.
 
+use crate::common::go_wire::now_ns;
 use crate::common::{TestNara, wait_until};
 use nara::http::events::StreamLimits;
 use nara::http::health::Health;
@@ -17,17 +18,10 @@ use nara::plaza::message::Kind;
 use nara::plaza::settings::PlazaConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_nanos() as i64
-}
 
 fn naras(count: usize) -> Vec<Identity> {
     let fingerprint = Fingerprint::of("event-streams", &[]);
