@@ -1,7 +1,7 @@
 # A NixOS configuration using services.nara the way an operator would: a main nara on
 # loopback, one instance beside it, one disabled, a canary on a newer package.
 # checks/nixos-module.nix asserts what it makes. The main nara's settings and
-# arguments are in sample-settings.json, which tests/check_config.rs runs
+# arguments are in sample-settings.json, which tests/cli/check_config.rs runs
 # `nara check-config` on.
 let
   sample = builtins.fromJSON (builtins.readFile ./sample-settings.json);

@@ -1,11 +1,18 @@
 //! Test harness: nara in-process on an ephemeral port, or the real binary as a child
-//! process whose listening address is read from its JSON start-up log line; and
-//! [`wait_until`], the one way a test waits for something to become true.
-#![allow(dead_code)]
+//! process whose listening address is read from its JSON start-up log line, both read
+//! through [`TestNara`]; [`wait_until`], the one way a test waits for something to
+//! become true, and [`holds_for`], the one way it checks that nothing happens.
+//!
+//! Each of the four test binaries (`tests/http`, `cli`, `plaza`, `repo`) compiles this
+//! module and uses a part of it. It stays a module rather than a library crate of its
+//! own because it needs `CARGO_BIN_EXE_nara`, which cargo gives only to the package's
+//! own test targets.
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
 pub mod broker;
 pub mod go_wire;
 pub mod raw;
+pub mod repo_files;
 
 use nara::config::layering::Environment;
 use nara::http::health::Health;
@@ -30,7 +37,7 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 ///
 /// `what` says what is awaited ("beta ONLINE in alpha's view"), so a failure reads as
 /// the sentence it was waiting for. A closure that needs borrowed values in its future
-/// copies the references in: `|| async move { peer(nara, name).await }`.
+/// copies the references in: `|| async move { nara.peer(name).await }`.
 pub async fn wait_until<T, F, Fut>(what: &str, deadline: Duration, mut condition: F) -> T
 where
     F: FnMut() -> Fut,
@@ -55,6 +62,33 @@ pub fn wait_until_blocking<T>(what: &str, deadline: Duration, mut condition: imp
         }
         assert!(Instant::now() < give_up, "waited {deadline:?} for {what}, in vain");
         std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// How long [`holds_for`] leaves between two looks: each look may be a few requests.
+const HOLD_LOOK_EVERY: Duration = Duration::from_millis(100);
+
+/// Checks `condition` until `duration` has passed, and panics naming `what` the first
+/// time it is false: for "nothing happens for N seconds" (no reconnect, no takeover, no
+/// retry), where a single look after a sleep would miss a change that came and went.
+/// The last look is made after `duration`.
+pub async fn holds_for<F, Fut>(what: &str, duration: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let began = Instant::now();
+    loop {
+        let done = began.elapsed() >= duration;
+        assert!(
+            condition().await,
+            "{what} held for {:?} of {duration:?} only",
+            began.elapsed()
+        );
+        if done {
+            return;
+        }
+        tokio::time::sleep(HOLD_LOOK_EVERY.min(duration.saturating_sub(began.elapsed()))).await;
     }
 }
 
@@ -144,10 +178,6 @@ impl InProcess {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// Begins shutdown as SIGTERM does.
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -180,6 +210,30 @@ pub fn nara_command() -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     command
+}
+
+/// A new soul for `name`, minted by the real binary as the chapters say
+/// (`nara soul new`), which prints the soul and nothing else.
+pub fn mint_soul(name: &str) -> String {
+    let output = nara_command()
+        .args(["soul", "new", "--name", name])
+        .output()
+        .expect("nara runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("the soul is UTF-8");
+    assert_eq!(stdout.lines().count(), 1, "only the soul goes to stdout");
+    stdout.trim().to_string()
+}
+
+/// Runs a tool a test needs (openssl, tar, mosquitto_passwd) and fails the test, with
+/// the tool's stderr, if it fails.
+pub fn run_ok(command: &mut Command) {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A running `nara` child process, killed when dropped.
@@ -242,56 +296,6 @@ impl Running {
                 }
             }
         }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// GET `path` and parse the JSON it answers.
-    pub async fn get_json(&self, path: &str) -> serde_json::Value {
-        get(&self.url(path))
-            .await
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"))
-    }
-
-    /// GET `path` and return the body as text.
-    pub async fn get_text(&self, path: &str) -> String {
-        get(&self.url(path))
-            .await
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
-    }
-
-    /// The value of the `/metrics` line that starts with `series` (name and labels), 0
-    /// when there is none.
-    pub async fn metric(&self, series: &str) -> u64 {
-        let text = self.get_text("/metrics").await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-            .unwrap_or(0)
-    }
-
-    /// Whether `/api/status` says the plaza is connected.
-    pub async fn plaza_connected(&self) -> bool {
-        self.get_json("/api/status").await["plaza"]["connected"] == true
-    }
-
-    /// Waits until `/api/status` says the plaza is `connected` (or not).
-    pub async fn wait_for_plaza(&self, connected: bool, limit: Duration) {
-        let what = format!("plaza connected to become {connected} at {}", self.base);
-        wait_until(&what, limit, || async move {
-            (self.plaza_connected().await == connected).then_some(())
-        })
-        .await;
-    }
-
-    /// GET `path` and return the status code.
-    pub async fn status_code(&self, path: &str) -> u16 {
-        get(&self.url(path)).await.status().as_u16()
     }
 
     /// Sends `SIGTERM` ("TERM"), `SIGINT` ("INT") or `SIGKILL` ("KILL") to the process.
@@ -361,6 +365,130 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A nara a test reads over HTTP, whether a child process ([`Running`]) or served in
+/// this process ([`InProcess`]): its answers, its metrics and its view of the plaza.
+pub trait TestNara {
+    /// `http://` and the address it serves on, without a trailing slash.
+    fn base(&self) -> &str;
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base())
+    }
+
+    /// GET `path` and parse the JSON it answers.
+    async fn get_json(&self, path: &str) -> serde_json::Value {
+        get(&self.url(path))
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"))
+    }
+
+    /// GET `path` and return the body as text.
+    async fn get_text(&self, path: &str) -> String {
+        get(&self.url(path))
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{path} answered no text: {e}"))
+    }
+
+    /// GET `path` and return the status code.
+    async fn status_code(&self, path: &str) -> u16 {
+        get(&self.url(path)).await.status().as_u16()
+    }
+
+    /// The value of the `/metrics` line that starts with `series` (name and labels), 0
+    /// when there is none.
+    async fn metric(&self, series: &str) -> u64 {
+        let text = self.get_text("/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// Whether `/api/status` says the plaza is connected.
+    async fn plaza_connected(&self) -> bool {
+        self.get_json("/api/status").await["plaza"]["connected"] == true
+    }
+
+    /// Waits until `/api/status` says the plaza is `connected` (or not).
+    async fn wait_for_plaza(&self, connected: bool, limit: Duration) {
+        let what = format!("plaza connected to become {connected} at {}", self.base());
+        wait_until(&what, limit, || async move {
+            (self.plaza_connected().await == connected).then_some(())
+        })
+        .await;
+    }
+
+    /// Every nara in this one's view (`/api/peers`), itself included.
+    async fn peers(&self) -> Vec<serde_json::Value> {
+        match self.get_json("/api/peers").await["peers"].take() {
+            serde_json::Value::Array(peers) => peers,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The names in this nara's view, itself included.
+    async fn peer_names(&self) -> Vec<String> {
+        let peers = self.peers().await;
+        peers
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(String::from))
+            .collect()
+    }
+
+    /// `name` as this nara sees it, if it does.
+    async fn peer(&self, name: &str) -> Option<serde_json::Value> {
+        self.peers().await.into_iter().find(|p| p["name"] == name)
+    }
+
+    /// Waits up to `limit` until `name` has `status` (ONLINE, MISSING, OFFLINE) in this
+    /// nara's view, and returns how it sees `name` then.
+    async fn wait_peer(&self, name: &str, status: &str, limit: Duration) -> serde_json::Value {
+        self.wait_peer_where(name, status, limit, |p| p["status"] == status)
+            .await
+    }
+
+    /// Waits up to `limit` until `name` is at `version` in this nara's view, and
+    /// returns how it sees `name` then.
+    async fn wait_peer_version(&self, name: &str, version: &str, limit: Duration) -> serde_json::Value {
+        self.wait_peer_where(name, &format!("at {version}"), limit, |p| p["version"] == version)
+            .await
+    }
+
+    /// Waits up to `limit` until this nara sees `name` as `check` wants (`what` says
+    /// how, for the failure), and returns how it sees `name` then.
+    async fn wait_peer_where(
+        &self,
+        name: &str,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let what = format!("{name} {what} in the view of {}", self.base());
+        let check = &check;
+        wait_until(
+            &what,
+            limit,
+            || async move { self.peer(name).await.filter(|p| check(p)) },
+        )
+        .await
+    }
+}
+
+impl TestNara for InProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+impl TestNara for Running {
+    fn base(&self) -> &str {
+        &self.base
     }
 }
 

@@ -345,7 +345,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "rust-toolchain.toml",
         ".cargo/config.toml",
         "src/main.rs",
-        "tests/binary.rs",
+        "tests/cli/main.rs",
     ] {
         expect("rust", file, true);
         expect("tests", file, true);

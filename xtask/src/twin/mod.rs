@@ -91,7 +91,7 @@ const TWINS: &[Twin] = &[
 const ONLY_UNDER_NIX: &[&str] = &[
     "checks.module-eval: services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
     "checks.vm-test: NixOS VMs need Nix and KVM",
-    "checks.oci-config and packages.oci: dockerTools builds the image (tests/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+    "checks.oci-config and packages.oci: dockerTools builds the image (tests/repo/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
 ];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {

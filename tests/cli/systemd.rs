@@ -2,9 +2,7 @@
 //! `NOTIFY_SOCKET`, and serving a socket passed by socket activation (`LISTEN_FDS`).
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use common::{Running, client, free_port, nara_command, wait_until};
+use crate::common::{Running, client, free_port, nara_command, wait_until};
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -52,7 +50,7 @@ async fn serves_the_socket_systemd_passes_instead_of_binding() {
     let _activator = Command::new("systemd-socket-activate")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--setenv", "NARA_LOG_FORMAT=json"])
-        .arg(common::nara_bin())
+        .arg(crate::common::nara_bin())
         .args(["--http-addr", &taken.local_addr().unwrap().to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

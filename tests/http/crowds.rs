@@ -5,10 +5,8 @@
 //! allows skip with a line saying so.
 #![cfg(target_os = "linux")]
 
-mod common;
-
-use common::raw::{get, start, status_of};
-use common::{Running, nara_bin, wait_until_blocking};
+use crate::common::raw::{get, start, status_of};
+use crate::common::{Running, nara_bin, wait_until_blocking};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -2,12 +2,10 @@
 //! clients would tidy these requests up): traversal attempts, oversized heads, a
 //! slowloris trickle, bodies nara never reads, absurd methods, HTTP/1.0 and
 //! pipelining. Every answer is a 4xx or the right 200, never a 5xx, and the server
-//! keeps answering. (Crowds and descriptor limits: tests/crowds.rs.)
+//! keeps answering. (Crowds and descriptor limits: crowds.rs.)
 
-mod common;
-
-use common::raw::{exchange, get, start, status_of};
-use common::wait_until_blocking;
+use crate::common::raw::{exchange, get, start, status_of};
+use crate::common::wait_until_blocking;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

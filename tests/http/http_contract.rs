@@ -1,8 +1,6 @@
 //! The HTTP contract, asserted against nara's real service on an ephemeral port.
 
-mod common;
-
-use common::{InProcess, client};
+use crate::common::{InProcess, TestNara, client};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 

@@ -5,12 +5,10 @@
 //!
 //! What this cannot see: on loopback the kernel takes a whole response into its send
 //! buffer at once, so a request dropped after nara read it looks, to any client, like
-//! one refused. The in-process test in tests/shutdown.rs holds a request in flight
+//! one refused. The in-process test in shutdown.rs holds a request in flight
 //! across the drain to cover that.
 
-mod common;
-
-use common::{Running, nara_command};
+use crate::common::{Running, TestNara, nara_command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -37,7 +35,7 @@ async fn no_accepted_request_fails_when_sigterm_arrives_under_load() {
         .map(|_| {
             let (url, tally, stop, failures) = (url.clone(), tally.clone(), stop.clone(), failures.clone());
             tokio::spawn(async move {
-                let client = common::client();
+                let client = crate::common::client();
                 while !stop.load(Ordering::Relaxed) {
                     match client.get(&url).send().await {
                         Ok(response) => match (response.status(), response.bytes().await) {

@@ -1,8 +1,6 @@
 //! `/metrics` must be accepted by Prometheus' own checker, `promtool check metrics`.
 
-mod common;
-
-use common::{InProcess, client};
+use crate::common::{InProcess, TestNara, client};
 use std::io::Write;
 use std::process::{Command, Stdio};
 

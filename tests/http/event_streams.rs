@@ -4,9 +4,8 @@
 //! the very list `/api/peers` serves, shared rather than serialized again; and the cap
 //! is a setting like any other.
 
-mod common;
-
-use common::wait_until;
+use crate::common::go_wire::now_ns;
+use crate::common::{TestNara, wait_until};
 use nara::http::events::StreamLimits;
 use nara::http::health::Health;
 use nara::http::routes::App;
@@ -18,17 +17,10 @@ use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_nanos() as i64
-}
 
 fn naras(count: usize) -> Vec<Identity> {
     let fingerprint = Fingerprint::of("event-streams", &[]);
@@ -53,13 +45,14 @@ fn say(plaza: &Plaza, crowd: &[Identity], kind: Kind) {
 /// nara's routes and accept loop, in-process, with these stream limits.
 struct Nara {
     addr: SocketAddr,
+    base: String,
     app: Arc<App>,
     _stop: oneshot::Sender<()>,
 }
 
-impl Nara {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+impl TestNara for Nara {
+    fn base(&self) -> &str {
+        &self.base
     }
 }
 
@@ -93,7 +86,12 @@ async fn serve(limits: StreamLimits) -> Nara {
         Duration::from_secs(1),
         accept_errors,
     ));
-    Nara { addr, app, _stop: stop }
+    Nara {
+        addr,
+        base: format!("http://{addr}"),
+        app,
+        _stop: stop,
+    }
 }
 
 /// A client without a deadline: a stream lasts as long as the test reads it.
@@ -124,20 +122,6 @@ async fn closed_by_nara(mut stream: TcpStream) -> bool {
             Err(_) => return false,
         }
     }
-}
-
-async fn metric(nara: &Nara, series: &str) -> u64 {
-    let text = client()
-        .get(nara.url("/metrics"))
-        .send()
-        .await
-        .expect("the test harness works")
-        .text()
-        .await
-        .expect("the test harness works");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or(0)
 }
 
 /// Events as they arrive on a stream, split at their blank lines.
@@ -204,7 +188,11 @@ async fn a_stream_whose_client_stops_reading_is_closed_once_it_stalls() {
         "the stalled stream closed as stalled",
         Duration::from_secs(20),
         || async {
-            (metric(&nara, r#"nara_http_event_streams_closed_total{reason="stalled"}"#).await == 1).then_some(())
+            (nara
+                .metric(r#"nara_http_event_streams_closed_total{reason="stalled"}"#)
+                .await
+                == 1)
+                .then_some(())
         },
     )
     .await;
@@ -212,7 +200,7 @@ async fn a_stream_whose_client_stops_reading_is_closed_once_it_stalls() {
         closed_by_nara(stream).await,
         "the connection is gone, and its buffers with it"
     );
-    assert_eq!(metric(&nara, "nara_http_event_streams_open").await, 0);
+    assert_eq!(nara.metric("nara_http_event_streams_open").await, 0);
 }
 
 #[tokio::test]
@@ -227,19 +215,24 @@ async fn a_stream_past_its_byte_budget_is_closed() {
     say(&nara.app.plaza, &crowd, Kind::HeyThere);
     let stream = stalled_client(&nara).await;
     wait_until("the stream open", Duration::from_secs(10), || async {
-        (metric(&nara, "nara_http_event_streams_open").await == 1).then_some(())
+        (nara.metric("nara_http_event_streams_open").await == 1).then_some(())
     })
     .await;
     // 200 leave events, some 55 KB: more than the snapshot's size plus 16 KiB.
     say(&nara.app.plaza, &crowd, Kind::Chau);
     wait_until("the stream closed for its budget", Duration::from_secs(10), || async {
-        (metric(&nara, r#"nara_http_event_streams_closed_total{reason="budget"}"#).await == 1).then_some(())
+        (nara
+            .metric(r#"nara_http_event_streams_closed_total{reason="budget"}"#)
+            .await
+            == 1)
+            .then_some(())
     })
     .await;
     assert!(closed_by_nara(stream).await);
-    assert_eq!(metric(&nara, "nara_http_event_streams_open").await, 0);
+    assert_eq!(nara.metric("nara_http_event_streams_open").await, 0);
     assert_eq!(
-        metric(&nara, r#"nara_http_event_streams_closed_total{reason="stalled"}"#).await,
+        nara.metric(r#"nara_http_event_streams_closed_total{reason="stalled"}"#)
+            .await,
         0
     );
 }
@@ -253,14 +246,15 @@ async fn past_the_cap_a_stream_request_gets_503_with_retry_after_until_one_close
     let nara = serve(limits).await;
     let first = Events::open(&nara).await;
     let _second = Events::open(&nara).await;
-    assert_eq!(metric(&nara, "nara_http_event_streams_open").await, 2);
+    assert_eq!(nara.metric("nara_http_event_streams_open").await, 2);
 
     let refused = client().get(nara.url("/api/events")).send().await.unwrap();
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "5");
     assert!(refused.text().await.unwrap().contains("--http-max-event-streams"));
     assert_eq!(
-        metric(&nara, r#"nara_http_requests_total{route="events",status="503"}"#).await,
+        nara.metric(r#"nara_http_requests_total{route="events",status="503"}"#)
+            .await,
         1
     );
 

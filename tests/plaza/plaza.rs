@@ -3,71 +3,29 @@
 //! counted, a broker restart is survived while HTTP keeps answering, and a nara run
 //! in-process meets one run as a binary.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire;
-use common::{InProcess, Running, client, nara_command, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire;
+use crate::common::{InProcess, Running, TestNara, client, holds_for, nara_command, nara_on, wait_until};
 use nara::http::server::Ended;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::Value;
 use std::time::Duration;
 
-/// A nara whose HTTP side a test reads: a child process or one in this process.
-trait Nara {
-    fn base(&self) -> &str;
-}
-
-impl Nara for Running {
-    fn base(&self) -> &str {
-        &self.base
-    }
-}
-
-impl Nara for InProcess {
-    fn base(&self) -> &str {
-        &self.base
-    }
-}
-
-/// `name` as `nara` sees it in `/api/peers`, if it does.
-async fn peer(nara: &impl Nara, name: &str) -> Option<Value> {
-    let url = format!("{}/api/peers", nara.base());
-    let peers: Value = client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{url} answered no JSON: {e}"));
-    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
-}
-
-/// Waits until `name` has `status` in `nara`'s view, and returns how it sees `name`.
-async fn wait_for_status(nara: &impl Nara, name: &str, status: &str, limit: Duration) -> Value {
-    let what = format!("{name} to be {status} in the view of {}", nara.base());
-    wait_until(&what, limit, || async move {
-        peer(nara, name).await.filter(|p| p["status"] == status)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn two_naras_see_each_other_online_with_their_versions() {
     let broker = Mosquitto::start();
     let a = nara_on(&broker.url(), "alpha", &[]);
     let b = nara_on(&broker.url(), "beta", &[]);
-    let seen_by_a = wait_for_status(&a, "beta", "ONLINE", Duration::from_secs(10)).await;
-    let seen_by_b = wait_for_status(&b, "alpha", "ONLINE", Duration::from_secs(10)).await;
+    let seen_by_a = a.wait_peer("beta", "ONLINE", Duration::from_secs(10)).await;
+    let seen_by_b = b.wait_peer("alpha", "ONLINE", Duration::from_secs(10)).await;
     assert_eq!(seen_by_a["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(seen_by_a["revision"], nara::build_info::REVISION);
     let b_status = b.get_json("/api/status").await;
     assert_eq!(seen_by_a["id"], b_status["id"]);
     assert_eq!(seen_by_a["public_key"], b_status["public_key"]);
     assert_eq!(seen_by_b["self"], false);
-    let own = peer(&a, "alpha").await.expect("a nara is in its own view");
+    let own = a.peer("alpha").await.expect("a nara is in its own view");
     assert_eq!(
         (own["status"].as_str(), own["self"].as_bool()),
         (Some("ONLINE"), Some(true))
@@ -85,7 +43,7 @@ async fn three_naras_all_see_each_other() {
         .collect();
     for viewer in &naras {
         for name in ["one", "two", "three"] {
-            wait_for_status(viewer, name, "ONLINE", Duration::from_secs(10)).await;
+            viewer.wait_peer(name, "ONLINE", Duration::from_secs(10)).await;
         }
         assert_eq!(viewer.get_json("/api/status").await["plaza"]["peers"]["online"], 3);
     }
@@ -96,10 +54,10 @@ async fn chau_on_sigterm_turns_a_nara_offline() {
     let broker = Mosquitto::start();
     let a = nara_on(&broker.url(), "stays", &[]);
     let mut b = nara_on(&broker.url(), "leaves", &[]);
-    wait_for_status(&a, "leaves", "ONLINE", Duration::from_secs(10)).await;
+    a.wait_peer("leaves", "ONLINE", Duration::from_secs(10)).await;
     b.signal("TERM");
     assert_eq!(b.wait_exit(Duration::from_secs(5)).code(), Some(0));
-    wait_for_status(&a, "leaves", "OFFLINE", Duration::from_secs(5)).await;
+    a.wait_peer("leaves", "OFFLINE", Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -107,9 +65,9 @@ async fn a_killed_nara_goes_missing_after_the_timeout() {
     let broker = Mosquitto::start();
     let a = nara_on(&broker.url(), "watcher", &["--plaza-missing-after", "2s"]);
     let b = nara_on(&broker.url(), "doomed", &[]);
-    wait_for_status(&a, "doomed", "ONLINE", Duration::from_secs(10)).await;
+    a.wait_peer("doomed", "ONLINE", Duration::from_secs(10)).await;
     b.signal("KILL");
-    let missing = wait_for_status(&a, "doomed", "MISSING", Duration::from_secs(8)).await;
+    let missing = a.wait_peer("doomed", "MISSING", Duration::from_secs(8)).await;
     assert_eq!(missing["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(a.metric("nara_plaza_peers{status=\"MISSING\"}").await, 1);
 }
@@ -119,7 +77,7 @@ async fn a_plaza_log_line_names_the_nara_it_is_about() {
     let broker = Mosquitto::start();
     let mut listener = nara_on(&broker.url(), "listener", &["--log-level", "nara=debug"]);
     let _speaker = nara_on(&broker.url(), "speaker", &[]);
-    wait_for_status(&listener, "speaker", "ONLINE", Duration::from_secs(10)).await;
+    listener.wait_peer("speaker", "ONLINE", Duration::from_secs(10)).await;
     let line = listener.wait_for_log(
         "a debug line about a change in the peer view, not about listener itself",
         Duration::from_secs(5),
@@ -143,8 +101,8 @@ async fn an_in_process_nara_meets_the_binary_and_says_chau_when_stopped() {
     ])
     .await;
     let outside = nara_on(&url, "outside", &[]);
-    let seen_inside = wait_for_status(&outside, "test-nara", "ONLINE", Duration::from_secs(10)).await;
-    let seen_outside = wait_for_status(&inside, "outside", "ONLINE", Duration::from_secs(10)).await;
+    let seen_inside = outside.wait_peer("test-nara", "ONLINE", Duration::from_secs(10)).await;
+    let seen_outside = inside.wait_peer("outside", "ONLINE", Duration::from_secs(10)).await;
     assert_eq!(seen_inside["id"], inside.app.plaza.identity.id.as_str());
     assert_eq!(seen_outside["id"], outside.get_json("/api/status").await["id"]);
 
@@ -155,7 +113,7 @@ async fn an_in_process_nara_meets_the_binary_and_says_chau_when_stopped() {
         .expect("the in-process nara's task does not panic");
     assert_eq!(ended, Ended::Drained);
     // It said chau on its way out: OFFLINE at once, not MISSING after a silence.
-    wait_for_status(&outside, "test-nara", "OFFLINE", Duration::from_secs(5)).await;
+    outside.wait_peer("test-nara", "OFFLINE", Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -163,7 +121,7 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
     let broker = Mosquitto::start();
     let _victim = nara_on(&broker.url(), "victim", &[]);
     let observer = nara_on(&broker.url(), "observer", &[]);
-    let genuine = wait_for_status(&observer, "victim", "ONLINE", Duration::from_secs(10)).await;
+    let genuine = observer.wait_peer("victim", "ONLINE", Duration::from_secs(10)).await;
 
     let (forger, _) = go_wire::raw_client(broker.port, "forger", &[]).await;
     let thief = Identity::new(&Soul::mint("victim").unwrap(), "victim", SoulSource::Ephemeral);
@@ -213,11 +171,11 @@ async fn forged_and_malformed_messages_are_dropped_and_counted() {
         .await;
     }
 
-    let after = peer(&observer, "victim").await.unwrap();
+    let after = observer.peer("victim").await.unwrap();
     assert_eq!(after["status"], "ONLINE", "the forged chau did not take effect");
     assert_eq!(after["public_key"], genuine["public_key"]);
     assert_eq!(after["version"], env!("CARGO_PKG_VERSION"));
-    assert!(peer(&observer, "stranger").await.is_none());
+    assert!(observer.peer("stranger").await.is_none());
     assert_eq!(observer.status_code("/healthz").await, 200);
 }
 
@@ -226,7 +184,7 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
     let mut broker = Mosquitto::start();
     let a = nara_on(&broker.url(), "first", &[]);
     let b = nara_on(&broker.url(), "second", &[]);
-    wait_for_status(&a, "second", "ONLINE", Duration::from_secs(10)).await;
+    a.wait_peer("second", "ONLINE", Duration::from_secs(10)).await;
 
     broker.stop();
     a.wait_for_plaza(false, Duration::from_secs(10)).await;
@@ -241,13 +199,14 @@ async fn a_broker_restart_is_survived_and_http_answers_throughout() {
     b.wait_for_plaza(true, Duration::from_secs(20)).await;
     // Re-announced: each still sees the other ONLINE, with messages flowing again
     // (last_seen has one-second resolution, so wait for it to move).
-    let before = peer(&a, "second").await.unwrap()["last_seen"].clone();
+    let before = a.peer("second").await.unwrap()["last_seen"].clone();
     let (a_ref, before) = (&a, &before);
     wait_until(
         "a message from second after the restart",
         Duration::from_secs(10),
         || async move {
-            peer(a_ref, "second")
+            a_ref
+                .peer("second")
                 .await
                 .filter(|now| now["status"] == "ONLINE" && now["last_seen"] != *before)
         },
@@ -374,20 +333,24 @@ async fn retain_on(broker: &Mosquitto, topics: &[&str], payload: Vec<u8>) {
 async fn meet_and_stay_connected(broker: &Mosquitto) {
     let a = nara_on(&broker.url(), "alpha", &[]);
     let b = nara_on(&broker.url(), "beta", &[]);
-    wait_for_status(&a, "beta", "ONLINE", Duration::from_secs(10)).await;
-    wait_for_status(&b, "alpha", "ONLINE", Duration::from_secs(10)).await;
-    // A sleep, not a wait: nothing should happen, and 3 s is long enough for a
-    // disconnect-and-resubscribe loop to show.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    for nara in [&a, &b] {
-        assert_eq!(nara.get_json("/api/status").await["plaza"]["connected"], true);
-        assert_eq!(
-            nara.metric("nara_plaza_reconnects_total").await,
-            0,
-            "{} reconnected",
-            nara.base
-        );
-    }
+    a.wait_peer("beta", "ONLINE", Duration::from_secs(10)).await;
+    b.wait_peer("alpha", "ONLINE", Duration::from_secs(10)).await;
+    // Nothing should happen, and 3 s is long enough for a disconnect-and-resubscribe
+    // loop to show.
+    let (a, b) = (&a, &b);
+    holds_for(
+        "alpha and beta connected, neither reconnecting",
+        Duration::from_secs(3),
+        || async move {
+            for nara in [a, b] {
+                if !nara.plaza_connected().await || nara.metric("nara_plaza_reconnects_total").await != 0 {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -487,10 +450,9 @@ async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
     let alice = Identity::new(&Soul::mint("alice").unwrap(), "alice", SoulSource::Ephemeral);
     say("nara/plaza/hey_there", go_wire::hey_there(&alice, go_wire::now_ns())).await;
     say("nara/newspaper/alice", go_wire::signed_newspaper(&alice, "1.0.0", 5000)).await;
-    wait_until("alice ONLINE", Duration::from_secs(10), || async {
-        peer(&observer, "alice").await.filter(|p| p["version"] == "1.0.0")
-    })
-    .await;
+    observer
+        .wait_peer_version("alice", "1.0.0", Duration::from_secs(10))
+        .await;
 
     // Twice the cap of fresh keys, each saying hey_there.
     for i in 0..CAP * 2 {
@@ -515,7 +477,7 @@ async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
         (observer.metric(series).await == 1).then_some(())
     })
     .await;
-    let seen = peer(observer, "alice").await.expect("alice is still in the view");
+    let seen = observer.peer("alice").await.expect("alice is still in the view");
     assert_eq!(
         (&seen["status"], &seen["public_key"]),
         (&"ONLINE".into(), &alice.public_key.as_str().into())

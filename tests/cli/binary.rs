@@ -1,9 +1,7 @@
 //! The real `nara` binary: flags, environment, config file, exit codes, signals,
 //! logs and the healthcheck subcommand, as an operator meets them.
 
-mod common;
-
-use common::{Running, client, free_port, nara_command};
+use crate::common::{Running, TestNara, client, free_port, nara_command};
 use std::io::{Read, Write};
 use std::time::Duration;
 

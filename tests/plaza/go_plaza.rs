@@ -3,15 +3,12 @@
 //! replayed, stale, unsigned and foreign-key messages are refused and counted under
 //! their reasons; and what nara publishes passes the Go nara's checks.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire::{self, now_ns, raw_client};
-use common::{Running, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, now_ns, raw_client};
+use crate::common::{Running, TestNara, nara_on, wait_until};
 use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
 use rumqttc::v5::AsyncClient;
 use rumqttc::v5::mqttbytes::QoS;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -19,20 +16,6 @@ use std::time::Duration;
 fn go_test_identity(name: &str) -> Identity {
     let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
     Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
-}
-
-async fn peer(nara: &Running, name: &str) -> Option<Value> {
-    let peers = nara.get_json("/api/peers").await;
-    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
-}
-
-async fn wait_for(nara: &Running, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let name = what.split_whitespace().next().unwrap_or_default().to_string();
-    let (check, name) = (&check, name.as_str());
-    wait_until(what, Duration::from_secs(10), || async move {
-        peer(nara, name).await.filter(|p| check(p))
-    })
-    .await
 }
 
 async fn wait_counted(nara: &Running, kind: &str, result: &str) {
@@ -68,10 +51,11 @@ async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
         go_wire::signed_newspaper(&alice, "0.2.0", 5000),
     )
     .await;
-    let seen = wait_for(&observer, "alice ONLINE at 0.2.0", |p| {
-        p["status"] == "ONLINE" && p["version"] == "0.2.0"
-    })
-    .await;
+    let seen = observer
+        .wait_peer_where("alice", "ONLINE at 0.2.0", Duration::from_secs(10), |p| {
+            p["status"] == "ONLINE" && p["version"] == "0.2.0"
+        })
+        .await;
     assert_eq!(
         seen["id"],
         alice.id.as_str(),
@@ -81,7 +65,7 @@ async fn a_go_nara_is_online_with_its_version_and_offline_after_its_chau() {
     assert_eq!(seen["uptime_s"], 5000);
 
     send(&go, "nara/plaza/chau", go_wire::chau(&alice, now_ns())).await;
-    wait_for(&observer, "alice OFFLINE", |p| p["status"] == "OFFLINE").await;
+    observer.wait_peer("alice", "OFFLINE", Duration::from_secs(10)).await;
     assert_eq!(
         observer
             .metric("nara_plaza_messages_total{kind=\"chau\",result=\"accepted\"}")
@@ -107,7 +91,9 @@ async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_a
         go_wire::signed_newspaper(&alice, "0.2.0", 5000),
     )
     .await;
-    wait_for(&observer, "alice at 0.2.0", |p| p["version"] == "0.2.0").await;
+    observer
+        .wait_peer_version("alice", "0.2.0", Duration::from_secs(10))
+        .await;
 
     // The same hey_there again.
     send(&go, "nara/plaza/hey_there", hello).await;
@@ -162,10 +148,12 @@ async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_a
         go_wire::signed_newspaper(&alice, "0.2.1", 5010),
     )
     .await;
-    let alice_now = wait_for(&observer, "alice at 0.2.1", |p| p["version"] == "0.2.1").await;
+    let alice_now = observer
+        .wait_peer_version("alice", "0.2.1", Duration::from_secs(10))
+        .await;
     assert_eq!(alice_now["status"], "ONLINE");
-    assert!(peer(&observer, "stranger").await.is_none());
-    assert!(peer(&observer, "mallory").await.is_none());
+    assert!(observer.peer("stranger").await.is_none());
+    assert!(observer.peer("mallory").await.is_none());
     let metrics = observer.get_text("/metrics").await;
     assert!(!metrics.contains("kind=\"other\""), "{metrics}");
     assert_eq!(observer.status_code("/healthz").await, 200);
@@ -235,7 +223,9 @@ async fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
     let booted = now_s() - 7000;
     let recorded = go_wire::signed_newspaper(&dave, "0.1.0", now_s() - booted - 3600);
     send(&attacker, "nara/newspaper/dave", recorded.clone()).await;
-    wait_for(&observer, "dave at 0.1.0", |p| p["version"] == "0.1.0").await;
+    observer
+        .wait_peer_version("dave", "0.1.0", Duration::from_secs(10))
+        .await;
     // dave's next genuine newspaper takes over at once, and the recording is refused
     // from then on.
     let (go, _) = raw_client(broker.port, "go-dave", &[]).await;
@@ -245,11 +235,13 @@ async fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
         go_wire::signed_newspaper(&dave, "0.2.0", now_s() - booted),
     )
     .await;
-    let seen = wait_for(&observer, "dave at 0.2.0", |p| p["version"] == "0.2.0").await;
+    let seen = observer
+        .wait_peer_version("dave", "0.2.0", Duration::from_secs(10))
+        .await;
     assert!(seen["uptime_s"].as_u64().unwrap() >= 7000, "{seen}");
     send(&attacker, "nara/newspaper/dave", recorded).await;
     wait_counted(&observer, "newspaper", "stale").await;
-    assert_eq!(peer(&observer, "dave").await.unwrap()["version"], "0.2.0");
+    assert_eq!(observer.peer("dave").await.unwrap()["version"], "0.2.0");
 }
 
 #[tokio::test]
@@ -270,23 +262,27 @@ async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
         go_wire::signed_newspaper(&alice, "0.1.0", now_s() - booted - 10),
     )
     .await;
-    wait_for(&observer, "alice at 0.1.0", |p| p["version"] == "0.1.0").await;
+    observer
+        .wait_peer_version("alice", "0.1.0", Duration::from_secs(10))
+        .await;
     send(&go, "nara/plaza/chau", go_wire::chau(&alice, now_ns())).await;
-    wait_for(&observer, "alice OFFLINE", |p| p["status"] == "OFFLINE").await;
+    observer.wait_peer("alice", "OFFLINE", Duration::from_secs(10)).await;
 
     // She restarts on the same host and says hey_there; before her first newspaper, an
     // attacker publishes one recorded an hour before her chau.
     send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
-    wait_for(&observer, "alice ONLINE", |p| p["status"] == "ONLINE").await;
+    observer.wait_peer("alice", "ONLINE", Duration::from_secs(10)).await;
     send(&attacker, "nara/newspaper/alice", recorded).await;
     wait_counted(&observer, "newspaper", "stale").await;
     // Her own newspapers are believed, and the same one again is no news.
     let genuine = go_wire::signed_newspaper(&alice, "0.2.0", now_s() - booted);
     send(&go, "nara/newspaper/alice", genuine.clone()).await;
-    wait_for(&observer, "alice at 0.2.0", |p| p["version"] == "0.2.0").await;
+    observer
+        .wait_peer_version("alice", "0.2.0", Duration::from_secs(10))
+        .await;
     send(&attacker, "nara/newspaper/alice", genuine).await;
     wait_counted(&observer, "newspaper", "replayed").await;
-    let alice_now = peer(&observer, "alice").await.unwrap();
+    let alice_now = observer.peer("alice").await.unwrap();
     assert_eq!(
         (&alice_now["status"], &alice_now["version"]),
         (&"ONLINE".into(), &"0.2.0".into())

@@ -1,23 +1,10 @@
 //! Souls as an operator handles them: minted by `nara soul new`, given by file, env or
 //! systemd credential, reported as bonded or not, and never shown anywhere.
 
-mod common;
-
-use common::{Running, client, nara_command};
+use crate::common::{Running, TestNara, client, mint_soul, nara_command};
 use nara::plaza::identity::Soul;
 use serde_json::Value;
 use std::time::Duration;
-
-fn mint(name: &str) -> String {
-    let output = nara_command()
-        .args(["soul", "new", "--name", name])
-        .output()
-        .expect("nara runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8(output.stdout).expect("the soul is UTF-8");
-    assert_eq!(stdout.lines().count(), 1, "only the soul goes to stdout");
-    stdout.trim().to_string()
-}
 
 async fn status(nara: &Running) -> Value {
     nara.get_json("/api/status").await
@@ -25,15 +12,15 @@ async fn status(nara: &Running) -> Value {
 
 #[test]
 fn soul_new_mints_a_soul_bonded_to_the_name() {
-    let soul = Soul::parse(&mint("kitchen")).expect("the printed soul parses");
+    let soul = Soul::parse(&mint_soul("kitchen")).expect("the printed soul parses");
     assert!(soul.is_bonded_to("kitchen"));
     assert!(!soul.is_bonded_to("garage"));
-    assert_ne!(mint("kitchen"), mint("kitchen"), "each soul is new");
+    assert_ne!(mint_soul("kitchen"), mint_soul("kitchen"), "each soul is new");
 }
 
 #[tokio::test]
 async fn the_soul_never_appears_in_logs_api_metrics_events_or_help() {
-    let soul = mint("secretive");
+    let soul = mint_soul("secretive");
     let dir = tempfile::tempdir().unwrap();
     let soul_file = dir.path().join("soul");
     std::fs::write(&soul_file, format!("{soul}\n")).unwrap();
@@ -86,7 +73,7 @@ async fn the_soul_never_appears_in_logs_api_metrics_events_or_help() {
 
 #[test]
 fn an_invalid_soul_is_refused_without_echoing_it() {
-    let mut almost = mint("x");
+    let mut almost = mint_soul("x");
     almost.truncate(almost.len() - 3);
     let output = nara_command().env("NARA_SOUL", &almost).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -97,7 +84,7 @@ fn an_invalid_soul_is_refused_without_echoing_it() {
 
 #[tokio::test]
 async fn a_soul_minted_for_another_name_is_unbonded_and_warned_about() {
-    let soul = mint("kitchen");
+    let soul = mint_soul("kitchen");
     let mut command = nara_command();
     command.args(["--http-addr", "127.0.0.1:0", "--name", "garage", "--soul", &soul]);
     let mut nara = Running::start(command).unwrap();
@@ -118,7 +105,7 @@ async fn a_soul_minted_for_another_name_is_unbonded_and_warned_about() {
 
 #[tokio::test]
 async fn a_systemd_credential_named_soul_is_used() {
-    let soul = mint("credentialed");
+    let soul = mint_soul("credentialed");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("soul"), &soul).unwrap();
     let mut command = nara_command();
@@ -133,7 +120,7 @@ async fn a_systemd_credential_named_soul_is_used() {
 
 #[tokio::test]
 async fn the_same_soul_and_name_give_the_same_identity_across_restarts() {
-    let soul = mint("steady");
+    let soul = mint_soul("steady");
     let start = || {
         let mut command = nara_command();
         command

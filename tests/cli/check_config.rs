@@ -2,9 +2,7 @@
 //! its value and source, the same error a start would print (exit 2), and no secret
 //! opened or printed.
 
-mod common;
-
-use common::nara_command;
+use crate::common::nara_command;
 use std::path::Path;
 
 /// Exit status, stdout and stderr of `nara` with `args` and the variables `env`.

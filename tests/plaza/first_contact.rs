@@ -2,10 +2,8 @@
 //! within a couple of seconds, because each answers its hey_there with a newspaper,
 //! instead of waiting for their next scheduled one (up to a whole interval).
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_command, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, TestNara, nara_command, wait_until};
 use std::time::Duration;
 
 /// A nara with a newspaper interval far longer than the test waits.
@@ -24,15 +22,11 @@ fn slow_nara(broker: &Mosquitto, name: &str) -> Running {
 }
 
 async fn online_others(nara: &Running) -> usize {
-    let peers = nara.get_json("/api/peers").await;
-    peers["peers"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter(|p| p["self"] != true && p["status"] == "ONLINE" && p["version"] != "")
-                .count()
-        })
-        .unwrap_or(0)
+    let peers = nara.peers().await;
+    peers
+        .iter()
+        .filter(|p| p["self"] != true && p["status"] == "ONLINE" && p["version"] != "")
+        .count()
 }
 
 #[tokio::test]

@@ -9,20 +9,14 @@
 //! broker, which each recipe names for its own network and the test puts on loopback,
 //! with no announce jitter.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, nara_bin, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::repo_files::{console_block, repo_file};
+use crate::common::{Running, TestNara, mint_soul, nara_bin, wait_until};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-fn repo_file(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-}
 
 /// A recipe: the variables it gives nara, the name its soul is minted for, where it
 /// mounts the soul file (if it uses one), and a hostname as its platform sets it.
@@ -44,17 +38,6 @@ fn minted_name(text: &str, source: &str) -> String {
         .split(|c: char| c.is_whitespace() || c == ')' || c == '"')
         .next()
         .unwrap_or_default()
-        .to_string()
-}
-
-/// The `console` block of `chapter` that contains `needle`.
-fn console_block(chapter: &str, needle: &str) -> String {
-    let text = repo_file(chapter);
-    text.split("```console")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
-        .find(|block| block.contains(needle))
-        .unwrap_or_else(|| panic!("{chapter} has no console block with {needle:?}"))
         .to_string()
 }
 
@@ -200,19 +183,6 @@ fn shell_words(text: &str) -> Vec<String> {
     words
 }
 
-/// Mints a soul with the real binary, as the chapters do.
-fn mint(name: &str) -> String {
-    let out = Command::new(nara_bin())
-        .args(["soul", "new", "--name", name])
-        .output()
-        .expect("nara soul new runs");
-    assert!(out.status.success(), "nara soul new --name {name} failed");
-    String::from_utf8(out.stdout)
-        .expect("a soul is text")
-        .trim()
-        .to_string()
-}
-
 /// Makes `command` run under `hostname`, in a UTS namespace of its own: as root
 /// directly, otherwise inside a user namespace that maps the caller to root.
 fn under_hostname(command: &mut Command, hostname: &'static str) {
@@ -313,7 +283,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
 async fn check(recipe: Recipe) {
     let broker = Mosquitto::start();
     let scratch = tempfile::tempdir().expect("a scratch directory");
-    let soul = mint(&recipe.minted_for);
+    let soul = mint_soul(&recipe.minted_for);
     let first = replica(&recipe, &soul, &broker, scratch.path());
     let status = first.get_json("/api/status").await;
     assert_eq!(

@@ -2,6 +2,8 @@
 //! command line's help and the configuration chapter name the same flags, variables,
 //! file keys and defaults, and the module chapters name every module option.
 
+use crate::common::free_port;
+use crate::common::repo_files::console_block;
 use nara::config::layering::{DefaultValue, Setting, Shape};
 use nara::config::{cli, general};
 use std::collections::BTreeSet;
@@ -212,22 +214,13 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
     }
 }
 
-/// The console block of `text` that contains `needle`, its lines without `$ `.
-fn console_block(text: &str, needle: &str) -> Vec<String> {
-    text.split("```console")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
-        .find(|block| block.contains(needle))
-        .unwrap_or_else(|| panic!("no console block with {needle:?}"))
+/// The lines of a console block without their `$ ` prompts.
+fn commands(block: &str) -> Vec<String> {
+    block
         .lines()
         .map(|l| l.trim_start_matches("$ ").trim().to_string())
         .filter(|l| !l.is_empty())
         .collect()
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("an address").port()
 }
 
 /// The two-nara demo of the README and the book's Quick start, run as written in a
@@ -235,13 +228,10 @@ fn free_port() -> u16 {
 /// path: the curl line must show alpha and beta ONLINE within a few seconds.
 #[test]
 fn the_two_naras_demo_runs_as_written() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
-    let book = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/quick-start.md"))
-        .expect("the Quick start chapter");
-    let demo = console_block(&readme, "mosquitto -p 1883");
+    let demo = commands(&console_block("README.md", "mosquitto -p 1883"));
     assert_eq!(
         demo,
-        console_block(&book, "mosquitto -p 1883"),
+        commands(&console_block("docs/src/quick-start.md", "mosquitto -p 1883")),
         "the README and the book show one demo"
     );
 

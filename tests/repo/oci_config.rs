@@ -1,6 +1,7 @@
 //! checks/oci-config.sh, which `nix flake check` runs on the real image, run here on
 //! docker-archive images built by hand: it passes a correct one and names each fault.
 
+use crate::common::run_ok;
 use std::path::Path;
 use std::process::Command;
 
@@ -20,11 +21,6 @@ const GOOD: &str = r#"{
   }
 }"#;
 
-fn run(cmd: &mut Command) {
-    let status = cmd.status().expect("command runs");
-    assert!(status.success(), "{cmd:?} failed");
-}
-
 /// Writes IMAGE.tar.gz with one layer holding `layer_files`, and returns its path.
 fn image(dir: &Path, config: &str, layer_files: &[&str]) -> std::path::PathBuf {
     let root = dir.join("root");
@@ -36,12 +32,14 @@ fn image(dir: &Path, config: &str, layer_files: &[&str]) -> std::path::PathBuf {
     }
     std::fs::create_dir_all(&root).expect("make the layer's root");
     std::fs::create_dir_all(archive.join("layer1")).expect("make the archive's layer folder");
-    run(Command::new("tar")
-        .arg("-cf")
-        .arg(archive.join("layer1/layer.tar"))
-        .arg("-C")
-        .arg(&root)
-        .arg("."));
+    run_ok(
+        Command::new("tar")
+            .arg("-cf")
+            .arg(archive.join("layer1/layer.tar"))
+            .arg("-C")
+            .arg(&root)
+            .arg("."),
+    );
     std::fs::write(archive.join("config.json"), config).expect("write config.json");
     std::fs::write(
         archive.join("manifest.json"),
@@ -49,12 +47,14 @@ fn image(dir: &Path, config: &str, layer_files: &[&str]) -> std::path::PathBuf {
     )
     .expect("write manifest.json");
     let out = dir.join("image.tar.gz");
-    run(Command::new("tar")
-        .arg("-czf")
-        .arg(&out)
-        .arg("-C")
-        .arg(&archive)
-        .arg("."));
+    run_ok(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&out)
+            .arg("-C")
+            .arg(&archive)
+            .arg("."),
+    );
     out
 }
 

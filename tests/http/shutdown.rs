@@ -1,9 +1,7 @@
 //! Graceful shutdown: readiness turns 503 at once, new connections are refused,
 //! requests in flight finish within the grace period, and stuck ones are cut after it.
 
-mod common;
-
-use common::{InProcess, client, wait_until};
+use crate::common::{InProcess, TestNara, client, wait_until};
 use http_body_util::BodyExt;
 use nara::http::health::Health;
 use nara::http::routes::App;

@@ -4,11 +4,9 @@
 //! of the way, and observers (this nara and a Go-format listener) see one nara whose
 //! version changes.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::go_wire::{self, raw_client};
-use common::{Running, client, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, raw_client};
+use crate::common::{Running, TestNara, client, holds_for, nara_on, wait_until};
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
@@ -45,18 +43,6 @@ async fn wait_role(nara: &Running, wanted: &str, limit: Duration) -> Value {
     .await
 }
 
-async fn peer(nara: &Running, name: &str) -> Option<Value> {
-    let peers = nara.get_json("/api/peers").await;
-    peers["peers"].as_array()?.iter().find(|p| p["name"] == name).cloned()
-}
-
-async fn wait_online(nara: &Running, name: &str) -> Value {
-    wait_until(&format!("{name} ONLINE"), Duration::from_secs(10), || async move {
-        peer(nara, name).await.filter(|p| p["status"] == "ONLINE")
-    })
-    .await
-}
-
 /// The boot ID in each newspaper `heard` brings within `window`, and whether a chau
 /// came: what a Go nara listening on the broker would have seen.
 async fn listen(heard: &mut mpsc::UnboundedReceiver<(String, String)>, window: Duration) -> (Vec<String>, bool) {
@@ -84,7 +70,7 @@ async fn two_twins_elect_one_speaker_and_the_newest_start_wins() {
 
     let old = twin(&broker, &soul, &[]);
     wait_role(&old, "active", Duration::from_secs(5)).await;
-    wait_online(&observer, "twin").await;
+    observer.wait_peer("twin", "ONLINE", Duration::from_secs(10)).await;
     let new = twin(&broker, &soul, &[]);
     let yielded = wait_role(&old, "standby", Duration::from_secs(5)).await;
     let speaking = role(&new).await;
@@ -107,7 +93,7 @@ async fn two_twins_elect_one_speaker_and_the_newest_start_wins() {
     assert!(boots.len() >= 2, "{boots:?}");
     assert!(boots.iter().all(|b| *b == new_boot), "{boots:?} are not all {new_boot}");
     assert!(!chau, "nobody left");
-    let seen = peer(&observer, "twin").await.unwrap();
+    let seen = observer.peer("twin").await.unwrap();
     assert_eq!(seen["status"], "ONLINE");
     assert_eq!(
         observer.get_json("/api/peers").await["peers"].as_array().unwrap().len(),
@@ -126,7 +112,7 @@ async fn a_stopping_active_twin_hands_over_and_observers_see_no_gap() {
     wait_role(&standby, "active", Duration::from_secs(5)).await;
     let mut active = twin(&broker, &soul, &[]);
     wait_role(&standby, "standby", Duration::from_secs(5)).await;
-    wait_online(&observer, "twin").await;
+    observer.wait_peer("twin", "ONLINE", Duration::from_secs(10)).await;
 
     active.signal("TERM");
     assert_eq!(active.wait_exit(Duration::from_secs(5)).code(), Some(0));
@@ -138,12 +124,17 @@ async fn a_stopping_active_twin_hands_over_and_observers_see_no_gap() {
 
     // Past the observer's MISSING window, the twin never stopped being ONLINE, and a
     // listener heard no chau.
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(4) {
-        let seen = peer(&observer, "twin").await.unwrap();
-        assert_eq!(seen["status"], "ONLINE", "{seen}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    holds_for(
+        "the twin ONLINE in the observer's view",
+        Duration::from_secs(4),
+        || async {
+            observer
+                .peer("twin")
+                .await
+                .is_some_and(|seen| seen["status"] == "ONLINE")
+        },
+    )
+    .await;
     let (boots, chau) = listen(&mut heard, Duration::from_millis(100)).await;
     assert!(!chau, "a handover is no goodbye");
     assert!(!boots.is_empty());
@@ -157,9 +148,14 @@ async fn a_pinned_standby_never_takes_over_while_an_active_twin_speaks() {
     let active = twin(&broker, &soul, &[]);
     wait_role(&active, "active", Duration::from_secs(5)).await;
     let canary = twin(&broker, &soul, &["--plaza-role", "standby"]);
-    // A sleep, not a wait: nothing may happen. Five seconds is more than twice the
-    // takeover window (two newspaper intervals of 1 s).
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Nothing may happen. Five seconds is more than twice the takeover window (two
+    // newspaper intervals of 1 s).
+    holds_for(
+        "the canary standby, the active twin active",
+        Duration::from_secs(5),
+        || async { role(&canary).await["role"] == "standby" && role(&active).await["role"] == "active" },
+    )
+    .await;
     assert_eq!(role(&canary).await["role"], "standby");
     assert_eq!(role(&canary).await["pinned"], "standby");
     assert_eq!(role(&active).await["role"], "active");
@@ -216,10 +212,9 @@ async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
             }
         }
     });
-    wait_until("twin at 0.0.9", Duration::from_secs(10), || async {
-        peer(&observer, "twin").await.filter(|p| p["version"] == "0.0.9")
-    })
-    .await;
+    observer
+        .wait_peer_version("twin", "0.0.9", Duration::from_secs(10))
+        .await;
 
     let new = twin(&broker, &soul_path, &[]);
     tokio::time::timeout(Duration::from_secs(10), old_release)
@@ -227,10 +222,9 @@ async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
         .expect("the old release yields to the new one")
         .expect("the old release's task ends cleanly");
     let version = env!("CARGO_PKG_VERSION");
-    let upgraded = wait_until("twin at the new version", Duration::from_secs(10), || async {
-        peer(&observer, "twin").await.filter(|p| p["version"] == version)
-    })
-    .await;
+    let upgraded = observer
+        .wait_peer_version("twin", version, Duration::from_secs(10))
+        .await;
     assert_eq!(upgraded["status"], "ONLINE");
     let history = upgraded["version_history"].as_array().unwrap();
     assert_eq!(history.last().unwrap()["from"], "0.0.9", "{upgraded}");
@@ -413,17 +407,11 @@ async fn a_recorded_chau_of_the_soul_does_not_make_two_twins_speak() {
     wait_role(&older, "standby", Duration::from_secs(5)).await;
     let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
     let replayer = replay_forever(attacker, "nara/plaza/chau", recorded, Duration::from_millis(300));
-    // Poll both for 4 s: never both active.
-    let mut both = 0;
-    for _ in 0..40 {
-        let (a, b) = (role(&older).await, role(&newer).await);
-        if a["role"] == "active" && b["role"] == "active" {
-            both += 1;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    holds_for("never both twins active", Duration::from_secs(4), || async {
+        !(role(&older).await["role"] == "active" && role(&newer).await["role"] == "active")
+    })
+    .await;
     replayer.abort();
-    assert_eq!(both, 0, "both twins were active in {both} of 40 polls");
     assert_eq!(role(&newer).await["role"], "active");
     assert!(
         older

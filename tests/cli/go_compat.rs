@@ -2,10 +2,8 @@
 //! flags and variables are read, its soul gives its ID and key, and its flags for parts
 //! this nara lacks are named in a warning instead of stopping it.
 
-mod common;
-
-use common::broker::Mosquitto;
-use common::{Running, go_wire, nara_command, nara_on, wait_until};
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, TestNara, go_wire, holds_for, nara_command, nara_on, wait_until};
 use std::time::Duration;
 
 /// The Go test fixture's soul for `test-nara`, with its ID and public key.
@@ -147,26 +145,14 @@ fn an_unparsable_soul_stops_nara_naming_its_source_never_the_soul() {
     );
 }
 
-async fn peer_names(nara: &Running) -> Vec<String> {
-    let peers = nara.get_json("/api/peers").await;
-    peers["peers"]
-        .as_array()
-        .map(|peers| {
-            peers
-                .iter()
-                .filter_map(|p| p["name"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_read_only_nara_sees_the_plaza_and_is_never_seen() {
     let broker = Mosquitto::start();
     let speaker = nara_on(&broker.url(), "speaker", &[]);
     let watcher = nara_on(&broker.url(), "watcher", &["-read-only"]);
     wait_until("the watcher sees the speaker", Duration::from_secs(10), || async {
-        peer_names(&watcher)
+        watcher
+            .peer_names()
             .await
             .contains(&"speaker".to_string())
             .then_some(())
@@ -174,8 +160,10 @@ async fn a_read_only_nara_sees_the_plaza_and_is_never_seen() {
     .await;
     // Three of the speaker's newspaper intervals: the watcher would have announced
     // itself by now were it not read-only.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(peer_names(&speaker).await, ["speaker"], "the speaker saw the watcher");
+    holds_for("the speaker sees itself alone", Duration::from_secs(3), || async {
+        speaker.peer_names().await == ["speaker"]
+    })
+    .await;
     let status = watcher.get_json("/api/status").await;
     assert_eq!(status["plaza"]["read_only"], true);
     assert_eq!(

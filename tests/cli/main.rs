@@ -1,0 +1,12 @@
+//! The binary as an operator runs it, one test binary: flags, environment, config file,
+//! exit codes, signals and logs; `nara check-config` and `nara soul`; systemd's
+//! notification and socket activation; and a Go nara's command line and variables.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod binary;
+mod check_config;
+mod go_compat;
+mod soul;
+mod systemd;

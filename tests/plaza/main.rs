@@ -1,0 +1,14 @@
+//! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback),
+//! over TLS and with credentials, a broker that will not have us, first contact, twins
+//! sharing a soul, and the Go nara's identities and presence messages both ways.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod broker_trouble;
+mod first_contact;
+mod go_identity;
+mod go_plaza;
+mod plaza;
+mod plaza_secure;
+mod twins;
