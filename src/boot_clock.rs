@@ -19,7 +19,7 @@ pub fn boot_uptime_s() -> Option<u64> {
 
 /// Seconds since this machine booted: unknown off Linux.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn boot_uptime_s() -> Option<u64> {
+pub(crate) fn boot_uptime_s() -> Option<u64> {
     None
 }
 

@@ -16,9 +16,9 @@ pub struct Invocation {
     /// The subcommand; `None` runs the server.
     pub command: Option<Command>,
     /// The settings given as flags, before and after a `check-config`.
-    pub flags: BTreeMap<&'static str, String>,
+    pub(crate) flags: BTreeMap<&'static str, String>,
     /// The Go nara's flags given that nara ignores, as `--flag`.
-    pub ignored: Vec<String>,
+    pub(crate) ignored: Vec<String>,
 }
 
 /// The declared settings as flags, for a subcommand that takes them (`check-config`).

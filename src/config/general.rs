@@ -6,13 +6,13 @@ use super::layering::Setting;
 use super::plaza;
 
 /// `--config`: the TOML file the other settings may come from.
-pub static CONFIG: Setting = Setting::value("config", "config", "FILE")
+pub(crate) static CONFIG: Setting = Setting::value("config", "config", "FILE")
     .env(&["NARA_CONFIG"])
     .not_in_file()
     .help("Read settings from this TOML file (keys as the flags, with underscores)");
 
 /// `--http-addr`: where to listen.
-pub static HTTP_ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR")
+pub(crate) static HTTP_ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR")
     .env(&["NARA_HTTP_ADDR", "HTTP_ADDR"])
     .default(":8080")
     .fallbacks(&["PORT"])
@@ -32,43 +32,43 @@ pub static LOG_FORMAT: Setting = Setting::value("log_format", "log-format", "FOR
     .help("Log format: auto (pretty on a terminal, JSON otherwise), json or pretty");
 
 /// `--log-level`: the log filter.
-pub static LOG_LEVEL: Setting = Setting::value("log_level", "log-level", "FILTER")
+pub(crate) static LOG_LEVEL: Setting = Setting::value("log_level", "log-level", "FILTER")
     .env(&["NARA_LOG_LEVEL"])
     .default("info")
     .fallbacks(&["RUST_LOG"])
     .help("Log filter, e.g. info or nara=debug; with none set anywhere, RUST_LOG is used");
 
 /// `--shutdown-grace`: how long a drain may take.
-pub static SHUTDOWN_GRACE: Setting = Setting::value("shutdown_grace", "shutdown-grace", "DURATION")
+pub(crate) static SHUTDOWN_GRACE: Setting = Setting::value("shutdown_grace", "shutdown-grace", "DURATION")
     .env(&["NARA_SHUTDOWN_GRACE"])
     .default("10s")
     .help("How long in-flight requests may take to finish after SIGTERM, e.g. 10s or 1m30s");
 
 /// `--verbose`: the Go nara's switch for debug logs.
-pub static VERBOSE: Setting = Setting::switch("verbose", "verbose")
+pub(crate) static VERBOSE: Setting = Setting::switch("verbose", "verbose")
     .not_in_file()
     .help("Log at debug level, when no log filter is set anywhere (as the Go nara's -verbose)");
 
 /// `--vv`: the Go nara's switch for trace logs.
-pub static VERY_VERBOSE: Setting = Setting::switch("vv", "vv")
+pub(crate) static VERY_VERBOSE: Setting = Setting::switch("vv", "vv")
     .not_in_file()
     .help("Log at trace level, when no log filter is set anywhere (as the Go nara's -vv)");
 
 /// `--serve-ui`: accepted from the Go nara's command lines; the UI is always served.
-pub static SERVE_UI: Setting = Setting::switch("serve_ui", "serve-ui")
+pub(crate) static SERVE_UI: Setting = Setting::switch("serve_ui", "serve-ui")
     .not_in_file()
     .default("true")
     .help("Accepted for the Go nara's command lines: nara always serves its UI");
 
 /// `--http-max-event-streams`: how many `/api/events` streams may be open at once.
-pub static HTTP_MAX_EVENT_STREAMS: Setting =
+pub(crate) static HTTP_MAX_EVENT_STREAMS: Setting =
     Setting::value("http_max_event_streams", "http-max-event-streams", "COUNT")
         .env(&["NARA_HTTP_MAX_EVENT_STREAMS"])
         .default("64")
         .help("The most /api/events streams open at once (1 to 100000); past it a request gets 503 with Retry-After");
 
 /// nara's own settings, in the order `--help` lists them.
-pub static GENERAL: [&Setting; 10] = [
+pub(crate) static GENERAL: [&Setting; 10] = [
     &CONFIG,
     &HTTP_ADDR,
     &NAME,

@@ -35,7 +35,7 @@ pub struct FingerprintInputs {
     /// The host ID, and the file it came from; `None` if no source could be read.
     pub host_id: Option<(String, &'static str)>,
     /// MAC addresses, lowercase and colon-separated.
-    pub macs: Vec<String>,
+    pub(crate) macs: Vec<String>,
 }
 
 /// The first line of `path`, if it can be read.

@@ -4,7 +4,7 @@
 //! built once at start, every error naming the flag, variable or file key at fault.
 //! The HTTP half and the plaza receive typed values and declare no setting.
 
-pub mod bond;
+pub(crate) mod bond;
 pub mod cli;
 pub mod general;
 pub mod host;
@@ -80,9 +80,9 @@ pub struct Settings {
     /// How log lines look.
     pub log_format: LogFormat,
     /// The log filter, validated.
-    pub log_filter: String,
+    pub(crate) log_filter: String,
     /// How long a drain may take.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// The most `/api/events` streams open at once.
     pub max_event_streams: usize,
     plaza: PlazaPlan,

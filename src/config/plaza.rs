@@ -20,71 +20,75 @@ use std::path::Path;
 use std::time::Duration;
 
 /// `--mqtt-url`: the broker; unset, nara runs alone.
-pub static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
+pub(crate) static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
     .aliases(&["mqtt-host"])
     .env(&["NARA_MQTT_URL", "MQTT_HOST"])
     .fallbacks(&["MQTT_PORT"])
     .help("The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, certificate checked; the Go nara's tcp://, ssl:// and tls:// too); unset, nara runs alone. A bare HOST takes its port from MQTT_PORT");
 
 /// `--mqtt-user`: the broker user name.
-pub static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
+pub(crate) static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
     .env(&["NARA_MQTT_USER", "MQTT_USER"])
     .help("Broker user name");
 
 /// `--require-plaza`: readiness waits for the broker.
-pub static REQUIRE_PLAZA: Setting = Setting::switch("require_plaza", "require-plaza")
+pub(crate) static REQUIRE_PLAZA: Setting = Setting::switch("require_plaza", "require-plaza")
     .env(&["NARA_REQUIRE_PLAZA"])
     .help("Answer readiness with 503 while disconnected from the plaza");
 
 /// `--read-only`: watch the plaza, send nothing.
-pub static READ_ONLY: Setting = Setting::switch("read_only", "read-only")
+pub(crate) static READ_ONLY: Setting = Setting::switch("read_only", "read-only")
     .env(&["NARA_READ_ONLY"])
     .help("Watch the plaza without sending anything: no hello, presence or goodbye");
 
 /// `--public-url`: where people reach this nara, shown to others.
-pub static PUBLIC_URL: Setting = Setting::value("public_url", "public-url", "URL")
+pub(crate) static PUBLIC_URL: Setting = Setting::value("public_url", "public-url", "URL")
     .env(&["NARA_PUBLIC_URL", "PUBLIC_URL"])
     .help("Where people reach this nara from outside (http:// or https://), shown in /api/status");
 
 /// `--plaza-newspaper-interval`: how often presence is sent.
-pub static NEWSPAPER_INTERVAL: Setting =
+pub(crate) static NEWSPAPER_INTERVAL: Setting =
     Setting::value("plaza_newspaper_interval", "plaza-newspaper-interval", "DURATION")
         .env(&["NARA_PLAZA_NEWSPAPER_INTERVAL"])
         .default("30s")
         .help("How often to send a signed newspaper (presence) message");
 
 /// `--plaza-announce-jitter`: spreads a fleet's announcements.
-pub static ANNOUNCE_JITTER: Setting = Setting::value("plaza_announce_jitter", "plaza-announce-jitter", "DURATION")
-    .env(&["NARA_PLAZA_ANNOUNCE_JITTER"])
-    .default("5s")
-    .help("Wait a random time up to this long before announcing, so a fleet restarting together does not announce at once");
+pub(crate) static ANNOUNCE_JITTER: Setting = Setting::value(
+    "plaza_announce_jitter",
+    "plaza-announce-jitter",
+    "DURATION",
+)
+.env(&["NARA_PLAZA_ANNOUNCE_JITTER"])
+.default("5s")
+.help("Wait a random time up to this long before announcing, so a fleet restarting together does not announce at once");
 
 /// `--plaza-missing-after`: silence after which a nara is MISSING.
-pub static MISSING_AFTER: Setting = Setting::value("plaza_missing_after", "plaza-missing-after", "DURATION")
+pub(crate) static MISSING_AFTER: Setting = Setting::value("plaza_missing_after", "plaza-missing-after", "DURATION")
     .env(&["NARA_PLAZA_MISSING_AFTER"])
     .default("6m")
     .help("A nara silent for longer than this is MISSING");
 
 /// `--plaza-forget-after`: how long a gone nara stays in the view.
-pub static FORGET_AFTER: Setting = Setting::value("plaza_forget_after", "plaza-forget-after", "DURATION")
+pub(crate) static FORGET_AFTER: Setting = Setting::value("plaza_forget_after", "plaza-forget-after", "DURATION")
     .env(&["NARA_PLAZA_FORGET_AFTER"])
     .default("24h")
     .help("An OFFLINE or MISSING nara silent for longer than this is forgotten, its key with it");
 
 /// `--plaza-role`: which process speaks for a soul several processes share.
-pub static ROLE: Setting = Setting::value("plaza_role", "plaza-role", "ROLE")
+pub(crate) static ROLE: Setting = Setting::value("plaza_role", "plaza-role", "ROLE")
     .env(&["NARA_PLAZA_ROLE"])
     .default("auto")
     .help("When processes share this soul, which one speaks on the plaza: auto (the newest start), active (this one) or standby (only if no other is heard)");
 
 /// `--plaza-max-peers`: the size of the view.
-pub static MAX_PEERS: Setting = Setting::value("plaza_max_peers", "plaza-max-peers", "COUNT")
+pub(crate) static MAX_PEERS: Setting = Setting::value("plaza_max_peers", "plaza-max-peers", "COUNT")
     .env(&["NARA_PLAZA_MAX_PEERS"])
     .default("10000")
     .help("The most naras the view holds, this one included; a new one takes the place of the longest silent OFFLINE or MISSING one, or is refused while all are ONLINE");
 
 /// `--plaza-max-skew`: the replay window.
-pub static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-max-skew", "DURATION")
+pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-max-skew", "DURATION")
     .env(&["NARA_PLAZA_MAX_SKEW"])
     .default("60s")
     .help("Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale");
@@ -132,9 +136,9 @@ pub struct Loaded {
     /// The plaza's configuration, password included.
     pub config: PlazaConfig,
     /// This nara's soul.
-    pub soul: Soul,
+    pub(crate) soul: Soul,
     /// Where the soul came from.
-    pub soul_source: SoulSource,
+    pub(crate) soul_source: SoulSource,
 }
 
 /// The plaza's configuration when nothing is set: no broker, and every declared

@@ -9,7 +9,7 @@ use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use std::path::{Path, PathBuf};
 
 /// `--soul`: the soul itself (a flag or variable; never the file, which others read).
-pub static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
+pub(crate) static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
     .env(&["NARA_SOUL"])
     .secret()
     .default_described("derived from this machine and the name, with a warning")
@@ -17,18 +17,18 @@ pub static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
     .help("This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`");
 
 /// `--soul-file`: a file holding the soul.
-pub static SOUL_FILE: Setting = Setting::value("soul_file", "soul-file", "FILE")
+pub(crate) static SOUL_FILE: Setting = Setting::value("soul_file", "soul-file", "FILE")
     .env(&["NARA_SOUL_FILE"])
     .help("Read the soul from this file");
 
 /// `--mqtt-password-file`: a file holding the broker password.
-pub static MQTT_PASSWORD_FILE: Setting = Setting::value("mqtt_password_file", "mqtt-password-file", "FILE")
+pub(crate) static MQTT_PASSWORD_FILE: Setting = Setting::value("mqtt_password_file", "mqtt-password-file", "FILE")
     .env(&["NARA_MQTT_PASSWORD_FILE"])
     .help("File holding the broker password: the safe way to give it (--mqtt-pass, below, works but `ps` shows it to every user)");
 
 /// The broker password itself: a variable, or the Go nara's flag with a warning, since
 /// `ps` shows flags.
-pub static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt-pass", "PASSWORD")
+pub(crate) static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt-pass", "PASSWORD")
     .env(&["NARA_MQTT_PASSWORD", "MQTT_PASS"])
     .secret()
     .default_described("the credential \"mqtt-password\" if systemd passes one")

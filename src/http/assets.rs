@@ -52,16 +52,16 @@ pub struct Variant {
     /// Its strong ETag, quoted.
     pub etag: &'static str,
     /// How the bytes are encoded.
-    pub coding: Coding,
+    pub(crate) coding: Coding,
 }
 
 /// One servable file of the bundle.
 #[derive(Debug)]
 pub struct Asset {
     /// The `Content-Type` it is sent with.
-    pub content_type: &'static str,
+    pub(crate) content_type: &'static str,
     /// Whether its name carries a content hash, so caches may keep it for a year.
-    pub immutable: bool,
+    pub(crate) immutable: bool,
     identity: Variant,
     br: Option<Variant>,
     gz: Option<Variant>,

@@ -7,9 +7,9 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Accepted {
     /// Brotli may be sent.
-    pub br: bool,
+    pub(crate) br: bool,
     /// gzip may be sent.
-    pub gzip: bool,
+    pub(crate) gzip: bool,
 }
 
 /// Reads every `Accept-Encoding` header value of a request.

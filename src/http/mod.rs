@@ -4,11 +4,11 @@
 //! This room may read the plaza's view (peers, status, changes); the plaza never
 //! reaches back into it.
 
-pub mod accept_backoff;
-pub mod assets;
-pub mod encoding;
+pub(crate) mod accept_backoff;
+pub(crate) mod assets;
+pub(crate) mod encoding;
 pub mod events;
-pub mod hangup;
+pub(crate) mod hangup;
 pub mod health;
 pub mod healthcheck;
 pub mod heap;

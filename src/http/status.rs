@@ -10,17 +10,17 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct StatusReport<'a> {
     /// This nara's name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Derived from soul and name.
-    pub id: &'a str,
+    pub(crate) id: &'a str,
     /// The public key its messages are signed with, Base58.
     pub public_key: &'a str,
     /// False when the soul was minted for another name.
-    pub bonded: bool,
+    pub(crate) bonded: bool,
     /// When it was: which name to set, and why it matters.
-    pub bond_advice: Option<&'a str>,
+    pub(crate) bond_advice: Option<&'a str>,
     /// Where the soul came from (never the soul).
-    pub soul_source: SoulSource,
+    pub(crate) soul_source: SoulSource,
     /// The crate version.
     pub version: &'static str,
     /// The git revision it was built from.
@@ -28,9 +28,9 @@ pub struct StatusReport<'a> {
     /// `release` or `debug`.
     pub profile: &'static str,
     /// RFC 3339, UTC, whole seconds.
-    pub started_at: String,
+    pub(crate) started_at: String,
     /// Seconds since start, by the monotonic clock.
-    pub uptime_s: u64,
+    pub(crate) uptime_s: u64,
     /// The plaza: broker, connection, peer counts.
     pub plaza: PlazaStatus,
 }

@@ -13,7 +13,7 @@ use std::time::UNIX_EPOCH;
 
 const START_TIME: &str = "process_start_time_seconds";
 /// The `process_*` collector with nara's own start time.
-pub struct ProcessMetrics {
+pub(crate) struct ProcessMetrics {
     start_time: Gauge,
     #[cfg(target_os = "linux")]
     from_proc: prometheus::process_collector::ProcessCollector,

@@ -71,7 +71,7 @@ pub struct Message {
     /// The sender's public key (standard Base64), which the signature was checked against.
     pub public_key: String,
     /// What it says.
-    pub body: Body,
+    pub(crate) body: Body,
 }
 
 /// What a verified message says, by kind.
@@ -95,7 +95,7 @@ pub enum Body {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Story {
     /// The nara ID (`Status.ID`).
-    pub id: String,
+    pub(crate) id: String,
     /// The version it runs (`Status.Version`).
     pub version: String,
     /// The git revision, which only this nara's newspapers carry.

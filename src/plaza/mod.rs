@@ -4,7 +4,7 @@
 //! and the transport writes (received messages, connection state). A nara without a
 //! broker still has a plaza of one: itself.
 
-pub mod broker_trouble;
+pub(crate) mod broker_trouble;
 pub mod config;
 pub mod event;
 mod freshness;
@@ -90,26 +90,26 @@ pub struct BrokerTrouble {
 #[derive(Debug, Serialize)]
 pub struct PlazaStatus {
     /// Whether a broker is configured.
-    pub configured: bool,
+    pub(crate) configured: bool,
     /// Whether the broker connection is up.
-    pub connected: bool,
+    pub(crate) connected: bool,
     /// The broker address without credentials.
-    pub broker: Option<String>,
+    pub(crate) broker: Option<String>,
     /// Whether readiness waits for the broker.
-    pub required: bool,
+    pub(crate) required: bool,
     /// Whether this nara only watches (`--read-only`).
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// Where people reach this nara from outside (`--public-url`), if set.
     pub public_url: Option<String>,
     /// Known naras by status.
-    pub peers: Counts,
+    pub(crate) peers: Counts,
     /// Whether this process speaks for its soul (`active`) or only watches (`standby`),
     /// since when and why.
-    pub role: RoleStatus,
+    pub(crate) role: RoleStatus,
     /// This process's random ID, in its newspapers: which of the soul's processes it is.
     pub boot_id: String,
     /// Why the broker last failed us; `null` once it accepts us.
-    pub broker_trouble: Option<BrokerTrouble>,
+    pub(crate) broker_trouble: Option<BrokerTrouble>,
 }
 
 /// Now in Unix nanoseconds, as events carry it (signed, as the Go nara writes it).

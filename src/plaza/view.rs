@@ -67,10 +67,10 @@ pub struct VersionChange {
     /// The version it ran.
     pub from: String,
     /// The version it runs now.
-    pub to: String,
+    pub(crate) to: String,
     /// When this nara heard the change.
     #[serde(serialize_with = "rfc3339")]
-    pub at: SystemTime,
+    pub(crate) at: SystemTime,
 }
 
 fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
@@ -122,9 +122,9 @@ pub struct Counts {
     /// ONLINE naras.
     pub online: usize,
     /// OFFLINE naras.
-    pub offline: usize,
+    pub(crate) offline: usize,
     /// MISSING naras.
-    pub missing: usize,
+    pub(crate) missing: usize,
 }
 
 impl Counts {

@@ -24,11 +24,11 @@ pub struct Setting {
     /// What applies when no source sets it.
     pub default: DefaultValue,
     /// One line for `--help`.
-    pub help: &'static str,
+    pub(crate) help: &'static str,
     /// A value, or an on/off switch.
     pub shape: Shape,
     /// Never printed: `nara check-config` shows `<redacted>`, errors name only the source.
-    pub secret: bool,
+    pub(crate) secret: bool,
     /// Variables of other tools read when no source sets it (`PORT`, `RUST_LOG`).
     pub fallbacks: &'static [&'static str],
 }
@@ -73,7 +73,7 @@ impl Setting {
     }
 
     /// An on/off switch, off unless given.
-    pub const fn switch(key: &'static str, flag: &'static str) -> Setting {
+    pub(crate) const fn switch(key: &'static str, flag: &'static str) -> Setting {
         Setting {
             value_name: "",
             default: DefaultValue::Value("false"),
@@ -83,7 +83,7 @@ impl Setting {
     }
 
     /// The line `--help` shows.
-    pub const fn help(self, help: &'static str) -> Setting {
+    pub(crate) const fn help(self, help: &'static str) -> Setting {
         Setting { help, ..self }
     }
 
@@ -101,7 +101,7 @@ impl Setting {
     }
 
     /// A default decided at start, described for `--help` and the docs.
-    pub const fn default_described(self, how: &'static str) -> Setting {
+    pub(crate) const fn default_described(self, how: &'static str) -> Setting {
         Setting {
             default: DefaultValue::Described(how),
             ..self
@@ -114,17 +114,17 @@ impl Setting {
     }
 
     /// Variables of other tools read when no source sets it.
-    pub const fn fallbacks(self, fallbacks: &'static [&'static str]) -> Setting {
+    pub(crate) const fn fallbacks(self, fallbacks: &'static [&'static str]) -> Setting {
         Setting { fallbacks, ..self }
     }
 
     /// Not read from the `--config` file: a flag or variable only.
-    pub const fn not_in_file(self) -> Setting {
+    pub(crate) const fn not_in_file(self) -> Setting {
         Setting { in_file: false, ..self }
     }
 
     /// A secret: never printed, never read from the `--config` file (others may read it).
-    pub const fn secret(self) -> Setting {
+    pub(crate) const fn secret(self) -> Setting {
         Setting {
             secret: true,
             in_file: false,

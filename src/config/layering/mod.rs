@@ -10,14 +10,14 @@
 //! loses the source of a value. clap parses the command line only, so every value,
 //! wherever it came from, is picked in one place that knows its origin.
 
-pub mod declare;
-pub mod environment;
-pub mod error;
-pub mod file;
-pub mod origin;
+pub(crate) mod declare;
+pub(crate) mod environment;
+pub(crate) mod error;
+pub(crate) mod file;
+pub(crate) mod origin;
 pub mod report;
-pub mod sources;
-pub mod values;
+pub(crate) mod sources;
+pub(crate) mod values;
 
 pub use declare::{DefaultValue, Setting, Shape};
 pub use environment::Environment;

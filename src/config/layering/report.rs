@@ -8,11 +8,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// The setting's key.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// The value as shown: quoted, `<redacted>`, or `unset`.
-    pub shown: String,
+    pub(crate) shown: String,
     /// Where the value came from, or what happens at start.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// The settings in the order they were resolved.

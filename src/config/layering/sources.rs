@@ -20,7 +20,7 @@ pub struct Resolved<T> {
     /// The value.
     pub value: T,
     /// Where it was found.
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }
 
 /// Every place a setting can come from.
