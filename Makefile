@@ -41,13 +41,13 @@ run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 
 # The checks' command lines live in nix/commands.toml, which the flake and its twins read
 # too; `cargo xtask local` runs them here, printing each.
-lint: web web-unit ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo doc, shellcheck, the page's unit tests
+lint: web web-unit ## The flake's fmt, clippy -D warnings (with Cargo.toml's [lints]) and cargo doc commands here, shellcheck, the page's unit tests
 	$(CARGO) xtask local fmt clippy doc
 	$(CARGO) xtask local fmt clippy --manifest-path xtask/Cargo.toml
 	$(CARGO) xtask local fmt --manifest-path fuzz/Cargo.toml
 	shellcheck $(SCRIPTS)
 
-web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds
+web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds (checks.web-unit)
 	$(CARGO) xtask local web-unit
 
 nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
