@@ -1,6 +1,7 @@
 """What the bench scripts share on loopback: a free port, waiting until something listens
 on one, and a throwaway mosquitto on a port of its own. Imported by the scripts beside it
-(`python3 bench/NAME.py` puts bench/ on the module path)."""
+(`python3 bench/NAME.py` puts bench/ on the module path); the shell scripts run it for a
+free port (`python3 bench/loopback.py` prints one)."""
 import os
 import shutil
 import socket
@@ -44,3 +45,7 @@ def start_broker(workdir, who, max_queued=None, core=None):
     proc = subprocess.Popen([*pinned, program, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, who)
     return proc, port
+
+
+if __name__ == "__main__":
+    print(free_port())
