@@ -95,9 +95,7 @@ in
 
     nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = [alejandra statix deadnix];} ''
       cd ${sources.nix}
-      alejandra --check .
-      statix check --config statix.toml .
-      deadnix --fail .
+      ${lib.concatMapStringsSep "\n" (tool: lib.concatStringsSep " " commands.nix-lint.${tool}) ["alejandra" "statix" "deadnix"]}
       touch "$out"
     '';
   }

@@ -107,6 +107,11 @@ impl Table {
         })
     }
 
+    /// One of checks.nix-lint's commands (alejandra, statix, deadnix).
+    pub fn nix_lint(&self, tool: &str) -> Result<Vec<String>, String> {
+        self.words("nix-lint", tool)
+    }
+
     /// A check's command as it runs in the checkout: cargo's default profile.
     pub fn local(&self, check: &str) -> Result<CommandLine, String> {
         match check {
@@ -269,6 +274,9 @@ mod tests {
             t.local(check).unwrap();
         }
         t.audit(Path::new("/db")).unwrap();
+        for tool in ["alejandra", "statix", "deadnix"] {
+            assert_eq!(t.nix_lint(tool).unwrap()[0], tool);
+        }
     }
 
     #[test]

@@ -344,7 +344,7 @@ impl Environment {
             Some(_) => {
                 let tools = link_tools(&self.work.join("tools/statix"), &named_commands(&["statix"])?)?;
                 self.command(&src, &[&tools], |_| {})
-                    .args(["statix", "check", "--config", "statix.toml", "."])
+                    .args(self.commands.nix_lint("statix")?)
                     .run()?;
                 eprintln!("twin nix-lint: statix check: clean");
             }
@@ -354,7 +354,7 @@ impl Environment {
         }
         let tools = link_tools(&self.work.join("tools/deadnix"), &named_commands(&["deadnix"])?)?;
         self.command(&src, &[&tools], |_| {})
-            .args(["deadnix", "--fail", "."])
+            .args(self.commands.nix_lint("deadnix")?)
             .run()
     }
 
