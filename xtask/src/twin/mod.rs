@@ -3,8 +3,9 @@
 //! `nix flake check`.
 //!
 //! A twin runs the command crane or nix/checks.nix runs (same cargo profile, and the
-//! same words, read from nix/commands.toml where the flake reads them) on a copy of the file set its derivation gets (nix/filesets.nix: tracked files only,
-//! no `.git`, no `web/dist`), with the environment a Nix build has: the web bundle at
+//! same words, read from nix/commands.toml where the flake reads them) on a copy of the
+//! file set its derivation gets (nix/filesets.nix: tracked files only, no `.git`, no
+//! `web/dist`), with the environment a Nix build has: the web bundle at
 //! `NARA_WEB_DIST` outside the tree, `HOME=/homeless-shelter` (a test that writes there
 //! fails the twin), a fresh `TMPDIR`, no network (a network namespace with only
 //! loopback), and on `PATH` only the tools the derivation lists plus what stdenv gives
@@ -297,7 +298,8 @@ impl Environment {
     }
 
     /// checks.web-unit: node's test runner in a copy of the web-unit set, through a
-    /// shell as the derivation's script runs it, with nixpkgs' nodejs on PATH.
+    /// shell as the derivation's script runs it, with node on PATH (nixpkgs' nodejs
+    /// under Nix).
     fn web_unit(&self) -> Result<(), String> {
         let src = self.copy("web-unit")?;
         let tools = link_tools(&self.work.join("tools/web-unit"), &named_commands(&["node"])?)?;
