@@ -39,17 +39,16 @@ build: web ## Build the release binary at target/release/nara
 run: build ## Build and run nara on :8080 (pass flags with ARGS="--name x")
 	target/release/nara $(ARGS)
 
-lint: web web-unit ## Formatting, clippy -D warnings (with Cargo.toml's [lints]), cargo doc, shellcheck, the page's unit tests
-	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
-	RUSTDOCFLAGS="--deny warnings" $(CARGO) doc --locked --no-deps
-	$(CARGO) fmt --check --manifest-path xtask/Cargo.toml
-	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
-	$(CARGO) clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
+# The checks' command lines live in nix/commands.toml, which the flake and its twins read
+# too; `cargo xtask local` runs them here, printing each.
+lint: web web-unit ## The flake's fmt, clippy -D warnings (with Cargo.toml's [lints]) and cargo doc commands here, shellcheck, the page's unit tests
+	$(CARGO) xtask local fmt clippy doc
+	$(CARGO) xtask local fmt clippy --manifest-path xtask/Cargo.toml
+	$(CARGO) xtask local fmt --manifest-path fuzz/Cargo.toml
 	shellcheck $(SCRIPTS)
 
-web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds
-	node --test web/test/*.test.mjs
+web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds (checks.web-unit)
+	$(CARGO) xtask local web-unit
 
 nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
 	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null || { echo "nix-check: $$f does not parse"; exit 1; }; done
@@ -64,7 +63,7 @@ nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix
 	else echo "nix-check: NIXPKGS_LIB is unset, so the lib-only evaluation is skipped (see README)"; fi
 
 unit: web ## Unit and integration tests (cargo nextest) in this checkout
-	$(CARGO) nextest run --locked
+	$(CARGO) xtask local nextest
 
 twins: ## The flake's checks offline, each as Nix runs it: its file set, tools, profile, no network (TWINS= to pick)
 	$(CARGO) xtask twin $(TWINS)

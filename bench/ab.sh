@@ -13,7 +13,7 @@ RUNS=$(mktemp)
 PIDS=
 trap 'kill $PIDS 2>/dev/null || true; rm -f "$RUNS"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$(dirname "$0")/loopback.py"; }
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 start() {
 	local port

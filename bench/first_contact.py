@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,33 +21,8 @@ import tempfile
 import time
 import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, limit=10):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"first_contact: nothing listens on {port}")
-
-
-def start_broker(workdir):
-    port = free_port()
-    conf = os.path.join(workdir, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write(f"persistence false\nuser root\nallow_anonymous true\nlistener {port} 127.0.0.1\n")
-    program = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([program, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc, port
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+from loopback import free_port, start_broker, wait_port  # noqa: E402  (bench/loopback.py)
 
 
 def start_nara(binary, name, broker_port):
@@ -60,7 +34,7 @@ def start_nara(binary, name, broker_port):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_port(port)
+    wait_port(port, "first_contact")
     return proc, port
 
 
@@ -81,7 +55,7 @@ def wait_view(port, names, limit):
 
 def measure(binary, naras, rounds, pause):
     workdir = tempfile.mkdtemp(prefix="nara-first-contact-")
-    broker, broker_port = start_broker(workdir)
+    broker, broker_port = start_broker(workdir, "first_contact")
     residents = [start_nara(binary, f"resident{i}", broker_port) for i in range(naras)]
     names = {f"resident{i}" for i in range(naras)}
     try:

@@ -36,7 +36,7 @@ say "building the release binary"
 make --no-print-directory build >/dev/null
 script=$(sed -n 's|.*src="\(/assets/[^"]*\.js\)".*|\1|p' "$DIST/index.html" | head -n 1)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$(dirname "$0")/loopback.py"; }
 wait_http() { for _ in $(seq 200); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # CPU seconds (user + system, all threads) a process has used, in clock ticks.

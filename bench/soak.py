@@ -6,12 +6,14 @@ past its warm-up level (+25 %, +2 MiB). Writes bench/results/soak.md."""
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+from loopback import free_port, start_broker  # noqa: E402  (bench/loopback.py)
 
 BIN = "target/release/nara"
 TOTAL = int(os.environ.get("SOAK_SECONDS", "600"))
@@ -21,12 +23,6 @@ def say(message):
     print(f"soak: {message}", file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
@@ -34,14 +30,8 @@ def rss_kib(pid):
 
 def main():
     work = tempfile.mkdtemp(prefix="nara-soak-")
-    broker_port = free_port()
-    conf = os.path.join(work, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write(f"persistence false\nuser root\nlog_dest none\nallow_anonymous true\nlistener {broker_port} 127.0.0.1\n")
-    mosquitto = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+    broker, broker_port = start_broker(work, "soak")
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    broker = subprocess.Popen([mosquitto, "-c", conf], **quiet)
-    time.sleep(0.5)
     plaza = ["--mqtt-url", f"mqtt://127.0.0.1:{broker_port}", "--plaza-announce-jitter", "0s",
              "--plaza-newspaper-interval", "1s", "--plaza-missing-after", "3s", "--log-level", "error"]
     observer_port = free_port()

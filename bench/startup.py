@@ -5,11 +5,8 @@ import subprocess
 import sys
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+from loopback import free_port  # noqa: E402  (bench/loopback.py)
 
 
 def healthy(port):

@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+from loopback import free_port, start_broker  # noqa: E402  (bench/loopback.py)
+
 # The view holds 10,000 (the default --plaza-max-peers), nara itself included.
 NARAS = 9999
 ROUNDS = 2
@@ -23,22 +26,6 @@ MIB = 1024
 
 def say(text):
     print(f"bench: {text}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"streams: nothing listened on :{port}")
 
 
 def wait_http(port):
@@ -55,15 +42,8 @@ def wait_http(port):
 
 
 def attack(binary, attacker, clients, work):
-    broker_port = free_port()
-    conf = os.path.join(work, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write(f"persistence false\nuser root\nlog_dest none\nallow_anonymous true\n"
-                f"max_queued_messages 100000\nlistener {broker_port} 127.0.0.1\n")
-    mosquitto = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+    broker, broker_port = start_broker(work, "streams", max_queued=100000, core=1)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    broker = subprocess.Popen(["taskset", "-c", "1", mosquitto, "-c", conf], **quiet)
-    wait_port(broker_port)
     port = free_port()
     nara = subprocess.Popen(["taskset", "-c", "0", binary, "--http-addr", f"127.0.0.1:{port}", "--name", "streams",
                              "--mqtt-url", f"mqtt://127.0.0.1:{broker_port}", "--plaza-announce-jitter", "0s",

@@ -1,6 +1,8 @@
 # `nix flake check`: the same oracle, tests and linters that `make test` runs, each in
-# its own derivation so a failure names what failed. `cargo xtask twin` runs each of
-# these commands offline, on the same file set with the same tools; keep the two in step.
+# its own derivation so a failure names what failed. The command lines are in
+# nix/commands.toml, which `cargo xtask twin` reads too and runs offline, on the same
+# file set with the same tools; what each check adds to its command (tools, file set,
+# environment) is here.
 {
   lib,
   stdenv,
@@ -24,91 +26,100 @@
   prometheus,
   systemd,
   util-linux,
+  nodejs,
   alejandra,
   statix,
   deadnix,
-}:
-{
-  inherit nara nara-web;
+}: let
+  commands = lib.importTOML ./commands.toml;
+  # One check's lists of words from the table, joined as crane joins them, under the
+  # argument names crane takes (cargoExtraArgs, cargoClippyExtraArgs, ...).
+  craneArgsOf = name: lib.mapAttrs (_: lib.concatStringsSep " ") (removeAttrs commands.${name} ["env"]);
+in
+  {
+    inherit nara nara-web;
 
-  # The dev profile, as `make lint` runs clippy (nix/crate-args.nix). Nothing reads
-  # this check's target/, so it is not installed (crane installs it by default) and no
-  # binary cache receives it.
-  clippy = craneLib.cargoClippy (crateArgs.checks
-    // {
-      cargoClippyExtraArgs = "--all-targets -- --deny warnings";
-      doInstallCargoArtifacts = false;
-    });
+    # The dev profile, as `make lint` runs clippy (nix/crate-args.nix). Nothing reads
+    # this check's target/, so it is not installed (crane installs it by default) and no
+    # binary cache receives it.
+    clippy = craneLib.cargoClippy (crateArgs.checks
+      // craneArgsOf "clippy"
+      // {doInstallCargoArtifacts = false;});
 
-  fmt = craneLib.cargoFmt {src = sources.rust;};
+    fmt = craneLib.cargoFmt ({src = sources.rust;} // craneArgsOf "fmt");
 
-  # The API docs build without a warning: no broken link, no undocumented public item.
-  doc = craneLib.cargoDoc (crateArgs.checks
-    // {
-      env = crateArgs.checks.env // {RUSTDOCFLAGS = "--deny warnings";};
-    });
+    # The API docs build without a warning: no broken link, no undocumented public item.
+    doc = craneLib.cargoDoc (crateArgs.checks
+      // craneArgsOf "doc"
+      // {env = crateArgs.checks.env // commands.doc.env;});
 
-  # The integration tests read the book chapters and modules they hold the code
-  # against (sources.tests), start real servers and a mosquitto broker on loopback, and
-  # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate and
-  # unshare. The dependency layer is the checks' own, built from the crate's source
-  # alone.
-  nextest = craneLib.cargoNextest (crateArgs.checks
-    // {
-      src = sources.tests;
-      cargoExtraArgs = "--locked";
-      # As for clippy: a target/ that nothing reads stays out of the store and the cache.
-      doInstallCargoArtifacts = false;
-      # util-linux: the host-uptime test mounts a /proc with subset=pid in a namespace.
-      nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd util-linux];
-      __darwinAllowLocalNetworking = true;
-    });
+    # The integration tests read the book chapters and modules they hold the code
+    # against (sources.tests), start real servers and a mosquitto broker on loopback, and
+    # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate and
+    # unshare. The dependency layer is the checks' own, built from the crate's source
+    # alone.
+    nextest = craneLib.cargoNextest (crateArgs.checks
+      // craneArgsOf "nextest"
+      // {
+        src = sources.tests;
+        # As for clippy: a target/ that nothing reads stays out of the store and the cache.
+        doInstallCargoArtifacts = false;
+        # util-linux: the host-uptime test mounts a /proc with subset=pid in a namespace.
+        nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd util-linux];
+        __darwinAllowLocalNetworking = true;
+      });
 
-  # Reads .cargo/audit.toml: the advisories ignored there say why.
-  audit = craneLib.cargoAudit {
-    src = sources.audit;
-    inherit advisory-db;
-  };
+    # Reads .cargo/audit.toml: the advisories ignored there say why.
+    audit = craneLib.cargoAudit ({
+        src = sources.audit;
+        inherit advisory-db;
+      }
+      // craneArgsOf "audit");
 
-  # The test oracle, unchanged, against the built package.
-  oracle =
-    runCommand "nara-oracle" {
-      nativeBuildInputs = [curl];
-      __darwinAllowLocalNetworking = true;
-    } ''
-      sh ${../checks/oracle.sh} ${lib.getExe nara}
+    # The page's pure logic (web/test/) under node's test runner, in the web-unit set.
+    web-unit = runCommand "nara-web-unit" {nativeBuildInputs = [nodejs];} ''
+      cd ${sources.web-unit}
+      ${lib.concatStringsSep " " commands.web-unit.command}
       touch "$out"
     '';
 
-  nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = [alejandra statix deadnix];} ''
-    cd ${sources.nix}
-    alejandra --check .
-    statix check --config statix.toml .
-    deadnix --fail .
-    touch "$out"
-  '';
-}
-// lib.optionalAttrs stdenv.hostPlatform.isLinux {
-  # services.nara evaluated in a real NixOS system, and run in VMs against the oracle.
-  inherit module-eval vm-test nara-static;
+    # The test oracle, unchanged, against the built package.
+    oracle =
+      runCommand "nara-oracle" {
+        nativeBuildInputs = [curl];
+        __darwinAllowLocalNetworking = true;
+      } ''
+        sh ${../checks/oracle.sh} ${lib.getExe nara}
+        touch "$out"
+      '';
 
-  # The oracle against the static nara, which must also resolve a broker's host name
-  # by itself (glibc's static libc, no NSS modules to load): mosquitto on a fixed port
-  # of the build's own loopback, reached as localhost.
-  oracle-static =
-    runCommand "nara-oracle-static" {
-      nativeBuildInputs = [curl file mosquitto];
-    } ''
-      file -L ${lib.getExe nara-static} > described
-      cat described
-      grep -Eq 'static(-pie|ally) linked' described
-      ORACLE_MQTT_PORT=18830 sh ${../checks/oracle.sh} ${lib.getExe nara-static}
+    nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = [alejandra statix deadnix];} ''
+      cd ${sources.nix}
+      ${lib.concatMapStringsSep "\n" (tool: lib.concatStringsSep " " commands.nix-lint.${tool}) ["alejandra" "statix" "deadnix"]}
       touch "$out"
     '';
+  }
+  // lib.optionalAttrs stdenv.hostPlatform.isLinux {
+    # services.nara evaluated in a real NixOS system, and run in VMs against the oracle.
+    inherit module-eval vm-test nara-static;
 
-  # The image's config: user, entrypoint, ports, labels, healthcheck.
-  oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''
-    sh ${../checks/oci-config.sh} ${oci}
-    touch "$out"
-  '';
-}
+    # The oracle against the static nara, which must also resolve a broker's host name
+    # by itself (glibc's static libc, no NSS modules to load): mosquitto on a fixed port
+    # of the build's own loopback, reached as localhost.
+    oracle-static =
+      runCommand "nara-oracle-static" {
+        nativeBuildInputs = [curl file mosquitto];
+      } ''
+        file -L ${lib.getExe nara-static} > described
+        cat described
+        grep -Eq 'static(-pie|ally) linked' described
+        ORACLE_MQTT_PORT=18830 sh ${../checks/oracle.sh} ${lib.getExe nara-static}
+        touch "$out"
+      '';
+
+    # The image's config: user, entrypoint, ports, labels, healthcheck.
+    oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''
+      sh ${../checks/oci-config.sh} ${oci}
+      touch "$out"
+    '';
+  }

@@ -21,6 +21,8 @@
       "nixpacks.toml"
       "statix.toml"
       ".cargo/audit.toml"
+      # The checks' command table: read while Nix evaluates, never by cargo.
+      "nix/commands.toml"
     ];
   };
 
@@ -59,6 +61,16 @@
       "web/public"
       "docs/book.toml"
       "docs/src"
+    ];
+  };
+
+  # What the page's unit tests (web/test/) import: the modules under test, and the
+  # package.json that makes node read web/src/*.js as ES modules.
+  web-unit = {
+    include = [
+      "web/package.json"
+      "web/src"
+      "web/test"
     ];
   };
 

@@ -3,28 +3,16 @@
 // artifacts/crowd.png. CROWD (default 2,000, which a debug build takes in seconds) sets
 // the size; the book's screenshot is of CROWD=10000 against the release binary.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { after, before, test } from "node:test";
-import { launchBrowser, openPage, runCrowd, startBroker, startNara, stopAll } from "./harness.mjs";
+import { test } from "node:test";
+import { artifacts, chromiumForThisFile } from "./browser.mjs";
+import { runCrowd, startBroker, startNara, status } from "./harness.mjs";
 
-const artifacts = new URL("./artifacts/", import.meta.url).pathname;
-mkdirSync(artifacts, { recursive: true });
+const openPage = chromiumForThisFile();
 const CROWD = Number(process.env.CROWD ?? 2000);
 const BURST = Math.min(3000, CROWD);
 const fmt = (n) => n.toLocaleString("en");
-let browser;
-
-before(async () => {
-  ({ browser } = await launchBrowser());
-});
-
-after(async () => {
-  await browser?.close();
-  await stopAll();
-});
-
 async function online(url) {
-  return (await (await fetch(`${url}/api/status`)).json()).plaza.peers.online;
+  return (await status(url)).plaza.peers.online;
 }
 
 /** How many plaza messages of `kind` nara accepted so far. */
@@ -57,7 +45,7 @@ test("a crowd of naras shows a page at a time, and a churning plaza costs at mos
   await runCrowd(broker.url, CROWD, 0);
   await until(`${CROWD} naras ONLINE in home's view`, 240000, async () => (await online(home.url)) === CROWD + 1);
 
-  const { page, errors } = await openPage(browser, { viewport: { width: 1100, height: 1300 } });
+  const { page, errors } = await openPage({ viewport: { width: 1100, height: 1300 } });
   const statusRequests = [];
   page.on("request", (request) => {
     if (new URL(request.url()).pathname === "/api/status") statusRequests.push(Date.now());

@@ -1,13 +1,12 @@
 // What the browser tests run against: the real nara binary (NARA_BIN) and a real
-// mosquitto on free loopback ports, and Debian's Chromium (CHROMIUM, default
-// /usr/bin/chromium). Everything started here is stopped by `stopAll()`.
+// mosquitto on free loopback ports (the browser itself is browser.mjs's). Everything
+// started here is stopped by `stopAll()`.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
 
 const children = new Set();
 
@@ -138,33 +137,7 @@ export async function stopAll() {
   await Promise.all([...children].map((c) => stop(c, "SIGKILL")));
 }
 
-export async function launchBrowser() {
-  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-  const version = execFileSync(executablePath, ["--version"]).toString().trim();
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    // As root Chromium needs --no-sandbox; the rest keeps it off a network it cannot reach.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
-  return { browser, version };
-}
-
-/** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser, options = {}) {
-  const page = await browser.newPage(options);
-  const errors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return { page, errors };
+/** The nara's /api/status, parsed. */
+export async function status(url) {
+  return (await fetch(`${url}/api/status`)).json();
 }

@@ -1,40 +1,16 @@
 // The web UI and the book in a real browser, against real naras and a real broker:
 // what a person sees, live. Screenshots go to e2e/artifacts/.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { after, before, test } from "node:test";
-import {
-  launchBrowser,
-  openPage,
-  soulFile,
-  startBroker,
-  startNara,
-  startOldRelease,
-  stop,
-  stopAll,
-} from "./harness.mjs";
+import { test } from "node:test";
+import { artifacts, chromiumForThisFile } from "./browser.mjs";
+import { soulFile, startBroker, startNara, startOldRelease, status, stop } from "./harness.mjs";
 
-const artifacts = new URL("./artifacts/", import.meta.url).pathname;
-mkdirSync(artifacts, { recursive: true });
-let browser;
-
-before(async () => {
-  ({ browser } = await launchBrowser());
-});
-
-after(async () => {
-  await browser?.close();
-  await stopAll();
-});
-
-async function status(url) {
-  return (await fetch(`${url}/api/status`)).json();
-}
+const openPage = chromiumForThisFile();
 
 test("the page loads without console errors and shows the nara's name and version", async () => {
   const nara = await startNara(["--name", "solo"]);
   const expected = await status(nara.url);
-  const { page, errors } = await openPage(browser);
+  const { page, errors } = await openPage();
   await page.goto(nara.url, { waitUntil: "networkidle" });
   assert.equal(await page.getByTestId("nara-name").textContent(), "solo");
   assert.equal(await page.getByTestId("nara-version").textContent(), expected.version);
@@ -50,7 +26,7 @@ test("naras joining appear without a reload, and one leaving turns OFFLINE", asy
   const plaza = (name) =>
     startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
   const home = await plaza("home");
-  const { page, errors } = await openPage(browser, { viewport: { width: 1100, height: 760 } });
+  const { page, errors } = await openPage({ viewport: { width: 1100, height: 760 } });
   await page.goto(home.url);
   await page.getByTestId("plaza-state").filter({ hasText: "on the plaza" }).waitFor();
 
@@ -81,7 +57,7 @@ test("a rollout shows live: who is behind, then the handover, then the version c
   const soul = soulFile("hall");
   const old = startOldRelease(broker.url, soul, "hall", "0.0.9");
 
-  const { page, errors } = await openPage(browser, { viewport: { width: 1100, height: 900 } });
+  const { page, errors } = await openPage({ viewport: { width: 1100, height: 900 } });
   await page.goto(home.url);
   await page.locator('[data-testid="behind"] li[data-peer="hall"]').waitFor({ timeout: 10000 });
   assert.match(await page.locator('[data-version="0.0.9"]').textContent(), /1 nara.*behind.*hall/);
@@ -107,7 +83,7 @@ test("a rollout shows live: who is behind, then the handover, then the version c
 
 test("a soul minted for another name is named on the page, with the name to set", async () => {
   const nara = await startNara(["--name", "k8s-nara-6b7c9d8f5-abcde", "--soul-file", soulFile("k8s-nara")]);
-  const { page, errors } = await openPage(browser);
+  const { page, errors } = await openPage();
   await page.goto(nara.url, { waitUntil: "networkidle" });
   const banner = page.getByTestId("bond-advice");
   assert.match(await banner.textContent(), /minted for the name "k8s-nara".*NARA_NAME=k8s-nara/);
@@ -118,7 +94,7 @@ test("a soul minted for another name is named on the page, with the name to set"
 
 test("on a phone the network reads as cards, in dark mode too", async () => {
   const nara = await startNara(["--name", "pocket"]);
-  const { page, errors } = await openPage(browser, { viewport: { width: 390, height: 800 }, colorScheme: "dark" });
+  const { page, errors } = await openPage({ viewport: { width: 390, height: 800 }, colorScheme: "dark" });
   await page.goto(nara.url, { waitUntil: "networkidle" });
   const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(background, "rgb(247, 245, 240)", "the dark palette applies");
@@ -133,7 +109,7 @@ test("on a phone the network reads as cards, in dark mode too", async () => {
 
 test("the book loads and its search finds a configuration flag", async () => {
   const nara = await startNara(["--name", "reader"]);
-  const { page, errors } = await openPage(browser);
+  const { page, errors } = await openPage();
   await page.goto(`${nara.url}/docs/`, { waitUntil: "networkidle" });
   assert.match(await page.title(), /nara/);
   await page.locator("#mdbook-search-toggle, #search-toggle").first().click();

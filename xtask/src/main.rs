@@ -1,12 +1,15 @@
 //! `cargo xtask`: repository chores that must run where Nix cannot, so `make test`
 //! checks the Nix layer offline: formatting (what `nix fmt` writes), the agreement of
-//! flake.nix and flake.lock, and evaluating what needs only nixpkgs' `lib`.
+//! flake.nix and flake.lock, and evaluating what needs only nixpkgs' `lib`; and the
+//! flake checks' commands, offline as twins or in the checkout.
 
+mod commands;
 mod deploy_check;
 mod fileset;
 mod flake_lock;
 #[path = "../../build/git_revision.rs"]
 mod git_revision;
+mod local;
 mod nix_eval;
 mod nix_fmt;
 mod nix_instantiate;
@@ -23,6 +26,8 @@ commands:
   flake-lock          check that flake.lock locks exactly what flake.nix declares
   nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
   twin [NAME...]      run the flake's checks offline, as Nix runs them (--list names them)
+  local CHECK...      run checks' commands (nix/commands.toml) in this checkout: fmt, clippy,
+                      doc, nextest, web-unit (--manifest-path PATH: another crate's)
   fileset SET         list the files a derivation's source holds (nix/filesets.nix)
   unit-score          score modules/hardening.nix with systemd-analyze (target <= 1.5)
   deploy-check BIN    port, health paths, grace and metrics agree across every deployment
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
         Some("nix-eval") => nix_eval::run(&root),
         Some("unit-score") => unit_score::run(&root),
         Some("twin") => twin::run(&root, &args[1..]),
+        Some("local") => local::run(&root, &args[1..]),
         Some("fileset") => match args.get(1) {
             Some(set) => fileset::files(&root, set).map(|files| {
                 for file in files {

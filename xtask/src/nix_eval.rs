@@ -284,6 +284,7 @@ fn derivations_expression(lib: &Path) -> String {
     cargoAudit = args: args;
   }};
   glibc = stub "glibc" // {{ static = stub "glibc-static"; }};
+  commands = lib.importTOML ./nix/commands.toml;
   expect = ok: message: lib.optional (!ok) message;
   failuresFor = hostName: hostPlatform: let
     stdenv = {{ inherit hostPlatform; buildPlatform = build; }};
@@ -298,10 +299,10 @@ fn derivations_expression(lib: &Path) -> String {
     checks = import ./nix/checks.nix ({{
       inherit lib stdenv craneLib crateArgs nara nara-static;
       runCommand = name: _env: _script: stub name;
-      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; }};
+      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; web-unit = stub "web-unit"; }};
       advisory-db = stub "advisory-db";
       prometheus.cli = stub "promtool";
-    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "util-linux" "alejandra" "statix" "deadnix" ] stub);
+    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "util-linux" "nodejs" "alejandra" "statix" "deadnix" ] stub);
     target = hostPlatform.rust.rustcTarget;
     flags = "CARGO_TARGET_${{hostPlatform.rust.cargoEnvVarTarget}}_RUSTFLAGS";
     static = crateArgs.static;
@@ -319,7 +320,14 @@ fn derivations_expression(lib: &Path) -> String {
     ++ expect (!(lib.meta.availableOn (lib.systems.elaborate "aarch64-darwin") nara-static)) (says "nara-static is Linux only")
     ++ expect (nara-static.meta.mainProgram == "nara") (says "nara-static's program is nara")
     ++ expect (checks.clippy.doInstallCargoArtifacts == false && checks.nextest.doInstallCargoArtifacts == false) (says "clippy and nextest install no target/ for the binary cache")
-    ++ expect (checks ? oracle-static && checks ? nara-static) (says "the checks build nara-static and run the oracle against it");
+    ++ expect (checks ? oracle-static && checks ? nara-static) (says "the checks build nara-static and run the oracle against it")
+    ++ expect (checks ? web-unit) (says "the page's unit tests are a check")
+    ++ lib.concatMap (name: let
+        given = removeAttrs commands.${{name}} [ "env" ];
+      in expect (lib.all (argument: checks.${{name}}.${{argument}} or null == lib.concatStringsSep " " given.${{argument}}) (lib.attrNames given))
+        (says "crane's ${{name}} gets each list of nix/commands.toml as its argument of that name"))
+      [ "fmt" "clippy" "doc" "nextest" "audit" ]
+    ++ expect (checks.doc.env.RUSTDOCFLAGS or null == commands.doc.env.RUSTDOCFLAGS) (says "the doc check sets nix/commands.toml's RUSTDOCFLAGS");
 in lib.concatLists (lib.mapAttrsToList failuresFor hosts)"#,
         lib = lib.display(),
     )
@@ -362,6 +370,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "nixpacks.toml",
         "statix.toml",
         ".cargo/audit.toml",
+        "nix/commands.toml",
     ] {
         expect("rust", file, false);
     }
@@ -389,6 +398,12 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     }
     for file in ["src/main.rs", "Cargo.lock", "README.md"] {
         expect("web", file, false);
+    }
+    for file in ["web/package.json", "web/src/rollout.js", "web/test/rollout.test.mjs"] {
+        expect("web-unit", file, true);
+    }
+    for file in ["web/package-lock.json", "web/build.mjs", "src/main.rs"] {
+        expect("web-unit", file, false);
     }
     for file in ["flake.nix", "nix/scope.nix", "statix.toml"] {
         expect("nix", file, true);

@@ -2,9 +2,10 @@
 //! way Nix runs it, so a check fails in `make test` before it fails on a user's first
 //! `nix flake check`.
 //!
-//! A twin runs the command crane or nix/checks.nix runs (same cargo profile, same flags)
-//! on a copy of the file set its derivation gets (nix/filesets.nix: tracked files only,
-//! no `.git`, no `web/dist`), with the environment a Nix build has: the web bundle at
+//! A twin runs the command crane or nix/checks.nix runs (same cargo profile, and the
+//! same words, read from nix/commands.toml where the flake reads them) on a copy of the
+//! file set its derivation gets (nix/filesets.nix: tracked files only, no `.git`, no
+//! `web/dist`), with the environment a Nix build has: the web bundle at
 //! `NARA_WEB_DIST` outside the tree, `HOME=/homeless-shelter` (a test that writes there
 //! fails the twin), a fresh `TMPDIR`, no network (a network namespace with only
 //! loopback), and on `PATH` only the tools the derivation lists plus what stdenv gives
@@ -12,6 +13,7 @@
 
 mod sandbox;
 
+use crate::commands::{CommandLine, Table};
 use crate::fileset;
 use sandbox::{
     Isolated, link_tools, named_commands, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home,
@@ -38,6 +40,11 @@ const TWINS: &[Twin] = &[
     Twin {
         name: "fmt",
         check: "checks.fmt (craneLib.cargoFmt)",
+        needs: &[],
+    },
+    Twin {
+        name: "web-unit",
+        check: "checks.web-unit (node --test on the web-unit file set, nodejs)",
         needs: &[],
     },
     Twin {
@@ -173,6 +180,8 @@ struct Environment {
     cargo_home: PathBuf,
     revision: String,
     cores: String,
+    /// nix/commands.toml: the words each check runs.
+    commands: Table,
 }
 
 impl Environment {
@@ -209,37 +218,17 @@ impl Environment {
             isolate,
             revision: crate::git_revision::describe(root),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()).to_string(),
+            commands: Table::read(root)?,
         })
     }
 
     fn run(&self, name: &str) -> Result<(), String> {
         match name {
             "nara-web" => self.nara_web(),
-            "fmt" => self.cargo_twin("rust", &[], &["fmt", "--", "--check"], false),
-            "clippy" => self.cargo_twin(
-                "rust",
-                &[],
-                &[
-                    "clippy",
-                    "--profile",
-                    "dev",
-                    "--locked",
-                    "--all-targets",
-                    "--",
-                    "--deny",
-                    "warnings",
-                ],
-                true,
-            ),
-            "doc" => self.cargo_twin_with(
-                "rust",
-                &[],
-                &["doc", "--profile", "dev", "--locked", "--no-deps"],
-                true,
-                |c| {
-                    c.env("RUSTDOCFLAGS", "--deny warnings");
-                },
-            ),
+            "fmt" => self.cargo_twin("rust", &[], &self.commands.fmt()?, false),
+            "web-unit" => self.web_unit(),
+            "clippy" => self.cargo_twin("rust", &[], &self.commands.clippy(Some(CHECKS_PROFILE))?, true),
+            "doc" => self.cargo_twin("rust", &[], &self.commands.doc(Some(CHECKS_PROFILE))?, true),
             "nextest" => self.nextest(),
             "audit" => self.audit(),
             "nix-lint" => self.nix_lint(),
@@ -305,12 +294,19 @@ impl Environment {
                 "mount",
             ])?,
         )?;
-        self.cargo_twin(
-            "tests",
-            &[&tools],
-            &["nextest", "run", "--cargo-profile", "dev", "--locked"],
-            true,
-        )
+        self.cargo_twin("tests", &[&tools], &self.commands.nextest(Some(CHECKS_PROFILE))?, true)
+    }
+
+    /// checks.web-unit: node's test runner in a copy of the web-unit set, through a
+    /// shell as the derivation's script runs it, with node on PATH (nixpkgs' nodejs
+    /// under Nix).
+    fn web_unit(&self) -> Result<(), String> {
+        let src = self.copy("web-unit")?;
+        let tools = link_tools(&self.work.join("tools/web-unit"), &named_commands(&["node"])?)?;
+        let line = self.commands.web_unit()?;
+        self.command(&src, &[&tools], |_| {})
+            .args(["sh", "-c", &line.argv.join(" ")])
+            .run()
     }
 
     /// crane's cargoAudit against the advisory database flake.lock pins.
@@ -335,9 +331,7 @@ impl Environment {
         self.command(&src, &[&tools], |c| {
             c.env("CARGO_HOME", &cargo_home);
         })
-        .args(["cargo", "audit", "-n", "-d"])
-        .arg(&db)
-        .args(["--ignore", "yanked"])
+        .args(&self.commands.audit(&db)?.argv)
         .run()
     }
 
@@ -352,7 +346,7 @@ impl Environment {
             Some(_) => {
                 let tools = link_tools(&self.work.join("tools/statix"), &named_commands(&["statix"])?)?;
                 self.command(&src, &[&tools], |_| {})
-                    .args(["statix", "check", "--config", "statix.toml", "."])
+                    .args(self.commands.nix_lint("statix")?)
                     .run()?;
                 eprintln!("twin nix-lint: statix check: clean");
             }
@@ -362,34 +356,15 @@ impl Environment {
         }
         let tools = link_tools(&self.work.join("tools/deadnix"), &named_commands(&["deadnix"])?)?;
         self.command(&src, &[&tools], |_| {})
-            .args(["deadnix", "--fail", "."])
+            .args(self.commands.nix_lint("deadnix")?)
             .run()
     }
 
     /// crane's buildPackage: the release build, its JSON messages into a build log as
     /// crane writes them (`>"$cargoBuildLog"`), installed as nix/nara.nix installs it.
     fn nara(&self) -> Result<(), String> {
-        let log = self.work.join("cargo-build.log");
-        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        self.cargo_twin_with(
-            "rust",
-            &[],
-            &[
-                "build",
-                "--release",
-                "--message-format",
-                "json-render-diagnostics",
-                "--locked",
-            ],
-            true,
-            |c| {
-                c.stdout(log_file);
-            },
-        )?;
-        let built = self.work.join("rust/target/release/nara");
         let installed = self.nara_bin();
-        std::fs::create_dir_all(installed.parent().expect("bin/")).map_err(|e| e.to_string())?;
-        std::fs::copy(&built, &installed).map_err(|e| format!("cannot install {}: {e}", built.display()))?;
+        self.release_build(None, &installed)?;
         eprintln!("twin nara: installed {}", installed.display());
         Ok(())
     }
@@ -414,30 +389,8 @@ impl Environment {
             eprintln!("twin nara-static: SKIPPED: packages.nara-static is for Linux on x86_64 and aarch64 only");
             return Ok(());
         };
-        let log = self.work.join("cargo-build-static.log");
-        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        self.cargo_twin_with(
-            "rust",
-            &[],
-            &[
-                "build",
-                "--release",
-                "--message-format",
-                "json-render-diagnostics",
-                "--locked",
-                "--target",
-                &target,
-            ],
-            true,
-            |c| {
-                c.env(rustflags_variable(&target), "-C target-feature=+crt-static");
-                c.stdout(log_file);
-            },
-        )?;
-        let built = self.work.join("rust/target").join(&target).join("release/nara");
         let installed = self.nara_static_bin();
-        std::fs::create_dir_all(installed.parent().expect("bin/")).map_err(|e| e.to_string())?;
-        std::fs::copy(&built, &installed).map_err(|e| format!("cannot install {}: {e}", built.display()))?;
+        self.release_build(Some(&target), &installed)?;
         let described = tool_output("file", &[installed.as_os_str()])?;
         if !(described.contains("static-pie linked") || described.contains("statically linked")) {
             return Err(format!("file does not see a static binary: {described}"));
@@ -493,17 +446,65 @@ impl Environment {
         .run()
     }
 
-    /// A cargo command in a copy of `set`, keeping its `target/` between runs.
-    fn cargo_twin(&self, set: &str, extra_tools: &[&Path], args: &[&str], with_bundle: bool) -> Result<(), String> {
-        self.cargo_twin_with(set, extra_tools, args, with_bundle, |_| {})
+    /// crane's buildPackage (nix/nara.nix, nix/nara-static.nix): the release build in
+    /// the `rust` set, its JSON messages into a build log as crane writes them
+    /// (`>"$cargoBuildLog"`), installed at `installed`. With a `target`, the build is
+    /// static: +crt-static through that target's RUSTFLAGS variable
+    /// (nix/crate-args.nix).
+    fn release_build(&self, target: Option<&str>, installed: &Path) -> Result<(), String> {
+        let log = self.work.join(match target {
+            None => "cargo-build.log",
+            Some(_) => "cargo-build-static.log",
+        });
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let mut argv: Vec<String> = [
+            "cargo",
+            "build",
+            "--release",
+            "--message-format",
+            "json-render-diagnostics",
+            "--locked",
+        ]
+        .map(String::from)
+        .to_vec();
+        argv.extend(target.iter().flat_map(|t| ["--target".to_string(), t.to_string()]));
+        self.cargo_twin_with("rust", &[], &argv, true, |c| {
+            if let Some(target) = target {
+                c.env(rustflags_variable(target), "-C target-feature=+crt-static");
+            }
+            c.stdout(log_file);
+        })?;
+        let built = self
+            .work
+            .join("rust/target")
+            .join(target.unwrap_or_default())
+            .join("release/nara");
+        std::fs::create_dir_all(installed.parent().expect("bin/")).map_err(|e| e.to_string())?;
+        std::fs::copy(&built, installed).map_err(|e| format!("cannot install {}: {e}", built.display()))?;
+        Ok(())
     }
 
-    /// [`Self::cargo_twin`], with a last say over the command (where its output goes).
+    /// A command of nix/commands.toml in a copy of `set`, keeping its `target/` between
+    /// runs.
+    fn cargo_twin(
+        &self,
+        set: &str,
+        extra_tools: &[&Path],
+        line: &CommandLine,
+        with_bundle: bool,
+    ) -> Result<(), String> {
+        self.cargo_twin_with(set, extra_tools, &line.argv, with_bundle, |c| {
+            c.envs(line.env.iter().map(|(k, v)| (k, v)));
+        })
+    }
+
+    /// A cargo command (`argv`, from `cargo` on) in a copy of `set`, with a last say
+    /// over the command (its variables, where its output goes).
     fn cargo_twin_with(
         &self,
         set: &str,
         extra_tools: &[&Path],
-        args: &[&str],
+        argv: &[String],
         with_bundle: bool,
         finish: impl FnOnce(&mut Command),
     ) -> Result<(), String> {
@@ -520,7 +521,7 @@ impl Environment {
             }
             finish(c);
         });
-        command.arg("cargo").args(args);
+        command.args(argv);
         command.run()
     }
 
@@ -576,6 +577,9 @@ impl Environment {
         Isolated::new(command)
     }
 }
+
+/// crate-args.nix's CARGO_PROFILE for the checks: the dev profile, as `make lint` builds.
+const CHECKS_PROFILE: &str = "dev";
 
 /// The glibc target the static nara is built for here, as nixpkgs names it for this
 /// machine (`stdenv.hostPlatform.rust.rustcTarget`); none off Linux or another CPU.

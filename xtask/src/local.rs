@@ -1,0 +1,64 @@
+//! `cargo xtask local CHECK... [--manifest-path PATH]`: the flake checks' commands
+//! (nix/commands.toml) run in this checkout, with its tools and environment, as
+//! `make lint`, `make unit` and `make web-unit` run them. Unlike a twin, nothing is
+//! copied or isolated: this is the developer's quick loop.
+
+use crate::commands::{CommandLine, LOCAL, Table};
+use std::path::Path;
+use std::process::Command;
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut checks = Vec::new();
+    let mut manifest = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--manifest-path" => {
+                manifest = Some(args.next().ok_or("--manifest-path needs a path")?.as_str());
+            }
+            check => checks.push(check),
+        }
+    }
+    if checks.is_empty() {
+        return Err(format!(
+            "usage: cargo xtask local CHECK... [--manifest-path PATH]; checks: {}",
+            LOCAL.join(", ")
+        ));
+    }
+    let table = Table::read(root)?;
+    for check in checks {
+        let mut line = table.local(check)?;
+        if let Some(manifest) = manifest {
+            if line.shell {
+                return Err(format!("{check} is no cargo command; --manifest-path does not apply"));
+            }
+            line = line.for_manifest(manifest);
+        }
+        run_line(root, &line)?;
+    }
+    Ok(())
+}
+
+fn run_line(root: &Path, line: &CommandLine) -> Result<(), String> {
+    let shown = line.shown();
+    eprintln!("{shown}");
+    let mut command = if line.shell {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(line.argv.join(" "));
+        c
+    } else {
+        let mut c = Command::new(&line.argv[0]);
+        c.args(&line.argv[1..]);
+        c
+    };
+    let status = command
+        .current_dir(root)
+        .envs(line.env.iter().map(|(k, v)| (k, v)))
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} exited with {status}"))
+    }
+}
