@@ -228,12 +228,10 @@ impl Feed {
     fn push(&mut self, frames: &[Bytes], snapshot: bool) -> Result<bool, OverBudget> {
         let len: usize = frames.iter().map(Bytes::len).sum();
         let unsent = self.queue.unsent.load(Ordering::SeqCst);
-        let snapshot_unsent = self.queue.snapshot_unsent.load(Ordering::SeqCst);
-        let events_unsent = unsent - snapshot_unsent.min(unsent);
         let over = if snapshot {
-            snapshot_unsent > 0 || events_unsent > self.budget
+            self.refuses_snapshot()
         } else {
-            events_unsent + len > self.budget
+            self.events_unsent() + len > self.budget
         };
         if over {
             return Err(OverBudget);
@@ -255,6 +253,18 @@ impl Feed {
         }))
     }
 
+    /// Unsent bytes of events (not of a snapshot).
+    fn events_unsent(&self) -> usize {
+        let unsent = self.queue.unsent.load(Ordering::SeqCst);
+        unsent - self.queue.snapshot_unsent.load(Ordering::SeqCst).min(unsent)
+    }
+
+    /// Whether a snapshot would be refused now: one is still unsent, or the unsent
+    /// events are past the budget.
+    fn refuses_snapshot(&self) -> bool {
+        self.queue.snapshot_unsent.load(Ordering::SeqCst) > 0 || self.events_unsent() > self.budget
+    }
+
     fn snapshot(&mut self, json: &Bytes) -> Result<bool, OverBudget> {
         let mut frames = vec![Bytes::from_static(b"event: snapshot\ndata: ")];
         frames.extend(
@@ -274,6 +284,12 @@ impl Feed {
 /// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
 /// receiver starts right after it.
 fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Result<bool, OverBudget> {
+    // Asked before a snapshot is taken: under churn each one is serialized afresh (some
+    // 10 ms of one thread at 10,000 naras), and a stalled stream would cost one each
+    // time it fell behind, only to be closed.
+    if feed.refuses_snapshot() {
+        return Err(OverBudget);
+    }
     let (json, resubscribed) = plaza.subscribe_json();
     *changes = resubscribed;
     feed.snapshot(&json)
@@ -426,6 +442,44 @@ mod tests {
         }
         assert_eq!(feed.queue.unsent.load(Ordering::SeqCst), 0);
         assert!(matches!(feed.snapshot(&big), Ok(true)), "once taken, the next one fits");
+    }
+
+    #[test]
+    fn a_stream_that_cannot_take_a_snapshot_is_closed_before_one_is_taken_for_it() {
+        use crate::metrics::Metrics;
+        use crate::plaza::event;
+        use crate::plaza::identity::{Identity, Soul, SoulSource};
+        use crate::plaza::message::Kind;
+        use crate::plaza::settings::PlazaConfig;
+        use std::time::{SystemTime, UNIX_EPOCH};
+
+        let me = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let plaza = Plaza::new(me, PlazaConfig::default(), Arc::new(Metrics::new()));
+        let (json, mut changes) = plaza.subscribe_json();
+        let other = Identity::new(&Soul::mint("other").unwrap(), "other", SoulSource::Ephemeral);
+        let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;
+        let hello = event::encode(&other, Kind::HeyThere, now_ns, "");
+        plaza
+            .receive(&Kind::HeyThere.topic("other"), &hello)
+            .expect("a valid hey_there");
+        assert_eq!(changes.len(), 1, "the join waits in the receiver");
+
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut feed = Feed {
+            tx,
+            queue: Arc::new(Queue::new()),
+            budget: StreamLimits::DEFAULT_BUDGET,
+        };
+        assert!(
+            matches!(feed.snapshot(&json), Ok(true)),
+            "the first snapshot, never taken"
+        );
+        assert!(matches!(catch_up(&plaza, &mut changes, &mut feed), Err(OverBudget)));
+        assert_eq!(
+            changes.len(),
+            1,
+            "the receiver was kept: no fresh snapshot was taken for a stream that could not send it"
+        );
     }
 
     #[test]
