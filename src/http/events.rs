@@ -283,14 +283,18 @@ impl Feed {
 
 /// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
 /// receiver starts right after it.
-fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Result<bool, OverBudget> {
+async fn catch_up(
+    plaza: &Plaza,
+    changes: &mut broadcast::Receiver<ChangeJson>,
+    feed: &mut Feed,
+) -> Result<bool, OverBudget> {
     // Asked before a snapshot is taken: under churn each one is serialized afresh (some
     // 10 ms of one thread at 10,000 naras), and a stalled stream would cost one each
     // time it fell behind, only to be closed.
     if feed.refuses_snapshot() {
         return Err(OverBudget);
     }
-    let (json, resubscribed) = plaza.subscribe_json();
+    let (json, resubscribed) = plaza.subscribe_json().await;
     *changes = resubscribed;
     feed.snapshot(&json)
 }
@@ -314,7 +318,7 @@ pub fn stream(
     };
     let streams = streams.clone();
     tokio::spawn(async move {
-        let (json, mut changes) = plaza.subscribe_json();
+        let (json, mut changes) = plaza.subscribe_json().await;
         if !matches!(feed.push(&[Bytes::from_static(RETRY.as_bytes())], false), Ok(true))
             || !matches!(feed.snapshot(&json), Ok(true))
         {
@@ -325,6 +329,8 @@ pub fn stream(
         let check_every = (limits.stall_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut check = tokio::time::interval(check_every);
         let closed = loop {
+            // Caught up after the select, whose outputs may not be held across an await.
+            let mut lagged = false;
             let pushed = tokio::select! {
                 received = changes.recv() => match received {
                     // What else is already waiting goes with it, without another turn
@@ -338,7 +344,7 @@ pub fn stream(
                             match changes.try_recv() {
                                 Ok(change) => pushed = feed.change(&change),
                                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                                    pushed = catch_up(&plaza, &mut changes, &mut feed);
+                                    lagged = true;
                                     break;
                                 }
                                 // Closed shows at the next recv.
@@ -347,7 +353,10 @@ pub fn stream(
                         }
                         pushed
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&plaza, &mut changes, &mut feed),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        lagged = true;
+                        Ok(true)
+                    }
                     Err(broadcast::error::RecvError::Closed) => break None,
                 },
                 _ = heartbeat.tick() => feed.push(&[Bytes::from_static(b": heartbeat\n\n")], false),
@@ -359,6 +368,10 @@ pub fn stream(
                 }
                 _ = draining.wait_for(|d| *d) => break None,
                 () = feed.tx.closed() => break None,
+            };
+            let pushed = match pushed {
+                Ok(true) if lagged => catch_up(&plaza, &mut changes, &mut feed).await,
+                pushed => pushed,
             };
             match pushed {
                 Ok(true) => {}
@@ -444,8 +457,8 @@ mod tests {
         assert!(matches!(feed.snapshot(&big), Ok(true)), "once taken, the next one fits");
     }
 
-    #[test]
-    fn a_stream_that_cannot_take_a_snapshot_is_closed_before_one_is_taken_for_it() {
+    #[tokio::test]
+    async fn a_stream_that_cannot_take_a_snapshot_is_closed_before_one_is_taken_for_it() {
         use crate::metrics::Metrics;
         use crate::plaza::event;
         use crate::plaza::identity::{Identity, Soul, SoulSource};
@@ -455,7 +468,7 @@ mod tests {
 
         let me = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let plaza = Plaza::new(me, PlazaConfig::default(), Arc::new(Metrics::new()));
-        let (json, mut changes) = plaza.subscribe_json();
+        let (json, mut changes) = plaza.subscribe_json().await;
         let other = Identity::new(&Soul::mint("other").unwrap(), "other", SoulSource::Ephemeral);
         let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;
         let hello = event::encode(&other, Kind::HeyThere, now_ns, "");
@@ -474,7 +487,10 @@ mod tests {
             matches!(feed.snapshot(&json), Ok(true)),
             "the first snapshot, never taken"
         );
-        assert!(matches!(catch_up(&plaza, &mut changes, &mut feed), Err(OverBudget)));
+        assert!(matches!(
+            catch_up(&plaza, &mut changes, &mut feed).await,
+            Err(OverBudget)
+        ));
         assert_eq!(
             changes.len(),
             1,
