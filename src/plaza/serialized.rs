@@ -53,7 +53,7 @@ const TURN: Duration = Duration::from_millis(1);
 /// Peers serialized between two looks at the clock.
 const PEERS_PER_LOOK: usize = 64;
 
-/// The same bytes as [`peers_json`], giving the other tasks a turn every [`TURN`]: at
+/// The same bytes as [`peers_json`], giving the other tasks a turn every millisecond: at
 /// 10,000 naras the list is 2.7 MB and some 10 to 20 ms of one thread, which a request
 /// to a one-core nara (one thread) would otherwise wait through. `capacity` is a guess
 /// of the size (the last list's), so the buffer is not copied as it grows.
