@@ -72,6 +72,8 @@ pub async fn peers_json_yielding(peers: &[Peer], capacity: usize) -> Bytes {
         serde_json::to_writer(&mut json, peer).expect("a peer serializes");
     }
     json.extend_from_slice(b"]}");
+    // The slack of a guess would stay with the list for as long as it is shared.
+    json.shrink_to_fit();
     Bytes::from(json)
 }
 
