@@ -228,12 +228,10 @@ impl Feed {
     fn push(&mut self, frames: &[Bytes], snapshot: bool) -> Result<bool, OverBudget> {
         let len: usize = frames.iter().map(Bytes::len).sum();
         let unsent = self.queue.unsent.load(Ordering::SeqCst);
-        let snapshot_unsent = self.queue.snapshot_unsent.load(Ordering::SeqCst);
-        let events_unsent = unsent - snapshot_unsent.min(unsent);
         let over = if snapshot {
-            snapshot_unsent > 0 || events_unsent > self.budget
+            self.refuses_snapshot()
         } else {
-            events_unsent + len > self.budget
+            self.events_unsent() + len > self.budget
         };
         if over {
             return Err(OverBudget);
@@ -255,6 +253,18 @@ impl Feed {
         }))
     }
 
+    /// Unsent bytes of events (not of a snapshot).
+    fn events_unsent(&self) -> usize {
+        let unsent = self.queue.unsent.load(Ordering::SeqCst);
+        unsent - self.queue.snapshot_unsent.load(Ordering::SeqCst).min(unsent)
+    }
+
+    /// Whether a snapshot would be refused now: one is still unsent, or the unsent
+    /// events are past the budget.
+    fn refuses_snapshot(&self) -> bool {
+        self.queue.snapshot_unsent.load(Ordering::SeqCst) > 0 || self.events_unsent() > self.budget
+    }
+
     fn snapshot(&mut self, json: &Bytes) -> Result<bool, OverBudget> {
         let mut frames = vec![Bytes::from_static(b"event: snapshot\ndata: ")];
         frames.extend(
@@ -273,8 +283,18 @@ impl Feed {
 
 /// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
 /// receiver starts right after it.
-fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Result<bool, OverBudget> {
-    let (json, resubscribed) = plaza.subscribe_json();
+async fn catch_up(
+    plaza: &Plaza,
+    changes: &mut broadcast::Receiver<ChangeJson>,
+    feed: &mut Feed,
+) -> Result<bool, OverBudget> {
+    // Asked before a snapshot is taken: under churn each one is serialized afresh (some
+    // 10 ms of one thread at 10,000 naras), and a stalled stream would cost one each
+    // time it fell behind, only to be closed.
+    if feed.refuses_snapshot() {
+        return Err(OverBudget);
+    }
+    let (json, resubscribed) = plaza.subscribe_json().await;
     *changes = resubscribed;
     feed.snapshot(&json)
 }
@@ -298,7 +318,7 @@ pub fn stream(
     };
     let streams = streams.clone();
     tokio::spawn(async move {
-        let (json, mut changes) = plaza.subscribe_json();
+        let (json, mut changes) = plaza.subscribe_json().await;
         if !matches!(feed.push(&[Bytes::from_static(RETRY.as_bytes())], false), Ok(true))
             || !matches!(feed.snapshot(&json), Ok(true))
         {
@@ -309,6 +329,8 @@ pub fn stream(
         let check_every = (limits.stall_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut check = tokio::time::interval(check_every);
         let closed = loop {
+            // Caught up after the select, whose outputs may not be held across an await.
+            let mut lagged = false;
             let pushed = tokio::select! {
                 received = changes.recv() => match received {
                     // What else is already waiting goes with it, without another turn
@@ -322,7 +344,7 @@ pub fn stream(
                             match changes.try_recv() {
                                 Ok(change) => pushed = feed.change(&change),
                                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                                    pushed = catch_up(&plaza, &mut changes, &mut feed);
+                                    lagged = true;
                                     break;
                                 }
                                 // Closed shows at the next recv.
@@ -331,7 +353,10 @@ pub fn stream(
                         }
                         pushed
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&plaza, &mut changes, &mut feed),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        lagged = true;
+                        Ok(true)
+                    }
                     Err(broadcast::error::RecvError::Closed) => break None,
                 },
                 _ = heartbeat.tick() => feed.push(&[Bytes::from_static(b": heartbeat\n\n")], false),
@@ -343,6 +368,10 @@ pub fn stream(
                 }
                 _ = draining.wait_for(|d| *d) => break None,
                 () = feed.tx.closed() => break None,
+            };
+            let pushed = match pushed {
+                Ok(true) if lagged => catch_up(&plaza, &mut changes, &mut feed).await,
+                pushed => pushed,
             };
             match pushed {
                 Ok(true) => {}
@@ -426,6 +455,46 @@ mod tests {
         }
         assert_eq!(feed.queue.unsent.load(Ordering::SeqCst), 0);
         assert!(matches!(feed.snapshot(&big), Ok(true)), "once taken, the next one fits");
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_cannot_take_a_snapshot_is_closed_before_one_is_taken_for_it() {
+        use crate::metrics::Metrics;
+        use crate::plaza::event;
+        use crate::plaza::identity::{Identity, Soul, SoulSource};
+        use crate::plaza::message::Kind;
+        use std::time::{SystemTime, UNIX_EPOCH};
+
+        let me = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let plaza = Plaza::new(me, crate::config::plaza::defaults(), Arc::new(Metrics::new()));
+        let (json, mut changes) = plaza.subscribe_json().await;
+        let other = Identity::new(&Soul::mint("other").unwrap(), "other", SoulSource::Ephemeral);
+        let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;
+        let hello = event::encode(&other, Kind::HeyThere, now_ns, "");
+        plaza
+            .receive(&Kind::HeyThere.topic("other"), &hello)
+            .expect("a valid hey_there");
+        assert_eq!(changes.len(), 1, "the join waits in the receiver");
+
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let mut feed = Feed {
+            tx,
+            queue: Arc::new(Queue::new()),
+            budget: StreamLimits::DEFAULT_BUDGET,
+        };
+        assert!(
+            matches!(feed.snapshot(&json), Ok(true)),
+            "the first snapshot, never taken"
+        );
+        assert!(matches!(
+            catch_up(&plaza, &mut changes, &mut feed).await,
+            Err(OverBudget)
+        ));
+        assert_eq!(
+            changes.len(),
+            1,
+            "the receiver was kept: no fresh snapshot was taken for a stream that could not send it"
+        );
     }
 
     #[test]

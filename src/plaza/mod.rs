@@ -58,6 +58,8 @@ pub struct Plaza {
     announced: AtomicU64,
     /// The view as JSON, shared by every reader until it goes stale.
     list: SharedList,
+    /// Held by the stream that serializes a fresh list, while others wait to share it.
+    serializing: tokio::sync::Mutex<()>,
     last_rejection_log: AtomicU64,
 
     // The broker connection, and what the transport should send next.
@@ -158,6 +160,7 @@ impl Plaza {
             changes: broadcast::channel(CHANGE_BACKLOG).0,
             announced: AtomicU64::new(0),
             list: SharedList::default(),
+            serializing: tokio::sync::Mutex::new(()),
             connected: AtomicBool::new(false),
             identity,
             config,
@@ -235,18 +238,23 @@ impl Plaza {
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,
     /// taken together so that nothing falls between them. The JSON is the shared
-    /// buffer when no change was announced since it was taken.
-    pub fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
-        let mut list = self.list.lock();
-        let view = self.view();
-        let after_change = self.announced.load(Ordering::SeqCst);
-        let changes = self.changes.subscribe();
-        if let Some(json) = list.current(after_change) {
-            return (json, changes);
-        }
-        let peers = view.snapshot();
-        drop(view);
-        (list.refresh(after_change, &peers), changes)
+    /// buffer when no change was announced since it was taken. A fresh one is
+    /// serialized in turns, one stream at a time (the others wait to share it).
+    pub async fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
+        let _serializing = self.serializing.lock().await;
+        let (after_change, taken, peers, changes, capacity) = {
+            let list = self.list.lock();
+            let view = self.view();
+            let after_change = self.announced.load(Ordering::SeqCst);
+            let changes = self.changes.subscribe();
+            if let Some(json) = list.current(after_change) {
+                return (json, changes);
+            }
+            (after_change, Instant::now(), view.snapshot(), changes, list.last_len())
+        };
+        let json = serialized::peers_json_yielding(&peers, capacity + capacity / 8).await;
+        self.list.lock().offer(after_change, taken, json.clone());
+        (json, changes)
     }
 
     /// Sends a change to every stream, serialized once; called with the view locked, so

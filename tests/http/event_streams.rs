@@ -316,7 +316,7 @@ async fn every_reader_shares_one_serialized_list_until_the_view_changes() {
     say(&nara.app.plaza, &crowd, Kind::HeyThere);
     let plaza = &nara.app.plaza;
     let body = plaza.peers_json();
-    let (snapshot, _changes) = plaza.subscribe_json();
+    let (snapshot, _changes) = plaza.subscribe_json().await;
     assert_eq!(
         snapshot.as_ptr(),
         body.as_ptr(),
@@ -324,7 +324,7 @@ async fn every_reader_shares_one_serialized_list_until_the_view_changes() {
     );
     assert_eq!(plaza.peers_json().as_ptr(), body.as_ptr(), "and the next reader's");
     say(plaza, &crowd[..1], Kind::Chau);
-    let (after_change, _changes) = plaza.subscribe_json();
+    let (after_change, _changes) = plaza.subscribe_json().await;
     assert_ne!(after_change, snapshot, "a change makes a new list for a new stream");
 }
 
