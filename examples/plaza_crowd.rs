@@ -6,11 +6,16 @@
 //!
 //! Run: cargo run --example plaza_crowd -- mqtt://127.0.0.1:1883 10000 1
 
+#[path = "support/crowd.rs"]
+mod crowd;
+#[path = "support/mqtt.rs"]
+mod mqtt;
+
 use nara::plaza::event;
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use nara::plaza::identity::Identity;
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -37,24 +42,8 @@ async fn main() {
     };
     let count: usize = count.parse().expect("N is a number");
     let rounds: usize = rounds.parse().expect("ROUNDS is a number");
-    let (host, port) = broker
-        .trim_start_matches("mqtt://")
-        .rsplit_once(':')
-        .expect("mqtt://HOST:PORT");
-    let fingerprint = Fingerprint::of("crowd", &[]);
-    let crowd: Vec<Identity> = (0..count)
-        .map(|i| {
-            let name = format!("crowd-{i:05}");
-            Identity::new(&Soul::native(&fingerprint, &name), &name, SoulSource::Native)
-        })
-        .collect();
-    let mut options = MqttOptions::new(
-        format!("crowd-{}", std::process::id()),
-        host,
-        port.parse().expect("port"),
-    );
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let crowd: Vec<Identity> = crowd::native("crowd", count, |i| format!("crowd-{i:05}"));
+    let (client, mut eventloop) = mqtt::connect(broker, format!("crowd-{}", std::process::id()), 1024);
     let acked = Arc::new(AtomicUsize::new(0));
     let counting = acked.clone();
     let polling = tokio::spawn(async move {

@@ -5,10 +5,15 @@
 //!
 //! Run: cargo run --release --example plaza_flood -- mqtt://127.0.0.1:1883 http://127.0.0.1:8080 20000
 
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+#[path = "support/crowd.rs"]
+mod crowd;
+#[path = "support/mqtt.rs"]
+mod mqtt;
+
+use nara::plaza::identity::Identity;
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::QoS;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 async fn accepted(nara: &str) -> u64 {
@@ -29,20 +34,7 @@ async fn main() {
         [_, broker, nara, n] => (broker, nara, n.parse().expect("N is a number")),
         _ => panic!("usage: plaza_flood BROKER_URL NARA_URL N"),
     };
-    let (host, port) = broker
-        .trim_start_matches("mqtt://")
-        .rsplit_once(':')
-        .expect("mqtt://HOST:PORT");
-    let senders: Vec<Identity> = (0..1000)
-        .map(|i| {
-            let name = format!("flood-{i:04}");
-            Identity::new(
-                &Soul::native(&Fingerprint::of("flood", &[]), &name),
-                &name,
-                SoulSource::Native,
-            )
-        })
-        .collect();
+    let senders: Vec<Identity> = crowd::native("flood", 1000, |i| format!("flood-{i:04}"));
     let now_ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970")
@@ -69,9 +61,7 @@ async fn main() {
         })
         .collect();
 
-    let mut options = MqttOptions::new("nara-flood", host, port.parse().expect("port"));
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let (client, mut eventloop) = mqtt::connect(broker, "nara-flood", 1024);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
 
     let before = accepted(nara).await;

@@ -5,11 +5,14 @@
 //!
 //! Run: cargo run --example plaza_old_release -- mqtt://127.0.0.1:1883 SOUL_FILE NAME VERSION
 
+#[path = "support/mqtt.rs"]
+mod mqtt;
+
 use nara::plaza::event;
 use nara::plaza::identity::{Identity, Soul, SoulSource};
 use nara::plaza::message::Kind;
 use nara::plaza::newspaper::{self, OwnStatus};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{Event, Packet, QoS};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now_ns() -> u64 {
@@ -25,19 +28,13 @@ async fn main() {
     let [_, broker, soul_file, name, version] = args.as_slice() else {
         panic!("usage: plaza_old_release BROKER_URL SOUL_FILE NAME VERSION");
     };
-    let (host, port) = broker
-        .trim_start_matches("mqtt://")
-        .rsplit_once(':')
-        .expect("mqtt://HOST:PORT");
     let text = std::fs::read_to_string(soul_file).expect("the soul file is readable");
     let soul = Soul::parse(text.trim()).expect("the file holds a soul");
     let identity = Identity::new(&soul, name, SoulSource::File);
     let boot_id = format!("old-release-{}", std::process::id());
     let started_ns = now_ns() - 3_600_000_000_000;
 
-    let mut options = MqttOptions::new(boot_id.clone(), host, port.parse().expect("port"));
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let (client, mut eventloop) = mqtt::connect(broker, boot_id.clone(), 64);
     client
         .subscribe(Kind::Newspaper.topic(name), QoS::AtMostOnce)
         .await

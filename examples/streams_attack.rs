@@ -8,10 +8,15 @@
 //!
 //! Run: cargo run --release --example streams_attack -- mqtt://127.0.0.1:1883 127.0.0.1:8080 PID 10000 300 2
 
+#[path = "support/crowd.rs"]
+mod crowd;
+#[path = "support/mqtt.rs"]
+mod mqtt;
+
 use nara::plaza::event;
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use nara::plaza::identity::Identity;
 use nara::plaza::message::Kind;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -144,25 +149,9 @@ async fn main() {
     let clients: usize = clients.parse().expect("CLIENTS is a number");
     let rounds: usize = rounds.parse().expect("ROUNDS is a number");
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let (host, port) = broker
-        .trim_start_matches("mqtt://")
-        .rsplit_once(':')
-        .expect("mqtt://HOST:PORT");
 
-    let fingerprint = Fingerprint::of("streams", &[]);
-    let plaza: Vec<Identity> = (0..naras)
-        .map(|i| {
-            let name = format!("stream-{i:05}");
-            Identity::new(&Soul::native(&fingerprint, &name), &name, SoulSource::Native)
-        })
-        .collect();
-    let mut options = MqttOptions::new(
-        format!("streams-{}", std::process::id()),
-        host,
-        port.parse().expect("port"),
-    );
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (mqtt, mut eventloop) = AsyncClient::new(options, 1024);
+    let plaza: Vec<Identity> = crowd::native("streams", naras, |i| format!("stream-{i:05}"));
+    let (mqtt, mut eventloop) = mqtt::connect(broker, format!("streams-{}", std::process::id()), 1024);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
 
     publish_all(&mqtt, &plaza, Kind::HeyThere).await;
