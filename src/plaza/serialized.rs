@@ -41,11 +41,26 @@ impl ChangeJson {
 
 /// `{"peers":[…]}` for a list of naras.
 pub fn peers_json(peers: &[Peer]) -> Bytes {
-    #[derive(serde::Serialize)]
-    struct Peers<'a> {
-        peers: &'a [Peer],
+    let mut json = Vec::new();
+    json.extend_from_slice(LIST_OPENS);
+    write_peers(&mut json, peers, true);
+    json.extend_from_slice(LIST_CLOSES);
+    Bytes::from(json)
+}
+
+/// What a list of peers begins and ends with, around the peers.
+const LIST_OPENS: &[u8] = br#"{"peers":["#;
+const LIST_CLOSES: &[u8] = b"]}";
+
+/// Appends `peers`, comma-separated, to a list being written; `first` when nothing
+/// stands in the list yet.
+fn write_peers(json: &mut Vec<u8>, peers: &[Peer], first: bool) {
+    for (at, peer) in peers.iter().enumerate() {
+        if at > 0 || !first {
+            json.push(b',');
+        }
+        serde_json::to_writer(&mut *json, peer).expect("a peer serializes");
     }
-    Bytes::from(serde_json::to_vec(&Peers { peers }).expect("peers serialize"))
 }
 
 /// How long [`peers_json_yielding`] serializes before it lets the other tasks run.
@@ -59,19 +74,16 @@ const PEERS_PER_LOOK: usize = 64;
 /// of the size (the last list's), so the buffer is not copied as it grows.
 pub async fn peers_json_yielding(peers: &[Peer], capacity: usize) -> Bytes {
     let mut json = Vec::with_capacity(capacity);
-    json.extend_from_slice(br#"{"peers":["#);
+    json.extend_from_slice(LIST_OPENS);
     let mut turn_began = Instant::now();
-    for (at, peer) in peers.iter().enumerate() {
-        if at > 0 {
-            json.push(b',');
-            if at % PEERS_PER_LOOK == 0 && turn_began.elapsed() >= TURN {
-                tokio::task::yield_now().await;
-                turn_began = Instant::now();
-            }
+    for (look, some) in peers.chunks(PEERS_PER_LOOK).enumerate() {
+        if look > 0 && turn_began.elapsed() >= TURN {
+            tokio::task::yield_now().await;
+            turn_began = Instant::now();
         }
-        serde_json::to_writer(&mut json, peer).expect("a peer serializes");
+        write_peers(&mut json, some, look == 0);
     }
-    json.extend_from_slice(b"]}");
+    json.extend_from_slice(LIST_CLOSES);
     // The slack of a guess would stay with the list for as long as it is shared.
     json.shrink_to_fit();
     Bytes::from(json)

@@ -291,14 +291,7 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_that_matches_api_peers
             (name, _) => assert_eq!(name, "leave", "changes before the fresh snapshot"),
         }
     };
-    let peers = client()
-        .get(nara.url("/api/peers"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let peers = nara.get_text("/api/peers").await;
     assert_eq!(snapshot, peers, "the snapshot is the list /api/peers serves");
     let offline = serde_json::from_str::<serde_json::Value>(&snapshot).unwrap()["peers"]
         .as_array()

@@ -10,14 +10,7 @@ async fn promtool_accepts_the_metrics_endpoint() {
     for path in ["/healthz", "/", "/nope"] {
         client().get(server.url(path)).send().await.unwrap();
     }
-    let metrics = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
 
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
@@ -26,7 +19,7 @@ async fn promtool_accepts_the_metrics_endpoint() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is installed (Debian package prometheus; `make bootstrap` installs it)");
-    promtool.stdin.take().unwrap().write_all(&metrics).unwrap();
+    promtool.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
     let output = promtool.wait_with_output().unwrap();
     assert!(
         output.status.success(),
