@@ -9,7 +9,7 @@
 /// `/proc` (a hardened unit's `ProcSubset=pid` hides `/proc/uptime`). `None` where the
 /// kernel has no such clock (not Linux).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn boot_uptime_s() -> Option<u64> {
+pub(crate) fn boot_uptime_s() -> Option<u64> {
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     #[expect(unsafe_code, reason = "clock_gettime(2) has no safe wrapper in std")]
     // SAFETY: `now` is a valid, writable timespec for the duration of the call.

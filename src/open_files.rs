@@ -10,22 +10,22 @@ const ENOUGH: u64 = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenFiles {
     /// The soft limit nara runs with.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// The soft limit it was started with.
-    pub started_with: u64,
+    pub(crate) started_with: u64,
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (capped by macOS's
 /// `kern.maxfilesperproc`). glibc and musl set it through `prlimit64`, which systemd's
 /// `~@resources` filter lets through (it blocks the older `setrlimit`).
-pub fn raise() -> std::io::Result<OpenFiles> {
+pub(crate) fn raise() -> std::io::Result<OpenFiles> {
     let (started_with, _hard) = rlimit::Resource::NOFILE.get()?;
     let limit = rlimit::increase_nofile_limit(u64::MAX)?;
     Ok(OpenFiles { limit, started_with })
 }
 
 /// The soft limit this process runs with now.
-pub fn soft_limit() -> Option<u64> {
+pub(crate) fn soft_limit() -> Option<u64> {
     rlimit::Resource::NOFILE.get().ok().map(|(soft, _hard)| soft)
 }
 

@@ -12,7 +12,7 @@ pub struct StartTime {
 
 impl StartTime {
     /// This moment, by both clocks.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         StartTime {
             wall: SystemTime::now(),
             monotonic: Instant::now(),
@@ -20,12 +20,12 @@ impl StartTime {
     }
 
     /// The wall-clock start.
-    pub fn wall(&self) -> SystemTime {
+    pub(crate) fn wall(&self) -> SystemTime {
         self.wall
     }
 
     /// Whole seconds since the start, by the monotonic clock.
-    pub fn uptime_s(&self) -> u64 {
+    pub(crate) fn uptime_s(&self) -> u64 {
         self.monotonic.elapsed().as_secs()
     }
 }

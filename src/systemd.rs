@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::FromRawFd;
 
 /// The first socket systemd passed us, if it started nara through a `.socket` unit.
-pub fn take_activated_listener() -> io::Result<Option<std::net::TcpListener>> {
+pub(crate) fn take_activated_listener() -> io::Result<Option<std::net::TcpListener>> {
     let mut fds = sd_notify::listen_fds()?;
     match fds.next() {
         // SAFETY: systemd hands the process this descriptor for its exclusive use, and
@@ -21,12 +21,12 @@ pub fn take_activated_listener() -> io::Result<Option<std::net::TcpListener>> {
 }
 
 /// `READY=1`: the listener is bound and requests are being served.
-pub fn notify_ready() {
+pub(crate) fn notify_ready() {
     notify(&[sd_notify::NotifyState::Ready], "READY=1");
 }
 
 /// `STOPPING=1`: shutdown has begun.
-pub fn notify_stopping() {
+pub(crate) fn notify_stopping() {
     notify(&[sd_notify::NotifyState::Stopping], "STOPPING=1");
 }
 

@@ -14,7 +14,7 @@ const FLY_APP_NAME: &str = "FLY_APP_NAME";
 /// `None` when `soul` was minted for `name`; else one sentence that says the name is
 /// wrong, where it came from (`name_source`), and which name to set when a candidate
 /// fits.
-pub fn advice(soul: &Soul, name: &str, name_source: &str, env: &Environment) -> Option<String> {
+pub(crate) fn advice(soul: &Soul, name: &str, name_source: &str, env: &Environment) -> Option<String> {
     if soul.is_bonded_to(name) {
         return None;
     }

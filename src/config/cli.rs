@@ -84,7 +84,7 @@ fn setting_arg(setting: &'static Setting, heading: Option<&'static str>) -> Opti
 /// The Go nara's flags for parts nara does not have (the mesh, the ledger, the console
 /// table), and whether each takes a value: accepted so a Go nara's command line keeps
 /// working, and named in one warning at start.
-pub const IGNORED_GO_FLAGS: &[(&str, bool)] = &[
+pub(crate) const IGNORED_GO_FLAGS: &[(&str, bool)] = &[
     ("no-mesh", false),
     ("headscale-url", true),
     ("authkey", true),

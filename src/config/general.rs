@@ -26,7 +26,7 @@ pub static NAME: Setting = Setting::value("name", "name", "NAME")
     .help("This nara's name: letters, digits, '-', '_' or '.', at most 64");
 
 /// `--log-format`: pretty or JSON lines.
-pub static LOG_FORMAT: Setting = Setting::value("log_format", "log-format", "FORMAT")
+pub(crate) static LOG_FORMAT: Setting = Setting::value("log_format", "log-format", "FORMAT")
     .env(&["NARA_LOG_FORMAT"])
     .default("auto")
     .help("Log format: auto (pretty on a terminal, JSON otherwise), json or pretty");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The kernel's hostname via gethostname(2): hardened units (`ProcSubset=pid`) hide
 /// /proc/sys, and the call works on every Unix. `$HOSTNAME` if the call fails.
-pub fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     #[expect(unsafe_code, reason = "gethostname(2) has no safe wrapper in std")]
     // SAFETY: the buffer is valid for its length; gethostname writes at most that.
@@ -19,7 +19,7 @@ pub fn hostname() -> Option<String> {
 
 /// This machine's ID (systemd's, else D-Bus's), which a default soul and a friendly
 /// name are derived from.
-pub fn machine_id() -> Option<String> {
+pub(crate) fn machine_id() -> Option<String> {
     ["/etc/machine-id", "/var/lib/dbus/machine-id"]
         .iter()
         .find_map(|p| std::fs::read_to_string(Path::new(p)).ok())
@@ -33,7 +33,7 @@ pub fn machine_id() -> Option<String> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FingerprintInputs {
     /// The host ID, and the file it came from; `None` if no source could be read.
-    pub host_id: Option<(String, &'static str)>,
+    pub(crate) host_id: Option<(String, &'static str)>,
     /// MAC addresses, lowercase and colon-separated.
     pub(crate) macs: Vec<String>,
 }
@@ -90,7 +90,7 @@ fn macs() -> Vec<String> {
 }
 
 /// This machine's fingerprint inputs.
-pub fn fingerprint_inputs() -> FingerprintInputs {
+pub(crate) fn fingerprint_inputs() -> FingerprintInputs {
     FingerprintInputs {
         host_id: host_id(),
         macs: macs(),
@@ -106,7 +106,7 @@ pub trait Machine {
 }
 
 /// The machine nara runs on.
-pub struct ThisMachine;
+pub(crate) struct ThisMachine;
 
 impl Machine for ThisMachine {
     fn machine_id(&self) -> Option<String> {

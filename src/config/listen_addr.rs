@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The accepted forms, quoted in every error about an address.
-pub const ACCEPTED_FORMS: &str =
+pub(crate) const ACCEPTED_FORMS: &str =
     "HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT, e.g. :8080, 127.0.0.1:8080, [::1]:8080";
 
 /// Parses `HOST:PORT`, `:PORT` or `[IPv6]:PORT`; `HOST` is an IP address or `localhost`.
@@ -23,12 +23,12 @@ pub fn parse(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// All interfaces at `port`: what platforms that set `$PORT` expect.
-pub fn all_interfaces(port: u16) -> SocketAddr {
+pub(crate) fn all_interfaces(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
 }
 
 /// A port number, 1 to 65535.
-pub fn parse_port(text: &str) -> Result<u16, String> {
+pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
     text.trim()
         .parse::<u16>()
         .map_err(|_| format!("expected a port number from 0 to 65535, got {text:?}"))

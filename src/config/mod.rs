@@ -7,9 +7,9 @@
 pub(crate) mod bond;
 pub mod cli;
 pub mod general;
-pub mod host;
+pub(crate) mod host;
 pub mod layering;
-pub mod listen_addr;
+pub(crate) mod listen_addr;
 pub mod plaza;
 pub mod secrets;
 
@@ -32,30 +32,30 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Where to listen (unless systemd passes a socket).
-    pub http_addr: SocketAddr,
+    pub(crate) http_addr: SocketAddr,
     /// This nara's name.
-    pub name: String,
+    pub(crate) name: String,
     /// How log lines look.
     pub log_format: LogFormat,
     /// The log filter, validated.
     pub log_filter: String,
     /// How long a drain may take.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// The most `/api/events` streams open at once.
     pub max_event_streams: usize,
     /// The plaza: broker, timings, policy.
     pub plaza: PlazaConfig,
     /// This nara's soul.
-    pub soul: Soul,
+    pub(crate) soul: Soul,
     /// Where the soul came from.
-    pub soul_source: SoulSource,
+    pub(crate) soul_source: SoulSource,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Where the name came from: a flag, a variable, the file, the hostname.
     pub name_source: String,
     /// Set when the soul was minted for another name: what to do about it.
-    pub bond_advice: Option<String>,
+    pub(crate) bond_advice: Option<String>,
 }
 
 /// How the name is decided.
@@ -75,16 +75,16 @@ enum NamePlan {
 #[derive(Debug)]
 pub struct Settings {
     /// Where to listen.
-    pub http_addr: SocketAddr,
+    pub(crate) http_addr: SocketAddr,
     name: NamePlan,
     /// How log lines look.
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
     /// The log filter, validated.
     pub(crate) log_filter: String,
     /// How long a drain may take.
     pub(crate) shutdown_grace: Duration,
     /// The most `/api/events` streams open at once.
-    pub max_event_streams: usize,
+    pub(crate) max_event_streams: usize,
     plaza: PlazaPlan,
     /// Each setting's value and where it came from.
     pub report: Report,
@@ -92,7 +92,7 @@ pub struct Settings {
 
 /// The sources an invocation reads: its flags, `env`, and the `--config` file they or
 /// `env` name (read and checked for unknown keys here).
-pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
+pub(crate) fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, ConfigError> {
     let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
     let file = match without_file.pick(&CONFIG)? {
         Some(Resolved { value, .. }) => {
@@ -107,7 +107,7 @@ pub fn sources(invocation: &Invocation, env: &Environment) -> Result<Sources, Co
 impl Settings {
     /// Resolves every setting from `sources`; `hostname` is the machine's, for the
     /// default name. Opens nothing.
-    pub fn resolve(sources: &Sources, hostname: Option<String>) -> Result<Settings, ConfigError> {
+    pub(crate) fn resolve(sources: &Sources, hostname: Option<String>) -> Result<Settings, ConfigError> {
         let mut report = Report::default();
         if let Some(p) = sources.pick(&CONFIG)? {
             report.record(&CONFIG, Some(&p.value), &p.origin);

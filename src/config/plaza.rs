@@ -127,14 +127,14 @@ pub struct PlazaPlan {
     password: PasswordPlan,
     soul: SoulPlan,
     /// What an operator should hear at start (a password given as a flag).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The plaza's configuration and this nara's soul, as loaded at start.
 #[derive(Debug)]
 pub struct Loaded {
     /// The plaza's configuration, password included.
-    pub config: PlazaConfig,
+    pub(crate) config: PlazaConfig,
     /// This nara's soul.
     pub(crate) soul: Soul,
     /// Where the soul came from.
@@ -151,7 +151,7 @@ pub fn defaults() -> PlazaConfig {
 }
 
 /// Resolves the plaza's settings from `sources`, opening no file.
-pub fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
+pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
     let mut warnings = Vec::new();
     let soul = resolve_soul(sources, report)?;
     let broker_url = match sources.resolve(&MQTT_URL, report, text)? {

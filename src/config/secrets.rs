@@ -40,7 +40,7 @@ pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a syst
 
 /// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
 /// decided at start.
-pub fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
+pub(crate) fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
     if let Some(Resolved { value: soul, origin }) = sources.resolve(&SOUL, report, Soul::parse)? {
         let source = if matches!(origin, Origin::Env(_)) {
             SoulSource::Environment
@@ -66,7 +66,7 @@ pub fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, 
 /// The password's plan (`--mqtt-password-file`, else `--mqtt-pass`/`NARA_MQTT_PASSWORD`,
 /// else the credential) and where an operator gives it, for the broker's refusal; a
 /// password on the command line adds a warning to `warnings`.
-pub fn resolve_password(
+pub(crate) fn resolve_password(
     sources: &Sources,
     report: &mut Report,
     warnings: &mut Vec<String>,
@@ -95,7 +95,7 @@ pub fn resolve_password(
 
 /// Where the soul will come from; only [`SoulPlan::load`] opens anything.
 #[derive(Debug)]
-pub enum SoulPlan {
+pub(crate) enum SoulPlan {
     /// Given whole by a flag or variable, and already parsed.
     Given(Soul, SoulSource),
     /// A file to read at start.
@@ -107,7 +107,7 @@ pub enum SoulPlan {
 
 /// Where the broker password will come from.
 #[derive(Debug)]
-pub enum PasswordPlan {
+pub(crate) enum PasswordPlan {
     /// No broker, so no password.
     None,
     /// Given whole by a flag or variable.
@@ -154,10 +154,10 @@ impl SoulPlan {
 
 impl PasswordPlan {
     /// The name of systemd's credential that holds the password.
-    pub const CREDENTIAL: &str = "mqtt-password";
+    pub(crate) const CREDENTIAL: &str = "mqtt-password";
 
     /// A password file wins over a password given whole; with neither, the credential.
-    pub fn choose(file: Option<Resolved<String>>, given: Option<Resolved<String>>) -> PasswordPlan {
+    pub(crate) fn choose(file: Option<Resolved<String>>, given: Option<Resolved<String>>) -> PasswordPlan {
         match (file, given) {
             (Some(file), _) => PasswordPlan::File(PathBuf::from(file.value), file.origin),
             (None, Some(given)) => PasswordPlan::Given(Secret::new(given.value)),

@@ -11,9 +11,9 @@ const FIRST_WAIT: Duration = Duration::from_millis(10);
 /// Capped so that a freed descriptor is used within half a second.
 const MAX_WAIT: Duration = Duration::from_millis(500);
 /// At most one log line per this long.
-pub const REPORT_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const REPORT_EVERY: Duration = Duration::from_secs(5);
 /// The accept loop's state after failures: how long to wait next, and what to log.
-pub struct AcceptBackoff {
+pub(crate) struct AcceptBackoff {
     wait: Duration,
     /// Whether the last accept failed.
     failing: bool,
@@ -41,7 +41,7 @@ impl AcceptBackoff {
     }
 
     /// Records a failed accept; returns how long to wait before the next.
-    pub fn failed(&mut self, err: &std::io::Error) -> Duration {
+    pub(crate) fn failed(&mut self, err: &std::io::Error) -> Duration {
         self.counter.inc();
         self.unreported += 1;
         let now = Instant::now();
@@ -71,7 +71,7 @@ impl AcceptBackoff {
 
     /// Records a successful accept: the next failure starts from a short wait. Failures
     /// not yet logged are told now if the rate allows, else with the next line.
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         if !self.failing {
             return;
         }

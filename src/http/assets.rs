@@ -24,7 +24,7 @@ static ASSET_TABLE: &[AssetRecord] = include!(concat!(env!("OUT_DIR"), "/asset_t
 
 /// A content coding the bundle holds precompressed variants in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Coding {
+pub(crate) enum Coding {
     /// The file as it is.
     Identity,
     /// Brotli (`br`).
@@ -35,7 +35,7 @@ pub enum Coding {
 
 impl Coding {
     /// The `Content-Encoding` value, if any.
-    pub fn header_value(self) -> Option<&'static str> {
+    pub(crate) fn header_value(self) -> Option<&'static str> {
         match self {
             Coding::Identity => None,
             Coding::Brotli => Some("br"),
@@ -46,18 +46,18 @@ impl Coding {
 
 /// One representation of an asset: its bytes and its strong ETag.
 #[derive(Clone, Copy, Debug)]
-pub struct Variant {
+pub(crate) struct Variant {
     /// The bytes sent.
-    pub body: &'static [u8],
+    pub(crate) body: &'static [u8],
     /// Its strong ETag, quoted.
-    pub etag: &'static str,
+    pub(crate) etag: &'static str,
     /// How the bytes are encoded.
     pub(crate) coding: Coding,
 }
 
 /// One servable file of the bundle.
 #[derive(Debug)]
-pub struct Asset {
+pub(crate) struct Asset {
     /// The `Content-Type` it is sent with.
     pub(crate) content_type: &'static str,
     /// Whether its name carries a content hash, so caches may keep it for a year.
@@ -69,12 +69,12 @@ pub struct Asset {
 
 impl Asset {
     /// Whether any precompressed variant exists, i.e. whether responses must `Vary`.
-    pub fn has_variants(&self) -> bool {
+    pub(crate) fn has_variants(&self) -> bool {
         self.br.is_some() || self.gz.is_some()
     }
 
     /// The representation for what the client accepts (see [`crate::http::encoding`]).
-    pub fn variant(&self, accepts_br: bool, accepts_gzip: bool) -> Variant {
+    pub(crate) fn variant(&self, accepts_br: bool, accepts_gzip: bool) -> Variant {
         match (self.br, self.gz) {
             (Some(br), _) if accepts_br => br,
             (_, Some(gz)) if accepts_gzip => gz,
@@ -84,12 +84,12 @@ impl Asset {
 }
 
 /// Looks up a bundle path such as `index.html` or `docs/print.html`.
-pub fn lookup(path: &str) -> Option<&'static Asset> {
+pub(crate) fn lookup(path: &str) -> Option<&'static Asset> {
     index().get(path)
 }
 
 /// How many files the bundle serves (variants not counted).
-pub fn count() -> usize {
+pub(crate) fn count() -> usize {
     index().len()
 }
 

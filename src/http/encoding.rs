@@ -5,7 +5,7 @@
 
 /// Which of nara's precompressed codings the client accepts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Accepted {
+pub(crate) struct Accepted {
     /// Brotli may be sent.
     pub(crate) br: bool,
     /// gzip may be sent.
@@ -13,7 +13,7 @@ pub struct Accepted {
 }
 
 /// Reads every `Accept-Encoding` header value of a request.
-pub fn negotiate<'a>(values: impl IntoIterator<Item = &'a str>) -> Accepted {
+pub(crate) fn negotiate<'a>(values: impl IntoIterator<Item = &'a str>) -> Accepted {
     let mut br = None;
     let mut gzip = None;
     let mut wildcard = None;

@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// How often an idle stream sends a comment, so proxies keep it open.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Sent first: how long a disconnected EventSource waits before reconnecting.
 const RETRY: &str = "retry: 3000\n\n";
 /// How long a refused client is asked to wait before it tries again.
-pub const RETRY_AFTER_S: u64 = 5;
+pub(crate) const RETRY_AFTER_S: u64 = 5;
 /// A snapshot goes out in slices of this size, so a slow reader shows progress
 /// between them instead of none until megabytes have gone.
 const SLICE: usize = 64 * 1024;
@@ -87,7 +87,7 @@ impl Closed {
 }
 
 /// Every open event stream: how many, within what limits, and the metrics about them.
-pub struct Streams {
+pub(crate) struct Streams {
     limits: StreamLimits,
     open: AtomicUsize,
     open_gauge: IntGauge,
@@ -109,7 +109,7 @@ impl Streams {
     }
 
     /// The limits these streams keep.
-    pub fn limits(&self) -> StreamLimits {
+    pub(crate) fn limits(&self) -> StreamLimits {
         self.limits
     }
 
@@ -301,7 +301,7 @@ async fn catch_up(
 
 /// Starts streaming the plaza to one client, or `None` when `max_streams` are open.
 /// `hangup` closes the client's connection when the stream passes a bound.
-pub fn stream(
+pub(crate) fn stream(
     plaza: Arc<Plaza>,
     streams: &Arc<Streams>,
     mut draining: watch::Receiver<bool>,

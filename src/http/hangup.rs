@@ -8,16 +8,16 @@ use tokio::sync::Notify;
 /// Handed to each request (in its extensions); shared with the task serving its
 /// connection.
 #[derive(Clone, Debug, Default)]
-pub struct Hangup(Arc<Notify>);
+pub(crate) struct Hangup(Arc<Notify>);
 
 impl Hangup {
     /// Asks for the connection to be closed, now or as soon as its task looks.
-    pub fn request(&self) {
+    pub(crate) fn request(&self) {
         self.0.notify_one();
     }
 
     /// Completes once [`Hangup::request`] was called.
-    pub async fn requested(&self) {
+    pub(crate) async fn requested(&self) {
         self.0.notified().await;
     }
 }

@@ -43,17 +43,17 @@ impl Health {
 
     /// Turns true when draining begins: long-lived work (event streams, the plaza)
     /// watches it to wind down.
-    pub fn draining_signal(&self) -> watch::Receiver<bool> {
+    pub(crate) fn draining_signal(&self) -> watch::Receiver<bool> {
         self.draining_signal.subscribe()
     }
 
     /// Whether shutdown has begun.
-    pub fn is_draining(&self) -> bool {
+    pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
 
     /// The conditions that keep this nara from being ready; empty means ready.
-    pub fn not_ready_reasons(&self) -> Vec<&'static str> {
+    pub(crate) fn not_ready_reasons(&self) -> Vec<&'static str> {
         let mut reasons = Vec::new();
         if self.starting.load(Ordering::SeqCst) {
             reasons.push("starting");

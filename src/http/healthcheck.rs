@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// The default probe target for a server listening on `addr`.
-pub fn default_url(addr: SocketAddr) -> String {
+pub(crate) fn default_url(addr: SocketAddr) -> String {
     format!("http://{}/healthz", local_target(addr))
 }
 
@@ -24,7 +24,7 @@ pub fn local_target(addr: SocketAddr) -> SocketAddr {
 }
 
 /// Sends `GET url` and returns the status, or a one-line reason it could not.
-pub async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
+pub(crate) async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
     let uri: Uri = url.parse().map_err(|e| format!("{url:?} is not a URL: {e}"))?;
     if uri.scheme_str() != Some("http") {
         return Err(format!("{url:?}: only http:// URLs can be probed"));

@@ -13,13 +13,13 @@ const WORTH_TRIMMING: usize = 256;
 
 /// Watches the open-connection count and trims when a crowd has thinned out.
 #[derive(Debug, Default)]
-pub struct CrowdWatch {
+pub(crate) struct CrowdWatch {
     peak: usize,
 }
 
 impl CrowdWatch {
     /// Notes the open-connection count; true when the heap should be trimmed now.
-    pub fn observe(&mut self, open: usize) -> bool {
+    pub(crate) fn observe(&mut self, open: usize) -> bool {
         self.peak = self.peak.max(open);
         if self.peak >= WORTH_TRIMMING && open * 4 <= self.peak {
             self.peak = open;
@@ -31,7 +31,7 @@ impl CrowdWatch {
 
 /// Returns free heap pages to the system, off the async threads (it locks each arena
 /// in turn and may take milliseconds on a large heap).
-pub fn trim() {
+pub(crate) fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     tokio::task::spawn_blocking(|| {
         // SAFETY: malloc_trim takes no pointers and is safe to call at any time from

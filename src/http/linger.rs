@@ -20,17 +20,17 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 /// How long a closing connection keeps reading what its client still sends.
-pub const LINGER_TIME: Duration = Duration::from_secs(10);
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(10);
 /// How much it reads and discards at most before closing anyway.
-pub const LINGER_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const LINGER_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Set when a request on the connection carried a body that nara will not read.
 #[derive(Clone, Default)]
-pub struct UnreadBody(Arc<AtomicBool>);
+pub(crate) struct UnreadBody(Arc<AtomicBool>);
 
 impl UnreadBody {
     /// Notes that a request came with a body nara did not read.
-    pub fn mark(&self) {
+    pub(crate) fn mark(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 
@@ -46,7 +46,7 @@ enum State {
 }
 
 /// A stream whose shutdown lingers when its connection left a body unread.
-pub struct Lingering<S> {
+pub(crate) struct Lingering<S> {
     inner: S,
     unread: UnreadBody,
     state: State,

@@ -40,7 +40,7 @@ pub struct App {
     /// The plaza's view, which the API and events read.
     pub plaza: Arc<Plaza>,
     /// The open `/api/events` streams and their bounds.
-    pub streams: Arc<Streams>,
+    pub(crate) streams: Arc<Streams>,
 }
 
 /// What a path resolved to, before the method is checked.

@@ -25,15 +25,15 @@ use tracing::Instrument;
 /// (slowloris); a generous bound for humans on bad links, a short one for attackers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request heads larger than this are refused with 431.
-pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Connections the kernel queues for nara before it accepts them (capped by
 /// `net.core.somaxconn`). tokio's default of 1024 drops the SYNs of a larger crowd
 /// arriving at once, and each dropped one costs its client a retransmit (1 s, then 3 s).
-pub const LISTEN_BACKLOG: u32 = 4096;
+pub(crate) const LISTEN_BACKLOG: u32 = 4096;
 
 /// A listener on `addr` with nara's backlog (and `SO_REUSEADDR`, as tokio sets it).
-pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {

@@ -8,13 +8,13 @@ use serde::Serialize;
 
 /// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
-pub struct StatusReport<'a> {
+pub(crate) struct StatusReport<'a> {
     /// This nara's name.
     pub(crate) name: &'a str,
     /// Derived from soul and name.
     pub(crate) id: &'a str,
     /// The public key its messages are signed with, Base58.
-    pub public_key: &'a str,
+    pub(crate) public_key: &'a str,
     /// False when the soul was minted for another name.
     pub(crate) bonded: bool,
     /// When it was: which name to set, and why it matters.
@@ -22,11 +22,11 @@ pub struct StatusReport<'a> {
     /// Where the soul came from (never the soul).
     pub(crate) soul_source: SoulSource,
     /// The crate version.
-    pub version: &'static str,
+    pub(crate) version: &'static str,
     /// The git revision it was built from.
-    pub revision: &'static str,
+    pub(crate) revision: &'static str,
     /// `release` or `debug`.
-    pub profile: &'static str,
+    pub(crate) profile: &'static str,
     /// RFC 3339, UTC, whole seconds.
     pub(crate) started_at: String,
     /// Seconds since start, by the monotonic clock.

@@ -13,7 +13,7 @@ use prometheus::{
 use std::time::Duration;
 
 /// The `Content-Type` of the text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Latency buckets in seconds: embedded assets answer in microseconds, so the low end
 /// is fine-grained; anything past a second is an incident, not a distribution.
@@ -27,32 +27,32 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// Known naras by status (ONLINE, OFFLINE, MISSING), this one included.
-    pub plaza_peers: IntGaugeVec,
+    pub(crate) plaza_peers: IntGaugeVec,
     /// 1 while connected to the plaza's broker.
-    pub plaza_connected: IntGauge,
+    pub(crate) plaza_connected: IntGauge,
     /// Plaza messages received, by kind and result (accepted or why dropped).
-    pub plaza_messages: IntCounterVec,
+    pub(crate) plaza_messages: IntCounterVec,
     /// Connection attempts that failed or connections that broke.
-    pub plaza_reconnects: IntCounter,
+    pub(crate) plaza_reconnects: IntCounter,
     /// The same, by cause (credentials, protocol, tls, refused, unreachable, lost).
-    pub plaza_connect_failures: IntCounterVec,
+    pub(crate) plaza_connect_failures: IntCounterVec,
     /// 1 for this process's role on the plaza (active or standby), 0 for the other.
-    pub plaza_role: IntGaugeVec,
+    pub(crate) plaza_role: IntGaugeVec,
     /// Times this process's role changed, by the role it took and why.
-    pub plaza_role_changes: IntCounterVec,
+    pub(crate) plaza_role_changes: IntCounterVec,
     /// When this process's role last changed (or it started), Unix seconds.
-    pub plaza_role_since: IntGauge,
+    pub(crate) plaza_role_since: IntGauge,
     /// Version changes seen in other naras.
-    pub plaza_version_changes: IntCounter,
+    pub(crate) plaza_version_changes: IntCounter,
     /// 1 while another process speaks for this soul beside this one (its clock is
     /// ahead beyond the skew, so neither hears the other).
-    pub plaza_two_speakers: IntGauge,
+    pub(crate) plaza_two_speakers: IntGauge,
     /// Failed accepts on the HTTP listener (mostly: out of descriptors).
     pub http_accept_errors: IntCounter,
     /// `/api/events` streams open now.
-    pub http_event_streams_open: IntGauge,
+    pub(crate) http_event_streams_open: IntGauge,
     /// `/api/events` streams nara closed because their client stopped reading, by why.
-    pub http_event_streams_closed: IntCounterVec,
+    pub(crate) http_event_streams_closed: IntCounterVec,
 }
 
 /// Registers `metric` and returns it. Its name, help and labels are constants in this
@@ -236,13 +236,13 @@ impl Metrics {
 
     /// Records one answered request. `route` is one of a fixed set of labels, never a
     /// raw path, so a scan of random URLs cannot grow the series without bound.
-    pub fn observe(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
+    pub(crate) fn observe(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
         self.requests.with_label_values(&[route, status.as_str()]).inc();
         self.latency.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     }
 
     /// The current metrics in the text exposition format.
-    pub fn render(&self) -> Vec<u8> {
+    pub(crate) fn render(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(8 * 1024);
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 /// What went wrong with the broker, as a metric label and a status field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Cause {
+pub(crate) enum Cause {
     /// The broker refused the user name or password.
     Credentials,
     /// The broker refused MQTT 5 in its CONNACK.
@@ -31,7 +31,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, for declaring the metric's series at start.
-    pub const ALL: [Cause; 7] = [
+    pub(crate) const ALL: [Cause; 7] = [
         Cause::Credentials,
         Cause::Protocol,
         Cause::Closed,
@@ -42,7 +42,7 @@ impl Cause {
     ];
 
     /// The label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Cause::Credentials => "credentials",
             Cause::Protocol => "protocol",
@@ -55,7 +55,7 @@ impl Cause {
     }
 
     /// Whether trying again soon cannot help: an operator has to change something.
-    pub fn needs_an_operator(self) -> bool {
+    pub(crate) fn needs_an_operator(self) -> bool {
         matches!(self, Cause::Credentials | Cause::Protocol)
     }
 }
@@ -63,7 +63,7 @@ impl Cause {
 /// Classifies `err`; `was_connected` says whether the broker had accepted this
 /// connection (a CONNACK) before it failed, and `password_sources` where an operator
 /// gives the password. Returns the cause and one sentence.
-pub fn explain(err: &ConnectionError, was_connected: bool, password_sources: &str) -> (Cause, String) {
+pub(crate) fn explain(err: &ConnectionError, was_connected: bool, password_sources: &str) -> (Cause, String) {
     use ConnectReturnCode as Code;
     if was_connected {
         return (Cause::Lost, format!("lost the plaza broker ({err})"));

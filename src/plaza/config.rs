@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// A secret string whose `Debug` does not show it.
 #[derive(Clone)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps `text`.
@@ -18,7 +18,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -33,23 +33,23 @@ impl fmt::Debug for Secret {
 #[derive(Clone, Debug)]
 pub struct Broker {
     /// `mqtts://`: TLS with the system's roots.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Host name or IP address.
-    pub host: String,
+    pub(crate) host: String,
     /// TCP port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// The user name, if any.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// The password, if any.
-    pub password: Option<Secret>,
+    pub(crate) password: Option<Secret>,
     /// Where an operator gives the password (its flags, variables, credential), for the
     /// message when the broker refuses it.
-    pub password_sources: String,
+    pub(crate) password_sources: String,
 }
 
 impl Broker {
     /// The address without credentials, for logs and `/api/status`.
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         let scheme = if self.tls { "mqtts" } else { "mqtt" };
         if self.host.contains(':') {
             format!("{scheme}://[{}]:{}", self.host, self.port)
@@ -91,7 +91,7 @@ pub struct PlazaConfig {
 /// Parses `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (ports default to 1883, 8883),
 /// and the Go nara's spellings: `tcp://` for plain MQTT, `ssl://` and `tls://` for TLS
 /// (whose certificate nara checks, where the Go nara does not).
-pub fn parse_broker_url(text: &str) -> Result<(bool, String, u16), String> {
+pub(crate) fn parse_broker_url(text: &str) -> Result<(bool, String, u16), String> {
     const FORM: &str = "expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (or tcp://, ssl://, tls://)";
     let (scheme, rest) = text.split_once("://").ok_or(FORM)?;
     let tls = match scheme {

@@ -150,7 +150,7 @@ struct InPayload {
 }
 
 /// Decodes and verifies a hey_there or chau event received on `kind`'s topic.
-pub fn decode(kind: Kind, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
+pub(crate) fn decode(kind: Kind, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
     let event: InEvent = serde_json::from_str(text).map_err(|e| Rejection::of_json(&e))?;
     let payload = match kind {
         Kind::Chau => event.chau.as_ref(),

@@ -181,9 +181,9 @@ pub struct Identity {
     /// False when the soul was minted for another name.
     pub bonded: bool,
     /// Where the soul came from.
-    pub soul_source: SoulSource,
+    pub(crate) soul_source: SoulSource,
     /// When the soul was minted for another name: what the operator should do.
-    pub bond_advice: Option<String>,
+    pub(crate) bond_advice: Option<String>,
     signing: SigningKey,
 }
 
@@ -232,7 +232,7 @@ pub fn validate_name(name: &str) -> Result<String, String> {
 }
 
 /// Hostnames that say nothing about the machine: images' defaults and container IDs.
-pub fn is_generic_hostname(hostname: &str) -> bool {
+pub(crate) fn is_generic_hostname(hostname: &str) -> bool {
     const GENERIC: &[&str] = &[
         "localhost",
         "raspberrypi",
@@ -255,7 +255,7 @@ pub fn is_generic_hostname(hostname: &str) -> bool {
 }
 
 /// A deterministic, pronounceable name such as `quiet-heron-42`, from machine facts.
-pub fn friendly_name(seed: &str) -> String {
+pub(crate) fn friendly_name(seed: &str) -> String {
     const ADJECTIVES: &[&str] = &[
         "amber", "brave", "calm", "clever", "cosy", "curious", "dapper", "eager", "gentle", "glad", "jolly", "keen",
         "lively", "lucky", "mellow", "merry", "misty", "nimble", "patient", "plucky", "proud", "quiet", "rosy", "shy",

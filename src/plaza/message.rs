@@ -10,14 +10,14 @@ use std::fmt;
 use std::time::Duration;
 
 /// The topic hey_there events travel on.
-pub const HEY_THERE_TOPIC: &str = "nara/plaza/hey_there";
+pub(crate) const HEY_THERE_TOPIC: &str = "nara/plaza/hey_there";
 /// The topic chau events travel on.
-pub const CHAU_TOPIC: &str = "nara/plaza/chau";
+pub(crate) const CHAU_TOPIC: &str = "nara/plaza/chau";
 /// Each nara's newspaper travels on this prefix and its name.
-pub const NEWSPAPER_PREFIX: &str = "nara/newspaper/";
+pub(crate) const NEWSPAPER_PREFIX: &str = "nara/newspaper/";
 /// What nara listens to: presence only. The Go nara's other traffic (social, stash,
 /// ledger, checkpoints) never reaches it.
-pub const SUBSCRIPTIONS: [&str; 3] = [HEY_THERE_TOPIC, CHAU_TOPIC, "nara/newspaper/+"];
+pub(crate) const SUBSCRIPTIONS: [&str; 3] = [HEY_THERE_TOPIC, CHAU_TOPIC, "nara/newspaper/+"];
 
 /// What a message announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,7 +35,7 @@ impl Kind {
     pub const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
 
     /// The kind's name in metrics and logs (the Go nara's `svc` for the events).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::HeyThere => "hey-there",
             Kind::Newspaper => "newspaper",
@@ -53,7 +53,7 @@ impl Kind {
     }
 
     /// The kind a topic carries, if nara reads it.
-    pub fn of_topic(topic: &str) -> Option<Kind> {
+    pub(crate) fn of_topic(topic: &str) -> Option<Kind> {
         match topic {
             HEY_THERE_TOPIC => Some(Kind::HeyThere),
             CHAU_TOPIC => Some(Kind::Chau),
@@ -67,9 +67,9 @@ impl Kind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     /// The sender's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The sender's public key (standard Base64), which the signature was checked against.
-    pub public_key: String,
+    pub(crate) public_key: String,
     /// What it says.
     pub(crate) body: Body,
 }
@@ -97,25 +97,25 @@ pub struct Story {
     /// The nara ID (`Status.ID`).
     pub(crate) id: String,
     /// The version it runs (`Status.Version`).
-    pub version: String,
+    pub(crate) version: String,
     /// The git revision, which only this nara's newspapers carry.
-    pub revision: Option<String>,
+    pub(crate) revision: Option<String>,
     /// Where its web UI is, if it says (`Status.PublicUrl`).
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// Seconds since its host booted (`Status.HostStats.Uptime`).
-    pub host_uptime_s: u64,
+    pub(crate) host_uptime_s: u64,
     /// Seconds since its process started, which only this nara's newspapers carry.
-    pub process_uptime_s: Option<u64>,
+    pub(crate) process_uptime_s: Option<u64>,
     /// When it was signed, Unix nanoseconds (this nara's newspapers only).
-    pub sent_ns: Option<u64>,
+    pub(crate) sent_ns: Option<u64>,
     /// The sending process's random ID (this nara's newspapers only).
-    pub boot_id: Option<String>,
+    pub(crate) boot_id: Option<String>,
     /// When the sending process started, Unix nanoseconds (this nara's only).
-    pub started_ns: Option<u64>,
+    pub(crate) started_ns: Option<u64>,
     /// The role the sending process was pinned to (this nara's only).
-    pub role_pin: Option<String>,
+    pub(crate) role_pin: Option<String>,
     /// The sender stops and hands its soul over to a twin (this nara's only).
-    pub handover: bool,
+    pub(crate) handover: bool,
 }
 
 impl Message {
@@ -178,7 +178,7 @@ impl Rejection {
     ];
 
     /// The reason as a metric label.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Rejection::TooLarge => "too_large",
             Rejection::NotUtf8 => "not_utf8",
@@ -216,7 +216,7 @@ impl fmt::Display for Rejection {
 pub struct Policy {
     /// Larger messages are dropped unread. A Go nara's newspaper, with its
     /// personality, aura and event counts, is one to two kilobytes.
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
     /// How far an event's timestamp, or a newspaper's implied boot time, may be from
     /// what our clock says, either way.
     pub max_skew: Duration,

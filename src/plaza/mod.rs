@@ -12,11 +12,11 @@ pub mod identity;
 pub mod message;
 pub mod newspaper;
 mod presence;
-pub mod role;
-pub mod serialized;
-pub mod transport;
+pub(crate) mod role;
+pub(crate) mod serialized;
+pub(crate) mod transport;
 pub mod view;
-pub mod welcome;
+pub(crate) mod welcome;
 pub mod wire;
 
 use crate::build_info;
@@ -47,7 +47,7 @@ pub struct Plaza {
     /// This nara's identity, which signs what it sends.
     pub identity: Identity,
     /// The plaza's settings.
-    pub config: PlazaConfig,
+    pub(crate) config: PlazaConfig,
     metrics: Arc<Metrics>,
     started: Instant,
 
@@ -67,10 +67,10 @@ pub struct Plaza {
     /// Why the broker last failed us, until it accepts us again.
     broker_trouble: Mutex<Option<BrokerTrouble>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
-    pub publish_now: Notify,
+    pub(crate) publish_now: Notify,
     /// Set when another nara said hey_there: the transport may welcome it with a
     /// newspaper, so it need not wait a whole interval to see this one.
-    pub welcome_due: Notify,
+    pub(crate) welcome_due: Notify,
 
     // Twins.
     /// This process among the processes that share its soul (see [`role`]).
@@ -79,18 +79,18 @@ pub struct Plaza {
 
 /// Why the last attempt to reach the broker failed, in `/api/status`.
 #[derive(Clone, Debug, Serialize)]
-pub struct BrokerTrouble {
+pub(crate) struct BrokerTrouble {
     /// In a word: credentials, protocol, tls, refused, unreachable or lost.
-    pub cause: broker_trouble::Cause,
+    pub(crate) cause: broker_trouble::Cause,
     /// What happened and what to check, without credentials.
     pub message: String,
     /// When it first failed this way, RFC 3339.
-    pub since: String,
+    pub(crate) since: String,
 }
 
 /// The plaza part of `/api/status`.
 #[derive(Debug, Serialize)]
-pub struct PlazaStatus {
+pub(crate) struct PlazaStatus {
     /// Whether a broker is configured.
     pub(crate) configured: bool,
     /// Whether the broker connection is up.
@@ -102,14 +102,14 @@ pub struct PlazaStatus {
     /// Whether this nara only watches (`--read-only`).
     pub(crate) read_only: bool,
     /// Where people reach this nara from outside (`--public-url`), if set.
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// Known naras by status.
     pub(crate) peers: Counts,
     /// Whether this process speaks for its soul (`active`) or only watches (`standby`),
     /// since when and why.
     pub(crate) role: RoleStatus,
     /// This process's random ID, in its newspapers: which of the soul's processes it is.
-    pub boot_id: String,
+    pub(crate) boot_id: String,
     /// Why the broker last failed us; `null` once it accepts us.
     pub(crate) broker_trouble: Option<BrokerTrouble>,
 }
@@ -185,7 +185,7 @@ impl Plaza {
     }
 
     /// This process's random ID, in its newspapers: which of its soul's processes it is.
-    pub fn boot_id(&self) -> &str {
+    pub(crate) fn boot_id(&self) -> &str {
         self.presence.boot_id()
     }
 
@@ -197,17 +197,17 @@ impl Plaza {
     }
 
     /// Whether this process speaks for its soul on the plaza (see [`role`]).
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.presence.is_active()
     }
 
     /// Whether a twin spoke since this process handed over.
-    pub fn twin_took_over(&self) -> bool {
+    pub(crate) fn twin_took_over(&self) -> bool {
         self.presence.twin_took_over()
     }
 
     /// Called every second by the transport: a standby may take over.
-    pub fn role_tick(&self) {
+    pub(crate) fn role_tick(&self) {
         self.act(self.presence.tick());
     }
 
@@ -223,7 +223,7 @@ impl Plaza {
     }
 
     /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader until the
-    /// view changes, or for [`serialized::CHURN_SHARE`] even if it did.
+    /// view changes, or for `serialized::CHURN_SHARE` even if it did.
     pub fn peers_json(&self) -> Bytes {
         let mut list = self.list.lock();
         if let Some(json) = list.recent(self.announced.load(Ordering::SeqCst)) {
@@ -266,18 +266,18 @@ impl Plaza {
     }
 
     /// Whether the broker connection is up.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::SeqCst)
     }
 
     /// Records the connection state; returns the previous one.
-    pub fn set_connected(&self, connected: bool) -> bool {
+    pub(crate) fn set_connected(&self, connected: bool) -> bool {
         self.metrics.plaza_connected.set(i64::from(connected));
         self.connected.swap(connected, Ordering::SeqCst)
     }
 
     /// Counts a failed attempt or a lost connection, and keeps why for `/api/status`.
-    pub fn record_broker_trouble(&self, cause: broker_trouble::Cause, message: &str) {
+    pub(crate) fn record_broker_trouble(&self, cause: broker_trouble::Cause, message: &str) {
         self.metrics.plaza_reconnects.inc();
         self.metrics
             .plaza_connect_failures
@@ -294,17 +294,17 @@ impl Plaza {
     }
 
     /// The broker accepted us: no trouble to show.
-    pub fn clear_broker_trouble(&self) {
+    pub(crate) fn clear_broker_trouble(&self) {
         *self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Seconds since this plaza began.
-    pub fn uptime_s(&self) -> u64 {
+    pub(crate) fn uptime_s(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
 
     /// The plaza part of `/api/status`.
-    pub fn status(&self) -> PlazaStatus {
+    pub(crate) fn status(&self) -> PlazaStatus {
         PlazaStatus {
             configured: self.config.broker.is_some(),
             connected: self.is_connected(),
@@ -327,13 +327,13 @@ impl Plaza {
     }
 
     /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
-    pub fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
+    pub(crate) fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
         self.signed(kind, false)
     }
 
     /// This process's last newspaper before it stops, saying that a twin may take over
     /// at once.
-    pub fn outgoing_handover(&self) -> (String, Vec<u8>) {
+    pub(crate) fn outgoing_handover(&self) -> (String, Vec<u8>) {
         self.presence.handing_over();
         self.signed(Kind::Newspaper, true)
     }

@@ -154,7 +154,7 @@ struct InStatus {
 }
 
 /// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`.
-pub fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
+pub(crate) fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
     let paper: InNewspaper<'_> = serde_json::from_str(text).map_err(|e| Rejection::of_json(&e))?;
     let status: InStatus = serde_json::from_str(paper.status.get()).map_err(|e| Rejection::of_json(&e))?;
     let key = message::public_key(&status.public_key);
@@ -205,7 +205,7 @@ pub fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> 
 /// Seconds since this host booted, as the Go nara reports it (from `CLOCK_BOOTTIME`,
 /// so a hardened unit without `/proc/uptime` reports it too); where the kernel does not
 /// say (not Linux), the process's own uptime, which grows just the same.
-pub fn host_uptime_s(process_uptime_s: u64) -> u64 {
+pub(crate) fn host_uptime_s(process_uptime_s: u64) -> u64 {
     crate::boot_clock::boot_uptime_s().unwrap_or(process_uptime_s)
 }
 

@@ -57,7 +57,7 @@ impl Pin {
     }
 
     /// The name on the command line and in newspapers.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Pin::Auto => "auto",
             Pin::Active => "active",
@@ -69,7 +69,7 @@ impl Pin {
 /// Whether this process speaks for its soul on the plaza.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     /// It publishes: hey_there, newspapers, chau.
     Active,
     /// It publishes nothing, and takes over when the active twin goes.
@@ -78,7 +78,7 @@ pub enum Role {
 
 impl Role {
     /// The role's name in `/api/status` and metrics.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Active => "active",
             Role::Standby => "standby",
@@ -88,7 +88,7 @@ impl Role {
 
 /// Why the role last changed, in a word: a bounded metric label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// A higher twin spoke.
     Yielded,
     /// The active twin handed over as it stopped.
@@ -101,7 +101,7 @@ pub enum Cause {
 
 impl Cause {
     /// Each cause with the role it leads to: every series of the role-change metric.
-    pub const TRANSITIONS: [(Role, Cause); 4] = [
+    pub(crate) const TRANSITIONS: [(Role, Cause); 4] = [
         (Role::Standby, Cause::Yielded),
         (Role::Active, Cause::HandedOver),
         (Role::Active, Cause::Chau),
@@ -109,7 +109,7 @@ impl Cause {
     ];
 
     /// The label.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Cause::Yielded => "yielded",
             Cause::HandedOver => "handed_over",
@@ -121,7 +121,7 @@ impl Cause {
 
 /// Where a twin stands in the rule; the highest wins.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Rank {
+pub(crate) struct Rank {
     pin: u8,
     started_ns: u64,
     boot_id: String,
@@ -165,7 +165,7 @@ impl Rank {
 
 /// What the transport must do after the role was reconsidered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
+pub(crate) enum Act {
     /// Nothing to send.
     Nothing,
     /// Send a newspaper now: this process just took over, or a lower twin must hear it.
@@ -189,15 +189,15 @@ const GO_PIN: u8 = 3;
 
 /// How long each kind of evidence counts.
 #[derive(Clone, Copy, Debug)]
-pub struct Windows {
+pub(crate) struct Windows {
     /// A twin of this kind not heard for this long is gone: a standby takes over.
-    pub takeover_after: Duration,
+    pub(crate) takeover_after: Duration,
     /// The same for a Go twin, whose newspapers come every 30 to 300 s
     /// (`--plaza-missing-after`).
-    pub go_twin_after: Duration,
+    pub(crate) go_twin_after: Duration,
     /// `--plaza-max-skew`: how recent an own-soul hey_there must be to vouch for a Go
     /// twin's newspaper.
-    pub max_skew: Duration,
+    pub(crate) max_skew: Duration,
 }
 
 /// A twin heard with a signed time ahead of this clock by more than the skew.
@@ -210,17 +210,17 @@ struct Ahead {
 /// Two processes speak for the soul: this one, active, and a twin whose clock is
 /// ahead by more than the skew, so that neither can hear the other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TwoSpeakers {
+pub(crate) struct TwoSpeakers {
     /// The other twin's boot ID.
-    pub twin: String,
+    pub(crate) twin: String,
     /// How far its clock is ahead of this one's, in whole seconds.
-    pub ahead_s: u64,
+    pub(crate) ahead_s: u64,
     /// What to do about it.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// This process's role, and the twins it has heard.
-pub struct Roles {
+pub(crate) struct Roles {
     me: Rank,
     pin: Pin,
     born: Instant,
@@ -241,20 +241,20 @@ pub struct Roles {
 
 /// The role part of `/api/status`.
 #[derive(Clone, Debug, Serialize)]
-pub struct RoleStatus {
+pub(crate) struct RoleStatus {
     /// `active` or `standby`.
-    pub role: Role,
+    pub(crate) role: Role,
     /// What `--plaza-role` pinned it to.
-    pub pinned: Pin,
+    pub(crate) pinned: Pin,
     /// Since when, RFC 3339.
-    pub since: String,
+    pub(crate) since: String,
     /// Why, in a sentence.
-    pub reason: String,
+    pub(crate) reason: String,
     /// Twins heard within the takeover window.
-    pub twins: usize,
+    pub(crate) twins: usize,
     /// Another process speaking for the soul while this one does, if one is heard
     /// (its clock is too far ahead for the two to hear each other).
-    pub two_speakers: Option<TwoSpeakers>,
+    pub(crate) two_speakers: Option<TwoSpeakers>,
 }
 
 impl Roles {
@@ -290,22 +290,22 @@ impl Roles {
     }
 
     /// Whether this process publishes.
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.role == Role::Active
     }
 
     /// The role changes not yet taken (for the metrics): to what, and why.
-    pub fn take_changes(&mut self) -> Vec<(Role, Cause)> {
+    pub(crate) fn take_changes(&mut self) -> Vec<(Role, Cause)> {
         std::mem::take(&mut self.changes)
     }
 
     /// When the role last changed (or the process started).
-    pub fn since(&self) -> SystemTime {
+    pub(crate) fn since(&self) -> SystemTime {
         self.since
     }
 
     /// The role part of `/api/status` at `now`.
-    pub fn status(&self, now: Instant) -> RoleStatus {
+    pub(crate) fn status(&self, now: Instant) -> RoleStatus {
         RoleStatus {
             role: self.role,
             pinned: self.pin,
@@ -333,7 +333,7 @@ impl Roles {
 
     /// Whether another process speaks for the soul while this one does: a twin heard
     /// within the takeover window with its clock ahead beyond the skew.
-    pub fn two_speakers(&self, now: Instant) -> Option<TwoSpeakers> {
+    pub(crate) fn two_speakers(&self, now: Instant) -> Option<TwoSpeakers> {
         let ahead = self.ahead.as_ref()?;
         (self.role == Role::Active && now.saturating_duration_since(ahead.heard) <= self.windows.takeover_after).then(
             || TwoSpeakers {
@@ -352,7 +352,7 @@ impl Roles {
     /// A newspaper of this soul from another process, verified, but signed `ahead` of
     /// this clock by more than the skew: a recording cannot come from the future, so a
     /// twin with a clock ahead is speaking.
-    pub fn heard_ahead(&mut self, boot_id: &str, ahead: Duration, now: Instant) {
+    pub(crate) fn heard_ahead(&mut self, boot_id: &str, ahead: Duration, now: Instant) {
         let was = self.two_speakers(now).map(|t| t.twin);
         self.ahead = Some(Ahead {
             boot_id: boot_id.to_string(),
@@ -368,7 +368,7 @@ impl Roles {
 
     /// A fresh hey_there of this soul that this process did not send: a twin started.
     /// If a newspaper in the Go nara's format follows within the skew, it is a Go twin.
-    pub fn heard_hello(&mut self, now: Instant) {
+    pub(crate) fn heard_hello(&mut self, now: Instant) {
         self.hello = Some(now);
     }
 
@@ -433,7 +433,7 @@ impl Roles {
     /// A verified newspaper signed with this soul by another process, heard at `now`
     /// (`now_ns` by the wall clock). Refused if it is no news: a recording of a
     /// twin's newspaper, or a Go twin's newspaper that nothing shows to be fresh.
-    pub fn heard(&mut self, story: &Story, now: Instant, now_ns: u64) -> Result<Act, Rejection> {
+    pub(crate) fn heard(&mut self, story: &Story, now: Instant, now_ns: u64) -> Result<Act, Rejection> {
         match (&story.boot_id, story.sent_ns) {
             (Some(boot_id), Some(sent_ns)) => self.admit_signed(boot_id, sent_ns, now_ns)?,
             (Some(_), None) => return Err(Rejection::Stale),
@@ -497,14 +497,14 @@ impl Roles {
     }
 
     /// A chau signed with this soul by another process: whoever was active left.
-    pub fn twin_left(&mut self, now: Instant) -> Act {
+    pub(crate) fn twin_left(&mut self, now: Instant) -> Act {
         self.twins.clear();
         self.hello = None;
         self.reconsider(now, Cause::Chau, "took over: the active twin said chau")
     }
 
     /// Called every second: a standby takes over once the twins above it are silent.
-    pub fn tick(&mut self, now: Instant) -> Act {
+    pub(crate) fn tick(&mut self, now: Instant) -> Act {
         let window = self.windows.takeover_after.max(self.windows.go_twin_after);
         self.twins
             .retain(|_, t| now.saturating_duration_since(t.last_heard) <= window * 4);

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 /// How old a shared list may be before the next reader serializes a fresh one, when
 /// no change was announced since: `last_seen` and `uptime_s` move without a change
 /// event, and a reader should not see them older than this.
-pub const FRESH_FOR: Duration = Duration::from_secs(1);
+pub(crate) const FRESH_FOR: Duration = Duration::from_secs(1);
 /// How long `/api/peers` readers share a list although the view changed since.
-pub const CHURN_SHARE: Duration = Duration::from_millis(100);
+pub(crate) const CHURN_SHARE: Duration = Duration::from_millis(100);
 
 /// One announced change, serialized once for every stream, in the one form every
 /// reader of the change stream sends it: a Server-Sent Event named after its kind, whose
@@ -72,7 +72,7 @@ const PEERS_PER_LOOK: usize = 64;
 /// 10,000 naras the list is 2.7 MB and some 10 to 20 ms of one thread, which a request
 /// to a one-core nara (one thread) would otherwise wait through. `capacity` is a guess
 /// of the size (the last list's), so the buffer is not copied as it grows.
-pub async fn peers_json_yielding(peers: &[Peer], capacity: usize) -> Bytes {
+pub(crate) async fn peers_json_yielding(peers: &[Peer], capacity: usize) -> Bytes {
     let mut json = Vec::with_capacity(capacity);
     json.extend_from_slice(LIST_OPENS);
     let mut turn_began = Instant::now();
@@ -100,19 +100,19 @@ struct Shared {
 /// The shared list, refreshed by whichever reader finds it stale; the others wait for
 /// that one instead of serializing their own.
 #[derive(Debug, Default)]
-pub struct SharedList {
+pub(crate) struct SharedList {
     last: Mutex<Option<Shared>>,
 }
 
 /// A lock on the shared list, held while a reader checks it and, if it must, refreshes it.
-pub struct ListGuard<'a> {
+pub(crate) struct ListGuard<'a> {
     last: std::sync::MutexGuard<'a, Option<Shared>>,
 }
 
 impl SharedList {
     /// Locks the list. Lock it before the view, never after, so two readers cannot
     /// deadlock.
-    pub fn lock(&self) -> ListGuard<'_> {
+    pub(crate) fn lock(&self) -> ListGuard<'_> {
         ListGuard {
             last: self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
         }
@@ -121,7 +121,7 @@ impl SharedList {
 
 impl ListGuard<'_> {
     /// The shared list if it was taken after change `after_change` and is still fresh.
-    pub fn current(&self, after_change: u64) -> Option<Bytes> {
+    pub(crate) fn current(&self, after_change: u64) -> Option<Bytes> {
         self.last
             .as_ref()
             .filter(|s| s.after_change == after_change && s.taken.elapsed() < FRESH_FOR)
@@ -131,7 +131,7 @@ impl ListGuard<'_> {
     /// The shared list if no change was announced since it was taken (and it is
     /// fresh), or if it is younger than [`CHURN_SHARE`] whatever was announced: under
     /// churn, readers share at most ten lists a second instead of one per request.
-    pub fn recent(&self, after_change: u64) -> Option<Bytes> {
+    pub(crate) fn recent(&self, after_change: u64) -> Option<Bytes> {
         self.last
             .as_ref()
             .filter(|s| {
@@ -142,13 +142,13 @@ impl ListGuard<'_> {
     }
 
     /// The size of the last list, to size the next one's buffer.
-    pub fn last_len(&self) -> usize {
+    pub(crate) fn last_len(&self) -> usize {
         self.last.as_ref().map_or(0, |s| s.json.len())
     }
 
     /// Keeps `json`, the list taken at `taken` after change `after_change`, as the
     /// shared list, unless a later one was kept meanwhile.
-    pub fn offer(&mut self, after_change: u64, taken: Instant, json: Bytes) {
+    pub(crate) fn offer(&mut self, after_change: u64, taken: Instant, json: Bytes) {
         if self.last.as_ref().is_none_or(|s| s.after_change <= after_change) {
             *self.last = Some(Shared {
                 after_change,
@@ -159,7 +159,7 @@ impl ListGuard<'_> {
     }
 
     /// Serializes `peers`, taken after change `after_change`, as the new shared list.
-    pub fn refresh(&mut self, after_change: u64, peers: &[Peer]) -> Bytes {
+    pub(crate) fn refresh(&mut self, after_change: u64, peers: &[Peer]) -> Bytes {
         let json = peers_json(peers);
         *self.last = Some(Shared {
             after_change,

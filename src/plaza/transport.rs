@@ -36,7 +36,7 @@ const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// The largest packet nara accepts, stated to the broker in CONNECT. Far above any
 /// plaza message (the plaza's own cap, checked and counted per message, is smaller),
 /// far below what would hurt: larger messages never reach nara, and are not counted.
-pub const MAX_PACKET: u32 = 256 * 1024;
+pub(crate) const MAX_PACKET: u32 = 256 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A newcomer's hey_there is answered with a newspaper after a random wait up to this,
 /// so the naras of a plaza do not all answer in the same instant.

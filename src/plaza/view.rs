@@ -65,7 +65,7 @@ pub const VERSION_HISTORY: usize = 8;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VersionChange {
     /// The version it ran.
-    pub from: String,
+    pub(crate) from: String,
     /// The version it runs now.
     pub(crate) to: String,
     /// When this nara heard the change.
@@ -82,9 +82,9 @@ fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::
 pub struct Change {
     /// What happened.
     #[serde(rename = "type")]
-    pub kind: ChangeKind,
+    pub(crate) kind: ChangeKind,
     /// The nara as it is now.
-    pub peer: Peer,
+    pub(crate) peer: Peer,
 }
 
 /// The kind of a change, as `/api/events` names it.
@@ -105,7 +105,7 @@ pub enum ChangeKind {
 
 impl ChangeKind {
     /// The name it goes by on the wire (the SSE event name, the JSON `type`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Join => "join",
             ChangeKind::Change => "change",
@@ -118,9 +118,9 @@ impl ChangeKind {
 
 /// Peers by status, for `/api/status` and the metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// ONLINE naras.
-    pub online: usize,
+    pub(crate) online: usize,
     /// OFFLINE naras.
     pub(crate) offline: usize,
     /// MISSING naras.
@@ -396,7 +396,7 @@ impl View {
 
     /// Marks this nara as seen now (it is in its own view whether or not a broker
     /// echoes its messages back).
-    pub fn touch_self(&mut self, name: &str, uptime_s: u64, now: SystemTime) {
+    pub(crate) fn touch_self(&mut self, name: &str, uptime_s: u64, now: SystemTime) {
         if let Some(own) = self.peers.get_mut(name) {
             own.last_seen = now;
             own.uptime_s = uptime_s;
@@ -404,14 +404,14 @@ impl View {
     }
 
     /// Every known nara, by name.
-    pub fn snapshot(&self) -> Vec<Peer> {
+    pub(crate) fn snapshot(&self) -> Vec<Peer> {
         let mut peers: Vec<Peer> = self.peers.values().cloned().collect();
         peers.sort_by(|a, b| a.name.cmp(&b.name));
         peers
     }
 
     /// Naras by status.
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
 }

@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 /// Welcomes that may go out back to back (a few naras joining together).
-pub const BURST: u32 = 3;
+pub(crate) const BURST: u32 = 3;
 
 /// A token bucket of welcomes.
 #[derive(Debug)]
-pub struct WelcomePacer {
+pub(crate) struct WelcomePacer {
     tokens: u32,
     refilled: Instant,
     refill: Duration,
@@ -27,7 +27,7 @@ impl WelcomePacer {
     }
 
     /// When the next welcome may go out, at or after `now`, and takes it.
-    pub fn next_slot(&mut self, now: Instant) -> Instant {
+    pub(crate) fn next_slot(&mut self, now: Instant) -> Instant {
         let periods = now.saturating_duration_since(self.refilled).as_nanos() / self.refill.as_nanos();
         let periods = u32::try_from(periods).unwrap_or(u32::MAX);
         if periods > 0 {

@@ -56,7 +56,7 @@ pub enum Shape {
 impl Setting {
     /// A setting that takes a value shown as `value_name` in `--help`, given as the
     /// flag `--flag` or the key `key` in the `--config` file; no variable, no default.
-    pub const fn value(key: &'static str, flag: &'static str, value_name: &'static str) -> Setting {
+    pub(crate) const fn value(key: &'static str, flag: &'static str, value_name: &'static str) -> Setting {
         Setting {
             key,
             flag: Some(flag),
@@ -114,7 +114,7 @@ impl Setting {
     }
 
     /// Variables of other tools read when no source sets it.
-    pub(crate) const fn fallbacks(self, fallbacks: &'static [&'static str]) -> Setting {
+    pub const fn fallbacks(self, fallbacks: &'static [&'static str]) -> Setting {
         Setting { fallbacks, ..self }
     }
 
@@ -133,7 +133,7 @@ impl Setting {
     }
 
     /// `--flag` as a user types it, or the first variable for a flag-less setting.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         match (self.flag, self.env.first()) {
             (Some(flag), _) => format!("--{flag}"),
             (None, Some(var)) => (*var).to_string(),

@@ -27,7 +27,7 @@ impl Environment {
     }
 
     /// The value of `name`, if it is set and not empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
 }

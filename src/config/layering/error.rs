@@ -38,7 +38,7 @@ pub fn invalid_value(setting: &Setting, value: &str, origin: &Origin, expected: 
 /// from the first `://` (or the start, for a bare `user:pass@host`) to the last `@`,
 /// whatever characters a password holds (`/`, `#`, `?`, spaces), so an error or log
 /// line that shows a URL never shows its password.
-pub fn redact_userinfo(text: &str) -> String {
+pub(crate) fn redact_userinfo(text: &str) -> String {
     let Some(at) = text.rfind('@') else {
         return text.to_string();
     };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// A parsed `--config` file: each key's value.
 #[derive(Debug)]
-pub struct SettingsFile {
+pub(crate) struct SettingsFile {
     path: PathBuf,
     entries: BTreeMap<String, toml::Value>,
 }
@@ -66,12 +66,12 @@ impl SettingsFile {
     }
 
     /// The file as it was named.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The value under `key`, if the file sets it.
-    pub fn get(&self, key: &str) -> Option<&toml::Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&toml::Value> {
         self.entries.get(key)
     }
 }

@@ -26,7 +26,7 @@ impl Report {
     /// `unset` if there is none) and its `source`. Recording a setting again replaces
     /// its line in place: a resolver may learn more after the first lookup (a `PORT`
     /// fallback, a soul to be read from a file).
-    pub fn record(&mut self, setting: &Setting, value: Option<&str>, source: impl fmt::Display) {
+    pub(crate) fn record(&mut self, setting: &Setting, value: Option<&str>, source: impl fmt::Display) {
         let shown = match value {
             None => "unset".to_string(),
             Some(_) if setting.secret => "<redacted>".to_string(),

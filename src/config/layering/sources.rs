@@ -16,16 +16,16 @@ use std::fmt;
 /// A setting's value and where it came from: as text when picked (a switch's is
 /// `true` or `false`), parsed when resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolved<T> {
+pub(crate) struct Resolved<T> {
     /// The value.
-    pub value: T,
+    pub(crate) value: T,
     /// Where it was found.
     pub(crate) origin: Origin,
 }
 
 /// Every place a setting can come from.
 #[derive(Debug, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     /// Values given on the command line, by setting key.
     flags: BTreeMap<&'static str, String>,
     env: Environment,
@@ -40,7 +40,7 @@ impl Sources {
     }
 
     /// The environment, for the fallbacks a setting declares.
-    pub fn env(&self) -> &Environment {
+    pub(crate) fn env(&self) -> &Environment {
         &self.env
     }
 
@@ -49,7 +49,7 @@ impl Sources {
     /// [`Sources::resolve`] is the way to a value; this is for the few settings that
     /// `nara check-config` shows only when given (`--config`, `--soul-file`) or never
     /// (`--verbose`, folded into the log level).
-    pub fn pick(&self, setting: &'static Setting) -> Result<Option<Resolved<String>>, ConfigError> {
+    pub(crate) fn pick(&self, setting: &'static Setting) -> Result<Option<Resolved<String>>, ConfigError> {
         if let (Some(value), Some(flag)) = (self.flags.get(setting.key), setting.flag) {
             return Ok(Some(Resolved {
                 value: value.clone(),
@@ -102,7 +102,7 @@ impl Sources {
     /// unset, with what its default says). A value `parse` refuses is an error that names
     /// where it came from, and shows it unless the setting is secret. `None` when nothing
     /// sets it and its default is not a value.
-    pub fn resolve<T, E: fmt::Display>(
+    pub(crate) fn resolve<T, E: fmt::Display>(
         &self,
         setting: &'static Setting,
         report: &mut Report,
@@ -118,7 +118,7 @@ impl Sources {
     }
 
     /// [`Sources::resolve`] for a setting declared with a default value, so always a value.
-    pub fn resolve_defaulted<T, E: fmt::Display>(
+    pub(crate) fn resolve_defaulted<T, E: fmt::Display>(
         &self,
         setting: &'static Setting,
         report: &mut Report,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Durations such as `10s`, `500ms` or `1m30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     humantime::parse_duration(text).map_err(|_| match text.parse::<f64>() {
         Ok(_) => format!("expected a duration with a unit, such as \"{text}s\" (or 500ms, 1m30s)"),
@@ -13,7 +13,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// A duration of at least `min`: below it, a value would do harm rather than what was
 /// meant (a flood of newspapers, a replay window no clock keeps).
-pub fn parse_duration_at_least(text: &str, min: Duration) -> Result<Duration, String> {
+pub(crate) fn parse_duration_at_least(text: &str, min: Duration) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < min {
         return Err(format!(
@@ -25,7 +25,7 @@ pub fn parse_duration_at_least(text: &str, min: Duration) -> Result<Duration, St
 }
 
 /// A whole number from `min` to `max`.
-pub fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, String> {
+pub(crate) fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, String> {
     text.trim()
         .parse::<usize>()
         .ok()
@@ -34,7 +34,7 @@ pub fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, String> 
 }
 
 /// A switch's value as a variable gives it: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
-pub fn parse_switch(text: &str) -> Result<bool, String> {
+pub(crate) fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
