@@ -218,14 +218,21 @@ struct Feed {
     budget: usize,
 }
 
-/// The stream passed its budget.
-struct OverBudget;
+/// What became of frames handed to a stream's [`Feed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pushed {
+    /// Queued for the connection.
+    Queued,
+    /// The client has gone (its body was dropped): the stream ends quietly.
+    ClientGone,
+    /// Refused: they would pass the budget, so nara closes the stream.
+    OverBudget,
+}
 
 impl Feed {
     /// Queues `frames` as one unit, or refuses them all if they would take the unsent
     /// events past the budget, or if they are a snapshot and one is still unsent.
-    /// `Ok(false)` when the client has gone.
-    fn push(&mut self, frames: &[Bytes], snapshot: bool) -> Result<bool, OverBudget> {
+    fn push(&mut self, frames: &[Bytes], snapshot: bool) -> Pushed {
         let len: usize = frames.iter().map(Bytes::len).sum();
         let unsent = self.queue.unsent.load(Ordering::SeqCst);
         let over = if snapshot {
@@ -234,7 +241,7 @@ impl Feed {
             self.events_unsent() + len > self.budget
         };
         if over {
-            return Err(OverBudget);
+            return Pushed::OverBudget;
         }
         if unsent == 0 {
             self.queue.progress_ms.store(self.queue.now_ms(), Ordering::SeqCst);
@@ -243,14 +250,15 @@ impl Feed {
             self.queue.snapshot_unsent.fetch_add(len, Ordering::SeqCst);
         }
         self.queue.unsent.fetch_add(len, Ordering::SeqCst);
-        Ok(frames.iter().all(|frame| {
+        let sent = frames.iter().all(|frame| {
             self.tx
                 .send(Chunk {
                     bytes: frame.clone(),
                     snapshot,
                 })
                 .is_ok()
-        }))
+        });
+        if sent { Pushed::Queued } else { Pushed::ClientGone }
     }
 
     /// Unsent bytes of events (not of a snapshot).
@@ -265,7 +273,7 @@ impl Feed {
         self.queue.snapshot_unsent.load(Ordering::SeqCst) > 0 || self.events_unsent() > self.budget
     }
 
-    fn snapshot(&mut self, json: &Bytes) -> Result<bool, OverBudget> {
+    fn snapshot(&mut self, json: &Bytes) -> Pushed {
         let mut frames = vec![Bytes::from_static(b"event: snapshot\ndata: ")];
         frames.extend(
             (0..json.len())
@@ -276,23 +284,19 @@ impl Feed {
         self.push(&frames, true)
     }
 
-    fn change(&mut self, change: &ChangeJson) -> Result<bool, OverBudget> {
+    fn change(&mut self, change: &ChangeJson) -> Pushed {
         self.push(std::slice::from_ref(&change.event), false)
     }
 }
 
 /// Fell behind: a fresh snapshot is worth more than the lost changes, and a new
 /// receiver starts right after it.
-async fn catch_up(
-    plaza: &Plaza,
-    changes: &mut broadcast::Receiver<ChangeJson>,
-    feed: &mut Feed,
-) -> Result<bool, OverBudget> {
+async fn catch_up(plaza: &Plaza, changes: &mut broadcast::Receiver<ChangeJson>, feed: &mut Feed) -> Pushed {
     // Asked before a snapshot is taken: under churn each one is serialized afresh (some
     // 10 ms of one thread at 10,000 naras), and a stalled stream would cost one each
     // time it fell behind, only to be closed.
     if feed.refuses_snapshot() {
-        return Err(OverBudget);
+        return Pushed::OverBudget;
     }
     let (json, resubscribed) = plaza.subscribe_json().await;
     *changes = resubscribed;
@@ -304,31 +308,75 @@ async fn catch_up(
 pub(crate) fn stream(
     plaza: Arc<Plaza>,
     streams: &Arc<Streams>,
-    mut draining: watch::Receiver<bool>,
+    draining: watch::Receiver<bool>,
     hangup: Option<Hangup>,
 ) -> Option<EventBody> {
     let ticket = streams.admit()?;
     let (tx, rx) = mpsc::unbounded_channel();
     let queue = Arc::new(Queue::new());
-    let limits = streams.limits;
-    let mut feed = Feed {
-        tx,
-        queue: queue.clone(),
-        budget: limits.budget,
+    let feeder = Feeder {
+        plaza,
+        feed: Feed {
+            tx,
+            queue: queue.clone(),
+            budget: streams.limits.budget,
+        },
+        streams: streams.clone(),
+        draining,
+        hangup,
     };
-    let streams = streams.clone();
-    tokio::spawn(async move {
-        let (json, mut changes) = plaza.subscribe_json().await;
-        if !matches!(feed.push(&[Bytes::from_static(RETRY.as_bytes())], false), Ok(true))
-            || !matches!(feed.snapshot(&json), Ok(true))
-        {
+    tokio::spawn(feeder.run());
+    Some(EventBody {
+        rx,
+        queue,
+        _ticket: ticket,
+    })
+}
+
+/// The task behind one stream: what it reads (the plaza, the drain), what it feeds,
+/// and how it closes the client's connection when the stream passes a bound.
+struct Feeder {
+    plaza: Arc<Plaza>,
+    feed: Feed,
+    streams: Arc<Streams>,
+    draining: watch::Receiver<bool>,
+    hangup: Option<Hangup>,
+}
+
+impl Feeder {
+    /// Feeds the stream until it ends; if nara ended it because its client is not
+    /// reading, counts why and hangs up the connection.
+    async fn run(mut self) {
+        let Some(reason) = self.pump().await else {
             return;
+        };
+        tracing::debug!(
+            reason = reason.as_str(),
+            "closed an event stream whose client is not reading"
+        );
+        self.streams.closed.with_label_values(&[reason.as_str()]).inc();
+        self.feed.queue.closed.store(true, Ordering::SeqCst);
+        if let Some(hangup) = &self.hangup {
+            hangup.request();
+        }
+    }
+
+    /// The retry hint and a snapshot, then changes and heartbeats until the client goes,
+    /// nara drains, or the stream passes a bound (returned: why nara closes it).
+    async fn pump(&mut self) -> Option<Closed> {
+        let (json, mut changes) = self.plaza.subscribe_json().await;
+        let feed = &mut self.feed;
+        if feed.push(&[Bytes::from_static(RETRY.as_bytes())], false) != Pushed::Queued
+            || feed.snapshot(&json) != Pushed::Queued
+        {
+            return None;
         }
         drop(json);
+        let stall_after = self.streams.limits.stall_after;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-        let check_every = (limits.stall_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let check_every = (stall_after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut check = tokio::time::interval(check_every);
-        let closed = loop {
+        loop {
             // Caught up after the select, whose outputs may not be held across an await.
             let mut lagged = false;
             let pushed = tokio::select! {
@@ -338,7 +386,7 @@ pub(crate) fn stream(
                     Ok(change) => {
                         let mut pushed = feed.change(&change);
                         for _ in 1..BATCH {
-                            if !matches!(pushed, Ok(true)) {
+                            if pushed != Pushed::Queued {
                                 break;
                             }
                             match changes.try_recv() {
@@ -353,49 +401,34 @@ pub(crate) fn stream(
                         }
                         pushed
                     }
+                    // Nothing pushed: the catch-up below sends a snapshot instead.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         lagged = true;
-                        Ok(true)
+                        Pushed::Queued
                     }
-                    Err(broadcast::error::RecvError::Closed) => break None,
+                    Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = heartbeat.tick() => feed.push(&[Bytes::from_static(b": heartbeat\n\n")], false),
                 _ = check.tick() => {
-                    if feed.queue.stalled(limits.stall_after) {
-                        break Some(Closed::Stalled);
+                    if feed.queue.stalled(stall_after) {
+                        return Some(Closed::Stalled);
                     }
-                    Ok(true)
+                    continue;
                 }
-                _ = draining.wait_for(|d| *d) => break None,
-                () = feed.tx.closed() => break None,
+                _ = self.draining.wait_for(|d| *d) => return None,
+                () = feed.tx.closed() => return None,
             };
             let pushed = match pushed {
-                Ok(true) if lagged => catch_up(&plaza, &mut changes, &mut feed).await,
+                Pushed::Queued if lagged => catch_up(&self.plaza, &mut changes, feed).await,
                 pushed => pushed,
             };
             match pushed {
-                Ok(true) => {}
-                Ok(false) => break None,
-                Err(OverBudget) => break Some(Closed::Budget),
-            }
-        };
-        if let Some(reason) = closed {
-            tracing::debug!(
-                reason = reason.as_str(),
-                "closed an event stream whose client is not reading"
-            );
-            streams.closed.with_label_values(&[reason.as_str()]).inc();
-            feed.queue.closed.store(true, Ordering::SeqCst);
-            if let Some(hangup) = hangup {
-                hangup.request();
+                Pushed::Queued => {}
+                Pushed::ClientGone => return None,
+                Pushed::OverBudget => return Some(Closed::Budget),
             }
         }
-    });
-    Some(EventBody {
-        rx,
-        queue,
-        _ticket: ticket,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -436,25 +469,41 @@ mod tests {
             budget: 100,
         };
         let big = Bytes::from(vec![b'x'; 3 * SLICE]);
-        assert!(
-            matches!(feed.snapshot(&big), Ok(true)),
+        assert_eq!(
+            feed.snapshot(&big),
+            Pushed::Queued,
             "a snapshot fits, whatever its size"
         );
         let change = Bytes::from(vec![b'y'; 60]);
-        assert!(matches!(feed.push(std::slice::from_ref(&change), false), Ok(true)));
-        assert!(
-            matches!(feed.push(std::slice::from_ref(&change), false), Err(OverBudget)),
+        assert_eq!(feed.push(std::slice::from_ref(&change), false), Pushed::Queued);
+        assert_eq!(
+            feed.push(std::slice::from_ref(&change), false),
+            Pushed::OverBudget,
             "120 bytes of events pass a budget of 100"
         );
-        assert!(
-            matches!(feed.snapshot(&big), Err(OverBudget)),
+        assert_eq!(
+            feed.snapshot(&big),
+            Pushed::OverBudget,
             "nor does a second snapshot fit behind an unsent one"
         );
         while let Ok(chunk) = rx.try_recv() {
             feed.queue.taken(&chunk);
         }
         assert_eq!(feed.queue.unsent.load(Ordering::SeqCst), 0);
-        assert!(matches!(feed.snapshot(&big), Ok(true)), "once taken, the next one fits");
+        assert_eq!(feed.snapshot(&big), Pushed::Queued, "once taken, the next one fits");
+    }
+
+    #[test]
+    fn a_push_to_a_client_that_has_gone_says_so() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut feed = Feed {
+            tx,
+            queue: Arc::new(Queue::new()),
+            budget: 100,
+        };
+        drop(rx);
+        let change = Bytes::from_static(b"data: {}\n\n");
+        assert_eq!(feed.push(std::slice::from_ref(&change), false), Pushed::ClientGone);
     }
 
     #[tokio::test]
@@ -482,14 +531,8 @@ mod tests {
             queue: Arc::new(Queue::new()),
             budget: StreamLimits::DEFAULT_BUDGET,
         };
-        assert!(
-            matches!(feed.snapshot(&json), Ok(true)),
-            "the first snapshot, never taken"
-        );
-        assert!(matches!(
-            catch_up(&plaza, &mut changes, &mut feed).await,
-            Err(OverBudget)
-        ));
+        assert_eq!(feed.snapshot(&json), Pushed::Queued, "the first snapshot, never taken");
+        assert_eq!(catch_up(&plaza, &mut changes, &mut feed).await, Pushed::OverBudget);
         assert_eq!(
             changes.len(),
             1,
