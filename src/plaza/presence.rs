@@ -15,7 +15,6 @@ use super::newspaper;
 use super::role::{self, Act, Rank, RoleStatus, Roles, Windows};
 use crate::metrics::Metrics;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,14 +26,28 @@ pub(super) struct Presence {
     /// This process's random ID, which tells it from twins (other processes with its soul).
     boot_id: String,
     started_ns: u64,
-    roles: Mutex<Roles>,
-    own_events: Mutex<VecDeque<u64>>,
+    state: Mutex<State>,
+    metrics: Arc<Metrics>,
+}
+
+/// What changes as twins speak, always read and written together, under one lock.
+struct State {
+    roles: Roles,
+    /// The events this process signed last, newest at the back.
+    own_events: VecDeque<u64>,
     /// What was accepted under this soul from other processes (and the events this one
     /// sent): own-soul messages pass the same freshness rules as any other.
-    own_freshness: Mutex<Freshness>,
+    own_freshness: Freshness,
     /// A twin spoke after this process handed over: it can leave without a chau.
-    twin_took_over: AtomicBool,
-    metrics: Arc<Metrics>,
+    twin_took_over: bool,
+}
+
+impl State {
+    /// Whether this process sent the event signed at `sent_ns` (one of its last
+    /// [`OWN_EVENTS`]).
+    fn sent_event(&self, sent_ns: u64) -> bool {
+        self.own_events.contains(&sent_ns)
+    }
 }
 
 /// A random ID for this process: 16 hex digits.
@@ -73,13 +86,15 @@ impl Presence {
         let presence = Presence {
             boot_id,
             started_ns,
-            roles: Mutex::new(roles),
-            own_events: Mutex::new(VecDeque::with_capacity(OWN_EVENTS)),
-            own_freshness: Mutex::new(Freshness::default()),
-            twin_took_over: AtomicBool::new(false),
+            state: Mutex::new(State {
+                roles,
+                own_events: VecDeque::with_capacity(OWN_EVENTS),
+                own_freshness: Freshness::default(),
+                twin_took_over: false,
+            }),
             metrics,
         };
-        presence.update_role_gauges(&presence.roles());
+        presence.update_role_gauges(&presence.state().roles);
         presence
     }
 
@@ -93,18 +108,8 @@ impl Presence {
         self.started_ns
     }
 
-    fn roles(&self) -> MutexGuard<'_, Roles> {
-        self.roles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn own_freshness(&self) -> MutexGuard<'_, Freshness> {
-        self.own_freshness
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn own_events(&self) -> MutexGuard<'_, VecDeque<u64>> {
-        self.own_events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn update_role_gauges(&self, roles: &Roles) {
@@ -140,48 +145,42 @@ impl Presence {
 
     /// Whether this process speaks for its soul (see [`role`](super::role)).
     pub(super) fn is_active(&self) -> bool {
-        self.roles().is_active()
+        self.state().roles.is_active()
     }
 
     /// Whether a twin spoke since this process handed over.
     pub(super) fn twin_took_over(&self) -> bool {
-        self.twin_took_over.load(Ordering::SeqCst)
+        self.state().twin_took_over
     }
 
     /// This process is about to hand over: only a twin that speaks from now on took over.
     pub(super) fn handing_over(&self) {
-        self.twin_took_over.store(false, Ordering::SeqCst);
+        self.state().twin_took_over = false;
     }
 
     /// Every second: a standby may take over.
     pub(super) fn tick(&self) -> Act {
-        let mut roles = self.roles();
-        let act = roles.tick(Instant::now());
-        let act = self.after_role_change(&mut roles, act);
-        self.update_two_speakers(&roles);
+        let mut state = self.state();
+        let act = state.roles.tick(Instant::now());
+        let act = self.after_role_change(&mut state.roles, act);
+        self.update_two_speakers(&state.roles);
         act
     }
 
     /// The role part of `/api/status`.
     pub(super) fn status(&self) -> RoleStatus {
-        self.roles().status(Instant::now())
+        self.state().roles.status(Instant::now())
     }
 
     /// This process signs an event at `sent_ns`: its echo is not a twin's, and no
     /// recording of an older one passes as a twin's.
     pub(super) fn sending_event(&self, sent_ns: u64) {
-        let mut own = self.own_events();
-        if own.len() == OWN_EVENTS {
-            own.pop_front();
+        let mut state = self.state();
+        if state.own_events.len() == OWN_EVENTS {
+            state.own_events.pop_front();
         }
-        own.push_back(sent_ns);
-        self.own_freshness().sent_event(sent_ns);
-    }
-
-    /// Whether this process sent the event signed at `sent_ns` (one of its last
-    /// [`OWN_EVENTS`]).
-    fn sent_event(&self, sent_ns: u64) -> bool {
-        self.own_events().contains(&sent_ns)
+        state.own_events.push_back(sent_ns);
+        state.own_freshness.sent_event(sent_ns);
     }
 
     /// A verified message under this nara's own name and key: its own echo, or a twin's.
@@ -190,7 +189,8 @@ impl Presence {
     /// counted under its reason.
     pub(super) fn heard_own_soul(&self, message: &Message, max_skew: Duration) -> Result<Act, Rejection> {
         let now = Instant::now();
-        let mut roles = self.roles();
+        let mut state = self.state();
+        let state = &mut *state;
         let act = match &message.body {
             Body::Newspaper(story) => {
                 if story.boot_id.as_deref() == Some(self.boot_id.as_str()) {
@@ -198,32 +198,29 @@ impl Presence {
                 }
                 // A Go nara's newspaper passes the boot rules, as any Go nara's does
                 // (judged on a copy, kept only if the twin is believed).
-                // (Locks: roles, then own freshness, as everywhere.)
-                let mut kept = self.own_freshness();
-                let mut freshness = *kept;
+                let mut freshness = state.own_freshness;
                 if story.sent_ns.is_none() {
                     freshness.admit(&message.body, SystemTime::now(), max_skew)?;
                 }
-                let act = roles.heard(story, now, super::unix_now_ns().unsigned_abs())?;
-                *kept = freshness;
-                drop(kept);
-                self.twin_took_over.store(true, Ordering::SeqCst);
+                let act = state.roles.heard(story, now, super::unix_now_ns().unsigned_abs())?;
+                state.own_freshness = freshness;
+                state.twin_took_over = true;
                 act
             }
             Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
-                if self.sent_event(*sent_ns) {
+                if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);
                 }
-                self.own_freshness().admit(&message.body, SystemTime::now(), max_skew)?;
+                state.own_freshness.admit(&message.body, SystemTime::now(), max_skew)?;
                 if matches!(message.body, Body::Chau { .. }) {
-                    roles.twin_left(now)
+                    state.roles.twin_left(now)
                 } else {
-                    roles.heard_hello(now);
+                    state.roles.heard_hello(now);
                     Act::Nothing
                 }
             }
         };
-        Ok(self.after_role_change(&mut roles, act))
+        Ok(self.after_role_change(&mut state.roles, act))
     }
 
     /// A newspaper on this nara's topic was refused as stale: if it is this soul's,
@@ -261,9 +258,9 @@ impl Presence {
         if let Ok(ahead) = sent.duration_since(now)
             && ahead > policy.max_skew
         {
-            let mut roles = self.roles();
-            roles.heard_ahead(boot_id, ahead, Instant::now());
-            self.update_two_speakers(&roles);
+            let mut state = self.state();
+            state.roles.heard_ahead(boot_id, ahead, Instant::now());
+            self.update_two_speakers(&state.roles);
         }
     }
 }
@@ -279,13 +276,14 @@ mod tests {
             SystemTime::now(),
             Arc::new(Metrics::new()),
         );
+        let sent = |sent_ns: u64| presence.state().sent_event(sent_ns);
         presence.sending_event(1);
-        assert!(presence.sent_event(1));
+        assert!(sent(1));
         for sent_ns in 2..2 + OWN_EVENTS as u64 * 2 {
             presence.sending_event(sent_ns);
         }
-        assert_eq!(presence.own_events().len(), OWN_EVENTS);
-        assert!(!presence.sent_event(1), "the oldest was let go");
-        assert!(presence.sent_event(1 + OWN_EVENTS as u64 * 2));
+        assert_eq!(presence.state().own_events.len(), OWN_EVENTS);
+        assert!(!sent(1), "the oldest was let go");
+        assert!(sent(1 + OWN_EVENTS as u64 * 2));
     }
 }
