@@ -1,4 +1,7 @@
-//! When the process started: shared by `/api/status` and the metrics.
+//! When the process started: taken once, by the [`Metrics`](crate::metrics::Metrics)
+//! the assembly creates, and read from there by `/api/status` (`started_at`,
+//! `uptime_s`), the plaza (its newspapers' `process_uptime_s` and `started_ns`) and
+//! `process_start_time_seconds`, so that all of them tell of the same start.
 
 use std::time::{Instant, SystemTime};
 

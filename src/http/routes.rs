@@ -11,7 +11,6 @@ use crate::metrics::{self, Metrics};
 use crate::plaza::Plaza;
 use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::{Identity, Soul, SoulSource};
-use crate::start_time::StartTime;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -32,7 +31,6 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Shared state behind every request.
 pub struct App {
-    started: StartTime,
     /// Liveness, readiness and draining.
     pub health: Arc<Health>,
     /// What `/metrics` renders.
@@ -74,7 +72,6 @@ impl App {
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
         let streams = Self::streams_within(&metrics, StreamLimits::default());
         App {
-            started: *metrics.started(),
             health,
             metrics,
             plaza,
@@ -134,7 +131,7 @@ impl App {
             Target::Liveness => plain(StatusCode::OK, "ok\n"),
             Target::Readiness => self.readiness(),
             Target::Status => {
-                let report = StatusReport::new(&self.plaza, &self.started);
+                let report = StatusReport::new(&self.plaza, self.metrics.started());
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
             // One serialized list, shared by every reader (see plaza::serialized).

@@ -48,8 +48,8 @@ pub struct Plaza {
     pub identity: Identity,
     /// The plaza's settings.
     pub(crate) config: PlazaConfig,
+    /// Also where the process's start is kept, which the newspapers' uptime reads.
     metrics: Arc<Metrics>,
-    started: Instant,
 
     // The peer view and its change stream.
     view: Mutex<View>,
@@ -132,7 +132,7 @@ impl Plaza {
     /// A plaza holding only this nara, ONLINE.
     pub fn new(identity: Identity, config: PlazaConfig, metrics: Arc<Metrics>) -> Arc<Plaza> {
         let now = SystemTime::now();
-        let presence = Presence::new(&config, now, metrics.clone());
+        let presence = Presence::new(&config, metrics.started().wall(), metrics.clone());
         let own = Peer {
             name: identity.name.clone(),
             id: identity.id.clone(),
@@ -165,7 +165,6 @@ impl Plaza {
             identity,
             config,
             metrics,
-            started: Instant::now(),
             last_rejection_log: AtomicU64::new(0),
             presence,
             publish_now: Notify::new(),
@@ -298,9 +297,10 @@ impl Plaza {
         *self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// Seconds since this plaza began.
+    /// Seconds since this process started, by the clock `/api/status` and the
+    /// process metrics read.
     pub(crate) fn uptime_s(&self) -> u64 {
-        self.started.elapsed().as_secs()
+        self.metrics.started().uptime_s()
     }
 
     /// The plaza part of `/api/status`.
@@ -475,5 +475,24 @@ mod tests {
         ] {
             assert!(text.contains(series), "{series} is missing:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_newspaper_tells_of_the_start_the_metrics_report() {
+        let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let metrics = Arc::new(Metrics::new());
+        let plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
+        let (topic, payload) = plaza.outgoing(Kind::Newspaper);
+        let message = wire::decode(&topic, &payload, SystemTime::now(), plaza.config.policy).unwrap();
+        let Body::Newspaper(story) = message.body else {
+            panic!("not a newspaper: {message:?}");
+        };
+        let started = metrics.started().wall().duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!(story.started_ns, Some(started.as_nanos() as u64));
+        assert!(
+            story
+                .process_uptime_s
+                .is_some_and(|up| up <= metrics.started().uptime_s())
+        );
     }
 }

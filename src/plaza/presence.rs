@@ -58,10 +58,10 @@ fn new_boot_id() -> String {
 }
 
 impl Presence {
-    /// A process that starts `now`, with its role metrics at their first values.
-    pub(super) fn new(config: &PlazaConfig, now: SystemTime, metrics: Arc<Metrics>) -> Presence {
+    /// A process that started at `started`, with its role metrics at their first values.
+    pub(super) fn new(config: &PlazaConfig, started: SystemTime, metrics: Arc<Metrics>) -> Presence {
         let boot_id = new_boot_id();
-        let started_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let started_ns = started.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         // A standby takes over well before observers would call the nara MISSING, and
         // only after the active twin missed two newspapers.
         let takeover_after = (config.newspaper_interval * 2)
