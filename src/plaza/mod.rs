@@ -16,6 +16,7 @@ pub(crate) mod role;
 pub(crate) mod serialized;
 pub(crate) mod transport;
 pub mod view;
+mod view_feed;
 pub(crate) mod welcome;
 pub mod wire;
 
@@ -29,17 +30,15 @@ use newspaper::OwnStatus;
 use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
-use serialized::{ChangeJson, SharedList};
+use serialized::ChangeJson;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::sync::broadcast;
-use view::{Change, ChangeKind, Counts, Limits, Peer, Status, View};
+use view::{ChangeKind, Counts, Limits, Peer, Status, View};
+use view_feed::{LockedView, ViewFeed};
 
-/// How many changes a slow `/api/events` client may fall behind before it is resent
-/// a snapshot instead.
-const CHANGE_BACKLOG: usize = 256;
 /// The plaza as this nara sees it. Its jobs: the peer view and the change stream
 /// readers follow; the broker connection as the transport reports it; and this
 /// process's part in its soul's presence among twins.
@@ -51,15 +50,9 @@ pub struct Plaza {
     /// Also where the process's start is kept, which the newspapers' uptime reads.
     metrics: Arc<Metrics>,
 
-    // The peer view and its change stream.
-    view: Mutex<View>,
-    changes: broadcast::Sender<ChangeJson>,
-    /// Changes announced so far; written under the view's lock.
-    announced: AtomicU64,
-    /// The view as JSON, shared by every reader until it goes stale.
-    list: SharedList,
-    /// Held by the stream that serializes a fresh list, while others wait to share it.
-    serializing: tokio::sync::Mutex<()>,
+    // The peer view, and what its readers follow: the changes and the shared list.
+    view: ViewFeed,
+    /// When a refused message was last logged, Unix seconds: one line a second at most.
     last_rejection_log: AtomicU64,
 
     // The broker connection, and what the transport should send next.
@@ -148,7 +141,7 @@ impl Plaza {
             is_self: true,
         };
         let plaza = Plaza {
-            view: Mutex::new(View::new(
+            view: ViewFeed::new(View::new(
                 own,
                 Limits {
                     missing_after: config.missing_after,
@@ -157,10 +150,6 @@ impl Plaza {
                     max_skew: config.policy.max_skew,
                 },
             )),
-            changes: broadcast::channel(CHANGE_BACKLOG).0,
-            announced: AtomicU64::new(0),
-            list: SharedList::default(),
-            serializing: tokio::sync::Mutex::new(()),
             connected: AtomicBool::new(false),
             identity,
             config,
@@ -210,10 +199,8 @@ impl Plaza {
         self.act(self.presence.tick());
     }
 
-    fn view(&self) -> MutexGuard<'_, View> {
-        // A panic while holding the lock cannot leave the map half-written in a way
-        // that matters more than losing the whole view, so keep serving.
-        self.view.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn view(&self) -> LockedView<'_> {
+        self.view.lock()
     }
 
     /// Every known nara, this one included.
@@ -224,15 +211,7 @@ impl Plaza {
     /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader until the
     /// view changes, or for `serialized::CHURN_SHARE` even if it did.
     pub fn peers_json(&self) -> Bytes {
-        let mut list = self.list.lock();
-        if let Some(json) = list.recent(self.announced.load(Ordering::SeqCst)) {
-            return json;
-        }
-        let (after_change, peers) = {
-            let view = self.view();
-            (self.announced.load(Ordering::SeqCst), view.snapshot())
-        };
-        list.refresh(after_change, &peers)
+        self.view.peers_json()
     }
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,
@@ -240,28 +219,7 @@ impl Plaza {
     /// buffer when no change was announced since it was taken. A fresh one is
     /// serialized in turns, one stream at a time (the others wait to share it).
     pub async fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
-        let _serializing = self.serializing.lock().await;
-        let (after_change, taken, peers, changes, capacity) = {
-            let list = self.list.lock();
-            let view = self.view();
-            let after_change = self.announced.load(Ordering::SeqCst);
-            let changes = self.changes.subscribe();
-            if let Some(json) = list.current(after_change) {
-                return (json, changes);
-            }
-            (after_change, Instant::now(), view.snapshot(), changes, list.last_len())
-        };
-        let json = serialized::peers_json_yielding(&peers, capacity + capacity / 8).await;
-        self.list.lock().offer(after_change, taken, json.clone());
-        (json, changes)
-    }
-
-    /// Sends a change to every stream, serialized once; called with the view locked, so
-    /// [`Plaza::subscribe_json`] sees either the change in its list or in its receiver.
-    fn announce(&self, change: &Change) {
-        self.announced.fetch_add(1, Ordering::SeqCst);
-        // No receivers (no /api/events client) is fine.
-        let _ = self.changes.send(ChangeJson::new(change));
+        self.view.subscribe_json().await
     }
 
     /// Whether the broker connection is up.
@@ -393,14 +351,14 @@ impl Plaza {
             }
             for forgot in forgotten {
                 tracing::debug!(forgotten = %forgot.peer.name, "the view was full: forgot the longest silent OFFLINE or MISSING nara (its key stays pinned)");
-                self.announce(&forgot);
+                view.announce(&forgot);
             }
             if let Some(change) = change {
                 tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
                 if change.kind == ChangeKind::VersionChanged {
                     self.metrics.plaza_version_changes.inc();
                 }
-                self.announce(&change);
+                view.announce(&change);
             }
             Ok(())
         });
@@ -427,7 +385,7 @@ impl Plaza {
             self.update_peer_gauges(&view);
         }
         for change in &changes {
-            self.announce(change);
+            view.announce(change);
         }
     }
 
