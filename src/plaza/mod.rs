@@ -4,6 +4,7 @@
 //! and the transport writes (received messages, connection state). A nara without a
 //! broker still has a plaza of one: itself.
 
+mod broker_backoff;
 pub(crate) mod broker_trouble;
 pub mod config;
 pub mod event;
@@ -234,20 +235,24 @@ impl Plaza {
     }
 
     /// Counts a failed attempt or a lost connection, and keeps why for `/api/status`.
-    pub(crate) fn record_broker_trouble(&self, cause: broker_trouble::Cause, message: &str) {
+    /// Returns whether this is a new kind of trouble: none since the broker last
+    /// accepted us, or another cause than the last.
+    pub(crate) fn record_broker_trouble(&self, cause: broker_trouble::Cause, message: &str) -> bool {
         self.metrics.plaza_reconnects.inc();
         self.metrics
             .plaza_connect_failures
             .with_label_values(&[cause.as_str()])
             .inc();
         let mut trouble = self.broker_trouble.lock().unwrap_or_else(|p| p.into_inner());
-        if trouble.as_ref().is_none_or(|t| t.cause != cause) {
+        let new = trouble.as_ref().is_none_or(|t| t.cause != cause);
+        if new {
             *trouble = Some(BrokerTrouble {
                 cause,
                 message: message.to_string(),
                 since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             });
         }
+        new
     }
 
     /// The broker accepted us: no trouble to show.

@@ -10,29 +10,20 @@
 //! every reconnect), and the subscription asks for no retained messages at all.
 
 use super::Plaza;
-use super::broker_trouble::{self, Cause};
+use super::broker_backoff::{BrokerBackoff, jitter};
+use super::broker_trouble;
 use super::config::Broker;
 use super::message::{Kind, SUBSCRIPTIONS};
 use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-const BACKOFF_FIRST: Duration = Duration::from_millis(250);
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
-/// After a refusal that only an operator can fix (credentials, a broker without MQTT
-/// 5), retrying every few seconds would only fill the broker's log and ours.
-const REFUSED_BACKOFF_FIRST: Duration = Duration::from_secs(60);
-const REFUSED_BACKOFF_CAP: Duration = Duration::from_secs(600);
-/// A connection that lasted this long was a real one: the next failure backs off
-/// from the start again. (A broker that accepts and then drops us at once must not
-/// reset the backoff with every ConnAck.)
-const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// The largest packet nara accepts, stated to the broker in CONNECT. Far above any
 /// plaza message (the plaza's own cap, checked and counted per message, is smaller),
 /// far below what would hurt: larger messages never reach nara, and are not counted.
@@ -54,18 +45,6 @@ const HANDOVER_WAIT: Duration = Duration::from_secs(1);
 /// budget (128 polls, some 6 to 15 ms of verifying) was too coarse: `/healthz` took up
 /// to 56 ms while the plaza churned.
 const BURST_SLICE: Duration = Duration::from_millis(1);
-
-/// A random duration in `[0, max]`.
-fn jitter(max: Duration) -> Duration {
-    let mut bytes = [0u8; 8];
-    let _ = getrandom::fill(&mut bytes);
-    let millis = max.as_millis() as u64;
-    if millis == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_millis(u64::from_le_bytes(bytes) % (millis + 1))
-    }
-}
 
 fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
     // Per process, not per soul: twins sharing a soul would otherwise take each
@@ -136,10 +115,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         }
     };
 
-    let mut backoff = BACKOFF_FIRST;
-    let mut failures: u32 = 0;
-    let mut connected_at: Option<Instant> = None;
-    let mut last_cause: Option<Cause> = None;
+    let mut backoff = BrokerBackoff::new();
     // No tick at once: the first newspaper follows the hey_there (a newspaper before it
     // would reach others ahead of the hello that lets a rebooted host's boot time move).
     let every = plaza.config.newspaper_interval;
@@ -162,18 +138,8 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         tokio::select! {
             polled = eventloop.poll() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    plaza.set_connected(true);
-                    plaza.clear_broker_trouble();
-                    last_cause = None;
-                    connected_at = Some(Instant::now());
-                    tracing::info!("joined the plaza");
-                    let filters = SUBSCRIPTIONS.map(|topic| Filter {
-                        retain_forward_rule: RetainForwardRule::Never,
-                        ..Filter::new(topic, QoS::AtMostOnce)
-                    });
-                    if let Err(err) = client.try_subscribe_many(filters) {
-                        tracing::warn!(error = %err, "could not subscribe to the plaza");
-                    }
+                    joined(&plaza, &client);
+                    backoff.accepted(Instant::now());
                     announce.as_mut().reset(tokio::time::Instant::now() + jitter(plaza.config.announce_jitter));
                     announce_pending = true;
                 }
@@ -182,40 +148,14 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     drop(message);
                     if accepted {
                         // A valid plaza message: this connection works.
-                        backoff = BACKOFF_FIRST;
-                        failures = 0;
+                        backoff.message_arrived();
                     }
                     received = true;
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let accepted = connected_at.take();
-                    if accepted.is_some_and(|at| at.elapsed() >= STABLE_AFTER) {
-                        backoff = BACKOFF_FIRST;
-                        failures = 0;
-                    }
-                    let was_connected = plaza.set_connected(false);
                     announce_pending = false;
-                    let (cause, explained) = broker_trouble::explain(&err, accepted.is_some(), &broker.password_sources);
-                    plaza.record_broker_trouble(cause, &explained);
-                    failures += 1;
-                    let cap = if cause.needs_an_operator() {
-                        backoff = backoff.max(REFUSED_BACKOFF_FIRST);
-                        REFUSED_BACKOFF_CAP
-                    } else {
-                        BACKOFF_CAP
-                    };
-                    let wait = backoff + jitter(backoff / 2);
-                    // Once per kind of trouble, then quietly: a broker that stays away
-                    // must not fill the journal.
-                    if was_connected || last_cause != Some(cause) {
-                        tracing::warn!(retry_in_s = wait.as_secs(), "{explained}");
-                    } else {
-                        tracing::debug!(attempt = failures, retry_in_s = wait.as_secs(), "{explained}");
-                    }
-                    last_cause = Some(cause);
-                    pause = Some(wait);
-                    backoff = (backoff * 2).min(cap);
+                    pause = Some(broker_failed(&plaza, &broker, &mut backoff, &err));
                 }
             },
             () = &mut announce, if announce_pending => {
@@ -266,6 +206,38 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
     }
 
     leave(&plaza, &client, &mut eventloop, publish).await;
+}
+
+/// The broker accepted us: the plaza hears it, and the transport subscribes.
+fn joined(plaza: &Plaza, client: &AsyncClient) {
+    plaza.set_connected(true);
+    plaza.clear_broker_trouble();
+    tracing::info!("joined the plaza");
+    let filters = SUBSCRIPTIONS.map(|topic| Filter {
+        retain_forward_rule: RetainForwardRule::Never,
+        ..Filter::new(topic, QoS::AtMostOnce)
+    });
+    if let Err(err) = client.try_subscribe_many(filters) {
+        tracing::warn!(error = %err, "could not subscribe to the plaza");
+    }
+}
+
+/// The connection, or an attempt at one, failed with `err`: the plaza records why, and
+/// an operator hears it. Returns how long to wait before trying again.
+fn broker_failed(plaza: &Plaza, broker: &Broker, backoff: &mut BrokerBackoff, err: &ConnectionError) -> Duration {
+    let was_accepted = backoff.ended(Instant::now());
+    let was_connected = plaza.set_connected(false);
+    let (cause, explained) = broker_trouble::explain(err, was_accepted, &broker.password_sources);
+    let new_trouble = plaza.record_broker_trouble(cause, &explained);
+    let wait = backoff.failed(cause);
+    // Once per kind of trouble, then quietly: a broker that stays away must not fill
+    // the journal.
+    if was_connected || new_trouble {
+        tracing::warn!(retry_in_s = wait.as_secs(), "{explained}");
+    } else {
+        tracing::debug!(attempt = backoff.failures(), retry_in_s = wait.as_secs(), "{explained}");
+    }
+    wait
 }
 
 /// The way out, once draining began: an active nara hands the plaza over to a standby
