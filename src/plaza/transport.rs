@@ -114,6 +114,12 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             tracing::debug!(error = %err, kind = kind.as_str(), "could not queue a plaza message");
         }
     };
+    // A newspaper out of turn restarts the interval, so the next one is a whole
+    // interval away.
+    let newspaper_now = |interval: &mut tokio::time::Interval| {
+        publish(Kind::Newspaper);
+        interval.reset();
+    };
 
     let mut backoff = BrokerBackoff::new();
     // No tick at once: the first newspaper follows the hey_there (a newspaper before it
@@ -163,8 +169,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                 // As the Go nara starts: hello, then at once what it runs, so that
                 // others need not wait a newspaper interval to learn its version.
                 publish(Kind::HeyThere);
-                publish(Kind::Newspaper);
-                newspaper.reset();
+                newspaper_now(&mut newspaper);
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
             () = plaza.welcome_due.notified(), if !welcome_pending => {
@@ -175,15 +180,13 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             () = &mut welcome, if welcome_pending => {
                 welcome_pending = false;
                 if plaza.is_connected() {
-                    publish(Kind::Newspaper);
-                    newspaper.reset();
+                    newspaper_now(&mut newspaper);
                 }
             }
             // The role logic wants a newspaper out: this process took over its soul, or
             // a lower twin must hear it and yield.
             () = plaza.publish_now.notified() => if plaza.is_connected() {
-                publish(Kind::Newspaper);
-                newspaper.reset();
+                newspaper_now(&mut newspaper);
             },
             _ = sweep.tick() => {
                 plaza.sweep();
