@@ -19,6 +19,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -128,13 +129,9 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
     let mut newspaper = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
-    let announce = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(announce);
-    let mut announce_pending = false;
+    let mut announce = Alarm::new();
     // A newcomer learns who is here from a welcome newspaper (see WELCOME_SHARE).
-    let welcome = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(welcome);
-    let mut welcome_pending = false;
+    let mut welcome = Alarm::new();
     let mut pacer = WelcomePacer::new(every / WELCOME_SHARE, Instant::now());
     let mut slice_began = Instant::now();
 
@@ -146,8 +143,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     joined(&plaza, &client);
                     backoff.accepted(Instant::now());
-                    announce.as_mut().reset(tokio::time::Instant::now() + jitter(plaza.config.announce_jitter));
-                    announce_pending = true;
+                    announce.set(Instant::now() + jitter(plaza.config.announce_jitter));
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
                     let accepted = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload).is_ok();
@@ -160,29 +156,23 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    announce_pending = false;
+                    announce.unset();
                     pause = Some(broker_failed(&plaza, &broker, &mut backoff, &err));
                 }
             },
-            () = &mut announce, if announce_pending => {
-                announce_pending = false;
+            () = announce.rings() => {
                 // As the Go nara starts: hello, then at once what it runs, so that
                 // others need not wait a newspaper interval to learn its version.
                 publish(Kind::HeyThere);
                 newspaper_now(&mut newspaper);
             }
             _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
-            () = plaza.welcome_due.notified(), if !welcome_pending => {
-                let at = pacer.next_slot(Instant::now()) + jitter(WELCOME_JITTER);
-                welcome.as_mut().reset(tokio::time::Instant::from_std(at));
-                welcome_pending = true;
+            () = plaza.welcome_due.notified(), if !welcome.is_set() => {
+                welcome.set(pacer.next_slot(Instant::now()) + jitter(WELCOME_JITTER));
             }
-            () = &mut welcome, if welcome_pending => {
-                welcome_pending = false;
-                if plaza.is_connected() {
-                    newspaper_now(&mut newspaper);
-                }
-            }
+            () = welcome.rings() => if plaza.is_connected() {
+                newspaper_now(&mut newspaper);
+            },
             // The role logic wants a newspaper out: this process took over its soul, or
             // a lower twin must hear it and yield.
             () = plaza.publish_now.notified() => if plaza.is_connected() {
@@ -243,6 +233,47 @@ fn broker_failed(plaza: &Plaza, broker: &Broker, backoff: &mut BrokerBackoff, er
     wait
 }
 
+/// A moment the transport waits for, or none: the announce after a CONNACK, the next
+/// welcome. Unlike a bare `Sleep`, it knows whether it is set, and rings once.
+struct Alarm {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    set: bool,
+}
+
+impl Alarm {
+    /// An alarm not set.
+    fn new() -> Alarm {
+        Alarm {
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            set: false,
+        }
+    }
+
+    /// Rings at `at` (at once if it has passed), instead of whenever it was set for.
+    fn set(&mut self, at: Instant) {
+        self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+        self.set = true;
+    }
+
+    fn unset(&mut self) {
+        self.set = false;
+    }
+
+    fn is_set(&self) -> bool {
+        self.set
+    }
+
+    /// Completes when the moment it is set for comes, and unsets it; never while it is
+    /// not set. Dropped before it completes, it stays as it was.
+    async fn rings(&mut self) {
+        if !self.set {
+            return std::future::pending().await;
+        }
+        self.sleep.as_mut().await;
+        self.set = false;
+    }
+}
+
 /// The way out, once draining began: an active nara hands the plaza over to a standby
 /// twin if one answers in time, or else says chau; then it disconnects, and drives the
 /// event loop until the last words are on the wire (each step bounded in time).
@@ -293,4 +324,40 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, p
         }
     }
     plaza.set_connected(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    /// Whether `alarm` rings when asked once, without waiting.
+    fn rings_now(alarm: &mut Alarm) -> bool {
+        let mut rings = std::pin::pin!(alarm.rings());
+        rings.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[tokio::test]
+    async fn an_alarm_rings_once_when_set_and_never_when_not() {
+        let mut alarm = Alarm::new();
+        assert!(!rings_now(&mut alarm), "not set: it never rings");
+        alarm.set(Instant::now());
+        alarm.rings().await;
+        assert!(!alarm.is_set(), "ringing unsets it");
+        assert!(!rings_now(&mut alarm), "it rings once");
+        alarm.set(Instant::now() - Duration::from_secs(1));
+        assert!(rings_now(&mut alarm), "set for a moment past: at once");
+    }
+
+    #[tokio::test]
+    async fn an_alarm_unset_or_not_yet_due_stays_as_it_was() {
+        let mut alarm = Alarm::new();
+        alarm.set(Instant::now() + Duration::from_secs(3600));
+        assert!(!rings_now(&mut alarm), "an hour away");
+        assert!(alarm.is_set(), "asking did not unset it");
+        alarm.set(Instant::now() - Duration::from_secs(1));
+        alarm.unset();
+        assert!(!rings_now(&mut alarm), "unset, a moment past does not ring");
+    }
 }
