@@ -6,6 +6,7 @@
 //! config all say the same, and fails naming each disagreement.
 
 use crate::nix_instantiate::{evaluate, evaluate_file};
+use crate::process::output;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -315,14 +316,6 @@ fn read(root: &Path, file: &str) -> Result<String, String> {
 
 fn yaml(root: &Path, file: &str) -> Result<Value, String> {
     serde_yaml_ng::from_str(&read(root, file)?).map_err(|e| format!("{file}: {e}"))
-}
-
-fn output(command: &mut Command) -> Result<String, String> {
-    let out = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Starts BIN on a free loopback port and asks it for each path (plain HTTP/1.0).

@@ -51,14 +51,8 @@ fn run_line(root: &Path, line: &CommandLine) -> Result<(), String> {
         c.args(&line.argv[1..]);
         c
     };
-    let status = command
-        .current_dir(root)
-        .envs(line.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} exited with {status}"))
-    }
+    crate::process::run(
+        command.current_dir(root).envs(line.env.iter().map(|(k, v)| (k, v))),
+        &shown,
+    )
 }

@@ -13,6 +13,7 @@ mod local;
 mod nix_eval;
 mod nix_fmt;
 mod nix_instantiate;
+mod process;
 mod twin;
 mod unit_score;
 

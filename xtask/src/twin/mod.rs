@@ -194,14 +194,12 @@ impl Environment {
         // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
         // cache, filled once now (with the network, from the Cargo.lock every cargo twin
         // copies) so the builds can run without it.
-        let fetched = Command::new("cargo")
-            .args(["fetch", "--locked", "--quiet"])
-            .current_dir(root)
-            .status()
-            .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
-        if !fetched.success() {
-            return Err("cargo fetch --locked failed".into());
-        }
+        crate::process::run(
+            Command::new("cargo")
+                .args(["fetch", "--locked", "--quiet"])
+                .current_dir(root),
+            "cargo fetch --locked",
+        )?;
         let cargo_home = work.join("cargo-home");
         std::fs::create_dir_all(&cargo_home).map_err(|e| format!("cannot create {}: {e}", cargo_home.display()))?;
         let registry = cargo_home.join("registry");
@@ -578,6 +576,11 @@ impl Environment {
     }
 }
 
+/// What a tool prints for `args`, or why it could not run.
+fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    crate::process::output(Command::new(tool).args(args))
+}
+
 /// crate-args.nix's CARGO_PROFILE for the checks: the dev profile, as `make lint` builds.
 const CHECKS_PROFILE: &str = "dev";
 
@@ -592,19 +595,6 @@ fn static_target() -> Option<String> {
 /// cargo's RUSTFLAGS variable for one target (`rust.cargoEnvVarTarget` in nixpkgs).
 fn rustflags_variable(target: &str) -> String {
     format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"))
-}
-
-/// What a tool prints for `args`, or why it could not run.
-fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {tool}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("{tool} failed: {}", String::from_utf8_lossy(&out.stderr)))
-    }
 }
 
 #[cfg(test)]
