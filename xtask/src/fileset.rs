@@ -63,16 +63,24 @@ pub fn materialise(root: &Path, set: &str, dest: &Path, keep: &[&str]) -> Result
 
 /// What git tracks and the working tree still has, as a flake's source holds it.
 pub fn tracked_files(root: &Path) -> Result<Vec<String>, String> {
+    git_files(root, &["--cached"])
+}
+
+/// The files `git ls-files ARGS` lists that the working tree has, sorted.
+pub fn git_files(root: &Path, args: &[&str]) -> Result<Vec<String>, String> {
     let listed = crate::process::output(
         Command::new("git")
-            .args(["ls-files", "-z", "--cached"])
+            .args(["ls-files", "-z"])
+            .args(args)
             .current_dir(root),
     )?;
-    Ok(listed
-        .split('\0')
+    let mut files: Vec<String> = (listed.split('\0'))
         .filter(|f| !f.is_empty() && root.join(f).is_file())
         .map(String::from)
-        .collect())
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 fn resolve(

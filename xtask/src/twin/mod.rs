@@ -338,7 +338,9 @@ impl Environment {
         let src = self.copy("nix")?;
         // nixpkgs' alejandra 4.0 is not on crates.io; xtask's alejandra 3.1 formats the
         // same for everything nix-fmt allows (see nix_fmt.rs).
-        crate::nix_fmt::run(&src, true)?;
+        let mut files = fileset::files(&self.root, "nix")?;
+        files.retain(|f| f.ends_with(".nix"));
+        crate::nix_fmt::run(&src, &files, true)?;
         eprintln!("twin nix-lint: alejandra --check: formatted");
         match which("statix") {
             Some(_) => {
