@@ -15,10 +15,7 @@ mod sandbox;
 
 use crate::commands::{CommandLine, Table};
 use crate::fileset;
-use sandbox::{
-    Isolated, link_tools, named_commands, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home,
-    which,
-};
+use sandbox::{Isolated, link_tools, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home, which};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,10 +92,16 @@ const TWINS: &[Twin] = &[
 ];
 
 /// Checks of the flake that have no twin here, and why.
-const ONLY_UNDER_NIX: &[&str] = &[
-    "checks.module-eval: services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
-    "checks.vm-test: NixOS VMs need Nix and KVM",
-    "checks.oci-config and packages.oci: dockerTools builds the image (tests/repo/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+const ONLY_UNDER_NIX: &[(&str, &str)] = &[
+    (
+        "module-eval",
+        "services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
+    ),
+    ("vm-test", "NixOS VMs need Nix and KVM"),
+    (
+        "oci-config",
+        "dockerTools builds packages.oci, the image it reads (tests/repo/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+    ),
 ];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -125,8 +128,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     eprintln!();
-    for line in ONLY_UNDER_NIX {
-        eprintln!("twin: not here, only under nix flake check: {line}");
+    for (check, why) in ONLY_UNDER_NIX {
+        eprintln!("twin: not here, only under nix flake check: checks.{check}: {why}");
     }
     println!("twins: {passed} passed, {} failed", failed.len());
     if failed.is_empty() {
@@ -223,13 +226,13 @@ impl Environment {
     fn run(&self, name: &str) -> Result<(), String> {
         match name {
             "nara-web" => self.nara_web(),
-            "fmt" => self.cargo_twin("rust", &[], &self.commands.fmt()?, false),
-            "web-unit" => self.web_unit(),
-            "clippy" => self.cargo_twin("rust", &[], &self.commands.clippy(Some(CHECKS_PROFILE))?, true),
-            "doc" => self.cargo_twin("rust", &[], &self.commands.doc(Some(CHECKS_PROFILE))?, true),
-            "nextest" => self.nextest(),
+            "fmt" => self.cargo_check("fmt", "rust", false),
+            "web-unit" => self.script("web-unit", "web-unit"),
+            "clippy" => self.cargo_check("clippy", "rust", true),
+            "doc" => self.cargo_check("doc", "rust", true),
+            "nextest" => self.cargo_check("nextest", "tests", true),
             "audit" => self.audit(),
-            "nix-lint" => self.nix_lint(),
+            "nix-lint" => self.script("nix-lint", "nix"),
             "nara" => self.nara(),
             "oracle" => self.oracle(),
             "nara-static" => self.nara_static(),
@@ -241,10 +244,7 @@ impl Environment {
     /// nix/web.nix: npm packages from the lock (importNpmLock, offline), then the build.
     fn nara_web(&self) -> Result<(), String> {
         let src = self.copy("web")?;
-        let tools = link_tools(
-            &self.work.join("tools/web"),
-            &named_commands(&["node", "npm", "mdbook"])?,
-        )?;
+        let tools = self.tools("nara-web")?;
         // importNpmLock fetches each package by its resolved URL and integrity ahead of
         // the build and points npm at that cache; here npm's own cache (filled by
         // `npm ci` in the checkout) stands in.
@@ -274,37 +274,42 @@ impl Environment {
         Ok(())
     }
 
-    /// crane's cargoNextest with the tools nix/checks.nix lists for it.
-    fn nextest(&self) -> Result<(), String> {
-        let tools = link_tools(
-            &self.work.join("tools/nextest"),
-            &named_commands(&[
-                "cargo-nextest",
-                "curl",
-                "jq",
-                "tar",
-                "mosquitto",
-                "mosquitto_passwd",
-                "promtool",
-                "openssl",
-                "systemd-socket-activate",
-                "unshare",
-                "mount",
-            ])?,
-        )?;
-        self.cargo_twin("tests", &[&tools], &self.commands.nextest(Some(CHECKS_PROFILE))?, true)
+    /// A crane check of nix/commands.toml (fmt, clippy, doc, nextest) in a copy of
+    /// `set`, with the check's tools; all but fmt build the crate, which embeds the bundle.
+    fn cargo_check(&self, check: &str, set: &str, with_bundle: bool) -> Result<(), String> {
+        let tools = self.tools(check)?;
+        for line in self.commands.lines(check, Some(CHECKS_PROFILE))? {
+            self.cargo_twin(set, &[&tools], &line, with_bundle)?;
+        }
+        Ok(())
     }
 
-    /// checks.web-unit: node's test runner in a copy of the web-unit set, through a
-    /// shell as the derivation's script runs it, with node on PATH (nixpkgs' nodejs
-    /// under Nix).
-    fn web_unit(&self) -> Result<(), String> {
-        let src = self.copy("web-unit")?;
-        let tools = link_tools(&self.work.join("tools/web-unit"), &named_commands(&["node"])?)?;
-        let line = self.commands.web_unit()?;
-        self.command(&src, &[&tools], |_| {})
-            .args(["sh", "-c", &line.argv.join(" ")])
-            .run()
+    /// A check whose derivation is a script of nix/commands.toml's lines (web-unit,
+    /// nix-lint), run through a shell in a copy of `set` with the check's tools.
+    /// alejandra is xtask's own (nixpkgs' 4.0 is not on crates.io; 3.1 formats the same
+    /// for everything nix-fmt allows, see nix_fmt.rs), and a tool that no registry here
+    /// has is skipped, saying so.
+    fn script(&self, check: &str, set: &str) -> Result<(), String> {
+        let src = self.copy(set)?;
+        let tools = self.tools(check)?;
+        for line in self.commands.lines(check, None)? {
+            let program = line.argv[0].as_str();
+            if program == "alejandra" {
+                let mut files = fileset::files(&self.root, set)?;
+                files.retain(|f| f.ends_with(".nix"));
+                crate::nix_fmt::run(&src, &files, true)?;
+                eprintln!("twin {check}: {}: formatted", line.shown());
+            } else if self.skipped(program) {
+                eprintln!(
+                    "twin {check}: {program} is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
+                );
+            } else {
+                self.command(&src, &[&tools], |_| {})
+                    .args(["sh", "-c", &line.argv.join(" ")])
+                    .run()?;
+            }
+        }
+        Ok(())
     }
 
     /// crane's cargoAudit against the advisory database flake.lock pins.
@@ -320,7 +325,7 @@ impl Environment {
             return Ok(());
         }
         let db = db.canonicalize().map_err(|e| format!("{}: {e}", db.display()))?;
-        let tools = link_tools(&self.work.join("tools/audit"), &named_commands(&["cargo-audit"])?)?;
+        let tools = self.tools("audit")?;
         let src = self.copy("audit")?;
         // crane's CARGO_HOME: empty, so cargo audit has no crates.io index to read and
         // says so in a warning; it must neither fetch one nor touch HOME.
@@ -329,35 +334,8 @@ impl Environment {
         self.command(&src, &[&tools], |c| {
             c.env("CARGO_HOME", &cargo_home);
         })
-        .args(&self.commands.audit(&db)?.argv)
+        .args(&self.commands.audit(&db).argv)
         .run()
-    }
-
-    /// nix/checks.nix's nix-lint, in the `nix` file set.
-    fn nix_lint(&self) -> Result<(), String> {
-        let src = self.copy("nix")?;
-        // nixpkgs' alejandra 4.0 is not on crates.io; xtask's alejandra 3.1 formats the
-        // same for everything nix-fmt allows (see nix_fmt.rs).
-        let mut files = fileset::files(&self.root, "nix")?;
-        files.retain(|f| f.ends_with(".nix"));
-        crate::nix_fmt::run(&src, &files, true)?;
-        eprintln!("twin nix-lint: alejandra --check: formatted");
-        match which("statix") {
-            Some(_) => {
-                let tools = link_tools(&self.work.join("tools/statix"), &named_commands(&["statix"])?)?;
-                self.command(&src, &[&tools], |_| {})
-                    .args(self.commands.nix_lint("statix")?)
-                    .run()?;
-                eprintln!("twin nix-lint: statix check: clean");
-            }
-            None => eprintln!(
-                "twin nix-lint: statix is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
-            ),
-        }
-        let tools = link_tools(&self.work.join("tools/deadnix"), &named_commands(&["deadnix"])?)?;
-        self.command(&src, &[&tools], |_| {})
-            .args(self.commands.nix_lint("deadnix")?)
-            .run()
     }
 
     /// crane's buildPackage: the release build, its JSON messages into a build log as
@@ -371,7 +349,7 @@ impl Environment {
 
     /// checks.oracle: `sh checks/oracle.sh` against the package, with curl.
     fn oracle(&self) -> Result<(), String> {
-        let tools = link_tools(&self.work.join("tools/oracle"), &named_commands(&["curl"])?)?;
+        let tools = self.tools("oracle")?;
         let dir = self.work.join("oracle");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         self.command(&dir, &[&tools], |_| {})
@@ -425,10 +403,7 @@ impl Environment {
             eprintln!("twin oracle-static: SKIPPED: there is no static nara on this platform");
             return Ok(());
         }
-        let tools = link_tools(
-            &self.work.join("tools/oracle-static"),
-            &named_commands(&["curl", "mosquitto"])?,
-        )?;
+        let tools = self.tools("oracle-static")?;
         let dir = self.work.join("oracle-static");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         // Nix's sandbox has a loopback of its own, so the check names a fixed port;
@@ -494,7 +469,7 @@ impl Environment {
         with_bundle: bool,
     ) -> Result<(), String> {
         self.cargo_twin_with(set, extra_tools, &line.argv, with_bundle, |c| {
-            c.envs(line.env.iter().map(|(k, v)| (k, v)));
+            c.envs(&line.env);
         })
     }
 
@@ -523,6 +498,28 @@ impl Environment {
         });
         command.args(argv);
         command.run()
+    }
+
+    /// A folder of links to the commands of the tools nix/commands.toml gives `check`,
+    /// for its PATH. A tool that is missing fails the twin, unless no registry here has
+    /// it (see `script`).
+    fn tools(&self, check: &str) -> Result<PathBuf, String> {
+        let mut links = Vec::new();
+        for tool in self.commands.tools_for(check) {
+            for command in &tool.commands {
+                match which(command) {
+                    Some(path) => links.push((command.clone(), path)),
+                    None if !tool.installable() => {}
+                    None => return Err(format!("{command} is not installed (make bootstrap installs it)")),
+                }
+            }
+        }
+        link_tools(&self.work.join("tools").join(check), &links)
+    }
+
+    /// Whether a script's program is missing and no registry here has it.
+    fn skipped(&self, program: &str) -> bool {
+        which(program).is_none() && self.commands.tool_with(program).is_some_and(|t| !t.installable())
     }
 
     /// Materialises a file set into target/twin/<set>.
@@ -578,11 +575,6 @@ impl Environment {
     }
 }
 
-/// What a tool prints for `args`, or why it could not run.
-fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
-    crate::process::output(Command::new(tool).args(args))
-}
-
 /// crate-args.nix's CARGO_PROFILE for the checks: the dev profile, as `make lint` builds.
 const CHECKS_PROFILE: &str = "dev";
 
@@ -599,9 +591,52 @@ fn rustflags_variable(target: &str) -> String {
     format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"))
 }
 
+/// What a tool prints for `args`, or why it could not run.
+fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    crate::process::output(Command::new(tool).args(args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tool given to a check that is neither a twin nor a check known to run only
+    /// under Nix would be a typo that gives the real check nothing.
+    #[test]
+    fn the_tools_name_real_checks() {
+        let table = Table::read(&crate::repo_root()).unwrap();
+        let known: Vec<&str> = TWINS
+            .iter()
+            .map(|t| t.name)
+            .chain(ONLY_UNDER_NIX.iter().map(|(c, _)| *c))
+            .collect();
+        for (name, tool) in &table.tools {
+            for check in &tool.checks {
+                assert!(
+                    known.contains(&check.as_str()),
+                    "[tools.{name}]: {check} is no check of {known:?}"
+                );
+            }
+        }
+        let nextest: Vec<&str> = table
+            .tools_for("nextest")
+            .flat_map(|t| &t.commands)
+            .map(String::as_str)
+            .collect();
+        for command in [
+            "cargo-nextest",
+            "mosquitto",
+            "mosquitto_passwd",
+            "promtool",
+            "openssl",
+            "curl",
+        ] {
+            assert!(
+                nextest.contains(&command),
+                "the nextest twin lacks {command}: {nextest:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_static_target_s_flags_go_in_the_variable_nixpkgs_names() {
