@@ -20,12 +20,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// One derivation of `nix flake check` and how it runs here.
 struct Twin {
     name: &'static str,
     /// The flake output it stands for.
     check: &'static str,
     /// Twins whose results it uses.
     needs: &'static [&'static str],
+    run: fn(&Environment) -> Result<(), String>,
 }
 
 const TWINS: &[Twin] = &[
@@ -33,61 +35,73 @@ const TWINS: &[Twin] = &[
         name: "nara-web",
         check: "packages.nara-web (nix/web.nix)",
         needs: &[],
+        run: Environment::nara_web,
     },
     Twin {
         name: "fmt",
         check: "checks.fmt (craneLib.cargoFmt)",
         needs: &[],
+        run: |env| env.cargo_check("fmt", "rust", false),
     },
     Twin {
         name: "web-unit",
         check: "checks.web-unit (node --test on the web-unit file set, nodejs)",
         needs: &[],
+        run: |env| env.script("web-unit", "web-unit"),
     },
     Twin {
         name: "clippy",
         check: "checks.clippy (craneLib.cargoClippy, dev profile)",
         needs: &["nara-web"],
+        run: |env| env.cargo_check("clippy", "rust", true),
     },
     Twin {
         name: "doc",
         check: "checks.doc (craneLib.cargoDoc, dev profile, RUSTDOCFLAGS=--deny warnings)",
         needs: &["nara-web"],
+        run: |env| env.cargo_check("doc", "rust", true),
     },
     Twin {
         name: "audit",
         check: "checks.audit (craneLib.cargoAudit)",
         needs: &[],
+        run: Environment::audit,
     },
     Twin {
         name: "nix-lint",
         check: "checks.nix-lint (alejandra, statix, deadnix)",
         needs: &[],
+        run: |env| env.script("nix-lint", "nix"),
     },
     Twin {
         name: "nara",
         check: "packages.nara (craneLib.buildPackage, release profile)",
         needs: &["nara-web"],
+        run: Environment::nara,
     },
     Twin {
         name: "oracle",
         check: "checks.oracle (checks/oracle.sh against packages.nara)",
         needs: &["nara"],
+        run: Environment::oracle,
     },
     Twin {
         name: "nara-static",
         check: "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)",
         needs: &["nara-web"],
+        run: Environment::nara_static,
     },
     Twin {
         name: "oracle-static",
         check: "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
         needs: &["nara-static"],
+        run: Environment::oracle_static,
     },
     Twin {
         name: "nextest",
         check: "checks.nextest (craneLib.cargoNextest, dev profile)",
         needs: &["nara-web"],
+        run: |env| env.cargo_check("nextest", "tests", true),
     },
 ];
 
@@ -117,7 +131,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut failed = Vec::new();
     for twin in TWINS.iter().filter(|t| wanted.contains(&t.name)) {
         eprintln!("\ntwin {}: {}", twin.name, twin.check);
-        match env.run(twin.name) {
+        match (twin.run)(&env) {
             Ok(()) => passed += 1,
             Err(message) => {
                 eprintln!("twin {}: FAILED: {message}", twin.name);
@@ -221,24 +235,6 @@ impl Environment {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()).to_string(),
             commands: Table::read(root)?,
         })
-    }
-
-    fn run(&self, name: &str) -> Result<(), String> {
-        match name {
-            "nara-web" => self.nara_web(),
-            "fmt" => self.cargo_check("fmt", "rust", false),
-            "web-unit" => self.script("web-unit", "web-unit"),
-            "clippy" => self.cargo_check("clippy", "rust", true),
-            "doc" => self.cargo_check("doc", "rust", true),
-            "nextest" => self.cargo_check("nextest", "tests", true),
-            "audit" => self.audit(),
-            "nix-lint" => self.script("nix-lint", "nix"),
-            "nara" => self.nara(),
-            "oracle" => self.oracle(),
-            "nara-static" => self.nara_static(),
-            "oracle-static" => self.oracle_static(),
-            other => Err(format!("no twin {other}")),
-        }
     }
 
     /// nix/web.nix: npm packages from the lock (importNpmLock, offline), then the build.
