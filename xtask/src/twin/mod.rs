@@ -13,7 +13,7 @@
 
 mod sandbox;
 
-use crate::commands::{CommandLine, Table};
+use crate::commands::Table;
 use crate::fileset;
 use sandbox::{Isolated, link_tools, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home, which};
 use std::ffi::OsString;
@@ -30,79 +30,42 @@ struct Twin {
     run: fn(&Environment) -> Result<(), String>,
 }
 
+const fn twin(
+    name: &'static str,
+    check: &'static str,
+    needs: &'static [&'static str],
+    run: fn(&Environment) -> Result<(), String>,
+) -> Twin {
+    Twin {
+        name,
+        check,
+        needs,
+        run,
+    }
+}
+
+/// Each twin, the flake output it stands for and the twins it needs, in the order they
+/// run.
+#[rustfmt::skip]
 const TWINS: &[Twin] = &[
-    Twin {
-        name: "nara-web",
-        check: "packages.nara-web (nix/web.nix)",
-        needs: &[],
-        run: Environment::nara_web,
-    },
-    Twin {
-        name: "fmt",
-        check: "checks.fmt (craneLib.cargoFmt)",
-        needs: &[],
-        run: |env| env.cargo_check("fmt", "rust", false),
-    },
-    Twin {
-        name: "web-unit",
-        check: "checks.web-unit (node --test on the web-unit file set, nodejs)",
-        needs: &[],
-        run: |env| env.script("web-unit", "web-unit"),
-    },
-    Twin {
-        name: "clippy",
-        check: "checks.clippy (craneLib.cargoClippy, dev profile)",
-        needs: &["nara-web"],
-        run: |env| env.cargo_check("clippy", "rust", true),
-    },
-    Twin {
-        name: "doc",
-        check: "checks.doc (craneLib.cargoDoc, dev profile, RUSTDOCFLAGS=--deny warnings)",
-        needs: &["nara-web"],
-        run: |env| env.cargo_check("doc", "rust", true),
-    },
-    Twin {
-        name: "audit",
-        check: "checks.audit (craneLib.cargoAudit)",
-        needs: &[],
-        run: Environment::audit,
-    },
-    Twin {
-        name: "nix-lint",
-        check: "checks.nix-lint (alejandra, statix, deadnix)",
-        needs: &[],
-        run: |env| env.script("nix-lint", "nix"),
-    },
-    Twin {
-        name: "nara",
-        check: "packages.nara (craneLib.buildPackage, release profile)",
-        needs: &["nara-web"],
-        run: Environment::nara,
-    },
-    Twin {
-        name: "oracle",
-        check: "checks.oracle (checks/oracle.sh against packages.nara)",
-        needs: &["nara"],
-        run: Environment::oracle,
-    },
-    Twin {
-        name: "nara-static",
-        check: "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)",
-        needs: &["nara-web"],
-        run: Environment::nara_static,
-    },
-    Twin {
-        name: "oracle-static",
-        check: "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
-        needs: &["nara-static"],
-        run: Environment::oracle_static,
-    },
-    Twin {
-        name: "nextest",
-        check: "checks.nextest (craneLib.cargoNextest, dev profile)",
-        needs: &["nara-web"],
-        run: |env| env.cargo_check("nextest", "tests", true),
-    },
+    twin("nara-web", "packages.nara-web (nix/web.nix)", &[], Environment::nara_web),
+    twin("fmt", "checks.fmt (craneLib.cargoFmt)", &[], |env| env.cargo_check("fmt", "rust", false)),
+    twin("web-unit", "checks.web-unit (node --test)", &[], |env| env.script("web-unit", "web-unit")),
+    twin("clippy", "checks.clippy (craneLib.cargoClippy, dev profile)", &["nara-web"],
+        |env| env.cargo_check("clippy", "rust", true)),
+    twin("doc", "checks.doc (craneLib.cargoDoc, dev profile)", &["nara-web"],
+        |env| env.cargo_check("doc", "rust", true)),
+    twin("audit", "checks.audit (craneLib.cargoAudit)", &[], Environment::audit),
+    twin("nix-lint", "checks.nix-lint (alejandra, statix, deadnix)", &[], |env| env.script("nix-lint", "nix")),
+    twin("nara", "packages.nara (craneLib.buildPackage, release profile)", &["nara-web"], Environment::nara),
+    twin("oracle", "checks.oracle (checks/oracle.sh against packages.nara)", &["nara"],
+        |env| env.oracle("oracle", &env.nara_bin(), |_| {})),
+    twin("nara-static", "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)", &["nara-web"],
+        Environment::nara_static),
+    twin("oracle-static", "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
+        &["nara-static"], Environment::oracle_static),
+    twin("nextest", "checks.nextest (craneLib.cargoNextest, dev profile)", &["nara-web"],
+        |env| env.cargo_check("nextest", "tests", true)),
 ];
 
 /// Checks of the flake that have no twin here, and why.
@@ -275,7 +238,9 @@ impl Environment {
     fn cargo_check(&self, check: &str, set: &str, with_bundle: bool) -> Result<(), String> {
         let tools = self.tools(check)?;
         for line in self.commands.lines(check, Some(CHECKS_PROFILE))? {
-            self.cargo_twin(set, &[&tools], &line, with_bundle)?;
+            self.cargo_twin(set, &[&tools], &line.argv, with_bundle, |c| {
+                c.envs(&line.env);
+            })?;
         }
         Ok(())
     }
@@ -343,15 +308,15 @@ impl Environment {
         Ok(())
     }
 
-    /// checks.oracle: `sh checks/oracle.sh` against the package, with curl.
-    fn oracle(&self) -> Result<(), String> {
-        let tools = self.tools("oracle")?;
-        let dir = self.work.join("oracle");
+    /// checks.oracle and checks.oracle-static: `sh checks/oracle.sh` against `bin`,
+    /// with the check's tools.
+    fn oracle(&self, check: &str, bin: &Path, configure: impl FnOnce(&mut Command)) -> Result<(), String> {
+        let dir = self.work.join(check);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        self.command(&dir, &[&tools], |_| {})
+        self.command(&dir, &[&self.tools(check)?], configure)
             .arg("sh")
             .arg(self.root.join("checks/oracle.sh"))
-            .arg(self.nara_bin())
+            .arg(bin)
             .run()
     }
 
@@ -399,22 +364,15 @@ impl Environment {
             eprintln!("twin oracle-static: SKIPPED: there is no static nara on this platform");
             return Ok(());
         }
-        let tools = self.tools("oracle-static")?;
-        let dir = self.work.join("oracle-static");
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         // Nix's sandbox has a loopback of its own, so the check names a fixed port;
         // here, where the namespace may be the machine's, a free one.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free loopback port: {e}"))?
             .port();
-        self.command(&dir, &[&tools], |c| {
+        self.oracle("oracle-static", &self.nara_static_bin(), |c| {
             c.env("ORACLE_MQTT_PORT", port.to_string());
         })
-        .arg("sh")
-        .arg(self.root.join("checks/oracle.sh"))
-        .arg(self.nara_static_bin())
-        .run()
     }
 
     /// crane's buildPackage (nix/nara.nix, nix/nara-static.nix): the release build in
@@ -439,7 +397,7 @@ impl Environment {
         .map(String::from)
         .to_vec();
         argv.extend(target.iter().flat_map(|t| ["--target".to_string(), t.to_string()]));
-        self.cargo_twin_with("rust", &[], &argv, true, |c| {
+        self.cargo_twin("rust", &[], &argv, true, |c| {
             if let Some(target) = target {
                 c.env(rustflags_variable(target), "-C target-feature=+crt-static");
             }
@@ -455,23 +413,10 @@ impl Environment {
         Ok(())
     }
 
-    /// A command of nix/commands.toml in a copy of `set`, keeping its `target/` between
-    /// runs.
+    /// A cargo command (`argv`, from `cargo` on) in a copy of `set`, keeping its
+    /// `target/` between runs, with a last say over the command (its variables, where
+    /// its output goes).
     fn cargo_twin(
-        &self,
-        set: &str,
-        extra_tools: &[&Path],
-        line: &CommandLine,
-        with_bundle: bool,
-    ) -> Result<(), String> {
-        self.cargo_twin_with(set, extra_tools, &line.argv, with_bundle, |c| {
-            c.envs(&line.env);
-        })
-    }
-
-    /// A cargo command (`argv`, from `cargo` on) in a copy of `set`, with a last say
-    /// over the command (its variables, where its output goes).
-    fn cargo_twin_with(
         &self,
         set: &str,
         extra_tools: &[&Path],
