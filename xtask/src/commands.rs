@@ -34,6 +34,14 @@ impl CommandLine {
         self
     }
 
+    /// The program and arguments to run: a script's line goes through `sh -c`.
+    pub fn words(&self) -> Vec<String> {
+        match self.shell {
+            true => vec!["sh".into(), "-c".into(), self.argv.join(" ")],
+            false => self.argv.clone(),
+        }
+    }
+
     /// The command as a shell would show it, variables first.
     pub fn shown(&self) -> String {
         let env = self.env.iter().map(|(k, v)| format!("{k}={v:?} "));

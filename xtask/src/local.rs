@@ -42,16 +42,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
             let shown = line.shown();
             eprintln!("{shown}");
-            let mut command = if line.shell {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(line.argv.join(" "));
-                c
-            } else {
-                let mut c = Command::new(&line.argv[0]);
-                c.args(&line.argv[1..]);
-                c
-            };
-            crate::process::run(command.current_dir(root).envs(&line.env), &shown)?;
+            let words = line.words();
+            let mut command = Command::new(&words[0]);
+            crate::process::run(command.args(&words[1..]).envs(&line.env).current_dir(root), &shown)?;
         }
     }
     Ok(())

@@ -265,9 +265,7 @@ impl Environment {
                     "twin {check}: {program} is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
                 );
             } else {
-                self.command(&src, &[&tools], |_| {})
-                    .args(["sh", "-c", &line.argv.join(" ")])
-                    .run()?;
+                self.command(&src, &[&tools], |_| {}).args(line.words()).run()?;
             }
         }
         Ok(())
