@@ -17,38 +17,22 @@ pub fn run(root: &Path) -> Result<(), String> {
         .ok_or("checks/nixos-cases.nix did not evaluate to a set of cases")?;
     let mut failures = Vec::new();
     for (case, failed) in cases {
-        let failed: Vec<&str> = failed
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let failed = strings(failed);
         if failed.is_empty() {
             eprintln!("nix-eval: services.nara makes of the case {case} what checks/nixos-cases.nix expects");
         }
         failures.extend(failed.iter().map(|f| format!("{case}: {f}")));
     }
-    if !failures.is_empty() {
-        return Err(format!(
-            "modules/nixos.nix with checks/nixos-cases.nix:\n  {}",
-            failures.join("\n  ")
-        ));
-    }
-    let failures = evaluate(root, &home_manager_expression(&lib))?;
-    let failures: Vec<&str> = failures
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!("modules/home-manager.nix:\n  {}", failures.join("\n  ")));
-    }
+    none_of(failures, "modules/nixos.nix with checks/nixos-cases.nix")?;
+    none_of(
+        strings(&evaluate(root, &home_manager_expression(&lib))?),
+        "modules/home-manager.nix",
+    )?;
     eprintln!("nix-eval: the Home Manager module makes a systemd user unit on Linux and a launchd agent on macOS");
-    let failures = evaluate(root, &derivations_expression(&lib))?;
-    let failures: Vec<&str> = failures
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!("nix/ derivations:\n  {}", failures.join("\n  ")));
-    }
+    none_of(
+        strings(&evaluate(root, &derivations_expression(&lib))?),
+        "nix/ derivations",
+    )?;
     eprintln!(
         "nix-eval: nara, nara-static and the checks get the arguments they need, natively and for pkgsCross.aarch64-multiplatform"
     );
@@ -57,6 +41,20 @@ pub fn run(root: &Path) -> Result<(), String> {
         lib.display()
     );
     Ok(())
+}
+
+/// A list of strings (an evaluation's failures), or none.
+fn strings(list: &Value) -> Vec<String> {
+    let items = list.as_array().into_iter().flatten();
+    items.filter_map(Value::as_str).map(String::from).collect()
+}
+
+/// An error naming `what` when there are failures.
+fn none_of(failures: Vec<String>, what: &str) -> Result<(), String> {
+    match failures.is_empty() {
+        true => Ok(()),
+        false => Err(format!("{what}:\n  {}", failures.join("\n  "))),
+    }
 }
 
 /// `NIXPKGS_LIB` may name the `lib` directory or the tree that contains it.
@@ -426,9 +424,5 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     for file in ["flake.nix", "nix/scope.nix", "statix.toml"] {
         expect("nix", file, true);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+    none_of(problems, "the source file sets")
 }
