@@ -112,7 +112,7 @@ struct Script {
 /// A tool the checks and make targets call (the table's header says what each field
 /// means); scripts/bootstrap.sh and nix/tools.nix read the fields this reader only
 /// checks.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Tool {
     nixpkgs: Option<String>,
