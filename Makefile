@@ -22,7 +22,7 @@ FUZZ_SECONDS ?= 60
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-bootstrap: ## Install what the build and tests need (apt packages, cargo and pip tools, npm ci)
+bootstrap: ## Install what the build and tests need (nix/commands.toml's tools from Debian, crates.io and PyPI; npm ci)
 	@scripts/bootstrap.sh
 
 web: $(BUNDLE) ## Build the web bundle (SPA + book, precompressed) into web/dist

@@ -1,8 +1,8 @@
 # `nix flake check`: the same oracle, tests and linters that `make test` runs, each in
-# its own derivation so a failure names what failed. The command lines are in
-# nix/commands.toml, which `cargo xtask twin` reads too and runs offline, on the same
-# file set with the same tools; what each check adds to its command (tools, file set,
-# environment) is here.
+# its own derivation so a failure names what failed. The command lines and the tools
+# each check calls are in nix/commands.toml, which `cargo xtask twin` reads too and runs
+# offline, on the same file set with the same tools; what each check adds to its command
+# (file set, environment) is here.
 {
   lib,
   stdenv,
@@ -17,24 +17,15 @@
   oci,
   module-eval,
   vm-test,
-  curl,
-  file,
-  jq,
-  gnutar,
-  mosquitto,
-  openssl,
-  prometheus,
-  systemd,
-  util-linux,
-  nodejs,
-  alejandra,
-  statix,
-  deadnix,
+  buildPackages,
 }: let
   commands = lib.importTOML ./commands.toml;
+  tools = import ./tools.nix {inherit lib stdenv buildPackages;};
   # One check's lists of words from the table, joined as crane joins them, under the
   # argument names crane takes (cargoExtraArgs, cargoClippyExtraArgs, ...).
   craneArgsOf = name: lib.mapAttrs (_: lib.concatStringsSep " ") (removeAttrs commands.${name} ["env"]);
+  # A check's command lines from the table as a derivation's script, one a line.
+  scriptOf = name: lib.concatMapStringsSep "\n" (lib.concatStringsSep " ") commands.${name}.commands;
 in
   {
     inherit nara nara-web;
@@ -55,17 +46,15 @@ in
 
     # The integration tests read the book chapters and modules they hold the code
     # against (sources.tests), start real servers and a mosquitto broker on loopback, and
-    # call curl, jq, tar, openssl, promtool and (on Linux) systemd-socket-activate and
-    # unshare. The dependency layer is the checks' own, built from the crate's source
-    # alone.
+    # call the tools nix/commands.toml names for them. The dependency layer is the
+    # checks' own, built from the crate's source alone.
     nextest = craneLib.cargoNextest (crateArgs.checks
       // craneArgsOf "nextest"
       // {
         src = sources.tests;
         # As for clippy: a target/ that nothing reads stays out of the store and the cache.
         doInstallCargoArtifacts = false;
-        # util-linux: the host-uptime test mounts a /proc with subset=pid in a namespace.
-        nativeBuildInputs = [curl jq gnutar mosquitto openssl prometheus.cli] ++ lib.optionals stdenv.hostPlatform.isLinux [systemd util-linux];
+        nativeBuildInputs = tools.of "nextest";
         __darwinAllowLocalNetworking = true;
       });
 
@@ -77,25 +66,25 @@ in
       // craneArgsOf "audit");
 
     # The page's pure logic (web/test/) under node's test runner, in the web-unit set.
-    web-unit = runCommand "nara-web-unit" {nativeBuildInputs = [nodejs];} ''
+    web-unit = runCommand "nara-web-unit" {nativeBuildInputs = tools.of "web-unit";} ''
       cd ${sources.web-unit}
-      ${lib.concatStringsSep " " commands.web-unit.command}
+      ${scriptOf "web-unit"}
       touch "$out"
     '';
 
     # The test oracle, unchanged, against the built package.
     oracle =
       runCommand "nara-oracle" {
-        nativeBuildInputs = [curl];
+        nativeBuildInputs = tools.of "oracle";
         __darwinAllowLocalNetworking = true;
       } ''
         sh ${../checks/oracle.sh} ${lib.getExe nara}
         touch "$out"
       '';
 
-    nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = [alejandra statix deadnix];} ''
+    nix-lint = runCommand "nara-nix-lint" {nativeBuildInputs = tools.of "nix-lint";} ''
       cd ${sources.nix}
-      ${lib.concatMapStringsSep "\n" (tool: lib.concatStringsSep " " commands.nix-lint.${tool}) ["alejandra" "statix" "deadnix"]}
+      ${scriptOf "nix-lint"}
       touch "$out"
     '';
   }
@@ -108,7 +97,7 @@ in
     # of the build's own loopback, reached as localhost.
     oracle-static =
       runCommand "nara-oracle-static" {
-        nativeBuildInputs = [curl file mosquitto];
+        nativeBuildInputs = tools.of "oracle-static";
       } ''
         file -L ${lib.getExe nara-static} > described
         cat described
@@ -118,7 +107,7 @@ in
       '';
 
     # The image's config: user, entrypoint, ports, labels, healthcheck.
-    oci-config = runCommand "nara-oci-config" {nativeBuildInputs = [jq gnutar];} ''
+    oci-config = runCommand "nara-oci-config" {nativeBuildInputs = tools.of "oci-config";} ''
       sh ${../checks/oci-config.sh} ${oci}
       touch "$out"
     '';

@@ -6,43 +6,31 @@
 //! config all say the same, and fails naming each disagreement.
 
 use crate::nix_instantiate::{evaluate, evaluate_file};
+use crate::process::output;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
+/// What modules/defaults.nix names (it may name more).
+#[derive(serde::Deserialize)]
 struct Defaults {
     port: u64,
+    #[serde(rename = "livenessPath")]
     liveness: String,
+    #[serde(rename = "readinessPath")]
     readiness: String,
+    #[serde(rename = "metricsPath")]
     metrics: String,
+    #[serde(rename = "shutdownGraceSeconds")]
     grace_s: u64,
+    #[serde(rename = "stopTimeoutSeconds")]
     stop_timeout_s: u64,
 }
 
 pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
-    let d = evaluate_file(root, "modules/defaults.nix")?;
-    let field = |key: &str| d[key].clone();
-    let d = Defaults {
-        port: field("port").as_u64().ok_or("defaults.nix: port")?,
-        liveness: field("livenessPath")
-            .as_str()
-            .ok_or("defaults.nix: livenessPath")?
-            .into(),
-        readiness: field("readinessPath")
-            .as_str()
-            .ok_or("defaults.nix: readinessPath")?
-            .into(),
-        metrics: field("metricsPath").as_str().ok_or("defaults.nix: metricsPath")?.into(),
-        grace_s: field("shutdownGraceSeconds")
-            .as_u64()
-            .ok_or("defaults.nix: shutdownGraceSeconds")?,
-        stop_timeout_s: field("stopTimeoutSeconds")
-            .as_u64()
-            .ok_or("defaults.nix: stopTimeoutSeconds")?,
-    };
+    let d: Defaults = serde_json::from_value(evaluate_file(root, "modules/defaults.nix")?)
+        .map_err(|e| format!("modules/defaults.nix: {e}"))?;
     let mut problems = Vec::new();
     let mut expect = |ok: bool, what: String| {
         if !ok {
@@ -317,14 +305,6 @@ fn yaml(root: &Path, file: &str) -> Result<Value, String> {
     serde_yaml_ng::from_str(&read(root, file)?).map_err(|e| format!("{file}: {e}"))
 }
 
-fn output(command: &mut Command) -> Result<String, String> {
-    let out = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Starts BIN on a free loopback port and asks it for each path (plain HTTP/1.0).
 fn served_statuses(bin: &Path, paths: &[&str]) -> Result<Vec<(String, u16)>, String> {
     let mut child = Command::new(bin)
@@ -357,19 +337,16 @@ fn served_statuses(bin: &Path, paths: &[&str]) -> Result<Vec<(String, u16)>, Str
     result
 }
 
+/// The status nara answers `path` with, as curl reads it.
 fn status_of(addr: &str, path: &str) -> Result<u16, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("no HTTP status for {path}"))
+    let status = output(
+        Command::new("curl")
+            .args(["--silent", "--max-time", "5", "--output", "/dev/null"])
+            .args(["--write-out", "%{http_code}", &format!("http://{addr}{path}")]),
+    )?;
+    status
+        .parse()
+        .map_err(|_| format!("no HTTP status for {path}: {status:?}"))
 }
 
 #[cfg(test)]

@@ -63,24 +63,24 @@ pub fn materialise(root: &Path, set: &str, dest: &Path, keep: &[&str]) -> Result
 
 /// What git tracks and the working tree still has, as a flake's source holds it.
 pub fn tracked_files(root: &Path) -> Result<Vec<String>, String> {
-    let output = Command::new("git")
-        .args(["ls-files", "-z", "--cached"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git ls-files failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok(output
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|f| !f.is_empty())
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .filter(|f| root.join(f).is_file())
-        .collect())
+    git_files(root, &["--cached"])
+}
+
+/// The files `git ls-files ARGS` lists that the working tree has, sorted.
+pub fn git_files(root: &Path, args: &[&str]) -> Result<Vec<String>, String> {
+    let listed = crate::process::output(
+        Command::new("git")
+            .args(["ls-files", "-z"])
+            .args(args)
+            .current_dir(root),
+    )?;
+    let mut files: Vec<String> = (listed.split('\0'))
+        .filter(|f| !f.is_empty() && root.join(f).is_file())
+        .map(String::from)
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 fn resolve(

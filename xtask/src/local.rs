@@ -3,7 +3,7 @@
 //! `make lint`, `make unit` and `make web-unit` run them. Unlike a twin, nothing is
 //! copied or isolated: this is the developer's quick loop.
 
-use crate::commands::{CommandLine, LOCAL, Table};
+use crate::commands::{LOCAL, Table};
 use std::path::Path;
 use std::process::Command;
 
@@ -27,38 +27,25 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     }
     let table = Table::read(root)?;
     for check in checks {
-        let mut line = table.local(check)?;
-        if let Some(manifest) = manifest {
-            if line.shell {
-                return Err(format!("{check} is no cargo command; --manifest-path does not apply"));
-            }
-            line = line.for_manifest(manifest);
+        if !LOCAL.contains(&check) {
+            return Err(format!(
+                "no check {check:?} runs in the checkout; there are {}",
+                LOCAL.join(", ")
+            ));
         }
-        run_line(root, &line)?;
+        for mut line in table.lines(check, None)? {
+            if let Some(manifest) = manifest {
+                if line.shell {
+                    return Err(format!("{check} is no cargo command; --manifest-path does not apply"));
+                }
+                line = line.for_manifest(manifest);
+            }
+            let shown = line.shown();
+            eprintln!("{shown}");
+            let words = line.words();
+            let mut command = Command::new(&words[0]);
+            crate::process::run(command.args(&words[1..]).envs(&line.env).current_dir(root), &shown)?;
+        }
     }
     Ok(())
-}
-
-fn run_line(root: &Path, line: &CommandLine) -> Result<(), String> {
-    let shown = line.shown();
-    eprintln!("{shown}");
-    let mut command = if line.shell {
-        let mut c = Command::new("sh");
-        c.arg("-c").arg(line.argv.join(" "));
-        c
-    } else {
-        let mut c = Command::new(&line.argv[0]);
-        c.args(&line.argv[1..]);
-        c
-    };
-    let status = command
-        .current_dir(root)
-        .envs(line.env.iter().map(|(k, v)| (k, v)))
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} exited with {status}"))
-    }
 }

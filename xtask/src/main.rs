@@ -13,6 +13,7 @@ mod local;
 mod nix_eval;
 mod nix_fmt;
 mod nix_instantiate;
+mod process;
 mod twin;
 mod unit_score;
 
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = repo_root();
     let result = match args.first().map(String::as_str) {
-        Some("nix-fmt") => nix_fmt::run(&root, args.iter().any(|a| a == "--check")),
+        Some("nix-fmt") => nix_fmt::checkout(&root, args.iter().any(|a| a == "--check")),
         Some("flake-lock") => flake_lock::run(&root),
         Some("nix-eval") => nix_eval::run(&root),
         Some("unit-score") => unit_score::run(&root),
@@ -77,27 +78,4 @@ fn repo_root() -> PathBuf {
         .parent()
         .expect("xtask lives in a subdirectory")
         .to_path_buf()
-}
-
-/// Every `.nix` file below `root`, skipping build outputs and dependencies.
-pub fn nix_files(root: &std::path::Path) -> Vec<PathBuf> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if path.is_dir() {
-                if !matches!(name.as_ref(), "target" | "node_modules" | ".git" | "dist" | "result") {
-                    walk(&path, out);
-                }
-            } else if name.ends_with(".nix") {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, &mut out);
-    out.sort();
-    out
 }

@@ -17,38 +17,22 @@ pub fn run(root: &Path) -> Result<(), String> {
         .ok_or("checks/nixos-cases.nix did not evaluate to a set of cases")?;
     let mut failures = Vec::new();
     for (case, failed) in cases {
-        let failed: Vec<&str> = failed
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let failed = strings(failed);
         if failed.is_empty() {
             eprintln!("nix-eval: services.nara makes of the case {case} what checks/nixos-cases.nix expects");
         }
         failures.extend(failed.iter().map(|f| format!("{case}: {f}")));
     }
-    if !failures.is_empty() {
-        return Err(format!(
-            "modules/nixos.nix with checks/nixos-cases.nix:\n  {}",
-            failures.join("\n  ")
-        ));
-    }
-    let failures = evaluate(root, &home_manager_expression(&lib))?;
-    let failures: Vec<&str> = failures
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!("modules/home-manager.nix:\n  {}", failures.join("\n  ")));
-    }
+    none_of(failures, "modules/nixos.nix with checks/nixos-cases.nix")?;
+    none_of(
+        strings(&evaluate(root, &home_manager_expression(&lib))?),
+        "modules/home-manager.nix",
+    )?;
     eprintln!("nix-eval: the Home Manager module makes a systemd user unit on Linux and a launchd agent on macOS");
-    let failures = evaluate(root, &derivations_expression(&lib))?;
-    let failures: Vec<&str> = failures
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!("nix/ derivations:\n  {}", failures.join("\n  ")));
-    }
+    none_of(
+        strings(&evaluate(root, &derivations_expression(&lib))?),
+        "nix/ derivations",
+    )?;
     eprintln!(
         "nix-eval: nara, nara-static and the checks get the arguments they need, natively and for pkgsCross.aarch64-multiplatform"
     );
@@ -57,6 +41,20 @@ pub fn run(root: &Path) -> Result<(), String> {
         lib.display()
     );
     Ok(())
+}
+
+/// A list of strings (an evaluation's failures), or none.
+fn strings(list: &Value) -> Vec<String> {
+    let items = list.as_array().into_iter().flatten();
+    items.filter_map(Value::as_str).map(String::from).collect()
+}
+
+/// An error naming `what` when there are failures.
+fn none_of(failures: Vec<String>, what: &str) -> Result<(), String> {
+    match failures.is_empty() {
+        true => Ok(()),
+        false => Err(format!("{what}:\n  {}", failures.join("\n  "))),
+    }
 }
 
 /// `NIXPKGS_LIB` may name the `lib` directory or the tree that contains it.
@@ -259,10 +257,12 @@ in import ./checks/home-manager-module.nix {{
     )
 }
 
-/// nix/crate-args.nix, nix/nara.nix, nix/nara-static.nix and nix/checks.nix with
-/// crane's builders stood in for by functions that return what they are given, for an
-/// x86_64-linux host and for pkgsCross.aarch64-multiplatform (platforms elaborated by
-/// nixpkgs' own lib.systems): what each derivation is asked to build, and for whom.
+/// nix/crate-args.nix, nix/nara.nix, nix/nara-static.nix, nix/checks.nix and
+/// nix/devshell.nix with crane's builders stood in for by functions that return what
+/// they are given, and each tool of nix/commands.toml by a stub named by its nixpkgs
+/// attribute, for an x86_64-linux host and for pkgsCross.aarch64-multiplatform
+/// (platforms elaborated by nixpkgs' own lib.systems): what each derivation is asked to
+/// build, with which tools, and for whom.
 /// Whether crane and rust-overlay then build it is for a Nix machine to show.
 fn derivations_expression(lib: &Path) -> String {
     format!(
@@ -285,7 +285,14 @@ fn derivations_expression(lib: &Path) -> String {
   }};
   glibc = stub "glibc" // {{ static = stub "glibc-static"; }};
   commands = lib.importTOML ./nix/commands.toml;
+  tools = lib.filter (tool: tool ? nixpkgs) (lib.attrValues commands.tools);
+  # Each tool of the table as a stub named by its nixpkgs attribute, where the table says.
+  buildPackages = lib.foldl' lib.recursiveUpdate {{}} (map (tool: lib.setAttrByPath (lib.splitString "." tool.nixpkgs) (stub tool.nixpkgs)) tools);
+  names = packages: lib.sort lib.lessThan (map (p: p.name) packages);
+  # What nix/commands.toml gives a check's derivation: the tools naming it, less crane's own.
+  toolsOf = check: names (map (tool: stub tool.nixpkgs) (lib.filter (tool: lib.elem check (tool.checks or []) && !(tool.crane or false)) tools));
   expect = ok: message: lib.optional (!ok) message;
+  onDarwin = names (import ./nix/tools.nix {{ inherit lib buildPackages; stdenv.hostPlatform = lib.systems.elaborate "aarch64-darwin"; }}).all;
   failuresFor = hostName: hostPlatform: let
     stdenv = {{ inherit hostPlatform; buildPlatform = build; }};
     crateArgs = import ./nix/crate-args.nix {{
@@ -297,12 +304,14 @@ fn derivations_expression(lib: &Path) -> String {
     nara = import ./nix/nara.nix {{ inherit lib craneLib crateArgs; nara-web = stub "nara-web"; }};
     nara-static = import ./nix/nara-static.nix {{ inherit lib glibc craneLib crateArgs nara; removeReferencesTo = stub "remove-references-to"; }};
     checks = import ./nix/checks.nix ({{
-      inherit lib stdenv craneLib crateArgs nara nara-static;
-      runCommand = name: _env: _script: stub name;
+      inherit lib stdenv craneLib crateArgs nara nara-static buildPackages;
+      runCommand = name: env: _script: stub name // env;
       sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; web-unit = stub "web-unit"; }};
       advisory-db = stub "advisory-db";
-      prometheus.cli = stub "promtool";
-    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" "curl" "file" "jq" "gnutar" "mosquitto" "openssl" "systemd" "util-linux" "nodejs" "alejandra" "statix" "deadnix" ] stub);
+    }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" ] stub);
+    devShell = import ./nix/devshell.nix {{ inherit lib stdenv buildPackages checks; craneLib.devShell = args: args; }};
+    # nix/web.nix gives nara-web its own tools.
+    checked = lib.remove "nara-web" (lib.unique (lib.concatMap (tool: tool.checks or []) (lib.attrValues commands.tools)));
     target = hostPlatform.rust.rustcTarget;
     flags = "CARGO_TARGET_${{hostPlatform.rust.cargoEnvVarTarget}}_RUSTFLAGS";
     static = crateArgs.static;
@@ -327,8 +336,15 @@ fn derivations_expression(lib: &Path) -> String {
       in expect (lib.all (argument: checks.${{name}}.${{argument}} or null == lib.concatStringsSep " " given.${{argument}}) (lib.attrNames given))
         (says "crane's ${{name}} gets each list of nix/commands.toml as its argument of that name"))
       [ "fmt" "clippy" "doc" "nextest" "audit" ]
-    ++ expect (checks.doc.env.RUSTDOCFLAGS or null == commands.doc.env.RUSTDOCFLAGS) (says "the doc check sets nix/commands.toml's RUSTDOCFLAGS");
-in lib.concatLists (lib.mapAttrsToList failuresFor hosts)"#,
+    ++ expect (checks.doc.env.RUSTDOCFLAGS or null == commands.doc.env.RUSTDOCFLAGS) (says "the doc check sets nix/commands.toml's RUSTDOCFLAGS")
+    ++ lib.concatMap (check: expect (checks ? ${{check}} && names (checks.${{check}}.nativeBuildInputs or []) == toolsOf check)
+        (says "checks.${{check}} has the tools nix/commands.toml names for it, got ${{toString (names (checks.${{check}}.nativeBuildInputs or []))}}"))
+      checked
+    ++ expect (lib.elem "prometheus.cli" (toolsOf "nextest") && lib.elem "util-linux" (toolsOf "nextest") && !(lib.elem "cargo-nextest" (toolsOf "nextest")))
+      (says "the tests get promtool and util-linux from the table, and cargo-nextest from crane alone")
+    ++ expect (names devShell.packages == names (map (tool: stub tool.nixpkgs) tools)) (says "nix develop has every tool of nix/commands.toml that Nix has");
+in lib.concatLists (lib.mapAttrsToList failuresFor hosts)
+  ++ expect (lib.elem "mosquitto" onDarwin && !(lib.elem "systemd" onDarwin) && !(lib.elem "wrk" onDarwin)) "nix/tools.nix leaves the Linux-only tools out on macOS""#,
         lib = lib.display(),
     )
 }
@@ -408,9 +424,5 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     for file in ["flake.nix", "nix/scope.nix", "statix.toml"] {
         expect("nix", file, true);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+    none_of(problems, "the source file sets")
 }

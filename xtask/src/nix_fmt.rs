@@ -2,6 +2,13 @@
 
 use std::path::Path;
 
+/// `cargo xtask nix-fmt`: every .nix file of the checkout that git tracks or would
+/// (so nothing under target/ or node_modules/).
+pub fn checkout(root: &Path, check: bool) -> Result<(), String> {
+    let files = crate::fileset::git_files(root, &["--cached", "--others", "--exclude-standard", "--", "*.nix"])?;
+    run(root, &files, check)
+}
+
 /// Constructs alejandra 3.1.0 and 4.0.0 format differently (see Cargo.toml).
 const VERSION_SENSITIVE: &[(&str, &str)] = &[
     ("|>", "the pipe operator |>"),
@@ -9,12 +16,12 @@ const VERSION_SENSITIVE: &[(&str, &str)] = &[
     ("/**", "a /** doc comment"),
 ];
 
-pub fn run(root: &Path, check: bool) -> Result<(), String> {
+/// Formats (or with `check`, only checks) `files`, relative to `root`.
+pub fn run(root: &Path, files: &[String], check: bool) -> Result<(), String> {
     let mut problems = Vec::new();
-    let files = crate::nix_files(root);
-    for path in &files {
-        let shown = path.strip_prefix(root).unwrap_or(path).display().to_string();
-        let before = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    for shown in files {
+        let path = root.join(shown);
+        let before = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
         for (token, what) in VERSION_SENSITIVE {
             if before.contains(token) {
                 problems.push(format!(
@@ -30,7 +37,7 @@ pub fn run(root: &Path, check: bool) -> Result<(), String> {
                 problems.push(format!("{shown}: not formatted (run `cargo xtask nix-fmt`)"));
             }
             (alejandra::format::Status::Changed(true), after) => {
-                std::fs::write(path, after).map_err(|e| format!("cannot write {shown}: {e}"))?;
+                std::fs::write(&path, after).map_err(|e| format!("cannot write {shown}: {e}"))?;
                 eprintln!("formatted {shown}");
             }
         }

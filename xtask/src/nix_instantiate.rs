@@ -11,16 +11,10 @@ pub fn evaluate_file(root: &Path, file: &str) -> Result<Value, String> {
 }
 
 pub fn evaluate(root: &Path, expression: &str) -> Result<Value, String> {
-    let output = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expression])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run nix-instantiate (Debian package nix-bin): {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "evaluation failed:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("nix-instantiate printed no JSON: {e}"))
+    let json = crate::process::output(
+        Command::new("nix-instantiate")
+            .args(["--eval", "--strict", "--json", "-E", expression])
+            .current_dir(root),
+    )?;
+    serde_json::from_str(&json).map_err(|e| format!("nix-instantiate printed no JSON: {e}"))
 }

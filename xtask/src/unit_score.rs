@@ -17,20 +17,14 @@ pub fn run(root: &Path) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join("nara.service");
     std::fs::write(&path, unit).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let output = Command::new("systemd-analyze")
-        .args(["security", "--offline=true"])
-        .arg(&path)
-        .output()
-        .map_err(|e| format!("cannot run systemd-analyze (Debian package systemd): {e}"));
+    let text = crate::process::output(
+        Command::new("systemd-analyze")
+            .args(["security", "--offline=true"])
+            .arg(&path),
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    let output = output?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let score = exposure(&text).ok_or_else(|| {
-        format!(
-            "systemd-analyze printed no exposure level:\n{text}{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })?;
+    let text = text?;
+    let score = exposure(&text).ok_or_else(|| format!("systemd-analyze printed no exposure level:\n{text}"))?;
     if score > TARGET {
         return Err(format!(
             "modules/hardening.nix scores {score}, above the target {TARGET}:\n{text}"

@@ -13,92 +13,72 @@
 
 mod sandbox;
 
-use crate::commands::{CommandLine, Table};
+use crate::commands::Table;
 use crate::fileset;
-use sandbox::{
-    Isolated, link_tools, named_commands, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home,
-    which,
-};
+use sandbox::{Isolated, link_tools, network_namespace, stdenv_commands, toolchain_commands, user_cargo_home, which};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// One derivation of `nix flake check` and how it runs here.
 struct Twin {
     name: &'static str,
     /// The flake output it stands for.
     check: &'static str,
     /// Twins whose results it uses.
     needs: &'static [&'static str],
+    run: fn(&Environment) -> Result<(), String>,
 }
 
+const fn twin(
+    name: &'static str,
+    check: &'static str,
+    needs: &'static [&'static str],
+    run: fn(&Environment) -> Result<(), String>,
+) -> Twin {
+    Twin {
+        name,
+        check,
+        needs,
+        run,
+    }
+}
+
+/// Each twin, the flake output it stands for and the twins it needs, in the order they
+/// run.
+#[rustfmt::skip]
 const TWINS: &[Twin] = &[
-    Twin {
-        name: "nara-web",
-        check: "packages.nara-web (nix/web.nix)",
-        needs: &[],
-    },
-    Twin {
-        name: "fmt",
-        check: "checks.fmt (craneLib.cargoFmt)",
-        needs: &[],
-    },
-    Twin {
-        name: "web-unit",
-        check: "checks.web-unit (node --test on the web-unit file set, nodejs)",
-        needs: &[],
-    },
-    Twin {
-        name: "clippy",
-        check: "checks.clippy (craneLib.cargoClippy, dev profile)",
-        needs: &["nara-web"],
-    },
-    Twin {
-        name: "doc",
-        check: "checks.doc (craneLib.cargoDoc, dev profile, RUSTDOCFLAGS=--deny warnings)",
-        needs: &["nara-web"],
-    },
-    Twin {
-        name: "audit",
-        check: "checks.audit (craneLib.cargoAudit)",
-        needs: &[],
-    },
-    Twin {
-        name: "nix-lint",
-        check: "checks.nix-lint (alejandra, statix, deadnix)",
-        needs: &[],
-    },
-    Twin {
-        name: "nara",
-        check: "packages.nara (craneLib.buildPackage, release profile)",
-        needs: &["nara-web"],
-    },
-    Twin {
-        name: "oracle",
-        check: "checks.oracle (checks/oracle.sh against packages.nara)",
-        needs: &["nara"],
-    },
-    Twin {
-        name: "nara-static",
-        check: "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)",
-        needs: &["nara-web"],
-    },
-    Twin {
-        name: "oracle-static",
-        check: "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
-        needs: &["nara-static"],
-    },
-    Twin {
-        name: "nextest",
-        check: "checks.nextest (craneLib.cargoNextest, dev profile)",
-        needs: &["nara-web"],
-    },
+    twin("nara-web", "packages.nara-web (nix/web.nix)", &[], Environment::nara_web),
+    twin("fmt", "checks.fmt (craneLib.cargoFmt)", &[], |env| env.cargo_check("fmt", "rust", false)),
+    twin("web-unit", "checks.web-unit (node --test)", &[], |env| env.script("web-unit", "web-unit")),
+    twin("clippy", "checks.clippy (craneLib.cargoClippy, dev profile)", &["nara-web"],
+        |env| env.cargo_check("clippy", "rust", true)),
+    twin("doc", "checks.doc (craneLib.cargoDoc, dev profile)", &["nara-web"],
+        |env| env.cargo_check("doc", "rust", true)),
+    twin("audit", "checks.audit (craneLib.cargoAudit)", &[], Environment::audit),
+    twin("nix-lint", "checks.nix-lint (alejandra, statix, deadnix)", &[], |env| env.script("nix-lint", "nix")),
+    twin("nara", "packages.nara (craneLib.buildPackage, release profile)", &["nara-web"], Environment::nara),
+    twin("oracle", "checks.oracle (checks/oracle.sh against packages.nara)", &["nara"],
+        |env| env.oracle("oracle", &env.nara_bin(), |_| {})),
+    twin("nara-static", "packages.nara-static (nix/nara-static.nix: glibc static-pie, +crt-static)", &["nara-web"],
+        Environment::nara_static),
+    twin("oracle-static", "checks.oracle-static (checks/oracle.sh against packages.nara-static, broker at localhost)",
+        &["nara-static"], Environment::oracle_static),
+    twin("nextest", "checks.nextest (craneLib.cargoNextest, dev profile)", &["nara-web"],
+        |env| env.cargo_check("nextest", "tests", true)),
 ];
 
 /// Checks of the flake that have no twin here, and why.
-const ONLY_UNDER_NIX: &[&str] = &[
-    "checks.module-eval: services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
-    "checks.vm-test: NixOS VMs need Nix and KVM",
-    "checks.oci-config and packages.oci: dockerTools builds the image (tests/repo/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+const ONLY_UNDER_NIX: &[(&str, &str)] = &[
+    (
+        "module-eval",
+        "services.nara in a real NixOS system (`cargo xtask nix-eval` evaluates the module with nixpkgs' lib when NIXPKGS_LIB is set)",
+    ),
+    ("vm-test", "NixOS VMs need Nix and KVM"),
+    (
+        "oci-config",
+        "dockerTools builds packages.oci, the image it reads (tests/repo/oci_config.rs checks checks/oci-config.sh on a hand-made image)",
+    ),
 ];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -114,7 +94,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut failed = Vec::new();
     for twin in TWINS.iter().filter(|t| wanted.contains(&t.name)) {
         eprintln!("\ntwin {}: {}", twin.name, twin.check);
-        match env.run(twin.name) {
+        match (twin.run)(&env) {
             Ok(()) => passed += 1,
             Err(message) => {
                 eprintln!("twin {}: FAILED: {message}", twin.name);
@@ -125,8 +105,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     eprintln!();
-    for line in ONLY_UNDER_NIX {
-        eprintln!("twin: not here, only under nix flake check: {line}");
+    for (check, why) in ONLY_UNDER_NIX {
+        eprintln!("twin: not here, only under nix flake check: checks.{check}: {why}");
     }
     println!("twins: {passed} passed, {} failed", failed.len());
     if failed.is_empty() {
@@ -194,14 +174,12 @@ impl Environment {
         // Crates come from crane's vendored, fixed-output fetch in Nix; here from cargo's
         // cache, filled once now (with the network, from the Cargo.lock every cargo twin
         // copies) so the builds can run without it.
-        let fetched = Command::new("cargo")
-            .args(["fetch", "--locked", "--quiet"])
-            .current_dir(root)
-            .status()
-            .map_err(|e| format!("cannot run cargo fetch: {e}"))?;
-        if !fetched.success() {
-            return Err("cargo fetch --locked failed".into());
-        }
+        crate::process::run(
+            Command::new("cargo")
+                .args(["fetch", "--locked", "--quiet"])
+                .current_dir(root),
+            "cargo fetch --locked",
+        )?;
         let cargo_home = work.join("cargo-home");
         std::fs::create_dir_all(&cargo_home).map_err(|e| format!("cannot create {}: {e}", cargo_home.display()))?;
         let registry = cargo_home.join("registry");
@@ -222,31 +200,10 @@ impl Environment {
         })
     }
 
-    fn run(&self, name: &str) -> Result<(), String> {
-        match name {
-            "nara-web" => self.nara_web(),
-            "fmt" => self.cargo_twin("rust", &[], &self.commands.fmt()?, false),
-            "web-unit" => self.web_unit(),
-            "clippy" => self.cargo_twin("rust", &[], &self.commands.clippy(Some(CHECKS_PROFILE))?, true),
-            "doc" => self.cargo_twin("rust", &[], &self.commands.doc(Some(CHECKS_PROFILE))?, true),
-            "nextest" => self.nextest(),
-            "audit" => self.audit(),
-            "nix-lint" => self.nix_lint(),
-            "nara" => self.nara(),
-            "oracle" => self.oracle(),
-            "nara-static" => self.nara_static(),
-            "oracle-static" => self.oracle_static(),
-            other => Err(format!("no twin {other}")),
-        }
-    }
-
     /// nix/web.nix: npm packages from the lock (importNpmLock, offline), then the build.
     fn nara_web(&self) -> Result<(), String> {
         let src = self.copy("web")?;
-        let tools = link_tools(
-            &self.work.join("tools/web"),
-            &named_commands(&["node", "npm", "mdbook"])?,
-        )?;
+        let tools = self.tools("nara-web")?;
         // importNpmLock fetches each package by its resolved URL and integrity ahead of
         // the build and points npm at that cache; here npm's own cache (filled by
         // `npm ci` in the checkout) stands in.
@@ -276,37 +233,42 @@ impl Environment {
         Ok(())
     }
 
-    /// crane's cargoNextest with the tools nix/checks.nix lists for it.
-    fn nextest(&self) -> Result<(), String> {
-        let tools = link_tools(
-            &self.work.join("tools/nextest"),
-            &named_commands(&[
-                "cargo-nextest",
-                "curl",
-                "jq",
-                "tar",
-                "mosquitto",
-                "mosquitto_passwd",
-                "promtool",
-                "openssl",
-                "systemd-socket-activate",
-                "unshare",
-                "mount",
-            ])?,
-        )?;
-        self.cargo_twin("tests", &[&tools], &self.commands.nextest(Some(CHECKS_PROFILE))?, true)
+    /// A crane check of nix/commands.toml (fmt, clippy, doc, nextest) in a copy of
+    /// `set`, with the check's tools; all but fmt build the crate, which embeds the bundle.
+    fn cargo_check(&self, check: &str, set: &str, with_bundle: bool) -> Result<(), String> {
+        let tools = self.tools(check)?;
+        for line in self.commands.lines(check, Some(CHECKS_PROFILE))? {
+            self.cargo_twin(set, &[&tools], &line.argv, with_bundle, |c| {
+                c.envs(&line.env);
+            })?;
+        }
+        Ok(())
     }
 
-    /// checks.web-unit: node's test runner in a copy of the web-unit set, through a
-    /// shell as the derivation's script runs it, with node on PATH (nixpkgs' nodejs
-    /// under Nix).
-    fn web_unit(&self) -> Result<(), String> {
-        let src = self.copy("web-unit")?;
-        let tools = link_tools(&self.work.join("tools/web-unit"), &named_commands(&["node"])?)?;
-        let line = self.commands.web_unit()?;
-        self.command(&src, &[&tools], |_| {})
-            .args(["sh", "-c", &line.argv.join(" ")])
-            .run()
+    /// A check whose derivation is a script of nix/commands.toml's lines (web-unit,
+    /// nix-lint), run through a shell in a copy of `set` with the check's tools.
+    /// alejandra is xtask's own (nixpkgs' 4.0 is not on crates.io; 3.1 formats the same
+    /// for everything nix-fmt allows, see nix_fmt.rs), and a tool that no registry here
+    /// has is skipped, saying so.
+    fn script(&self, check: &str, set: &str) -> Result<(), String> {
+        let src = self.copy(set)?;
+        let tools = self.tools(check)?;
+        for line in self.commands.lines(check, None)? {
+            let program = line.argv[0].as_str();
+            if program == "alejandra" {
+                let mut files = fileset::files(&self.root, set)?;
+                files.retain(|f| f.ends_with(".nix"));
+                crate::nix_fmt::run(&src, &files, true)?;
+                eprintln!("twin {check}: {}: formatted", line.shown());
+            } else if self.skipped(program) {
+                eprintln!(
+                    "twin {check}: {program} is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
+                );
+            } else {
+                self.command(&src, &[&tools], |_| {}).args(line.words()).run()?;
+            }
+        }
+        Ok(())
     }
 
     /// crane's cargoAudit against the advisory database flake.lock pins.
@@ -322,7 +284,7 @@ impl Environment {
             return Ok(());
         }
         let db = db.canonicalize().map_err(|e| format!("{}: {e}", db.display()))?;
-        let tools = link_tools(&self.work.join("tools/audit"), &named_commands(&["cargo-audit"])?)?;
+        let tools = self.tools("audit")?;
         let src = self.copy("audit")?;
         // crane's CARGO_HOME: empty, so cargo audit has no crates.io index to read and
         // says so in a warning; it must neither fetch one nor touch HOME.
@@ -331,33 +293,8 @@ impl Environment {
         self.command(&src, &[&tools], |c| {
             c.env("CARGO_HOME", &cargo_home);
         })
-        .args(&self.commands.audit(&db)?.argv)
+        .args(&self.commands.audit(&db).argv)
         .run()
-    }
-
-    /// nix/checks.nix's nix-lint, in the `nix` file set.
-    fn nix_lint(&self) -> Result<(), String> {
-        let src = self.copy("nix")?;
-        // nixpkgs' alejandra 4.0 is not on crates.io; xtask's alejandra 3.1 formats the
-        // same for everything nix-fmt allows (see nix_fmt.rs).
-        crate::nix_fmt::run(&src, true)?;
-        eprintln!("twin nix-lint: alejandra --check: formatted");
-        match which("statix") {
-            Some(_) => {
-                let tools = link_tools(&self.work.join("tools/statix"), &named_commands(&["statix"])?)?;
-                self.command(&src, &[&tools], |_| {})
-                    .args(self.commands.nix_lint("statix")?)
-                    .run()?;
-                eprintln!("twin nix-lint: statix check: clean");
-            }
-            None => eprintln!(
-                "twin nix-lint: statix is on no registry this machine reaches, so it is skipped here; nix flake check runs it"
-            ),
-        }
-        let tools = link_tools(&self.work.join("tools/deadnix"), &named_commands(&["deadnix"])?)?;
-        self.command(&src, &[&tools], |_| {})
-            .args(self.commands.nix_lint("deadnix")?)
-            .run()
     }
 
     /// crane's buildPackage: the release build, its JSON messages into a build log as
@@ -369,15 +306,15 @@ impl Environment {
         Ok(())
     }
 
-    /// checks.oracle: `sh checks/oracle.sh` against the package, with curl.
-    fn oracle(&self) -> Result<(), String> {
-        let tools = link_tools(&self.work.join("tools/oracle"), &named_commands(&["curl"])?)?;
-        let dir = self.work.join("oracle");
+    /// checks.oracle and checks.oracle-static: `sh checks/oracle.sh` against `bin`,
+    /// with the check's tools.
+    fn oracle(&self, check: &str, bin: &Path, configure: impl FnOnce(&mut Command)) -> Result<(), String> {
+        let dir = self.work.join(check);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        self.command(&dir, &[&tools], |_| {})
+        self.command(&dir, &[&self.tools(check)?], configure)
             .arg("sh")
             .arg(self.root.join("checks/oracle.sh"))
-            .arg(self.nara_bin())
+            .arg(bin)
             .run()
     }
 
@@ -425,25 +362,15 @@ impl Environment {
             eprintln!("twin oracle-static: SKIPPED: there is no static nara on this platform");
             return Ok(());
         }
-        let tools = link_tools(
-            &self.work.join("tools/oracle-static"),
-            &named_commands(&["curl", "mosquitto"])?,
-        )?;
-        let dir = self.work.join("oracle-static");
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         // Nix's sandbox has a loopback of its own, so the check names a fixed port;
         // here, where the namespace may be the machine's, a free one.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free loopback port: {e}"))?
             .port();
-        self.command(&dir, &[&tools], |c| {
+        self.oracle("oracle-static", &self.nara_static_bin(), |c| {
             c.env("ORACLE_MQTT_PORT", port.to_string());
         })
-        .arg("sh")
-        .arg(self.root.join("checks/oracle.sh"))
-        .arg(self.nara_static_bin())
-        .run()
     }
 
     /// crane's buildPackage (nix/nara.nix, nix/nara-static.nix): the release build in
@@ -468,7 +395,7 @@ impl Environment {
         .map(String::from)
         .to_vec();
         argv.extend(target.iter().flat_map(|t| ["--target".to_string(), t.to_string()]));
-        self.cargo_twin_with("rust", &[], &argv, true, |c| {
+        self.cargo_twin("rust", &[], &argv, true, |c| {
             if let Some(target) = target {
                 c.env(rustflags_variable(target), "-C target-feature=+crt-static");
             }
@@ -484,23 +411,10 @@ impl Environment {
         Ok(())
     }
 
-    /// A command of nix/commands.toml in a copy of `set`, keeping its `target/` between
-    /// runs.
+    /// A cargo command (`argv`, from `cargo` on) in a copy of `set`, keeping its
+    /// `target/` between runs, with a last say over the command (its variables, where
+    /// its output goes).
     fn cargo_twin(
-        &self,
-        set: &str,
-        extra_tools: &[&Path],
-        line: &CommandLine,
-        with_bundle: bool,
-    ) -> Result<(), String> {
-        self.cargo_twin_with(set, extra_tools, &line.argv, with_bundle, |c| {
-            c.envs(line.env.iter().map(|(k, v)| (k, v)));
-        })
-    }
-
-    /// A cargo command (`argv`, from `cargo` on) in a copy of `set`, with a last say
-    /// over the command (its variables, where its output goes).
-    fn cargo_twin_with(
         &self,
         set: &str,
         extra_tools: &[&Path],
@@ -523,6 +437,28 @@ impl Environment {
         });
         command.args(argv);
         command.run()
+    }
+
+    /// A folder of links to the commands of the tools nix/commands.toml gives `check`,
+    /// for its PATH. A tool that is missing fails the twin, unless no registry here has
+    /// it (see `script`).
+    fn tools(&self, check: &str) -> Result<PathBuf, String> {
+        let mut links = Vec::new();
+        for tool in self.commands.tools_for(check) {
+            for command in &tool.commands {
+                match which(command) {
+                    Some(path) => links.push((command.clone(), path)),
+                    None if !tool.installable() => {}
+                    None => return Err(format!("{command} is not installed (make bootstrap installs it)")),
+                }
+            }
+        }
+        link_tools(&self.work.join("tools").join(check), &links)
+    }
+
+    /// Whether a script's program is missing and no registry here has it.
+    fn skipped(&self, program: &str) -> bool {
+        which(program).is_none() && self.commands.tool_with(program).is_some_and(|t| !t.installable())
     }
 
     /// Materialises a file set into target/twin/<set>.
@@ -596,20 +532,50 @@ fn rustflags_variable(target: &str) -> String {
 
 /// What a tool prints for `args`, or why it could not run.
 fn tool_output(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {tool}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("{tool} failed: {}", String::from_utf8_lossy(&out.stderr)))
-    }
+    crate::process::output(Command::new(tool).args(args))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tool given to a check that is neither a twin nor a check known to run only
+    /// under Nix would be a typo that gives the real check nothing.
+    #[test]
+    fn the_tools_name_real_checks() {
+        let table = Table::read(&crate::repo_root()).unwrap();
+        let known: Vec<&str> = TWINS
+            .iter()
+            .map(|t| t.name)
+            .chain(ONLY_UNDER_NIX.iter().map(|(c, _)| *c))
+            .collect();
+        for (name, tool) in &table.tools {
+            for check in &tool.checks {
+                assert!(
+                    known.contains(&check.as_str()),
+                    "[tools.{name}]: {check} is no check of {known:?}"
+                );
+            }
+        }
+        let nextest: Vec<&str> = table
+            .tools_for("nextest")
+            .flat_map(|t| &t.commands)
+            .map(String::as_str)
+            .collect();
+        for command in [
+            "cargo-nextest",
+            "mosquitto",
+            "mosquitto_passwd",
+            "promtool",
+            "openssl",
+            "curl",
+        ] {
+            assert!(
+                nextest.contains(&command),
+                "the nextest twin lacks {command}: {nextest:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_static_target_s_flags_go_in_the_variable_nixpkgs_names() {

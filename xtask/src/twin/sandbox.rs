@@ -80,21 +80,14 @@ impl Isolated {
                 .get_current_dir()
                 .map_or(String::new(), |d| d.display().to_string())
         );
-        let status = self
-            .command
-            .status()
-            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let ran = crate::process::run(&mut self.command, &shown);
         if Path::new(HOMELESS).exists() {
             let _ = std::fs::remove_dir_all(HOMELESS);
             return Err(format!(
                 "{shown} wrote to HOME ({HOMELESS}), which a Nix build cannot create"
             ));
         }
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{shown} exited with {status}"))
-        }
+        ran
     }
 }
 
@@ -158,12 +151,8 @@ pub fn stdenv_commands() -> Result<Vec<(String, PathBuf)>, String> {
 
 /// The pinned toolchain's own binaries (not rustup's proxies, which read HOME).
 pub fn toolchain_commands(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run rustc: {e}"))?;
-    let bin = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("bin");
+    let sysroot = crate::process::output(Command::new("rustc").args(["--print", "sysroot"]).current_dir(root))?;
+    let bin = PathBuf::from(sysroot.trim()).join("bin");
     TOOLCHAIN
         .iter()
         .map(|name| {
