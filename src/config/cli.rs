@@ -166,7 +166,7 @@ const LONG_ABOUT: &str = "nara: one small service that serves its web UI, its do
                           defaults shown here.";
 
 /// The end of `--help`: settings only a variable can carry, and the variables of other
-/// tools that settings fall back to.
+/// tools that settings' resolvers also read.
 fn more_environment() -> String {
     let mut text = String::new();
     let env_only: Vec<&Setting> = general::all().filter(|s| s.flag.is_none()).collect();
@@ -178,10 +178,10 @@ fn more_environment() -> String {
         text.push('\n');
     }
     text.push_str("Read when a setting is set nowhere else:\n");
-    for setting in general::all().filter(|s| !s.fallbacks.is_empty()) {
+    for setting in general::all().filter(|s| !s.also_reads.is_empty()) {
         text.push_str(&format!(
             "  {} for {}\n",
-            setting.fallbacks.join(", "),
+            setting.also_reads.join(", "),
             setting.display_name()
         ));
     }

@@ -15,8 +15,12 @@ pub(crate) static CONFIG: Setting = Setting::value("config", "config", "FILE")
 pub(crate) static HTTP_ADDR: Setting = Setting::value("http_addr", "http-addr", "ADDR")
     .env(&["NARA_HTTP_ADDR", "HTTP_ADDR"])
     .default(":8080")
-    .fallbacks(&["PORT"])
+    .also_reads(&[PORT])
     .help("Listen address: HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT. When no address is set anywhere and $PORT is, nara listens on all interfaces at $PORT");
+
+/// The port platforms (Heroku, Cloud Run, Fly) give a web process: with no address set
+/// anywhere, nara listens on all interfaces at it.
+pub(crate) const PORT: &str = "PORT";
 
 /// `--name`: this nara's name on the plaza and in the UI.
 pub static NAME: Setting = Setting::value("name", "name", "NAME")
@@ -35,8 +39,12 @@ pub(crate) static LOG_FORMAT: Setting = Setting::value("log_format", "log-format
 pub(crate) static LOG_LEVEL: Setting = Setting::value("log_level", "log-level", "FILTER")
     .env(&["NARA_LOG_LEVEL"])
     .default("info")
-    .fallbacks(&["RUST_LOG"])
+    .also_reads(&[RUST_LOG])
     .help("Log filter, e.g. info or nara=debug; with none set anywhere, RUST_LOG is used");
+
+/// The filter other Rust programs read: with no log filter set anywhere (nor `--verbose`
+/// or `--vv`), nara takes it, in the target syntax they share.
+pub(crate) const RUST_LOG: &str = "RUST_LOG";
 
 /// `--shutdown-grace`: how long a drain may take.
 pub(crate) static SHUTDOWN_GRACE: Setting = Setting::value("shutdown_grace", "shutdown-grace", "DURATION")

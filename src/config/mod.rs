@@ -18,8 +18,8 @@ use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
 use cli::Invocation;
 use general::{
-    CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE,
-    VERY_VERBOSE,
+    CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, PORT, RUST_LOG, SERVE_UI, SHUTDOWN_GRACE,
+    VERBOSE, VERY_VERBOSE,
 };
 use layering::values::{parse_count, parse_duration, parse_switch};
 use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
@@ -114,13 +114,12 @@ impl Settings {
         }
 
         let addr = sources.resolve_defaulted(&HTTP_ADDR, &mut report, listen_addr::parse)?;
-        let port_var = HTTP_ADDR.fallbacks[0];
-        let http_addr = match (&addr.origin, sources.env().get(port_var)) {
+        let http_addr = match (&addr.origin, sources.env().get(PORT)) {
             (Origin::Default(_), Some(port)) => {
-                report.record(&HTTP_ADDR, Some(&format!(":{port}")), port_var);
+                report.record(&HTTP_ADDR, Some(&format!(":{port}")), PORT);
                 listen_addr::parse_port(port)
                     .map(listen_addr::all_interfaces)
-                    .map_err(|e| invalid(port, &Origin::Env(port_var), e))?
+                    .map_err(|e| invalid(port, &Origin::Env(PORT), e))?
             }
             _ => addr.value,
         };
@@ -147,7 +146,6 @@ impl Settings {
             .value;
 
         let level = sources.resolve_defaulted(&LOG_LEVEL, &mut report, |f| parse_log_filter(f, true))?;
-        let rust_log = LOG_LEVEL.fallbacks[0];
         // The Go nara's -vv and -verbose; the louder one wins.
         let mut louder = None;
         for (setting, filter) in [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")] {
@@ -156,12 +154,12 @@ impl Settings {
                 break;
             }
         }
-        let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(rust_log)) {
+        let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(RUST_LOG)) {
             (Origin::Default(_), Some(louder), _) => louder,
             // RUST_LOG may be set for other programs too, in the filter syntax they share.
             (Origin::Default(_), None, Some(filter)) => (
-                parse_log_filter(filter, false).map_err(|e| invalid(filter, &Origin::Env(rust_log), e))?,
-                Origin::Env(rust_log),
+                parse_log_filter(filter, false).map_err(|e| invalid(filter, &Origin::Env(RUST_LOG), e))?,
+                Origin::Env(RUST_LOG),
             ),
             _ => (level.value, level.origin),
         };
@@ -216,10 +214,11 @@ impl Settings {
         };
         let mut warnings = self.plaza.warnings.clone();
         let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
-        let credentials = secrets::SOUL.fallbacks[0];
-        let loaded = self
-            .plaza
-            .load(env.get(credentials).map(Path::new), fingerprint, &name)?;
+        let loaded = self.plaza.load(
+            env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new),
+            fingerprint,
+            &name,
+        )?;
         let bond_advice = bond::advice(&loaded.soul, &name, &name_source, env);
         Ok(Config {
             http_addr: self.http_addr,

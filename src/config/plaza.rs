@@ -23,8 +23,12 @@ use std::time::Duration;
 pub(crate) static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
     .aliases(&["mqtt-host"])
     .env(&["NARA_MQTT_URL", "MQTT_HOST"])
-    .fallbacks(&["MQTT_PORT"])
+    .also_reads(&[MQTT_PORT])
     .help("The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, certificate checked; the Go nara's tcp://, ssl:// and tls:// too); unset, nara runs alone. A bare HOST takes its port from MQTT_PORT");
+
+/// The port older setups give beside `MQTT_HOST`: a broker given as a bare host takes
+/// it, else 1883.
+pub(crate) const MQTT_PORT: &str = "MQTT_PORT";
 
 /// `--mqtt-user`: the broker user name.
 pub(crate) static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
@@ -243,12 +247,11 @@ fn parse_public_url(text: &str) -> Result<String, &'static str> {
 /// `MQTT_HOST`) is plain MQTT, as the Go nara reads it; a bare `HOST` takes its port
 /// from `MQTT_PORT`, else 1883.
 fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved<String>, ConfigError> {
-    let port_var = MQTT_URL.fallbacks[0];
     let has_port = host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-    let value = match sources.env().get(port_var) {
+    let value = match sources.env().get(MQTT_PORT) {
         Some(port) if !has_port => {
             port.parse::<u16>()
-                .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
+                .map_err(|_| invalid(port, &Origin::Env(MQTT_PORT), "expected a port number"))?;
             format!("mqtt://{host}:{port}")
         }
         _ => format!("mqtt://{host}"),

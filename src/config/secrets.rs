@@ -8,12 +8,17 @@ use crate::plaza::config::Secret;
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use std::path::{Path, PathBuf};
 
+/// The directory systemd passes a unit's credentials in: the soul and the broker
+/// password are read from it at start, as the files `soul` and `mqtt-password`, when no
+/// other source gives them.
+pub(crate) const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
 /// `--soul`: the soul itself (a flag or variable; never the file, which others read).
 pub(crate) static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
     .env(&["NARA_SOUL"])
     .secret()
     .default_described("derived from this machine and the name, with a warning")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
+    .also_reads(&[CREDENTIALS_DIRECTORY])
     .help("This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`");
 
 /// `--soul-file`: a file holding the soul.
@@ -32,7 +37,7 @@ pub(crate) static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt
     .env(&["NARA_MQTT_PASSWORD", "MQTT_PASS"])
     .secret()
     .default_described("the credential \"mqtt-password\" if systemd passes one")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
+    .also_reads(&[CREDENTIALS_DIRECTORY])
     .help("The broker password, when no password file is given. The flag is the Go nara's and works with a warning: `ps` shows it to every user");
 
 /// Advice for whoever mints a soul: where to keep it.

@@ -74,10 +74,10 @@ fn the_configuration_chapter_lists_exactly_the_declared_settings() {
 }
 
 #[test]
-fn the_chapter_names_every_variable_of_other_tools_that_a_setting_falls_back_to() {
+fn the_chapter_names_every_variable_of_other_tools_that_a_setting_reads() {
     let chapter = chapter();
     let missing: Vec<&str> = general::all()
-        .flat_map(|s| s.fallbacks.iter().copied())
+        .flat_map(|s| s.also_reads.iter().copied())
         .filter(|var| !chapter.contains(&code(var)))
         .collect();
     assert!(missing.is_empty(), "docs/src/configuration.md lacks {missing:?}");
