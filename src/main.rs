@@ -2,9 +2,9 @@
 //! lives in the library, and the binary starts it as the tests do, through
 //! [`Nara::run`]. A user error is one line on stderr, never a panic.
 
-use nara::config::Config;
 use nara::config::cli::{self, Command, SoulCommand};
 use nara::config::layering::Environment;
+use nara::config::{Config, HealthcheckTarget};
 use nara::plaza::identity::{Soul, validate_name};
 use nara::signals::Signals;
 use nara::{Nara, config, http::healthcheck, logging, open_files};
@@ -36,7 +36,11 @@ fn main() -> ExitCode {
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
         Some(Command::Healthcheck { .. }) => match config::healthcheck_target(&invocation, &env) {
-            Ok((url, timeout)) => on_runtime(async move {
+            Ok((target, timeout)) => on_runtime(async move {
+                let url = match target {
+                    HealthcheckTarget::Url(url) => url,
+                    HealthcheckTarget::Listening(addr) => healthcheck::default_url(addr),
+                };
                 let outcome = healthcheck::check(&url, timeout).await;
                 outcome.map_or_else(|reason| fail_as("nara healthcheck", &reason, 1), |()| ExitCode::SUCCESS)
             }),

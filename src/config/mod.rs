@@ -12,6 +12,7 @@ pub mod layering;
 pub(crate) mod listen_addr;
 pub mod plaza;
 pub mod secrets;
+pub(crate) mod urls;
 
 use crate::logging::LogFormat;
 use crate::plaza::config::PlazaConfig;
@@ -285,18 +286,30 @@ pub fn check(invocation: &Invocation, env: &Environment) -> Result<Settings, Con
     Settings::resolve(&sources(invocation, env)?, host::hostname())
 }
 
-/// `nara healthcheck`'s URL (its `--url`, else `/healthz` at the configured address)
-/// and its `--timeout`.
-pub fn healthcheck_target(invocation: &Invocation, env: &Environment) -> Result<(String, Duration), ConfigError> {
+/// What `nara healthcheck` probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthcheckTarget {
+    /// The URL its `--url` names.
+    Url(String),
+    /// A nara listening at this configured address (its `/healthz`).
+    Listening(SocketAddr),
+}
+
+/// `nara healthcheck`'s target (its `--url`, else the configured listen address, the
+/// settings resolved only then) and its `--timeout`.
+pub fn healthcheck_target(
+    invocation: &Invocation,
+    env: &Environment,
+) -> Result<(HealthcheckTarget, Duration), ConfigError> {
     let Some(cli::Command::Healthcheck { url, timeout, .. }) = &invocation.command else {
         return Err(ConfigError("not a healthcheck".into()));
     };
     let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
-    let url = match url {
-        Some(url) => url.clone(),
-        None => crate::http::healthcheck::default_url(check(invocation, env)?.http_addr),
+    let target = match url {
+        Some(url) => HealthcheckTarget::Url(url.clone()),
+        None => HealthcheckTarget::Listening(check(invocation, env)?.http_addr),
     };
-    Ok((url, timeout))
+    Ok((target, timeout))
 }
 
 /// The configuration a start uses: settings resolved, then secrets loaded from this

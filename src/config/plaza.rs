@@ -12,7 +12,8 @@ use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, i
 use super::secrets::{
     MQTT_PASSWORD, MQTT_PASSWORD_FILE, PasswordPlan, SOUL, SOUL_FILE, SoulPlan, resolve_password, resolve_soul,
 };
-use crate::plaza::config::{Broker, PlazaConfig, parse_broker_url};
+use super::urls::{parse_broker_url, parse_public_url};
+use crate::plaza::config::{Broker, PlazaConfig};
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use crate::plaza::message::Policy;
 use crate::plaza::role::Pin;
@@ -226,23 +227,6 @@ fn text(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// An `http://` or `https://` URL with a host, as people would follow it.
-fn parse_public_url(text: &str) -> Result<String, &'static str> {
-    const FORM: &str = "expected an http:// or https:// URL";
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"))
-        .ok_or(FORM)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.contains('@') {
-        return Err("credentials do not belong in the public URL: every nara on the plaza and every visitor sees it");
-    }
-    if host.is_empty() || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(FORM);
-    }
-    Ok(text.to_string())
-}
-
 /// A broker given without a scheme (`HOST` or `HOST:PORT`, as older setups set
 /// `MQTT_HOST`) is plain MQTT, as the Go nara reads it; a bare `HOST` takes its port
 /// from `MQTT_PORT`, else 1883.
@@ -291,21 +275,6 @@ impl PlazaPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_urls_are_http_or_https_with_a_host() {
-        assert!(parse_public_url("https://kitchen.example.org/").is_ok());
-        for bad in [
-            "kitchen.example.org",
-            "ftp://x",
-            "https://",
-            "https:///path",
-            "http://a b",
-            "https://u:p@kitchen.example.org/",
-        ] {
-            assert!(parse_public_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_broker_learns_where_its_password_is_given_for_when_it_is_refused() {
