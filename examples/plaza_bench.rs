@@ -56,7 +56,7 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
 /// The median rate over five passes of decoding and verifying every message, so one
 /// slow spell of a shared machine does not decide.
 fn verified_per_s(messages: &[(String, Vec<u8>)], now: SystemTime) -> f64 {
-    let policy = nara::config::plaza::defaults().policy;
+    let policy = nara::testing::policy();
     let mut passes: Vec<f64> = (0..5)
         .map(|_| {
             let started = Instant::now();
@@ -105,7 +105,7 @@ fn main() {
     // Room for all of them beside this one: a full view refuses newcomers.
     let config = PlazaConfig {
         max_peers: NARAS + 1,
-        ..nara::config::plaza::defaults()
+        ..nara::testing::plaza_config()
     };
     let plaza = Plaza::new(own, config, metrics.clone());
     let rss_before = resident_kib();

@@ -147,9 +147,9 @@ pub struct Loaded {
 }
 
 /// The plaza's configuration when nothing is set: no broker, and every declared
-/// default. Tests, examples and the fuzz target start from it, so a changed default
-/// reaches them too.
-pub fn defaults() -> PlazaConfig {
+/// default; what `testing::plaza_config` hands tests, examples and fuzz targets, so a
+/// changed default reaches them too.
+pub(crate) fn defaults() -> PlazaConfig {
     // The declared defaults are constants, and a test resolves them.
     let plan = resolve(&Sources::default(), &mut Report::default());
     plan.expect("the declared defaults resolve").config

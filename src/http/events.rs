@@ -466,7 +466,7 @@ mod tests {
         use std::time::{SystemTime, UNIX_EPOCH};
 
         let me = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
-        let plaza = Plaza::new(me, crate::config::plaza::defaults(), Arc::new(Metrics::new()));
+        let plaza = Plaza::new(me, crate::testing::plaza_config(), Arc::new(Metrics::new()));
         let (json, mut changes) = plaza.subscribe_json().await;
         let other = Identity::new(&Soul::mint("other").unwrap(), "other", SoulSource::Ephemeral);
         let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;

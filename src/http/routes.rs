@@ -61,7 +61,7 @@ enum Target {
 
 impl App {
     /// A nara on its own with a throwaway identity and `config` (for tests and tools:
-    /// `nara::config::plaza::defaults()`, the declared defaults).
+    /// `nara::testing::plaza_config()`, the declared defaults).
     pub fn new(name: String, health: Arc<Health>, config: PlazaConfig) -> Self {
         let metrics = Arc::new(Metrics::new());
         let soul = Soul::mint(&name).expect("the system has randomness");
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_target_that_is_not_a_path_is_a_bad_request() {
-        let app = App::new("test".into(), Arc::new(Health::new()), crate::config::plaza::defaults());
+        let app = App::new("test".into(), Arc::new(Health::new()), crate::testing::plaza_config());
         // (An absolute-form target such as http://host/ is valid and means its path.)
         for target in ["noslash:80", "*"] {
             let req = Request::get(target).body(()).unwrap();
@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn readiness_turns_503_naming_draining() {
         let health = Arc::new(Health::new());
-        let app = App::new("test".into(), health.clone(), crate::config::plaza::defaults());
+        let app = App::new("test".into(), health.clone(), crate::testing::plaza_config());
         assert_eq!(app.readiness().status(), StatusCode::SERVICE_UNAVAILABLE);
         health.mark_started();
         assert_eq!(app.readiness().status(), StatusCode::OK);

@@ -60,7 +60,7 @@ impl Broker {
 }
 
 /// The plaza's settings, secrets loaded. It has no `Default`: its defaults are the
-/// declared ones, as `nara::config::plaza::defaults()` resolves them, so a test or tool
+/// declared ones, as `nara::testing::plaza_config()` resolves them, so a test or tool
 /// runs with what a nara given no settings runs with.
 #[derive(Clone, Debug)]
 pub struct PlazaConfig {

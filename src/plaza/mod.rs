@@ -465,7 +465,7 @@ mod tests {
     fn labelled_counters_are_there_from_the_start_at_zero() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let metrics = Arc::new(Metrics::new());
-        let _plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
+        let _plaza = Plaza::new(identity, crate::testing::plaza_config(), metrics.clone());
         let text = String::from_utf8(metrics.render()).unwrap();
         for series in [
             r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,

@@ -64,7 +64,7 @@ async fn serve(limits: StreamLimits) -> Nara {
     let metrics = Arc::new(Metrics::new());
     let soul = Soul::mint("streams").expect("the system has randomness");
     let identity = Identity::new(&soul, "streams", SoulSource::Ephemeral);
-    let plaza = Plaza::new(identity, nara::config::plaza::defaults(), metrics.clone());
+    let plaza = Plaza::new(identity, nara::testing::plaza_config(), metrics.clone());
     let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics).with_stream_limits(limits));
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.set_send_buffer_size(4096).expect("a send buffer size");

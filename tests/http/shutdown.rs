@@ -15,11 +15,7 @@ use tokio::sync::{Notify, mpsc};
 /// a stand-in for a slow client download, so a test controls when it ends.
 async fn start_with_hold(grace: Duration) -> (InProcess, mpsc::Receiver<()>, Arc<Notify>) {
     let health = Arc::new(Health::new());
-    let app = Arc::new(App::new(
-        "drain".into(),
-        health.clone(),
-        nara::config::plaza::defaults(),
-    ));
+    let app = Arc::new(App::new("drain".into(), health.clone(), nara::testing::plaza_config()));
     let (entered_tx, entered_rx) = mpsc::channel(4);
     let release = Arc::new(Notify::new());
     let inner = app_service(app.clone());

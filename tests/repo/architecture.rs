@@ -136,6 +136,7 @@ fn rooms_depend_one_way() {
         ("config", &["http", "plaza"][..]),
         ("http", &["plaza"][..]),
         ("plaza", &[][..]),
+        ("testing", &["config", "http", "plaza"][..]),
     ]);
     let shared = [
         "metrics",
