@@ -57,13 +57,13 @@ fn main() -> ExitCode {
 /// handlers (before the socket, so a SIGTERM during start-up drains), the socket
 /// (systemd's or `--http-addr`), then the nara until SIGTERM or SIGINT.
 async fn serve_until_signalled(config: Config) -> ExitCode {
-    logging::init(config.log_format, &config.log_filter);
+    logging::init(&config.log);
     open_files::raise_and_report();
     let mut signals = match Signals::install() {
         Ok(signals) => signals,
         Err(err) => return fail(&format!("cannot install signal handlers: {err}"), 1),
     };
-    let listener = match nara::nara::bind(&config) {
+    let listener = match nara::nara::bind(&config.http) {
         Ok(listener) => listener,
         Err(err) => return fail(&err.to_string(), 1),
     };
@@ -91,12 +91,7 @@ fn mint_soul(name: &str) -> ExitCode {
     match Soul::mint(name) {
         Ok(soul) => {
             println!("{}", soul.to_base58());
-            eprintln!(
-                "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
-                 another name it is another nara",
-                config::secrets::KEEPING_A_SOUL,
-                config::general::NAME.env[0],
-            );
+            eprintln!("nara: {}", config::identity::minted_soul_advice(name));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, 1),

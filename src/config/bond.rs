@@ -4,7 +4,7 @@
 //! names a platform suggests (a Fly app's name, a Kubernetes Deployment's name in a
 //! pod's hostname) and say which one fits.
 
-use super::general::NAME;
+use super::identity::NAME;
 use super::layering::Environment;
 use crate::plaza::identity::{Soul, validate_name};
 

@@ -1,91 +1,76 @@
-//! The configuration room: every setting is declared here ([`general`] for nara as a
-//! whole, [`plaza`] for the plaza), resolved from flags > environment > `--config` file >
-//! defaults by the machinery in [`layering`], and assembled into one typed [`Config`],
-//! built once at start, every error naming the flag, variable or file key at fault.
-//! The HTTP half and the plaza receive typed values and declare no setting.
+//! The configuration room: every setting is declared here, beside the resolver that
+//! reads it ([`http`], [`log`], [`identity`], [`plaza`], [`secrets`]), listed for
+//! `--help` in [`list`], resolved from flags > environment > `--config` file > defaults
+//! by the machinery in [`layering`], and assembled into one typed [`Config`] of one
+//! part per consumer, built once at start, every error naming the flag, variable or
+//! file key at fault. The HTTP half, logging and the plaza receive their typed part and
+//! declare no setting.
 
 pub(crate) mod bond;
 pub mod cli;
-pub mod general;
 pub(crate) mod host;
+pub(crate) mod http;
+pub mod identity;
 pub mod layering;
+pub mod list;
 pub(crate) mod listen_addr;
+pub(crate) mod log;
 pub mod plaza;
 pub mod secrets;
 pub(crate) mod urls;
 
-use crate::logging::LogFormat;
+use crate::http::config::HttpConfig;
+use crate::logging::LogConfig;
 use crate::plaza::config::PlazaConfig;
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
+use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use cli::Invocation;
-use general::{
-    CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, PORT, RUST_LOG, SERVE_UI, SHUTDOWN_GRACE,
-    VERBOSE, VERY_VERBOSE,
-};
-use layering::values::{parse_count, parse_duration, parse_switch};
+use identity::NamePlan;
+use layering::values::parse_duration;
 use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
 use plaza::PlazaPlan;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-/// Everything the server needs to know, validated and with its secrets loaded.
+/// `--config`: the TOML file the other settings may come from.
+pub(crate) static CONFIG: Setting = Setting::value("config", "config", "FILE")
+    .env(&["NARA_CONFIG"])
+    .not_in_file()
+    .help("Read settings from this TOML file (keys as the flags, with underscores)");
+
+/// Everything the server needs to know, validated and with its secrets loaded: one part
+/// per consumer, each handed over whole.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where to listen (unless systemd passes a socket).
-    pub(crate) http_addr: SocketAddr,
-    /// This nara's name.
-    pub(crate) name: String,
-    /// How log lines look.
-    pub log_format: LogFormat,
-    /// The log filter, validated.
-    pub log_filter: String,
-    /// How long a drain may take.
-    pub(crate) shutdown_grace: Duration,
-    /// The most `/api/events` streams open at once.
-    pub max_event_streams: usize,
+    /// The HTTP half: where to listen, the drain's grace, the event streams' bounds.
+    pub http: HttpConfig,
+    /// How log lines look and which are written.
+    pub log: LogConfig,
     /// The plaza: broker, timings, policy.
     pub plaza: PlazaConfig,
+    /// This nara's name.
+    pub(crate) name: String,
     /// This nara's soul.
     pub(crate) soul: Soul,
     /// Where the soul came from.
     pub(crate) soul_source: SoulSource,
+    /// Set when the soul was minted for another name: what to do about it.
+    pub(crate) bond_advice: Option<String>,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
     pub(crate) warnings: Vec<String>,
-    /// Where the name came from: a flag, a variable, the file, the hostname.
-    pub name_source: String,
-    /// Set when the soul was minted for another name: what to do about it.
-    pub(crate) bond_advice: Option<String>,
-}
-
-/// How the name is decided.
-#[derive(Debug)]
-enum NamePlan {
-    /// Set by a flag, variable or file.
-    Given(String, Origin),
-    /// The hostname, which says something about the machine.
-    Hostname(String),
-    /// The hostname is generic (`localhost`, a container ID): a friendly name derived
-    /// from the machine-id at start (or from the hostname if there is none).
-    FromMachine(Option<String>),
 }
 
 /// The settings resolved and validated, with no secret (soul, password, machine-id)
-/// read yet: what `nara check-config` checks and a start then loads.
+/// read yet: what `nara check-config` checks and a start then loads. The parts without
+/// secrets are final; the others are plans.
 #[derive(Debug)]
 pub struct Settings {
-    /// Where to listen.
-    pub(crate) http_addr: SocketAddr,
+    /// The HTTP half's part.
+    pub(crate) http: HttpConfig,
+    /// Logging's part.
+    pub(crate) log: LogConfig,
     name: NamePlan,
-    /// How log lines look.
-    pub(crate) log_format: LogFormat,
-    /// The log filter, validated.
-    pub(crate) log_filter: String,
-    /// How long a drain may take.
-    pub(crate) shutdown_grace: Duration,
-    /// The most `/api/events` streams open at once.
-    pub(crate) max_event_streams: usize,
     plaza: PlazaPlan,
     /// Each setting's value and where it came from.
     pub report: Report,
@@ -97,7 +82,7 @@ pub(crate) fn sources(invocation: &Invocation, env: &Environment) -> Result<Sour
     let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
     let file = match without_file.pick(&CONFIG)? {
         Some(Resolved { value, .. }) => {
-            let known: Vec<&Setting> = general::all().collect();
+            let known: Vec<&Setting> = list::all().collect();
             Some(SettingsFile::load(Path::new(&value), &known)?)
         }
         None => None,
@@ -113,106 +98,27 @@ impl Settings {
         if let Some(p) = sources.pick(&CONFIG)? {
             report.record(&CONFIG, Some(&p.value), &p.origin);
         }
-
-        let addr = sources.resolve_defaulted(&HTTP_ADDR, &mut report, listen_addr::parse)?;
-        let http_addr = match (&addr.origin, sources.env().get(PORT)) {
-            (Origin::Default(_), Some(port)) => {
-                report.record(&HTTP_ADDR, Some(&format!(":{port}")), PORT);
-                listen_addr::parse_port(port)
-                    .map(listen_addr::all_interfaces)
-                    .map_err(|e| invalid(port, &Origin::Env(PORT), e))?
-            }
-            _ => addr.value,
-        };
-
-        let name = match sources.resolve(&NAME, &mut report, validate_name)? {
-            Some(Resolved { value, origin }) => NamePlan::Given(value, origin),
-            None => {
-                let hostname = hostname.filter(|h| validate_name(h).is_ok());
-                match hostname {
-                    Some(h) if !is_generic_hostname(&h) => {
-                        report.record(&NAME, Some(&h), "the hostname");
-                        NamePlan::Hostname(h)
-                    }
-                    other => {
-                        report.record(&NAME, None, "at start: a friendly name derived from /etc/machine-id");
-                        NamePlan::FromMachine(other)
-                    }
-                }
-            }
-        };
-
-        let log_format = sources
-            .resolve_defaulted(&LOG_FORMAT, &mut report, LogFormat::parse)?
-            .value;
-
-        let level = sources.resolve_defaulted(&LOG_LEVEL, &mut report, |f| parse_log_filter(f, true))?;
-        // The Go nara's -vv and -verbose; the louder one wins.
-        let mut louder = None;
-        for (setting, filter) in [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")] {
-            if let Some(picked) = sources.pick(setting)?.filter(|p| p.value == "true") {
-                louder = Some((filter.to_string(), picked.origin));
-                break;
-            }
-        }
-        let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(RUST_LOG)) {
-            (Origin::Default(_), Some(louder), _) => louder,
-            // RUST_LOG may be set for other programs too, in the filter syntax they share.
-            (Origin::Default(_), None, Some(filter)) => (
-                parse_log_filter(filter, false).map_err(|e| invalid(filter, &Origin::Env(RUST_LOG), e))?,
-                Origin::Env(RUST_LOG),
-            ),
-            _ => (level.value, level.origin),
-        };
-        report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
-
-        let shutdown_grace = sources
-            .resolve_defaulted(&SHUTDOWN_GRACE, &mut report, parse_duration)?
-            .value;
-
-        // Accepted for the Go nara's command lines; the UI is always served.
-        sources.resolve_defaulted(&SERVE_UI, &mut report, parse_switch)?;
-
-        let max_event_streams = sources
-            .resolve_defaulted(&HTTP_MAX_EVENT_STREAMS, &mut report, |t| parse_count(t, 1, 100_000))?
-            .value;
-
+        // In the order `--help` lists the settings, so that `nara check-config` prints
+        // them in that order and, of two bad values, the error names the one listed first.
+        let listen = http::resolve_listen(sources, &mut report)?;
+        let name = identity::resolve_name(sources, &mut report, hostname)?;
+        let log = log::resolve(sources, &mut report)?;
+        let http = http::resolve(sources, &mut report, listen)?;
         let plaza = plaza::resolve(sources, &mut report)?;
         Ok(Settings {
-            http_addr,
+            http,
+            log,
             name,
-            log_format,
-            log_filter,
-            shutdown_grace,
-            max_event_streams,
             plaza,
             report,
         })
-    }
-
-    /// The broker address without credentials, or `None` to run alone.
-    pub fn broker_address(&self) -> Option<String> {
-        self.plaza.broker_address()
     }
 
     /// Reads what the settings name: the soul and password files, systemd's
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
     pub fn load(self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
-        let (name, name_source) = match self.name {
-            NamePlan::Given(name, origin) => (name, origin.to_string()),
-            NamePlan::Hostname(name) => (name, "the hostname".to_string()),
-            NamePlan::FromMachine(hostname) => {
-                let machine_id = machine.machine_id();
-                let source = if machine_id.is_some() {
-                    "the machine-id"
-                } else {
-                    "the hostname"
-                };
-                let seed = machine_id.as_deref().or(hostname.as_deref()).unwrap_or("nara");
-                (friendly_name(seed), source.to_string())
-            }
-        };
+        let (name, name_source) = self.name.load(machine);
         let mut warnings = self.plaza.warnings.clone();
         let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
         let loaded = self.plaza.load(
@@ -222,38 +128,16 @@ impl Settings {
         )?;
         let bond_advice = bond::advice(&loaded.soul, &name, &name_source, env);
         Ok(Config {
-            http_addr: self.http_addr,
-            name_source,
-            bond_advice,
-            name,
-            log_format: self.log_format,
-            log_filter: self.log_filter,
-            shutdown_grace: self.shutdown_grace,
-            max_event_streams: self.max_event_streams,
+            http: self.http,
+            log: self.log,
             plaza: loaded.config,
+            name,
             soul: loaded.soul,
             soul_source: loaded.soul_source,
+            bond_advice,
             warnings,
         })
     }
-}
-
-/// A log filter as tracing reads it. With `levels_bare`, a directive without `=` must be
-/// a level: the filter would read `infoo` as a target, and log nothing at all. Targets
-/// take a level (`nara=debug`).
-fn parse_log_filter(filter: &str, levels_bare: bool) -> Result<String, String> {
-    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
-    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        if levels_bare && !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
-            return Err(format!(
-                "{directive:?} is not a level; expected error, warn, info, debug, trace or off, or \
-                 TARGET=LEVEL pairs such as nara=debug,hyper=info"
-            ));
-        }
-    }
-    tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"))?;
-    Ok(filter.to_string())
 }
 
 /// The machine's fingerprint from its inputs, noting in `warnings` what could not be
@@ -307,7 +191,7 @@ pub fn healthcheck_target(
     let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
     let target = match url {
         Some(url) => HealthcheckTarget::Url(url.clone()),
-        None => HealthcheckTarget::Listening(check(invocation, env)?.http_addr),
+        None => HealthcheckTarget::Listening(check(invocation, env)?.http.listen),
     };
     Ok((target, timeout))
 }
@@ -339,6 +223,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logging::LogFormat;
+    use crate::plaza::identity::validate_name;
+    use identity::NAME;
+    use log::{LOG_FORMAT, LOG_LEVEL};
 
     fn settings(args: &[&str], env: &[(&str, &str)], hostname: Option<&str>) -> Result<Settings, ConfigError> {
         let invocation = cli::parse(args).expect("the command line parses");
@@ -397,13 +285,13 @@ mod tests {
 
     #[test]
     fn verbose_flags_set_the_log_level_only_when_nothing_else_does() {
-        assert_eq!(settings(&["nara", "-verbose"], &[], None).unwrap().log_filter, "debug");
+        assert_eq!(settings(&["nara", "-verbose"], &[], None).unwrap().log.filter, "debug");
         assert_eq!(
-            settings(&["nara", "-vv", "-verbose"], &[], None).unwrap().log_filter,
+            settings(&["nara", "-vv", "-verbose"], &[], None).unwrap().log.filter,
             "trace"
         );
         let explicit = settings(&["nara", "-verbose", "--log-level", "warn"], &[], None).unwrap();
-        assert_eq!(explicit.log_filter, "warn");
+        assert_eq!(explicit.log.filter, "warn");
     }
 
     #[test]
@@ -432,25 +320,25 @@ mod tests {
         let path = file.to_str().unwrap();
         let env = [(LOG_LEVEL.env[0], "debug"), (NAME.env[0], "from-env")];
         let s = settings(&["nara", "--config", path, "--name", "from-flag"], &env, None).unwrap();
-        assert_eq!(s.shutdown_grace, Duration::from_secs(3));
-        assert_eq!(s.log_filter, "debug");
+        assert_eq!(s.http.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(s.log.filter, "debug");
         assert!(matches!(&s.name, NamePlan::Given(n, _) if n == "from-flag"));
-        assert_eq!(s.log_format, LogFormat::Auto);
+        assert_eq!(s.log.format, LogFormat::Auto);
     }
 
     #[test]
     fn port_and_rust_log_apply_only_when_nothing_else_sets_their_setting() {
         let s = settings(&["nara"], &[("PORT", "9000"), ("RUST_LOG", "trace")], None).unwrap();
-        assert_eq!(s.http_addr.port(), 9000);
-        assert_eq!(s.log_filter, "trace");
+        assert_eq!(s.http.listen.port(), 9000);
+        assert_eq!(s.log.filter, "trace");
         let s = settings(
             &["nara", "--http-addr", ":7000", "--log-level", "warn"],
             &[("PORT", "9000")],
             None,
         )
         .unwrap();
-        assert_eq!(s.http_addr.port(), 7000);
-        assert_eq!(s.log_filter, "warn");
+        assert_eq!(s.http.listen.port(), 7000);
+        assert_eq!(s.log.filter, "warn");
         let err = settings(&["nara"], &[("PORT", "eighty")], None)
             .unwrap_err()
             .to_string();

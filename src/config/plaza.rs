@@ -1,5 +1,5 @@
-//! The plaza's settings: declared here once each (the secrets' beside them, in
-//! [`super::secrets`]), listed in [`SETTINGS`], and resolved into the [`PlazaConfig`] the
+//! The plaza's settings: declared here once each (the password's beside the other
+//! secrets, in [`super::secrets`]), and resolved into the [`PlazaConfig`] the
 //! plaza takes (the broker, the timings, the role, the message policy) and a plan for
 //! the secrets.
 //!
@@ -9,9 +9,7 @@
 
 use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
-use super::secrets::{
-    MQTT_PASSWORD, MQTT_PASSWORD_FILE, PasswordPlan, SOUL, SOUL_FILE, SoulPlan, resolve_password, resolve_soul,
-};
+use super::secrets::{PasswordPlan, SoulPlan, resolve_password, resolve_soul};
 use super::urls::{parse_broker_url, parse_public_url};
 use crate::plaza::config::{Broker, PlazaConfig};
 use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
@@ -97,26 +95,6 @@ pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-ma
     .env(&["NARA_PLAZA_MAX_SKEW"])
     .default("60s")
     .help("Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale");
-
-/// Every plaza setting, in the order `--help` lists them (under "Plaza").
-pub static SETTINGS: [&Setting; 16] = [
-    &SOUL,
-    &SOUL_FILE,
-    &MQTT_URL,
-    &MQTT_USER,
-    &MQTT_PASSWORD_FILE,
-    &MQTT_PASSWORD,
-    &REQUIRE_PLAZA,
-    &READ_ONLY,
-    &PUBLIC_URL,
-    &NEWSPAPER_INTERVAL,
-    &ANNOUNCE_JITTER,
-    &MISSING_AFTER,
-    &FORGET_AFTER,
-    &MAX_PEERS,
-    &MAX_SKEW,
-    &ROLE,
-];
 
 /// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
@@ -244,11 +222,6 @@ fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved
 }
 
 impl PlazaPlan {
-    /// The broker address (without credentials), for the start-up log line.
-    pub fn broker_address(&self) -> Option<String> {
-        self.config.broker.as_ref().map(Broker::address)
-    }
-
     /// Reads the secrets: the soul and password files, systemd's credentials
     /// (`credentials_directory`) and, for a soul derived from the machine, its
     /// `fingerprint` (called only when needed; `None` when the machine has none).
