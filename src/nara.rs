@@ -37,7 +37,7 @@ impl Nara {
     /// Builds the identity, metrics, plaza and routes; nothing runs yet.
     pub fn new(config: Config) -> Nara {
         // `nara` rather than `name`: a JSON line names its span under `name` already.
-        let span = tracing::info_span!("nara", nara = %config.name);
+        let span = tracing::info_span!("nara", nara = %config.identity.name);
         let app = span.in_scope(|| Nara::assemble(&config));
         Nara { config, app, span }
     }
@@ -59,8 +59,7 @@ impl Nara {
     /// The identity, metrics, plaza and routes of [`Nara::new`], with what an operator should
     /// hear about them.
     fn assemble(config: &Config) -> Arc<App> {
-        let mut identity = Identity::new(&config.soul, &config.name, config.soul_source);
-        identity.bond_advice.clone_from(&config.bond_advice);
+        let identity = Identity::from_config(&config.identity);
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }

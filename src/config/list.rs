@@ -2,7 +2,8 @@
 //! Each is declared beside the resolver that reads it (in [`super::http`],
 //! [`super::log`], [`super::identity`], [`super::plaza`], [`super::secrets`], and
 //! `--config` itself in [`super`]); a setting missing here would have no flag, no file
-//! key and no line in `--help`.
+//! key and no line in `--help`. The soul is the identity's, but `--help` has always
+//! shown it first among the plaza's settings, where an operator joining a plaza looks.
 
 use super::layering::Setting;
 use super::{CONFIG, http, identity, log, plaza, secrets};
@@ -11,7 +12,7 @@ use super::{CONFIG, http, identity, log, plaza, secrets};
 pub(crate) static GENERAL: [&Setting; 10] = [
     &CONFIG,
     &http::HTTP_ADDR,
-    &identity::NAME,
+    &identity::name::NAME,
     &log::LOG_FORMAT,
     &log::LOG_LEVEL,
     &log::VERBOSE,
@@ -24,8 +25,8 @@ pub(crate) static GENERAL: [&Setting; 10] = [
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
 pub(crate) static PLAZA: [&Setting; 16] = [
-    &secrets::SOUL,
-    &secrets::SOUL_FILE,
+    &identity::soul::SOUL,
+    &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
     &plaza::MQTT_USER,
     &secrets::MQTT_PASSWORD_FILE,

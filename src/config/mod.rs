@@ -6,7 +6,6 @@
 //! file key at fault. The HTTP half, logging and the plaza receive their typed part and
 //! declare no setting.
 
-pub(crate) mod bond;
 pub mod cli;
 pub(crate) mod host;
 pub(crate) mod http;
@@ -15,16 +14,16 @@ pub mod layering;
 pub mod list;
 pub(crate) mod listen_addr;
 pub(crate) mod log;
-pub mod plaza;
-pub mod secrets;
+pub(crate) mod plaza;
+pub(crate) mod secrets;
 pub(crate) mod urls;
 
 use crate::http::config::HttpConfig;
 use crate::logging::LogConfig;
 use crate::plaza::config::PlazaConfig;
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
+use crate::plaza::identity::IdentityConfig;
 use cli::Invocation;
-use identity::NamePlan;
+use identity::IdentityPlan;
 use layering::values::parse_duration;
 use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
 use plaza::PlazaPlan;
@@ -46,19 +45,13 @@ pub struct Config {
     pub http: HttpConfig,
     /// How log lines look and which are written.
     pub log: LogConfig,
+    /// Who this nara is: its name and soul, and advice when they do not belong together.
+    pub identity: IdentityConfig,
     /// The plaza: broker, timings, policy.
     pub plaza: PlazaConfig,
-    /// This nara's name.
-    pub(crate) name: String,
-    /// This nara's soul.
-    pub(crate) soul: Soul,
-    /// Where the soul came from.
-    pub(crate) soul_source: SoulSource,
-    /// Set when the soul was minted for another name: what to do about it.
-    pub(crate) bond_advice: Option<String>,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
-    pub(crate) warnings: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// The settings resolved and validated, with no secret (soul, password, machine-id)
@@ -70,7 +63,7 @@ pub struct Settings {
     pub(crate) http: HttpConfig,
     /// Logging's part.
     pub(crate) log: LogConfig,
-    name: NamePlan,
+    identity: IdentityPlan,
     plaza: PlazaPlan,
     /// Each setting's value and where it came from.
     pub report: Report,
@@ -101,14 +94,15 @@ impl Settings {
         // In the order `--help` lists the settings, so that `nara check-config` prints
         // them in that order and, of two bad values, the error names the one listed first.
         let listen = http::resolve_listen(sources, &mut report)?;
-        let name = identity::resolve_name(sources, &mut report, hostname)?;
+        let name = identity::name::resolve(sources, &mut report, hostname)?;
         let log = log::resolve(sources, &mut report)?;
         let http = http::resolve(sources, &mut report, listen)?;
+        let soul = identity::soul::resolve(sources, &mut report)?;
         let plaza = plaza::resolve(sources, &mut report)?;
         Ok(Settings {
             http,
             log,
-            name,
+            identity: IdentityPlan { name, soul },
             plaza,
             report,
         })
@@ -117,52 +111,19 @@ impl Settings {
     /// Reads what the settings name: the soul and password files, systemd's
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
-    pub fn load(self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
-        let (name, name_source) = self.name.load(machine);
-        let mut warnings = self.plaza.warnings.clone();
-        let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
-        let loaded = self.plaza.load(
-            env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new),
-            fingerprint,
-            &name,
-        )?;
-        let bond_advice = bond::advice(&loaded.soul, &name, &name_source, env);
+    pub fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
+        let credentials_directory = env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new);
+        let mut warnings = std::mem::take(&mut self.plaza.warnings);
+        let plaza = self.plaza.load(credentials_directory)?;
+        let identity = self.identity.load(credentials_directory, machine, env, &mut warnings)?;
         Ok(Config {
             http: self.http,
             log: self.log,
-            plaza: loaded.config,
-            name,
-            soul: loaded.soul,
-            soul_source: loaded.soul_source,
-            bond_advice,
+            identity,
+            plaza,
             warnings,
         })
     }
-}
-
-/// The machine's fingerprint from its inputs, noting in `warnings` what could not be
-/// read; `None` when nothing could, since every such machine would share one soul.
-fn fingerprint_of(inputs: &host::FingerprintInputs, warnings: &mut Vec<String>) -> Option<Fingerprint> {
-    let advice = "set a soul (--soul-file) so the identity does not depend on it";
-    match &inputs.host_id {
-        None => warnings.push(format!(
-            "no host ID could be read (DMI product UUID, /etc/machine-id, boot ID); {advice}"
-        )),
-        Some((_, source)) if source.ends_with("boot_id") => warnings.push(format!(
-            "the host ID is the boot ID ({source}), which changes at every boot; {advice}"
-        )),
-        Some(_) => {}
-    }
-    if inputs.macs.is_empty() {
-        warnings.push(format!(
-            "no MAC address of an en*, eth* or wlan* card could be read; {advice}"
-        ));
-    }
-    if inputs.host_id.is_none() && inputs.macs.is_empty() {
-        return None;
-    }
-    let host_id = inputs.host_id.as_ref().map_or("", |(id, _)| id.as_str());
-    Some(Fingerprint::of(host_id, &inputs.macs))
 }
 
 /// `nara check-config`: the settings an invocation resolves to, without a secret read.
@@ -224,8 +185,9 @@ where
 mod tests {
     use super::*;
     use crate::logging::LogFormat;
+    use crate::plaza::identity::SoulSource;
     use crate::plaza::identity::validate_name;
-    use identity::NAME;
+    use identity::name::{NAME, NamePlan};
     use log::{LOG_FORMAT, LOG_LEVEL};
 
     fn settings(args: &[&str], env: &[(&str, &str)], hostname: Option<&str>) -> Result<Settings, ConfigError> {
@@ -250,7 +212,11 @@ mod tests {
     fn name_of(hostname: Option<&str>, machine_id: Option<&str>) -> String {
         let settings = settings(&["nara"], &[], hostname).expect("resolves");
         let machine = Stand(machine_id.map(String::from), host::FingerprintInputs::default());
-        settings.load(&Environment::default(), &machine).expect("loads").name
+        settings
+            .load(&Environment::default(), &machine)
+            .expect("loads")
+            .identity
+            .name
     }
 
     #[test]
@@ -262,13 +228,13 @@ mod tests {
                 .expect("loads")
         };
         let bare = load(host::FingerprintInputs::default());
-        assert_eq!(bare.soul_source, SoulSource::Ephemeral);
+        assert_eq!(bare.identity.soul_source, SoulSource::Ephemeral);
         assert_eq!(bare.warnings.len(), 2, "{:?}", bare.warnings);
         let booted = load(host::FingerprintInputs {
             host_id: Some(("b00t".into(), "/proc/sys/kernel/random/boot_id")),
             macs: vec!["aa:bb:cc:00:11:22".into()],
         });
-        assert_eq!(booted.soul_source, SoulSource::Native);
+        assert_eq!(booted.identity.soul_source, SoulSource::Native);
         assert!(
             booted.warnings.iter().any(|w| w.contains("changes at every boot")),
             "{:?}",
@@ -280,7 +246,11 @@ mod tests {
         };
         let a = load(machine.clone());
         assert!(a.warnings.is_empty(), "{:?}", a.warnings);
-        assert_eq!(a.soul.to_base58(), load(machine).soul.to_base58(), "stable per machine");
+        assert_eq!(
+            a.identity.soul.to_base58(),
+            load(machine).identity.soul.to_base58(),
+            "stable per machine"
+        );
     }
 
     #[test]
@@ -322,7 +292,7 @@ mod tests {
         let s = settings(&["nara", "--config", path, "--name", "from-flag"], &env, None).unwrap();
         assert_eq!(s.http.shutdown_grace, Duration::from_secs(3));
         assert_eq!(s.log.filter, "debug");
-        assert!(matches!(&s.name, NamePlan::Given(n, _) if n == "from-flag"));
+        assert!(matches!(&s.identity.name, NamePlan::Given(n, _) if n == "from-flag"));
         assert_eq!(s.log.format, LogFormat::Auto);
     }
 

@@ -1,18 +1,16 @@
 //! The plaza's settings: declared here once each (the password's beside the other
 //! secrets, in [`super::secrets`]), and resolved into the [`PlazaConfig`] the
 //! plaza takes (the broker, the timings, the role, the message policy) and a plan for
-//! the secrets.
+//! the password.
 //!
-//! Resolving opens nothing: the soul and password files are read only by
-//! [`PlazaPlan::load`], at start, so `nara check-config` can validate everything else
-//! without the secrets.
+//! Resolving opens nothing: the password file is read only by [`PlazaPlan::load`], at
+//! start, so `nara check-config` can validate everything else without the secret.
 
 use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
-use super::secrets::{PasswordPlan, SoulPlan, resolve_password, resolve_soul};
+use super::secrets::{PasswordPlan, resolve_password};
 use super::urls::{parse_broker_url, parse_public_url};
 use crate::plaza::config::{Broker, PlazaConfig};
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use crate::plaza::message::Policy;
 use crate::plaza::role::Pin;
 use std::path::Path;
@@ -103,25 +101,13 @@ const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 /// make fresh messages stale.
 const MIN_SKEW: Duration = Duration::from_secs(1);
 
-/// The plaza's settings, resolved and validated, with the secrets still unread.
+/// The plaza's settings, resolved and validated, with the password still unread.
 #[derive(Debug)]
 pub struct PlazaPlan {
     config: PlazaConfig,
     password: PasswordPlan,
-    soul: SoulPlan,
     /// What an operator should hear at start (a password given as a flag).
     pub(crate) warnings: Vec<String>,
-}
-
-/// The plaza's configuration and this nara's soul, as loaded at start.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The plaza's configuration, password included.
-    pub(crate) config: PlazaConfig,
-    /// This nara's soul.
-    pub(crate) soul: Soul,
-    /// Where the soul came from.
-    pub(crate) soul_source: SoulSource,
 }
 
 /// The plaza's configuration when nothing is set: no broker, and every declared
@@ -136,7 +122,6 @@ pub(crate) fn defaults() -> PlazaConfig {
 /// Resolves the plaza's settings from `sources`, opening no file.
 pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
     let mut warnings = Vec::new();
-    let soul = resolve_soul(sources, report)?;
     let broker_url = match sources.resolve(&MQTT_URL, report, text)? {
         Some(Resolved { value, origin }) if !value.contains("://") => Some(bare_host(sources, value, origin)?),
         other => other,
@@ -195,7 +180,6 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             policy: Policy::new(max_skew),
         },
         password,
-        soul,
         warnings,
     })
 }
@@ -222,26 +206,14 @@ fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved
 }
 
 impl PlazaPlan {
-    /// Reads the secrets: the soul and password files, systemd's credentials
-    /// (`credentials_directory`) and, for a soul derived from the machine, its
-    /// `fingerprint` (called only when needed; `None` when the machine has none).
-    /// `name` is the nara's name, which a soul is bonded to.
-    pub fn load(
-        self,
-        credentials_directory: Option<&Path>,
-        fingerprint: impl FnOnce() -> Option<Fingerprint>,
-        name: &str,
-    ) -> Result<Loaded, ConfigError> {
+    /// The plaza's configuration, its password read from its file or from systemd's
+    /// credential in `credentials_directory`.
+    pub(crate) fn load(self, credentials_directory: Option<&Path>) -> Result<PlazaConfig, ConfigError> {
         let mut config = self.config;
         if let Some(broker) = config.broker.as_mut() {
             broker.password = self.password.load(credentials_directory)?;
         }
-        let (soul, soul_source) = self.soul.load(credentials_directory, fingerprint, name)?;
-        Ok(Loaded {
-            config,
-            soul,
-            soul_source,
-        })
+        Ok(config)
     }
 }
 

@@ -236,7 +236,8 @@ fn variable_names_are_written_only_where_settings_are_declared() {
     let declaring = [
         "config",
         "config::http",
-        "config::identity",
+        "config::identity::name",
+        "config::identity::soul",
         "config::log",
         "config::plaza",
         "config::secrets",
