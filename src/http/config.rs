@@ -35,8 +35,8 @@ pub struct StreamLimits {
 impl StreamLimits {
     /// 1 MiB of changes (about 3,000) beyond one snapshot: a browser that reads keeps
     /// far less queued, a client that stopped reading reaches it within one churn.
-    pub const DEFAULT_BUDGET: usize = 1024 * 1024;
+    pub(crate) const DEFAULT_BUDGET: usize = 1024 * 1024;
     /// 30 s without a byte taken: longer than any pause of a reading browser, short
     /// enough that a stalled client's snapshot is let go soon.
-    pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(30);
+    pub(crate) const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(30);
 }
