@@ -1,7 +1,7 @@
 //! Every setting, listed once in the order `--help` shows it and under its heading.
-//! Each is declared beside the resolver that reads it (in [`super::http`],
-//! [`super::log`], [`super::identity`], [`super::plaza`], [`super::secrets`], and
-//! `--config` itself in [`super`]); a setting missing here would have no flag, no file
+//! Each is declared beside the resolver that reads it (in `config::http`,
+//! `config::log`, `config::identity`, `config::plaza`, `config::secrets`, and
+//! `--config` itself in `config`); a setting missing here would have no flag, no file
 //! key and no line in `--help`. The soul is the identity's, but `--help` has always
 //! shown it first among the plaza's settings, where an operator joining a plaza looks.
 

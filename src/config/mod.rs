@@ -1,5 +1,5 @@
 //! The configuration room: every setting is declared here, beside the resolver that
-//! reads it ([`http`], [`log`], [`identity`], [`plaza`], [`secrets`]), listed for
+//! reads it (`http`, `log`, [`identity`], `plaza`, `secrets`), listed for
 //! `--help` in [`list`], resolved from flags > environment > `--config` file > defaults
 //! by the machinery in [`layering`], and assembled into one typed [`Config`] of one
 //! part per consumer, built once at start, every error naming the flag, variable or

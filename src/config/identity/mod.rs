@@ -1,7 +1,7 @@
-//! Who this nara is, in one room: its name ([`name`]: the settings, else the hostname,
-//! else a friendly name from the machine), its soul ([`soul`]: given, a file, systemd's
+//! Who this nara is, in one room: its name (`name`: the settings, else the hostname,
+//! else a friendly name from the machine), its soul (`soul`: given, a file, systemd's
 //! credential, or derived from the machine), and, when the soul was minted for another
-//! name, the advice an operator needs ([`bond`]). Resolving decides a plan that opens
+//! name, the advice an operator needs (`bond`). Resolving decides a plan that opens
 //! nothing; loading at start reads what the plan names and produces the
 //! [`IdentityConfig`] the identity is built from.
 
