@@ -56,7 +56,7 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
 /// The median rate over five passes of decoding and verifying every message, so one
 /// slow spell of a shared machine does not decide.
 fn verified_per_s(messages: &[(String, Vec<u8>)], now: SystemTime) -> f64 {
-    let policy = nara::config::plaza::defaults().policy;
+    let policy = nara::testing::policy();
     let mut passes: Vec<f64> = (0..5)
         .map(|_| {
             let started = Instant::now();
@@ -105,7 +105,7 @@ fn main() {
     // Room for all of them beside this one: a full view refuses newcomers.
     let config = PlazaConfig {
         max_peers: NARAS + 1,
-        ..nara::config::plaza::defaults()
+        ..nara::testing::plaza_config()
     };
     let plaza = Plaza::new(own, config, metrics.clone());
     let rss_before = resident_kib();
@@ -126,7 +126,12 @@ fn main() {
     drop(identities);
 
     // /api/peers at 10,000 naras, through the real handler.
-    let app = App::with_plaza(Arc::new(Health::new()), plaza, metrics);
+    let app = App::with_plaza(
+        Arc::new(Health::new()),
+        plaza,
+        metrics,
+        nara::testing::http_config().streams,
+    );
     let request = http::Request::get("/api/peers").body(()).expect("a GET request builds");
     let mut times: Vec<f64> = (0..50)
         .map(|_| {

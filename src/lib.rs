@@ -8,7 +8,9 @@
 //!   line, and the one typed [`config::Config`];
 //! - [`http`]: the HTTP half (server loop, routes, assets, health, status, events);
 //! - [`plaza`]: the plaza half (identity, wire format, transport, the peer view);
-//! - small shared modules: metrics, logging, systemd, signals, build info.
+//! - small shared modules: metrics, logging, systemd, signals, build info;
+//! - `testing`: what tests, examples, benches and fuzz targets start from (hidden from
+//!   the docs).
 
 pub mod boot_clock;
 pub mod build_info;
@@ -22,5 +24,7 @@ pub mod plaza;
 pub mod signals;
 pub mod start_time;
 pub mod systemd;
+#[doc(hidden)]
+pub mod testing;
 
 pub use self::nara::Nara;

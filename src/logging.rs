@@ -1,8 +1,19 @@
 //! tracing set-up: pretty lines for people at a terminal, JSON lines for collectors.
 //! A line logged inside a span (a connection, a plaza peer) carries the span's fields.
+//! The configuration room resolves the [`LogConfig`] it takes; logging declares no
+//! setting.
 
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+
+/// How log lines look and which ones are written.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// How log lines look.
+    pub format: LogFormat,
+    /// The filter (`info`, `nara=debug,hyper=info`), validated when it was resolved.
+    pub filter: String,
+}
 
 /// How log lines look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,10 +38,10 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber. `filter` was validated when the config was built.
-pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match format {
+/// Installs the global subscriber.
+pub fn init(config: &LogConfig) {
+    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match config.format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),

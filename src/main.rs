@@ -2,9 +2,9 @@
 //! lives in the library, and the binary starts it as the tests do, through
 //! [`Nara::run`]. A user error is one line on stderr, never a panic.
 
-use nara::config::Config;
 use nara::config::cli::{self, Command, SoulCommand};
 use nara::config::layering::Environment;
+use nara::config::{Config, HealthcheckTarget};
 use nara::plaza::identity::{Soul, validate_name};
 use nara::signals::Signals;
 use nara::{Nara, config, http::healthcheck, logging, open_files};
@@ -36,7 +36,11 @@ fn main() -> ExitCode {
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
         Some(Command::Healthcheck { .. }) => match config::healthcheck_target(&invocation, &env) {
-            Ok((url, timeout)) => on_runtime(async move {
+            Ok((target, timeout)) => on_runtime(async move {
+                let url = match target {
+                    HealthcheckTarget::Url(url) => url,
+                    HealthcheckTarget::Listening(addr) => healthcheck::default_url(addr),
+                };
                 let outcome = healthcheck::check(&url, timeout).await;
                 outcome.map_or_else(|reason| fail_as("nara healthcheck", &reason, 1), |()| ExitCode::SUCCESS)
             }),
@@ -53,13 +57,13 @@ fn main() -> ExitCode {
 /// handlers (before the socket, so a SIGTERM during start-up drains), the socket
 /// (systemd's or `--http-addr`), then the nara until SIGTERM or SIGINT.
 async fn serve_until_signalled(config: Config) -> ExitCode {
-    logging::init(config.log_format, &config.log_filter);
+    logging::init(&config.log);
     open_files::raise_and_report();
     let mut signals = match Signals::install() {
         Ok(signals) => signals,
         Err(err) => return fail(&format!("cannot install signal handlers: {err}"), 1),
     };
-    let listener = match nara::nara::bind(&config) {
+    let listener = match nara::nara::bind(&config.http) {
         Ok(listener) => listener,
         Err(err) => return fail(&err.to_string(), 1),
     };
@@ -87,12 +91,7 @@ fn mint_soul(name: &str) -> ExitCode {
     match Soul::mint(name) {
         Ok(soul) => {
             println!("{}", soul.to_base58());
-            eprintln!(
-                "nara: a new soul for {name:?}; {}, and run nara with this name (--name {name} or {}={name}): under \
-                 another name it is another nara",
-                config::secrets::KEEPING_A_SOUL,
-                config::general::NAME.env[0],
-            );
+            eprintln!("nara: {}", config::identity::minted_soul_advice(name));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, 1),

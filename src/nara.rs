@@ -5,7 +5,7 @@
 //! socket the binary listens on and the runtime it runs on.
 
 use crate::config::Config;
-use crate::http::events::StreamLimits;
+use crate::http::config::HttpConfig;
 use crate::http::health::Health;
 use crate::http::routes::App;
 use crate::http::server::{self, Ended};
@@ -37,7 +37,7 @@ impl Nara {
     /// Builds the identity, metrics, plaza and routes; nothing runs yet.
     pub fn new(config: Config) -> Nara {
         // `nara` rather than `name`: a JSON line names its span under `name` already.
-        let span = tracing::info_span!("nara", nara = %config.name);
+        let span = tracing::info_span!("nara", nara = %config.identity.name);
         let app = span.in_scope(|| Nara::assemble(&config));
         Nara { config, app, span }
     }
@@ -59,19 +59,19 @@ impl Nara {
     /// The identity, metrics, plaza and routes of [`Nara::new`], with what an operator should
     /// hear about them.
     fn assemble(config: &Config) -> Arc<App> {
-        let mut identity = Identity::new(&config.soul, &config.name, config.soul_source);
-        identity.bond_advice.clone_from(&config.bond_advice);
+        let identity = Identity::from_config(&config.identity);
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
         warn_about_identity(&identity);
         let metrics = Arc::new(Metrics::new());
         let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
-        let limits = StreamLimits {
-            max_streams: config.max_event_streams,
-            ..StreamLimits::default()
-        };
-        Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics).with_stream_limits(limits))
+        Arc::new(App::with_plaza(
+            Arc::new(Health::new()),
+            plaza,
+            metrics,
+            config.http.streams,
+        ))
     }
 
     /// [`Nara::run`] inside the nara's span.
@@ -107,7 +107,7 @@ impl Nara {
             listener,
             server::app_service(app),
             shutdown,
-            config.shutdown_grace,
+            config.http.shutdown_grace,
             accept_errors,
         )
         .await;
@@ -140,12 +140,12 @@ impl std::error::Error for StartError {}
 
 /// The socket the binary serves on: a systemd-activated one if there is one, else the
 /// configured address.
-pub fn bind(config: &Config) -> Result<TcpListener, StartError> {
+pub fn bind(config: &HttpConfig) -> Result<TcpListener, StartError> {
     match systemd::take_activated_listener() {
         Ok(Some(listener)) => TcpListener::from_std(listener)
             .map_err(|e| StartError(format!("cannot use the socket systemd passed (LISTEN_FDS): {e}"))),
-        Ok(None) => server::listen(config.http_addr)
-            .map_err(|e| StartError(format!("cannot listen on {} (--http-addr): {e}", config.http_addr))),
+        Ok(None) => server::listen(config.listen)
+            .map_err(|e| StartError(format!("cannot listen on {} (--http-addr): {e}", config.listen))),
         Err(e) => Err(StartError(format!("cannot read LISTEN_FDS from systemd: {e}"))),
     }
 }

@@ -13,7 +13,7 @@ fn app() -> &'static App {
     APP.get_or_init(|| {
         let health = Arc::new(Health::new());
         health.mark_started();
-        App::new("fuzz".into(), health, nara::config::plaza::defaults())
+        nara::testing::app("fuzz", health)
     })
 }
 

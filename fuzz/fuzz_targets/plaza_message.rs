@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let topic = String::from_utf8_lossy(&data[..split]);
     let payload = data.get(split + 1..).unwrap_or(&[]);
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let policy = nara::config::plaza::defaults().policy;
+    let policy = nara::testing::policy();
     if let Ok(message) = wire::decode(&topic, payload, at, policy) {
         let own = Peer {
             name: "self".into(),

@@ -3,7 +3,7 @@
 //! nara's older single-dash flags (`-http-addr :8080`) working.
 
 use super::layering::{Setting, Shape};
-use super::{general, plaza};
+use super::list;
 use crate::build_info;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
 use std::collections::BTreeMap;
@@ -39,8 +39,8 @@ impl FromArgMatches for SettingFlags {
 impl Args for SettingFlags {
     fn augment_args(command: ClapCommand) -> ClapCommand {
         // The plaza's settings under a heading of their own.
-        let general = general::GENERAL.iter().filter_map(|s| setting_arg(s, None));
-        let plaza = plaza::SETTINGS.iter().filter_map(|s| setting_arg(s, Some("Plaza")));
+        let general = list::GENERAL.iter().filter_map(|s| setting_arg(s, None));
+        let plaza = list::PLAZA.iter().filter_map(|s| setting_arg(s, Some("Plaza")));
         command.args(general).args(plaza)
     }
 
@@ -128,7 +128,7 @@ fn ignored_flags(matches: &ArgMatches, single_dash: &[String]) -> Vec<String> {
 /// The settings `matches` holds from the command line, by key.
 fn given_settings(matches: &ArgMatches) -> BTreeMap<&'static str, String> {
     let mut given = BTreeMap::new();
-    for setting in general::all().filter(|s| s.flag.is_some()) {
+    for setting in list::all().filter(|s| s.flag.is_some()) {
         if matches.value_source(setting.key) != Some(clap::parser::ValueSource::CommandLine) {
             continue;
         }
@@ -166,10 +166,10 @@ const LONG_ABOUT: &str = "nara: one small service that serves its web UI, its do
                           defaults shown here.";
 
 /// The end of `--help`: settings only a variable can carry, and the variables of other
-/// tools that settings fall back to.
+/// tools that settings' resolvers also read.
 fn more_environment() -> String {
     let mut text = String::new();
-    let env_only: Vec<&Setting> = general::all().filter(|s| s.flag.is_none()).collect();
+    let env_only: Vec<&Setting> = list::all().filter(|s| s.flag.is_none()).collect();
     if !env_only.is_empty() {
         text.push_str("Settings only the environment carries:\n");
         for setting in env_only {
@@ -178,10 +178,10 @@ fn more_environment() -> String {
         text.push('\n');
     }
     text.push_str("Read when a setting is set nowhere else:\n");
-    for setting in general::all().filter(|s| !s.fallbacks.is_empty()) {
+    for setting in list::all().filter(|s| !s.also_reads.is_empty()) {
         text.push_str(&format!(
             "  {} for {}\n",
-            setting.fallbacks.join(", "),
+            setting.also_reads.join(", "),
             setting.display_name()
         ));
     }

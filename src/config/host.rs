@@ -1,6 +1,5 @@
-//! Facts about the machine that defaults come from: its hostname, its machine-id, the
-//! inputs of its fingerprint (which a native soul is derived from), and how long it has
-//! been up.
+//! Facts about the machine that defaults come from: its hostname, its machine-id, and
+//! the inputs of its fingerprint (which a native soul is derived from).
 
 use std::path::Path;
 

@@ -27,7 +27,7 @@ pub(crate) fn all_interfaces(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
 }
 
-/// A port number, 1 to 65535.
+/// A port number, 0 to 65535 (0: any free port, as the kernel picks).
 pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
     text.trim()
         .parse::<u16>()

@@ -1,90 +1,69 @@
-//! The configuration room: every setting is declared here ([`general`] for nara as a
-//! whole, [`plaza`] for the plaza), resolved from flags > environment > `--config` file >
-//! defaults by the machinery in [`layering`], and assembled into one typed [`Config`],
-//! built once at start, every error naming the flag, variable or file key at fault.
-//! The HTTP half and the plaza receive typed values and declare no setting.
+//! The configuration room: every setting is declared here, beside the resolver that
+//! reads it (`http`, `log`, [`identity`], `plaza`, `secrets`), listed for
+//! `--help` in [`list`], resolved from flags > environment > `--config` file > defaults
+//! by the machinery in [`layering`], and assembled into one typed [`Config`] of one
+//! part per consumer, built once at start, every error naming the flag, variable or
+//! file key at fault. The HTTP half, logging and the plaza receive their typed part and
+//! declare no setting.
 
-pub(crate) mod bond;
 pub mod cli;
-pub mod general;
 pub(crate) mod host;
+pub(crate) mod http;
+pub mod identity;
 pub mod layering;
+pub mod list;
 pub(crate) mod listen_addr;
-pub mod plaza;
-pub mod secrets;
+pub(crate) mod log;
+pub(crate) mod plaza;
+pub(crate) mod secrets;
+pub(crate) mod urls;
 
-use crate::logging::LogFormat;
+use crate::http::config::HttpConfig;
+use crate::logging::LogConfig;
 use crate::plaza::config::PlazaConfig;
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource, friendly_name, is_generic_hostname, validate_name};
+use crate::plaza::identity::IdentityConfig;
 use cli::Invocation;
-use general::{
-    CONFIG, HTTP_ADDR, HTTP_MAX_EVENT_STREAMS, LOG_FORMAT, LOG_LEVEL, NAME, SERVE_UI, SHUTDOWN_GRACE, VERBOSE,
-    VERY_VERBOSE,
-};
-use layering::values::{parse_count, parse_duration, parse_switch};
+use identity::IdentityPlan;
+use layering::values::parse_duration;
 use layering::{ConfigError, Environment, Origin, Report, Resolved, Setting, SettingsFile, Sources, invalid};
 use plaza::PlazaPlan;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-/// Everything the server needs to know, validated and with its secrets loaded.
+/// `--config`: the TOML file the other settings may come from.
+pub(crate) static CONFIG: Setting = Setting::value("config", "config", "FILE")
+    .env(&["NARA_CONFIG"])
+    .not_in_file()
+    .help("Read settings from this TOML file (keys as the flags, with underscores)");
+
+/// Everything the server needs to know, validated and with its secrets loaded: one part
+/// per consumer, each handed over whole.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where to listen (unless systemd passes a socket).
-    pub(crate) http_addr: SocketAddr,
-    /// This nara's name.
-    pub(crate) name: String,
-    /// How log lines look.
-    pub log_format: LogFormat,
-    /// The log filter, validated.
-    pub log_filter: String,
-    /// How long a drain may take.
-    pub(crate) shutdown_grace: Duration,
-    /// The most `/api/events` streams open at once.
-    pub max_event_streams: usize,
+    /// The HTTP half: where to listen, the drain's grace, the event streams' bounds.
+    pub http: HttpConfig,
+    /// How log lines look and which are written.
+    pub log: LogConfig,
+    /// Who this nara is: its name and soul, and advice when they do not belong together.
+    pub identity: IdentityConfig,
     /// The plaza: broker, timings, policy.
     pub plaza: PlazaConfig,
-    /// This nara's soul.
-    pub(crate) soul: Soul,
-    /// Where the soul came from.
-    pub(crate) soul_source: SoulSource,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
-    pub(crate) warnings: Vec<String>,
-    /// Where the name came from: a flag, a variable, the file, the hostname.
-    pub name_source: String,
-    /// Set when the soul was minted for another name: what to do about it.
-    pub(crate) bond_advice: Option<String>,
-}
-
-/// How the name is decided.
-#[derive(Debug)]
-enum NamePlan {
-    /// Set by a flag, variable or file.
-    Given(String, Origin),
-    /// The hostname, which says something about the machine.
-    Hostname(String),
-    /// The hostname is generic (`localhost`, a container ID): a friendly name derived
-    /// from the machine-id at start (or from the hostname if there is none).
-    FromMachine(Option<String>),
+    pub warnings: Vec<String>,
 }
 
 /// The settings resolved and validated, with no secret (soul, password, machine-id)
-/// read yet: what `nara check-config` checks and a start then loads.
+/// read yet: what `nara check-config` checks and a start then loads. The parts without
+/// secrets are final; the others are plans.
 #[derive(Debug)]
 pub struct Settings {
-    /// Where to listen.
-    pub(crate) http_addr: SocketAddr,
-    name: NamePlan,
-    /// How log lines look.
-    pub(crate) log_format: LogFormat,
-    /// The log filter, validated.
-    pub(crate) log_filter: String,
-    /// How long a drain may take.
-    pub(crate) shutdown_grace: Duration,
-    /// The most `/api/events` streams open at once.
-    pub(crate) max_event_streams: usize,
+    /// The HTTP half's part.
+    pub(crate) http: HttpConfig,
+    /// Logging's part.
+    pub(crate) log: LogConfig,
+    identity: IdentityPlan,
     plaza: PlazaPlan,
     /// Each setting's value and where it came from.
     pub report: Report,
@@ -96,7 +75,7 @@ pub(crate) fn sources(invocation: &Invocation, env: &Environment) -> Result<Sour
     let without_file = Sources::new(invocation.flags.clone(), env.clone(), None);
     let file = match without_file.pick(&CONFIG)? {
         Some(Resolved { value, .. }) => {
-            let known: Vec<&Setting> = general::all().collect();
+            let known: Vec<&Setting> = list::all().collect();
             Some(SettingsFile::load(Path::new(&value), &known)?)
         }
         None => None,
@@ -112,173 +91,39 @@ impl Settings {
         if let Some(p) = sources.pick(&CONFIG)? {
             report.record(&CONFIG, Some(&p.value), &p.origin);
         }
-
-        let addr = sources.resolve_defaulted(&HTTP_ADDR, &mut report, listen_addr::parse)?;
-        let port_var = HTTP_ADDR.fallbacks[0];
-        let http_addr = match (&addr.origin, sources.env().get(port_var)) {
-            (Origin::Default(_), Some(port)) => {
-                report.record(&HTTP_ADDR, Some(&format!(":{port}")), port_var);
-                listen_addr::parse_port(port)
-                    .map(listen_addr::all_interfaces)
-                    .map_err(|e| invalid(port, &Origin::Env(port_var), e))?
-            }
-            _ => addr.value,
-        };
-
-        let name = match sources.resolve(&NAME, &mut report, validate_name)? {
-            Some(Resolved { value, origin }) => NamePlan::Given(value, origin),
-            None => {
-                let hostname = hostname.filter(|h| validate_name(h).is_ok());
-                match hostname {
-                    Some(h) if !is_generic_hostname(&h) => {
-                        report.record(&NAME, Some(&h), "the hostname");
-                        NamePlan::Hostname(h)
-                    }
-                    other => {
-                        report.record(&NAME, None, "at start: a friendly name derived from /etc/machine-id");
-                        NamePlan::FromMachine(other)
-                    }
-                }
-            }
-        };
-
-        let log_format = sources
-            .resolve_defaulted(&LOG_FORMAT, &mut report, LogFormat::parse)?
-            .value;
-
-        let level = sources.resolve_defaulted(&LOG_LEVEL, &mut report, |f| parse_log_filter(f, true))?;
-        let rust_log = LOG_LEVEL.fallbacks[0];
-        // The Go nara's -vv and -verbose; the louder one wins.
-        let mut louder = None;
-        for (setting, filter) in [(&VERY_VERBOSE, "trace"), (&VERBOSE, "debug")] {
-            if let Some(picked) = sources.pick(setting)?.filter(|p| p.value == "true") {
-                louder = Some((filter.to_string(), picked.origin));
-                break;
-            }
-        }
-        let (log_filter, filter_origin) = match (&level.origin, louder, sources.env().get(rust_log)) {
-            (Origin::Default(_), Some(louder), _) => louder,
-            // RUST_LOG may be set for other programs too, in the filter syntax they share.
-            (Origin::Default(_), None, Some(filter)) => (
-                parse_log_filter(filter, false).map_err(|e| invalid(filter, &Origin::Env(rust_log), e))?,
-                Origin::Env(rust_log),
-            ),
-            _ => (level.value, level.origin),
-        };
-        report.record(&LOG_LEVEL, Some(&log_filter), &filter_origin);
-
-        let shutdown_grace = sources
-            .resolve_defaulted(&SHUTDOWN_GRACE, &mut report, parse_duration)?
-            .value;
-
-        // Accepted for the Go nara's command lines; the UI is always served.
-        sources.resolve_defaulted(&SERVE_UI, &mut report, parse_switch)?;
-
-        let max_event_streams = sources
-            .resolve_defaulted(&HTTP_MAX_EVENT_STREAMS, &mut report, |t| parse_count(t, 1, 100_000))?
-            .value;
-
+        // In the order `--help` lists the settings, so that `nara check-config` prints
+        // them in that order and, of two bad values, the error names the one listed first.
+        let listen = http::resolve_listen(sources, &mut report)?;
+        let name = identity::name::resolve(sources, &mut report, hostname)?;
+        let log = log::resolve(sources, &mut report)?;
+        let http = http::resolve(sources, &mut report, listen)?;
+        let soul = identity::soul::resolve(sources, &mut report)?;
         let plaza = plaza::resolve(sources, &mut report)?;
         Ok(Settings {
-            http_addr,
-            name,
-            log_format,
-            log_filter,
-            shutdown_grace,
-            max_event_streams,
+            http,
+            log,
+            identity: IdentityPlan { name, soul },
             plaza,
             report,
         })
     }
 
-    /// The broker address without credentials, or `None` to run alone.
-    pub fn broker_address(&self) -> Option<String> {
-        self.plaza.broker_address()
-    }
-
     /// Reads what the settings name: the soul and password files, systemd's
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
-    pub fn load(self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
-        let (name, name_source) = match self.name {
-            NamePlan::Given(name, origin) => (name, origin.to_string()),
-            NamePlan::Hostname(name) => (name, "the hostname".to_string()),
-            NamePlan::FromMachine(hostname) => {
-                let machine_id = machine.machine_id();
-                let source = if machine_id.is_some() {
-                    "the machine-id"
-                } else {
-                    "the hostname"
-                };
-                let seed = machine_id.as_deref().or(hostname.as_deref()).unwrap_or("nara");
-                (friendly_name(seed), source.to_string())
-            }
-        };
-        let mut warnings = self.plaza.warnings.clone();
-        let fingerprint = || fingerprint_of(&machine.fingerprint_inputs(), &mut warnings);
-        let credentials = secrets::SOUL.fallbacks[0];
-        let loaded = self
-            .plaza
-            .load(env.get(credentials).map(Path::new), fingerprint, &name)?;
-        let bond_advice = bond::advice(&loaded.soul, &name, &name_source, env);
+    pub fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
+        let credentials_directory = env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new);
+        let mut warnings = std::mem::take(&mut self.plaza.warnings);
+        let plaza = self.plaza.load(credentials_directory)?;
+        let identity = self.identity.load(credentials_directory, machine, env, &mut warnings)?;
         Ok(Config {
-            http_addr: self.http_addr,
-            name_source,
-            bond_advice,
-            name,
-            log_format: self.log_format,
-            log_filter: self.log_filter,
-            shutdown_grace: self.shutdown_grace,
-            max_event_streams: self.max_event_streams,
-            plaza: loaded.config,
-            soul: loaded.soul,
-            soul_source: loaded.soul_source,
+            http: self.http,
+            log: self.log,
+            identity,
+            plaza,
             warnings,
         })
     }
-}
-
-/// A log filter as tracing reads it. With `levels_bare`, a directive without `=` must be
-/// a level: the filter would read `infoo` as a target, and log nothing at all. Targets
-/// take a level (`nara=debug`).
-fn parse_log_filter(filter: &str, levels_bare: bool) -> Result<String, String> {
-    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
-    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        if levels_bare && !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
-            return Err(format!(
-                "{directive:?} is not a level; expected error, warn, info, debug, trace or off, or \
-                 TARGET=LEVEL pairs such as nara=debug,hyper=info"
-            ));
-        }
-    }
-    tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| format!("expected a level (error, warn, info, debug, trace) or target=level list ({e})"))?;
-    Ok(filter.to_string())
-}
-
-/// The machine's fingerprint from its inputs, noting in `warnings` what could not be
-/// read; `None` when nothing could, since every such machine would share one soul.
-fn fingerprint_of(inputs: &host::FingerprintInputs, warnings: &mut Vec<String>) -> Option<Fingerprint> {
-    let advice = "set a soul (--soul-file) so the identity does not depend on it";
-    match &inputs.host_id {
-        None => warnings.push(format!(
-            "no host ID could be read (DMI product UUID, /etc/machine-id, boot ID); {advice}"
-        )),
-        Some((_, source)) if source.ends_with("boot_id") => warnings.push(format!(
-            "the host ID is the boot ID ({source}), which changes at every boot; {advice}"
-        )),
-        Some(_) => {}
-    }
-    if inputs.macs.is_empty() {
-        warnings.push(format!(
-            "no MAC address of an en*, eth* or wlan* card could be read; {advice}"
-        ));
-    }
-    if inputs.host_id.is_none() && inputs.macs.is_empty() {
-        return None;
-    }
-    let host_id = inputs.host_id.as_ref().map_or("", |(id, _)| id.as_str());
-    Some(Fingerprint::of(host_id, &inputs.macs))
 }
 
 /// `nara check-config`: the settings an invocation resolves to, without a secret read.
@@ -286,18 +131,30 @@ pub fn check(invocation: &Invocation, env: &Environment) -> Result<Settings, Con
     Settings::resolve(&sources(invocation, env)?, host::hostname())
 }
 
-/// `nara healthcheck`'s URL (its `--url`, else `/healthz` at the configured address)
-/// and its `--timeout`.
-pub fn healthcheck_target(invocation: &Invocation, env: &Environment) -> Result<(String, Duration), ConfigError> {
+/// What `nara healthcheck` probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthcheckTarget {
+    /// The URL its `--url` names.
+    Url(String),
+    /// A nara listening at this configured address (its `/healthz`).
+    Listening(SocketAddr),
+}
+
+/// `nara healthcheck`'s target (its `--url`, else the configured listen address, the
+/// settings resolved only then) and its `--timeout`.
+pub fn healthcheck_target(
+    invocation: &Invocation,
+    env: &Environment,
+) -> Result<(HealthcheckTarget, Duration), ConfigError> {
     let Some(cli::Command::Healthcheck { url, timeout, .. }) = &invocation.command else {
         return Err(ConfigError("not a healthcheck".into()));
     };
     let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
-    let url = match url {
-        Some(url) => url.clone(),
-        None => crate::http::healthcheck::default_url(check(invocation, env)?.http_addr),
+    let target = match url {
+        Some(url) => HealthcheckTarget::Url(url.clone()),
+        None => HealthcheckTarget::Listening(check(invocation, env)?.http.listen),
     };
-    Ok((url, timeout))
+    Ok((target, timeout))
 }
 
 /// The configuration a start uses: settings resolved, then secrets loaded from this
@@ -327,6 +184,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logging::LogFormat;
+    use crate::plaza::identity::SoulSource;
+    use crate::plaza::identity::validate_name;
+    use identity::name::{NAME, NamePlan};
+    use log::{LOG_FORMAT, LOG_LEVEL};
 
     fn settings(args: &[&str], env: &[(&str, &str)], hostname: Option<&str>) -> Result<Settings, ConfigError> {
         let invocation = cli::parse(args).expect("the command line parses");
@@ -350,7 +212,11 @@ mod tests {
     fn name_of(hostname: Option<&str>, machine_id: Option<&str>) -> String {
         let settings = settings(&["nara"], &[], hostname).expect("resolves");
         let machine = Stand(machine_id.map(String::from), host::FingerprintInputs::default());
-        settings.load(&Environment::default(), &machine).expect("loads").name
+        settings
+            .load(&Environment::default(), &machine)
+            .expect("loads")
+            .identity
+            .name
     }
 
     #[test]
@@ -362,13 +228,13 @@ mod tests {
                 .expect("loads")
         };
         let bare = load(host::FingerprintInputs::default());
-        assert_eq!(bare.soul_source, SoulSource::Ephemeral);
+        assert_eq!(bare.identity.soul_source, SoulSource::Ephemeral);
         assert_eq!(bare.warnings.len(), 2, "{:?}", bare.warnings);
         let booted = load(host::FingerprintInputs {
             host_id: Some(("b00t".into(), "/proc/sys/kernel/random/boot_id")),
             macs: vec!["aa:bb:cc:00:11:22".into()],
         });
-        assert_eq!(booted.soul_source, SoulSource::Native);
+        assert_eq!(booted.identity.soul_source, SoulSource::Native);
         assert!(
             booted.warnings.iter().any(|w| w.contains("changes at every boot")),
             "{:?}",
@@ -380,18 +246,22 @@ mod tests {
         };
         let a = load(machine.clone());
         assert!(a.warnings.is_empty(), "{:?}", a.warnings);
-        assert_eq!(a.soul.to_base58(), load(machine).soul.to_base58(), "stable per machine");
+        assert_eq!(
+            a.identity.soul.to_base58(),
+            load(machine).identity.soul.to_base58(),
+            "stable per machine"
+        );
     }
 
     #[test]
     fn verbose_flags_set_the_log_level_only_when_nothing_else_does() {
-        assert_eq!(settings(&["nara", "-verbose"], &[], None).unwrap().log_filter, "debug");
+        assert_eq!(settings(&["nara", "-verbose"], &[], None).unwrap().log.filter, "debug");
         assert_eq!(
-            settings(&["nara", "-vv", "-verbose"], &[], None).unwrap().log_filter,
+            settings(&["nara", "-vv", "-verbose"], &[], None).unwrap().log.filter,
             "trace"
         );
         let explicit = settings(&["nara", "-verbose", "--log-level", "warn"], &[], None).unwrap();
-        assert_eq!(explicit.log_filter, "warn");
+        assert_eq!(explicit.log.filter, "warn");
     }
 
     #[test]
@@ -420,25 +290,25 @@ mod tests {
         let path = file.to_str().unwrap();
         let env = [(LOG_LEVEL.env[0], "debug"), (NAME.env[0], "from-env")];
         let s = settings(&["nara", "--config", path, "--name", "from-flag"], &env, None).unwrap();
-        assert_eq!(s.shutdown_grace, Duration::from_secs(3));
-        assert_eq!(s.log_filter, "debug");
-        assert!(matches!(&s.name, NamePlan::Given(n, _) if n == "from-flag"));
-        assert_eq!(s.log_format, LogFormat::Auto);
+        assert_eq!(s.http.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(s.log.filter, "debug");
+        assert!(matches!(&s.identity.name, NamePlan::Given(n, _) if n == "from-flag"));
+        assert_eq!(s.log.format, LogFormat::Auto);
     }
 
     #[test]
     fn port_and_rust_log_apply_only_when_nothing_else_sets_their_setting() {
         let s = settings(&["nara"], &[("PORT", "9000"), ("RUST_LOG", "trace")], None).unwrap();
-        assert_eq!(s.http_addr.port(), 9000);
-        assert_eq!(s.log_filter, "trace");
+        assert_eq!(s.http.listen.port(), 9000);
+        assert_eq!(s.log.filter, "trace");
         let s = settings(
             &["nara", "--http-addr", ":7000", "--log-level", "warn"],
             &[("PORT", "9000")],
             None,
         )
         .unwrap();
-        assert_eq!(s.http_addr.port(), 7000);
-        assert_eq!(s.log_filter, "warn");
+        assert_eq!(s.http.listen.port(), 7000);
+        assert_eq!(s.log.filter, "warn");
         let err = settings(&["nara"], &[("PORT", "eighty")], None)
             .unwrap_err()
             .to_string();

@@ -1,19 +1,16 @@
-//! The plaza's settings: declared here once each (the secrets' beside them, in
-//! [`super::secrets`]), listed in [`SETTINGS`], and resolved into the [`PlazaConfig`] the
+//! The plaza's settings: declared here once each (the password's beside the other
+//! secrets, in [`super::secrets`]), and resolved into the [`PlazaConfig`] the
 //! plaza takes (the broker, the timings, the role, the message policy) and a plan for
-//! the secrets.
+//! the password.
 //!
-//! Resolving opens nothing: the soul and password files are read only by
-//! [`PlazaPlan::load`], at start, so `nara check-config` can validate everything else
-//! without the secrets.
+//! Resolving opens nothing: the password file is read only by [`PlazaPlan::load`], at
+//! start, so `nara check-config` can validate everything else without the secret.
 
 use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
-use super::secrets::{
-    MQTT_PASSWORD, MQTT_PASSWORD_FILE, PasswordPlan, SOUL, SOUL_FILE, SoulPlan, resolve_password, resolve_soul,
-};
-use crate::plaza::config::{Broker, PlazaConfig, parse_broker_url};
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
+use super::secrets::{PasswordPlan, resolve_password};
+use super::urls::{parse_broker_url, parse_public_url};
+use crate::plaza::config::{Broker, PlazaConfig};
 use crate::plaza::message::Policy;
 use crate::plaza::role::Pin;
 use std::path::Path;
@@ -23,8 +20,12 @@ use std::time::Duration;
 pub(crate) static MQTT_URL: Setting = Setting::value("mqtt_url", "mqtt-url", "URL")
     .aliases(&["mqtt-host"])
     .env(&["NARA_MQTT_URL", "MQTT_HOST"])
-    .fallbacks(&["MQTT_PORT"])
+    .also_reads(&[MQTT_PORT])
     .help("The plaza's MQTT broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS, certificate checked; the Go nara's tcp://, ssl:// and tls:// too); unset, nara runs alone. A bare HOST takes its port from MQTT_PORT");
+
+/// The port older setups give beside `MQTT_HOST`: a broker given as a bare host takes
+/// it, else 1883.
+pub(crate) const MQTT_PORT: &str = "MQTT_PORT";
 
 /// `--mqtt-user`: the broker user name.
 pub(crate) static MQTT_USER: Setting = Setting::value("mqtt_user", "mqtt-user", "USER")
@@ -93,26 +94,6 @@ pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-ma
     .default("60s")
     .help("Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale");
 
-/// Every plaza setting, in the order `--help` lists them (under "Plaza").
-pub static SETTINGS: [&Setting; 16] = [
-    &SOUL,
-    &SOUL_FILE,
-    &MQTT_URL,
-    &MQTT_USER,
-    &MQTT_PASSWORD_FILE,
-    &MQTT_PASSWORD,
-    &REQUIRE_PLAZA,
-    &READ_ONLY,
-    &PUBLIC_URL,
-    &NEWSPAPER_INTERVAL,
-    &ANNOUNCE_JITTER,
-    &MISSING_AFTER,
-    &FORGET_AFTER,
-    &MAX_PEERS,
-    &MAX_SKEW,
-    &ROLE,
-];
-
 /// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -120,31 +101,19 @@ const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 /// make fresh messages stale.
 const MIN_SKEW: Duration = Duration::from_secs(1);
 
-/// The plaza's settings, resolved and validated, with the secrets still unread.
+/// The plaza's settings, resolved and validated, with the password still unread.
 #[derive(Debug)]
 pub struct PlazaPlan {
     config: PlazaConfig,
     password: PasswordPlan,
-    soul: SoulPlan,
     /// What an operator should hear at start (a password given as a flag).
     pub(crate) warnings: Vec<String>,
 }
 
-/// The plaza's configuration and this nara's soul, as loaded at start.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The plaza's configuration, password included.
-    pub(crate) config: PlazaConfig,
-    /// This nara's soul.
-    pub(crate) soul: Soul,
-    /// Where the soul came from.
-    pub(crate) soul_source: SoulSource,
-}
-
 /// The plaza's configuration when nothing is set: no broker, and every declared
-/// default. Tests, examples and the fuzz target start from it, so a changed default
-/// reaches them too.
-pub fn defaults() -> PlazaConfig {
+/// default; what `testing::plaza_config` hands tests, examples and fuzz targets, so a
+/// changed default reaches them too.
+pub(crate) fn defaults() -> PlazaConfig {
     // The declared defaults are constants, and a test resolves them.
     let plan = resolve(&Sources::default(), &mut Report::default());
     plan.expect("the declared defaults resolve").config
@@ -153,7 +122,6 @@ pub fn defaults() -> PlazaConfig {
 /// Resolves the plaza's settings from `sources`, opening no file.
 pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPlan, ConfigError> {
     let mut warnings = Vec::new();
-    let soul = resolve_soul(sources, report)?;
     let broker_url = match sources.resolve(&MQTT_URL, report, text)? {
         Some(Resolved { value, origin }) if !value.contains("://") => Some(bare_host(sources, value, origin)?),
         other => other,
@@ -212,7 +180,6 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             policy: Policy::new(max_skew),
         },
         password,
-        soul,
         warnings,
     })
 }
@@ -222,33 +189,15 @@ fn text(value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// An `http://` or `https://` URL with a host, as people would follow it.
-fn parse_public_url(text: &str) -> Result<String, &'static str> {
-    const FORM: &str = "expected an http:// or https:// URL";
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"))
-        .ok_or(FORM)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.contains('@') {
-        return Err("credentials do not belong in the public URL: every nara on the plaza and every visitor sees it");
-    }
-    if host.is_empty() || text.len() > 512 || !text.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(FORM);
-    }
-    Ok(text.to_string())
-}
-
 /// A broker given without a scheme (`HOST` or `HOST:PORT`, as older setups set
 /// `MQTT_HOST`) is plain MQTT, as the Go nara reads it; a bare `HOST` takes its port
 /// from `MQTT_PORT`, else 1883.
 fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved<String>, ConfigError> {
-    let port_var = MQTT_URL.fallbacks[0];
     let has_port = host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-    let value = match sources.env().get(port_var) {
+    let value = match sources.env().get(MQTT_PORT) {
         Some(port) if !has_port => {
             port.parse::<u16>()
-                .map_err(|_| invalid(port, &Origin::Env(port_var), "expected a port number"))?;
+                .map_err(|_| invalid(port, &Origin::Env(MQTT_PORT), "expected a port number"))?;
             format!("mqtt://{host}:{port}")
         }
         _ => format!("mqtt://{host}"),
@@ -257,52 +206,20 @@ fn bare_host(sources: &Sources, host: String, origin: Origin) -> Result<Resolved
 }
 
 impl PlazaPlan {
-    /// The broker address (without credentials), for the start-up log line.
-    pub fn broker_address(&self) -> Option<String> {
-        self.config.broker.as_ref().map(Broker::address)
-    }
-
-    /// Reads the secrets: the soul and password files, systemd's credentials
-    /// (`credentials_directory`) and, for a soul derived from the machine, its
-    /// `fingerprint` (called only when needed; `None` when the machine has none).
-    /// `name` is the nara's name, which a soul is bonded to.
-    pub fn load(
-        self,
-        credentials_directory: Option<&Path>,
-        fingerprint: impl FnOnce() -> Option<Fingerprint>,
-        name: &str,
-    ) -> Result<Loaded, ConfigError> {
+    /// The plaza's configuration, its password read from its file or from systemd's
+    /// credential in `credentials_directory`.
+    pub(crate) fn load(self, credentials_directory: Option<&Path>) -> Result<PlazaConfig, ConfigError> {
         let mut config = self.config;
         if let Some(broker) = config.broker.as_mut() {
             broker.password = self.password.load(credentials_directory)?;
         }
-        let (soul, soul_source) = self.soul.load(credentials_directory, fingerprint, name)?;
-        Ok(Loaded {
-            config,
-            soul,
-            soul_source,
-        })
+        Ok(config)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_urls_are_http_or_https_with_a_host() {
-        assert!(parse_public_url("https://kitchen.example.org/").is_ok());
-        for bad in [
-            "kitchen.example.org",
-            "ftp://x",
-            "https://",
-            "https:///path",
-            "http://a b",
-            "https://u:p@kitchen.example.org/",
-        ] {
-            assert!(parse_public_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_broker_learns_where_its_password_is_given_for_when_it_is_refused() {

@@ -1,25 +1,16 @@
-//! The plaza's secrets: the soul (given, a file, systemd's credential, or derived from
-//! the machine) and the broker password (a file, given, or systemd's credential). Their
-//! settings are declared here; resolving them decides a plan and opens nothing; loading
-//! at start reads, and an error names the file or source, never the secret.
+//! The broker password (a file, given, or systemd's credential), and what every secret
+//! shares (the soul's resolver in [`super::identity`] too): systemd's credentials
+//! directory, and reading a secret file. Resolving decides a plan and opens nothing;
+//! loading at start reads, and an error names the file or source, never the secret.
 
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources};
 use crate::plaza::config::Secret;
-use crate::plaza::identity::{Fingerprint, Soul, SoulSource};
 use std::path::{Path, PathBuf};
 
-/// `--soul`: the soul itself (a flag or variable; never the file, which others read).
-pub(crate) static SOUL: Setting = Setting::value("soul", "soul", "SOUL")
-    .env(&["NARA_SOUL"])
-    .secret()
-    .default_described("derived from this machine and the name, with a warning")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
-    .help("This nara's soul (mint one with `nara soul new`). Prefer --soul-file or a systemd credential named \"soul\": a flag's value is visible in `ps`");
-
-/// `--soul-file`: a file holding the soul.
-pub(crate) static SOUL_FILE: Setting = Setting::value("soul_file", "soul-file", "FILE")
-    .env(&["NARA_SOUL_FILE"])
-    .help("Read the soul from this file");
+/// The directory systemd passes a unit's credentials in: the soul and the broker
+/// password are read from it at start, as the files `soul` and `mqtt-password`, when no
+/// other source gives them.
+pub(crate) const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
 
 /// `--mqtt-password-file`: a file holding the broker password.
 pub(crate) static MQTT_PASSWORD_FILE: Setting = Setting::value("mqtt_password_file", "mqtt-password-file", "FILE")
@@ -32,36 +23,8 @@ pub(crate) static MQTT_PASSWORD: Setting = Setting::value("mqtt_password", "mqtt
     .env(&["NARA_MQTT_PASSWORD", "MQTT_PASS"])
     .secret()
     .default_described("the credential \"mqtt-password\" if systemd passes one")
-    .fallbacks(&["CREDENTIALS_DIRECTORY"])
+    .also_reads(&[CREDENTIALS_DIRECTORY])
     .help("The broker password, when no password file is given. The flag is the Go nara's and works with a warning: `ps` shows it to every user");
-
-/// Advice for whoever mints a soul: where to keep it.
-pub const KEEPING_A_SOUL: &str = "keep it secret (a file for --soul-file, a systemd credential, or NARA_SOUL)";
-
-/// The soul's plan: `--soul`/`NARA_SOUL` (parsed now), else `--soul-file`, else
-/// decided at start.
-pub(crate) fn resolve_soul(sources: &Sources, report: &mut Report) -> Result<SoulPlan, ConfigError> {
-    if let Some(Resolved { value: soul, origin }) = sources.resolve(&SOUL, report, Soul::parse)? {
-        let source = if matches!(origin, Origin::Env(_)) {
-            SoulSource::Environment
-        } else {
-            SoulSource::Flag
-        };
-        return Ok(SoulPlan::Given(soul, source));
-    }
-    // The file is recorded only when given: unset, the soul's line says it all.
-    if let Some(Resolved { value, origin }) = sources.pick(&SOUL_FILE)? {
-        report.record(&SOUL, None, format_args!("read at start from {value:?}"));
-        report.record(&SOUL_FILE, Some(&value), &origin);
-        return Ok(SoulPlan::File(PathBuf::from(value), origin));
-    }
-    report.record(
-        &SOUL,
-        None,
-        "at start: the credential \"soul\" if systemd passes one, else derived from this machine and the name",
-    );
-    Ok(SoulPlan::AtStart)
-}
 
 /// The password's plan (`--mqtt-password-file`, else `--mqtt-pass`/`NARA_MQTT_PASSWORD`,
 /// else the credential) and where an operator gives it, for the broker's refusal; a
@@ -93,18 +56,6 @@ pub(crate) fn resolve_password(
     Ok((PasswordPlan::choose(file, given), sources))
 }
 
-/// Where the soul will come from; only [`SoulPlan::load`] opens anything.
-#[derive(Debug)]
-pub(crate) enum SoulPlan {
-    /// Given whole by a flag or variable, and already parsed.
-    Given(Soul, SoulSource),
-    /// A file to read at start.
-    File(PathBuf, Origin),
-    /// At start: the credential `soul`, else one derived from the machine's
-    /// fingerprint, else a random soul.
-    AtStart,
-}
-
 /// Where the broker password will come from.
 #[derive(Debug)]
 pub(crate) enum PasswordPlan {
@@ -116,40 +67,6 @@ pub(crate) enum PasswordPlan {
     File(PathBuf, Origin),
     /// The credential [`PasswordPlan::CREDENTIAL`], if systemd passes one.
     Credential,
-}
-
-impl SoulPlan {
-    /// Reads the soul: its file, or the credential in `credentials_directory`, else
-    /// derives it from the machine's `fingerprint`, else mints one for `name`.
-    pub fn load(
-        self,
-        credentials_directory: Option<&Path>,
-        fingerprint: impl FnOnce() -> Option<Fingerprint>,
-        name: &str,
-    ) -> Result<(Soul, SoulSource), ConfigError> {
-        let parse = |text: &str, from: String, source: SoulSource| {
-            Soul::parse(text)
-                .map(|soul| (soul, source))
-                .map_err(|e| ConfigError(format!("invalid soul in {from}: {e}")))
-        };
-        Ok(match self {
-            SoulPlan::Given(soul, source) => (soul, source),
-            SoulPlan::File(path, origin) => {
-                let text = read_secret_file(&path, "soul").map_err(|e| ConfigError(format!("{e} (from {origin})")))?;
-                parse(&text, path.display().to_string(), SoulSource::File)?
-            }
-            SoulPlan::AtStart => match credential(credentials_directory, "soul") {
-                Some(path) => {
-                    let text = read_secret_file(&path, "soul credential")?;
-                    parse(&text, path.display().to_string(), SoulSource::Credential)?
-                }
-                None => match fingerprint() {
-                    Some(fingerprint) => (Soul::native(&fingerprint, name), SoulSource::Native),
-                    None => (Soul::mint(name).map_err(ConfigError)?, SoulSource::Ephemeral),
-                },
-            },
-        })
-    }
 }
 
 impl PasswordPlan {
@@ -182,12 +99,12 @@ impl PasswordPlan {
 }
 
 /// The credential `name` in systemd's `credentials_directory`, if it is there.
-fn credential(credentials_directory: Option<&Path>, name: &str) -> Option<PathBuf> {
+pub(crate) fn credential(credentials_directory: Option<&Path>, name: &str) -> Option<PathBuf> {
     credentials_directory.map(|dir| dir.join(name)).filter(|p| p.is_file())
 }
 
 /// A secret file's text, trimmed; an empty file is an error, as is an unreadable one.
-fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read the {what} file {}: {e}", path.display())))?;
     let trimmed = text.trim();

@@ -10,6 +10,7 @@
 //! EventSource reconnects by itself and gets a fresh snapshot). At most
 //! [`StreamLimits::max_streams`] are open at once; past that a request gets 503.
 
+use crate::http::config::StreamLimits;
 use crate::http::hangup::Hangup;
 use crate::plaza::Plaza;
 use crate::plaza::serialized::ChangeJson;
@@ -35,38 +36,6 @@ pub(crate) const RETRY_AFTER_S: u64 = 5;
 const SLICE: usize = 64 * 1024;
 /// Changes a stream takes from the plaza at a time, when that many are waiting.
 const BATCH: usize = 64;
-
-/// The bounds of the event streams.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreamLimits {
-    /// Unsent bytes of events a stream may hold, besides one unsent snapshot.
-    pub budget: usize,
-    /// How long a stream may hold unsent bytes without its connection taking any.
-    pub stall_after: Duration,
-    /// Streams open at once (`--http-max-event-streams`).
-    pub max_streams: usize,
-}
-
-impl StreamLimits {
-    /// 1 MiB of changes (about 3,000) beyond one snapshot: a browser that reads keeps
-    /// far less queued, a client that stopped reading reaches it within one churn.
-    pub(crate) const DEFAULT_BUDGET: usize = 1024 * 1024;
-    /// 30 s without a byte taken: longer than any pause of a reading browser, short
-    /// enough that a stalled client's snapshot is let go soon.
-    pub(crate) const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(30);
-    /// The default of `--http-max-event-streams`.
-    pub const DEFAULT_MAX_STREAMS: usize = 64;
-}
-
-impl Default for StreamLimits {
-    fn default() -> Self {
-        StreamLimits {
-            budget: Self::DEFAULT_BUDGET,
-            stall_after: Self::DEFAULT_STALL_AFTER,
-            max_streams: Self::DEFAULT_MAX_STREAMS,
-        }
-    }
-}
 
 /// Why nara closed a stream, as the metric's `reason` label says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -441,7 +410,7 @@ mod tests {
         Arc::new(Streams::new(
             StreamLimits {
                 max_streams,
-                ..StreamLimits::default()
+                ..crate::testing::http_config().streams
             },
             gauge,
             closed,
@@ -515,7 +484,7 @@ mod tests {
         use std::time::{SystemTime, UNIX_EPOCH};
 
         let me = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
-        let plaza = Plaza::new(me, crate::config::plaza::defaults(), Arc::new(Metrics::new()));
+        let plaza = Plaza::new(me, crate::testing::plaza_config(), Arc::new(Metrics::new()));
         let (json, mut changes) = plaza.subscribe_json().await;
         let other = Identity::new(&Soul::mint("other").unwrap(), "other", SoulSource::Ephemeral);
         let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i64;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// The default probe target for a server listening on `addr`.
-pub(crate) fn default_url(addr: SocketAddr) -> String {
+pub fn default_url(addr: SocketAddr) -> String {
     format!("http://{}/healthz", local_target(addr))
 }
 

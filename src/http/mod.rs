@@ -1,11 +1,13 @@
 //! The HTTP half of nara: the accept loop and its guards, the routes, the embedded
-//! assets, health, status and the plaza's event stream, and the healthcheck client.
+//! assets, health, status and the plaza's event stream, the healthcheck client, and
+//! the typed configuration it is given.
 //!
 //! This room may read the plaza's view (peers, status, changes); the plaza never
 //! reaches back into it.
 
 pub(crate) mod accept_backoff;
 pub(crate) mod assets;
+pub mod config;
 pub(crate) mod encoding;
 pub mod events;
 pub(crate) mod hangup;

@@ -1,7 +1,8 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use super::events::{self, StreamLimits, Streams};
+use super::config::StreamLimits;
+use super::events::{self, Streams};
 use super::hangup::Hangup;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
@@ -9,8 +10,6 @@ use crate::http::encoding;
 use crate::http::health::Health;
 use crate::metrics::{self, Metrics};
 use crate::plaza::Plaza;
-use crate::plaza::config::PlazaConfig;
-use crate::plaza::identity::{Identity, Soul, SoulSource};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -58,39 +57,20 @@ enum Target {
 }
 
 impl App {
-    /// A nara on its own with a throwaway identity and `config` (for tests and tools:
-    /// `nara::config::plaza::defaults()`, the declared defaults).
-    pub fn new(name: String, health: Arc<Health>, config: PlazaConfig) -> Self {
-        let metrics = Arc::new(Metrics::new());
-        let soul = Soul::mint(&name).expect("the system has randomness");
-        let identity = Identity::new(&soul, &name, SoulSource::Ephemeral);
-        let plaza = Plaza::new(identity, config, metrics.clone());
-        App::with_plaza(health, plaza, metrics)
-    }
-
-    /// An app over an existing plaza and metrics, as the server assembles it.
-    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>) -> Self {
-        let streams = Self::streams_within(&metrics, StreamLimits::default());
+    /// An app over an existing plaza and metrics, its event streams kept within
+    /// `limits`, as the server assembles it.
+    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, limits: StreamLimits) -> Self {
+        let streams = Arc::new(Streams::new(
+            limits,
+            metrics.http_event_streams_open.clone(),
+            metrics.http_event_streams_closed.clone(),
+        ));
         App {
             health,
             metrics,
             plaza,
             streams,
         }
-    }
-
-    /// This app with its event streams kept within `limits`.
-    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
-        self.streams = Self::streams_within(&self.metrics, limits);
-        self
-    }
-
-    fn streams_within(metrics: &Metrics, limits: StreamLimits) -> Arc<Streams> {
-        Arc::new(Streams::new(
-            limits,
-            metrics.http_event_streams_open.clone(),
-            metrics.http_event_streams_closed.clone(),
-        ))
     }
 
     /// The metrics this app records into.
@@ -358,7 +338,7 @@ mod tests {
 
     #[test]
     fn a_target_that_is_not_a_path_is_a_bad_request() {
-        let app = App::new("test".into(), Arc::new(Health::new()), crate::config::plaza::defaults());
+        let app = crate::testing::app("test", Arc::new(Health::new()));
         // (An absolute-form target such as http://host/ is valid and means its path.)
         for target in ["noslash:80", "*"] {
             let req = Request::get(target).body(()).unwrap();
@@ -379,7 +359,7 @@ mod tests {
     #[test]
     fn readiness_turns_503_naming_draining() {
         let health = Arc::new(Health::new());
-        let app = App::new("test".into(), health.clone(), crate::config::plaza::defaults());
+        let app = crate::testing::app("test", health.clone());
         assert_eq!(app.readiness().status(), StatusCode::SERVICE_UNAVAILABLE);
         health.mark_started();
         assert_eq!(app.readiness().status(), StatusCode::OK);

@@ -13,7 +13,7 @@ pub(crate) struct StatusReport<'a> {
     pub(crate) name: &'a str,
     /// Derived from soul and name.
     pub(crate) id: &'a str,
-    /// The public key its messages are signed with, Base58.
+    /// The public key its messages are signed with, standard Base64.
     pub(crate) public_key: &'a str,
     /// False when the soul was minted for another name.
     pub(crate) bonded: bool,

@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn go_events_verify() {
-        let decode = |kind, text, ts| decode(kind, text, at(ts), crate::config::plaza::defaults().policy);
+        let decode = |kind, text, ts| decode(kind, text, at(ts), crate::testing::policy());
         let hey = decode(Kind::HeyThere, GO_HEY_THERE, TS).unwrap();
         assert_eq!(hey.name, "alice");
         assert_eq!(hey.public_key, "5W+Bh9paCZbmdobQaM4vmNHyOkmE5CbpwvFq59Hkyek=");
@@ -240,7 +240,7 @@ mod tests {
     }
 
     fn decode_at_ts(kind: Kind, text: &str) -> Result<Message, Rejection> {
-        decode(kind, text, at(TS), crate::config::plaza::defaults().policy)
+        decode(kind, text, at(TS), crate::testing::policy())
     }
 
     #[test]
@@ -290,15 +290,8 @@ mod tests {
 
     #[test]
     fn events_outside_the_skew_are_stale() {
-        let skew = crate::config::plaza::defaults().policy.max_skew.as_nanos() as i64;
-        let decode = |now| {
-            decode(
-                Kind::HeyThere,
-                GO_HEY_THERE,
-                at(now),
-                crate::config::plaza::defaults().policy,
-            )
-        };
+        let skew = crate::testing::policy().max_skew.as_nanos() as i64;
+        let decode = |now| decode(Kind::HeyThere, GO_HEY_THERE, at(now), crate::testing::policy());
         assert!(decode(TS + skew).is_ok());
         assert!(decode(TS - skew).is_ok());
         assert_eq!(decode(TS + skew + 1), Err(Rejection::Stale));

@@ -6,7 +6,8 @@
 //! private seed; the nara ID is Base58 of SHA-256 over the 40 soul bytes and the name.
 //! A soul used with another name still works, but the mismatch is reported as
 //! "unbonded". The seed never leaves this module except as a signing key; `Debug`
-//! redacts it.
+//! redacts it. The configuration room resolves the [`IdentityConfig`] an identity is
+//! built from; this module declares no setting.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -170,6 +171,21 @@ pub enum SoulSource {
     Ephemeral,
 }
 
+/// Who this nara is, as the configuration room resolved it: its name, its soul and where
+/// that came from, and what to tell the operator when the soul was minted for another
+/// name.
+#[derive(Clone, Debug)]
+pub struct IdentityConfig {
+    /// This nara's name.
+    pub name: String,
+    /// This nara's soul.
+    pub soul: Soul,
+    /// Where the soul came from.
+    pub soul_source: SoulSource,
+    /// Set when the soul was minted for another name: what to do about it.
+    pub bond_advice: Option<String>,
+}
+
 /// This nara's public identity and its signing key.
 pub struct Identity {
     /// This nara's name.
@@ -216,6 +232,14 @@ impl Identity {
         }
     }
 
+    /// The identity `config` describes, with its advice about the bond.
+    pub fn from_config(config: &IdentityConfig) -> Identity {
+        Identity {
+            bond_advice: config.bond_advice.clone(),
+            ..Identity::new(&config.soul, &config.name, config.soul_source)
+        }
+    }
+
     /// A standard Base64 Ed25519 signature over `bytes`.
     pub fn sign(&self, bytes: &[u8]) -> String {
         BASE64.encode(self.signing.sign(bytes).to_bytes())
@@ -229,50 +253,6 @@ pub fn validate_name(name: &str) -> Result<String, String> {
         return Err("expected 1 to 64 letters, digits, '-', '_' or '.'".to_string());
     }
     Ok(name.to_string())
-}
-
-/// Hostnames that say nothing about the machine: images' defaults and container IDs.
-pub(crate) fn is_generic_hostname(hostname: &str) -> bool {
-    const GENERIC: &[&str] = &[
-        "localhost",
-        "raspberrypi",
-        "ubuntu",
-        "debian",
-        "nixos",
-        "fedora",
-        "archlinux",
-        "alpine",
-        "pi",
-        "host",
-        "server",
-        "computer",
-        "(none)",
-        "nara",
-    ];
-    let lower = hostname.to_ascii_lowercase();
-    let hex_id = (lower.len() == 12 || lower.len() == 64) && lower.bytes().all(|b| b.is_ascii_hexdigit());
-    GENERIC.contains(&lower.as_str()) || hex_id || lower.starts_with("ip-")
-}
-
-/// A deterministic, pronounceable name such as `quiet-heron-42`, from machine facts.
-pub(crate) fn friendly_name(seed: &str) -> String {
-    const ADJECTIVES: &[&str] = &[
-        "amber", "brave", "calm", "clever", "cosy", "curious", "dapper", "eager", "gentle", "glad", "jolly", "keen",
-        "lively", "lucky", "mellow", "merry", "misty", "nimble", "patient", "plucky", "proud", "quiet", "rosy", "shy",
-        "sleepy", "snowy", "sunny", "swift", "tidy", "warm", "witty", "zesty",
-    ];
-    const ANIMALS: &[&str] = &[
-        "badger", "beaver", "bison", "crane", "dingo", "falcon", "ferret", "finch", "gecko", "heron", "ibex", "koala",
-        "lemur", "lynx", "marten", "newt", "okapi", "otter", "owl", "panda", "puffin", "quokka", "raven", "robin",
-        "seal", "stoat", "swift", "tapir", "tern", "vole", "wombat", "yak",
-    ];
-    let digest = Sha256::digest(format!("nara/friendly-name/v1\0{seed}").as_bytes());
-    format!(
-        "{}-{}-{}",
-        ADJECTIVES[digest[0] as usize % ADJECTIVES.len()],
-        ANIMALS[digest[1] as usize % ANIMALS.len()],
-        u16::from_be_bytes([digest[2], digest[3]]) % 100
-    )
 }
 
 /// The Go nara's test helper `testSoul(name)` as an identity: the native soul of the
@@ -338,16 +318,5 @@ mod tests {
         assert_eq!(format!("{soul:?}"), "Soul(<redacted>)");
         let identity = Identity::new(&soul, "x", SoulSource::Flag);
         assert!(!format!("{identity:?}").contains(&text));
-    }
-
-    #[test]
-    fn generic_hostnames_get_deterministic_friendly_names() {
-        for generic in ["localhost", "raspberrypi", "3f2a9c1d0b7e", "ip-10-0-0-1"] {
-            assert!(is_generic_hostname(generic), "{generic}");
-        }
-        assert!(!is_generic_hostname("kitchen-pi"));
-        assert_eq!(friendly_name("abc"), friendly_name("abc"));
-        assert_ne!(friendly_name("abc"), friendly_name("abd"));
-        assert!(validate_name(&friendly_name("abc")).is_ok());
     }
 }

@@ -428,7 +428,7 @@ mod tests {
     fn labelled_counters_are_there_from_the_start_at_zero() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let metrics = Arc::new(Metrics::new());
-        let _plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
+        let _plaza = Plaza::new(identity, crate::testing::plaza_config(), metrics.clone());
         let text = String::from_utf8(metrics.render()).unwrap();
         for series in [
             r#"nara_plaza_role_changes_total{cause="yielded",to="standby"} 0"#,
@@ -444,7 +444,7 @@ mod tests {
     fn a_newspaper_tells_of_the_start_the_metrics_report() {
         let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
         let metrics = Arc::new(Metrics::new());
-        let plaza = Plaza::new(identity, crate::config::plaza::defaults(), metrics.clone());
+        let plaza = Plaza::new(identity, crate::testing::plaza_config(), metrics.clone());
         let (topic, payload) = plaza.outgoing(Kind::Newspaper);
         let message = wire::decode(&topic, &payload, SystemTime::now(), plaza.config.policy).unwrap();
         let Body::Newspaper(story) = message.body else {

@@ -215,12 +215,7 @@ mod tests {
     use crate::plaza::identity::go_test_identity;
 
     fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
-        super::decode(
-            topic_name,
-            text,
-            SystemTime::now(),
-            crate::config::plaza::defaults().policy,
-        )
+        super::decode(topic_name, text, SystemTime::now(), crate::testing::policy())
     }
 
     fn own_status(sent_ns: u64) -> OwnStatus<'static> {

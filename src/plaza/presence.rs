@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn a_nara_remembers_only_its_last_own_events() {
         let presence = Presence::new(
-            &crate::config::plaza::defaults(),
+            &crate::testing::plaza_config(),
             SystemTime::now(),
             Arc::new(Metrics::new()),
         );

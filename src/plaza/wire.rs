@@ -29,7 +29,7 @@ mod tests {
     #[test]
     fn garbage_is_classified_before_any_parsing_of_fields() {
         let now = SystemTime::now();
-        let decode = |topic: &str, payload: &[u8]| decode(topic, payload, now, crate::config::plaza::defaults().policy);
+        let decode = |topic: &str, payload: &[u8]| decode(topic, payload, now, crate::testing::policy());
         assert_eq!(decode(HEY_THERE_TOPIC, &vec![b'{'; 20_000]), Err(Rejection::TooLarge));
         assert_eq!(decode(HEY_THERE_TOPIC, &[0xff, 0xfe]), Err(Rejection::NotUtf8));
         assert_eq!(decode(HEY_THERE_TOPIC, b"{not json"), Err(Rejection::InvalidJson));

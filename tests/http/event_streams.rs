@@ -6,7 +6,7 @@
 
 use crate::common::go_wire::now_ns;
 use crate::common::{TestNara, wait_until};
-use nara::http::events::StreamLimits;
+use nara::http::config::StreamLimits;
 use nara::http::health::Health;
 use nara::http::routes::App;
 use nara::http::server;
@@ -64,8 +64,8 @@ async fn serve(limits: StreamLimits) -> Nara {
     let metrics = Arc::new(Metrics::new());
     let soul = Soul::mint("streams").expect("the system has randomness");
     let identity = Identity::new(&soul, "streams", SoulSource::Ephemeral);
-    let plaza = Plaza::new(identity, nara::config::plaza::defaults(), metrics.clone());
-    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics).with_stream_limits(limits));
+    let plaza = Plaza::new(identity, nara::testing::plaza_config(), metrics.clone());
+    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics, limits));
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.set_send_buffer_size(4096).expect("a send buffer size");
     socket
@@ -178,7 +178,7 @@ impl Events {
 async fn a_stream_whose_client_stops_reading_is_closed_once_it_stalls() {
     let limits = StreamLimits {
         stall_after: Duration::from_secs(1),
-        ..StreamLimits::default()
+        ..nara::testing::http_config().streams
     };
     let nara = serve(limits).await;
     // About 60 KB of snapshot: more than the kernel holds for this client.
@@ -208,7 +208,7 @@ async fn a_stream_past_its_byte_budget_is_closed() {
     let limits = StreamLimits {
         budget: 16 * 1024,
         stall_after: Duration::from_secs(3600),
-        ..StreamLimits::default()
+        ..nara::testing::http_config().streams
     };
     let nara = serve(limits).await;
     let crowd = naras(200);
@@ -241,7 +241,7 @@ async fn a_stream_past_its_byte_budget_is_closed() {
 async fn past_the_cap_a_stream_request_gets_503_with_retry_after_until_one_closes() {
     let limits = StreamLimits {
         max_streams: 2,
-        ..StreamLimits::default()
+        ..nara::testing::http_config().streams
     };
     let nara = serve(limits).await;
     let first = Events::open(&nara).await;
@@ -268,7 +268,7 @@ async fn past_the_cap_a_stream_request_gets_503_with_retry_after_until_one_close
 
 #[tokio::test]
 async fn a_client_that_falls_behind_gets_a_fresh_snapshot_that_matches_api_peers() {
-    let nara = serve(StreamLimits::default()).await;
+    let nara = serve(nara::testing::http_config().streams).await;
     let crowd = naras(300);
     say(&nara.app.plaza, &crowd, Kind::HeyThere);
     let mut events = Events::open(&nara).await;
@@ -304,7 +304,7 @@ async fn a_client_that_falls_behind_gets_a_fresh_snapshot_that_matches_api_peers
 
 #[tokio::test]
 async fn every_reader_shares_one_serialized_list_until_the_view_changes() {
-    let nara = serve(StreamLimits::default()).await;
+    let nara = serve(nara::testing::http_config().streams).await;
     let crowd = naras(50);
     say(&nara.app.plaza, &crowd, Kind::HeyThere);
     let plaza = &nara.app.plaza;
@@ -330,11 +330,13 @@ fn the_stream_cap_is_a_setting_whose_bad_value_names_its_source() {
         args.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let none = nara::config::layering::Environment::default();
-    let default = nara::config::from_args(args(&[]), &none).unwrap();
-    assert_eq!(default.max_event_streams, StreamLimits::DEFAULT_MAX_STREAMS);
     let from_env = nara::config::layering::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
     assert_eq!(
-        nara::config::from_args(args(&[]), &from_env).unwrap().max_event_streams,
+        nara::config::from_args(args(&[]), &from_env)
+            .unwrap()
+            .http
+            .streams
+            .max_streams,
         8
     );
     let err = nara::config::from_args(args(&["--http-max-event-streams", "0"]), &none).unwrap_err();

@@ -4,7 +4,6 @@
 use crate::common::{InProcess, TestNara, client, wait_until};
 use http_body_util::BodyExt;
 use nara::http::health::Health;
-use nara::http::routes::App;
 use nara::http::server::{Ended, app_service};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,11 +14,7 @@ use tokio::sync::{Notify, mpsc};
 /// a stand-in for a slow client download, so a test controls when it ends.
 async fn start_with_hold(grace: Duration) -> (InProcess, mpsc::Receiver<()>, Arc<Notify>) {
     let health = Arc::new(Health::new());
-    let app = Arc::new(App::new(
-        "drain".into(),
-        health.clone(),
-        nara::config::plaza::defaults(),
-    ));
+    let app = Arc::new(nara::testing::app("drain", health.clone()));
     let (entered_tx, entered_rx) = mpsc::channel(4);
     let release = Arc::new(Notify::new());
     let inner = app_service(app.clone());

@@ -29,8 +29,11 @@ pub struct Setting {
     pub shape: Shape,
     /// Never printed: `nara check-config` shows `<redacted>`, errors name only the source.
     pub(crate) secret: bool,
-    /// Variables of other tools read when no source sets it (`PORT`, `RUST_LOG`).
-    pub fallbacks: &'static [&'static str],
+    /// Variables of other tools that this setting's resolver also reads (`PORT`,
+    /// `RUST_LOG`, `MQTT_PORT`, `CREDENTIALS_DIRECTORY`), each through a constant
+    /// declared beside the setting: listed in `--help` and the configuration reference.
+    /// What each one does is the resolver's to say.
+    pub also_reads: &'static [&'static str],
 }
 
 /// What a setting is when no source sets it.
@@ -68,7 +71,7 @@ impl Setting {
             help: "",
             shape: Shape::Value,
             secret: false,
-            fallbacks: &[],
+            also_reads: &[],
         }
     }
 
@@ -113,9 +116,9 @@ impl Setting {
         Setting { aliases, ..self }
     }
 
-    /// Variables of other tools read when no source sets it.
-    pub const fn fallbacks(self, fallbacks: &'static [&'static str]) -> Setting {
-        Setting { fallbacks, ..self }
+    /// Variables of other tools that its resolver also reads.
+    pub const fn also_reads(self, also_reads: &'static [&'static str]) -> Setting {
+        Setting { also_reads, ..self }
     }
 
     /// Not read from the `--config` file: a flag or variable only.

@@ -39,7 +39,8 @@ impl Sources {
         Sources { flags, env, file }
     }
 
-    /// The environment, for the fallbacks a setting declares.
+    /// The environment, for the variables of other tools a resolver reads (those its
+    /// setting lists in `also_reads`).
     pub(crate) fn env(&self) -> &Environment {
         &self.env
     }

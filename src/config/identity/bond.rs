@@ -4,8 +4,9 @@
 //! names a platform suggests (a Fly app's name, a Kubernetes Deployment's name in a
 //! pod's hostname) and say which one fits.
 
-use super::general::NAME;
-use super::layering::Environment;
+use super::NameSource;
+use super::name::NAME;
+use crate::config::layering::Environment;
 use crate::plaza::identity::{Soul, validate_name};
 
 /// The variable a Fly Machine carries its app's name in.
@@ -14,12 +15,11 @@ const FLY_APP_NAME: &str = "FLY_APP_NAME";
 /// `None` when `soul` was minted for `name`; else one sentence that says the name is
 /// wrong, where it came from (`name_source`), and which name to set when a candidate
 /// fits.
-pub(crate) fn advice(soul: &Soul, name: &str, name_source: &str, env: &Environment) -> Option<String> {
+pub(crate) fn advice(soul: &Soul, name: &str, name_source: &NameSource, env: &Environment) -> Option<String> {
     if soul.is_bonded_to(name) {
         return None;
     }
-    let from_host = name_source == "the hostname" || name_source.starts_with("the machine");
-    let why = if from_host {
+    let why = if name_source.is_the_machines() {
         "; a container's, pod's or Fly Machine's hostname changes with every deploy, so set the name"
     } else {
         ""
@@ -60,11 +60,20 @@ fn candidates(name: &str, env: &Environment) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::layering::Origin;
 
     #[test]
     fn a_bonded_soul_needs_no_advice() {
         let soul = Soul::mint("kitchen").unwrap();
-        assert_eq!(advice(&soul, "kitchen", "--name", &Environment::default()), None);
+        assert_eq!(
+            advice(
+                &soul,
+                "kitchen",
+                &NameSource::Given(Origin::Flag("name")),
+                &Environment::default()
+            ),
+            None
+        );
     }
 
     #[test]
@@ -73,7 +82,7 @@ mod tests {
         let text = advice(
             &soul,
             "k8s-nara-6b7c9d8f5-abcde",
-            "the hostname",
+            &NameSource::Hostname,
             &Environment::default(),
         )
         .unwrap();
@@ -86,14 +95,20 @@ mod tests {
     fn a_fly_machine_points_at_the_apps_name() {
         let soul = Soul::mint("fly-ams").unwrap();
         let env = Environment::from_pairs([(FLY_APP_NAME, "fly-ams")]);
-        let text = advice(&soul, "3d8d9e1b2c4e58", "the hostname", &env).unwrap();
+        let text = advice(&soul, "3d8d9e1b2c4e58", &NameSource::Hostname, &env).unwrap();
         assert!(text.contains("--name fly-ams"), "{text}");
     }
 
     #[test]
     fn without_a_fitting_candidate_it_says_where_the_name_came_from() {
         let soul = Soul::mint("garage").unwrap();
-        let text = advice(&soul, "kitchen", "NARA_NAME", &Environment::default()).unwrap();
+        let text = advice(
+            &soul,
+            "kitchen",
+            &NameSource::Given(Origin::Env("NARA_NAME")),
+            &Environment::default(),
+        )
+        .unwrap();
         assert!(
             text.contains("not minted for the name \"kitchen\" (from NARA_NAME)"),
             "{text}"

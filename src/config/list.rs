@@ -1,0 +1,72 @@
+//! Every setting, listed once in the order `--help` shows it and under its heading.
+//! Each is declared beside the resolver that reads it (in `config::http`,
+//! `config::log`, `config::identity`, `config::plaza`, `config::secrets`, and
+//! `--config` itself in `config`); a setting missing here would have no flag, no file
+//! key and no line in `--help`. The soul is the identity's, but `--help` has always
+//! shown it first among the plaza's settings, where an operator joining a plaza looks.
+
+use super::layering::Setting;
+use super::{CONFIG, http, identity, log, plaza, secrets};
+
+/// nara's own settings, in the order `--help` lists them (under "Options").
+pub(crate) static GENERAL: [&Setting; 10] = [
+    &CONFIG,
+    &http::HTTP_ADDR,
+    &identity::name::NAME,
+    &log::LOG_FORMAT,
+    &log::LOG_LEVEL,
+    &log::VERBOSE,
+    &log::VERY_VERBOSE,
+    &http::SHUTDOWN_GRACE,
+    &http::SERVE_UI,
+    &http::HTTP_MAX_EVENT_STREAMS,
+];
+
+/// The plaza's settings and this nara's soul, in the order `--help` lists them (under
+/// "Plaza").
+pub(crate) static PLAZA: [&Setting; 16] = [
+    &identity::soul::SOUL,
+    &identity::soul::SOUL_FILE,
+    &plaza::MQTT_URL,
+    &plaza::MQTT_USER,
+    &secrets::MQTT_PASSWORD_FILE,
+    &secrets::MQTT_PASSWORD,
+    &plaza::REQUIRE_PLAZA,
+    &plaza::READ_ONLY,
+    &plaza::PUBLIC_URL,
+    &plaza::NEWSPAPER_INTERVAL,
+    &plaza::ANNOUNCE_JITTER,
+    &plaza::MISSING_AFTER,
+    &plaza::FORGET_AFTER,
+    &plaza::MAX_PEERS,
+    &plaza::MAX_SKEW,
+    &plaza::ROLE,
+];
+
+/// Every setting: nara's own, then the plaza's.
+pub fn all() -> impl Iterator<Item = &'static Setting> {
+    GENERAL.iter().chain(PLAZA.iter()).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_setting_has_help_and_its_own_key_flag_and_variables() {
+        let mut keys = BTreeSet::new();
+        let mut flags = BTreeSet::new();
+        let mut variables = BTreeSet::new();
+        for setting in all() {
+            assert!(!setting.help.is_empty(), "{} has no help", setting.key);
+            assert!(keys.insert(setting.key), "key {} twice", setting.key);
+            for flag in setting.flag.iter().chain(setting.aliases) {
+                assert!(flags.insert(*flag), "--{flag} twice");
+            }
+            for var in setting.env {
+                assert!(variables.insert(*var), "{var} twice");
+            }
+        }
+    }
+}

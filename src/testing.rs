@@ -1,0 +1,41 @@
+//! Support for tests, examples, benches and fuzz targets: the configuration a nara given
+//! no settings runs with, resolved from the declarations in this one place, so a changed
+//! default reaches every test and tool, and the plaza's and the HTTP half's own tests
+//! never meet the configuration room.
+
+use crate::config;
+use crate::http::config::HttpConfig;
+use crate::http::health::Health;
+use crate::http::routes::App;
+use crate::metrics::Metrics;
+use crate::plaza::Plaza;
+use crate::plaza::config::PlazaConfig;
+use crate::plaza::identity::{Identity, Soul, SoulSource};
+use crate::plaza::message::Policy;
+use std::sync::Arc;
+
+/// The plaza's configuration when nothing is set: no broker, every declared default.
+pub fn plaza_config() -> PlazaConfig {
+    config::plaza::defaults()
+}
+
+/// What a message must meet to be believed, by the declared defaults: most plaza tests
+/// need only this.
+pub fn policy() -> Policy {
+    plaza_config().policy
+}
+
+/// The HTTP half's configuration when nothing is set: every declared default.
+pub fn http_config() -> HttpConfig {
+    config::http::defaults()
+}
+
+/// A nara named `name` on its own, with a throwaway soul and every declared default:
+/// its routes, as the server assembles them, for tests that answer requests in-process.
+pub fn app(name: &str, health: Arc<Health>) -> App {
+    let metrics = Arc::new(Metrics::new());
+    let soul = Soul::mint(name).expect("the system has randomness");
+    let identity = Identity::new(&soul, name, SoulSource::Ephemeral);
+    let plaza = Plaza::new(identity, plaza_config(), metrics.clone());
+    App::with_plaza(health, plaza, metrics, http_config().streams)
+}
