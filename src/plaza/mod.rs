@@ -12,6 +12,7 @@ mod freshness;
 pub mod identity;
 pub mod message;
 pub mod newspaper;
+mod poller;
 mod presence;
 pub(crate) mod role;
 pub(crate) mod serialized;

@@ -14,10 +14,11 @@ use super::broker_backoff::{BrokerBackoff, jitter};
 use super::broker_trouble;
 use super::config::Broker;
 use super::message::{Kind, SUBSCRIPTIONS};
+use super::poller::Poller;
 use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -102,7 +103,8 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             return;
         }
     };
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let (client, eventloop) = AsyncClient::new(options, 64);
+    let mut poller = Poller::new(eventloop);
     let publish = |kind: Kind| {
         // A read-only nara watches: it never says hello, presence or goodbye. Nor does
         // a standby twin: another process speaks for the soul.
@@ -139,7 +141,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         let mut pause = None;
         let mut received = false;
         tokio::select! {
-            polled = eventloop.poll() => match polled {
+            (polled, _) = poller.next() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     joined(&plaza, &client);
                     backoff.accepted(Instant::now());
@@ -198,7 +200,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         }
     }
 
-    leave(&plaza, &client, &mut eventloop, publish).await;
+    leave(&plaza, &client, &mut poller, publish).await;
 }
 
 /// The broker accepted us: the plaza hears it, and the transport subscribes.
@@ -277,7 +279,7 @@ impl Alarm {
 /// The way out, once draining began: an active nara hands the plaza over to a standby
 /// twin if one answers in time, or else says chau; then it disconnects, and drives the
 /// event loop until the last words are on the wire (each step bounded in time).
-async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, publish: impl Fn(Kind)) {
+async fn leave(plaza: &Plaza, client: &AsyncClient, poller: &mut Poller, publish: impl Fn(Kind)) {
     if plaza.is_connected() {
         if plaza.is_active() && !plaza.config.read_only {
             // A standby twin, if there is one, takes over on this; it answers within
@@ -286,7 +288,7 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, p
             let _ = client.try_publish(topic, QoS::AtMostOnce, false, payload);
             let _ = tokio::time::timeout(HANDOVER_WAIT, async {
                 while !plaza.twin_took_over() {
-                    match eventloop.poll().await {
+                    match poller.next().await.0 {
                         Ok(Event::Incoming(Packet::Publish(message))) => {
                             let _ = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload);
                         }
@@ -310,7 +312,7 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, p
         // Drive the event loop until the last words and the disconnect are on the wire.
         let flushed = tokio::time::timeout(Duration::from_secs(2), async {
             loop {
-                match eventloop.poll().await {
+                match poller.next().await.0 {
                     Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
                     Ok(_) => {}
                 }

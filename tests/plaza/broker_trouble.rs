@@ -5,8 +5,8 @@
 use crate::common::broker::Mosquitto;
 use crate::common::{Running, TestNara, holds_for, nara_command, wait_until};
 use serde_json::Value;
-use std::io::Read;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
@@ -165,4 +165,52 @@ async fn a_self_signed_ca_as_the_brokers_own_certificate_is_a_tls_failure_named_
             .contains("CaUsedAsEndEntity"),
         "{shown:#}"
     );
+}
+
+/// One MQTT packet from `stream`: its first byte and the rest after the length.
+fn read_packet(stream: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut first = [0u8; 1];
+    stream.read_exact(&mut first).ok()?;
+    let (mut length, mut shift) = (0usize, 0);
+    loop {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).ok()?;
+        length |= usize::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let mut rest = vec![0u8; length];
+    stream.read_exact(&mut rest).ok()?;
+    Some((first[0], rest))
+}
+
+/// A broker that answers CONNECT only after `delay`, as one far away or under load does,
+/// and then keeps the connection. Returns its port.
+fn slow_broker(delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                if read_packet(&mut stream).is_none() {
+                    return;
+                }
+                std::thread::sleep(delay);
+                let _ = stream.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]);
+                while read_packet(&mut stream).is_some() {}
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_broker_slower_to_accept_than_the_transports_timers_is_joined() {
+    // Longer than the once-a-second sweep: each attempt must outlive a tick.
+    let port = slow_broker(Duration::from_millis(2500));
+    let nara = nara_against(&format!("mqtt://127.0.0.1:{port}"), &[], &[]);
+    nara.wait_for_plaza(true, Duration::from_secs(10)).await;
 }
