@@ -4,6 +4,11 @@
 //! A refusal that only an operator can fix (credentials, a broker without MQTT 5)
 //! starts and caps far higher. The wait starts short again after a connection that
 //! lasted [`STABLE_AFTER`], or as soon as a valid plaza message arrives.
+//!
+//! A session taken over has a wait of its own: nara comes back under a new client ID,
+//! so there is no one to fight, and the wait only keeps a client that keeps learning
+//! the new IDs from making nara reconnect without pause. It doubles with each takeover
+//! in a row, to a cap, and starts short again only after a connection that lasted.
 
 use super::broker_trouble::Cause;
 use std::time::{Duration, Instant};
@@ -18,14 +23,21 @@ const REFUSED_MAX_WAIT: Duration = Duration::from_secs(600);
 /// from the start again. (A broker that accepts and then drops us at once must not
 /// reset the backoff with every ConnAck.)
 const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// After a takeover, nara connects again under a new client ID after this wait,
+/// doubling with each takeover in a row up to [`TAKEOVER_MAX_WAIT`].
+const TAKEOVER_FIRST_WAIT: Duration = Duration::from_secs(1);
+const TAKEOVER_MAX_WAIT: Duration = Duration::from_secs(16);
 
 /// The transport's backoff from the broker: the next wait, the failures since it was
-/// last short, and when the broker accepted the connection now open.
+/// last short, the takeovers in a row, and when the broker accepted the connection
+/// now open.
 #[derive(Debug)]
 pub(super) struct BrokerBackoff {
     /// The next wait, before its random spread.
     wait: Duration,
     failures: u32,
+    /// Takeovers since a connection last lasted [`STABLE_AFTER`].
+    takeovers: u32,
     accepted_at: Option<Instant>,
 }
 
@@ -35,6 +47,7 @@ impl BrokerBackoff {
         BrokerBackoff {
             wait: FIRST_WAIT,
             failures: 0,
+            takeovers: 0,
             accepted_at: None,
         }
     }
@@ -53,11 +66,34 @@ impl BrokerBackoff {
     /// The connection, or the attempt at one, ended at `now`. Returns whether the
     /// broker had accepted it; if it lasted [`STABLE_AFTER`], the next wait is short.
     pub(super) fn ended(&mut self, now: Instant) -> bool {
-        let accepted = self.accepted_at.take();
-        if accepted.is_some_and(|at| now.saturating_duration_since(at) >= STABLE_AFTER) {
+        if self.settled(now) {
             self.start_short();
         }
-        accepted.is_some()
+        self.accepted_at.take().is_some()
+    }
+
+    /// Whether the connection now open has lasted [`STABLE_AFTER`] at `now`; once it
+    /// has, the takeovers before it no longer count.
+    pub(super) fn settled(&mut self, now: Instant) -> bool {
+        let lasted = self
+            .accepted_at
+            .is_some_and(|at| now.saturating_duration_since(at) >= STABLE_AFTER);
+        if lasted {
+            self.takeovers = 0;
+        }
+        lasted
+    }
+
+    /// Counts a takeover and returns how long to wait before connecting under a new
+    /// client ID: [`TAKEOVER_FIRST_WAIT`], doubled for each takeover in a row before
+    /// it, up to [`TAKEOVER_MAX_WAIT`], spread by up to half again.
+    pub(super) fn taken_over(&mut self) -> Duration {
+        self.failures += 1;
+        let wait = TAKEOVER_FIRST_WAIT
+            .saturating_mul(1 << self.takeovers.min(16))
+            .min(TAKEOVER_MAX_WAIT);
+        self.takeovers = self.takeovers.saturating_add(1);
+        wait + jitter(wait / 2)
     }
 
     /// Counts a failure for `cause` and returns how long to wait before the next try;
@@ -174,6 +210,45 @@ mod tests {
         backoff.message_arrived();
         assert_eq!(backoff.failures(), 0);
         assert_spread(backoff.failed(Cause::Lost), FIRST_WAIT);
+    }
+
+    #[test]
+    fn takeovers_in_a_row_wait_longer_to_a_cap() {
+        let mut backoff = BrokerBackoff::new();
+        let mut base = TAKEOVER_FIRST_WAIT;
+        for _ in 0..8 {
+            assert_spread(backoff.taken_over(), base);
+            base = (base * 2).min(TAKEOVER_MAX_WAIT);
+        }
+        assert_eq!(base, TAKEOVER_MAX_WAIT, "eight takeovers reach the cap");
+        assert_spread(backoff.taken_over(), TAKEOVER_MAX_WAIT);
+    }
+
+    #[test]
+    fn takeovers_count_until_a_connection_lasts_and_a_message_does_not_reset_them() {
+        let mut backoff = BrokerBackoff::new();
+        backoff.taken_over();
+        backoff.taken_over();
+        backoff.message_arrived();
+        assert_spread(backoff.taken_over(), TAKEOVER_FIRST_WAIT * 4);
+        let at = Instant::now();
+        backoff.accepted(at);
+        assert!(!backoff.settled(at + STABLE_AFTER / 2), "not yet");
+        assert_spread(backoff.taken_over(), TAKEOVER_FIRST_WAIT * 8);
+        assert!(backoff.settled(at + STABLE_AFTER), "the connection lasted");
+        assert_spread(backoff.taken_over(), TAKEOVER_FIRST_WAIT);
+        backoff.taken_over();
+        backoff.accepted(at);
+        assert!(backoff.ended(at + STABLE_AFTER));
+        assert_spread(backoff.taken_over(), TAKEOVER_FIRST_WAIT);
+    }
+
+    #[test]
+    fn a_takeover_leaves_the_usual_wait_as_it_was() {
+        let mut backoff = BrokerBackoff::new();
+        backoff.failed(Cause::Unreachable);
+        backoff.taken_over();
+        assert_spread(backoff.failed(Cause::Unreachable), FIRST_WAIT * 2);
     }
 
     #[test]

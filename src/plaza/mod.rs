@@ -6,12 +6,14 @@
 
 mod broker_backoff;
 pub(crate) mod broker_trouble;
+mod client_id;
 pub mod config;
 pub mod event;
 mod freshness;
 pub mod identity;
 pub mod message;
 pub mod newspaper;
+mod poller;
 mod presence;
 pub(crate) mod role;
 pub(crate) mod serialized;
@@ -74,7 +76,8 @@ pub struct Plaza {
 /// Why the last attempt to reach the broker failed, in `/api/status`.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct BrokerTrouble {
-    /// In a word: credentials, protocol, tls, refused, unreachable or lost.
+    /// In a word: credentials, protocol, closed, tls, refused, unreachable, lost or
+    /// taken_over.
     pub(crate) cause: broker_trouble::Cause,
     /// What happened and what to check, without credentials.
     pub message: String,
@@ -171,11 +174,6 @@ impl Plaza {
         }
         plaza.update_peer_gauges(&plaza.view());
         Arc::new(plaza)
-    }
-
-    /// This process's random ID, in its newspapers: which of its soul's processes it is.
-    pub(crate) fn boot_id(&self) -> &str {
-        self.presence.boot_id()
     }
 
     /// The transport sends a newspaper now if the role logic asked for one.

@@ -1,7 +1,8 @@
 //! The plaza's MQTT side: connect, subscribe, announce (hey_there and a newspaper after
 //! a jitter, a newspaper every interval, chau on the way out), feed received messages to the
 //! [`Plaza`], and reconnect with capped exponential backoff and jitter when the broker
-//! goes away. HTTP is unaffected by any of it.
+//! goes away, or under a new client ID when another client took its session (see
+//! [`super::client_id`]). HTTP is unaffected by any of it.
 //!
 //! nara speaks MQTT 5 so that a shared broker, where anyone may publish and retain,
 //! cannot knock it off the plaza: CONNECT states a Maximum Packet Size, so the broker
@@ -11,9 +12,11 @@
 
 use super::Plaza;
 use super::broker_backoff::{BrokerBackoff, jitter};
-use super::broker_trouble;
+use super::broker_trouble::{self, Cause};
+use super::client_id::{ClientId, SessionWatch};
 use super::config::Broker;
 use super::message::{Kind, SUBSCRIPTIONS};
+use super::poller::Poller;
 use super::welcome::WelcomePacer;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
@@ -47,14 +50,10 @@ const HANDOVER_WAIT: Duration = Duration::from_secs(1);
 /// to 56 ms while the plaza churned.
 const BURST_SLICE: Duration = Duration::from_millis(1);
 
-fn options(plaza: &Plaza, broker: &Broker) -> Result<MqttOptions, String> {
+fn options(broker: &Broker, client_id: &ClientId) -> Result<MqttOptions, String> {
     // Per process, not per soul: twins sharing a soul would otherwise take each
     // other's session at the broker, each connection dropping the other's.
-    let mut options = MqttOptions::new(
-        format!("nara-{}-{}", plaza.identity.name, plaza.boot_id()),
-        &broker.host,
-        broker.port,
-    );
+    let mut options = MqttOptions::new(client_id.expose(), &broker.host, broker.port);
     options
         .set_keep_alive(Duration::from_secs(30))
         .set_clean_start(true)
@@ -95,14 +94,18 @@ pub async fn run(plaza: Arc<Plaza>, broker: Broker, draining: watch::Receiver<bo
 
 /// [`run`] inside its span.
 async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver<bool>) {
-    let options = match options(&plaza, &broker) {
+    let options = match ClientId::mint().and_then(|id| {
+        log_client_id(&id);
+        options(&broker, &id)
+    }) {
         Ok(options) => options,
         Err(reason) => {
             tracing::error!("cannot join the plaza: {reason}");
             return;
         }
     };
-    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let (client, eventloop) = AsyncClient::new(options, 64);
+    let mut poller = Poller::new(eventloop);
     let publish = |kind: Kind| {
         // A read-only nara watches: it never says hello, presence or goodbye. Nor does
         // a standby twin: another process speaks for the soul.
@@ -123,6 +126,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
     };
 
     let mut backoff = BrokerBackoff::new();
+    let mut session = SessionWatch::default();
     // No tick at once: the first newspaper follows the hey_there (a newspaper before it
     // would reach others ahead of the hello that lets a rebooted host's boot time move).
     let every = plaza.config.newspaper_interval;
@@ -139,11 +143,21 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         let mut pause = None;
         let mut received = false;
         tokio::select! {
-            polled = eventloop.poll() => match polled {
+            (polled, eventloop) = poller.next() => match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    joined(&plaza, &client);
-                    backoff.accepted(Instant::now());
-                    announce.set(Instant::now() + jitter(plaza.config.announce_jitter));
+                    if session.take_probe() {
+                        pause = leave_the_taken_id(&plaza, &mut backoff, &mut session, &client, eventloop);
+                    } else {
+                        joined(&plaza, &client, &session);
+                        backoff.accepted(Instant::now());
+                        announce.set(Instant::now() + jitter(plaza.config.announce_jitter));
+                    }
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) if session.is_rotating() => {
+                    // The DISCONNECT is on the wire (the broker drops the old ID's will
+                    // with it): the next connection is under the new ID.
+                    eventloop.clean();
+                    pause = Some(session.rotated());
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
                     let accepted = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload).is_ok();
@@ -155,9 +169,11 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     received = true;
                 }
                 Ok(_) => {}
+                // The connection left on purpose ended before our DISCONNECT went out.
+                Err(_) if session.is_rotating() => pause = Some(session.rotated()),
                 Err(err) => {
                     announce.unset();
-                    pause = Some(broker_failed(&plaza, &broker, &mut backoff, &err));
+                    pause = broker_failed(&plaza, &broker, &mut backoff, &mut session, &mut eventloop.options, &err);
                 }
             },
             () = announce.rings() => {
@@ -181,6 +197,10 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             _ = sweep.tick() => {
                 plaza.sweep();
                 plaza.role_tick();
+                // A takeover stays shown until a connection lasts.
+                if backoff.settled(Instant::now()) && session.takeover_cleared() {
+                    plaza.clear_broker_trouble();
+                }
             }
             _ = draining.wait_for(|d| *d) => break,
         }
@@ -198,13 +218,16 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         }
     }
 
-    leave(&plaza, &client, &mut eventloop, publish).await;
+    leave(&plaza, &client, &mut poller, publish).await;
 }
 
-/// The broker accepted us: the plaza hears it, and the transport subscribes.
-fn joined(plaza: &Plaza, client: &AsyncClient) {
+/// The broker accepted us: the plaza hears it, and the transport subscribes. A takeover
+/// stays shown: until a connection lasts, it is not over.
+fn joined(plaza: &Plaza, client: &AsyncClient, session: &SessionWatch) {
     plaza.set_connected(true);
-    plaza.clear_broker_trouble();
+    if !session.takeover_shown() {
+        plaza.clear_broker_trouble();
+    }
     tracing::info!("joined the plaza");
     let filters = SUBSCRIPTIONS.map(|topic| Filter {
         retain_forward_rule: RetainForwardRule::Never,
@@ -216,21 +239,111 @@ fn joined(plaza: &Plaza, client: &AsyncClient) {
 }
 
 /// The connection, or an attempt at one, failed with `err`: the plaza records why, and
-/// an operator hears it. Returns how long to wait before trying again.
-fn broker_failed(plaza: &Plaza, broker: &Broker, backoff: &mut BrokerBackoff, err: &ConnectionError) -> Duration {
+/// an operator hears it. Returns how long to wait before trying again: none when the
+/// broker closed an accepted connection without a reason, since only asking again at
+/// once tells a takeover from a broker going away.
+fn broker_failed(
+    plaza: &Plaza,
+    broker: &Broker,
+    backoff: &mut BrokerBackoff,
+    session: &mut SessionWatch,
+    options: &mut MqttOptions,
+    err: &ConnectionError,
+) -> Option<Duration> {
     let was_accepted = backoff.ended(Instant::now());
     let was_connected = plaza.set_connected(false);
+    if was_accepted && broker_trouble::closed_by_broker(err) {
+        session.probe();
+        return None;
+    }
+    if session.take_probe() {
+        // The broker did not take us back at once: it went away, and this attempt's
+        // failure says more.
+        let lost = broker_trouble::lost_after_close();
+        session.takeover_cleared();
+        plaza.record_broker_trouble(Cause::Lost, &lost);
+        tracing::warn!("{lost}");
+    }
     let (cause, explained) = broker_trouble::explain(err, was_accepted, &broker.password_sources);
-    let new_trouble = plaza.record_broker_trouble(cause, &explained);
+    if cause == Cause::TakenOver {
+        return Some(taken_over(plaza, backoff, session, options, &explained));
+    }
+    Some(trouble(plaza, backoff, session, cause, &explained, was_connected))
+}
+
+/// The broker closed our connection and took us back at once: it stayed up, so another
+/// client had our ID. Leaves this connection, under the ID that client knows, to come
+/// back under a new one; returns the wait before that if the connection is gone already.
+fn leave_the_taken_id(
+    plaza: &Plaza,
+    backoff: &mut BrokerBackoff,
+    session: &mut SessionWatch,
+    client: &AsyncClient,
+    eventloop: &mut EventLoop,
+) -> Option<Duration> {
+    let explained = broker_trouble::taken_over_probably();
+    let wait = taken_over(plaza, backoff, session, &mut eventloop.options, &explained);
+    session.rotate(wait);
+    if client.try_disconnect().is_ok() {
+        return None;
+    }
+    eventloop.clean();
+    Some(session.rotated())
+}
+
+/// Records `cause` in the plaza and tells an operator: once per kind of trouble, or
+/// when a connection was lost; then quietly, so that a broker that stays away does not
+/// fill the journal. Returns how long to wait before trying again.
+fn trouble(
+    plaza: &Plaza,
+    backoff: &mut BrokerBackoff,
+    session: &mut SessionWatch,
+    cause: Cause,
+    explained: &str,
+    was_connected: bool,
+) -> Duration {
+    session.takeover_cleared();
+    let new_trouble = plaza.record_broker_trouble(cause, explained);
     let wait = backoff.failed(cause);
-    // Once per kind of trouble, then quietly: a broker that stays away must not fill
-    // the journal.
     if was_connected || new_trouble {
         tracing::warn!(retry_in_s = wait.as_secs(), "{explained}");
     } else {
         tracing::debug!(attempt = backoff.failures(), retry_in_s = wait.as_secs(), "{explained}");
     }
     wait
+}
+
+/// Another client took this process's session: the plaza records it, an operator hears
+/// it (once, until a connection lasts), and the next connection is under a new client
+/// ID, so whoever had the old one has nothing. Returns how long to wait before it.
+fn taken_over(
+    plaza: &Plaza,
+    backoff: &mut BrokerBackoff,
+    session: &mut SessionWatch,
+    options: &mut MqttOptions,
+    explained: &str,
+) -> Duration {
+    let wait = backoff.taken_over();
+    match ClientId::mint() {
+        Ok(id) => {
+            log_client_id(&id);
+            options.set_client_id(id.expose().to_string());
+        }
+        Err(reason) => tracing::warn!("{reason}: this process keeps its client ID"),
+    }
+    let new_trouble = plaza.record_broker_trouble(Cause::TakenOver, explained);
+    if !session.show_takeover() || new_trouble {
+        tracing::warn!(retry_in_s = wait.as_secs(), "{explained}");
+    } else {
+        tracing::debug!(attempt = backoff.failures(), retry_in_s = wait.as_secs(), "{explained}");
+    }
+    wait
+}
+
+/// The client ID at debug level only: an operator who needs to find this process in
+/// the broker's log can, and an info log, which more people read, never holds it.
+fn log_client_id(id: &ClientId) {
+    tracing::debug!(client_id = id.expose(), "this process's MQTT client ID (secret)");
 }
 
 /// A moment the transport waits for, or none: the announce after a CONNACK, the next
@@ -277,7 +390,7 @@ impl Alarm {
 /// The way out, once draining began: an active nara hands the plaza over to a standby
 /// twin if one answers in time, or else says chau; then it disconnects, and drives the
 /// event loop until the last words are on the wire (each step bounded in time).
-async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, publish: impl Fn(Kind)) {
+async fn leave(plaza: &Plaza, client: &AsyncClient, poller: &mut Poller, publish: impl Fn(Kind)) {
     if plaza.is_connected() {
         if plaza.is_active() && !plaza.config.read_only {
             // A standby twin, if there is one, takes over on this; it answers within
@@ -286,7 +399,7 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, p
             let _ = client.try_publish(topic, QoS::AtMostOnce, false, payload);
             let _ = tokio::time::timeout(HANDOVER_WAIT, async {
                 while !plaza.twin_took_over() {
-                    match eventloop.poll().await {
+                    match poller.next().await.0 {
                         Ok(Event::Incoming(Packet::Publish(message))) => {
                             let _ = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload);
                         }
@@ -310,7 +423,7 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, eventloop: &mut EventLoop, p
         // Drive the event loop until the last words and the disconnect are on the wire.
         let flushed = tokio::time::timeout(Duration::from_secs(2), async {
             loop {
-                match eventloop.poll().await {
+                match poller.next().await.0 {
                     Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
                     Ok(_) => {}
                 }

@@ -1,5 +1,5 @@
 //! A real MQTT broker for tests: Debian's mosquitto on a free loopback port, with its
-//! own config file, stopped (and restartable on the same port) by the test.
+//! own config file and log file, stopped (and restartable on the same port) by the test.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -36,6 +36,30 @@ impl Mosquitto {
         self.dir.path()
     }
 
+    /// Where the broker logs, as Debian's mosquitto logs to /var/log/mosquitto.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("mosquitto.log")
+    }
+
+    /// Every client that connected so far, from the broker's log, in order: its client
+    /// ID and its user name (`None` when anonymous). The log is the broker's, and only
+    /// an operator (or a leak) reads it.
+    pub fn clients(&self) -> Vec<(String, Option<String>)> {
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        log.lines().filter_map(connected_client).collect()
+    }
+
+    /// The client IDs that `user` connected with so far, in order, each once.
+    pub fn client_ids_of(&self, user: &str) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for (id, by) in self.clients() {
+            if by.as_deref() == Some(user) && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
@@ -50,8 +74,11 @@ impl Mosquitto {
                 // As root, mosquitto would drop to its own user before reading the test's
                 // files in a root-only temporary directory; `user root` keeps it (and is
                 // ignored when the tests do not run as root).
-                "persistence false\nuser root\n{}\nlistener {} 127.0.0.1\n{}\n",
-                self.global_options, self.port, self.listener_options
+                "persistence false\nuser root\nlog_dest file {}\n{}\nlistener {} 127.0.0.1\n{}\n",
+                self.log_path().display(),
+                self.global_options,
+                self.port,
+                self.listener_options
             ),
         )
         .expect("mosquitto's config file is written");
@@ -89,4 +116,17 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The client ID and user of a mosquitto log line `New client connected from ADDR as ID
+/// (p5, c1, k30, u'USER').`
+fn connected_client(line: &str) -> Option<(String, Option<String>)> {
+    let rest = line.split_once("New client connected from ")?.1;
+    let (_, rest) = rest.split_once(" as ")?;
+    let (id, details) = rest.rsplit_once(" (")?;
+    let user = details
+        .split_once("u'")
+        .and_then(|(_, user)| user.split_once("')"))
+        .map(|(user, _)| user.to_string());
+    Some((id.to_string(), user))
 }

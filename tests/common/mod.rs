@@ -11,6 +11,7 @@
 
 pub mod broker;
 pub mod go_wire;
+pub mod mqtt;
 pub mod raw;
 pub mod repo_files;
 

@@ -1,5 +1,6 @@
 //! The repository's own files as tests read them: a file by its path from the
-//! repository's root, and a chapter's `console` block, which the tests run as written.
+//! repository's root, and a chapter's `console` or `text` block, which the tests run
+//! as written.
 
 use std::path::Path;
 
@@ -11,11 +12,17 @@ pub fn repo_file(path: &str) -> String {
 
 /// The first ```` ```console ```` block of the file at `path` that contains `needle`.
 pub fn console_block(path: &str, needle: &str) -> String {
+    fenced_block(path, "console", needle)
+}
+
+/// The first block fenced as ```` ```LANGUAGE ```` in the file at `path` that contains
+/// `needle`, without its fences.
+pub fn fenced_block(path: &str, language: &str, needle: &str) -> String {
     repo_file(path)
-        .split("```console")
+        .split(&format!("```{language}\n"))
         .skip(1)
         .filter_map(|block| block.split("```").next())
         .find(|block| block.contains(needle))
-        .unwrap_or_else(|| panic!("{path} has no console block with {needle:?}"))
+        .unwrap_or_else(|| panic!("{path} has no {language} block with {needle:?}"))
         .to_string()
 }

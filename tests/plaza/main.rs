@@ -1,6 +1,7 @@
 //! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback),
 //! over TLS and with credentials, a broker that will not have us, first contact, twins
-//! sharing a soul, and the Go nara's identities and presence messages both ways.
+//! sharing a soul, an attacker after a nara's session, and the Go nara's identities and
+//! presence messages both ways.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,4 +12,5 @@ mod go_identity;
 mod go_plaza;
 mod plaza;
 mod plaza_secure;
+mod takeover;
 mod twins;
