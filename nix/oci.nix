@@ -33,8 +33,9 @@ in
         StartPeriod = 5 * 1000000000;
         Retries = 3;
       };
-      # No source label: this project names no public repository of its own, and the
-      # Go nara's is not where this image comes from.
+      # No source label: the repository is wherever a copy lives (the docs name it
+      # github:OWNER/nara, a placeholder), and the Go nara's is not where this image
+      # comes from.
       Labels = {
         "org.opencontainers.image.title" = "nara";
         "org.opencontainers.image.description" = nara.meta.description;

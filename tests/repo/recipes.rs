@@ -2,7 +2,9 @@
 //! `fly.toml` and the Fly chapter's `fly secrets set`, and of the OCI chapter's `docker
 //! run`, each with a soul minted as its chapter says, on a host named as that platform
 //! names it (a pod, a Fly Machine, a container). Each must come up bonded under the
-//! minted name, and two replicas must become twins, one speaking for the soul.
+//! minted name, and two replicas must become twins, one speaking for the soul. They
+//! name the project's home with one placeholder (`github:OWNER/nara`,
+//! `ghcr.io/OWNER/nara`), which a test fills in where a recipe is read.
 //!
 //! What the test changes, and only that: the listen address (loopback, a free port),
 //! the soul file's path (the secret's mount point becomes a scratch file), and the
@@ -482,6 +484,82 @@ fn the_pod_reads_its_soul_through_the_fs_group() {
         "a leading zero is octal, as Kubernetes reads it"
     );
     assert_eq!(file_mode(&serde_yaml_ng::from_str("288").expect("YAML")), 0o440);
+}
+
+/// The placeholder the recipes give this repository's account, in its flake reference
+/// `github:OWNER/nara` and its image `ghcr.io/OWNER/nara`.
+const OWNER: &str = "OWNER";
+
+/// `text` with the placeholder filled in, as a reader deploying from their own copy
+/// would fill it: an account's name, in lowercase as ghcr.io wants it.
+fn with_home(text: &str, account: &str) -> String {
+    text.replace(&format!("github:{OWNER}/"), &format!("github:{account}/"))
+        .replace(
+            &format!("ghcr.io/{OWNER}/"),
+            &format!("ghcr.io/{}/", account.to_lowercase()),
+        )
+}
+
+/// Every flake reference and image the recipes give nara, by the account that holds it.
+fn homes(text: &str) -> Vec<String> {
+    ["github:", "ghcr.io/"]
+        .iter()
+        .flat_map(|prefix| {
+            text.match_indices(prefix).filter_map(move |(at, _)| {
+                let rest = &text[at + prefix.len()..];
+                let (account, after) = rest.split_once('/')?;
+                after.starts_with("nara").then(|| format!("{prefix}{account}/nara"))
+            })
+        })
+        .collect()
+}
+
+/// One home for the project: every chapter, the README and the Kubernetes base name
+/// nara's flake and image with the same placeholder (never the Go nara's repository),
+/// and filled in, the Kubernetes image is a name a registry takes.
+#[test]
+fn every_recipe_names_the_same_home() {
+    let mut files: Vec<String> = ["README.md", "deploy/kubernetes/kustomization.yaml"]
+        .map(String::from)
+        .to_vec();
+    for dir in ["docs/src", "docs/src/deploy"] {
+        let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&full).expect("the book's folder") {
+            let path = entry.expect("a chapter").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(format!("{dir}/{}", path.file_name().expect("a name").to_string_lossy()));
+            }
+        }
+    }
+    let mut seen = 0;
+    for file in &files {
+        for home in homes(&repo_file(file)) {
+            seen += 1;
+            assert!(
+                home == format!("github:{OWNER}/nara") || home == format!("ghcr.io/{OWNER}/nara"),
+                "{file} names nara's home as {home}, not with the placeholder {OWNER}"
+            );
+        }
+    }
+    assert!(seen >= 6, "the recipes name nara's home {seen} times");
+
+    let kustomization: Value =
+        serde_yaml_ng::from_str(&repo_file("deploy/kubernetes/kustomization.yaml")).expect("the kustomization is YAML");
+    let image = kustomization["images"][0]["newName"]
+        .as_str()
+        .expect("the base names its image");
+    let filled = with_home(image, "Some-Account");
+    assert_eq!(filled, "ghcr.io/some-account/nara");
+    assert!(
+        filled
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"./-_".contains(&b)),
+        "{filled} is not an image name a registry takes"
+    );
+    assert_eq!(
+        with_home("nix run github:OWNER/nara/<rev>", "Some-Account"),
+        "nix run github:Some-Account/nara/<rev>"
+    );
 }
 
 #[test]
