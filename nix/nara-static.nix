@@ -1,7 +1,8 @@
 # nara as one static-pie (Linux): linked against glibc's static libc, so it needs no
-# dynamic loader and no glibc at run time, and the OCI image holds it and the CA bundle
-# only. Host names resolve through glibc's built-in files and DNS lookups
-# (/etc/hosts, /etc/resolv.conf), which a container runtime provides.
+# dynamic loader and no glibc at run time, and the OCI image holds it, the CA bundle
+# and an nsswitch.conf only. Host names resolve through glibc's built-in files and DNS
+# lookups (/etc/hosts, /etc/resolv.conf, which a container runtime provides), in the
+# order of the image's /etc/nsswitch.conf (files, then dns).
 #
 # What `make test` rehearses (`cargo xtask twin nara-static oracle-static`): the same
 # cargo build, that `file` and `ldd` see a static binary, and the oracle against it
