@@ -21,6 +21,23 @@ test("the page loads without console errors and shows the nara's name and versio
   await page.close();
 });
 
+test("a read-only nara alone on the plaza says it waits for each nara's next newspaper", async () => {
+  const broker = await startBroker();
+  const watcher = await startNara(["--name", "watcher", "--read-only", "--mqtt-url", broker.url]);
+  const { page, errors } = await openPage();
+  await page.goto(watcher.url);
+  // Connected: a read-only nara's header says standby (it never speaks).
+  await page.getByTestId("plaza-state").filter({ hasText: "standby" }).waitFor();
+  const text = await page.getByTestId("empty-state").textContent();
+  assert.match(text, /--read-only/);
+  assert.match(text, /next newspaper/);
+  assert.doesNotMatch(text, /within a few seconds/);
+  assert.deepEqual(errors, []);
+  await page.close();
+  await stop(watcher.child);
+  await stop(broker.child);
+});
+
 test("naras joining appear without a reload, and one leaving turns OFFLINE", async () => {
   const broker = await startBroker();
   const plaza = (name) =>

@@ -15,6 +15,18 @@ export function EmptyState({ plaza }) {
       </section>
     );
   }
+  if (plaza.configured && plaza.read_only) {
+    return (
+      <section class="card empty" data-testid="empty-state">
+        <h2>No other naras yet</h2>
+        <p>
+          This nara is connected to its broker and watches with <code>--read-only</code>: it sends no hello, so
+          no nara answers it. It learns each nara at that nara's next newspaper, up to one newspaper interval
+          away (30 seconds by default; a Go nara's, 30 seconds to 5 minutes).
+        </p>
+      </section>
+    );
+  }
   if (plaza.configured) {
     return (
       <section class="card empty" data-testid="empty-state">
