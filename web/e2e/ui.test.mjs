@@ -16,6 +16,11 @@ test("the page loads without console errors and shows the nara's name and versio
   assert.equal(await page.getByTestId("nara-version").textContent(), expected.version);
   assert.equal(await page.getByTestId("plaza-state").textContent(), "alone");
   assert.match(await page.getByTestId("empty-state").textContent(), /runs alone/);
+  // The command to copy keeps the name: pasted, it must not rename the nara.
+  assert.equal(
+    await page.getByTestId("empty-state").locator("code").textContent(),
+    "nara --name solo --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul",
+  );
   await page.screenshot({ path: `${artifacts}standalone.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();

@@ -1,5 +1,5 @@
-// What a nara on its own shows: how to join a plaza.
-export function EmptyState({ plaza }) {
+// What a nara on its own shows: how to join a plaza, under its own name.
+export function EmptyState({ plaza, name }) {
   if (plaza.configured && !plaza.connected) {
     const trouble = plaza.broker_trouble;
     return (
@@ -48,7 +48,7 @@ export function EmptyState({ plaza }) {
         versions they run:
       </p>
       <pre>
-        <code>nara --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul</code>
+        <code>nara --name {name} --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul</code>
       </pre>
       <p>
         <a href="/docs/plaza.html">The plaza chapter</a> explains souls, brokers and how to run one for a
