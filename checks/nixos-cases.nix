@@ -11,9 +11,12 @@
   saysAll = needles: text: lib.all (needle: lib.hasInfix needle text) needles;
   warned = config: needles: lib.any (saysAll needles) config.warnings;
   asserted = failedAssertions: needles: lib.any (saysAll needles) failedAssertions;
-  # A Nix path that is not in the store outside a flake (and a file that exists, so the
-  # module would have something to copy if it copied).
-  environmentFile = ./nixos-sample.env;
+  # A Nix path outside the store in either evaluation: a copy of it into the store
+  # would fail the evaluation (no such file, or forbidden in a flake's pure one).
+  environmentFile = /etc/nixos/nara.env;
+  # A Nix path in the store, as a flake's files are: the flake is copied there whole.
+  flakeFile = name: /. + "${builtins.storeDir}/00000000000000000000000000000000-source/${name}";
+  environmentFiles = config: unit: config.systemd.services.${unit}.serviceConfig.EnvironmentFile;
 in {
   # An operator's configuration: a main nara, instances, a canary.
   sample = {
@@ -64,7 +67,8 @@ in {
       ++ expect (warned config ["services.nara.enable" "no nara runs"]) "enable with nothing to run warns, got ${builtins.toJSON config.warnings}";
   };
 
-  # A Nix path as the environment file is named where it is, not copied into the store.
+  # A Nix path outside the store as the environment file is named where it is: never
+  # copied into the store, so no string context takes a secret into the closure.
   environment-file-path = {
     configuration = {
       services.nara = {
@@ -79,12 +83,71 @@ in {
     };
     expect = {config, ...}: let
       given = toString environmentFile;
-      files = unit: config.systemd.services.${unit}.serviceConfig.EnvironmentFile;
+      files = environmentFiles config;
+      contexts = unit: map builtins.getContext (files unit);
     in
       expect (files "nara" == [given]) "a Nix path environmentFile is the file itself (${given}), not a copy in the store, got ${builtins.toJSON (files "nara")}"
       ++ expect (files "nara-kitchen" == [given]) "an instance's Nix path environmentFile is the file itself, got ${builtins.toJSON (files "nara-kitchen")}"
-      ++ expect (warned config ["services.nara.environmentFile" "flake"]) "a Nix path warns that a flake's paths are in the store, got ${builtins.toJSON config.warnings}"
-      ++ expect (warned config ["services.nara.instances.kitchen.environmentFile" "flake"]) "an instance's Nix path warns too";
+      ++ expect (contexts "nara" == [{}] && contexts "nara-kitchen" == [{}]) "a Nix path outside the store renders with no string context (nothing of the store goes with it), got ${builtins.toJSON (contexts "nara" ++ contexts "nara-kitchen")}"
+      ++ expect (warned config ["services.nara.environmentFile" given "nothing copies it"]) "a Nix path warns that the machine running nara needs the file there, got ${builtins.toJSON config.warnings}"
+      ++ expect (warned config ["services.nara.instances.kitchen.environmentFile" given]) "an instance's Nix path warns too";
+  };
+
+  # A Nix path inside a flake is in the store, where it has no string context to take
+  # it to the machine that runs nara (nixos-rebuild --target-host, deploy-rs, colmena)
+  # and every user can read it: refused, naming the option. What the unit would get
+  # carries no context either: the module never copies the file.
+  environment-file-in-flake = {
+    failingAssertions = true;
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        environmentFile = flakeFile "nara.env";
+        instances.kitchen = {
+          port = 8081;
+          environmentFile = flakeFile "kitchen.env";
+        };
+      };
+    };
+    expect = {
+      config,
+      failedAssertions,
+      ...
+    }: let
+      refused = option: name: asserted failedAssertions ["${option} (${builtins.storeDir}/" "-source/${name}) is a Nix path in the Nix store" "as a string"];
+      contexts = lib.concatMap (unit: map builtins.getContext (environmentFiles config unit)) ["nara" "nara-kitchen"];
+    in
+      expect (refused "services.nara.environmentFile" "nara.env") "a flake's path as environmentFile is refused by an assertion naming the option, got ${builtins.toJSON failedAssertions}"
+      ++ expect (refused "services.nara.instances.kitchen.environmentFile" "kitchen.env") "an instance's flake path is refused too, got ${builtins.toJSON failedAssertions}"
+      ++ expect (lib.length failedAssertions == 2) "one refusal per environment file, got ${builtins.toJSON failedAssertions}"
+      ++ expect (contexts == [{} {}]) "the module copies no environment file into the store, got the contexts ${builtins.toJSON contexts}";
+  };
+
+  # systemd ignores a relative EnvironmentFile= and starts without it: refused.
+  environment-file-relative = {
+    failingAssertions = true;
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        environmentFile = "nara.env";
+        instances.kitchen = {
+          port = 8081;
+          environmentFile = "secrets/kitchen.env";
+        };
+        instances.garage = {
+          port = 8082;
+          environmentFile = "/run/secrets/garage.env";
+        };
+      };
+    };
+    expect = {failedAssertions, ...}: let
+      refused = option: given: asserted failedAssertions ["${option} (\"${given}\") is not an absolute path"];
+    in
+      expect (refused "services.nara.environmentFile" "nara.env") "a relative environmentFile is refused by an assertion naming the option, got ${builtins.toJSON failedAssertions}"
+      ++ expect (refused "services.nara.instances.kitchen.environmentFile" "secrets/kitchen.env") "an instance's relative environmentFile is refused too, got ${builtins.toJSON failedAssertions}"
+      ++ expect (lib.length failedAssertions == 2) "an absolute environmentFile is not refused; one refusal per relative one, got ${builtins.toJSON failedAssertions}";
   };
 
   # No secret may be read from the store; each assertion names its option.

@@ -2,7 +2,8 @@
 # Checks an OCI image built by nix/oci.nix (a docker-archive tarball, as
 # dockerTools.buildLayeredImage writes): it runs nara as uid 65534, exposes 8080,
 # logs JSON, carries revision and version labels, has a healthcheck through
-# `nara healthcheck`, and no shell. POSIX sh, tar and jq.
+# `nara healthcheck`, looks host names up in /etc/hosts before DNS, and has no shell.
+# POSIX sh, GNU tar, awk and jq.
 #
 #   checks/oci-config.sh IMAGE.tar[.gz]
 set -eu
@@ -41,10 +42,56 @@ for label in revision version; do
 	expect "label org.opencontainers.image.$label is set" ".config.Labels[\"org.opencontainers.image.$label\"] | type == \"string\" and length > 0"
 done
 
-for layer in $(jq -r '.[0].Layers[]' "$work/manifest.json"); do
+layers=$(jq -r '.[0].Layers[]' "$work/manifest.json")
+for layer in $layers; do
 	if tar -tf "$work/$layer" | grep -Eq '(^|/)bin/(sh|bash|dash|busybox)$'; then
 		fail "layer $layer contains a shell; the image should carry none"
 	fi
 done
 say "ok: no shell in any layer"
+
+# The text of the file at $1 (from the image's root, no leading slash) as a container
+# sees it: the topmost layer's entry wins, and a symlink (a layered image's files are
+# symlinks into the store paths of other layers) is followed through the layers.
+image_file() {
+	path=$1
+	hops=0
+	while [ "$hops" -lt 16 ]; do
+		hops=$((hops + 1))
+		entry=
+		for layer in $layers; do
+			# GNU tar's listing: mode, owner, size, date, time, name[, ->, target].
+			found=$(tar -tvf "$work/$layer" | awk -v p="$path" '$6 == p || $6 == "./" p { print $1, $6, $8 }' | tail -n 1)
+			[ -n "$found" ] && entry="$layer $found"
+		done
+		[ -n "$entry" ] || return 1
+		read -r in_layer mode name target <<-EOF
+			$entry
+		EOF
+		case $mode in
+		l*)
+			case $target in
+			/*) path=${target#/} ;;
+			*) path=$(dirname "$path")/$target ;;
+			esac
+			;;
+		-*)
+			tar -xOf "$work/$in_layer" "$name"
+			return
+			;;
+		*) return 1 ;;
+		esac
+	done
+	return 1
+}
+
+# Without the file, glibc looks host names up in DNS first, and a name DNS does not
+# know never reaches /etc/hosts (docker run --add-host, Kubernetes hostAliases).
+nsswitch=$(image_file etc/nsswitch.conf) || fail "the image has no /etc/nsswitch.conf, so glibc asks DNS before /etc/hosts"
+hosts=$(printf '%s\n' "$nsswitch" | awk '$1 == "hosts:" { $1 = ""; sub(/^ /, ""); print; exit }')
+# files first, dns after it; NSS stops at the first source that knows the name.
+case " $hosts " in
+" files "*" dns "* | " files dns "*) say "ok: /etc/nsswitch.conf looks host names up in files, then dns ($hosts)" ;;
+*) fail "/etc/nsswitch.conf must look host names up in files, then dns; its hosts line is: ${hosts:-(none)}" ;;
+esac
 say "all checks passed"

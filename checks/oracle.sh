@@ -12,7 +12,9 @@
 # With ORACLE_MQTT_PORT=N (own instance only; mosquitto on PATH), the oracle first
 # starts mosquitto on 127.0.0.1:N and nara with --mqtt-url mqtt://localhost:N
 # --require-plaza: nara must resolve the broker's host name itself (what a static
-# binary in an empty image does) and join the plaza before it turns ready.
+# binary in an empty image does) and join the plaza before it turns ready. With
+# ORACLE_MQTT_PORT=free it picks a port no one listens on (below the kernel's
+# ephemeral range, at random, until mosquitto can bind one).
 # The first failure stops the run with one line saying what failed.
 set -u
 
@@ -57,17 +59,35 @@ set --
 if [ -n "$mqtt_port" ]; then
 	[ -z "$url" ] || fail "ORACLE_MQTT_PORT needs the oracle's own instance, not a URL"
 	command -v mosquitto >/dev/null 2>&1 || fail "ORACLE_MQTT_PORT is set, but mosquitto is not installed"
-	# As root, mosquitto would switch to its own user before reading this file.
-	printf 'persistence false\nuser root\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" >"$work/mosquitto.conf"
-	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-	broker_pid=$!
-	tries=0
-	until grep -q "Opening ipv4 listen socket on port $mqtt_port" "$work/mosquitto.log"; do
-		kill -0 "$broker_pid" 2>/dev/null || fail "broker: mosquitto exited: $(tail -n 3 "$work/mosquitto.log")"
-		tries=$((tries + 1))
-		[ "$tries" -le 100 ] || fail "broker: mosquitto did not listen on $mqtt_port within 10 s"
-		sleep 0.1
+	case $mqtt_port in
+	free)
+		# Ports 10000 to 32767: under Linux's ephemeral range, so no outgoing
+		# connection holds one; a port someone listens on makes mosquitto exit, and
+		# the next is tried.
+		ports=$(od -An -N40 -tu2 /dev/urandom | tr -s ' ' '\n' | awk 'NF { print 10000 + $1 % 22768 }')
+		;;
+	*[!0-9]* | '') fail "ORACLE_MQTT_PORT is '$mqtt_port', not a port number or free" ;;
+	*) ports=$mqtt_port ;;
+	esac
+	for mqtt_port in $ports; do
+		# As root, mosquitto would switch to its own user before reading this file.
+		printf 'persistence false\nuser root\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$mqtt_port" >"$work/mosquitto.conf"
+		mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+		broker_pid=$!
+		tries=0
+		# "running" comes once every listener is bound; a port in use ends it first.
+		until grep -q "mosquitto version .* running" "$work/mosquitto.log"; do
+			kill -0 "$broker_pid" 2>/dev/null || break
+			tries=$((tries + 1))
+			[ "$tries" -le 100 ] || fail "broker: mosquitto did not listen on $mqtt_port within 10 s"
+			sleep 0.1
+		done
+		kill -0 "$broker_pid" 2>/dev/null && break
+		wait "$broker_pid" 2>/dev/null
+		broker_pid=
+		say "broker: mosquitto could not listen on $mqtt_port: $(tail -n 1 "$work/mosquitto.log")"
 	done
+	[ -n "$broker_pid" ] || fail "broker: mosquitto could listen on none of the ports tried: $(tail -n 3 "$work/mosquitto.log")"
 	say "ok: mosquitto listens on 127.0.0.1:$mqtt_port"
 	set -- --mqtt-url "mqtt://localhost:$mqtt_port" --require-plaza
 fi

@@ -61,7 +61,10 @@
   };
 
   # The Go nara's module took a Nix path here. The unit names it by `toString`, which
-  # copies nothing into the store; but a path inside a flake is in the store already.
+  # copies nothing into the store, so the unit reads the file where it is. A path inside
+  # a flake is in the store already, with no string context to take it to the machine
+  # that runs the unit (nor to keep it from the garbage collector): the module refuses
+  # it, as it refuses any secret in the store (below).
   environmentFileType = types.nullOr (types.either types.str types.path);
 
   secretPath = what:
@@ -263,19 +266,20 @@
   secretOptions = lib.filterAttrs (_: value: value != null) ({
       "services.nara.soulFile" = cfg.soulFile;
       "services.nara.mqttPasswordFile" = cfg.mqttPasswordFile;
-      "services.nara.environmentFile" = stringOnly cfg.environmentFile;
     }
     // lib.concatMapAttrs (name: inst: {
       "services.nara.instances.${name}.soulFile" = inst.soulFile;
       "services.nara.instances.${name}.mqttPasswordFile" = inst.mqttPasswordFile;
-      "services.nara.instances.${name}.environmentFile" = stringOnly inst.environmentFile;
     })
     enabledInstances);
-  # A Nix path warns instead (below): the user chose a path, not a store location.
-  stringOnly = value:
-    if builtins.isString value
-    then value
-    else null;
+  # The environment files as given, a string or a Nix path, by option name.
+  environmentFiles = lib.filterAttrs (_: value: value != null) ({
+      "services.nara.environmentFile" = cfg.environmentFile;
+    }
+    // lib.concatMapAttrs (name: inst: {
+      "services.nara.instances.${name}.environmentFile" = inst.environmentFile;
+    })
+    enabledInstances);
   inStore = path: lib.hasPrefix "${builtins.storeDir}/" path;
   enabledInstances = lib.filterAttrs (_: inst: inst.enable) cfg.instances;
 in {
@@ -337,9 +341,10 @@ in {
       example = "/run/secrets/nara.env";
       description = ''
         A file of NAME=value lines for the unit's environment (e.g. NARA_MQTT_PASSWORD),
-        read by systemd when the unit starts. Give an absolute path as a string; a Nix
-        path is named as it is, not copied, but one inside a flake is in the store
-        already, so it warns.
+        read by systemd when the unit starts. Give its absolute path as a string,
+        outside the Nix store. A Nix path, as the Go nara's module took, is named where
+        it is, never copied (with a warning); one already in the store, as a flake's
+        files are, is refused.
       '';
     };
 
@@ -400,14 +405,13 @@ in {
   };
 
   config = lib.mkIf cfg.enable {
-    warnings = let
-      storePath = option: value: lib.optional (builtins.isPath value) "${option}.environmentFile is a Nix path. The unit reads it where it is, but a path inside a flake (or any path already in the Nix store) is world-readable there with the broker password in it; give the absolute path of a file outside the store as a string instead, such as \"/run/secrets/nara.env\".";
-    in
+    warnings =
       lib.optional (units == {}) "services.nara.enable is set, but no nara runs: every instance is disabled and services.nara.mainUnit is false."
-      ++ storePath "services.nara" cfg.environmentFile
+      # A Nix path in the store is refused (assertions); one outside it is named as is.
+      ++ lib.mapAttrsToList (option: path: "${option} is a Nix path (${toString path}): the unit reads the file there, on the machine that runs nara, and nothing copies it there (neither nixos-rebuild --target-host, deploy-rs nor colmena); give the path as a string, \"${toString path}\", to say that is meant.")
+      (lib.filterAttrs (_: value: builtins.isPath value && !inStore (toString value)) environmentFiles)
       ++ lib.concatLists (lib.mapAttrsToList (name: inst:
-        lib.optional (inst.port == null && units."nara-${name}".port == null) "services.nara.instances.${name} has no port and its settings.http_addr names none, so it listens on a free port on 127.0.0.1; set its port to reach its web UI."
-        ++ storePath "services.nara.instances.${name}" inst.environmentFile)
+        lib.optional (inst.port == null && units."nara-${name}".port == null) "services.nara.instances.${name} has no port and its settings.http_addr names none, so it listens on a free port on 127.0.0.1; set its port to reach its web UI.")
       enabledInstances)
       ++ lib.optional (!cfg.mainUnit && (cfg.soulFile != null || cfg.mqttPasswordFile != null)) "services.nara.soulFile or mqttPasswordFile is set, but the unit nara does not run: with instances defined it runs only with services.nara.mainUnit = true.";
 
@@ -429,6 +433,24 @@ in {
         message = "${option} (${path}) is in the Nix store, which every user of the machine can read; keep the secret in a file outside the store (sops-nix, agenix, or a file you place) and give its path.";
       })
       secretOptions
+      ++ lib.mapAttrsToList (option: file: let
+        path = toString file;
+      in
+        if builtins.isPath file
+        then {
+          # No context goes with it: the machine that runs the unit may lack it, and
+          # the next garbage collection removes it.
+          assertion = !inStore path;
+          message = "${option} (${path}) is a Nix path in the Nix store (a flake's files are), which every user of the machine can read, and nothing takes it to the machine that runs nara or keeps it there; keep the file outside the store (sops-nix, agenix, or a file you place) and give its absolute path as a string, such as \"/run/secrets/nara.env\".";
+        }
+        else {
+          assertion = !inStore path && lib.hasPrefix "/" path;
+          message =
+            if inStore path
+            then "${option} (${path}) is in the Nix store, which every user of the machine can read; keep the secret in a file outside the store (sops-nix, agenix, or a file you place) and give its path."
+            else "${option} (\"${path}\") is not an absolute path: systemd ignores a relative EnvironmentFile= and would start nara without the variables in it; give the file's absolute path, such as \"/run/secrets/nara.env\".";
+        })
+      environmentFiles
       ++ lib.mapAttrsToList (_: unit: let
         addr = unit.settings.http_addr or null;
       in {

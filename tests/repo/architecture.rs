@@ -5,7 +5,8 @@
 //! each consumer's typed configuration (`HttpConfig`, `LogConfig`, `IdentityConfig`,
 //! `PlazaConfig`) is data that only `config/` builds; a setting's numeric default is
 //! written once; `config` names of the HTTP half only its typed part; and the plaza and
-//! the HTTP half, their unit tests included, name no configuration at all.
+//! the HTTP half, their unit tests included, name no configuration at all; and the
+//! Architecture chapter's tree names every file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -514,4 +515,41 @@ fn rust_files(dir: &Path) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// The Architecture chapter's tree of `src/` names every file: by its own name
+/// (`hangup.rs`), a folder's `mod.rs` by the folder (`http/`), and the files of a
+/// folder the tree draws whole, with none of its files named (`layering/`), by that
+/// folder.
+#[test]
+fn the_architecture_chapter_names_every_file() {
+    let chapter = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/architecture.md"))
+        .expect("the Architecture chapter");
+    let tree = chapter
+        .split("```text\nsrc/\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the chapter draws src/ in a text block");
+    let named = |word: &str| tree.split(|c: char| c.is_whitespace() || c == ',').any(|w| w == word);
+    let modules: Vec<String> = modules().into_keys().collect();
+    let folder_of = |module: &str| module.rsplit_once("::").map(|(folder, _)| folder.to_string());
+    let last = |module: &str| module.rsplit("::").next().unwrap_or(module).to_string();
+    let file_named = |module: &str| named(&format!("{}.rs", last(module)));
+    let missing: Vec<&String> = modules
+        .iter()
+        .filter(|module| {
+            let is_folder = modules.iter().any(|m| m.starts_with(&format!("{module}::")));
+            if is_folder {
+                return !named(&format!("{}/", last(module)));
+            }
+            let drawn_whole = folder_of(module).is_some_and(|folder| {
+                named(&format!("{}/", last(&folder)))
+                    && !modules
+                        .iter()
+                        .any(|m| folder_of(m).as_deref() == Some(folder.as_str()) && file_named(m))
+            });
+            !(file_named(module) || drawn_whole)
+        })
+        .collect();
+    assert!(missing.is_empty(), "docs/src/architecture.md's tree lacks {missing:?}");
 }

@@ -2,12 +2,19 @@
 //! `fly.toml` and the Fly chapter's `fly secrets set`, and of the OCI chapter's `docker
 //! run`, each with a soul minted as its chapter says, on a host named as that platform
 //! names it (a pod, a Fly Machine, a container). Each must come up bonded under the
-//! minted name, and two replicas must become twins, one speaking for the soul.
+//! minted name, and two replicas must become twins, one speaking for the soul. They
+//! name the project's home with one placeholder (`github:OWNER/nara`,
+//! `ghcr.io/OWNER/nara`), which a test fills in where a recipe is read.
 //!
 //! What the test changes, and only that: the listen address (loopback, a free port),
 //! the soul file's path (the secret's mount point becomes a scratch file), and the
 //! broker, which each recipe names for its own network and the test puts on loopback,
 //! with no announce jitter.
+//!
+//! The Kubernetes replicas run as the pod does: as the Deployment's user and group,
+//! with its fsGroup as a supplementary group, against a soul file owned and moded as
+//! the kubelet writes a Secret's file for that pod. That takes root; elsewhere (a Nix
+//! build) the test says so and runs them as the caller.
 
 use crate::common::broker::Mosquitto;
 use crate::common::repo_files::{console_block, repo_file};
@@ -19,13 +26,75 @@ use std::process::Command;
 use std::time::Duration;
 
 /// A recipe: the variables it gives nara, the name its soul is minted for, where it
-/// mounts the soul file (if it uses one), and a hostname as its platform sets it.
+/// mounts the soul file (if it uses one), a hostname as its platform sets it, and the
+/// user it runs as where the recipe says (a pod's security context).
 struct Recipe {
     platform: &'static str,
     env: BTreeMap<String, String>,
     minted_for: String,
     soul_mount: Option<String>,
     hostname: &'static str,
+    pod: Option<Pod>,
+}
+
+/// What a pod's security context and its Secret volume make of the process and of the
+/// soul file.
+#[derive(Clone, Copy, Debug)]
+struct Pod {
+    uid: u32,
+    gid: u32,
+    fs_group: Option<u32>,
+    /// The volume's `defaultMode`.
+    default_mode: u32,
+}
+
+impl Pod {
+    /// Reads the Deployment's pod security context and the soul volume.
+    fn of(deployment: &Value) -> Pod {
+        let pod = &deployment["spec"]["template"]["spec"];
+        let context = &pod["securityContext"];
+        let id = |key: &str| {
+            context[key]
+                .as_u64()
+                .map(|n| u32::try_from(n).expect("an ID fits in 32 bits"))
+        };
+        let volume = pod["volumes"]
+            .as_array()
+            .and_then(|volumes| volumes.iter().find(|v| v["secret"]["secretName"] == "nara-soul"))
+            .expect("the Deployment mounts the Secret nara-soul");
+        Pod {
+            uid: id("runAsUser").expect("the pod names its user"),
+            gid: id("runAsGroup").expect("the pod names its group"),
+            fs_group: id("fsGroup"),
+            default_mode: file_mode(&volume["secret"]["defaultMode"]),
+        }
+    }
+
+    /// The owner, group and mode the kubelet gives a Secret's file: root's, with the
+    /// volume's mode; with an fsGroup, that group and group read added (a Secret volume
+    /// is read-only, so read and nothing more). Without one it stays root:root.
+    fn soul_file(&self) -> (u32, u32, u32) {
+        match self.fs_group {
+            Some(group) => (0, group, self.default_mode | 0o440),
+            None => (0, 0, self.default_mode),
+        }
+    }
+}
+
+/// A file mode as Kubernetes reads it from YAML: `0440` is octal (YAML 1.1, which
+/// Kubernetes follows, where YAML 1.2 and this parser see a string), a plain number is
+/// decimal (as in JSON). Kubernetes' default is 0644.
+fn file_mode(value: &Value) -> u32 {
+    match value {
+        Value::Null => 0o644,
+        Value::String(text) => {
+            u32::from_str_radix(text, 8).unwrap_or_else(|_| panic!("defaultMode {text} is not octal"))
+        }
+        other => other
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or_else(|| panic!("defaultMode {other} is not a mode")),
+    }
 }
 
 /// The name in the first `nara soul new --name NAME` of `text`.
@@ -42,8 +111,11 @@ fn minted_name(text: &str, source: &str) -> String {
 }
 
 fn kubernetes() -> Recipe {
-    let manifest: Value =
-        serde_yaml_ng::from_str(&repo_file("deploy/kubernetes/deployment.yaml")).expect("the Deployment is YAML");
+    kubernetes_from(&repo_file("deploy/kubernetes/deployment.yaml"))
+}
+
+fn kubernetes_from(deployment: &str) -> Recipe {
+    let manifest: Value = serde_yaml_ng::from_str(deployment).expect("the Deployment is YAML");
     let container = &manifest["spec"]["template"]["spec"]["containers"][0];
     let env = container["env"]
         .as_array()
@@ -73,6 +145,7 @@ fn kubernetes() -> Recipe {
                 .to_string(),
         ),
         hostname: "nara-6b7c9d8f5-abcde",
+        pod: Some(Pod::of(&manifest)),
     }
 }
 
@@ -113,6 +186,7 @@ fn fly() -> Recipe {
         minted_for: minted_for.expect("the Fly chapter mints the soul in `fly secrets set`"),
         soul_mount: None,
         hostname: "3d8d9e1b2c4e58",
+        pod: None,
     }
 }
 
@@ -148,6 +222,7 @@ fn docker() -> Recipe {
         minted_for: minted_name(&block, "the OCI chapter"),
         soul_mount,
         hostname: "3f2a9c1d0b7e",
+        pod: None,
     }
 }
 
@@ -226,6 +301,38 @@ fn under_hostname(command: &mut Command, hostname: &'static str) {
     }
 }
 
+/// Writes the soul `file` as the kubelet writes a Secret's file for `pod` (owner, group
+/// and mode), and makes `command` run as the pod's process: its user, its group, and
+/// the fsGroup as a supplementary group. The scratch folder is opened to every user, as
+/// a pod's mount point is to the pod. Needs root.
+fn as_the_pod(command: &mut Command, pod: Pod, file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (owner, group, mode) = pod.soul_file();
+    std::os::unix::fs::chown(file, Some(owner), Some(group)).expect("the soul file is given the kubelet's owner");
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).expect("the soul file is given its mode");
+    let folder = file.parent().expect("the soul file is in the scratch folder");
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).expect("the scratch folder opens");
+    let groups: Vec<libc::gid_t> = pod.fs_group.into_iter().collect();
+    #[expect(
+        unsafe_code,
+        reason = "setgroups(2), setgid(2) and setuid(2) between fork and exec have no safe wrapper"
+    )]
+    // SAFETY: the closure runs in the forked child before exec; it only makes system
+    // calls on a buffer prepared before the fork, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                || libc::setgid(pod.gid) != 0
+                || libc::setuid(pod.uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// This process's user and group IDs.
 fn own_ids() -> (u32, u32) {
     use std::os::unix::fs::MetadataExt;
@@ -255,6 +362,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
             *value = soul.to_string();
         }
     }
+    let mut soul_file = None;
     if let Some(mount) = &recipe.soul_mount {
         let file: PathBuf = scratch.join("soul");
         std::fs::write(&file, soul).expect("the soul file is written");
@@ -263,6 +371,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
                 *value = file.display().to_string();
             }
         }
+        soul_file = Some(file);
     }
     let mut command = Command::new(nara_bin());
     if namespaces_allowed() {
@@ -272,6 +381,17 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
             "{}: no UTS namespace here; the machine's own hostname stands in",
             recipe.platform
         );
+    }
+    if let Some(pod) = recipe.pod {
+        if own_ids().0 == 0 {
+            let file = soul_file.as_deref().expect("a pod's soul is a mounted file");
+            as_the_pod(&mut command, pod, file);
+        } else {
+            eprintln!(
+                "{}: not root here, so the pod's user (uid {}) cannot be taken; nara runs as the caller",
+                recipe.platform, pod.uid
+            );
+        }
     }
     command
         .env_clear()
@@ -285,6 +405,16 @@ async fn check(recipe: Recipe) {
     let scratch = tempfile::tempdir().expect("a scratch directory");
     let soul = mint_soul(&recipe.minted_for);
     let first = replica(&recipe, &soul, &broker, scratch.path());
+    if let Some(pod) = recipe.pod.filter(|_| own_ids().0 == 0) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", first.child.id())).expect("the process status");
+        let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or_default();
+        assert_eq!(
+            uid.split_whitespace().nth(1),
+            Some(pod.uid.to_string().as_str()),
+            "{}: nara runs as the pod's user: {uid}",
+            recipe.platform
+        );
+    }
     let status = first.get_json("/api/status").await;
     assert_eq!(
         status["name"], recipe.minted_for,
@@ -327,6 +457,109 @@ async fn the_fly_recipe_comes_up_bonded_and_its_machines_are_twins() {
 #[tokio::test]
 async fn the_docker_run_recipe_comes_up_bonded_and_two_containers_are_twins() {
     check(docker()).await;
+}
+
+/// The soul file is readable by the pod only because of the fsGroup: the manifest
+/// before it (no fsGroup, mode 0400) left the file root:root, which uid 65534 cannot
+/// read.
+#[test]
+fn the_pod_reads_its_soul_through_the_fs_group() {
+    let pod = kubernetes().pod.expect("the Deployment is a pod");
+    let (owner, group, mode) = pod.soul_file();
+    assert_eq!(owner, 0, "the kubelet writes a Secret's files as root");
+    assert_ne!(pod.uid, owner, "the pod does not run as root");
+    assert_eq!(Some(group), pod.fs_group, "the file's group is the pod's fsGroup");
+    assert_eq!(mode & 0o040, 0o040, "the group may read the soul");
+    assert_eq!(mode & 0o007, 0, "no one else may");
+
+    let before = Pod {
+        fs_group: None,
+        default_mode: 0o400,
+        ..pod
+    };
+    assert_eq!(before.soul_file(), (0, 0, 0o400));
+    assert_eq!(
+        file_mode(&serde_yaml_ng::from_str("0440").expect("YAML")),
+        0o440,
+        "a leading zero is octal, as Kubernetes reads it"
+    );
+    assert_eq!(file_mode(&serde_yaml_ng::from_str("288").expect("YAML")), 0o440);
+}
+
+/// The placeholder the recipes give this repository's account, in its flake reference
+/// `github:OWNER/nara` and its image `ghcr.io/OWNER/nara`.
+const OWNER: &str = "OWNER";
+
+/// `text` with the placeholder filled in, as a reader deploying from their own copy
+/// would fill it: an account's name, in lowercase as ghcr.io wants it.
+fn with_home(text: &str, account: &str) -> String {
+    text.replace(&format!("github:{OWNER}/"), &format!("github:{account}/"))
+        .replace(
+            &format!("ghcr.io/{OWNER}/"),
+            &format!("ghcr.io/{}/", account.to_lowercase()),
+        )
+}
+
+/// Every flake reference and image the recipes give nara, by the account that holds it.
+fn homes(text: &str) -> Vec<String> {
+    ["github:", "ghcr.io/"]
+        .iter()
+        .flat_map(|prefix| {
+            text.match_indices(prefix).filter_map(move |(at, _)| {
+                let rest = &text[at + prefix.len()..];
+                let (account, after) = rest.split_once('/')?;
+                after.starts_with("nara").then(|| format!("{prefix}{account}/nara"))
+            })
+        })
+        .collect()
+}
+
+/// One home for the project: every chapter, the README and the Kubernetes base name
+/// nara's flake and image with the same placeholder (never the Go nara's repository),
+/// and filled in, the Kubernetes image is a name a registry takes.
+#[test]
+fn every_recipe_names_the_same_home() {
+    let mut files: Vec<String> = ["README.md", "deploy/kubernetes/kustomization.yaml"]
+        .map(String::from)
+        .to_vec();
+    for dir in ["docs/src", "docs/src/deploy"] {
+        let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&full).expect("the book's folder") {
+            let path = entry.expect("a chapter").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                files.push(format!("{dir}/{}", path.file_name().expect("a name").to_string_lossy()));
+            }
+        }
+    }
+    let mut seen = 0;
+    for file in &files {
+        for home in homes(&repo_file(file)) {
+            seen += 1;
+            assert!(
+                home == format!("github:{OWNER}/nara") || home == format!("ghcr.io/{OWNER}/nara"),
+                "{file} names nara's home as {home}, not with the placeholder {OWNER}"
+            );
+        }
+    }
+    assert!(seen >= 6, "the recipes name nara's home {seen} times");
+
+    let kustomization: Value =
+        serde_yaml_ng::from_str(&repo_file("deploy/kubernetes/kustomization.yaml")).expect("the kustomization is YAML");
+    let image = kustomization["images"][0]["newName"]
+        .as_str()
+        .expect("the base names its image");
+    let filled = with_home(image, "Some-Account");
+    assert_eq!(filled, "ghcr.io/some-account/nara");
+    assert!(
+        filled
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"./-_".contains(&b)),
+        "{filled} is not an image name a registry takes"
+    );
+    assert_eq!(
+        with_home("nix run github:OWNER/nara/<rev>", "Some-Account"),
+        "nix run github:Some-Account/nara/<rev>"
+    );
 }
 
 #[test]

@@ -16,9 +16,31 @@ test("the page loads without console errors and shows the nara's name and versio
   assert.equal(await page.getByTestId("nara-version").textContent(), expected.version);
   assert.equal(await page.getByTestId("plaza-state").textContent(), "alone");
   assert.match(await page.getByTestId("empty-state").textContent(), /runs alone/);
+  // The command to copy keeps the name: pasted, it must not rename the nara.
+  assert.equal(
+    await page.getByTestId("empty-state").locator("code").textContent(),
+    "nara --name solo --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul",
+  );
   await page.screenshot({ path: `${artifacts}standalone.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test("a read-only nara alone on the plaza says it waits for each nara's next newspaper", async () => {
+  const broker = await startBroker();
+  const watcher = await startNara(["--name", "watcher", "--read-only", "--mqtt-url", broker.url]);
+  const { page, errors } = await openPage();
+  await page.goto(watcher.url);
+  // Connected: a read-only nara's header says standby (it never speaks).
+  await page.getByTestId("plaza-state").filter({ hasText: "standby" }).waitFor();
+  const text = await page.getByTestId("empty-state").textContent();
+  assert.match(text, /--read-only/);
+  assert.match(text, /next newspaper/);
+  assert.doesNotMatch(text, /within a few seconds/);
+  assert.deepEqual(errors, []);
+  await page.close();
+  await stop(watcher.child);
+  await stop(broker.child);
 });
 
 test("naras joining appear without a reload, and one leaving turns OFFLINE", async () => {

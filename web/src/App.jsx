@@ -79,7 +79,7 @@ export function App() {
       )}
       {!error || status ? <Header status={status} uptime={uptime} connection={connection} /> : null}
       <main>
-        {others.length === 0 && status && <EmptyState plaza={status.plaza} />}
+        {others.length === 0 && status && <EmptyState plaza={status.plaza} name={status.name} />}
         {others.length > 0 && <RolloutView peers={list} now={now} />}
         {list.length > 0 && <PeerList peers={list} now={now} />}
       </main>

@@ -1,5 +1,5 @@
-// What a nara on its own shows: how to join a plaza.
-export function EmptyState({ plaza }) {
+// What a nara on its own shows: how to join a plaza, under its own name.
+export function EmptyState({ plaza, name }) {
   if (plaza.configured && !plaza.connected) {
     const trouble = plaza.broker_trouble;
     return (
@@ -11,6 +11,18 @@ export function EmptyState({ plaza }) {
         </p>
         <p>
           <a href="/docs/troubleshooting.html">Troubleshooting</a> lists what each message means.
+        </p>
+      </section>
+    );
+  }
+  if (plaza.configured && plaza.read_only) {
+    return (
+      <section class="card empty" data-testid="empty-state">
+        <h2>No other naras yet</h2>
+        <p>
+          This nara is connected to its broker and watches with <code>--read-only</code>: it sends no hello, so
+          no nara answers it. It learns each nara at that nara's next newspaper, up to one newspaper interval
+          away (30 seconds by default; a Go nara's, 30 seconds to 5 minutes).
         </p>
       </section>
     );
@@ -36,7 +48,7 @@ export function EmptyState({ plaza }) {
         versions they run:
       </p>
       <pre>
-        <code>nara --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul</code>
+        <code>nara --name {name} --mqtt-url mqtt://broker.lan:1883 --soul-file /etc/nara/soul</code>
       </pre>
       <p>
         <a href="/docs/plaza.html">The plaza chapter</a> explains souls, brokers and how to run one for a

@@ -199,7 +199,8 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
         config["Healthcheck"]["Test"][2] == "healthcheck",
         "oci: the healthcheck is not `nara healthcheck`".into(),
     );
-    // The static nara and the CA bundle, nothing else: no loader, no glibc, no shell.
+    // The static nara, the CA bundle and nsswitch.conf (files before DNS), nothing
+    // else: no loader, no glibc, no shell.
     expect(
         config["Entrypoint"][0] == "/nix/store/00000000000000000000000000000000-nara-static/bin/nara",
         format!(
@@ -208,9 +209,9 @@ pub fn run(root: &Path, bin: &Path) -> Result<(), String> {
         ),
     );
     expect(
-        oci["contents"] == json!(["ca-certificates"]),
+        oci["contents"] == json!(["ca-certificates", {"etc/nsswitch.conf": "hosts: files dns\n"}]),
         format!(
-            "oci: the image holds more than the CA bundle beside nara: {}",
+            "oci: the image holds more than the CA bundle and nsswitch.conf (hosts: files dns) beside nara: {}",
             oci["contents"]
         ),
     );
@@ -293,6 +294,7 @@ fn ci_problems(workflow: &Value) -> Vec<String> {
 const OCI_EXPRESSION: &str = r#"import ./nix/oci.nix {
   lib.getExe = p: "${p.outPath}/bin/${p.meta.mainProgram}";
   dockerTools = { buildLayeredImage = args: args; caCertificates = "ca-certificates"; };
+  writeTextDir = path: text: { ${path} = text; };
   nara-static = { version = "0.0.0"; outPath = "/nix/store/00000000000000000000000000000000-nara-static"; meta = { mainProgram = "nara"; description = "nara"; }; };
   revision = "0000000";
 }"#;

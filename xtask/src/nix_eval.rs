@@ -284,6 +284,7 @@ fn derivations_expression(lib: &Path) -> String {
     cargoAudit = args: args;
   }};
   glibc = stub "glibc" // {{ static = stub "glibc-static"; }};
+  libidn2 = stub "libidn2";
   commands = lib.importTOML ./nix/commands.toml;
   tools = lib.filter (tool: tool ? nixpkgs) (lib.attrValues commands.tools);
   # Each tool of the table as a stub named by its nixpkgs attribute, where the table says.
@@ -302,7 +303,7 @@ fn derivations_expression(lib: &Path) -> String {
       revision = "000000000000";
     }};
     nara = import ./nix/nara.nix {{ inherit lib craneLib crateArgs; nara-web = stub "nara-web"; }};
-    nara-static = import ./nix/nara-static.nix {{ inherit lib glibc craneLib crateArgs nara; removeReferencesTo = stub "remove-references-to"; }};
+    nara-static = import ./nix/nara-static.nix {{ inherit lib glibc libidn2 craneLib crateArgs nara; removeReferencesTo = stub "remove-references-to"; }};
     checks = import ./nix/checks.nix ({{
       inherit lib stdenv craneLib crateArgs nara nara-static buildPackages;
       runCommand = name: env: _script: stub name // env;
@@ -323,7 +324,8 @@ fn derivations_expression(lib: &Path) -> String {
     ++ expect (static.cargoArtifacts.args.CARGO_BUILD_TARGET or null == target && static.cargoArtifacts.args.${{flags}} or null == "-C target-feature=+crt-static") (says "nara-static's dependency layer is built the same way, so it is reused")
     ++ expect (static.cargoArtifacts.args.CARGO_PROFILE == "release" && nara-static.CARGO_PROFILE == "release") (says "nara-static is the release profile")
     ++ expect (lib.elem glibc.static (nara-static.buildInputs or [])) (says "nara-static links glibc's static libc")
-    ++ expect (lib.elem glibc (nara-static.disallowedReferences or []) && lib.elem glibc.static (nara-static.disallowedReferences or [])) (says "no glibc may be left in nara-static's closure")
+    ++ expect (nara-static.allowedReferences or null == []) (says "nothing may be left in nara-static's closure (allowedReferences = [])")
+    ++ expect (lib.all (path: lib.hasInfix "-t ${{path}}" (nara-static.postInstall or "")) [ glibc.outPath glibc.static.outPath libidn2.outPath ]) (says "nara-static strips the store paths of glibc and of the libidn2 glibc names")
     ++ expect (!(nara ? CARGO_BUILD_TARGET) && !(lib.any (lib.hasSuffix "_RUSTFLAGS") (lib.attrNames nara))) (says "nara itself stays the ordinary dynamic build")
     ++ expect (lib.meta.availableOn hostPlatform nara && lib.meta.availableOn hostPlatform nara-static) (says "nara and nara-static are available on ${{hostPlatform.system}}")
     ++ expect (!(lib.meta.availableOn (lib.systems.elaborate "aarch64-darwin") nara-static)) (says "nara-static is Linux only")

@@ -320,7 +320,8 @@ impl Environment {
 
     /// nix/nara-static.nix: the release build for the host's glibc target with
     /// +crt-static given through the target's RUSTFLAGS variable (nix/crate-args.nix),
-    /// then `file` and `ldd` must both see a static binary.
+    /// then `file` and `ldd` must both see a static binary, with no store path in it
+    /// (what `allowedReferences = []` holds under Nix).
     fn nara_static(&self) -> Result<(), String> {
         let Some(target) = static_target() else {
             eprintln!("twin nara-static: SKIPPED: packages.nara-static is for Linux on x86_64 and aarch64 only");
@@ -345,6 +346,16 @@ impl Environment {
         if !(loader.contains("statically linked") || loader.contains("not a dynamic executable")) {
             return Err(format!("ldd finds shared libraries: {loader}"));
         }
+        // Under Nix the bundle's folder is a store path too, which nothing strips.
+        let binary = std::fs::read(&installed).map_err(|e| e.to_string())?;
+        let bundle = self.bundle().display().to_string();
+        for needle in ["/nix/store/", bundle.as_str()] {
+            if binary.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                return Err(format!(
+                    "the static nara names {needle}: a store path would be left in its closure"
+                ));
+            }
+        }
         let size = std::fs::metadata(&installed).map_err(|e| e.to_string())?.len();
         eprintln!(
             "twin nara-static: installed {} ({size} bytes): {}; ldd: {}",
@@ -362,14 +373,8 @@ impl Environment {
             eprintln!("twin oracle-static: SKIPPED: there is no static nara on this platform");
             return Ok(());
         }
-        // Nix's sandbox has a loopback of its own, so the check names a fixed port;
-        // here, where the namespace may be the machine's, a free one.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free loopback port: {e}"))?
-            .port();
         self.oracle("oracle-static", &self.nara_static_bin(), |c| {
-            c.env("ORACLE_MQTT_PORT", port.to_string());
+            c.env("ORACLE_MQTT_PORT", "free");
         })
     }
 
