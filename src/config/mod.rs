@@ -170,17 +170,6 @@ pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, Config
     Ok(config)
 }
 
-/// The configuration `args` (program name first) and `env` give, as a start would load
-/// it: for tests and tools that start nara in-process.
-pub fn from_args<I, T>(args: I, env: &Environment) -> Result<Config, ConfigError>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString>,
-{
-    let invocation = cli::parse(args).map_err(|e| ConfigError(cli::error_line(&e).unwrap_or_default()))?;
-    load(&invocation, env)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

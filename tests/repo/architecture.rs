@@ -275,7 +275,7 @@ fn variable_names_are_written_only_where_settings_are_declared() {
     // Ours (NARA_*), and the other tools' that resolvers read (PORT, RUST_LOG, ...), as
     // the string a lookup would take (`HOST:PORT` in a message is no lookup): only in
     // the files that declare settings.
-    let others: BTreeSet<&str> = nara::config::list::all()
+    let others: BTreeSet<&str> = nara::all_settings()
         .flat_map(|s| s.also_reads.iter().copied())
         .collect();
     assert!(
@@ -452,9 +452,9 @@ fn no_numeric_default_of_a_setting_is_written_outside_its_declaration() {
     // anywhere outside `config/` (src/ with its unit tests, the integration tests,
     // examples and fuzz targets).
     let generic = ["http", "plaza", "max", "after"];
-    let numeric: Vec<(&str, Vec<&str>, Vec<String>)> = nara::config::list::all()
+    let numeric: Vec<(&str, Vec<&str>, Vec<String>)> = nara::all_settings()
         .filter_map(|setting| match setting.default {
-            nara::config::layering::DefaultValue::Value(value) => Some((setting, value)),
+            nara::DefaultValue::Value(value) => Some((setting, value)),
             _ => None,
         })
         .map(|(setting, value)| {

@@ -4,8 +4,7 @@
 
 use crate::common::free_port;
 use crate::common::repo_files::console_block;
-use nara::config::layering::{DefaultValue, Setting, Shape};
-use nara::config::{cli, list};
+use nara::{DefaultValue, Setting, Shape, all_settings, cli};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 
@@ -63,7 +62,7 @@ fn documented_rows(chapter: &str) -> BTreeSet<[String; 4]> {
 
 #[test]
 fn the_configuration_chapter_lists_exactly_the_declared_settings() {
-    let declared: BTreeSet<[String; 4]> = list::all().map(expected_row).collect();
+    let declared: BTreeSet<[String; 4]> = all_settings().map(expected_row).collect();
     let documented = documented_rows(&chapter());
     let undocumented: Vec<_> = declared.difference(&documented).collect();
     let undeclared: Vec<_> = documented.difference(&declared).collect();
@@ -76,7 +75,7 @@ fn the_configuration_chapter_lists_exactly_the_declared_settings() {
 #[test]
 fn the_chapter_names_every_variable_of_other_tools_that_a_setting_reads() {
     let chapter = chapter();
-    let missing: Vec<&str> = list::all()
+    let missing: Vec<&str> = all_settings()
         .flat_map(|s| s.also_reads.iter().copied())
         .filter(|var| !chapter.contains(&code(var)))
         .collect();
@@ -86,7 +85,7 @@ fn the_chapter_names_every_variable_of_other_tools_that_a_setting_reads() {
 #[test]
 fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared() {
     let help = cli::command().render_long_help().to_string();
-    for setting in list::all() {
+    for setting in all_settings() {
         let shown = match setting.flag {
             Some(flag) => format!("--{flag}"),
             None => setting.env[0].to_string(),
@@ -103,8 +102,8 @@ fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared
             );
         }
     }
-    let declared_env: BTreeSet<&str> = list::all().flat_map(|s| s.env.iter().copied()).collect();
-    let declared_flags: BTreeSet<String> = list::all()
+    let declared_env: BTreeSet<&str> = all_settings().flat_map(|s| s.env.iter().copied()).collect();
+    let declared_flags: BTreeSet<String> = all_settings()
         .flat_map(|s| s.flag.into_iter().chain(s.aliases.iter().copied()))
         .map(|f| format!("--{f}"))
         .collect();
@@ -193,7 +192,7 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
         .filter_map(|line| line.trim().strip_suffix(" = mkOption {"))
         .collect();
     assert!(typed.len() >= 5, "found too few typed settings: {typed:?}");
-    let file_keys: BTreeSet<&str> = list::all().filter(|s| s.in_file).map(|s| s.key).collect();
+    let file_keys: BTreeSet<&str> = all_settings().filter(|s| s.in_file).map(|s| s.key).collect();
     for key in &typed {
         assert!(
             file_keys.contains(key),
@@ -208,7 +207,7 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
         .expect("log_format is an enum in the module");
     for value in log_format.split_whitespace().map(|v| v.trim_matches('"')) {
         assert!(
-            nara::logging::LogFormat::parse(value).is_ok(),
+            nara::LogFormat::parse(value).is_ok(),
             "the module allows log_format {value:?}, which nara refuses"
         );
     }
