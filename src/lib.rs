@@ -50,7 +50,6 @@ pub use crate::signals::Signals;
 pub use crate::http::config::{HttpConfig, StreamLimits};
 pub use crate::logging::{LogConfig, LogFormat};
 pub use crate::plaza::config::PlazaConfig;
-pub use crate::plaza::identity::IdentityConfig;
 
 // The settings' declarations, which --help, the TOML keys and the book follow.
 pub use crate::config::layering::{DefaultValue, Setting, Shape};

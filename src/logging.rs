@@ -10,9 +10,9 @@ use tracing_subscriber::EnvFilter;
 #[derive(Clone, Debug)]
 pub struct LogConfig {
     /// How log lines look.
-    pub format: LogFormat,
+    pub(crate) format: LogFormat,
     /// The filter (`info`, `nara=debug,hyper=info`), validated when it was resolved.
-    pub filter: String,
+    pub(crate) filter: String,
 }
 
 /// How log lines look.

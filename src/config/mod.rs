@@ -9,9 +9,9 @@
 pub mod cli;
 pub(crate) mod host;
 pub(crate) mod http;
-pub mod identity;
-pub mod layering;
-pub mod list;
+pub(crate) mod identity;
+pub(crate) mod layering;
+pub(crate) mod list;
 pub(crate) mod listen_addr;
 pub(crate) mod log;
 pub(crate) mod plaza;
@@ -46,12 +46,12 @@ pub struct Config {
     /// How log lines look and which are written.
     pub log: LogConfig,
     /// Who this nara is: its name and soul, and advice when they do not belong together.
-    pub identity: IdentityConfig,
+    pub(crate) identity: IdentityConfig,
     /// The plaza: broker, timings, policy.
-    pub plaza: PlazaConfig,
+    pub(crate) plaza: PlazaConfig,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The settings resolved and validated, with no secret (soul, password, machine-id)

@@ -6,11 +6,11 @@
 
 mod broker_backoff;
 pub(crate) mod broker_trouble;
-pub mod config;
+pub(crate) mod config;
 pub mod event;
 mod freshness;
-pub mod identity;
-pub mod message;
+pub(crate) mod identity;
+pub(crate) mod message;
 pub mod newspaper;
 mod presence;
 pub(crate) mod role;
@@ -77,7 +77,7 @@ pub(crate) struct BrokerTrouble {
     /// In a word: credentials, protocol, tls, refused, unreachable or lost.
     pub(crate) cause: broker_trouble::Cause,
     /// What happened and what to check, without credentials.
-    pub message: String,
+    message: String,
     /// When it first failed this way, RFC 3339.
     pub(crate) since: String,
 }
@@ -202,11 +202,6 @@ impl Plaza {
 
     fn view(&self) -> LockedView<'_> {
         self.view.lock()
-    }
-
-    /// Every known nara, this one included.
-    pub fn peers(&self) -> Vec<Peer> {
-        self.view().snapshot()
     }
 
     /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader until the
@@ -383,7 +378,7 @@ impl Plaza {
     }
 
     /// Marks silent naras MISSING and announces it.
-    pub fn sweep(&self) {
+    fn sweep(&self) {
         let mut view = self.view();
         let changes = view.sweep(SystemTime::now());
         if !changes.is_empty() {

@@ -43,7 +43,7 @@ pub struct Peer {
     pub revision: String,
     /// Where its web UI is, if its newspaper says.
     pub public_url: Option<String>,
-    /// Its last version changes, oldest first (at most [`VERSION_HISTORY`]).
+    /// Its last version changes, oldest first (at most `VERSION_HISTORY`).
     pub version_history: Vec<VersionChange>,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
@@ -59,7 +59,7 @@ pub struct Peer {
 }
 
 /// How many version changes each peer keeps.
-pub const VERSION_HISTORY: usize = 8;
+const VERSION_HISTORY: usize = 8;
 
 /// A nara's version, as its newspapers said it changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -90,7 +90,7 @@ pub struct Change {
 /// The kind of a change, as `/api/events` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// First heard from.
     Join,
     /// Back online, or another revision.

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// One setting as resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+struct Line {
     /// The setting's key.
     pub(crate) key: &'static str,
     /// The value as shown: quoted, `<redacted>`, or `unset`.
@@ -44,7 +44,8 @@ impl Report {
     }
 
     /// The lines recorded so far.
-    pub fn lines(&self) -> &[Line] {
+    #[cfg(test)]
+    fn lines(&self) -> &[Line] {
         &self.lines
     }
 }

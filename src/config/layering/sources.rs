@@ -35,7 +35,7 @@ pub(crate) struct Sources {
 impl Sources {
     /// `flags` holds what the command line gave, by setting key (a switch's value is
     /// `true`); `file` is the parsed `--config` file, if one was named.
-    pub fn new(flags: BTreeMap<&'static str, String>, env: Environment, file: Option<SettingsFile>) -> Self {
+    pub(crate) fn new(flags: BTreeMap<&'static str, String>, env: Environment, file: Option<SettingsFile>) -> Self {
         Sources { flags, env, file }
     }
 
