@@ -9,7 +9,6 @@ use tracing_subscriber::EnvFilter;
 /// How log lines look and which ones are written.
 #[derive(Clone, Debug)]
 pub struct LogConfig {
-    /// How log lines look.
     pub(crate) format: LogFormat,
     /// The filter (`info`, `nara=debug,hyper=info`), validated when it was resolved.
     pub(crate) filter: String,

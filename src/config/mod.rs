@@ -59,9 +59,7 @@ pub struct Config {
 /// secrets are final; the others are plans.
 #[derive(Debug)]
 pub struct Settings {
-    /// The HTTP half's part.
     pub(crate) http: HttpConfig,
-    /// Logging's part.
     pub(crate) log: LogConfig,
     identity: IdentityPlan,
     plaza: PlazaPlan,

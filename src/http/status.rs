@@ -9,7 +9,6 @@ use serde::Serialize;
 /// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
 pub(crate) struct StatusReport<'a> {
-    /// This nara's name.
     pub(crate) name: &'a str,
     /// Derived from soul and name.
     pub(crate) id: &'a str,

@@ -12,7 +12,6 @@ use std::time::Duration;
 pub(crate) struct Secret(String);
 
 impl Secret {
-    /// Wraps `text`.
     pub(crate) fn new(text: impl Into<String>) -> Self {
         Secret(text.into())
     }
@@ -36,11 +35,8 @@ pub(crate) struct Broker {
     pub(crate) tls: bool,
     /// Host name or IP address.
     pub(crate) host: String,
-    /// TCP port.
     pub(crate) port: u16,
-    /// The user name, if any.
     pub(crate) user: Option<String>,
-    /// The password, if any.
     pub(crate) password: Option<Secret>,
     /// Where an operator gives the password (its flags, variables, credential), for the
     /// message when the broker refuses it.

@@ -176,11 +176,8 @@ pub enum SoulSource {
 /// name.
 #[derive(Clone, Debug)]
 pub(crate) struct IdentityConfig {
-    /// This nara's name.
     pub(crate) name: String,
-    /// This nara's soul.
     pub(crate) soul: Soul,
-    /// Where the soul came from.
     pub(crate) soul_source: SoulSource,
     /// Set when the soul was minted for another name: what to do about it.
     pub(crate) bond_advice: Option<String>,
@@ -188,7 +185,7 @@ pub(crate) struct IdentityConfig {
 
 /// This nara's public identity and its signing key.
 pub struct Identity {
-    /// This nara's name.
+    /// The name it goes by: its topics and every message it sends carry it.
     pub name: String,
     /// The nara ID, from soul and name.
     pub id: String,
@@ -196,7 +193,6 @@ pub struct Identity {
     pub public_key: String,
     /// False when the soul was minted for another name.
     pub bonded: bool,
-    /// Where the soul came from.
     pub(crate) soul_source: SoulSource,
     /// When the soul was minted for another name: what the operator should do.
     pub(crate) bond_advice: Option<String>,

@@ -71,7 +71,6 @@ pub struct Message {
     pub(crate) name: String,
     /// The sender's public key (standard Base64), which the signature was checked against.
     pub(crate) public_key: String,
-    /// What it says.
     pub(crate) body: Body,
 }
 

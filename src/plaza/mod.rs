@@ -46,7 +46,6 @@ use view_feed::{LockedView, ViewFeed};
 pub struct Plaza {
     /// This nara's identity, which signs what it sends.
     pub identity: Identity,
-    /// The plaza's settings.
     pub(crate) config: PlazaConfig,
     /// Also where the process's start is kept, which the newspapers' uptime reads.
     metrics: Arc<Metrics>,

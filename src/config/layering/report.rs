@@ -7,7 +7,6 @@ use std::fmt;
 /// One setting as resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
-    /// The setting's key.
     pub(crate) key: &'static str,
     /// The value as shown: quoted, `<redacted>`, or `unset`.
     pub(crate) shown: String,

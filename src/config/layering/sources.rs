@@ -17,9 +17,7 @@ use std::fmt;
 /// `true` or `false`), parsed when resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Resolved<T> {
-    /// The value.
     pub(crate) value: T,
-    /// Where it was found.
     pub(crate) origin: Origin,
 }
 
