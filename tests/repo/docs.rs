@@ -1,12 +1,14 @@
 //! The book and `--help` must keep up with the code: the settings' declarations, the
 //! command line's help and the configuration chapter name the same flags, variables,
-//! file keys and defaults, and the module chapters name every module option.
+//! file keys and defaults, the module chapters name every module option, and the
+//! architecture chapter's tree names every file under `src/`.
 
 use crate::common::free_port;
-use crate::common::repo_files::console_block;
+use crate::common::repo_files::{console_block, repo_file};
 use nara::{DefaultValue, Setting, Shape, all_settings, cli};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 
 fn chapter() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md"))
@@ -147,6 +149,67 @@ fn the_chapter_names_every_subcommand_flag() {
 }
 
 /// Option names a module declares (`name = mkOption`, `secretPath`, `mkEnableOption`, ...).
+/// The files the architecture chapter's tree of `src/` names, as paths under `src/`
+/// (`config/identity/name.rs`): an entry's depth is where its `├──` or `└──` stands, and
+/// one entry may name several files (`assets.rs, encoding.rs`) before its description.
+fn files_in_the_tree(chapter: &str) -> BTreeSet<String> {
+    let tree = chapter
+        .split("```text\nsrc/\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the architecture chapter draws src/ in a text block");
+    let mut dirs: Vec<&str> = Vec::new();
+    let mut files = BTreeSet::new();
+    for line in tree.lines() {
+        let Some(at) = line.find("── ") else { continue };
+        let depth = (line[..at].chars().count() - 1) / 4;
+        dirs.truncate(depth);
+        for word in line[at + "── ".len()..].split_whitespace() {
+            let name = word.trim_end_matches(',');
+            if let Some(dir) = name.strip_suffix('/') {
+                dirs.push(dir);
+            } else if name.ends_with(".rs") {
+                files.insert(dirs.iter().chain([&name]).copied().collect::<Vec<_>>().join("/"));
+            }
+            if !word.ends_with(',') {
+                break;
+            }
+        }
+    }
+    files
+}
+
+/// Every `.rs` file under `dir`, as a path under `root`.
+fn rust_files(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).expect("src/ lists") {
+        let path = entry.expect("src/ lists").path();
+        if path.is_dir() {
+            rust_files(root, &path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let relative = path.strip_prefix(root).expect("under src/");
+            found.insert(relative.to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn the_architecture_chapter_names_every_file_under_src() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut on_disk = BTreeSet::new();
+    rust_files(&src, &src, &mut on_disk);
+    let drawn = files_in_the_tree(&repo_file("docs/src/architecture.md"));
+    assert!(
+        drawn.contains("config/identity/name.rs") && drawn.contains("http/assets.rs"),
+        "the tree reads nested and shared lines: {drawn:?}"
+    );
+    let missing: Vec<&String> = on_disk.difference(&drawn).collect();
+    let gone: Vec<&String> = drawn.difference(&on_disk).collect();
+    assert!(
+        missing.is_empty() && gone.is_empty(),
+        "docs/src/architecture.md's tree misses {missing:?} and names {gone:?}, which src/ does not have"
+    );
+}
+
 fn module_options(module: &str) -> Vec<String> {
     let source =
         std::fs::read_to_string(format!("{}/{module}", env!("CARGO_MANIFEST_DIR"))).expect("the module is readable");
