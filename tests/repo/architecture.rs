@@ -4,8 +4,9 @@
 //! there only; environment variable names are written only where settings are declared;
 //! each consumer's typed configuration (`HttpConfig`, `LogConfig`, `IdentityConfig`,
 //! `PlazaConfig`) is data that only `config/` builds; a setting's numeric default is
-//! written once; `config` names of the HTTP half only its typed part; and the plaza and
-//! the HTTP half, their unit tests included, name no configuration at all.
+//! written once; `config` names of the HTTP half only its typed part; the plaza and
+//! the HTTP half, their unit tests included, name no configuration at all; and `lib.rs`
+//! declares every room a private module and names what leaves the crate by `pub use`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -242,6 +243,52 @@ fn no_file_imports_another_that_imports_it_back() {
             panic!("import circle: {}", cycle.join(" -> "));
         }
     }
+}
+
+#[test]
+fn lib_declares_private_modules_and_a_pub_use_facade() {
+    // As mini-redis does: each room is a private module, and what the binary, the
+    // tests, examples and fuzz targets use leaves the crate by a `pub use` in lib.rs, so
+    // `pub` inside a room means only "lib.rs may name it". `testing` alone is a public
+    // module, hidden from the docs, for the targets that cannot see `#[cfg(test)]`.
+    let modules = modules();
+    let lib = code_of(&modules["lib"]);
+    let rooms: BTreeSet<&str> = modules
+        .keys()
+        .map(|module| room(module))
+        .filter(|room| !["lib", "main", "testing"].contains(room))
+        .collect();
+    let mut private = BTreeSet::new();
+    let mut facade = Vec::new();
+    let mut offenders = Vec::new();
+    let mut testing_hidden = false;
+    let mut previous = "";
+    for line in lib.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("mod ").and_then(|rest| rest.strip_suffix(';')) {
+            private.insert(name);
+        } else if line == "pub mod testing;" {
+            testing_hidden = previous == "#[doc(hidden)]";
+        } else if line.starts_with("pub use crate::") {
+            facade.push(line);
+        } else if line.starts_with("pub") {
+            offenders.push(line);
+        }
+        previous = line;
+    }
+    assert!(rooms.contains("config") && rooms.contains("metrics"), "{rooms:?}");
+    assert_eq!(
+        private, rooms,
+        "every room, and nothing else, is a private `mod` of lib.rs"
+    );
+    assert!(testing_hidden, "lib.rs declares `#[doc(hidden)] pub mod testing;`");
+    assert!(
+        facade.iter().any(|line| line.contains("Nara")),
+        "the facade names what the binary starts: {facade:?}"
+    );
+    assert!(
+        offenders.is_empty(),
+        "lib.rs holds private modules and `pub use` lines only: {offenders:?}"
+    );
 }
 
 /// The names of the settings' declarations (`static NAME: Setting = …`) under `config/`.
