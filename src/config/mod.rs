@@ -109,7 +109,7 @@ impl Settings {
     /// Reads what the settings name: the soul and password files, systemd's
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
-    pub fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
+    pub(crate) fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
         let credentials_directory = env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new);
         let mut warnings = std::mem::take(&mut self.plaza.warnings);
         let plaza = self.plaza.load(credentials_directory)?;
