@@ -5,16 +5,8 @@
 //!
 //! Run: cargo run --release --example plaza_bench
 
-use nara::http::health::Health;
-use nara::http::routes::App;
-use nara::metrics::Metrics;
-use nara::plaza::Plaza;
-use nara::plaza::config::PlazaConfig;
-use nara::plaza::event;
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
-use nara::plaza::message::Kind;
-use nara::plaza::newspaper::{self, OwnStatus};
-use nara::plaza::wire;
+use nara::newspaper::{self, OwnStatus};
+use nara::{App, Fingerprint, Health, Identity, Kind, Metrics, Plaza, Soul, SoulSource, event, wire};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -103,10 +95,8 @@ fn main() {
         SoulSource::Native,
     );
     // Room for all of them beside this one: a full view refuses newcomers.
-    let config = PlazaConfig {
-        max_peers: NARAS + 1,
-        ..nara::testing::plaza_config()
-    };
+    let mut config = nara::testing::plaza_config();
+    config.max_peers = NARAS + 1;
     let plaza = Plaza::new(own, config, metrics.clone());
     let rss_before = resident_kib();
     let started = Instant::now();

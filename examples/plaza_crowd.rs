@@ -11,10 +11,8 @@ mod crowd;
 #[path = "support/mqtt.rs"]
 mod mqtt;
 
-use nara::plaza::event;
-use nara::plaza::identity::Identity;
-use nara::plaza::message::Kind;
-use nara::plaza::newspaper::{self, OwnStatus};
+use nara::newspaper::{self, OwnStatus};
+use nara::{Identity, Kind, event};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -10,9 +10,8 @@ mod crowd;
 #[path = "support/mqtt.rs"]
 mod mqtt;
 
-use nara::plaza::identity::Identity;
-use nara::plaza::message::Kind;
-use nara::plaza::newspaper::{self, OwnStatus};
+use nara::newspaper::{self, OwnStatus};
+use nara::{Identity, Kind};
 use rumqttc::QoS;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

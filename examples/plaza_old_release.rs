@@ -8,10 +8,8 @@
 #[path = "support/mqtt.rs"]
 mod mqtt;
 
-use nara::plaza::event;
-use nara::plaza::identity::{Identity, Soul, SoulSource};
-use nara::plaza::message::Kind;
-use nara::plaza::newspaper::{self, OwnStatus};
+use nara::newspaper::{self, OwnStatus};
+use nara::{Identity, Kind, Soul, SoulSource, event};
 use rumqttc::{Event, Packet, QoS};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

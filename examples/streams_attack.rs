@@ -13,9 +13,7 @@ mod crowd;
 #[path = "support/mqtt.rs"]
 mod mqtt;
 
-use nara::plaza::event;
-use nara::plaza::identity::Identity;
-use nara::plaza::message::Kind;
+use nara::{Identity, Kind, event};
 use rumqttc::{AsyncClient, QoS};
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -9,10 +9,9 @@ use tracing_subscriber::EnvFilter;
 /// How log lines look and which ones are written.
 #[derive(Clone, Debug)]
 pub struct LogConfig {
-    /// How log lines look.
-    pub format: LogFormat,
+    pub(crate) format: LogFormat,
     /// The filter (`info`, `nara=debug,hyper=info`), validated when it was resolved.
-    pub filter: String,
+    pub(crate) filter: String,
 }
 
 /// How log lines look.

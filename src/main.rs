@@ -2,12 +2,8 @@
 //! lives in the library, and the binary starts it as the tests do, through
 //! [`Nara::run`]. A user error is one line on stderr, never a panic.
 
-use nara::config::cli::{self, Command, SoulCommand};
-use nara::config::layering::Environment;
-use nara::config::{Config, HealthcheckTarget};
-use nara::plaza::identity::{Soul, validate_name};
-use nara::signals::Signals;
-use nara::{Nara, config, http::healthcheck, logging, open_files};
+use nara::cli::{self, Command, SoulCommand};
+use nara::{Config, Environment, HealthcheckTarget, Nara, Signals, Soul, healthcheck, validate_name};
 use std::process::ExitCode;
 
 /// Exit status for a bad flag, variable or config file, as clap uses.
@@ -28,14 +24,14 @@ fn main() -> ExitCode {
     let env = Environment::from_process();
     match &invocation.command {
         Some(Command::Soul(SoulCommand::New { name })) => mint_soul(name),
-        Some(Command::CheckConfig { .. }) => match config::check(&invocation, &env) {
+        Some(Command::CheckConfig { .. }) => match nara::check_config(&invocation, &env) {
             Ok(settings) => {
                 print!("{}", settings.report);
                 ExitCode::SUCCESS
             }
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
-        Some(Command::Healthcheck { .. }) => match config::healthcheck_target(&invocation, &env) {
+        Some(Command::Healthcheck { .. }) => match nara::healthcheck_target(&invocation, &env) {
             Ok((target, timeout)) => on_runtime(async move {
                 let url = match target {
                     HealthcheckTarget::Url(url) => url,
@@ -46,7 +42,7 @@ fn main() -> ExitCode {
             }),
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
-        None => match config::load(&invocation, &env) {
+        None => match nara::load_config(&invocation, &env) {
             Ok(config) => on_runtime(serve_until_signalled(config)),
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
@@ -57,13 +53,13 @@ fn main() -> ExitCode {
 /// handlers (before the socket, so a SIGTERM during start-up drains), the socket
 /// (systemd's or `--http-addr`), then the nara until SIGTERM or SIGINT.
 async fn serve_until_signalled(config: Config) -> ExitCode {
-    logging::init(&config.log);
-    open_files::raise_and_report();
+    nara::init_logging(&config.log);
+    nara::raise_open_files_limit();
     let mut signals = match Signals::install() {
         Ok(signals) => signals,
         Err(err) => return fail(&format!("cannot install signal handlers: {err}"), 1),
     };
-    let listener = match nara::nara::bind(&config.http) {
+    let listener = match nara::bind(&config.http) {
         Ok(listener) => listener,
         Err(err) => return fail(&err.to_string(), 1),
     };
@@ -77,7 +73,7 @@ async fn serve_until_signalled(config: Config) -> ExitCode {
 
 /// Runs `work` on nara's async runtime.
 fn on_runtime(work: impl Future<Output = ExitCode>) -> ExitCode {
-    match nara::nara::runtime() {
+    match nara::runtime() {
         Ok(runtime) => runtime.block_on(work),
         Err(err) => fail(&format!("cannot start the async runtime: {err}"), 1),
     }
@@ -91,7 +87,7 @@ fn mint_soul(name: &str) -> ExitCode {
     match Soul::mint(name) {
         Ok(soul) => {
             println!("{}", soul.to_base58());
-            eprintln!("nara: {}", config::identity::minted_soul_advice(name));
+            eprintln!("nara: {}", nara::minted_soul_advice(name));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, 1),

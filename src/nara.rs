@@ -128,7 +128,7 @@ impl Nara {
 
 /// Why nara could not start serving.
 #[derive(Debug)]
-pub struct StartError(pub String);
+pub struct StartError(String);
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

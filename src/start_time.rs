@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 /// When the process started, by the wall clock (for people) and the monotonic clock
 /// (for uptime that a clock step cannot bend).
 #[derive(Clone, Copy, Debug)]
-pub struct StartTime {
+pub(crate) struct StartTime {
     wall: SystemTime,
     monotonic: Instant,
 }

@@ -1,9 +1,11 @@
-//! Support for tests, examples, benches and fuzz targets: the configuration a nara given
-//! no settings runs with, resolved from the declarations in this one place, so a changed
-//! default reaches every test and tool, and the plaza's and the HTTP half's own tests
-//! never meet the configuration room.
+//! Support for tests, examples, benches and fuzz targets, which cannot see
+//! `#[cfg(test)]` items: the configuration a command line gives, as a start loads it,
+//! and the configuration a nara given no settings runs with, resolved from the
+//! declarations in this one place, so a changed default reaches every test and tool, and
+//! the plaza's and the HTTP half's own tests never meet the configuration room.
 
-use crate::config;
+use crate::config::layering::{ConfigError, Environment};
+use crate::config::{self, Config, cli};
 use crate::http::config::HttpConfig;
 use crate::http::health::Health;
 use crate::http::routes::App;
@@ -13,6 +15,17 @@ use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::{Identity, Soul, SoulSource};
 use crate::plaza::message::Policy;
 use std::sync::Arc;
+
+/// The configuration `args` (program name first) and `env` give, as a start would load
+/// it: for tests that start nara in-process.
+pub fn config_from_args<I, T>(args: I, env: &Environment) -> Result<Config, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let invocation = cli::parse(args).map_err(|e| ConfigError(cli::error_line(&e).unwrap_or_default()))?;
+    config::load(&invocation, env)
+}
 
 /// The plaza's configuration when nothing is set: no broker, every declared default.
 pub fn plaza_config() -> PlazaConfig {

@@ -1,7 +1,7 @@
 //! Many naras at once for the examples that play a crowd: native souls from one
 //! made-up machine, so a run's naras are the same from one run to the next.
 
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use nara::{Fingerprint, Identity, Soul, SoulSource};
 
 /// `count` naras named by `name_of`, their souls from the machine called `machine`.
 pub fn native(machine: &str, count: usize, name_of: impl Fn(usize) -> String) -> Vec<Identity> {

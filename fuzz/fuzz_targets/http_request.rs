@@ -4,8 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nara::http::health::Health;
-use nara::http::routes::App;
+use nara::{App, Health};
 use std::sync::{Arc, OnceLock};
 
 fn app() -> &'static App {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nara::plaza::view::{Limits, Peer, Status, View};
-use nara::plaza::wire;
+use nara::view::{Limits, Peer, Status, View};
+use nara::wire;
 use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {

@@ -30,7 +30,7 @@ pub(crate) fn machine_id() -> Option<String> {
 /// ID as gopsutil finds it, and the MAC addresses of `en*`, `eth*` and `wlan*` cards),
 /// so a native soul is the one the Go nara derived on this machine.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FingerprintInputs {
+pub(crate) struct FingerprintInputs {
     /// The host ID, and the file it came from; `None` if no source could be read.
     pub(crate) host_id: Option<(String, &'static str)>,
     /// MAC addresses, lowercase and colon-separated.
@@ -97,7 +97,7 @@ pub(crate) fn fingerprint_inputs() -> FingerprintInputs {
 }
 
 /// What a start reads from the machine for its defaults; tests stand in for it.
-pub trait Machine {
+pub(crate) trait Machine {
     /// The machine-id, which a friendly name for a generic hostname comes from.
     fn machine_id(&self) -> Option<String>;
     /// The inputs of the fingerprint, which a native soul comes from.

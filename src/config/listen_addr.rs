@@ -8,7 +8,7 @@ pub(crate) const ACCEPTED_FORMS: &str =
     "HOST:PORT, :PORT (all interfaces) or [IPv6]:PORT, e.g. :8080, 127.0.0.1:8080, [::1]:8080";
 
 /// Parses `HOST:PORT`, `:PORT` or `[IPv6]:PORT`; `HOST` is an IP address or `localhost`.
-pub fn parse(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
     if let Some(port) = text.strip_prefix(':') {
         return parse_port(port).map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p));

@@ -9,9 +9,9 @@
 pub mod cli;
 pub(crate) mod host;
 pub(crate) mod http;
-pub mod identity;
-pub mod layering;
-pub mod list;
+pub(crate) mod identity;
+pub(crate) mod layering;
+pub(crate) mod list;
 pub(crate) mod listen_addr;
 pub(crate) mod log;
 pub(crate) mod plaza;
@@ -46,12 +46,12 @@ pub struct Config {
     /// How log lines look and which are written.
     pub log: LogConfig,
     /// Who this nara is: its name and soul, and advice when they do not belong together.
-    pub identity: IdentityConfig,
+    pub(crate) identity: IdentityConfig,
     /// The plaza: broker, timings, policy.
-    pub plaza: PlazaConfig,
+    pub(crate) plaza: PlazaConfig,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The settings resolved and validated, with no secret (soul, password, machine-id)
@@ -59,9 +59,7 @@ pub struct Config {
 /// secrets are final; the others are plans.
 #[derive(Debug)]
 pub struct Settings {
-    /// The HTTP half's part.
     pub(crate) http: HttpConfig,
-    /// Logging's part.
     pub(crate) log: LogConfig,
     identity: IdentityPlan,
     plaza: PlazaPlan,
@@ -111,7 +109,7 @@ impl Settings {
     /// Reads what the settings name: the soul and password files, systemd's
     /// credentials (`CREDENTIALS_DIRECTORY` in `env`), and from `machine` its
     /// machine-id and fingerprint, only if a default needs them.
-    pub fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
+    pub(crate) fn load(mut self, env: &Environment, machine: &impl host::Machine) -> Result<Config, ConfigError> {
         let credentials_directory = env.get(secrets::CREDENTIALS_DIRECTORY).map(Path::new);
         let mut warnings = std::mem::take(&mut self.plaza.warnings);
         let plaza = self.plaza.load(credentials_directory)?;
@@ -168,17 +166,6 @@ pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, Config
         ));
     }
     Ok(config)
-}
-
-/// The configuration `args` (program name first) and `env` give, as a start would load
-/// it: for tests and tools that start nara in-process.
-pub fn from_args<I, T>(args: I, env: &Environment) -> Result<Config, ConfigError>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString>,
-{
-    let invocation = cli::parse(args).map_err(|e| ConfigError(cli::error_line(&e).unwrap_or_default()))?;
-    load(&invocation, env)
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ const MIN_SKEW: Duration = Duration::from_secs(1);
 
 /// The plaza's settings, resolved and validated, with the password still unread.
 #[derive(Debug)]
-pub struct PlazaPlan {
+pub(crate) struct PlazaPlan {
     config: PlazaConfig,
     password: PasswordPlan,
     /// What an operator should hear at start (a password given as a flag).

@@ -83,7 +83,7 @@ impl PasswordPlan {
     }
 
     /// Reads the password, from its file or the credential in `credentials_directory`.
-    pub fn load(self, credentials_directory: Option<&Path>) -> Result<Option<Secret>, ConfigError> {
+    pub(crate) fn load(self, credentials_directory: Option<&Path>) -> Result<Option<Secret>, ConfigError> {
         Ok(match self {
             PasswordPlan::None => None,
             PasswordPlan::Given(secret) => Some(secret),

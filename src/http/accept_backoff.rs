@@ -25,7 +25,7 @@ pub(crate) struct AcceptBackoff {
 
 impl AcceptBackoff {
     /// A backoff that counts failures in `counter`.
-    pub fn new(counter: IntCounter) -> Self {
+    pub(crate) fn new(counter: IntCounter) -> Self {
         AcceptBackoff {
             wait: FIRST_WAIT,
             failing: false,

@@ -29,7 +29,6 @@ pub(crate) enum Coding {
     Identity,
     /// Brotli (`br`).
     Brotli,
-    /// gzip.
     Gzip,
 }
 
@@ -51,7 +50,6 @@ pub(crate) struct Variant {
     pub(crate) body: &'static [u8],
     /// Its strong ETag, quoted.
     pub(crate) etag: &'static str,
-    /// How the bytes are encoded.
     pub(crate) coding: Coding,
 }
 

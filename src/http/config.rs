@@ -11,12 +11,13 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// Where to listen, unless systemd passes a socket.
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Where `listen` came from, as an error about it would name it: `--http-addr`, a
     /// variable (`NARA_HTTP_ADDR`, `PORT`), a key in the `--config` file, or the default.
-    pub listen_source: String,
+    #[cfg_attr(not(test), expect(dead_code, reason = "only a unit test reads it yet"))]
+    pub(crate) listen_source: String,
     /// How long requests in flight may take to finish once a drain begins.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// The bounds of the `/api/events` streams.
     pub streams: StreamLimits,
 }

@@ -65,7 +65,7 @@ pub(crate) struct Streams {
 
 impl Streams {
     /// Streams within `limits`, counted in `open_gauge` and (closed by nara) `closed`.
-    pub fn new(limits: StreamLimits, open_gauge: IntGauge, closed: IntCounterVec) -> Streams {
+    pub(crate) fn new(limits: StreamLimits, open_gauge: IntGauge, closed: IntCounterVec) -> Streams {
         for reason in [Closed::Budget, Closed::Stalled] {
             closed.with_label_values(&[reason.as_str()]);
         }

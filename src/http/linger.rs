@@ -54,7 +54,7 @@ pub(crate) struct Lingering<S> {
 
 impl<S> Lingering<S> {
     /// Wraps `inner`; `unread` says whether to linger when it closes.
-    pub fn new(inner: S, unread: UnreadBody) -> Self {
+    pub(crate) fn new(inner: S, unread: UnreadBody) -> Self {
         Lingering {
             inner,
             unread,

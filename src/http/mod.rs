@@ -7,14 +7,14 @@
 
 pub(crate) mod accept_backoff;
 pub(crate) mod assets;
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod encoding;
-pub mod events;
+mod events;
 pub(crate) mod hangup;
-pub mod health;
+pub(crate) mod health;
 pub mod healthcheck;
 pub(crate) mod heap;
 pub(crate) mod linger;
-pub mod routes;
-pub mod server;
+pub(crate) mod routes;
+pub(crate) mod server;
 pub(crate) mod status;

@@ -73,11 +73,6 @@ impl App {
         }
     }
 
-    /// The metrics this app records into.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
     /// Answers one request, records it in the metrics, and logs it at debug.
     pub fn handle<B>(&self, req: &Request<B>) -> Response<Body> {
         let began = Instant::now();

@@ -9,7 +9,6 @@ use serde::Serialize;
 /// Everything here is safe to publish: the soul appears in no field, only its source.
 #[derive(Debug, Serialize)]
 pub(crate) struct StatusReport<'a> {
-    /// This nara's name.
     pub(crate) name: &'a str,
     /// Derived from soul and name.
     pub(crate) id: &'a str,
@@ -32,12 +31,12 @@ pub(crate) struct StatusReport<'a> {
     /// Seconds since start, by the monotonic clock.
     pub(crate) uptime_s: u64,
     /// The plaza: broker, connection, peer counts.
-    pub plaza: PlazaStatus,
+    plaza: PlazaStatus,
 }
 
 impl<'a> StatusReport<'a> {
     /// The report for this moment.
-    pub fn new(plaza: &'a Plaza, started: &StartTime) -> Self {
+    pub(crate) fn new(plaza: &'a Plaza, started: &StartTime) -> Self {
         let identity = &plaza.identity;
         StatusReport {
             name: &identity.name,

@@ -85,7 +85,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Metrics for a process that starts now: `process_start_time_seconds`,
-    /// `/api/status` and the plaza's newspapers all read [`Metrics::started`].
+    /// `/api/status` and the plaza's newspapers all read `Metrics::started`.
     pub fn new() -> Self {
         let started = StartTime::now();
         let registry = Registry::new();
@@ -231,7 +231,7 @@ impl Metrics {
 
     /// When this process started: its one start clock, taken when the assembly
     /// created these metrics.
-    pub fn started(&self) -> &StartTime {
+    pub(crate) fn started(&self) -> &StartTime {
         &self.started
     }
 

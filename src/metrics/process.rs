@@ -22,7 +22,7 @@ pub(crate) struct ProcessMetrics {
 
 impl ProcessMetrics {
     /// A collector reporting `started` as the start time.
-    pub fn new(started: &StartTime) -> Self {
+    pub(crate) fn new(started: &StartTime) -> Self {
         let start_time = Gauge::with_opts(Opts::new(
             START_TIME,
             "Start time of the process since unix epoch in seconds.",

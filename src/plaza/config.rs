@@ -12,8 +12,7 @@ use std::time::Duration;
 pub(crate) struct Secret(String);
 
 impl Secret {
-    /// Wraps `text`.
-    pub fn new(text: impl Into<String>) -> Self {
+    pub(crate) fn new(text: impl Into<String>) -> Self {
         Secret(text.into())
     }
 
@@ -31,16 +30,13 @@ impl fmt::Debug for Secret {
 
 /// The MQTT broker the plaza meets on.
 #[derive(Clone, Debug)]
-pub struct Broker {
+pub(crate) struct Broker {
     /// `mqtts://`: TLS with the system's roots.
     pub(crate) tls: bool,
     /// Host name or IP address.
     pub(crate) host: String,
-    /// TCP port.
     pub(crate) port: u16,
-    /// The user name, if any.
     pub(crate) user: Option<String>,
-    /// The password, if any.
     pub(crate) password: Option<Secret>,
     /// Where an operator gives the password (its flags, variables, credential), for the
     /// message when the broker refuses it.
@@ -65,27 +61,27 @@ impl Broker {
 #[derive(Clone, Debug)]
 pub struct PlazaConfig {
     /// None: this nara runs alone.
-    pub broker: Option<Broker>,
+    pub(crate) broker: Option<Broker>,
     /// Readiness waits for the broker.
-    pub require: bool,
+    pub(crate) require: bool,
     /// Watch only: send no hello, presence or goodbye.
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// Where people reach this nara from outside, shown to others.
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// How often presence is sent.
-    pub newspaper_interval: Duration,
+    pub(crate) newspaper_interval: Duration,
     /// The longest random wait before announcing.
-    pub announce_jitter: Duration,
+    pub(crate) announce_jitter: Duration,
     /// Silence after which a nara is MISSING.
-    pub missing_after: Duration,
+    pub(crate) missing_after: Duration,
     /// How long an OFFLINE or MISSING nara stays in the view.
-    pub forget_after: Duration,
+    pub(crate) forget_after: Duration,
     /// The most naras the view holds, this one included.
     pub max_peers: usize,
     /// Which role this process takes when others share its soul.
-    pub role_pin: Pin,
+    pub(crate) role_pin: Pin,
     /// What a message must meet to be believed.
-    pub policy: Policy,
+    pub(crate) policy: Policy,
 }
 
 #[cfg(test)]

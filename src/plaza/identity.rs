@@ -38,7 +38,7 @@ impl fmt::Debug for Soul {
 
 /// Why a text is not a soul; never quotes the text.
 #[derive(Debug, PartialEq, Eq)]
-pub struct NotASoul(pub &'static str);
+pub struct NotASoul(&'static str);
 
 impl fmt::Display for NotASoul {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -175,20 +175,17 @@ pub enum SoulSource {
 /// that came from, and what to tell the operator when the soul was minted for another
 /// name.
 #[derive(Clone, Debug)]
-pub struct IdentityConfig {
-    /// This nara's name.
-    pub name: String,
-    /// This nara's soul.
-    pub soul: Soul,
-    /// Where the soul came from.
-    pub soul_source: SoulSource,
+pub(crate) struct IdentityConfig {
+    pub(crate) name: String,
+    pub(crate) soul: Soul,
+    pub(crate) soul_source: SoulSource,
     /// Set when the soul was minted for another name: what to do about it.
-    pub bond_advice: Option<String>,
+    pub(crate) bond_advice: Option<String>,
 }
 
 /// This nara's public identity and its signing key.
 pub struct Identity {
-    /// This nara's name.
+    /// The name it goes by: its topics and every message it sends carry it.
     pub name: String,
     /// The nara ID, from soul and name.
     pub id: String,
@@ -196,7 +193,6 @@ pub struct Identity {
     pub public_key: String,
     /// False when the soul was minted for another name.
     pub bonded: bool,
-    /// Where the soul came from.
     pub(crate) soul_source: SoulSource,
     /// When the soul was minted for another name: what the operator should do.
     pub(crate) bond_advice: Option<String>,
@@ -233,7 +229,7 @@ impl Identity {
     }
 
     /// The identity `config` describes, with its advice about the bond.
-    pub fn from_config(config: &IdentityConfig) -> Identity {
+    pub(crate) fn from_config(config: &IdentityConfig) -> Identity {
         Identity {
             bond_advice: config.bond_advice.clone(),
             ..Identity::new(&config.soul, &config.name, config.soul_source)

@@ -32,7 +32,8 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind (the metrics' `kind` label is one of these, or `other`).
-    pub const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
+    #[cfg(test)]
+    const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
 
     /// The kind's name in metrics and logs (the Go nara's `svc` for the events).
     pub(crate) fn as_str(self) -> &'static str {
@@ -70,13 +71,12 @@ pub struct Message {
     pub(crate) name: String,
     /// The sender's public key (standard Base64), which the signature was checked against.
     pub(crate) public_key: String,
-    /// What it says.
     pub(crate) body: Body,
 }
 
 /// What a verified message says, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Body {
+pub(crate) enum Body {
     /// Joining, signed at `sent_ns` (Unix nanoseconds).
     HeyThere {
         /// When it was signed, by the sender's clock.
@@ -93,7 +93,7 @@ pub enum Body {
 
 /// The signed part of a newspaper that nara reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Story {
+pub(crate) struct Story {
     /// The nara ID (`Status.ID`).
     pub(crate) id: String,
     /// The version it runs (`Status.Version`).
@@ -116,17 +116,6 @@ pub struct Story {
     pub(crate) role_pin: Option<String>,
     /// The sender stops and hands its soul over to a twin (this nara's only).
     pub(crate) handover: bool,
-}
-
-impl Message {
-    /// The kind of message this is.
-    pub fn kind(&self) -> Kind {
-        match self.body {
-            Body::HeyThere { .. } => Kind::HeyThere,
-            Body::Chau { .. } => Kind::Chau,
-            Body::Newspaper(_) => Kind::Newspaper,
-        }
-    }
 }
 
 /// Why a message was dropped; the label it is counted under.
@@ -162,7 +151,8 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, for documentation and tests.
-    pub const ALL: [Rejection; 12] = [
+    #[cfg(test)]
+    const ALL: [Rejection; 12] = [
         Rejection::TooLarge,
         Rejection::NotUtf8,
         Rejection::InvalidJson,
@@ -224,7 +214,7 @@ pub struct Policy {
 
 impl Policy {
     /// The policy with this `max_skew` (`--plaza-max-skew`), and 16 KiB for a message.
-    pub fn new(max_skew: Duration) -> Self {
+    pub(crate) fn new(max_skew: Duration) -> Self {
         Policy {
             max_bytes: 16 * 1024,
             max_skew,

@@ -7,11 +7,11 @@
 mod broker_backoff;
 pub(crate) mod broker_trouble;
 mod client_id;
-pub mod config;
+pub(crate) mod config;
 pub mod event;
 mod freshness;
-pub mod identity;
-pub mod message;
+pub(crate) mod identity;
+pub(crate) mod message;
 pub mod newspaper;
 mod poller;
 mod presence;
@@ -48,7 +48,6 @@ use view_feed::{LockedView, ViewFeed};
 pub struct Plaza {
     /// This nara's identity, which signs what it sends.
     pub identity: Identity,
-    /// The plaza's settings.
     pub(crate) config: PlazaConfig,
     /// Also where the process's start is kept, which the newspapers' uptime reads.
     metrics: Arc<Metrics>,
@@ -80,7 +79,7 @@ pub(crate) struct BrokerTrouble {
     /// taken_over.
     pub(crate) cause: broker_trouble::Cause,
     /// What happened and what to check, without credentials.
-    pub message: String,
+    message: String,
     /// When it first failed this way, RFC 3339.
     pub(crate) since: String,
 }
@@ -200,11 +199,6 @@ impl Plaza {
 
     fn view(&self) -> LockedView<'_> {
         self.view.lock()
-    }
-
-    /// Every known nara, this one included.
-    pub fn peers(&self) -> Vec<Peer> {
-        self.view().snapshot()
     }
 
     /// Every known nara as `{"peers":[…]}`: one buffer shared by every reader until the
@@ -381,7 +375,7 @@ impl Plaza {
     }
 
     /// Marks silent naras MISSING and announces it.
-    pub fn sweep(&self) {
+    fn sweep(&self) {
         let mut view = self.view();
         let changes = view.sweep(SystemTime::now());
         if !changes.is_empty() {

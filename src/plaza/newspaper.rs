@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// What this nara says of itself in a newspaper.
 #[derive(Clone, Debug)]
 pub struct OwnStatus<'a> {
-    /// The version it runs.
+    /// The version it runs (the Go nara's `Status.Version`).
     pub version: &'a str,
     /// The git revision it was built from.
     pub revision: &'a str,

@@ -36,7 +36,7 @@ const MAX_BOOTS_REMEMBERED: usize = 256;
 /// The role an operator pins a process to (`--plaza-role`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Pin {
+pub(crate) enum Pin {
     /// The newest start wins.
     Auto,
     /// Active whenever it runs (unless a Go nara holds the soul, which never yields).
@@ -47,7 +47,7 @@ pub enum Pin {
 
 impl Pin {
     /// Parses `auto`, `active` or `standby`.
-    pub fn parse(text: &str) -> Result<Pin, String> {
+    pub(crate) fn parse(text: &str) -> Result<Pin, String> {
         match text {
             "auto" => Ok(Pin::Auto),
             "active" => Ok(Pin::Active),
@@ -129,7 +129,7 @@ pub(crate) struct Rank {
 
 impl Rank {
     /// The rank of a process pinned to `pin`, started at `started_ns`, with `boot_id`.
-    pub fn new(pin: Pin, started_ns: u64, boot_id: &str) -> Rank {
+    pub(crate) fn new(pin: Pin, started_ns: u64, boot_id: &str) -> Rank {
         let pin = match pin {
             Pin::Standby => 0,
             Pin::Auto => 1,
@@ -260,7 +260,7 @@ pub(crate) struct RoleStatus {
 impl Roles {
     /// The role of a process just started: active unless pinned standby (which first
     /// waits `takeover_after` to hear whether another twin is active).
-    pub fn new(me: Rank, pin: Pin, windows: Windows) -> Roles {
+    pub(crate) fn new(me: Rank, pin: Pin, windows: Windows) -> Roles {
         let (role, reason) = match pin {
             Pin::Standby => (
                 Role::Standby,

@@ -21,14 +21,15 @@ pub(crate) const CHURN_SHARE: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct ChangeJson {
     /// What happened (the event's name).
-    pub kind: ChangeKind,
+    #[cfg_attr(not(test), expect(dead_code, reason = "only a unit test reads it yet"))]
+    pub(crate) kind: ChangeKind,
     /// `event: KIND\ndata: JSON\n\n`, one buffer shared by every stream.
-    pub event: Bytes,
+    pub(crate) event: Bytes,
 }
 
 impl ChangeJson {
     /// Serializes `change` once.
-    pub fn new(change: &Change) -> ChangeJson {
+    pub(crate) fn new(change: &Change) -> ChangeJson {
         let mut event = format!("event: {}\ndata: ", change.kind.as_str()).into_bytes();
         serde_json::to_writer(&mut event, change).expect("a change serializes");
         event.extend_from_slice(b"\n\n");
@@ -40,7 +41,7 @@ impl ChangeJson {
 }
 
 /// `{"peers":[…]}` for a list of naras.
-pub fn peers_json(peers: &[Peer]) -> Bytes {
+fn peers_json(peers: &[Peer]) -> Bytes {
     let mut json = Vec::new();
     json.extend_from_slice(LIST_OPENS);
     write_peers(&mut json, peers, true);

@@ -87,7 +87,7 @@ fn options(broker: &Broker, client_id: &ClientId) -> Result<MqttOptions, String>
 
 /// Runs until `draining` turns true, then says chau and disconnects (bounded in time).
 /// Everything it logs is under a `plaza` span that names the broker.
-pub async fn run(plaza: Arc<Plaza>, broker: Broker, draining: watch::Receiver<bool>) {
+pub(crate) async fn run(plaza: Arc<Plaza>, broker: Broker, draining: watch::Receiver<bool>) {
     let span = tracing::info_span!("plaza", broker = %broker.address());
     attend(plaza, broker, draining).instrument(span).await;
 }

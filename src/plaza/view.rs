@@ -28,14 +28,14 @@ pub enum Status {
 /// One nara as this nara sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Peer {
-    /// Its name.
+    /// The name its messages come from, by which the view knows it.
     pub name: String,
     /// Its nara ID, from its newspaper (empty until the first one: the ID in a
     /// hey_there is not signed).
     pub id: String,
     /// Its public key, standard Base64.
     pub public_key: String,
-    /// Where it stands.
+    /// ONLINE, OFFLINE or MISSING.
     pub status: Status,
     /// The version it runs, from its newspaper (empty until the first one).
     pub version: String,
@@ -43,7 +43,7 @@ pub struct Peer {
     pub revision: String,
     /// Where its web UI is, if its newspaper says.
     pub public_url: Option<String>,
-    /// Its last version changes, oldest first (at most [`VERSION_HISTORY`]).
+    /// Its last version changes, oldest first (at most `VERSION_HISTORY`).
     pub version_history: Vec<VersionChange>,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
@@ -59,7 +59,7 @@ pub struct Peer {
 }
 
 /// How many version changes each peer keeps.
-pub const VERSION_HISTORY: usize = 8;
+const VERSION_HISTORY: usize = 8;
 
 /// A nara's version, as its newspapers said it changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -80,7 +80,6 @@ fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::
 /// A change in the view, as `/api/events` streams it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// What happened.
     #[serde(rename = "type")]
     pub(crate) kind: ChangeKind,
     /// The nara as it is now.
@@ -90,7 +89,7 @@ pub struct Change {
 /// The kind of a change, as `/api/events` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// First heard from.
     Join,
     /// Back online, or another revision.
@@ -119,11 +118,8 @@ impl ChangeKind {
 /// Peers by status, for `/api/status` and the metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct Counts {
-    /// ONLINE naras.
     pub(crate) online: usize,
-    /// OFFLINE naras.
     pub(crate) offline: usize,
-    /// MISSING naras.
     pub(crate) missing: usize,
 }
 

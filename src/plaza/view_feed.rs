@@ -53,7 +53,6 @@ impl ViewFeed {
         }
     }
 
-    /// Locks the view.
     pub(crate) fn lock(&self) -> LockedView<'_> {
         LockedView {
             // A panic while holding the lock cannot leave the map half-written in a way

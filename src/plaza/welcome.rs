@@ -18,7 +18,7 @@ pub(crate) struct WelcomePacer {
 
 impl WelcomePacer {
     /// Full, refilling one welcome per `refill`.
-    pub fn new(refill: Duration, now: Instant) -> Self {
+    pub(crate) fn new(refill: Duration, now: Instant) -> Self {
         WelcomePacer {
             tokens: BURST,
             refilled: now,

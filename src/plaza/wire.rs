@@ -1,7 +1,7 @@
 //! Everything received from the broker comes in here: checked for size and UTF-8, then
 //! handed to the decoder its topic names ([`super::event`] or [`super::newspaper`]).
 //! Decoding checks, in order: size, UTF-8, JSON, fields, topic and sender, clock skew,
-//! signature; the first failure is the [`Rejection`] that is counted. Where the Go nara
+//! signature; the first failure is the `Rejection` that is counted. Where the Go nara
 //! accepts an unsigned message or only logs a bad signature, nara drops it.
 
 use super::message::{Kind, Message, NEWSPAPER_PREFIX, Policy, Rejection};

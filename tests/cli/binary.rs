@@ -29,7 +29,7 @@ fn version_prints_version_revision_and_profile() {
         stdout.starts_with(&format!("nara {} (", env!("CARGO_PKG_VERSION"))),
         "{stdout}"
     );
-    assert!(stdout.contains(nara::build_info::REVISION), "{stdout}");
+    assert!(stdout.contains(nara::REVISION), "{stdout}");
 }
 
 #[test]

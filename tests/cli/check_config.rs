@@ -82,7 +82,7 @@ fn a_bad_flag_a_bad_variable_and_a_bad_file_key_fail_as_a_start_would() {
 
 #[test]
 fn secrets_are_neither_printed_nor_opened() {
-    let soul = nara::plaza::identity::Soul::mint("hall").unwrap().to_base58();
+    let soul = nara::Soul::mint("hall").unwrap().to_base58();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-soul");
     // A soul given whole is checked and redacted.

@@ -2,7 +2,7 @@
 //! systemd credential, reported as bonded or not, and never shown anywhere.
 
 use crate::common::{Running, TestNara, client, mint_soul, nara_command};
-use nara::plaza::identity::Soul;
+use nara::Soul;
 use serde_json::Value;
 use std::time::Duration;
 

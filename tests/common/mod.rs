@@ -15,11 +15,7 @@ pub mod mqtt;
 pub mod raw;
 pub mod repo_files;
 
-use nara::config::layering::Environment;
-use nara::http::health::Health;
-use nara::http::routes::App;
-use nara::http::server::{self, Ended};
-use nara::plaza::identity::Soul;
+use nara::{App, Ended, Environment, Health, Soul};
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -125,7 +121,8 @@ impl InProcess {
         let soul = Soul::mint("test-nara").expect("the system has randomness").to_base58();
         let mut args = vec!["nara", "--name", "test-nara", "--soul", &soul, "--shutdown-grace", "5s"];
         args.extend_from_slice(extra);
-        let config = nara::config::from_args(args, &Environment::default()).expect("the test's flags are valid");
+        let config =
+            nara::testing::config_from_args(args, &Environment::default()).expect("the test's flags are valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("a bound listener has an address");
         let nara = nara::Nara::new(config);
@@ -145,13 +142,13 @@ impl InProcess {
         }
     }
 
-    /// Only the server loop ([`nara::http::server::serve`]), serving `service` (which
+    /// Only the server loop ([`nara::serve`]), serving `service` (which
     /// may wrap `app`'s) with the given grace period: for tests that add a route.
     pub async fn start_with<S>(app: Arc<App>, health: Arc<Health>, service: S, grace: Duration) -> Self
     where
         S: hyper::service::Service<
                 http::Request<hyper::body::Incoming>,
-                Response = http::Response<nara::http::routes::Body>,
+                Response = http::Response<nara::Body>,
                 Error = std::convert::Infallible,
             > + Clone
             + Send
@@ -167,8 +164,8 @@ impl InProcess {
             let _ = stopped.await;
             drain.begin_draining();
         };
-        let accept_errors = app.metrics().http_accept_errors.clone();
-        let ended = tokio::spawn(server::serve(listener, service, shutdown, grace, accept_errors));
+        let accept_errors = app.metrics.http_accept_errors.clone();
+        let ended = tokio::spawn(nara::serve(listener, service, shutdown, grace, accept_errors));
         InProcess {
             base: format!("http://{addr}"),
             addr,
@@ -275,7 +272,7 @@ impl Running {
                             .as_str()
                             .and_then(|addr| addr.parse().ok())
                             .ok_or_else(|| format!("no address in the start-up line: {line}"))?;
-                        let target = nara::http::healthcheck::local_target(addr);
+                        let target = nara::healthcheck::local_target(addr);
                         seen.push(line);
                         return Ok(Running {
                             child,

@@ -6,15 +6,7 @@
 
 use crate::common::go_wire::now_ns;
 use crate::common::{TestNara, wait_until};
-use nara::http::config::StreamLimits;
-use nara::http::health::Health;
-use nara::http::routes::App;
-use nara::http::server;
-use nara::metrics::Metrics;
-use nara::plaza::Plaza;
-use nara::plaza::event;
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
-use nara::plaza::message::Kind;
+use nara::{App, Fingerprint, Health, Identity, Kind, Metrics, Plaza, Soul, SoulSource, StreamLimits, event};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,10 +70,10 @@ async fn serve(limits: StreamLimits) -> Nara {
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let accept_errors = app.metrics().http_accept_errors.clone();
-    tokio::spawn(server::serve(
+    let accept_errors = app.metrics.http_accept_errors.clone();
+    tokio::spawn(nara::serve(
         listener,
-        server::app_service(app.clone()),
+        nara::app_service(app.clone()),
         shutdown,
         Duration::from_secs(1),
         accept_errors,
@@ -329,17 +321,17 @@ fn the_stream_cap_is_a_setting_whose_bad_value_names_its_source() {
         args.extend_from_slice(extra);
         args.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let none = nara::config::layering::Environment::default();
-    let from_env = nara::config::layering::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
+    let none = nara::Environment::default();
+    let from_env = nara::Environment::from_pairs([("NARA_HTTP_MAX_EVENT_STREAMS", "8")]);
     assert_eq!(
-        nara::config::from_args(args(&[]), &from_env)
+        nara::testing::config_from_args(args(&[]), &from_env)
             .unwrap()
             .http
             .streams
             .max_streams,
         8
     );
-    let err = nara::config::from_args(args(&["--http-max-event-streams", "0"]), &none).unwrap_err();
+    let err = nara::testing::config_from_args(args(&["--http-max-event-streams", "0"]), &none).unwrap_err();
     assert!(
         err.0.contains("--http-max-event-streams") && err.0.contains("from 1 to 100000"),
         "{}",

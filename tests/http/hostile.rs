@@ -94,7 +94,7 @@ fn a_slowloris_trickle_is_cut_off_after_the_header_timeout() {
     let mut stream = TcpStream::connect(nara.addr).unwrap();
     stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let began = Instant::now();
-    let limit = nara::http::server::HEADER_READ_TIMEOUT + Duration::from_secs(5);
+    let limit = nara::HEADER_READ_TIMEOUT + Duration::from_secs(5);
     // One header byte a second, never finishing the head.
     let closed = loop {
         // A sleep, not a wait: it is the slow client, a byte a second.

@@ -251,8 +251,8 @@ async fn metrics_count_requests_by_route_and_status() {
     assert!(
         text.contains(&format!(
             r#"nara_build_info{{revision="{}",version="{}"}} 1"#,
-            nara::build_info::REVISION,
-            nara::build_info::VERSION
+            nara::REVISION,
+            nara::VERSION
         )),
         "{text}"
     );

@@ -3,8 +3,7 @@
 
 use crate::common::{InProcess, TestNara, client, wait_until};
 use http_body_util::BodyExt;
-use nara::http::health::Health;
-use nara::http::server::{Ended, app_service};
+use nara::{Ended, Health, app_service};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! was computed independently of this code and then confirmed by running the Go nara's
 //! own `identity` package (Go 1.19) on the same inputs.
 
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use nara::{Fingerprint, Identity, Soul, SoulSource};
 use sha2::{Digest, Sha256};
 
 /// The Go tests' `testSoul(name)`: a native soul whose fingerprint is SHA-256 of

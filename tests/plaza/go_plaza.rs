@@ -6,7 +6,7 @@
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, now_ns, raw_client};
 use crate::common::{Running, TestNara, nara_on, wait_until};
-use nara::plaza::identity::{Fingerprint, Identity, Soul, SoulSource};
+use nara::{Fingerprint, Identity, Soul, SoulSource};
 use rumqttc::v5::AsyncClient;
 use rumqttc::v5::mqttbytes::QoS;
 use sha2::{Digest, Sha256};
@@ -198,7 +198,7 @@ async fn what_nara_publishes_passes_the_go_naras_checks() {
     assert_eq!(status["ID"], own["id"]);
     assert_eq!(status["PublicUrl"], "https://speaker.example.org/");
     assert!(status["HostStats"]["Uptime"].as_u64().is_some(), "{status}");
-    assert_eq!(status["build_revision"], nara::build_info::REVISION);
+    assert_eq!(status["build_revision"], nara::REVISION);
 
     speaker.signal("TERM");
     let bye = go_wire::verify_event(&next("nara/plaza/chau").await).unwrap();

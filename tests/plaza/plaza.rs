@@ -6,8 +6,7 @@
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire;
 use crate::common::{InProcess, Running, TestNara, client, holds_for, nara_command, nara_on, wait_until};
-use nara::http::server::Ended;
-use nara::plaza::identity::{Identity, Soul, SoulSource};
+use nara::{Ended, Identity, Soul, SoulSource};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::Value;
 use std::time::Duration;
@@ -20,7 +19,7 @@ async fn two_naras_see_each_other_online_with_their_versions() {
     let seen_by_a = a.wait_peer("beta", "ONLINE", Duration::from_secs(10)).await;
     let seen_by_b = b.wait_peer("alpha", "ONLINE", Duration::from_secs(10)).await;
     assert_eq!(seen_by_a["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(seen_by_a["revision"], nara::build_info::REVISION);
+    assert_eq!(seen_by_a["revision"], nara::REVISION);
     let b_status = b.get_json("/api/status").await;
     assert_eq!(seen_by_a["id"], b_status["id"]);
     assert_eq!(seen_by_a["public_key"], b_status["public_key"]);

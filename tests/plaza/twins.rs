@@ -7,9 +7,8 @@
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
 use crate::common::{Running, TestNara, client, holds_for, nara_on, wait_until};
-use nara::plaza::identity::{Identity, Soul, SoulSource};
-use nara::plaza::message::Kind;
-use nara::plaza::newspaper::{self, OwnStatus};
+use nara::newspaper::{self, OwnStatus};
+use nara::{Identity, Kind, Soul, SoulSource};
 use rumqttc::v5::mqttbytes::QoS;
 use serde_json::Value;
 use std::path::PathBuf;

@@ -4,9 +4,9 @@
 //! there only; environment variable names are written only where settings are declared;
 //! each consumer's typed configuration (`HttpConfig`, `LogConfig`, `IdentityConfig`,
 //! `PlazaConfig`) is data that only `config/` builds; a setting's numeric default is
-//! written once; `config` names of the HTTP half only its typed part; and the plaza and
-//! the HTTP half, their unit tests included, name no configuration at all; and the
-//! Architecture chapter's tree names every file.
+//! written once; `config` names of the HTTP half only its typed part; the plaza and
+//! the HTTP half, their unit tests included, name no configuration at all; and `lib.rs`
+//! declares every room a private module and names what leaves the crate by `pub use`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -245,6 +245,52 @@ fn no_file_imports_another_that_imports_it_back() {
     }
 }
 
+#[test]
+fn lib_declares_private_modules_and_a_pub_use_facade() {
+    // As mini-redis does: each room is a private module, and what the binary, the
+    // tests, examples and fuzz targets use leaves the crate by a `pub use` in lib.rs, so
+    // `pub` inside a room means only "lib.rs may name it". `testing` alone is a public
+    // module, hidden from the docs, for the targets that cannot see `#[cfg(test)]`.
+    let modules = modules();
+    let lib = code_of(&modules["lib"]);
+    let rooms: BTreeSet<&str> = modules
+        .keys()
+        .map(|module| room(module))
+        .filter(|room| !["lib", "main", "testing"].contains(room))
+        .collect();
+    let mut private = BTreeSet::new();
+    let mut facade = Vec::new();
+    let mut offenders = Vec::new();
+    let mut testing_hidden = false;
+    let mut previous = "";
+    for line in lib.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("mod ").and_then(|rest| rest.strip_suffix(';')) {
+            private.insert(name);
+        } else if line == "pub mod testing;" {
+            testing_hidden = previous == "#[doc(hidden)]";
+        } else if line.starts_with("pub use crate::") {
+            facade.push(line);
+        } else if line.starts_with("pub") {
+            offenders.push(line);
+        }
+        previous = line;
+    }
+    assert!(rooms.contains("config") && rooms.contains("metrics"), "{rooms:?}");
+    assert_eq!(
+        private, rooms,
+        "every room, and nothing else, is a private `mod` of lib.rs"
+    );
+    assert!(testing_hidden, "lib.rs declares `#[doc(hidden)] pub mod testing;`");
+    assert!(
+        facade.iter().any(|line| line.contains("Nara")),
+        "the facade names what the binary starts: {facade:?}"
+    );
+    assert!(
+        offenders.is_empty(),
+        "lib.rs holds private modules and `pub use` lines only: {offenders:?}"
+    );
+}
+
 /// The names of the settings' declarations (`static NAME: Setting = …`) under `config/`.
 fn declarations() -> BTreeMap<String, String> {
     let mut found = BTreeMap::new();
@@ -276,7 +322,7 @@ fn variable_names_are_written_only_where_settings_are_declared() {
     // Ours (NARA_*), and the other tools' that resolvers read (PORT, RUST_LOG, ...), as
     // the string a lookup would take (`HOST:PORT` in a message is no lookup): only in
     // the files that declare settings.
-    let others: BTreeSet<&str> = nara::config::list::all()
+    let others: BTreeSet<&str> = nara::all_settings()
         .flat_map(|s| s.also_reads.iter().copied())
         .collect();
     assert!(
@@ -453,9 +499,9 @@ fn no_numeric_default_of_a_setting_is_written_outside_its_declaration() {
     // anywhere outside `config/` (src/ with its unit tests, the integration tests,
     // examples and fuzz targets).
     let generic = ["http", "plaza", "max", "after"];
-    let numeric: Vec<(&str, Vec<&str>, Vec<String>)> = nara::config::list::all()
+    let numeric: Vec<(&str, Vec<&str>, Vec<String>)> = nara::all_settings()
         .filter_map(|setting| match setting.default {
-            nara::config::layering::DefaultValue::Value(value) => Some((setting, value)),
+            nara::DefaultValue::Value(value) => Some((setting, value)),
             _ => None,
         })
         .map(|(setting, value)| {
@@ -515,41 +561,4 @@ fn rust_files(dir: &Path) -> Vec<(String, String)> {
         }
     }
     found
-}
-
-/// The Architecture chapter's tree of `src/` names every file: by its own name
-/// (`hangup.rs`), a folder's `mod.rs` by the folder (`http/`), and the files of a
-/// folder the tree draws whole, with none of its files named (`layering/`), by that
-/// folder.
-#[test]
-fn the_architecture_chapter_names_every_file() {
-    let chapter = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/architecture.md"))
-        .expect("the Architecture chapter");
-    let tree = chapter
-        .split("```text\nsrc/\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("the chapter draws src/ in a text block");
-    let named = |word: &str| tree.split(|c: char| c.is_whitespace() || c == ',').any(|w| w == word);
-    let modules: Vec<String> = modules().into_keys().collect();
-    let folder_of = |module: &str| module.rsplit_once("::").map(|(folder, _)| folder.to_string());
-    let last = |module: &str| module.rsplit("::").next().unwrap_or(module).to_string();
-    let file_named = |module: &str| named(&format!("{}.rs", last(module)));
-    let missing: Vec<&String> = modules
-        .iter()
-        .filter(|module| {
-            let is_folder = modules.iter().any(|m| m.starts_with(&format!("{module}::")));
-            if is_folder {
-                return !named(&format!("{}/", last(module)));
-            }
-            let drawn_whole = folder_of(module).is_some_and(|folder| {
-                named(&format!("{}/", last(&folder)))
-                    && !modules
-                        .iter()
-                        .any(|m| folder_of(m).as_deref() == Some(folder.as_str()) && file_named(m))
-            });
-            !(file_named(module) || drawn_whole)
-        })
-        .collect();
-    assert!(missing.is_empty(), "docs/src/architecture.md's tree lacks {missing:?}");
 }

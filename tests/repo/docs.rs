@@ -1,13 +1,14 @@
 //! The book and `--help` must keep up with the code: the settings' declarations, the
 //! command line's help and the configuration chapter name the same flags, variables,
-//! file keys and defaults, and the module chapters name every module option.
+//! file keys and defaults, the module chapters name every module option, and the
+//! architecture chapter's tree names every file under `src/`.
 
 use crate::common::free_port;
-use crate::common::repo_files::console_block;
-use nara::config::layering::{DefaultValue, Setting, Shape};
-use nara::config::{cli, list};
+use crate::common::repo_files::{console_block, repo_file};
+use nara::{DefaultValue, Setting, Shape, all_settings, cli};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 
 fn chapter() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/configuration.md"))
@@ -63,7 +64,7 @@ fn documented_rows(chapter: &str) -> BTreeSet<[String; 4]> {
 
 #[test]
 fn the_configuration_chapter_lists_exactly_the_declared_settings() {
-    let declared: BTreeSet<[String; 4]> = list::all().map(expected_row).collect();
+    let declared: BTreeSet<[String; 4]> = all_settings().map(expected_row).collect();
     let documented = documented_rows(&chapter());
     let undocumented: Vec<_> = declared.difference(&documented).collect();
     let undeclared: Vec<_> = documented.difference(&declared).collect();
@@ -76,7 +77,7 @@ fn the_configuration_chapter_lists_exactly_the_declared_settings() {
 #[test]
 fn the_chapter_names_every_variable_of_other_tools_that_a_setting_reads() {
     let chapter = chapter();
-    let missing: Vec<&str> = list::all()
+    let missing: Vec<&str> = all_settings()
         .flat_map(|s| s.also_reads.iter().copied())
         .filter(|var| !chapter.contains(&code(var)))
         .collect();
@@ -86,7 +87,7 @@ fn the_chapter_names_every_variable_of_other_tools_that_a_setting_reads() {
 #[test]
 fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared() {
     let help = cli::command().render_long_help().to_string();
-    for setting in list::all() {
+    for setting in all_settings() {
         let shown = match setting.flag {
             Some(flag) => format!("--{flag}"),
             None => setting.env[0].to_string(),
@@ -103,8 +104,8 @@ fn help_shows_each_setting_with_its_variables_and_default_and_nothing_undeclared
             );
         }
     }
-    let declared_env: BTreeSet<&str> = list::all().flat_map(|s| s.env.iter().copied()).collect();
-    let declared_flags: BTreeSet<String> = list::all()
+    let declared_env: BTreeSet<&str> = all_settings().flat_map(|s| s.env.iter().copied()).collect();
+    let declared_flags: BTreeSet<String> = all_settings()
         .flat_map(|s| s.flag.into_iter().chain(s.aliases.iter().copied()))
         .map(|f| format!("--{f}"))
         .collect();
@@ -148,6 +149,67 @@ fn the_chapter_names_every_subcommand_flag() {
 }
 
 /// Option names a module declares (`name = mkOption`, `secretPath`, `mkEnableOption`, ...).
+/// The files the architecture chapter's tree of `src/` names, as paths under `src/`
+/// (`config/identity/name.rs`): an entry's depth is where its `├──` or `└──` stands, and
+/// one entry may name several files (`assets.rs, encoding.rs`) before its description.
+fn files_in_the_tree(chapter: &str) -> BTreeSet<String> {
+    let tree = chapter
+        .split("```text\nsrc/\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the architecture chapter draws src/ in a text block");
+    let mut dirs: Vec<&str> = Vec::new();
+    let mut files = BTreeSet::new();
+    for line in tree.lines() {
+        let Some(at) = line.find("── ") else { continue };
+        let depth = (line[..at].chars().count() - 1) / 4;
+        dirs.truncate(depth);
+        for word in line[at + "── ".len()..].split_whitespace() {
+            let name = word.trim_end_matches(',');
+            if let Some(dir) = name.strip_suffix('/') {
+                dirs.push(dir);
+            } else if name.ends_with(".rs") {
+                files.insert(dirs.iter().chain([&name]).copied().collect::<Vec<_>>().join("/"));
+            }
+            if !word.ends_with(',') {
+                break;
+            }
+        }
+    }
+    files
+}
+
+/// Every `.rs` file under `dir`, as a path under `root`.
+fn rust_files(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).expect("src/ lists") {
+        let path = entry.expect("src/ lists").path();
+        if path.is_dir() {
+            rust_files(root, &path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let relative = path.strip_prefix(root).expect("under src/");
+            found.insert(relative.to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn the_architecture_chapter_names_every_file_under_src() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut on_disk = BTreeSet::new();
+    rust_files(&src, &src, &mut on_disk);
+    let drawn = files_in_the_tree(&repo_file("docs/src/architecture.md"));
+    assert!(
+        drawn.contains("config/identity/name.rs") && drawn.contains("http/assets.rs"),
+        "the tree reads nested and shared lines: {drawn:?}"
+    );
+    let missing: Vec<&String> = on_disk.difference(&drawn).collect();
+    let gone: Vec<&String> = drawn.difference(&on_disk).collect();
+    assert!(
+        missing.is_empty() && gone.is_empty(),
+        "docs/src/architecture.md's tree misses {missing:?} and names {gone:?}, which src/ does not have"
+    );
+}
+
 fn module_options(module: &str) -> Vec<String> {
     let source =
         std::fs::read_to_string(format!("{}/{module}", env!("CARGO_MANIFEST_DIR"))).expect("the module is readable");
@@ -193,7 +255,7 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
         .filter_map(|line| line.trim().strip_suffix(" = mkOption {"))
         .collect();
     assert!(typed.len() >= 5, "found too few typed settings: {typed:?}");
-    let file_keys: BTreeSet<&str> = list::all().filter(|s| s.in_file).map(|s| s.key).collect();
+    let file_keys: BTreeSet<&str> = all_settings().filter(|s| s.in_file).map(|s| s.key).collect();
     for key in &typed {
         assert!(
             file_keys.contains(key),
@@ -208,7 +270,7 @@ fn the_nixos_modules_typed_settings_are_declared_file_keys() {
         .expect("log_format is an enum in the module");
     for value in log_format.split_whitespace().map(|v| v.trim_matches('"')) {
         assert!(
-            nara::logging::LogFormat::parse(value).is_ok(),
+            nara::LogFormat::parse(value).is_ok(),
             "the module allows log_format {value:?}, which nara refuses"
         );
     }

@@ -22,7 +22,6 @@ use std::path::Path;
 pub(crate) enum NameSource {
     /// A flag, a variable or a key in the `--config` file.
     Given(Origin),
-    /// The hostname.
     Hostname,
     /// Derived from the machine-id, the hostname being generic.
     MachineId,
@@ -52,9 +51,7 @@ impl fmt::Display for NameSource {
 /// The name and the soul, resolved, with nothing read yet.
 #[derive(Debug)]
 pub(crate) struct IdentityPlan {
-    /// How the name is decided.
     pub(crate) name: NamePlan,
-    /// Where the soul will come from.
     pub(crate) soul: SoulPlan,
 }
 

@@ -91,12 +91,12 @@ impl Setting {
     }
 
     /// The variables that set it, ours first.
-    pub const fn env(self, env: &'static [&'static str]) -> Setting {
+    pub(crate) const fn env(self, env: &'static [&'static str]) -> Setting {
         Setting { env, ..self }
     }
 
     /// The value it has when no source sets it.
-    pub const fn default(self, value: &'static str) -> Setting {
+    pub(crate) const fn default(self, value: &'static str) -> Setting {
         Setting {
             default: DefaultValue::Value(value),
             ..self
@@ -112,12 +112,12 @@ impl Setting {
     }
 
     /// Other spellings of the flag.
-    pub const fn aliases(self, aliases: &'static [&'static str]) -> Setting {
+    pub(crate) const fn aliases(self, aliases: &'static [&'static str]) -> Setting {
         Setting { aliases, ..self }
     }
 
     /// Variables of other tools that its resolver also reads.
-    pub const fn also_reads(self, also_reads: &'static [&'static str]) -> Setting {
+    pub(crate) const fn also_reads(self, also_reads: &'static [&'static str]) -> Setting {
         Setting { also_reads, ..self }
     }
 

@@ -19,14 +19,19 @@ impl std::error::Error for ConfigError {}
 
 /// "invalid value "x" for --flag: expected ...", the form of every value error. A URL's
 /// credentials (`scheme://user:password@host`) are shown as `<redacted>`.
-pub fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
+pub(crate) fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
     let value = redact_userinfo(value);
     ConfigError(format!("invalid value {value:?} for {origin}: {expected}"))
 }
 
 /// The error for a bad `value` of `setting` from `origin`: [`invalid`], or for a secret
 /// one "invalid soul in NARA_SOUL: ...", which names the source and never the value.
-pub fn invalid_value(setting: &Setting, value: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
+pub(crate) fn invalid_value(
+    setting: &Setting,
+    value: &str,
+    origin: &Origin,
+    expected: impl fmt::Display,
+) -> ConfigError {
     if setting.secret {
         ConfigError(format!("invalid {} in {origin}: {expected}", setting.key))
     } else {

@@ -20,14 +20,14 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 impl SettingsFile {
     /// Reads and parses `path`, refusing keys that no setting in `known` declares.
-    pub fn load(path: &Path, known: &[&Setting]) -> Result<SettingsFile, ConfigError> {
+    pub(crate) fn load(path: &Path, known: &[&Setting]) -> Result<SettingsFile, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
         Self::parse(path, &text, known)
     }
 
     /// Parses `text` as the contents of `path`.
-    pub fn parse(path: &Path, text: &str, known: &[&Setting]) -> Result<SettingsFile, ConfigError> {
+    fn parse(path: &Path, text: &str, known: &[&Setting]) -> Result<SettingsFile, ConfigError> {
         let table: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()

@@ -21,7 +21,8 @@ pub(crate) mod values;
 
 pub use declare::{DefaultValue, Setting, Shape};
 pub use environment::Environment;
-pub use error::{ConfigError, invalid, invalid_value};
+pub use error::ConfigError;
+pub(crate) use error::invalid;
 pub(crate) use file::SettingsFile;
 pub(crate) use origin::Origin;
 pub(crate) use report::Report;

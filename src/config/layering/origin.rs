@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// The source of one setting's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A command-line flag, without its dashes.
     Flag(&'static str),
     /// An environment variable.

@@ -6,8 +6,7 @@ use std::fmt;
 
 /// One setting as resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    /// The setting's key.
+struct Line {
     pub(crate) key: &'static str,
     /// The value as shown: quoted, `<redacted>`, or `unset`.
     pub(crate) shown: String,
@@ -44,7 +43,8 @@ impl Report {
     }
 
     /// The lines recorded so far.
-    pub fn lines(&self) -> &[Line] {
+    #[cfg(test)]
+    fn lines(&self) -> &[Line] {
         &self.lines
     }
 }

@@ -17,9 +17,7 @@ use std::fmt;
 /// `true` or `false`), parsed when resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Resolved<T> {
-    /// The value.
     pub(crate) value: T,
-    /// Where it was found.
     pub(crate) origin: Origin,
 }
 
@@ -35,7 +33,7 @@ pub(crate) struct Sources {
 impl Sources {
     /// `flags` holds what the command line gave, by setting key (a switch's value is
     /// `true`); `file` is the parsed `--config` file, if one was named.
-    pub fn new(flags: BTreeMap<&'static str, String>, env: Environment, file: Option<SettingsFile>) -> Self {
+    pub(crate) fn new(flags: BTreeMap<&'static str, String>, env: Environment, file: Option<SettingsFile>) -> Self {
         Sources { flags, env, file }
     }
 
