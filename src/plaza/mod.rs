@@ -341,7 +341,7 @@ impl Plaza {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                let act = self.presence.heard_own_soul(&message, self.config.policy.max_skew)?;
+                let act = self.presence.heard_own_soul(&message)?;
                 self.act(act);
                 return Ok(());
             }

@@ -8,7 +8,7 @@
 //! [`Plaza`]: super::Plaza
 
 use super::config::PlazaConfig;
-use super::freshness::Freshness;
+use super::freshness::{Freshness, Judging};
 use super::identity::Identity;
 use super::message::{self, Body, Message, Policy, Rejection};
 use super::newspaper;
@@ -26,6 +26,8 @@ pub(super) struct Presence {
     /// This process's random ID, which tells it from twins (other processes with its soul).
     boot_id: String,
     started_ns: u64,
+    /// How its twins' Go newspapers are judged.
+    judging: Judging,
     state: Mutex<State>,
     metrics: Arc<Metrics>,
 }
@@ -86,6 +88,10 @@ impl Presence {
         let presence = Presence {
             boot_id,
             started_ns,
+            judging: Judging {
+                max_skew: config.policy.max_skew,
+                recover_after: config.missing_after,
+            },
             state: Mutex::new(State {
                 roles,
                 own_events: VecDeque::with_capacity(OWN_EVENTS),
@@ -187,7 +193,7 @@ impl Presence {
     /// A twin's passes the freshness rules as any message does, so that a recording
     /// can neither silence this process nor keep a dead twin alive; a refused one is
     /// counted under its reason.
-    pub(super) fn heard_own_soul(&self, message: &Message, max_skew: Duration) -> Result<Act, Rejection> {
+    pub(super) fn heard_own_soul(&self, message: &Message) -> Result<Act, Rejection> {
         let now = Instant::now();
         let mut state = self.state();
         let state = &mut *state;
@@ -200,7 +206,7 @@ impl Presence {
                 // (judged on a copy, kept only if the twin is believed).
                 let mut freshness = state.own_freshness;
                 if story.sent_ns.is_none() {
-                    freshness.admit(&message.body, SystemTime::now(), max_skew)?;
+                    freshness.admit(&message.body, SystemTime::now(), self.judging)?;
                 }
                 let act = state.roles.heard(story, now, super::unix_now_ns().unsigned_abs())?;
                 state.own_freshness = freshness;
@@ -211,7 +217,9 @@ impl Presence {
                 if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);
                 }
-                state.own_freshness.admit(&message.body, SystemTime::now(), max_skew)?;
+                state
+                    .own_freshness
+                    .admit(&message.body, SystemTime::now(), self.judging)?;
                 if matches!(message.body, Body::Chau { .. }) {
                     state.roles.twin_left(now)
                 } else {
