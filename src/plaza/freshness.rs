@@ -321,6 +321,11 @@ impl Freshness {
     pub(super) fn sent_event(&mut self, sent_ns: u64) {
         self.newest_event_ns = self.newest_event_ns.max(sent_ns);
     }
+
+    /// The newest event accepted from this soul (or signed by this process).
+    pub(super) fn newest_event_ns(&self) -> u64 {
+        self.newest_event_ns
+    }
 }
 
 #[cfg(test)]
