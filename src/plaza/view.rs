@@ -103,7 +103,7 @@ pub enum ChangeKind {
     VersionChanged,
     /// OFFLINE (said chau) or MISSING (went silent).
     Leave,
-    /// Gone from the view: gone too long, or the longest silent when the view was full.
+    /// Gone from the view: gone too long, or its place taken when the view was full.
     Forget,
 }
 
