@@ -14,7 +14,7 @@
 use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 /// Where a nara stands, as the plaza sees it.
@@ -234,6 +234,11 @@ pub struct View {
     freshness: HashMap<String, Freshness>,
     /// Key pins and histories of naras forgotten to make room, at most `max_peers`.
     departed: HashMap<String, Departed>,
+    /// The names that joined without a newspaper, oldest first, so that a flood of
+    /// them makes room in constant time. A name that has since carried a newspaper or
+    /// left the view is skipped when reached, and swept out once the queue is twice
+    /// `max_peers` long.
+    announced: VecDeque<String>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
@@ -253,6 +258,7 @@ impl View {
             peers,
             freshness: HashMap::new(),
             departed: HashMap::new(),
+            announced: VecDeque::new(),
             counts,
             limits,
             forgotten: Vec::new(),
@@ -270,46 +276,83 @@ impl View {
         })
     }
 
+    /// Records what was judged of `name`, a nara in the view (without a new key for a
+    /// name already there: a flood of refused messages allocates nothing).
+    fn keep_freshness(&mut self, name: &str, freshness: Freshness) {
+        match self.freshness.get_mut(name) {
+            Some(kept) => *kept = freshness,
+            None => {
+                self.freshness.insert(name.to_string(), freshness);
+            }
+        }
+    }
+
     /// Whether `name` has carried a newspaper (see [`Freshness::carried_newspaper`]).
     fn established(&self, name: &str) -> bool {
         self.freshness.get(name).is_some_and(Freshness::carried_newspaper)
     }
 
     /// Makes room for one more nara. What goes first is a nara that never carried a
-    /// newspaper, whatever its status: a hey_there or a chau from a fresh key costs
-    /// nothing, even on a broker with one account per name, so such entries only ever
-    /// take each other's places (and leave no pin). Then the longest silent OFFLINE or
-    /// MISSING one, whose key pin and history move to `departed`. A view whose every
-    /// other entry carried a newspaper and is ONLINE refuses the newcomer: a flood of
-    /// new names cannot displace naras that are still speaking, nor take anyone's name.
+    /// newspaper, whatever its status, the one that joined first: a hey_there or a chau
+    /// from a fresh key costs nothing, even on a broker with one account per name, so
+    /// such entries only ever take each other's places (and leave no pin). Then the
+    /// longest silent OFFLINE or MISSING one, whose key pin and history move to
+    /// `departed`. A view whose every other entry carried a newspaper and is ONLINE
+    /// refuses the newcomer: a flood of new names cannot displace naras that are still
+    /// speaking, nor take anyone's name.
     fn make_room(&mut self) -> Result<(), Rejection> {
         while self.peers.len() >= self.limits.max_peers.max(2) {
-            let (established, victim) = self
+            if let Some(first) = self.first_announced() {
+                if let Some(change) = self.forget(&first) {
+                    self.forgotten.push(change);
+                }
+                continue;
+            }
+            // Every other entry carried a newspaper.
+            let victim = self
                 .peers
                 .values()
-                .filter(|p| !p.is_self)
-                .map(|p| (self.established(&p.name), p))
-                .filter(|(established, p)| !established || p.status != Status::Online)
-                .min_by_key(|(established, p)| (*established, p.last_seen))
-                .map(|(established, p)| (established, p.name.clone()))
+                .filter(|p| !p.is_self && p.status != Status::Online)
+                .min_by_key(|p| p.last_seen)
+                .map(|p| p.name.clone())
                 .ok_or(Rejection::ViewFull)?;
             let freshness = self.freshness.get(&victim).copied().unwrap_or_default();
             if let Some(change) = self.forget(&victim) {
-                if established {
-                    self.keep_pin(
-                        victim,
-                        Departed {
-                            public_key: change.peer.public_key.clone(),
-                            freshness,
-                            first_heard: change.peer.first_seen,
-                            last_heard: change.peer.last_seen,
-                        },
-                    );
-                }
+                self.keep_pin(
+                    victim,
+                    Departed {
+                        public_key: change.peer.public_key.clone(),
+                        freshness,
+                        first_heard: change.peer.first_seen,
+                        last_heard: change.peer.last_seen,
+                    },
+                );
                 self.forgotten.push(change);
             }
         }
         Ok(())
+    }
+
+    /// The nara in the view that joined first of those that never carried a
+    /// newspaper, taken off the queue.
+    fn first_announced(&mut self) -> Option<String> {
+        while let Some(name) = self.announced.pop_front() {
+            if self.peers.contains_key(&name) && !self.established(&name) {
+                return Some(name);
+            }
+        }
+        None
+    }
+
+    /// Queues a nara that joined without a newspaper, sweeping out the names that no
+    /// longer belong there once they make the queue twice the view.
+    fn queue_announced(&mut self, name: &str) {
+        self.announced.push_back(name.to_string());
+        if self.announced.len() > 2 * self.limits.max_peers.max(2) {
+            let mut queue = std::mem::take(&mut self.announced);
+            queue.retain(|name| self.peers.contains_key(name) && !self.established(name));
+            self.announced = queue;
+        }
     }
 
     /// Keeps the pin of a nara forgotten to make room. When the table is full, the pin
@@ -365,7 +408,7 @@ impl View {
         let judged = freshness.admit(&message.body, now, self.limits.judging());
         if let Err(rejection) = judged {
             if known {
-                self.freshness.insert(message.name.clone(), freshness);
+                self.keep_freshness(&message.name, freshness);
             } else if let Some(departed) = self.departed.get_mut(&message.name) {
                 departed.freshness = freshness;
             }
@@ -393,6 +436,9 @@ impl View {
             }
             let first_seen = returning.map_or(now, |d| d.first_heard);
             self.freshness.insert(message.name.clone(), freshness);
+            if !freshness.carried_newspaper() {
+                self.queue_announced(&message.name);
+            }
             let mut peer = Peer {
                 name: message.name.clone(),
                 id: String::new(),
@@ -417,7 +463,7 @@ impl View {
                 peer,
             }));
         }
-        self.freshness.insert(message.name.clone(), freshness);
+        self.keep_freshness(&message.name, freshness);
         let Some(peer) = self.peers.get_mut(&message.name) else {
             return Ok(None);
         };
@@ -728,6 +774,30 @@ mod tests {
             (ChangeKind::Leave, Status::Missing)
         );
         assert_eq!(view.counts(), recount(&view));
+    }
+
+    #[test]
+    fn the_queue_of_naras_without_a_newspaper_is_bounded() {
+        const CAP: usize = 10;
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        // Each joins by its hey_there (queued) and is forgotten once silent, in a view
+        // that is never full: nothing takes the stale names off the front.
+        let mut clock = 10;
+        let mut longest = 0;
+        for i in 0..(CAP as u64 * 10) {
+            view.apply(&hey(&format!("n{i}"), "k", clock), t(clock)).unwrap();
+            longest = longest.max(view.announced.len());
+            clock += 400;
+            assert_eq!(view.sweep(t(clock)).len(), 1);
+        }
+        assert_eq!(longest, 2 * CAP, "swept out when it would pass twice the view");
+        assert_eq!(view.snapshot().len(), 1);
     }
 
     #[test]
