@@ -68,7 +68,7 @@ pub(crate) static ANNOUNCE_JITTER: Setting = Setting::value(
 pub(crate) static MISSING_AFTER: Setting = Setting::value("plaza_missing_after", "plaza-missing-after", "DURATION")
     .env(&["NARA_PLAZA_MISSING_AFTER"])
     .default("6m")
-    .help("A nara silent for longer than this is MISSING");
+    .help("A nara silent for longer than this is MISSING; one that never sent a newspaper is forgotten then, and a lock-out of a Go nara by a recording ends after about this long");
 
 /// `--plaza-forget-after`: how long a gone nara stays in the view.
 pub(crate) static FORGET_AFTER: Setting = Setting::value("plaza_forget_after", "plaza-forget-after", "DURATION")
@@ -86,7 +86,7 @@ pub(crate) static ROLE: Setting = Setting::value("plaza_role", "plaza-role", "RO
 pub(crate) static MAX_PEERS: Setting = Setting::value("plaza_max_peers", "plaza-max-peers", "COUNT")
     .env(&["NARA_PLAZA_MAX_PEERS"])
     .default("10000")
-    .help("The most naras the view holds, this one included; a new one takes the place of the longest silent OFFLINE or MISSING one, or is refused while all are ONLINE");
+    .help("The most naras the view holds, this one included; a new one takes the place of one that never sent a newspaper, else of the longest silent OFFLINE or MISSING one, or is refused while all the others sent one and are ONLINE");
 
 /// `--plaza-max-skew`: the replay window.
 pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-max-skew", "DURATION")

@@ -296,7 +296,7 @@ impl Plaza {
     fn signed(&self, kind: Kind, handover: bool) -> (String, Vec<u8>) {
         let process_uptime_s = self.uptime_s();
         let host_uptime_s = newspaper::host_uptime_s(process_uptime_s);
-        let now_ns = unix_now_ns();
+        let now_ns = unix_now_ns().unsigned_abs();
         let payload = match kind {
             Kind::Newspaper => newspaper::encode(
                 &self.identity,
@@ -307,7 +307,7 @@ impl Plaza {
                     public_url: self.config.public_url.as_deref(),
                     host_uptime_s,
                     process_uptime_s,
-                    sent_ns: now_ns.unsigned_abs(),
+                    sent_ns: self.presence.sign_newspaper(now_ns),
                     boot_id: self.presence.boot_id(),
                     started_ns: self.presence.started_ns(),
                     role_pin: self.config.role_pin.as_str(),
@@ -315,9 +315,9 @@ impl Plaza {
                 },
             ),
             event_kind => {
-                self.presence.sending_event(now_ns.unsigned_abs());
+                let sent_ns = i64::try_from(self.presence.sign_event(now_ns)).unwrap_or(i64::MAX);
                 // nara has no mesh network: its MeshIP is empty.
-                event::encode(&self.identity, event_kind, now_ns, "")
+                event::encode(&self.identity, event_kind, sent_ns, "")
             }
         };
         self.view()
@@ -333,7 +333,7 @@ impl Plaza {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                let act = self.presence.heard_own_soul(&message, self.config.policy.max_skew)?;
+                let act = self.presence.heard_own_soul(&message)?;
                 self.act(act);
                 return Ok(());
             }

@@ -8,7 +8,7 @@
 //! [`Plaza`]: super::Plaza
 
 use super::config::PlazaConfig;
-use super::freshness::Freshness;
+use super::freshness::{Freshness, Judging};
 use super::identity::Identity;
 use super::message::{self, Body, Message, Policy, Rejection};
 use super::newspaper;
@@ -26,6 +26,8 @@ pub(super) struct Presence {
     /// This process's random ID, which tells it from twins (other processes with its soul).
     boot_id: String,
     started_ns: u64,
+    /// How its twins' Go newspapers are judged.
+    judging: Judging,
     state: Mutex<State>,
     metrics: Arc<Metrics>,
 }
@@ -40,6 +42,8 @@ struct State {
     own_freshness: Freshness,
     /// A twin spoke after this process handed over: it can leave without a chau.
     twin_took_over: bool,
+    /// The time the last newspaper this process signed carries.
+    last_signed_paper_ns: u64,
 }
 
 impl State {
@@ -86,11 +90,16 @@ impl Presence {
         let presence = Presence {
             boot_id,
             started_ns,
+            judging: Judging {
+                max_skew: config.policy.max_skew,
+                recover_after: config.missing_after,
+            },
             state: Mutex::new(State {
                 roles,
                 own_events: VecDeque::with_capacity(OWN_EVENTS),
                 own_freshness: Freshness::default(),
                 twin_took_over: false,
+                last_signed_paper_ns: 0,
             }),
             metrics,
         };
@@ -172,22 +181,53 @@ impl Presence {
         self.state().roles.status(Instant::now())
     }
 
-    /// This process signs an event at `sent_ns`: its echo is not a twin's, and no
-    /// recording of an older one passes as a twin's.
-    pub(super) fn sending_event(&self, sent_ns: u64) {
+    /// The time to sign an event with, `now_ns` or just after the newest event of the
+    /// soul accepted or signed so far (see [`Presence::sign_newspaper`]), and records
+    /// it: its echo is not a twin's, and no recording of an older one passes as a
+    /// twin's.
+    pub(super) fn sign_event(&self, now_ns: u64) -> u64 {
         let mut state = self.state();
+        let sent_ns = self.signing_time(now_ns, state.own_freshness.newest_event_ns());
         if state.own_events.len() == OWN_EVENTS {
             state.own_events.pop_front();
         }
         state.own_events.push_back(sent_ns);
         state.own_freshness.sent_event(sent_ns);
+        sent_ns
+    }
+
+    /// The time to sign a newspaper with: `now_ns`, or just after the newest newspaper
+    /// of the soul this process signed or heard from a twin, if that is later but
+    /// within the skew. Observers judge the soul's newspapers by their signed time,
+    /// newest wins: a twin whose clock is behind the one it takes over from would
+    /// otherwise be refused as `replayed` until its clock caught up, and so would this
+    /// process after its clock stepped back a little.
+    pub(super) fn sign_newspaper(&self, now_ns: u64) -> u64 {
+        let mut state = self.state();
+        let newest = state.last_signed_paper_ns.max(state.roles.newest_heard_ns());
+        let sent_ns = self.signing_time(now_ns, newest);
+        state.last_signed_paper_ns = sent_ns;
+        sent_ns
+    }
+
+    /// `now_ns`, or just after `newest` if that is later by less than the skew. Further
+    /// ahead, observers would refuse it as `stale` anyway (a clock put right after
+    /// running fast must not keep this process signing in the future), so the clock
+    /// is followed.
+    fn signing_time(&self, now_ns: u64, newest: u64) -> u64 {
+        let skew_ns = u64::try_from(self.judging.max_skew.as_nanos()).unwrap_or(u64::MAX);
+        if newest >= now_ns && newest - now_ns < skew_ns {
+            newest + 1
+        } else {
+            now_ns
+        }
     }
 
     /// A verified message under this nara's own name and key: its own echo, or a twin's.
     /// A twin's passes the freshness rules as any message does, so that a recording
     /// can neither silence this process nor keep a dead twin alive; a refused one is
     /// counted under its reason.
-    pub(super) fn heard_own_soul(&self, message: &Message, max_skew: Duration) -> Result<Act, Rejection> {
+    pub(super) fn heard_own_soul(&self, message: &Message) -> Result<Act, Rejection> {
         let now = Instant::now();
         let mut state = self.state();
         let state = &mut *state;
@@ -200,7 +240,7 @@ impl Presence {
                 // (judged on a copy, kept only if the twin is believed).
                 let mut freshness = state.own_freshness;
                 if story.sent_ns.is_none() {
-                    freshness.admit(&message.body, SystemTime::now(), max_skew)?;
+                    freshness.admit(&message.body, SystemTime::now(), self.judging)?;
                 }
                 let act = state.roles.heard(story, now, super::unix_now_ns().unsigned_abs())?;
                 state.own_freshness = freshness;
@@ -211,7 +251,9 @@ impl Presence {
                 if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);
                 }
-                state.own_freshness.admit(&message.body, SystemTime::now(), max_skew)?;
+                state
+                    .own_freshness
+                    .admit(&message.body, SystemTime::now(), self.judging)?;
                 if matches!(message.body, Body::Chau { .. }) {
                     state.roles.twin_left(now)
                 } else {
@@ -268,22 +310,72 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plaza::identity::{Soul, SoulSource};
+    use crate::plaza::message::Kind;
+    use crate::plaza::newspaper::OwnStatus;
 
-    #[test]
-    fn a_nara_remembers_only_its_last_own_events() {
-        let presence = Presence::new(
+    fn presence() -> Presence {
+        Presence::new(
             &crate::testing::plaza_config(),
             SystemTime::now(),
             Arc::new(Metrics::new()),
-        );
+        )
+    }
+
+    #[test]
+    fn a_nara_remembers_only_its_last_own_events() {
+        let presence = presence();
         let sent = |sent_ns: u64| presence.state().sent_event(sent_ns);
-        presence.sending_event(1);
+        assert_eq!(presence.sign_event(1), 1);
         assert!(sent(1));
         for sent_ns in 2..2 + OWN_EVENTS as u64 * 2 {
-            presence.sending_event(sent_ns);
+            assert_eq!(presence.sign_event(sent_ns), sent_ns);
         }
         assert_eq!(presence.state().own_events.len(), OWN_EVENTS);
         assert!(!sent(1), "the oldest was let go");
         assert!(sent(1 + OWN_EVENTS as u64 * 2));
+    }
+
+    #[test]
+    fn what_this_process_signs_is_newer_than_what_its_twins_said_even_with_its_clock_behind() {
+        let presence = presence();
+        let identity = Identity::new(&Soul::mint("twin").unwrap(), "twin", SoulSource::Ephemeral);
+        let now_ns = u64::try_from(super::super::unix_now_ns()).unwrap();
+        // A twin whose clock is 30 s ahead of this one's: its newspaper and its hey_there.
+        let ahead_ns = now_ns + 30_000_000_000;
+        let status = OwnStatus {
+            version: "0.0.9",
+            revision: "r",
+            profile: "release",
+            public_url: None,
+            host_uptime_s: 1000,
+            process_uptime_s: 60,
+            sent_ns: ahead_ns,
+            boot_id: "ahead",
+            started_ns: ahead_ns,
+            role_pin: "auto",
+            handover: true,
+        };
+        let paper = newspaper::encode(&identity, &status);
+        let hello = crate::plaza::event::encode(&identity, Kind::HeyThere, i64::try_from(ahead_ns).unwrap(), "");
+        let policy = crate::testing::policy();
+        for (kind, payload) in [(Kind::HeyThere, hello), (Kind::Newspaper, paper)] {
+            let message = crate::plaza::wire::decode(&kind.topic("twin"), &payload, SystemTime::now(), policy).unwrap();
+            presence.heard_own_soul(&message).unwrap();
+        }
+        // Its newspapers and events, signed now by this clock, come after the twin's.
+        let first = presence.sign_newspaper(now_ns);
+        assert!(first > ahead_ns);
+        assert!(presence.sign_newspaper(now_ns) > first, "and each after the last");
+        assert!(presence.sign_event(now_ns) > ahead_ns);
+        // Once its clock has passed them, it signs by its clock.
+        let later_ns = ahead_ns + 1_000_000_000;
+        assert_eq!(presence.sign_newspaper(later_ns), later_ns);
+        assert_eq!(presence.sign_event(later_ns), later_ns);
+        // A clock put back by more than the skew (it ran a day fast) is followed at
+        // once: signing after what it signed then would be refused as stale.
+        let put_right_ns = later_ns - 86_400_000_000_000;
+        assert_eq!(presence.sign_newspaper(put_right_ns), put_right_ns);
+        assert_eq!(presence.sign_event(put_right_ns), put_right_ns);
     }
 }

@@ -16,9 +16,13 @@
 //! this kind must be newer than the last one from its boot ID, so a dead twin's
 //! recorded newspaper keeps nothing alive. A Go nara with this soul (whose newspapers
 //! carry no time) is believed only right after a fresh hey_there of the soul that this
-//! process did not send, and only while its newspapers keep coming. A twin whose signed
-//! time is ahead of this clock by more than the skew cannot be heard at all (its every
-//! newspaper is `stale`): both would speak, so this is reported as two speakers.
+//! process did not send and that no twin of this kind followed with a newspaper (a twin
+//! that starts or reconnects says hey_there too), and only while its newspapers keep
+//! coming. A twin whose signed time is ahead of this clock by more than the skew cannot
+//! be heard at all (its every newspaper is `stale`): both would speak, so this is
+//! reported as two speakers. What this process signs is newer than what its twins said
+//! (see `Presence::sign_newspaper`), so a handover to a twin whose clock is a little
+//! behind is believed at once.
 
 use super::message::{Rejection, Story};
 use serde::Serialize;
@@ -229,7 +233,7 @@ pub(crate) struct Roles {
     /// The newest `sent_ns` accepted from each boot ID of this soul.
     newest_sent: HashMap<String, u64>,
     /// When a fresh own-soul hey_there that this process did not send was heard, if no
-    /// Go twin's newspaper has been since.
+    /// newspaper of a twin (of either kind) has been since.
     hello: Option<Instant>,
     ahead: Option<Ahead>,
     role: Role,
@@ -366,8 +370,9 @@ impl Roles {
         }
     }
 
-    /// A fresh hey_there of this soul that this process did not send: a twin started.
-    /// If a newspaper in the Go nara's format follows within the skew, it is a Go twin.
+    /// A fresh hey_there of this soul that this process did not send: a twin started or
+    /// reconnected. If a newspaper in the Go nara's format follows within the skew,
+    /// before any newspaper of a twin of this kind, it is a Go twin.
     pub(crate) fn heard_hello(&mut self, now: Instant) {
         self.hello = Some(now);
     }
@@ -408,11 +413,18 @@ impl Roles {
                 self.newest_sent.remove(&oldest);
             }
         }
-        if self.newest_sent.insert(boot_id.to_string(), sent_ns).is_none() {
-            // A twin of this kind just started: the hey_there heard was its own.
-            self.hello = None;
-        }
+        self.newest_sent.insert(boot_id.to_string(), sent_ns);
+        // A twin of this kind speaks: a hey_there heard before was its own (a twin
+        // starting, or one reconnecting, says hey_there and then a newspaper at once),
+        // so no Go newspaper after it is vouched for.
+        self.hello = None;
         Ok(())
+    }
+
+    /// The newest signed time of a newspaper heard from a twin within the skew (0 if
+    /// none): what this process's next newspaper must be newer than, at observers.
+    pub(crate) fn newest_heard_ns(&self) -> u64 {
+        self.newest_sent.values().copied().max().unwrap_or(0)
     }
 
     /// Whether a twin has been heard within the takeover window.
@@ -713,6 +725,23 @@ mod tests {
         ours.heard_hello(t0);
         hear(&mut ours, &go(), t0);
         assert_eq!(ours.twin_left(t0), Act::PublishNow);
+    }
+
+    #[test]
+    fn a_known_twins_fresh_newspaper_closes_the_window_its_hello_opened() {
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut standby = roles(Pin::Auto, 100, "s");
+        hear(&mut standby, &signed("a", "auto", 200, false, 0), t0);
+        assert!(!standby.is_active());
+        // The active twin reconnects: hey_there, then its newspaper at once.
+        standby.heard_hello(t0 + second);
+        hear(&mut standby, &signed("a", "auto", 200, false, 1), t0 + second);
+        // A newspaper the soul's Go nara sent long ago, replayed right after.
+        assert_eq!(standby.heard(&go(), t0 + second * 2, NOW_NS), Err(Rejection::Stale));
+        // The active twin is killed: the standby takes over after the window.
+        assert_eq!(standby.tick(t0 + second * 2 + WINDOW), Act::PublishNow);
+        assert!(standby.is_active(), "{}", standby.reason);
     }
 
     #[test]

@@ -3,14 +3,18 @@
 //!
 //! It also holds the history single messages cannot prove: the key first seen for
 //! each name (trust on first use) and what was accepted from it (judged by the rules
-//! in `freshness.rs`). A full view refuses a newcomer rather than forget a nara that is
-//! still ONLINE, and the key pin of a nara it did forget to make room outlives its
-//! entry, in a table of its own (as bounded), until `--plaza-forget-after`.
+//! in `freshness.rs`). Its bounds are an attacker's target, so what costs nothing to
+//! send buys little room: a chau from a nara never seen creates nothing, and a nara
+//! that never carried a newspaper is the first to make room and is forgotten once
+//! silent. A full view refuses a newcomer only while every other nara in it carried a
+//! newspaper and is still ONLINE; the key pin of a nara it forgot to make room outlives
+//! its entry, in a table of its own (as bounded, where the naras heard longest keep
+//! theirs), until `--plaza-forget-after`.
 
-use super::freshness::Freshness;
+use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 /// Where a nara stands, as the plaza sees it.
@@ -98,7 +102,7 @@ pub(crate) enum ChangeKind {
     VersionChanged,
     /// OFFLINE (said chau) or MISSING (went silent).
     Leave,
-    /// Gone from the view: gone too long, or the longest silent when the view was full.
+    /// Gone from the view: gone too long, or its place taken when the view was full.
     Forget,
 }
 
@@ -176,27 +180,48 @@ fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
 /// shared broker, so neither may grow without end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Silence after which an ONLINE nara is MISSING.
+    /// Silence after which an ONLINE nara is MISSING; also when a nara that never
+    /// carried a newspaper is forgotten, and how long a lock-out by a recording can last
+    /// (see `freshness.rs`).
     pub missing_after: Duration,
     /// How long an OFFLINE or MISSING nara stays before it is forgotten, and its key
     /// with it.
     pub forget_after: Duration,
     /// The most naras the view holds, this one included; a new one then takes the
-    /// place of the longest silent OFFLINE or MISSING one, or is refused. Also the
-    /// most key pins kept for naras that left the view that way.
+    /// place of one that never carried a newspaper, or else of the longest silent
+    /// OFFLINE or MISSING one, or is refused. Also the most key pins kept for naras
+    /// that left the view that way.
     pub max_peers: usize,
     /// How far a newspaper's implied boot time may stray from the one first seen.
     pub max_skew: Duration,
 }
 
+impl Limits {
+    fn judging(&self) -> Judging {
+        Judging {
+            max_skew: self.max_skew,
+            recover_after: self.missing_after,
+        }
+    }
+}
+
 /// A name's key pin and history after its entry left a full view: a flood of new names
-/// can take a silent nara's place in the view, never its name. Kept until
-/// `--plaza-forget-after` after it was last heard, as a view entry would be.
+/// can take a silent nara's place in the view, not its name. Kept until
+/// `--plaza-forget-after` after it was last heard, as a view entry would be, or until a
+/// full table gives the place to a nara that was heard for longer.
 #[derive(Clone, Debug)]
 struct Departed {
     public_key: String,
     freshness: Freshness,
+    first_heard: SystemTime,
     last_heard: SystemTime,
+}
+
+impl Departed {
+    /// How long it was heard: what a Sybil made for the occasion lacks.
+    fn heard_for(&self) -> Duration {
+        self.last_heard.duration_since(self.first_heard).unwrap_or_default()
+    }
 }
 
 /// The peer view: every nara heard from, within [`Limits`], with counts kept in step.
@@ -205,6 +230,11 @@ pub struct View {
     freshness: HashMap<String, Freshness>,
     /// Key pins and histories of naras forgotten to make room, at most `max_peers`.
     departed: HashMap<String, Departed>,
+    /// The names that joined without a newspaper, oldest first, so that a flood of
+    /// them makes room in constant time. A name that has since carried a newspaper or
+    /// left the view is skipped when reached, and swept out once the queue is twice
+    /// `max_peers` long.
+    announced: VecDeque<String>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
@@ -224,6 +254,7 @@ impl View {
             peers,
             freshness: HashMap::new(),
             departed: HashMap::new(),
+            announced: VecDeque::new(),
             counts,
             limits,
             forgotten: Vec::new(),
@@ -241,30 +272,54 @@ impl View {
         })
     }
 
-    /// Makes room for one more nara by forgetting the longest silent OFFLINE or MISSING
-    /// one, whose key pin and history move to `departed`. A view full of ONLINE naras
-    /// (or a full `departed`) refuses the newcomer instead: a flood of new names cannot
-    /// displace naras that are still speaking, nor take anyone's name.
-    /// `returning`: the newcomer is itself in `departed`, and leaves it on admission.
-    fn make_room(&mut self, returning: bool) -> Result<(), Rejection> {
-        while self.peers.len() >= self.limits.max_peers.max(2) {
-            if self.departed.len() - usize::from(returning) >= self.limits.max_peers {
-                return Err(Rejection::ViewFull);
+    /// Records what was judged of `name`, a nara in the view (without a new key for a
+    /// name already there: a flood of refused messages allocates nothing).
+    fn keep_freshness(&mut self, name: &str, freshness: Freshness) {
+        match self.freshness.get_mut(name) {
+            Some(kept) => *kept = freshness,
+            None => {
+                self.freshness.insert(name.to_string(), freshness);
             }
-            let longest_silent = self
+        }
+    }
+
+    /// Whether `name` has carried a newspaper (see [`Freshness::carried_newspaper`]).
+    fn established(&self, name: &str) -> bool {
+        self.freshness.get(name).is_some_and(Freshness::carried_newspaper)
+    }
+
+    /// Makes room for one more nara. What goes first is a nara that never carried a
+    /// newspaper, whatever its status, the one that joined first: a hey_there or a chau
+    /// from a fresh key costs nothing, even on a broker with one account per name, so
+    /// such entries only ever take each other's places (and leave no pin). Then the
+    /// longest silent OFFLINE or MISSING one, whose key pin and history move to
+    /// `departed`. A view whose every other entry carried a newspaper and is ONLINE
+    /// refuses the newcomer: a flood of new names cannot displace naras that are still
+    /// speaking, nor take anyone's name.
+    fn make_room(&mut self) -> Result<(), Rejection> {
+        while self.peers.len() >= self.limits.max_peers.max(2) {
+            if let Some(first) = self.first_announced() {
+                if let Some(change) = self.forget(&first) {
+                    self.forgotten.push(change);
+                }
+                continue;
+            }
+            // Every other entry carried a newspaper.
+            let victim = self
                 .peers
                 .values()
                 .filter(|p| !p.is_self && p.status != Status::Online)
                 .min_by_key(|p| p.last_seen)
                 .map(|p| p.name.clone())
                 .ok_or(Rejection::ViewFull)?;
-            let freshness = self.freshness.get(&longest_silent).copied().unwrap_or_default();
-            if let Some(change) = self.forget(&longest_silent) {
-                self.departed.insert(
-                    longest_silent,
+            let freshness = self.freshness.get(&victim).copied().unwrap_or_default();
+            if let Some(change) = self.forget(&victim) {
+                self.keep_pin(
+                    victim,
                     Departed {
                         public_key: change.peer.public_key.clone(),
                         freshness,
+                        first_heard: change.peer.first_seen,
                         last_heard: change.peer.last_seen,
                     },
                 );
@@ -272,6 +327,49 @@ impl View {
             }
         }
         Ok(())
+    }
+
+    /// The nara in the view that joined first of those that never carried a
+    /// newspaper, taken off the queue.
+    fn first_announced(&mut self) -> Option<String> {
+        while let Some(name) = self.announced.pop_front() {
+            if self.peers.contains_key(&name) && !self.established(&name) {
+                return Some(name);
+            }
+        }
+        None
+    }
+
+    /// Queues a nara that joined without a newspaper, sweeping out the names that no
+    /// longer belong there once they make the queue twice the view.
+    fn queue_announced(&mut self, name: &str) {
+        self.announced.push_back(name.to_string());
+        if self.announced.len() > 2 * self.limits.max_peers.max(2) {
+            let mut queue = std::mem::take(&mut self.announced);
+            queue.retain(|name| self.peers.contains_key(name) && !self.established(name));
+            self.announced = queue;
+        }
+    }
+
+    /// Keeps the pin of a nara forgotten to make room. When the table is full, the pin
+    /// of the nara heard for the shortest time goes (this one's, if it is that one):
+    /// Sybils made for a flood lose their pins to each other, and the pin of a nara
+    /// that spoke for hours outlasts any number of them. The view never closes for want
+    /// of room for pins.
+    fn keep_pin(&mut self, name: String, departed: Departed) {
+        if self.departed.len() >= self.limits.max_peers {
+            let weakest = self
+                .departed
+                .iter()
+                .min_by_key(|(_, d)| (d.heard_for(), d.last_heard))
+                .filter(|(_, d)| d.heard_for() < departed.heard_for())
+                .map(|(name, _)| name.clone());
+            let Some(weakest) = weakest else {
+                return;
+            };
+            self.departed.remove(&weakest);
+        }
+        self.departed.insert(name, departed);
     }
 
     /// The naras forgotten to make room since the last call, for announcing.
@@ -294,58 +392,84 @@ impl View {
             // This nara's own words, echoed by the broker: it knows what it said.
             return Ok(None);
         }
-        // Judged on a copy, kept only if accepted: a refused message from a name never
-        // seen leaves nothing behind.
+        let known = in_view.is_some();
+        // A name kept here (in the view or among the pins) keeps what a refused
+        // newspaper leaves as evidence (see `Freshness::admit`); a name never seen is
+        // judged on a copy, so that a refused message leaves nothing behind.
         let mut freshness = match (in_view, departed) {
             (Some(_), _) => self.freshness.get(&message.name).copied().unwrap_or_default(),
             (None, Some(departed)) => departed.freshness,
             (None, None) => Freshness::default(),
         };
-        freshness.admit(&message.body, now, self.limits.max_skew)?;
-        if in_view.is_none() {
-            self.make_room(departed.is_some())?;
-            self.departed.remove(&message.name);
+        let judged = freshness.admit(&message.body, now, self.limits.judging());
+        if let Err(rejection) = judged {
+            if known {
+                self.keep_freshness(&message.name, freshness);
+            } else if let Some(departed) = self.departed.get_mut(&message.name) {
+                departed.freshness = freshness;
+            }
+            return Err(rejection);
         }
-        self.freshness.insert(message.name.clone(), freshness);
-
-        let status = if matches!(message.body, Body::Chau { .. }) {
-            Status::Offline
-        } else {
-            Status::Online
-        };
-        let story = match &message.body {
-            Body::Newspaper(story) => Some(story),
-            _ => None,
-        };
-        let Some(peer) = self.peers.get_mut(&message.name) else {
+        let is_chau = matches!(message.body, Body::Chau { .. });
+        if !known {
+            if is_chau {
+                // Leaving, from a nara not in the view: nothing to take OFFLINE, and
+                // nothing to create (a burst of them from fresh keys would fill the
+                // view). A pinned one's history records it.
+                if let Some(departed) = self.departed.get_mut(&message.name) {
+                    departed.freshness = freshness;
+                    departed.last_heard = now;
+                }
+                return Ok(None);
+            }
+            // Its own pin does not count against the table while it finds a place.
+            let returning = self.departed.remove(&message.name);
+            if let Err(full) = self.make_room() {
+                if let Some(returning) = returning {
+                    self.departed.insert(message.name.clone(), returning);
+                }
+                return Err(full);
+            }
+            let first_seen = returning.map_or(now, |d| d.first_heard);
+            self.freshness.insert(message.name.clone(), freshness);
+            if !freshness.carried_newspaper() {
+                self.queue_announced(&message.name);
+            }
             let mut peer = Peer {
                 name: message.name.clone(),
                 id: String::new(),
                 public_key: message.public_key.clone(),
-                status,
+                status: Status::Online,
                 version: String::new(),
                 revision: String::new(),
                 public_url: None,
                 version_history: Vec::new(),
                 uptime_s: 0,
-                first_seen: now,
+                first_seen,
                 last_seen: now,
                 is_self: false,
             };
-            if let Some(story) = story {
+            if let Body::Newspaper(story) = &message.body {
                 read_story(&mut peer, story, now);
             }
             self.peers.insert(peer.name.clone(), peer.clone());
-            self.counts.moved(None, status);
+            self.counts.moved(None, peer.status);
             return Ok(Some(Change {
                 kind: ChangeKind::Join,
                 peer,
             }));
+        }
+        self.keep_freshness(&message.name, freshness);
+        let Some(peer) = self.peers.get_mut(&message.name) else {
+            return Ok(None);
         };
-
         let before = (peer.status, peer.version.clone(), peer.revision.clone());
-        set_status(&mut self.counts, peer, status);
-        if let Some(story) = story {
+        set_status(
+            &mut self.counts,
+            peer,
+            if is_chau { Status::Offline } else { Status::Online },
+        );
+        if let Body::Newspaper(story) = &message.body {
             read_story(peer, story, now);
         }
         peer.last_seen = now;
@@ -364,16 +488,23 @@ impl View {
     }
 
     /// Marks ONLINE naras silent for longer than the missing timeout as MISSING, and
-    /// forgets OFFLINE and MISSING ones silent for longer than the forget timeout.
+    /// forgets OFFLINE and MISSING ones silent for longer than the forget timeout. A
+    /// nara that never carried a newspaper is forgotten instead of going MISSING: it
+    /// proved nothing worth a day's place (and a Go nara that only said hey_there
+    /// sends its newspaper well within that time).
     pub fn sweep(&mut self, now: SystemTime) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut stale = Vec::new();
+        let freshness = &self.freshness;
         for peer in self.peers.values_mut() {
             let silent = now.duration_since(peer.last_seen).unwrap_or_default();
             if peer.is_self {
                 continue;
             }
-            if peer.status == Status::Online && silent > self.limits.missing_after {
+            let established = freshness.get(&peer.name).is_some_and(Freshness::carried_newspaper);
+            if !established && silent > self.limits.missing_after {
+                stale.push(peer.name.clone());
+            } else if peer.status == Status::Online && silent > self.limits.missing_after {
                 set_status(&mut self.counts, peer, Status::Missing);
                 changes.push(Change {
                     kind: ChangeKind::Leave,
@@ -490,13 +621,13 @@ mod tests {
     #[test]
     fn a_full_view_forgets_the_longest_silent_offline_or_missing_nara_to_take_a_new_one() {
         let mut view = View::new(own(), Limits { max_peers: 4, ..LIMITS });
-        view.apply(&hey("b", "kb", 10), t(10)).unwrap();
-        view.apply(&hey("c", "kc", 20), t(20)).unwrap();
-        view.apply(&hey("d", "kd", 25), t(25)).unwrap();
+        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
+        view.apply(&paper("c", "kc", 1000, "0.1.0"), t(20)).unwrap();
+        view.apply(&paper("d", "kd", 1000, "0.1.0"), t(25)).unwrap();
         view.apply(&chau("b", "kb", 30), t(30)).unwrap();
         view.apply(&chau("c", "kc", 31), t(31)).unwrap();
         assert!(view.take_forgotten().is_empty());
-        view.apply(&hey("e", "ke", 40), t(40)).unwrap();
+        view.apply(&paper("e", "ke", 1000, "0.1.0"), t(40)).unwrap();
         let forgotten = view.take_forgotten();
         assert_eq!(forgotten.len(), 1);
         assert_eq!(
@@ -521,29 +652,29 @@ mod tests {
     }
 
     #[test]
-    fn the_pins_of_forgotten_naras_are_bounded_too() {
+    fn the_pins_of_forgotten_naras_are_bounded_and_those_heard_longest_stay() {
         let mut view = View::new(own(), Limits { max_peers: 3, ..LIMITS });
-        view.apply(&hey("first", "k", 10), t(10)).unwrap();
-        view.apply(&hey("second", "k", 10), t(10)).unwrap();
-        // Each round, everyone goes MISSING and a newcomer takes a place, its
-        // predecessor's pin kept, until the pins are full.
-        let mut clock = 10;
-        let mut admitted = 0;
+        // One nara heard for an hour, one heard once.
+        view.apply(&paper("old", "ko", 100, "1.0.0"), t(10)).unwrap();
+        view.apply(&paper("old", "ko", 3690, "1.0.0"), t(3600)).unwrap();
+        view.apply(&paper("brief", "kb", 100, "1.0.0"), t(3600)).unwrap();
+        // Each round, everyone goes MISSING and a newcomer heard once takes a place:
+        // the door never closes, the pins stay bounded, and the pins that go are
+        // those of the naras heard for the shortest time.
+        let mut clock = 3600;
         for round in 0..6u64 {
             clock += 400;
             view.sweep(t(clock));
             let name = format!("new{round}");
-            if view.apply(&hey(&name, "k", clock), t(clock)).is_ok() {
-                admitted += 1;
-            } else {
-                assert_eq!(
-                    view.apply(&hey(&name, "k", clock + 1), t(clock)),
-                    Err(Rejection::ViewFull)
-                );
-            }
+            assert!(view.apply(&paper(&name, "k", 100, "1.0.0"), t(clock)).is_ok(), "{name}");
+            assert!(view.departed.len() <= 3);
         }
-        assert_eq!((admitted, view.departed.len()), (3, 3));
+        assert_eq!(view.departed.len(), 3);
         assert_eq!(view.snapshot().len(), 3);
+        assert_eq!(
+            view.apply(&hey("old", "k-thief", clock), t(clock)),
+            Err(Rejection::KeyMismatch)
+        );
     }
 
     #[test]
@@ -557,11 +688,12 @@ mod tests {
             },
         );
         view.apply(&paper("alice", "k-alice", 1000, "1.0.0"), t(10)).unwrap();
-        // 60 fresh keys fill the view and then knock on a door that stays shut.
+        // 60 fresh keys, each with a newspaper, fill the view and then knock on a door
+        // that stays shut while they speak.
         let refused = (0..60u64)
             .filter(|i| {
                 let name = format!("flood{i}");
-                view.apply(&hey(&name, &format!("k-{name}"), 11), t(11)) == Err(Rejection::ViewFull)
+                view.apply(&paper(&name, &format!("k-{name}"), 100, "6.6.6"), t(11)) == Err(Rejection::ViewFull)
             })
             .count();
         assert_eq!(
@@ -577,14 +709,14 @@ mod tests {
             Err(Rejection::KeyMismatch)
         );
         // The flood goes MISSING; alice still speaks. Newcomers take the flood's
-        // places, never alice's, and each place given up keeps its name's pin, until
-        // the pins too are full.
+        // places, never alice's, and each place given up keeps its name's pin.
         view.apply(&paper("alice", "k-alice", 1390, "1.0.0"), t(400)).unwrap();
         view.sweep(t(400));
         let admitted = (0..200u64)
             .filter(|i| {
                 let name = format!("second{i}");
-                view.apply(&hey(&name, &format!("k-{name}"), 401), t(401)).is_ok()
+                view.apply(&paper(&name, &format!("k-{name}"), 100, "6.6.6"), t(401))
+                    .is_ok()
             })
             .count();
         assert_eq!(admitted, CAP - 2, "one place for each MISSING nara, one pin for each");
@@ -605,8 +737,8 @@ mod tests {
     #[test]
     fn offline_and_missing_naras_are_forgotten_after_the_forget_timeout() {
         let mut view = lone_view();
-        view.apply(&hey("b", "kb", 10), t(10)).unwrap();
-        view.apply(&hey("c", "kc", 10), t(10)).unwrap();
+        view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
+        view.apply(&paper("c", "kc", 1000, "0.1.0"), t(10)).unwrap();
         view.apply(&chau("c", "kc", 11), t(11)).unwrap();
         assert_eq!(view.sweep(t(400)).len(), 1, "b goes MISSING");
         let forgotten = view.sweep(t(3700));
@@ -616,6 +748,52 @@ mod tests {
         assert!(forgotten.iter().all(|c| c.kind == ChangeKind::Forget));
         assert_eq!(view.snapshot().len(), 1);
         assert_eq!(view.counts(), recount(&view));
+    }
+
+    #[test]
+    fn a_nara_that_never_carried_a_newspaper_is_forgotten_once_silent_and_leaves_no_pin() {
+        let mut view = View::new(own(), Limits { max_peers: 3, ..LIMITS });
+        view.apply(&hey("hello-only", "kh", 10), t(10)).unwrap();
+        view.apply(&hey("bye-too", "kb", 10), t(10)).unwrap();
+        view.apply(&chau("bye-too", "kb", 11), t(11)).unwrap();
+        assert!(view.sweep(t(300)).is_empty());
+        let forgotten = view.sweep(t(312));
+        assert_eq!(forgotten.len(), 2, "{forgotten:?}");
+        assert!(forgotten.iter().all(|c| c.kind == ChangeKind::Forget));
+        assert!(view.freshness.is_empty() && view.departed.is_empty());
+        // One that did carry a newspaper goes MISSING, as ever.
+        view.apply(&hey("speaks", "ks", 320), t(320)).unwrap();
+        view.apply(&paper("speaks", "ks", 1000, "0.1.0"), t(320)).unwrap();
+        let left = view.sweep(t(700));
+        assert_eq!(
+            (left[0].kind, left[0].peer.status),
+            (ChangeKind::Leave, Status::Missing)
+        );
+        assert_eq!(view.counts(), recount(&view));
+    }
+
+    #[test]
+    fn the_queue_of_naras_without_a_newspaper_is_bounded() {
+        const CAP: usize = 10;
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        // Each joins by its hey_there (queued) and is forgotten once silent, in a view
+        // that is never full: nothing takes the stale names off the front.
+        let mut clock = 10;
+        let mut longest = 0;
+        for i in 0..(CAP as u64 * 10) {
+            view.apply(&hey(&format!("n{i}"), "k", clock), t(clock)).unwrap();
+            longest = longest.max(view.announced.len());
+            clock += 400;
+            assert_eq!(view.sweep(t(clock)).len(), 1);
+        }
+        assert_eq!(longest, 2 * CAP, "swept out when it would pass twice the view");
+        assert_eq!(view.snapshot().len(), 1);
     }
 
     #[test]
@@ -674,7 +852,7 @@ mod tests {
                 let message = if (i as u64 + round).is_multiple_of(3) {
                     chau(name, &key, clock)
                 } else {
-                    hey(name, &key, clock)
+                    paper(name, &key, 1000 + clock, "0.1.0")
                 };
                 let _ = view.apply(&message, t(clock));
                 assert_eq!(view.counts(), recount(&view), "after {name} in round {round}");
@@ -942,6 +1120,89 @@ mod tests {
         let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
         assert_eq!(b.version_history.len(), VERSION_HISTORY);
         assert_eq!(b.version_history.last().unwrap().to, b.version);
+    }
+
+    #[test]
+    fn a_chau_from_a_nara_never_seen_leaves_nothing_behind() {
+        let mut view = lone_view();
+        assert_eq!(view.apply(&chau("stranger", "ks", 10), t(10)), Ok(None));
+        assert_eq!(view.snapshot().len(), 1);
+        assert!(view.freshness.is_empty() && view.departed.is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_chaus_from_fresh_keys_leaves_the_door_open() {
+        const CAP: usize = 50;
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        for i in 0..(CAP as u64 * 2 + 10) {
+            let _ = view.apply(&chau(&format!("c{i}"), &format!("k{i}"), 10), t(10));
+        }
+        assert!(view.apply(&hey("newcomer", "kn", 11), t(11)).is_ok());
+        assert!(view.apply(&paper("newcomer", "kn", 100, "1.0.0"), t(11)).is_ok());
+    }
+
+    #[test]
+    fn a_flood_of_hey_theres_from_fresh_keys_never_keeps_a_newcomer_with_a_newspaper_out() {
+        const CAP: usize = 50;
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        view.apply(&paper("alice", "k-alice", 1000, "1.0.0"), t(10)).unwrap();
+        for i in 0..(CAP as u64 * 3) {
+            let name = format!("flood{i}");
+            let _ = view.apply(&hey(&name, &format!("k-{name}"), 11), t(11));
+        }
+        let newcomer = view.apply(&paper("bob", "k-bob", 500, "2.0.0"), t(12));
+        assert_eq!(newcomer.map(|c| c.map(|c| c.kind)), Ok(Some(ChangeKind::Join)));
+        let alice = view.snapshot().into_iter().find(|p| p.name == "alice").unwrap();
+        assert_eq!(alice.status, Status::Online);
+    }
+
+    #[test]
+    fn sybils_with_one_newspaper_each_close_the_view_only_while_they_speak() {
+        const CAP: usize = 10;
+        let sybil = |set: u64, i: u64| paper(&format!("s{set}-{i}"), &format!("k{set}-{i}"), 100, "6.6.6");
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: CAP,
+                ..LIMITS
+            },
+        );
+        // A genuine nara, heard for most of an hour, then silent.
+        view.apply(&paper("gen", "k-gen", 1000, "1.0.0"), t(10)).unwrap();
+        view.apply(&paper("gen", "k-gen", 3980, "1.0.0"), t(2990)).unwrap();
+        // Three waves of Sybils, one newspaper each, six minutes apart.
+        for (set, at) in [(1, 3000), (2, 3400), (3, 3800)] {
+            view.sweep(t(at));
+            for i in 0..CAP as u64 {
+                let _ = view.apply(&sybil(set, i), t(at));
+            }
+        }
+        assert_eq!(
+            view.apply(&paper("late", "k-late", 100, "1.0.0"), t(3801)),
+            Err(Rejection::ViewFull),
+            "refused while every place is held by a nara that speaks"
+        );
+        // The last wave falls silent; a newcomer finds room at once.
+        view.sweep(t(4200));
+        assert!(view.apply(&paper("late", "k-late", 500, "1.0.0"), t(4200)).is_ok());
+        assert!(view.departed.len() <= CAP);
+        assert_eq!(
+            view.apply(&hey("gen", "k-thief", 4201), t(4201)),
+            Err(Rejection::KeyMismatch),
+            "the genuine nara's pin outlived the Sybils'"
+        );
     }
 
     #[test]

@@ -288,3 +288,112 @@ async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
         (&"ONLINE".into(), &"0.2.0".into())
     );
 }
+
+#[tokio::test]
+async fn a_replay_from_two_reboots_back_is_refused_and_the_genuine_newspapers_stay_accepted() {
+    let broker = Mosquitto::start();
+    // A small skew, so that boots a few seconds apart are told apart.
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-max-skew", "5s"]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let vera = go_test_identity("vera");
+    let (go, _) = raw_client(broker.port, "go-vera", &[]).await;
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    // Boot A: up 10,000 s. The attacker keeps one of its newspapers from when it was
+    // up 5,000 s.
+    let a_booted = now_s() - 10_000;
+    let recorded = go_wire::signed_newspaper(&vera, "0.1.0", 5_000);
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&vera, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/vera",
+        go_wire::signed_newspaper(&vera, "0.1.0", now_s() - a_booted),
+    )
+    .await;
+    observer
+        .wait_peer_version("vera", "0.1.0", Duration::from_secs(10))
+        .await;
+    // The host reboots (B), and again (C), each time saying hey_there as it starts.
+    let b_booted = now_s() - 2;
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&vera, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/vera",
+        go_wire::signed_newspaper(&vera, "0.2.0", now_s() - b_booted),
+    )
+    .await;
+    observer
+        .wait_peer_version("vera", "0.2.0", Duration::from_secs(10))
+        .await;
+    wait_until("a boot beyond the skew of B", Duration::from_secs(10), || async {
+        (now_s() >= b_booted + 9).then_some(())
+    })
+    .await;
+    let c_booted = now_s() - 1;
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&vera, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/vera",
+        go_wire::signed_newspaper(&vera, "0.3.0", now_s() - c_booted),
+    )
+    .await;
+    observer
+        .wait_peer_version("vera", "0.3.0", Duration::from_secs(10))
+        .await;
+
+    // The recording from A: an earlier boot than C, with more uptime.
+    send(&attacker, "nara/newspaper/vera", recorded).await;
+    wait_counted(&observer, "newspaper", "replayed").await;
+    assert_eq!(observer.peer("vera").await.unwrap()["version"], "0.3.0");
+    // C's next newspaper is believed.
+    send(
+        &go,
+        "nara/newspaper/vera",
+        go_wire::signed_newspaper(&vera, "0.3.1", now_s() - c_booted + 1),
+    )
+    .await;
+    observer
+        .wait_peer_version("vera", "0.3.1", Duration::from_secs(10))
+        .await;
+}
+
+#[tokio::test]
+async fn a_recording_heard_first_by_a_restarted_observer_locks_the_nara_out_only_for_a_while() {
+    let broker = Mosquitto::start();
+    // The observer has just started: it knows nothing of vera.
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-missing-after", "3s"]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let vera = go_test_identity("vera");
+    let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
+    // vera's host rebooted 1,000 s ago. The first thing the observer hears of her is a
+    // newspaper of the boot before, recorded when that host was up 12,000 s: an earlier
+    // boot, still running, as far as the observer can tell.
+    send(
+        &attacker,
+        "nara/newspaper/vera",
+        go_wire::signed_newspaper(&vera, "0.1.0", 12_000),
+    )
+    .await;
+    observer
+        .wait_peer_version("vera", "0.1.0", Duration::from_secs(10))
+        .await;
+    // vera speaks: a hey_there, then her newspapers.
+    let booted = now_s() - 1_000;
+    let (go, _) = raw_client(broker.port, "go-vera", &[]).await;
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&vera, now_ns())).await;
+    let speaking = tokio::spawn(async move {
+        loop {
+            send(
+                &go,
+                "nara/newspaper/vera",
+                go_wire::signed_newspaper(&vera, "0.2.0", now_s() - booted),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    // Believed once her boot has spoken, alone, for the recovery window (3 s here).
+    observer
+        .wait_peer_version("vera", "0.2.0", Duration::from_secs(15))
+        .await;
+    speaking.abort();
+}

@@ -433,7 +433,7 @@ async fn a_broker_that_drops_each_connection_at_once_is_retried_with_growing_wai
 }
 
 #[tokio::test]
-async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
+async fn a_flood_of_fresh_keys_with_newspapers_displaces_no_online_nara_nor_takes_its_name() {
     const CAP: usize = 20;
     let broker = Mosquitto::start();
     let cap = CAP.to_string();
@@ -453,14 +453,19 @@ async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
         .wait_peer_version("alice", "1.0.0", Duration::from_secs(10))
         .await;
 
-    // Twice the cap of fresh keys, each saying hey_there.
+    // Twice the cap of fresh keys, each with a newspaper (on a broker with one account
+    // per name, each of them an account).
     for i in 0..CAP * 2 {
         let name = format!("flood{i}");
         let flood = Identity::new(&Soul::mint(&name).unwrap(), &name, SoulSource::Ephemeral);
-        say("nara/plaza/hey_there", go_wire::hey_there(&flood, go_wire::now_ns())).await;
+        say(
+            &format!("nara/newspaper/{name}"),
+            go_wire::signed_newspaper(&flood, "6.6.6", 100),
+        )
+        .await;
     }
     let refused = CAP * 2 - (CAP - 2);
-    let series = "nara_plaza_messages_total{kind=\"hey-there\",result=\"view_full\"}";
+    let series = "nara_plaza_messages_total{kind=\"newspaper\",result=\"view_full\"}";
     let observer = &observer;
     wait_until(
         "the newcomers past the cap refused",
@@ -487,4 +492,91 @@ async fn a_flood_of_fresh_keys_displaces_no_online_nara_nor_takes_its_name() {
         (peers["peers"].as_array().map(Vec::len) == Some(CAP)).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_burst_of_chaus_from_fresh_keys_does_not_close_the_view_to_newcomers() {
+    const CAP: usize = 20;
+    let broker = Mosquitto::start();
+    let cap = CAP.to_string();
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-max-peers", &cap]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let (client, _) = go_wire::raw_client(broker.port, "burster", &[]).await;
+    // Twice the view and the table of pins over, from fresh keys never heard before.
+    for i in 0..CAP * 2 + 10 {
+        let name = format!("gone{i}");
+        let gone = Identity::new(&Soul::mint(&name).unwrap(), &name, SoulSource::Ephemeral);
+        let bye = go_wire::chau(&gone, go_wire::now_ns());
+        client
+            .publish("nara/plaza/chau", rumqttc::v5::mqttbytes::QoS::AtLeastOnce, false, bye)
+            .await
+            .expect("queued");
+    }
+    let observer = &observer;
+    wait_until("the whole burst counted", Duration::from_secs(10), || async move {
+        (counted(observer, "chau").await == (CAP * 2 + 10) as u64).then_some(())
+    })
+    .await;
+    // A newcomer, with no further traffic: it joins.
+    let newcomer = nara_on(&broker.url(), "newcomer", &[]);
+    observer.wait_peer("newcomer", "ONLINE", Duration::from_secs(10)).await;
+    drop(newcomer);
+    assert_eq!(
+        observer
+            .metric("nara_plaza_messages_total{kind=\"hey-there\",result=\"view_full\"}")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_hey_theres_from_fresh_keys_keeps_no_newcomer_out() {
+    const CAP: usize = 20;
+    let broker = Mosquitto::start();
+    let cap = CAP.to_string();
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-max-peers", &cap]);
+    let _alice = nara_on(&broker.url(), "alice", &[]);
+    observer.wait_peer("alice", "ONLINE", Duration::from_secs(10)).await;
+    let (client, _) = go_wire::raw_client(broker.port, "flooder", &[]).await;
+    // Three times the view of fresh keys saying hey_there, which costs nothing, even on
+    // a broker with one account per name: they take each other's places.
+    for i in 0..CAP * 3 {
+        let name = format!("flood{i}");
+        let flood = Identity::new(&Soul::mint(&name).unwrap(), &name, SoulSource::Ephemeral);
+        let hello = go_wire::hey_there(&flood, go_wire::now_ns());
+        client
+            .publish(
+                "nara/plaza/hey_there",
+                rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+                false,
+                hello,
+            )
+            .await
+            .expect("queued");
+    }
+    let observer = &observer;
+    // Its own hey_there and alice's may be counted too: with this many, the flood has
+    // filled the view twice over at least.
+    wait_until("the flood counted", Duration::from_secs(10), || async move {
+        (counted(observer, "hey-there").await >= (CAP * 3) as u64).then_some(())
+    })
+    .await;
+    let _newcomer = nara_on(&broker.url(), "newcomer", &[]);
+    observer.wait_peer("newcomer", "ONLINE", Duration::from_secs(10)).await;
+    assert_eq!(observer.peer("alice").await.unwrap()["status"], "ONLINE");
+    for kind in ["hey-there", "newspaper"] {
+        let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"view_full\"}}");
+        assert_eq!(observer.metric(&series).await, 0, "{series}");
+    }
+}
+
+/// How many messages of `kind` `nara` has counted, whatever became of them.
+async fn counted(nara: &Running, kind: &str) -> u64 {
+    let prefix = format!("nara_plaza_messages_total{{kind=\"{kind}\"");
+    nara.get_text("/metrics")
+        .await
+        .lines()
+        .filter(|line| line.starts_with(&prefix))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }

@@ -481,3 +481,144 @@ async fn a_twin_with_its_clock_ahead_beyond_the_skew_is_reported_as_a_second_spe
     })
     .await;
 }
+
+/// A twin of this nara's kind, played by a test: it publishes the soul's newspapers as
+/// process `boot` every 200 ms, signed `ahead` of this clock, says hey_there again
+/// (as after a reconnect) whenever `reannounce` brings word, and stops when its task
+/// is aborted (killed) or when told to hand over (its last newspaper says so).
+struct PlayedTwin {
+    task: tokio::task::JoinHandle<()>,
+    hand_over: tokio::sync::oneshot::Sender<()>,
+}
+
+fn played_twin(
+    client: rumqttc::v5::AsyncClient,
+    identity: Identity,
+    boot: &'static str,
+    ahead: Duration,
+    reannounce: mpsc::UnboundedReceiver<()>,
+) -> PlayedTwin {
+    let (hand_over, mut handing_over) = tokio::sync::oneshot::channel::<()>();
+    let mut reannounce = reannounce;
+    let now_ns = move || {
+        (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("the clock is past 1970")
+            + ahead)
+            .as_nanos() as u64
+    };
+    let started_ns = now_ns();
+    let task = tokio::spawn(async move {
+        let paper = |handover: bool| {
+            newspaper::encode(
+                &identity,
+                &OwnStatus {
+                    version: "0.0.9",
+                    revision: "played",
+                    profile: "release",
+                    public_url: None,
+                    host_uptime_s: 1000,
+                    process_uptime_s: 60,
+                    sent_ns: now_ns(),
+                    boot_id: boot,
+                    started_ns,
+                    role_pin: "auto",
+                    handover,
+                },
+            )
+        };
+        loop {
+            if handing_over.try_recv().is_ok() {
+                let _ = client
+                    .publish("nara/newspaper/twin", QoS::AtLeastOnce, false, paper(true))
+                    .await;
+                return;
+            }
+            if reannounce.try_recv().is_ok() {
+                let hello = go_wire::hey_there(&identity, now_ns() as i64);
+                let _ = client
+                    .publish("nara/plaza/hey_there", QoS::AtLeastOnce, false, hello)
+                    .await;
+            }
+            let _ = client
+                .publish("nara/newspaper/twin", QoS::AtLeastOnce, false, paper(false))
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    PlayedTwin { task, hand_over }
+}
+
+#[tokio::test]
+async fn a_recorded_go_newspaper_after_the_active_twin_reconnects_does_not_stop_the_takeover() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let standby = twin(&broker, &soul_path, &[]);
+    wait_role(&standby, "active", Duration::from_secs(5)).await;
+    // The active twin, played by this test: it started after the standby.
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (client, _) = raw_client(broker.port, "active-twin", &[]).await;
+    let (reconnect, reannounce) = mpsc::unbounded_channel();
+    let active = played_twin(
+        client,
+        Identity::new(&soul, "twin", SoulSource::File),
+        "played-active",
+        Duration::ZERO,
+        reannounce,
+    );
+    wait_role(&standby, "standby", Duration::from_secs(5)).await;
+
+    // It reconnects (a taken client ID can force that): hey_there, then a newspaper.
+    // An attacker that sees both replays a newspaper of the soul's Go era.
+    let (attacker, mut heard) = raw_client(
+        broker.port,
+        "attacker",
+        &["nara/plaza/hey_there", "nara/newspaper/twin"],
+    )
+    .await;
+    reconnect.send(()).unwrap();
+    next_on(&mut heard, "nara/plaza/hey_there", |_| true).await;
+    next_on(&mut heard, "nara/newspaper/twin", |p| boot_of(p) == "played-active").await;
+    attacker
+        .publish(
+            "nara/newspaper/twin",
+            QoS::AtLeastOnce,
+            false,
+            go_wire::signed_newspaper(&identity, "0.0.1", 86_400),
+        )
+        .await
+        .unwrap();
+    // The active twin dies: the standby takes over after two newspaper intervals.
+    active.task.abort();
+    let took_over = wait_role(&standby, "active", Duration::from_secs(8)).await;
+    assert!(took_over["reason"].as_str().unwrap().contains("no twin"), "{took_over}");
+}
+
+#[tokio::test]
+async fn after_a_handover_from_a_twin_whose_clock_is_ahead_observers_believe_the_new_speaker_at_once() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (soul_path, soul) = soul_file(&dir, "twin");
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let standby = twin(&broker, &soul_path, &[]);
+    wait_role(&standby, "active", Duration::from_secs(5)).await;
+    // The active twin, played by this test, on a host whose clock is 30 s ahead (well
+    // within --plaza-max-skew).
+    let identity = Identity::new(&soul, "twin", SoulSource::File);
+    let (client, _) = raw_client(broker.port, "fast-twin", &[]).await;
+    let (_reconnect, reannounce) = mpsc::unbounded_channel();
+    let active = played_twin(client, identity, "ahead", Duration::from_secs(30), reannounce);
+    wait_role(&standby, "standby", Duration::from_secs(5)).await;
+    observer
+        .wait_peer_version("twin", "0.0.9", Duration::from_secs(10))
+        .await;
+
+    // It stops, handing over: the standby speaks at once, and observers believe it.
+    active.hand_over.send(()).unwrap();
+    active.task.await.unwrap();
+    wait_role(&standby, "active", Duration::from_secs(5)).await;
+    observer
+        .wait_peer_version("twin", env!("CARGO_PKG_VERSION"), Duration::from_secs(5))
+        .await;
+}
