@@ -147,7 +147,7 @@ pub fn healthcheck_target(
     let Some(cli::Command::Healthcheck { url, timeout, .. }) = &invocation.command else {
         return Err(ConfigError("not a healthcheck".into()));
     };
-    let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
+    let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("--timeout".into()), e))?;
     let target = match url {
         Some(url) => HealthcheckTarget::Url(url.clone()),
         None => HealthcheckTarget::Listening(check(invocation, env)?.http.listen),

@@ -77,7 +77,11 @@ mod tests {
 
     #[test]
     fn a_value_error_never_shows_the_password() {
-        let err = invalid("mqtt://u:hunter2@b", &Origin::Flag("mqtt-url"), "no credentials here");
+        let err = invalid(
+            "mqtt://u:hunter2@b",
+            &Origin::Flag("--mqtt-url".into()),
+            "no credentials here",
+        );
         assert!(!err.0.contains("hunter2"), "{err}");
         assert!(
             err.0.contains("mqtt://<redacted>@b") && err.0.contains("--mqtt-url"),
