@@ -123,16 +123,34 @@ fn bad_config_file_names_the_file_and_key() {
 }
 
 #[test]
-fn address_in_use_exits_nonzero_naming_the_address() {
+fn address_in_use_names_the_setting_that_gave_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let (code, _, stderr) = run_to_exit(nara_command().args(["--http-addr", &addr]));
-    assert_ne!(code, 0);
-    assert!(
-        stderr.contains(&addr) && stderr.to_lowercase().contains("in use"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let addr = taken.local_addr().unwrap();
+    let port = addr.port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nara.toml");
+    std::fs::write(&file, format!("http_addr = \"{addr}\"\n")).unwrap();
+    let file_source = format!("http_addr in {}", file.display());
+    let addr = addr.to_string();
+    // Each source of the address: nara tries the address, and the error names it and
+    // where it came from, as `nara check-config` names it.
+    let in_use = |args: &[&str], env: &[(&str, &str)], tried: &str, source: &str| {
+        let (code, _, stderr) = run_to_exit(nara_command().args(args).envs(env.iter().copied()));
+        assert_eq!(code, 1, "{args:?} {env:?}: {stderr}");
+        let expected = format!("cannot listen on {tried} (from {source}): Address already in use");
+        assert!(
+            stderr.contains(&expected),
+            "{args:?} {env:?}: expected {expected:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    in_use(&["--http-addr", &addr], &[], &addr, "--http-addr");
+    in_use(&["-http-addr", &addr], &[], &addr, "-http-addr");
+    in_use(&[], &[("NARA_HTTP_ADDR", &addr)], &addr, "NARA_HTTP_ADDR");
+    in_use(&[], &[("HTTP_ADDR", &addr)], &addr, "HTTP_ADDR");
+    // PORT listens on all interfaces, which the loopback listener blocks too.
+    in_use(&[], &[("PORT", &port)], &format!("0.0.0.0:{port}"), "PORT");
+    in_use(&["--config", file.to_str().unwrap()], &[], &addr, &file_source);
 }
 
 #[tokio::test]
