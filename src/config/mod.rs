@@ -318,7 +318,19 @@ mod tests {
         let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("require_plaza in") && err.contains("nara.toml"), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "invalid value \"yes\" for require_plaza in {}: expected true or false, unquoted: require_plaza = true",
+                file.display()
+            )
+        );
+        std::fs::write(&file, "require_plaza = 1\nname = true\n").unwrap();
+        let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid value true for name in "), "{err}");
+        assert!(err.ends_with(": expected a string, in quotes: name = \"…\""), "{err}");
     }
 
     #[test]

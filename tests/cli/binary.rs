@@ -352,22 +352,6 @@ fn go_style_dash_version_prints_the_version() {
 }
 
 #[test]
-fn a_log_level_that_is_not_a_level_names_the_flag() {
-    let (code, _, stderr) = run_to_exit(nara_command().args(["--log-level", "infoo"]));
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("--log-level") && stderr.contains("\"infoo\" is not a level"),
-        "{stderr}"
-    );
-    let (code, _, stderr) = run_to_exit(
-        nara_command()
-            .args(["check-config", "--log-level", "nara=debug,warn"])
-            .env("RUST_LOG", "infoo"),
-    );
-    assert_eq!(code, 0, "a target filter is a filter: {stderr}");
-}
-
-#[test]
 fn config_file_mistakes_say_what_to_write_instead() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nara.toml");
@@ -382,6 +366,18 @@ fn config_file_mistakes_say_what_to_write_instead() {
     assert!(
         stdout.contains(r#"plaza_max_peers"#) && stdout.contains(r#""500""#),
         "{stdout}"
+    );
+
+    std::fs::write(&path, "require_plaza = \"yes\"\n").unwrap();
+    let (code, _, stderr) = run_to_exit(nara_command().arg("--config").arg(&path));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "nara: invalid value \"yes\" for require_plaza in {}: expected true or false, unquoted: require_plaza = true",
+            path.display()
+        ),
+        "the value as written, and what to write"
     );
 
     std::fs::write(&path, "soul = \"not-shown\"\n").unwrap();

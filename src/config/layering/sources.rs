@@ -5,7 +5,7 @@
 
 use super::declare::{DefaultValue, Setting, Shape};
 use super::environment::Environment;
-use super::error::{ConfigError, invalid_value};
+use super::error::{ConfigError, invalid_value, invalid_written};
 use super::file::SettingsFile;
 use super::origin::Origin;
 use super::report::Report;
@@ -96,9 +96,14 @@ impl Sources {
                 // the setting's own parser names what a bare number lacks.
                 (Shape::Value, toml::Value::Integer(n)) => n.to_string(),
                 (Shape::Switch, toml::Value::Boolean(on)) => on.to_string(),
-                (Shape::Value, other) => return Err(super::invalid(&other.to_string(), &origin, "expected a string")),
+                // Shown as TOML, as it was written (`"yes"`, `1`), with what to write.
+                (Shape::Value, other) => {
+                    let expected = format!("expected a string, in quotes: {} = \"…\"", setting.key);
+                    return Err(invalid_written(&other.to_string(), &origin, expected));
+                }
                 (Shape::Switch, other) => {
-                    return Err(super::invalid(&other.to_string(), &origin, "expected true or false"));
+                    let expected = format!("expected true or false, unquoted: {} = true", setting.key);
+                    return Err(invalid_written(&other.to_string(), &origin, expected));
                 }
             };
             return Ok(Some(Resolved { value, origin }));
