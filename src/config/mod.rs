@@ -114,6 +114,12 @@ impl Settings {
         let mut warnings = std::mem::take(&mut self.plaza.warnings);
         let plaza = self.plaza.load(credentials_directory)?;
         let identity = self.identity.load(credentials_directory, machine, env, &mut warnings)?;
+        if let Some(user) = plaza.broker.as_ref().and_then(|b| b.user.as_deref())
+            && user != identity.name
+            && !plaza.read_only
+        {
+            warnings.push(name_is_not_the_user(&identity.name, user));
+        }
         Ok(Config {
             http: self.http,
             log: self.log,
@@ -122,6 +128,18 @@ impl Settings {
             warnings,
         })
     }
+}
+
+/// The warning for a nara named `name` that logs in to the broker as another `user`:
+/// under the ACL the plaza chapter recommends, its newspapers are dropped.
+fn name_is_not_the_user(name: &str, user: &str) -> String {
+    format!(
+        "this nara runs as {name:?} but logs in to the broker as {user:?}: if the broker's ACL ties each user to the \
+         newspaper topic of its own name (the plaza chapter's `pattern write nara/newspaper/%u`), it drops every \
+         newspaper of {name:?} without a word, and other naras see it ONLINE with no version, then MISSING; run it \
+         as --name {user} (or with a user named {name}), or give the user {user:?} the line `topic write \
+         nara/newspaper/{name}`"
+    )
 }
 
 /// `nara check-config`: the settings an invocation resolves to, without a secret read.
