@@ -106,11 +106,12 @@ fn parse_log_filter(filter: &str, levels_bare: bool) -> Result<String, String> {
 }
 
 /// Whether `filter` (valid) enables no line of nara's own, whose targets are `nara` and
-/// `nara::…`, while asking for some lines: a filter that only turns things off (`off`,
-/// `nara=off`) says what it means. A directive on spans or fields (`[conn]=debug`) may
-/// enable lines in them, so it silences nothing.
+/// `nara::…`, while asking for some lines: a filter that turns nara's lines off (`off`,
+/// `nara=off,hyper=debug`) says what it means. A directive on spans or fields
+/// (`[conn]=debug`) may enable lines in them, so it silences nothing.
 fn silences_nara(filter: &str) -> bool {
     let mut asks = false;
+    let mut turns_off = false;
     for directive in directives(filter) {
         // `target[span{field=value}]=level`: the level follows the last `=`, unless that
         // `=` is a field's.
@@ -123,17 +124,19 @@ fn silences_nara(filter: &str) -> bool {
             None if LEVELS.contains(&selector.to_ascii_lowercase().as_str()) => ("", selector.to_ascii_lowercase()),
             None => (selector, "trace".to_string()),
         };
+        let target = target.split('[').next().unwrap_or("");
+        // A target matches every target that starts with it.
+        let of_nara = "nara".starts_with(target) || target.starts_with("nara::");
         if level == "off" {
+            turns_off |= of_nara;
             continue;
         }
         asks = true;
-        let target = target.split('[').next().unwrap_or("");
-        // A target matches every target that starts with it.
-        if selector.contains('[') || "nara".starts_with(target) || target.starts_with("nara::") {
+        if selector.contains('[') || of_nara {
             return false;
         }
     }
-    asks
+    asks && !turns_off
 }
 
 #[cfg(test)]
@@ -168,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_filter_that_enables_none_of_naras_lines_is_told_from_one_that_turns_them_off() {
-        for silencing in ["infoo", "hyper=debug", "narax=info", "nara_web=info,off", "narA=info"] {
+        for silencing in ["infoo", "hyper=debug", "narax=info", "nara_web=info", "narA=info"] {
             assert!(silences_nara(silencing), "{silencing}");
         }
         for hearing in [
@@ -182,6 +185,8 @@ mod tests {
             "off",
             "nara=off",
             "hyper=off,off",
+            "nara=off,hyper=debug",
+            "nara_web=info,off",
         ] {
             assert!(!silences_nara(hearing), "{hearing}");
         }
