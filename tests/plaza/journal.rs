@@ -51,6 +51,7 @@ fn log_of(nara: &mut Running) -> Vec<Value> {
 async fn naras_coming_and_going_are_each_a_line_at_info() {
     let broker = Mosquitto::start();
     let mut observer = nara_on(&broker.url(), "observer", &["--plaza-missing-after", "2s"]);
+    observer.wait_until_hearing(Duration::from_secs(10)).await;
     let mut leaver = nara_on(&broker.url(), "leaver", &[]);
     let wait = Duration::from_secs(10);
     observer.wait_for_log("leaver joined", wait, |l| about(l, "a nara joined the plaza", "leaver"));
@@ -97,7 +98,7 @@ async fn a_flood_of_fresh_names_gets_a_bounded_number_of_join_lines() {
     const FLOOD: usize = 40;
     let broker = Mosquitto::start();
     let mut observer = nara_on(&broker.url(), "observer", &[]);
-    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    observer.wait_until_hearing(Duration::from_secs(10)).await;
     let (client, _) = go_wire::raw_client(broker.port, "flooder", &[]).await;
     for i in 0..FLOOD {
         let flood = nara_named(&format!("flood{i}"));
@@ -145,7 +146,7 @@ async fn a_flood_of_fresh_names_gets_a_bounded_number_of_join_lines() {
 async fn another_key_under_this_naras_name_is_warned_of_once_a_minute() {
     let broker = Mosquitto::start();
     let mut kitchen = nara_on(&broker.url(), "kitchen", &[]);
-    kitchen.wait_for_plaza(true, Duration::from_secs(10)).await;
+    kitchen.wait_until_hearing(Duration::from_secs(10)).await;
     let (client, _) = go_wire::raw_client(broker.port, "mallory", &[]).await;
     let mallory = nara_named("kitchen");
     for _ in 0..5 {

@@ -83,6 +83,8 @@ async fn a_nara_named_otherwise_than_its_user_is_told_why_its_newspapers_vanish(
     let acl = acl_broker(&[kitchen, observer]);
     let broker = &acl.broker;
     let watcher = nara_as(broker, "observer", observer);
+    // hall says hey_there once, and nothing else gets through: the watcher must hear it.
+    watcher.wait_until_hearing(Duration::from_secs(10)).await;
     let mut hall = nara_as(broker, "hall", kitchen);
     let wait = Duration::from_secs(10);
     hall.wait_for_log("the warning at start", wait, |l| {
