@@ -12,6 +12,9 @@ pub struct LogConfig {
     pub(crate) format: LogFormat,
     /// The filter (`info`, `nara=debug,hyper=info`), validated when it was resolved.
     pub(crate) filter: String,
+    /// Why the filter enables none of nara's own lines (`RUST_LOG=infoo`), naming where
+    /// it came from, if it does not.
+    pub(crate) silenced: Option<String>,
 }
 
 /// How log lines look.
@@ -37,8 +40,12 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber.
+/// Installs the global subscriber. A filter that enables none of nara's own lines is
+/// said first, on stderr: a warning logged through it would never be seen.
 pub fn init(config: &LogConfig) {
+    if let Some(silenced) = &config.silenced {
+        eprintln!("nara: warning: {silenced}");
+    }
     let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match config.format {
         LogFormat::Json => true,

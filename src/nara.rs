@@ -139,13 +139,18 @@ impl std::fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// The socket the binary serves on: a systemd-activated one if there is one, else the
-/// configured address.
+/// configured address; an error names the setting that gave it, as `nara check-config`
+/// does (`--http-addr`, `PORT`, `http_addr in FILE`, the default).
 pub fn bind(config: &HttpConfig) -> Result<TcpListener, StartError> {
     match systemd::take_activated_listener() {
         Ok(Some(listener)) => TcpListener::from_std(listener)
             .map_err(|e| StartError(format!("cannot use the socket systemd passed (LISTEN_FDS): {e}"))),
-        Ok(None) => server::listen(config.listen)
-            .map_err(|e| StartError(format!("cannot listen on {} (--http-addr): {e}", config.listen))),
+        Ok(None) => server::listen(config.listen).map_err(|e| {
+            StartError(format!(
+                "cannot listen on {} (from {}): {e}",
+                config.listen, config.listen_source
+            ))
+        }),
         Err(e) => Err(StartError(format!("cannot read LISTEN_FDS from systemd: {e}"))),
     }
 }

@@ -2,7 +2,7 @@
 //! `--help` cannot drift from them), the subcommands, and the rewriting that keeps
 //! nara's older single-dash flags (`-http-addr :8080`) working.
 
-use super::layering::{Setting, Shape};
+use super::layering::{Given, Setting, Shape};
 use super::list;
 use crate::build_info;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 
 /// What the command line asked for: a subcommand, or none to serve, and the settings
-/// it gave by key (a switch given is `true`).
+/// it gave by key, each with the flag as typed.
 #[derive(Debug)]
 pub struct Invocation {
     /// The subcommand; `None` runs the server.
     pub command: Option<Command>,
     /// The settings given as flags, before and after a `check-config`.
-    pub(crate) flags: BTreeMap<&'static str, String>,
-    /// The Go nara's flags given that nara ignores, as `--flag`.
+    pub(crate) flags: BTreeMap<&'static str, Given>,
+    /// The Go nara's flags given that nara ignores, as typed (`-no-mesh`, `--no-mesh`).
     pub(crate) ignored: Vec<String>,
 }
 
@@ -76,7 +76,15 @@ fn setting_arg(setting: &'static Setting, heading: Option<&'static str>) -> Opti
     let arg = arg.allow_hyphen_values(setting.secret);
     let arg = match setting.shape {
         Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
-        Shape::Switch => arg.action(ArgAction::SetTrue),
+        // `--read-only`, and as Go's flag package takes a boolean, `-read-only=false`
+        // (never `-read-only false`): the value is checked when the setting is picked,
+        // where the error can name the flag as it was typed.
+        Shape::Switch => arg
+            .value_name("BOOL")
+            .action(ArgAction::Set)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true"),
     };
     Some(arg.help_heading(heading))
 }
@@ -108,39 +116,51 @@ fn ignored_arg(&(flag, takes_value): &(&'static str, bool)) -> Arg {
     }
 }
 
-/// The ignored Go flags `matches` holds, spelled as they were typed: `-flag` when it is
-/// among `single_dash`, else `--flag`.
-fn ignored_flags(matches: &ArgMatches, single_dash: &[String]) -> Vec<String> {
+/// The ignored Go flags `matches` holds, spelled as they were `typed`.
+fn ignored_flags(matches: &ArgMatches, typed: &[String]) -> Vec<String> {
     IGNORED_GO_FLAGS
         .iter()
         .filter(|(flag, _)| matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine))
-        .map(|(flag, _)| {
-            let dashes = if single_dash.iter().any(|n| n == flag) {
-                "-"
-            } else {
-                "--"
-            };
-            format!("{dashes}{flag}")
-        })
+        .map(|(flag, _)| as_typed(&[flag], typed).unwrap_or_else(|| format!("--{flag}")))
         .collect()
 }
 
-/// The settings `matches` holds from the command line, by key.
+/// The last of `typed` (flags as given, dashes included) that is one of `names`.
+fn as_typed(names: &[&str], typed: &[String]) -> Option<String> {
+    typed
+        .iter()
+        .rev()
+        .find(|t| names.contains(&t.trim_start_matches('-')))
+        .cloned()
+}
+
+/// The settings `matches` holds from the command line, by key, as text.
 fn given_settings(matches: &ArgMatches) -> BTreeMap<&'static str, String> {
     let mut given = BTreeMap::new();
     for setting in list::all().filter(|s| s.flag.is_some()) {
         if matches.value_source(setting.key) != Some(clap::parser::ValueSource::CommandLine) {
             continue;
         }
-        let value = match setting.shape {
-            Shape::Value => matches.get_one::<String>(setting.key).cloned(),
-            Shape::Switch => Some(matches.get_flag(setting.key).to_string()),
-        };
-        if let Some(value) = value {
-            given.insert(setting.key, value);
+        if let Some(value) = matches.get_one::<String>(setting.key) {
+            given.insert(setting.key, value.clone());
         }
     }
     given
+}
+
+/// `given` (setting key to text) with the flag each was `typed` as: errors and
+/// `nara check-config` then name `-nara-id` as the Go nara's unit wrote it, not `--name`.
+fn with_spelling(given: BTreeMap<&'static str, String>, typed: &[String]) -> BTreeMap<&'static str, Given> {
+    given
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let setting = list::all().find(|s| s.key == key)?;
+            let flag = setting.flag?;
+            let names: Vec<&str> = std::iter::once(flag).chain(setting.aliases.iter().copied()).collect();
+            let typed = as_typed(&names, typed).unwrap_or_else(|| format!("--{flag}"));
+            Some((key, Given { value, typed }))
+        })
+        .collect()
 }
 
 /// nara's command: the settings' flags and the subcommands.
@@ -239,29 +259,39 @@ where
     T: Into<OsString>,
 {
     let command = command();
-    let long_names: Vec<String> = command
+    let long_names: Vec<LongName> = command
         .get_arguments()
         .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
-        .flat_map(|a| a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()))
-        .map(String::from)
+        .flat_map(|a| {
+            // A value of its own after a space (`--name x`); a switch's only after `=`.
+            let value_follows = a.get_action().takes_values() && !a.is_require_equals_set();
+            let names = a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default());
+            names.map(move |name| LongName {
+                name: name.to_string(),
+                value_follows,
+            })
+        })
         // clap adds these two only when it builds the command; the Go nara's `-version`
         // and `-help` are theirs.
-        .chain(["version".to_string(), "help".to_string()])
+        .chain(["version", "help"].map(|name| LongName {
+            name: name.to_string(),
+            value_follows: false,
+        }))
         .collect();
-    let (args, single_dash) = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
+    let (args, typed) = rewrite_single_dash(args.into_iter().map(Into::into), &long_names);
     let matches = command.try_get_matches_from(args)?;
-    let mut flags = given_settings(&matches);
-    let ignored = ignored_flags(&matches, &single_dash);
+    let mut given = given_settings(&matches);
+    let ignored = ignored_flags(&matches, &typed);
     let command = match matches.subcommand() {
         Some(_) => Some(Command::from_arg_matches(&matches)?),
         None => None,
     };
     if let Some(Command::CheckConfig { settings } | Command::Healthcheck { settings, .. }) = &command {
-        flags.extend(settings.0.clone());
+        given.extend(settings.0.clone());
     }
     Ok(Invocation {
         command,
-        flags,
+        flags: with_spelling(given, &typed),
         ignored,
     })
 }
@@ -307,32 +337,59 @@ fn one_line(rendered: &str) -> String {
     format!("{text} (see {command} --help)")
 }
 
+/// A long flag nara knows, and whether the next argument is its value when it is given
+/// without `=`.
+struct LongName {
+    name: String,
+    value_follows: bool,
+}
+
 /// `-http-addr :8080` and `-name=x` become `--http-addr :8080` and `--name=x`, but only
-/// for names nara knows, so nothing else changes meaning. Also returns the names that
-/// were given with one dash.
-fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[String]) -> (Vec<OsString>, Vec<String>) {
+/// for names nara knows, so nothing else changes meaning; a flag's value is left as it
+/// is, even one that starts with `-` (a password). Also returns every known flag as it
+/// was typed, in order, dashes included (`-nara-id`, `--http-addr`).
+fn rewrite_single_dash(args: impl Iterator<Item = OsString>, long_names: &[LongName]) -> (Vec<OsString>, Vec<String>) {
     let mut out = Vec::new();
-    let mut single_dash = Vec::new();
+    let mut typed = Vec::new();
     let mut passthrough = false;
+    let mut value_next = false;
     for arg in args {
-        let rewritten = match arg.to_str() {
-            Some("--") => {
-                passthrough = true;
-                None
+        let is_value = std::mem::take(&mut value_next);
+        let text = match arg.to_str() {
+            Some(text) if !passthrough && !is_value => text,
+            _ => {
+                out.push(arg);
+                continue;
             }
-            Some(text) if !passthrough && text.starts_with('-') && !text.starts_with("--") => {
-                let name = text[1..].split('=').next().unwrap_or("");
-                let known = name.len() > 1 && long_names.iter().any(|n| n == name);
-                if known {
-                    single_dash.push(name.to_string());
-                }
-                known.then(|| format!("-{text}").into())
-            }
-            _ => None,
         };
-        out.push(rewritten.unwrap_or(arg));
+        if text == "--" {
+            passthrough = true;
+            out.push(arg);
+            continue;
+        }
+        let (dashes, rest) = match (text.strip_prefix("--"), text.strip_prefix('-')) {
+            (Some(rest), _) => ("--", rest),
+            (None, Some(rest)) => ("-", rest),
+            (None, None) => {
+                out.push(arg);
+                continue;
+            }
+        };
+        let (name, value) = match rest.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (rest, false),
+        };
+        let known = long_names.iter().find(|n| n.name == name && name.len() > 1);
+        match known {
+            Some(known) => {
+                typed.push(format!("{dashes}{name}"));
+                value_next = known.value_follows && !value;
+                out.push(if dashes == "-" { format!("-{text}").into() } else { arg });
+            }
+            None => out.push(arg),
+        }
     }
-    (out, single_dash)
+    (out, typed)
 }
 
 #[cfg(test)]
@@ -340,7 +397,13 @@ mod tests {
     use super::*;
 
     fn rewrite(args: &[&str]) -> Vec<String> {
-        let names = vec!["http-addr".to_string(), "name".to_string()];
+        let names =
+            [("http-addr", true), ("name", true), ("mqtt-pass", true), ("vv", false)].map(|(name, value_follows)| {
+                LongName {
+                    name: name.to_string(),
+                    value_follows,
+                }
+            });
         rewrite_single_dash(args.iter().map(OsString::from), &names)
             .0
             .into_iter()
@@ -360,6 +423,46 @@ mod tests {
     fn unknown_short_flags_and_values_are_left_alone() {
         assert_eq!(rewrite(&["nara", "-h", "-V", "-bogus"]), ["nara", "-h", "-V", "-bogus"]);
         assert_eq!(rewrite(&["nara", "--", "-name"]), ["nara", "--", "-name"]);
+        assert_eq!(
+            rewrite(&["nara", "-mqtt-pass", "-vv", "-vv"]),
+            ["nara", "--mqtt-pass", "-vv", "--vv"],
+            "a password that looks like a flag is a password"
+        );
+        assert_eq!(
+            rewrite(&["nara", "-mqtt-pass=-vv", "-vv"]),
+            ["nara", "--mqtt-pass=-vv", "--vv"]
+        );
+    }
+
+    #[test]
+    fn settings_keep_the_flag_as_typed() {
+        let invocation = parse(["nara", "-nara-id", "a", "--mqtt-host", "mqtt://b", "-http-addr=:1"]).unwrap();
+        let typed = |key: &str| invocation.flags[key].typed.clone();
+        assert_eq!(typed("name"), "-nara-id");
+        assert_eq!(typed("mqtt_url"), "--mqtt-host");
+        assert_eq!(typed("http_addr"), "-http-addr");
+        let invocation = parse(["nara", "-nara-id", "a", "check-config", "--name", "b"]).unwrap();
+        assert_eq!(
+            invocation.flags["name"],
+            Given {
+                value: "b".into(),
+                typed: "--name".into()
+            },
+            "the one after check-config wins, as typed"
+        );
+    }
+
+    #[test]
+    fn switches_take_go_boolean_values_after_an_equals_sign_only() {
+        let invocation = parse(["nara", "-read-only=false", "--verbose", "-serve-ui=F"]).unwrap();
+        let value = |key: &str| invocation.flags[key].value.clone();
+        assert_eq!(value("read_only"), "false");
+        assert_eq!(value("verbose"), "true");
+        assert_eq!(value("serve_ui"), "F", "checked when the setting is picked");
+        assert!(
+            parse(["nara", "-read-only", "false"]).is_err(),
+            "Go reads no value after a space"
+        );
     }
 
     #[test]
@@ -398,10 +501,7 @@ mod tests {
     #[test]
     fn healthcheck_takes_setting_flags_after_it() {
         let invocation = parse(["nara", "healthcheck", "--http-addr", "127.0.0.1:9"]).unwrap();
-        assert_eq!(
-            invocation.flags.get("http_addr").map(String::as_str),
-            Some("127.0.0.1:9")
-        );
+        assert_eq!(invocation.flags["http_addr"].value, "127.0.0.1:9");
     }
 
     #[test]
@@ -422,9 +522,9 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(invocation.command, Some(Command::CheckConfig { .. })));
-        assert_eq!(invocation.flags.get("name").map(String::as_str), Some("a"));
-        assert_eq!(invocation.flags.get("http_addr").map(String::as_str), Some(":1"));
-        assert_eq!(invocation.flags.get("require_plaza").map(String::as_str), Some("true"));
+        assert_eq!(invocation.flags["name"].value, "a");
+        assert_eq!(invocation.flags["http_addr"].value, ":1");
+        assert_eq!(invocation.flags["require_plaza"].value, "true");
     }
 
     #[test]

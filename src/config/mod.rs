@@ -114,6 +114,12 @@ impl Settings {
         let mut warnings = std::mem::take(&mut self.plaza.warnings);
         let plaza = self.plaza.load(credentials_directory)?;
         let identity = self.identity.load(credentials_directory, machine, env, &mut warnings)?;
+        if let Some(user) = plaza.broker.as_ref().and_then(|b| b.user.as_deref())
+            && user != identity.name
+            && !plaza.read_only
+        {
+            warnings.push(name_is_not_the_user(&identity.name, user));
+        }
         Ok(Config {
             http: self.http,
             log: self.log,
@@ -122,6 +128,18 @@ impl Settings {
             warnings,
         })
     }
+}
+
+/// The warning for a nara named `name` that logs in to the broker as another `user`:
+/// under the ACL the plaza chapter recommends, its newspapers are dropped.
+fn name_is_not_the_user(name: &str, user: &str) -> String {
+    format!(
+        "this nara runs as {name:?} but logs in to the broker as {user:?}: if the broker's ACL ties each user to the \
+         newspaper topic of its own name (the plaza chapter's `pattern write nara/newspaper/%u`), it drops every \
+         newspaper of {name:?} without a word, and other naras see it ONLINE with no version, then MISSING; run it \
+         as --name {user} (or with a user named {name}), or give the user {user:?} the line `topic write \
+         nara/newspaper/{name}`"
+    )
 }
 
 /// `nara check-config`: the settings an invocation resolves to, without a secret read.
@@ -147,7 +165,7 @@ pub fn healthcheck_target(
     let Some(cli::Command::Healthcheck { url, timeout, .. }) = &invocation.command else {
         return Err(ConfigError("not a healthcheck".into()));
     };
-    let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("timeout"), e))?;
+    let timeout = parse_duration(timeout).map_err(|e| invalid(timeout, &Origin::Flag("--timeout".into()), e))?;
     let target = match url {
         Some(url) => HealthcheckTarget::Url(url.clone()),
         None => HealthcheckTarget::Listening(check(invocation, env)?.http.listen),
@@ -318,7 +336,19 @@ mod tests {
         let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("require_plaza in") && err.contains("nara.toml"), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "invalid value \"yes\" for require_plaza in {}: expected true or false, unquoted: require_plaza = true",
+                file.display()
+            )
+        );
+        std::fs::write(&file, "require_plaza = 1\nname = true\n").unwrap();
+        let err = settings(&["nara", "--config", file.to_str().unwrap()], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid value true for name in "), "{err}");
+        assert!(err.ends_with(": expected a string, in quotes: name = \"…\""), "{err}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(crate) fn resolve_password(
     }) = &given
     {
         warnings.push(format!(
-            "--{flag} puts the broker password on the command line, where `ps` shows it to every user; \
+            "{flag} puts the broker password on the command line, where `ps` shows it to every user; \
              use --mqtt-password-file (or a systemd credential) instead"
         ));
     }

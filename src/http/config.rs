@@ -14,7 +14,6 @@ pub struct HttpConfig {
     pub(crate) listen: SocketAddr,
     /// Where `listen` came from, as an error about it would name it: `--http-addr`, a
     /// variable (`NARA_HTTP_ADDR`, `PORT`), a key in the `--config` file, or the default.
-    #[cfg_attr(not(test), expect(dead_code, reason = "only a unit test reads it yet"))]
     pub(crate) listen_source: String,
     /// How long requests in flight may take to finish once a drain begins.
     pub(crate) shutdown_grace: Duration,

@@ -8,9 +8,11 @@ mod broker_backoff;
 pub(crate) mod broker_trouble;
 mod client_id;
 pub(crate) mod config;
+mod echo;
 pub mod event;
 mod freshness;
 pub(crate) mod identity;
+mod journal;
 pub(crate) mod message;
 pub mod newspaper;
 mod poller;
@@ -27,7 +29,9 @@ use crate::build_info;
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use config::PlazaConfig;
+use echo::EchoWatch;
 use identity::Identity;
+use journal::Journal;
 use message::{Body, Kind, Rejection};
 use newspaper::OwnStatus;
 use presence::Presence;
@@ -36,7 +40,7 @@ use serde::Serialize;
 use serialized::ChangeJson;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::sync::broadcast;
 use view::{ChangeKind, Counts, Limits, Peer, Status, View};
@@ -56,6 +60,8 @@ pub struct Plaza {
     view: ViewFeed,
     /// When a refused message was last logged, Unix seconds: one line a second at most.
     last_rejection_log: AtomicU64,
+    /// Who comes and goes, and who speaks under this nara's name, as the log says it.
+    journal: Journal,
 
     // The broker connection, and what the transport should send next.
     connected: AtomicBool,
@@ -66,6 +72,8 @@ pub struct Plaza {
     /// Set when another nara said hey_there: the transport may welcome it with a
     /// newspaper, so it need not wait a whole interval to see this one.
     pub(crate) welcome_due: Notify,
+    /// Whether the broker hands this process's newspapers back, as its hey_there.
+    echo: EchoWatch,
 
     // Twins.
     /// This process among the processes that share its soul (see [`role`]).
@@ -158,6 +166,8 @@ impl Plaza {
             config,
             metrics,
             last_rejection_log: AtomicU64::new(0),
+            journal: Journal::new(),
+            echo: EchoWatch::default(),
             presence,
             publish_now: Notify::new(),
             welcome_due: Notify::new(),
@@ -297,6 +307,9 @@ impl Plaza {
         let process_uptime_s = self.uptime_s();
         let host_uptime_s = newspaper::host_uptime_s(process_uptime_s);
         let now_ns = unix_now_ns().unsigned_abs();
+        if kind == Kind::Newspaper && self.echo.sent_newspaper() {
+            self.warn_newspapers_dropped();
+        }
         let payload = match kind {
             Kind::Newspaper => newspaper::encode(
                 &self.identity,
@@ -333,11 +346,25 @@ impl Plaza {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
+                match &message.body {
+                    Body::HeyThere { .. } => self.echo.heard_hello(),
+                    Body::Newspaper(story) if story.boot_id.as_deref() == Some(self.presence.boot_id()) => {
+                        self.echo.heard_newspaper();
+                    }
+                    _ => {}
+                }
                 let act = self.presence.heard_own_soul(&message)?;
                 self.act(act);
                 return Ok(());
             }
+            if message.name == self.identity.name {
+                // The view refuses it (its key is pinned to this nara's); the operator
+                // hears of it.
+                self.journal
+                    .impostor(&message.name, &message.public_key, kind, Instant::now());
+            }
             let mut view = self.view();
+            let was = view.status_of(&message.name);
             let change = view.apply(&message, SystemTime::now())?;
             if matches!(message.body, Body::HeyThere { .. }) {
                 self.welcome_due.notify_one();
@@ -352,6 +379,7 @@ impl Plaza {
             }
             if let Some(change) = change {
                 tracing::debug!(change = change.kind.as_str(), status = ?change.peer.status, "a nara changed");
+                self.journal.change(&change, was, Instant::now());
                 if change.kind == ChangeKind::VersionChanged {
                     self.metrics.plaza_version_changes.inc();
                 }
@@ -374,16 +402,43 @@ impl Plaza {
         outcome
     }
 
-    /// Marks silent naras MISSING and announces it.
+    /// Marks silent naras MISSING and announces it; the journal's bounds move on.
     fn sweep(&self) {
         let mut view = self.view();
         let changes = view.sweep(SystemTime::now());
         if !changes.is_empty() {
             self.update_peer_gauges(&view);
         }
+        let now = Instant::now();
         for change in &changes {
+            self.journal.change(change, Some(Status::Online), now);
             view.announce(change);
         }
+        self.journal.tick(now);
+    }
+
+    /// The broker hands back this nara's hey_there and none of its newspapers: it drops
+    /// them (see [`echo`]), most likely under an ACL that ties the newspaper topic to
+    /// the MQTT user, which this nara's name is not.
+    fn warn_newspapers_dropped(&self) {
+        let name = &self.identity.name;
+        let user = self.config.broker.as_ref().and_then(|b| b.user.as_deref());
+        let account = match user {
+            Some(user) => format!("the user {user:?}"),
+            None => "this anonymous client".to_string(),
+        };
+        let fix = match user {
+            Some(user) if user != name => format!(
+                "run this nara as --name {user}, or give the user {user:?} the line `topic write nara/newspaper/{name}`"
+            ),
+            _ => format!("let this account write nara/newspaper/{name}"),
+        };
+        tracing::warn!(
+            "the broker hands back this nara's hey_there but none of its newspapers: it drops them without a word, \
+             most likely because its ACL does not let {account} write nara/newspaper/{name} (the plaza chapter's \
+             `pattern write nara/newspaper/%u` lets each user write only the topic of its own name). Other naras see \
+             {name:?} ONLINE with no version, then MISSING; {fix}"
+        );
     }
 
     fn update_peer_gauges(&self, view: &View) {

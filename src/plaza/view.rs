@@ -541,6 +541,11 @@ impl View {
     pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
+
+    /// The status of `name`, if it is in the view.
+    pub(crate) fn status_of(&self, name: &str) -> Option<Status> {
+        self.peers.get(name).map(|p| p.status)
+    }
 }
 
 #[cfg(test)]

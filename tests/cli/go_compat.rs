@@ -127,8 +127,152 @@ fn a_password_on_the_command_line_works_but_warns() {
     .unwrap_or_else(|e| panic!("{e}"));
     let mut start = start;
     let log = start.drain_log().join("\n");
-    assert!(log.contains("--mqtt-pass") && log.contains("ps"), "{log}");
+    // Named as typed: the Go unit's single-dash flag.
+    assert!(
+        log.contains("-mqtt-pass puts the broker password on the command line, where `ps` shows it")
+            && !log.contains("--mqtt-pass puts"),
+        "{log}"
+    );
     assert!(!log.contains("hunter2"), "{log}");
+}
+
+/// `nara check-config` with `args`: its exit status, stdout and stderr.
+fn check_config(args: &[&str]) -> (i32, String, String) {
+    let output = nara_command()
+        .arg("check-config")
+        .args(args)
+        .output()
+        .expect("nara runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The line `nara check-config` printed for `key`.
+fn line<'a>(stdout: &'a str, key: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no line for {key} in:\n{stdout}"))
+}
+
+#[test]
+fn check_config_names_each_go_flag_as_it_was_typed() {
+    let (code, stdout, stderr) = check_config(&[
+        "-nara-id",
+        "kitchen",
+        "-mqtt-host=mqtt://broker",
+        "-mqtt-pass",
+        "hunter2",
+        "-http-addr",
+        ":9000",
+        "-verbose",
+        "--mqtt-user",
+        "kitchen",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for (key, source) in [
+        ("name", "(-nara-id)"),
+        ("mqtt_url", "(-mqtt-host)"),
+        ("mqtt_password", "(-mqtt-pass)"),
+        ("http_addr", "(-http-addr)"),
+        ("log_level", "(-verbose)"),
+        ("mqtt_user", "(--mqtt-user)"),
+    ] {
+        assert!(
+            line(&stdout, key).ends_with(source),
+            "{key} not from {source}:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    // A bad value names the flag as typed too.
+    let (code, _, stderr) = check_config(&["-nara-id", "no spaces"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("nara: invalid value \"no spaces\" for -nara-id: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn switches_take_the_go_flag_packages_boolean_values() {
+    for (value, read_only) in [
+        ("true", "true"),
+        ("TRUE", "true"),
+        ("True", "true"),
+        ("t", "true"),
+        ("T", "true"),
+        ("1", "true"),
+        ("false", "false"),
+        ("FALSE", "false"),
+        ("False", "false"),
+        ("f", "false"),
+        ("F", "false"),
+        ("0", "false"),
+    ] {
+        for flag in ["-read-only", "--read-only"] {
+            let (code, stdout, stderr) = check_config(&[&format!("{flag}={value}")]);
+            assert_eq!(code, 0, "{flag}={value}: {stderr}");
+            let line = line(&stdout, "read_only");
+            assert!(
+                line.contains(&format!("\"{read_only}\"")) && line.ends_with(&format!("({flag})")),
+                "{flag}={value}: {line}"
+            );
+        }
+    }
+    let (code, stdout, stderr) = check_config(&["-verbose=false", "-vv=0"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        line(&stdout, "log_level").contains("\"info\""),
+        "switched off: {stdout}"
+    );
+}
+
+#[test]
+fn a_switch_with_a_value_go_would_refuse_exits_2_naming_the_flag_as_typed() {
+    for (arg, typed, value) in [
+        ("-read-only=maybe", "-read-only", "maybe"),
+        ("--serve-ui=yes", "--serve-ui", "yes"),
+        ("-verbose=", "-verbose", ""),
+    ] {
+        let output = nara_command().arg(arg).output().expect("nara runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{arg}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "nara: invalid value {value:?} for {typed}: expected true or false (or 1/0, t/f, as the Go nara's \
+                 flags take them)"
+            ),
+            "{arg}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_go_command_line_with_boolean_values_starts_and_still_serves_the_ui() {
+    let broker = Mosquitto::start();
+    let mut command = nara_command();
+    command
+        .args(["-nara-id", "go-bools", "-http-addr", "127.0.0.1:0"])
+        .arg(format!("-mqtt-host=tcp://127.0.0.1:{}", broker.port))
+        .args(["-serve-ui=false", "-read-only=true", "-verbose=true"]);
+    let mut nara = Running::start(command).unwrap_or_else(|e| panic!("{e}"));
+    let ui = crate::common::client()
+        .get(nara.url("/"))
+        .send()
+        .await
+        .expect("the UI answers");
+    assert_eq!(ui.status(), 200, "-serve-ui=false is accepted and the UI still served");
+    assert!(ui.text().await.expect("a page").contains("<html"), "the UI's page");
+    let status = nara.get_json("/api/status").await;
+    assert_eq!(status["name"], "go-bools");
+    assert_eq!(status["plaza"]["read_only"], true, "{status}");
+    nara.wait_for_log("a debug line (-verbose=true)", Duration::from_secs(10), |line| {
+        line["level"] == "DEBUG"
+    });
 }
 
 #[test]
@@ -140,7 +284,7 @@ fn an_unparsable_soul_stops_nara_naming_its_source_never_the_soul() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--soul") && !stderr.contains("not-a-soul-0OIl"),
+        stderr.contains("invalid soul in -soul:") && !stderr.contains("not-a-soul-0OIl"),
         "{stderr}"
     );
 }

@@ -8,5 +8,6 @@ mod common;
 mod binary;
 mod check_config;
 mod go_compat;
+mod log_filter;
 mod soul;
 mod systemd;

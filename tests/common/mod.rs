@@ -422,6 +422,18 @@ pub trait TestNara {
         .await;
     }
 
+    /// Waits until this nara hears the plaza: its own hey_there has come back, so its
+    /// subscriptions are in place and nothing said from now on passes it by (being
+    /// connected says less: it subscribes after the broker accepts it).
+    async fn wait_until_hearing(&self, limit: Duration) {
+        let series = "nara_plaza_messages_total{kind=\"hey-there\",result=\"accepted\"}";
+        let what = format!("its own hey_there back at {}", self.base());
+        wait_until(&what, limit, || async move {
+            (self.metric(series).await >= 1).then_some(())
+        })
+        .await;
+    }
+
     /// Every nara in this one's view (`/api/peers`), itself included.
     async fn peers(&self) -> Vec<serde_json::Value> {
         match self.get_json("/api/peers").await["peers"].take() {

@@ -1,7 +1,7 @@
-//! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback),
-//! over TLS and with credentials, a broker that will not have us, first contact, twins
-//! sharing a soul, an attacker after a nara's session, and the Go nara's identities and
-//! presence messages both ways.
+//! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback)
+//! and what their logs say of it, over TLS and with credentials, a broker that will not
+//! have us or drops our newspapers, first contact, twins sharing a soul, an attacker
+//! after a nara's session, and the Go nara's identities and presence messages both ways.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,6 +10,8 @@ mod broker_trouble;
 mod first_contact;
 mod go_identity;
 mod go_plaza;
+mod journal;
+mod name_and_user;
 mod plaza;
 mod plaza_secure;
 mod takeover;

@@ -69,7 +69,7 @@ mod tests {
             advice(
                 &soul,
                 "kitchen",
-                &NameSource::Given(Origin::Flag("name")),
+                &NameSource::Given(Origin::Flag("--name".into())),
                 &Environment::default()
             ),
             None

@@ -24,6 +24,13 @@ pub(crate) fn invalid(value: &str, origin: &Origin, expected: impl fmt::Display)
     ConfigError(format!("invalid value {value:?} for {origin}: {expected}"))
 }
 
+/// [`invalid`] for a value shown as it was `written` (a TOML value: `"yes"`, `1`), not
+/// quoted again.
+pub(crate) fn invalid_written(written: &str, origin: &Origin, expected: impl fmt::Display) -> ConfigError {
+    let written = redact_userinfo(written);
+    ConfigError(format!("invalid value {written} for {origin}: {expected}"))
+}
+
 /// The error for a bad `value` of `setting` from `origin`: [`invalid`], or for a secret
 /// one "invalid soul in NARA_SOUL: ...", which names the source and never the value.
 pub(crate) fn invalid_value(
@@ -77,7 +84,11 @@ mod tests {
 
     #[test]
     fn a_value_error_never_shows_the_password() {
-        let err = invalid("mqtt://u:hunter2@b", &Origin::Flag("mqtt-url"), "no credentials here");
+        let err = invalid(
+            "mqtt://u:hunter2@b",
+            &Origin::Flag("--mqtt-url".into()),
+            "no credentials here",
+        );
         assert!(!err.0.contains("hunter2"), "{err}");
         assert!(
             err.0.contains("mqtt://<redacted>@b") && err.0.contains("--mqtt-url"),

@@ -26,4 +26,4 @@ pub(crate) use error::invalid;
 pub(crate) use file::SettingsFile;
 pub(crate) use origin::Origin;
 pub(crate) use report::Report;
-pub(crate) use sources::{Resolved, Sources};
+pub(crate) use sources::{Given, Resolved, Sources};

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// The source of one setting's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
-    /// A command-line flag, without its dashes.
-    Flag(&'static str),
+    /// A command-line flag as it was typed, dashes included: `--name`, or the Go nara's
+    /// `-nara-id`.
+    Flag(String),
     /// An environment variable.
     Env(&'static str),
     /// A key in the `--config` file.
@@ -24,7 +25,7 @@ pub(crate) enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::Flag(flag) => write!(f, "--{flag}"),
+            Origin::Flag(flag) => f.write_str(flag),
             Origin::Env(var) => write!(f, "{var}"),
             Origin::File { key, path } => write!(f, "{key} in {}", path.display()),
             Origin::Default(name) => write!(f, "the default of {name}"),

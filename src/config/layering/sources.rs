@@ -5,11 +5,11 @@
 
 use super::declare::{DefaultValue, Setting, Shape};
 use super::environment::Environment;
-use super::error::{ConfigError, invalid_value};
+use super::error::{ConfigError, invalid_value, invalid_written};
 use super::file::SettingsFile;
 use super::origin::Origin;
 use super::report::Report;
-use super::values::parse_switch;
+use super::values::{parse_flag_switch, parse_switch};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -21,19 +21,30 @@ pub(crate) struct Resolved<T> {
     pub(crate) origin: Origin,
 }
 
+/// A setting given on the command line: its text, and the flag as it was typed, which
+/// errors and `nara check-config` name (`--name`, or the Go nara's `-nara-id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Given {
+    /// The value; a switch's as typed after `=` (`true` when given bare), checked when
+    /// it is picked.
+    pub(crate) value: String,
+    /// The flag, dashes included.
+    pub(crate) typed: String,
+}
+
 /// Every place a setting can come from.
 #[derive(Debug, Default)]
 pub(crate) struct Sources {
     /// Values given on the command line, by setting key.
-    flags: BTreeMap<&'static str, String>,
+    flags: BTreeMap<&'static str, Given>,
     env: Environment,
     file: Option<SettingsFile>,
 }
 
 impl Sources {
-    /// `flags` holds what the command line gave, by setting key (a switch's value is
-    /// `true`); `file` is the parsed `--config` file, if one was named.
-    pub(crate) fn new(flags: BTreeMap<&'static str, String>, env: Environment, file: Option<SettingsFile>) -> Self {
+    /// `flags` holds what the command line gave, by setting key; `file` is the parsed
+    /// `--config` file, if one was named.
+    pub(crate) fn new(flags: BTreeMap<&'static str, Given>, env: Environment, file: Option<SettingsFile>) -> Self {
         Sources { flags, env, file }
     }
 
@@ -49,11 +60,16 @@ impl Sources {
     /// `nara check-config` shows only when given (`--config`, `--soul-file`) or never
     /// (`--verbose`, folded into the log level).
     pub(crate) fn pick(&self, setting: &'static Setting) -> Result<Option<Resolved<String>>, ConfigError> {
-        if let (Some(value), Some(flag)) = (self.flags.get(setting.key), setting.flag) {
-            return Ok(Some(Resolved {
-                value: value.clone(),
-                origin: Origin::Flag(flag),
-            }));
+        if let Some(Given { value, typed }) = self.flags.get(setting.key) {
+            let origin = Origin::Flag(typed.clone());
+            let value = match setting.shape {
+                Shape::Value => value.clone(),
+                // As the Go nara's flag package reads `-read-only=false`.
+                Shape::Switch => parse_flag_switch(value)
+                    .map_err(|e| super::invalid(value, &origin, e))?
+                    .to_string(),
+            };
+            return Ok(Some(Resolved { value, origin }));
         }
         for var in setting.env {
             if let Some(value) = self.env.get(var) {
@@ -80,9 +96,14 @@ impl Sources {
                 // the setting's own parser names what a bare number lacks.
                 (Shape::Value, toml::Value::Integer(n)) => n.to_string(),
                 (Shape::Switch, toml::Value::Boolean(on)) => on.to_string(),
-                (Shape::Value, other) => return Err(super::invalid(&other.to_string(), &origin, "expected a string")),
+                // Shown as TOML, as it was written (`"yes"`, `1`), with what to write.
+                (Shape::Value, other) => {
+                    let expected = format!("expected a string, in quotes: {} = \"…\"", setting.key);
+                    return Err(invalid_written(&other.to_string(), &origin, expected));
+                }
                 (Shape::Switch, other) => {
-                    return Err(super::invalid(&other.to_string(), &origin, "expected true or false"));
+                    let expected = format!("expected true or false, unquoted: {} = true", setting.key);
+                    return Err(invalid_written(&other.to_string(), &origin, expected));
                 }
             };
             return Ok(Some(Resolved { value, origin }));

@@ -42,6 +42,17 @@ pub(crate) fn parse_switch(text: &str) -> Result<bool, String> {
     }
 }
 
+/// A switch's value on the command line, in the forms the Go nara's flag package takes
+/// (`-read-only=false`, `-verbose=1`, `-serve-ui=F`), so its command lines keep working:
+/// `true`, `True`, `TRUE`, `t`, `T`, `1` and their opposites. A bare switch is `true`.
+pub(crate) fn parse_flag_switch(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "True" | "TRUE" | "t" | "T" | "1" => Ok(true),
+        "false" | "False" | "FALSE" | "f" | "F" | "0" => Ok(false),
+        _ => Err("expected true or false (or 1/0, t/f, as the Go nara's flags take them)".to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +96,19 @@ mod tests {
             assert_eq!(parse_switch(off), Ok(false), "{off}");
         }
         assert!(parse_switch("maybe").is_err());
+    }
+
+    #[test]
+    fn flags_take_the_go_flag_packages_boolean_forms_and_no_others() {
+        for on in ["true", "True", "TRUE", "t", "T", "1"] {
+            assert_eq!(parse_flag_switch(on), Ok(true), "{on}");
+        }
+        for off in ["false", "False", "FALSE", "f", "F", "0"] {
+            assert_eq!(parse_flag_switch(off), Ok(false), "{off}");
+        }
+        // Go's strconv.ParseBool refuses these, and so does nara.
+        for neither in ["", "yes", "tRUE", "2", " true", "on"] {
+            assert!(parse_flag_switch(neither).is_err(), "{neither:?}");
+        }
     }
 }
