@@ -120,7 +120,7 @@ fn main() {
         Arc::new(Health::new()),
         plaza,
         metrics,
-        nara::testing::http_config().streams,
+        &nara::testing::http_config(),
     );
     let request = http::Request::get("/api/peers").body(()).expect("a GET request builds");
     let mut times: Vec<f64> = (0..50)

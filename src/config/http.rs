@@ -1,6 +1,6 @@
 //! The HTTP half's settings: declared here once each, and resolved into the
 //! [`HttpConfig`] it takes (where to listen and which setting said so, the drain's
-//! grace, the event streams' bounds).
+//! grace, the event streams' bounds, how many naras `/metrics/peers` exports).
 
 use super::layering::values::{parse_count, parse_duration, parse_switch};
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
@@ -38,6 +38,12 @@ pub(crate) static HTTP_MAX_EVENT_STREAMS: Setting =
         .default("64")
         .help("The most /api/events streams open at once (1 to 100000); past it a request gets 503 with Retry-After");
 
+/// `--metrics-max-peers`: how many naras `/metrics/peers` gives a series each.
+pub(crate) static METRICS_MAX_PEERS: Setting = Setting::value("metrics_max_peers", "metrics-max-peers", "COUNT")
+    .env(&["NARA_METRICS_MAX_PEERS"])
+    .default("10000")
+    .help("The most naras /metrics/peers exports series for (0 to 1000000); past it MISSING, then OFFLINE naras are kept first, and nara_peers_left_out counts the rest");
+
 /// Where to listen: `--http-addr` from any source, else `PORT` on all interfaces, else
 /// the default. Resolved before the name and the log settings, as `--help` lists it.
 pub(crate) fn resolve_listen(sources: &Sources, report: &mut Report) -> Result<Resolved<SocketAddr>, ConfigError> {
@@ -70,6 +76,9 @@ pub(crate) fn resolve(
     let max_streams = sources
         .resolve_defaulted(&HTTP_MAX_EVENT_STREAMS, report, |t| parse_count(t, 1, 100_000))?
         .value;
+    let metrics_max_peers = sources
+        .resolve_defaulted(&METRICS_MAX_PEERS, report, |t| parse_count(t, 0, 1_000_000))?
+        .value;
     Ok(HttpConfig {
         listen: listen.value,
         listen_source: listen.origin.to_string(),
@@ -79,6 +88,7 @@ pub(crate) fn resolve(
             stall_after: StreamLimits::DEFAULT_STALL_AFTER,
             max_streams,
         },
+        metrics_max_peers,
     })
 }
 

@@ -9,7 +9,7 @@ use super::layering::Setting;
 use super::{CONFIG, http, identity, log, plaza, secrets};
 
 /// nara's own settings, in the order `--help` lists them (under "Options").
-pub(crate) static GENERAL: [&Setting; 10] = [
+pub(crate) static GENERAL: [&Setting; 11] = [
     &CONFIG,
     &http::HTTP_ADDR,
     &identity::name::NAME,
@@ -20,6 +20,7 @@ pub(crate) static GENERAL: [&Setting; 10] = [
     &http::SHUTDOWN_GRACE,
     &http::SERVE_UI,
     &http::HTTP_MAX_EVENT_STREAMS,
+    &http::METRICS_MAX_PEERS,
 ];
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under

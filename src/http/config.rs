@@ -1,7 +1,7 @@
 //! The HTTP half's configuration as it takes it: where to listen (and which setting
-//! said so), how long a drain may take, and the bounds of the event streams. The
-//! configuration room fills it in from the settings; the HTTP half reads it and
-//! declares no setting.
+//! said so), how long a drain may take, the bounds of the event streams, and how many
+//! naras `/metrics/peers` exports. The configuration room fills it in from the
+//! settings; the HTTP half reads it and declares no setting.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct HttpConfig {
     pub(crate) shutdown_grace: Duration,
     /// The bounds of the `/api/events` streams.
     pub streams: StreamLimits,
+    /// The most naras `/metrics/peers` exports series for (`--metrics-max-peers`).
+    pub(crate) metrics_max_peers: usize,
 }
 
 /// The bounds of the event streams.

@@ -1,6 +1,6 @@
 //! The HTTP half of nara: the accept loop and its guards, the routes, the embedded
-//! assets, health, status and the plaza's event stream, the healthcheck client, and
-//! the typed configuration it is given.
+//! assets, health, status, the plaza's event stream and its metrics per nara, the
+//! healthcheck client, and the typed configuration it is given.
 //!
 //! This room may read the plaza's view (peers, status, changes); the plaza never
 //! reaches back into it.
@@ -15,6 +15,7 @@ pub(crate) mod health;
 pub mod healthcheck;
 pub(crate) mod heap;
 pub(crate) mod linger;
+mod peer_metrics;
 pub(crate) mod routes;
 pub(crate) mod server;
 pub(crate) mod status;

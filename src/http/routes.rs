@@ -1,9 +1,10 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use super::config::StreamLimits;
+use super::config::HttpConfig;
 use super::events::{self, Streams};
 use super::hangup::Hangup;
+use super::peer_metrics::PeerMetrics;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -38,6 +39,8 @@ pub struct App {
     pub plaza: Arc<Plaza>,
     /// The open `/api/events` streams and their bounds.
     pub(crate) streams: Arc<Streams>,
+    /// `/metrics/peers`, shared by its scrapers.
+    peer_metrics: PeerMetrics,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -46,6 +49,7 @@ enum Target {
     Readiness,
     Status,
     Metrics,
+    PeerMetrics,
     Peers,
     Events,
     DocsRedirect,
@@ -57,11 +61,11 @@ enum Target {
 }
 
 impl App {
-    /// An app over an existing plaza and metrics, its event streams kept within
-    /// `limits`, as the server assembles it.
-    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, limits: StreamLimits) -> Self {
+    /// An app over an existing plaza and metrics, within the bounds of `config` (its
+    /// event streams', `/metrics/peers`'), as the server assembles it.
+    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, config: &HttpConfig) -> Self {
         let streams = Arc::new(Streams::new(
-            limits,
+            config.streams,
             metrics.http_event_streams_open.clone(),
             metrics.http_event_streams_closed.clone(),
         ));
@@ -70,6 +74,7 @@ impl App {
             metrics,
             plaza,
             streams,
+            peer_metrics: PeerMetrics::new(config.metrics_max_peers),
         }
     }
 
@@ -132,6 +137,13 @@ impl App {
                 NO_STORE,
                 self.metrics.render().into(),
             ),
+            // One page shared by every scraper until the view changes (see peer_metrics).
+            Target::PeerMetrics => respond(
+                StatusCode::OK,
+                metrics::CONTENT_TYPE,
+                NO_STORE,
+                self.peer_metrics.page(&self.plaza),
+            ),
             Target::DocsRedirect => {
                 let location = match req.uri().query() {
                     Some(q) => format!("/docs/?{q}"),
@@ -179,6 +191,7 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/readyz" | "/health/ready" => ("readiness", Target::Readiness),
         "/api/status" => ("status", Target::Status),
         "/metrics" => ("metrics", Target::Metrics),
+        "/metrics/peers" => ("metrics_peers", Target::PeerMetrics),
         "/api/peers" => ("peers", Target::Peers),
         "/api/events" => ("events", Target::Events),
         "/docs" => ("docs", Target::DocsRedirect),

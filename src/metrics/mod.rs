@@ -1,7 +1,9 @@
 //! Prometheus metrics: build info, requests by route and status, a latency histogram,
-//! and the standard `process_*` metrics, rendered in the text exposition format.
+//! and the standard `process_*` metrics, rendered in the text exposition format; and
+//! the format written directly ([`text`]) for pages rebuilt on every scrape.
 
 mod process;
+pub(crate) mod text;
 
 use crate::build_info;
 use crate::start_time::StartTime;

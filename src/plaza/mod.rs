@@ -225,6 +225,19 @@ impl Plaza {
         self.view.subscribe_json().await
     }
 
+    /// Every known nara, by name, and how many changes had been announced when the
+    /// list was taken: for readers that keep what they make of it until the view
+    /// changes (`/metrics/peers`).
+    pub(crate) fn snapshot(&self) -> (u64, Vec<Peer>) {
+        self.view.snapshot()
+    }
+
+    /// How many changes the view has announced so far: what was made of a
+    /// [`Plaza::snapshot`] taken at a lower count is out of date.
+    pub(crate) fn changes_announced(&self) -> u64 {
+        self.view.announced()
+    }
+
     /// Whether the broker connection is up.
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::SeqCst)

@@ -11,7 +11,7 @@
 //! [`serialized`]: super::serialized
 
 use super::serialized::{self, ChangeJson, SharedList};
-use super::view::{Change, View};
+use super::view::{Change, Peer, View};
 use bytes::Bytes;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +74,19 @@ impl ViewFeed {
             (self.announced.load(Ordering::SeqCst), view.snapshot())
         };
         list.refresh(after_change, &peers)
+    }
+
+    /// Every known nara, and how many changes had been announced when it was taken: a
+    /// reader that keeps something made from it knows it stale once
+    /// [`ViewFeed::announced`] has moved on. The view is locked only while it is copied.
+    pub(crate) fn snapshot(&self) -> (u64, Vec<Peer>) {
+        let view = self.lock();
+        (self.announced(), view.snapshot())
+    }
+
+    /// How many changes have been announced so far.
+    pub(crate) fn announced(&self) -> u64 {
+        self.announced.load(Ordering::SeqCst)
     }
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,

@@ -57,7 +57,9 @@ async fn serve(limits: StreamLimits) -> Nara {
     let soul = Soul::mint("streams").expect("the system has randomness");
     let identity = Identity::new(&soul, "streams", SoulSource::Ephemeral);
     let plaza = Plaza::new(identity, nara::testing::plaza_config(), metrics.clone());
-    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics, limits));
+    let mut config = nara::testing::http_config();
+    config.streams = limits;
+    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics, &config));
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.set_send_buffer_size(4096).expect("a send buffer size");
     socket
