@@ -1,13 +1,14 @@
 //! The HTTP surface, one test binary: the contract of every route, `/api/events` and
 //! its bounds, hostile and odd requests over raw TCP, graceful shutdown (in-process and
-//! under load), crowds at the host's descriptor limits, and `/metrics` as Prometheus
-//! reads it.
+//! under load), crowds at the host's descriptor limits, and `/metrics` and
+//! `/metrics/peers` as Prometheus reads them.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod crowds;
 mod event_streams;
+mod fleet_metrics;
 mod hostile;
 mod http_contract;
 mod load_shutdown;
