@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams ab first-contact soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,9 @@ lint: web web-unit ## The flake's fmt, clippy -D warnings (with Cargo.toml's [li
 
 web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds (checks.web-unit)
 	$(CARGO) xtask local web-unit
+
+alert-rules: ## The shipped Prometheus alert rules (deploy/prometheus/): promtool check rules, and promtool test rules firing and clearing each alert (checks.alert-rules)
+	$(CARGO) xtask local alert-rules
 
 nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
 	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null || { echo "nix-check: $$f does not parse"; exit 1; }; done
@@ -114,7 +117,7 @@ deploy-check: web ## Deployments agree (port, probes, grace) and validate: Fly, 
 
 # The flake's checks run last, as their twins: the tests run there, on the file set and
 # with the tools `nix flake check` gives them, against the bundle built the Nix way.
-test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, browser tests, fuzzing, then the flake's checks as twins
+test: bootstrap lint alert-rules nix-check deploy-check ## Everything: bootstrap, lint, the alert rules, Nix and deploy checks, browser tests, fuzzing, then the flake's checks as twins
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(CARGO) xtask twin

@@ -74,6 +74,11 @@
     ];
   };
 
+  # The shipped Prometheus alert rules and their unit tests.
+  alert-rules = {
+    include = ["deploy/prometheus"];
+  };
+
   # Every Nix file and the linters' configuration.
   nix = {
     extensions = ["nix"];
