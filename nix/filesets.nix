@@ -36,9 +36,11 @@
       "checks/sample-settings.json"
       "docs/src"
       "modules"
-      # The deploy recipes and the README's demo, which the tests run as written.
+      # The deploy recipes and the README's demo, which the tests run as written, and
+      # the alert rules the Operations chapter loads.
       "fly.toml"
       "deploy/kubernetes"
+      "deploy/prometheus/nara-rules.yml"
       "README.md"
     ];
   };

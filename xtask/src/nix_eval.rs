@@ -400,6 +400,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "checks/sample-settings.json",
         "docs/src/configuration.md",
         "modules/nixos.nix",
+        "deploy/prometheus/nara-rules.yml",
     ] {
         expect("tests", file, true);
     }
