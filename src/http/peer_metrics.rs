@@ -87,12 +87,7 @@ impl PeerMetrics {
         let taken = Instant::now();
         let (after_change, peers) = plaza.snapshot();
         let capacity = last.as_ref().map_or(0, |p| p.text.len());
-        let text = Bytes::from(render(
-            &peers,
-            self.max_peers,
-            plaza.is_connected(),
-            capacity,
-        ));
+        let text = Bytes::from(render(&peers, self.max_peers, plaza.is_connected(), capacity));
         *last = Some(Page {
             after_change,
             taken,

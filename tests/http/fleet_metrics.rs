@@ -13,7 +13,11 @@ use std::process::{Command, Stdio};
 /// A nara named `name` sends its newspaper, saying it runs `version` (as JSON writes
 /// it: escapes stay escaped here), to the nara served by `server`.
 fn speaks(server: &InProcess, name: &str, version: &str) -> Identity {
-    let identity = Identity::new(&Soul::mint(name).unwrap(), name, SoulSource::Ephemeral);
+    let identity = Identity::new(
+        &Soul::mint(name).expect("the system has randomness"),
+        name,
+        SoulSource::Ephemeral,
+    );
     let paper = go_wire::signed_newspaper(&identity, version, 3600);
     server
         .app
@@ -56,8 +60,13 @@ fn promtool_check(text: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is installed (Debian package prometheus; `make bootstrap` installs it)");
-    promtool.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    promtool.wait_with_output().unwrap()
+    promtool
+        .stdin
+        .take()
+        .expect("stdin was piped")
+        .write_all(text.as_bytes())
+        .expect("promtool reads the page");
+    promtool.wait_with_output().expect("promtool ends")
 }
 
 #[tokio::test]
@@ -77,7 +86,10 @@ async fn the_fleet_page_lists_every_nara_in_the_text_format_and_is_counted_under
     );
     assert_eq!(value(&page, &own), Some(1), "{page}");
     assert_eq!(
-        value(&page, r#"nara_peer_info{name="kitchen",version="0.2.0",revision="",status="ONLINE"}"#),
+        value(
+            &page,
+            r#"nara_peer_info{name="kitchen",version="0.2.0",revision="",status="ONLINE"}"#
+        ),
         Some(1),
         "a Go nara sends no revision:\n{page}"
     );

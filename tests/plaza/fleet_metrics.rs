@@ -52,7 +52,10 @@ async fn a_naras_series_appear_when_it_joins_and_are_gone_once_it_is_forgotten()
     assert_eq!(
         value(
             &joined,
-            &format!(r#"nara_peers_by_version{{version="{}",status="ONLINE"}}"#, nara::VERSION)
+            &format!(
+                r#"nara_peers_by_version{{version="{}",status="ONLINE"}}"#,
+                nara::VERSION
+            )
         ),
         Some(2),
         "{joined}"
@@ -80,7 +83,10 @@ async fn a_naras_series_appear_when_it_joins_and_are_gone_once_it_is_forgotten()
     assert_eq!(
         value(
             &forgotten,
-            &format!(r#"nara_peers_by_version{{version="{}",status="OFFLINE"}}"#, nara::VERSION)
+            &format!(
+                r#"nara_peers_by_version{{version="{}",status="OFFLINE"}}"#,
+                nara::VERSION
+            )
         ),
         None,
         "no count is left for a status no nara has:\n{forgotten}"
@@ -100,7 +106,11 @@ async fn past_the_bound_a_missing_nara_is_the_one_that_keeps_its_series() {
     observer.wait_peer("alpha", "ONLINE", Duration::from_secs(10)).await;
     observer.wait_peer("doomed", "ONLINE", Duration::from_secs(10)).await;
     let page = observer.get_text("/metrics/peers").await;
-    assert_eq!(exported(&page), ["alpha"], "the first by name while all are ONLINE:\n{page}");
+    assert_eq!(
+        exported(&page),
+        ["alpha"],
+        "the first by name while all are ONLINE:\n{page}"
+    );
     assert_eq!(value(&page, "nara_peers_left_out"), Some(2), "{page}");
 
     doomed.signal("KILL");

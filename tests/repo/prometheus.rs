@@ -12,8 +12,8 @@ const RULES: &str = "deploy/prometheus/nara-rules.yml";
 /// beside a copy of the shipped rules: promtool's words when it refuses it.
 fn promtool_check(config: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("a scratch folder");
-    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    std::fs::write(dir.path().join("nara-rules.yml"), repo_file(RULES)).unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), config).expect("the scratch folder takes a file");
+    std::fs::write(dir.path().join("nara-rules.yml"), repo_file(RULES)).expect("the scratch folder takes a file");
     let output = Command::new("promtool")
         .args(["check", "config", "prometheus.yml"])
         .current_dir(dir.path())

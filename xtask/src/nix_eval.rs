@@ -425,7 +425,10 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     for file in ["web/package-lock.json", "web/build.mjs", "src/main.rs"] {
         expect("web-unit", file, false);
     }
-    for file in ["deploy/prometheus/nara-rules.yml", "deploy/prometheus/nara-rules.test.yml"] {
+    for file in [
+        "deploy/prometheus/nara-rules.yml",
+        "deploy/prometheus/nara-rules.test.yml",
+    ] {
         expect("alert-rules", file, true);
     }
     for file in ["src/main.rs", "deploy/kubernetes/deployment.yaml"] {
