@@ -37,10 +37,10 @@
       "docs/src"
       "modules"
       # The deploy recipes and the README's demo, which the tests run as written, and
-      # the alert rules the Operations chapter loads.
+      # the alert rules the Operations chapter loads, with their unit tests.
       "fly.toml"
       "deploy/kubernetes"
-      "deploy/prometheus/nara-rules.yml"
+      "deploy/prometheus"
       "README.md"
     ];
   };

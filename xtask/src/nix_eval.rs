@@ -401,6 +401,7 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "docs/src/configuration.md",
         "modules/nixos.nix",
         "deploy/prometheus/nara-rules.yml",
+        "deploy/prometheus/nara-rules.test.yml",
     ] {
         expect("tests", file, true);
     }
