@@ -152,7 +152,7 @@ fn kept(peers: &[Peer], max: usize) -> Vec<&Peer> {
 /// The page for `peers`, a snapshot of the view sorted by name, with at most `max`
 /// naras given series of their own; `connected`: whether this nara hears the plaza.
 /// `capacity` is a guess of the size (the last page's).
-pub(crate) fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u8> {
+fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u8> {
     let kept = kept(peers, max);
     let mut page = TextPage::with_capacity(capacity);
     page.gauge(INFO.0, INFO.1);
