@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh bench/fleet.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh bench/peer_metrics.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-fleet ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics ab first-contact soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -95,8 +95,8 @@ bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams,
 bench-streams: web ## Only the Streams section: stalled /api/events clients at 10,000 naras, before and after (bench/results/streams.md)
 	bench/streams.sh >/dev/null
 
-bench-fleet: web ## Only the Fleet metrics section: /metrics/peers and /metrics at 10,000 naras (bench/results/fleet.md)
-	bench/fleet.sh >/dev/null
+bench-peer-metrics: web ## Only the Fleet metrics section: /metrics/peers and /metrics at 10,000 naras (bench/results/peer-metrics.md)
+	bench/peer_metrics.sh >/dev/null
 
 ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara; AB_ROUNDS=6)
 	bench/ab.sh $(OLD) $(NEW) $${AB_ROUNDS:-6}

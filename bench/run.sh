@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: nara measured against nginx on the same precompressed files, with the
 # server pinned to core 0 and wrk to core 1; then start-up, memory, size, the plaza and
-# the event streams under attack (bench/streams.sh), and the fleet metrics (bench/fleet.sh).
+# the event streams under attack (bench/streams.sh), and the fleet metrics (bench/peer_metrics.sh).
 # Writes bench/results/latest.json and latest.md. Progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -193,12 +193,12 @@ say "streams: the event-stream attack, the binary before the stream bounds and t
 streams=$(bench/streams.sh)
 
 say "fleet metrics: /metrics/peers and /metrics at 10,000 naras"
-fleet=$(bench/fleet.sh)
+peer_metrics=$(bench/peer_metrics.sh)
 
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "fleet": $fleet,
+ "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics,
  "idle_connections": {"nara": $nara_idle, "nginx": $nginx_idle}, "crowd_under_1024": $crowd_3000, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

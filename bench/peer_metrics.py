@@ -1,16 +1,16 @@
-"""The "Fleet metrics" section of make bench (make bench-fleet alone): /metrics/peers of a
+"""The "Fleet metrics" section of make bench (make bench-peer-metrics alone): /metrics/peers of a
 nara binary with a full view of 10,000 naras (itself and 9,999 joined through mosquitto by
 examples/plaza_crowd.rs, each with a newspaper, a third on an older version), at the
 default --metrics-max-peers (10,000); and /metrics beside it. nara is pinned to core 0; the
 broker, the crowd and this scraper to core 1.
 
-    python3 bench/fleet.py NARA_BIN CROWD_BIN
+    python3 bench/peer_metrics.py NARA_BIN CROWD_BIN
 
 A scrape is timed from its request to the last byte of the answer, over one keep-alive
 connection. Fresh scrapes come 1.2 s apart, so each finds the shared page out of date (it is
 shared for 1 s when the view does not change) and nara writes a new one from a snapshot;
 shared scrapes follow one another at once. Prints the figures as JSON on stdout and writes
-bench/results/fleet.md.
+bench/results/peer-metrics.md.
 """
 import http.client
 import json
@@ -26,7 +26,7 @@ from loopback import free_port, start_broker, wait_port  # noqa: E402  (bench/lo
 
 CROWD = 9999
 SCRAPES = 20
-COMMAND = "make bench-fleet"
+COMMAND = "make bench-peer-metrics"
 
 
 def say(text):
@@ -145,7 +145,7 @@ def main():
     result = measure(binary, crowd_bin, work)
     say(f"fleet: {json.dumps(result)}")
     os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/fleet.md", "w") as f:
+    with open("bench/results/peer-metrics.md", "w") as f:
         f.write("\n".join(["# nara benchmark: fleet metrics", "",
                            f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC with `{COMMAND}` "
                            "(the release build).", "", *table(result)[2:]]))
