@@ -426,7 +426,13 @@ class Run:
         restored = self.loop.time()
         back = await until(self.everyone_sees(self.live), restored + RECOVERY_LIMIT, step=0.25)
         out["recovered_s"] = None if back is None else back - restored
-        self.recovered = back if back is not None else self.loop.time()
+        # And connected again, every one of them (a nara that stayed ONLINE in every
+        # view may still be waiting out its backoff), before the broker restarts.
+        expected = len(self.naras()) + 1  # and the monitor
+        connected = self.monitor.sys["$SYS/broker/clients/connected"]
+        rejoined = await until(lambda: connected and connected[-1][1] >= expected, restored + RECOVERY_LIMIT, 0.25)
+        out["reconnected_s"] = None if rejoined is None else rejoined - restored
+        self.recovered = self.loop.time()
         out["brief"] = {
             "cut_s": BRIEF_CUT, "naras": len(self.brief),
             "false_missing": sum(1 for v in self.views for n in self.brief if v.first(n, at, missing)),
@@ -466,9 +472,10 @@ class Run:
 
     async def restarts(self):
         out = []
+        counts = self.monitor.sys["$SYS/broker/clients/connected"]
         for persistence in (False, True):
             began = self.loop.time()
-            connected = self.monitor.counter("$SYS/broker/clients/connected", began)
+            expected = len(self.naras()) + 1  # every living nara and the monitor
             await self.broker.stop()
             if not persistence:
                 # Started with persistence on and nothing saved: the broker comes back
@@ -477,23 +484,22 @@ class Run:
             await self.broker.start(persistence=True)
             up = self.loop.time()
             back = await until(self.everyone_sees(self.live), up + RECOVERY_LIMIT, step=0.25)
+            # Watched for RESTART_WATCH at least, and until every nara is connected again
+            # (so the next restart starts from a whole fleet), or RECOVERY_LIMIT.
+            rejoined = await until(lambda: counts and counts[-1][0] > up and counts[-1][1] >= expected,
+                                   up + RECOVERY_LIMIT, step=0.25)
             await asyncio.sleep(max(0, up + RESTART_WATCH - self.loop.time()))
             ended = self.loop.time()
-            reconnected = None
-            if connected:
-                for t, value in self.monitor.sys["$SYS/broker/clients/connected"]:
-                    if t > up and value >= connected[1]:
-                        reconnected = t - up
-                        break
             missing = [(v.label, c.name) for v in self.views for c in v.log
                        if began <= c.at <= ended and c.name in self.live and c.status == "MISSING"]
             blips = {(v.label, c.name) for v in self.views for c in v.log
                      if began <= c.at <= ended and c.name in self.live and c.noticed}
-            messages = self.monitor.between(up, ended)
+            messages = self.monitor.between(up, up + RESTART_WATCH)
             out.append({"persistence": persistence, "down_s": up - began, "false_missing": len(missing),
                         "noticed": len(blips), "all_online_again_s": None if back is None else back - up,
-                        "clients_back_s": reconnected, "clients_before": connected[1] if connected else None,
-                        "messages": len(messages), "by_kind": count_kinds(messages), "watched_s": ended - up})
+                        "clients_back_s": None if rejoined is None else rejoined - up, "clients": expected,
+                        "messages": len(messages), "by_kind": count_kinds(messages), "messages_in_s": RESTART_WATCH,
+                        "watched_s": ended - up, "deadline_s": RECOVERY_LIMIT})
             self.phase(f"broker restart {'with' if persistence else 'without'} persistence", began)
         self.result["restarts"] = out
 

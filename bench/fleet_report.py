@@ -59,7 +59,9 @@ def join_text(join):
 def restart_text(restart):
     back = restart["all_online_again_s"]
     again = "throughout" if not restart["noticed"] else f"again after {seconds(back, 90)}"
-    return f"{restart['false_missing']} (off ONLINE: {restart['noticed']} pairs; all ONLINE {again})"
+    return (f"{restart['false_missing']} (off ONLINE: {restart['noticed']} pairs; all ONLINE {again}; "
+            f"all connected again after {seconds(restart['clients_back_s'], restart['deadline_s'])}; "
+            f"{restart['messages']:,} messages in the first {restart['messages_in_s']:.0f} s)")
 
 
 def replay_text(replay):
@@ -133,6 +135,7 @@ def table(report):
         "on loopback, each through its own link of a controllable proxy (`bench/fleet_proxy.py`); "
         f"{runs[0]['observers'] if runs else 0} of them are the observers, read through their `/api/events` streams; "
         "an MQTT subscriber counts every message (`bench/fleet.py` says how each figure is taken). "
+        f"mosquitto runs with its open-file limit raised to the hard limit ({runs[0].get('open_files_hard', 0) if runs else 0:,} here). "
         "A figure not reached within its deadline is shown as \"> deadline\".",
         "",
         "| Figure | Target | " + " | ".join(r["binary"] for r in runs) + " |",
