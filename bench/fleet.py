@@ -350,7 +350,7 @@ class Run:
         joined = spoke if spoke is not None else started
         seen = await until(lambda: view.sees_online(self.names), started + VIEW_LIMIT)
         await asyncio.sleep(max(0, joined + JOIN_WINDOW + 0.5 - self.loop.time()))
-        others = [n for n in self.names]
+        others = list(self.names)
         cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, "newcomer")
         cost.update(newcomer_s=None if seen is None else seen - started, deadline_s=VIEW_LIMIT,
                     first_message_after_s=None if spoke is None else spoke - started, interval_s=interval,
@@ -446,7 +446,7 @@ class Run:
         wills = [(m, p) for m, p in self.monitor.wills if m.sender in self.live and m.at >= self.fault_at]
         wills.sort(key=lambda w: (w[0].sender != self.cut_rst, -w[0].at))
         if not wills:
-            self.result["replay"] = {"replayed": None, "wills_seen": len(self.monitor.wills),
+            self.result["replay"] = {"replayed": None, "wills_seen": len(self.monitor.wills), "watched_s": REPLAY_WATCH,
                                      "why": "no will of a living nara was published in this run"}
             self.phase("will replay (none to replay)", began)
             return

@@ -189,4 +189,12 @@ def targets(report):
     add("read-only watcher sees all N", r["watcher"]["seconds"] or r["watcher"]["deadline_s"], "s", "<=", 3)
     add("largest 3 s share of a minute's newspapers", (r["steady"]["largest_3s_share"] or 0) * 100, "%", "<=", 20)
     add("false MISSING across two broker restarts", sum(x["false_missing"] for x in r["restarts"]), "", "<=", 0)
+    add("false MISSING across brief link cuts and the rest of the run",
+        faults["brief"]["false_missing"] + r["false_missing"]["total"], "", "<=", 0)
+    # No will to replay is a miss too: the after binary is meant to send one.
+    replay = r["replay"]
+    add("a replayed will keeps a living nara off ONLINE, at most",
+        replay["off_online_max_s"] if replay["replayed"] else replay.get("watched_s", 15.0), "s", "<=", 3)
+    add("a replayed will makes it MISSING (observers)",
+        replay["missing_at_observers"] if replay["replayed"] else 0, "", "<=", 0)
     return out
