@@ -1,7 +1,7 @@
 """A small MQTT 5 client for the benchmarks, on asyncio and the standard library: just
 what a monitor needs (CONNECT, SUBSCRIBE with subscription options, PUBLISH at QoS 0
 with its properties kept as raw bytes, keep-alive) and nothing else. QoS 1 and 2,
-sessions and authentication are out of scope: a monitor on a loopback broker needs none.
+state kept at the broker and authentication are out of scope: a loopback monitor needs none.
 
     client = await mqtt5.connect(port, "monitor")
     await client.subscribe([("#", 0, 2)])        # (filter, max QoS, Retain Handling)
@@ -125,7 +125,7 @@ class Client:
 
 
 async def connect(port, client_id, keep_alive=30, host="127.0.0.1"):
-    """A connected Client (clean start, no session kept), or MqttError if refused."""
+    """A connected Client (clean start: the broker keeps nothing for it), or MqttError if refused."""
     reader, writer = await asyncio.open_connection(host, port)
     flags = 0x02  # clean start
     body = string("MQTT") + bytes([5, flags]) + struct.pack("!H", keep_alive) + varint(0) + string(client_id)
