@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_metrics  # noqa: E402  (bench/peer_metrics.py, beside this file)
+import fleet_report  # noqa: E402  (bench/fleet_report.py, beside this file)
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
@@ -72,6 +73,7 @@ def main():
         ("/api/peers at 10,000 naras (median)", plaza["peers_ms_median"], "ms", "<=", 25),
         *streams.targets(other.get("streams", [])),
         *peer_metrics.targets(other.get("peer_metrics")),
+        *fleet_report.targets(other.get("fleet")),
     ]
 
     lines = [
@@ -133,6 +135,8 @@ def main():
         lines += streams.table(other["streams"])
     if other.get("peer_metrics"):
         lines += peer_metrics.table(other["peer_metrics"])
+    if other.get("fleet"):
+        lines += fleet_report.table(other["fleet"])
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))
