@@ -70,7 +70,7 @@ impl Nara {
             Arc::new(Health::new()),
             plaza,
             metrics,
-            config.http.streams,
+            config.http.streams.clone(),
         ))
     }
 

@@ -7,7 +7,9 @@
 
 pub(crate) mod accept_backoff;
 pub(crate) mod assets;
+pub(crate) mod client_ip;
 pub mod config;
+pub(crate) mod connection;
 pub(crate) mod encoding;
 pub mod events;
 pub(crate) mod hangup;
@@ -16,5 +18,7 @@ pub mod healthcheck;
 pub(crate) mod heap;
 pub(crate) mod linger;
 pub mod routes;
+pub(crate) mod seats;
 pub mod server;
+pub(crate) mod socket;
 pub(crate) mod status;

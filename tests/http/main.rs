@@ -1,5 +1,5 @@
 //! The HTTP surface, one test binary: the contract of every route, `/api/events` and
-//! its bounds, hostile and odd requests over raw TCP, graceful shutdown (in-process and
+//! its bounds and the attacks on them, hostile and odd requests over raw TCP, graceful shutdown (in-process and
 //! under load), crowds at the host's descriptor limits, and `/metrics` as Prometheus
 //! reads it.
 
@@ -13,3 +13,4 @@ mod http_contract;
 mod load_shutdown;
 mod promtool;
 mod shutdown;
+mod stream_attacks;
