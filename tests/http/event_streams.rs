@@ -391,3 +391,18 @@ fn the_per_client_cap_age_and_trusted_proxies_are_settings_whose_bad_values_name
         assert!(err.0.contains(flag) && err.0.contains(says), "{}", err.0);
     }
 }
+
+#[tokio::test]
+async fn every_reason_to_close_or_refuse_a_stream_is_a_series_at_zero_from_the_start() {
+    let nara = serve(nara::testing::http_config().streams).await;
+    let text = nara.get_text("/metrics").await;
+    for series in [
+        r#"nara_http_event_streams_closed_total{reason="budget"} 0"#,
+        r#"nara_http_event_streams_closed_total{reason="stalled"} 0"#,
+        r#"nara_http_event_streams_closed_total{reason="age"} 0"#,
+        r#"nara_http_event_streams_refused_total{reason="full"} 0"#,
+        r#"nara_http_event_streams_refused_total{reason="client"} 0"#,
+    ] {
+        assert!(text.lines().any(|line| line == series), "/metrics lacks {series}");
+    }
+}

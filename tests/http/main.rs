@@ -1,7 +1,7 @@
-//! The HTTP surface, one test binary: the contract of every route, `/api/events` and
-//! its bounds and the attacks on them, hostile and odd requests over raw TCP, graceful shutdown (in-process and
-//! under load), crowds at the host's descriptor limits, and `/metrics` as Prometheus
-//! reads it.
+//! The HTTP surface, one test binary: the contract of every route, `/api/events` with
+//! its bounds and the attacks on them, hostile and odd requests over raw TCP, graceful
+//! shutdown (in-process and under load), crowds at the host's descriptor limits, and
+//! `/metrics` as Prometheus reads it.
 
 #[path = "../common/mod.rs"]
 mod common;
