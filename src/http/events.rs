@@ -6,11 +6,11 @@
 //! Every stream is bounded, by what its client has actually read. The snapshot and
 //! each change are serialized once by the plaza and shared by every stream ([`Bytes`]
 //! clones). A stream's unread bytes are those nara still holds for it plus those the
-//! kernel holds in the socket's send buffer (see [`crate::http::socket`]): past its
+//! kernel holds in the socket's send buffer (see `http::socket`): past its
 //! budget, or when its client reads almost nothing for [`StreamLimits::stall_after`]
 //! while bytes wait, nara hangs up the connection (an EventSource reconnects by itself
 //! and gets a fresh snapshot). A stream ends cleanly at [`StreamLimits::max_age`], so no
-//! client holds one for good. Who may open one is the [`Seats`]' business.
+//! client holds one for good. Who may open one is `http::seats`' business.
 
 use crate::http::config::StreamLimits;
 use crate::http::connection::Connection;
