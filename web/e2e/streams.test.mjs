@@ -60,6 +60,7 @@ test("when an attacker holds every stream the page polls, says so, and goes back
   }
   // Room again: the page takes a stream at its next try, and follows the plaza live.
   await page.getByTestId("stream-note").waitFor({ state: "detached", timeout: 60000 });
+  assert.equal(await page.getByTestId("plaza-state").textContent(), "on the plaza", "live again, not reconnecting");
   await start("garage", []);
   await page.locator('tr[data-peer="garage"]').waitFor({ timeout: 5000 });
   await page.close();
