@@ -7,7 +7,9 @@
 
 pub(crate) mod accept_backoff;
 pub(crate) mod assets;
+pub(crate) mod client_ip;
 pub(crate) mod config;
+pub(crate) mod connection;
 pub(crate) mod encoding;
 mod events;
 pub(crate) mod hangup;
@@ -17,5 +19,7 @@ pub(crate) mod heap;
 pub(crate) mod linger;
 mod peer_metrics;
 pub(crate) mod routes;
+pub(crate) mod seats;
 pub(crate) mod server;
+pub(crate) mod socket;
 pub(crate) mod status;

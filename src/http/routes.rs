@@ -1,10 +1,11 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use super::config::HttpConfig;
+use super::config::{HttpConfig, StreamLimits};
+use super::connection::Connection;
 use super::events::{self, Streams};
-use super::hangup::Hangup;
 use super::peer_metrics::PeerMetrics;
+use super::seats::Refused;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -65,9 +67,10 @@ impl App {
     /// event streams', `/metrics/peers`'), as the server assembles it.
     pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, config: &HttpConfig) -> Self {
         let streams = Arc::new(Streams::new(
-            config.streams,
+            config.streams.clone(),
             metrics.http_event_streams_open.clone(),
             metrics.http_event_streams_closed.clone(),
+            metrics.http_event_streams_refused.clone(),
         ));
         App {
             health,
@@ -117,11 +120,15 @@ impl App {
             // One serialized list, shared by every reader (see plaza::serialized).
             Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
             Target::Events => {
-                let hangup = req.extensions().get::<Hangup>().cloned();
-                let Some(stream) =
-                    events::stream(self.plaza.clone(), &self.streams, self.health.draining_signal(), hangup)
-                else {
-                    return too_many_streams(self.streams.limits().max_streams);
+                let connection = req.extensions().get::<Connection>();
+                // A request served without the accept loop (in-process tests) has no peer.
+                let peer = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.peer.ip());
+                let limits = self.streams.limits();
+                let client = limits.proxies.client(peer, req.headers());
+                let draining = self.health.draining_signal();
+                let stream = match events::stream(self.plaza.clone(), &self.streams, draining, client, connection) {
+                    Ok(stream) => stream,
+                    Err(refused) => return too_many_streams(refused, limits),
                 };
                 let mut response = Response::new(Either::Right(stream));
                 let headers = response.headers_mut();
@@ -319,12 +326,20 @@ fn not_found(path: &str) -> Response<Body> {
     json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
 }
 
-/// 503 past `--http-max-event-streams`; an EventSource gives up on it, so the page
-/// tries again itself after `Retry-After`.
-fn too_many_streams(max: usize) -> Response<Body> {
-    let text = format!(
-        "{max} event streams are open, the most this nara serves (--http-max-event-streams); try again later\n"
-    );
+/// 503 past `--http-max-event-streams`, or past `--http-max-event-streams-per-client`
+/// from one client; an EventSource gives up on it, so the page polls `/api/peers` and
+/// tries the stream again itself.
+fn too_many_streams(refused: Refused, limits: &StreamLimits) -> Response<Body> {
+    let text = match refused {
+        Refused::Full => format!(
+            "{} event streams are open, the most this nara serves (--http-max-event-streams); try again later, or read /api/peers\n",
+            limits.max_streams
+        ),
+        Refused::Client => format!(
+            "{} event streams are open from your address, the most this nara serves one client (--http-max-event-streams-per-client); try again later, or read /api/peers\n",
+            limits.per_client
+        ),
+    };
     let mut response = respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, NO_STORE, text.into());
     response
         .headers_mut()

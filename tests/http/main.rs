@@ -1,7 +1,7 @@
-//! The HTTP surface, one test binary: the contract of every route, `/api/events` and
-//! its bounds, hostile and odd requests over raw TCP, graceful shutdown (in-process and
-//! under load), crowds at the host's descriptor limits, and `/metrics` and
-//! `/metrics/peers` as Prometheus reads them.
+//! The HTTP surface, one test binary: the contract of every route, `/api/events` with
+//! its bounds and the attacks on them, hostile and odd requests over raw TCP, graceful
+//! shutdown (in-process and under load), crowds at the host's descriptor limits, and
+//! `/metrics` and `/metrics/peers` as Prometheus reads them.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,3 +14,4 @@ mod http_contract;
 mod load_shutdown;
 mod promtool;
 mod shutdown;
+mod stream_attacks;
