@@ -24,7 +24,7 @@ pub(crate) static GENERAL: [&Setting; 10] = [
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 16] = [
+pub(crate) static PLAZA: [&Setting; 17] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -41,6 +41,7 @@ pub(crate) static PLAZA: [&Setting; 16] = [
     &plaza::MAX_PEERS,
     &plaza::MAX_SKEW,
     &plaza::ROLE,
+    &plaza::ROLLOUT_TARGET,
 ];
 
 /// Every setting: nara's own, then the plaza's.

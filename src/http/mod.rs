@@ -15,6 +15,7 @@ pub(crate) mod health;
 pub mod healthcheck;
 pub(crate) mod heap;
 pub(crate) mod linger;
+pub(crate) mod rollout;
 pub(crate) mod routes;
 pub(crate) mod server;
 pub(crate) mod status;

@@ -4,6 +4,7 @@
 use super::config::StreamLimits;
 use super::events::{self, Streams};
 use super::hangup::Hangup;
+use super::rollout::{self, RolloutCache};
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -38,6 +39,8 @@ pub struct App {
     pub plaza: Arc<Plaza>,
     /// The open `/api/events` streams and their bounds.
     pub(crate) streams: Arc<Streams>,
+    /// The fleet as `/api/rollout` last read it.
+    rollout: RolloutCache,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -47,6 +50,7 @@ enum Target {
     Status,
     Metrics,
     Peers,
+    Rollout,
     Events,
     DocsRedirect,
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
@@ -70,6 +74,7 @@ impl App {
             metrics,
             plaza,
             streams,
+            rollout: RolloutCache::default(),
         }
     }
 
@@ -111,6 +116,10 @@ impl App {
             }
             // One serialized list, shared by every reader (see plaza::serialized).
             Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
+            Target::Rollout => match rollout::answer(&self.rollout, &self.plaza, req.uri().query()) {
+                Ok(body) => json(StatusCode::OK, body),
+                Err(error) => bad_query(&error),
+            },
             Target::Events => {
                 let hangup = req.extensions().get::<Hangup>().cloned();
                 let Some(stream) =
@@ -180,6 +189,7 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/api/status" => ("status", Target::Status),
         "/metrics" => ("metrics", Target::Metrics),
         "/api/peers" => ("peers", Target::Peers),
+        "/api/rollout" => ("rollout", Target::Rollout),
         "/api/events" => ("events", Target::Events),
         "/docs" => ("docs", Target::DocsRedirect),
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
@@ -304,6 +314,12 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
 fn not_found(path: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": "not found", "path": path });
     json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
+}
+
+/// 400 for a query a route does not take, saying what is wrong with it.
+fn bad_query(error: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": error });
+    json(StatusCode::BAD_REQUEST, body.to_string().into_bytes())
 }
 
 /// 503 past `--http-max-event-streams`; an EventSource gives up on it, so the page

@@ -18,8 +18,10 @@ pub mod newspaper;
 mod poller;
 mod presence;
 pub(crate) mod role;
+pub(crate) mod rollout;
 pub(crate) mod serialized;
 pub(crate) mod transport;
+pub(crate) mod version;
 pub mod view;
 mod view_feed;
 pub(crate) mod welcome;
@@ -223,6 +225,12 @@ impl Plaza {
     /// serialized in turns, one stream at a time (the others wait to share it).
     pub async fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
         self.view.subscribe_json().await
+    }
+
+    /// Every known nara, by name, as the view holds it now: for a reader that needs
+    /// more than the shared list (the rollout). A copy of the view, so call it sparingly.
+    pub(crate) fn snapshot(&self) -> Vec<Peer> {
+        self.view().snapshot()
     }
 
     /// Whether the broker connection is up.
