@@ -1,5 +1,6 @@
 //! The HTTP half of nara: the accept loop and its guards, the routes, the embedded
-//! assets, health, status and the plaza's event stream, the healthcheck client, and
+//! assets, health, status, the rollout and the plaza's event stream; the client of the
+//! subcommands that ask a running nara (`healthcheck`, `rollout wait`, `peers`); and
 //! the typed configuration it is given.
 //!
 //! This room may read the plaza's view (peers, status, changes); the plaza never
@@ -7,6 +8,7 @@
 
 pub(crate) mod accept_backoff;
 pub(crate) mod assets;
+pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod encoding;
 mod events;
@@ -15,7 +17,9 @@ pub(crate) mod health;
 pub mod healthcheck;
 pub(crate) mod heap;
 pub(crate) mod linger;
+pub mod peer_table;
 pub(crate) mod rollout;
+pub mod rollout_gate;
 pub(crate) mod routes;
 pub(crate) mod server;
 pub(crate) mod status;

@@ -250,7 +250,8 @@ impl Fleet {
                 .iter()
                 .filter(|m| !(m.status == Status::Online && m.version == version))
                 .collect();
-            let longest_behind_first = |a: &&Member, b: &&Member| a.since.cmp(&b.since).then_with(|| a.name.cmp(&b.name));
+            let longest_behind_first =
+                |a: &&Member, b: &&Member| a.since.cmp(&b.since).then_with(|| a.name.cmp(&b.name));
             if listed.len() > BEHIND_LISTED {
                 listed.select_nth_unstable_by(BEHIND_LISTED, longest_behind_first);
                 listed.truncate(BEHIND_LISTED);

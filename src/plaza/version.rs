@@ -67,7 +67,11 @@ mod tests {
         assert_eq!(compare("0.10.0", "0.9.1"), Ordering::Greater);
         assert_eq!(compare("1.0.0-rc.1", "1.0.0"), Ordering::Less);
         assert_eq!(compare("1.0.0-rc.2", "1.0.0-rc.10"), Ordering::Less);
-        assert_eq!(compare("0.0.1", "v9.0.0"), Ordering::Greater, "what does not parse is oldest");
+        assert_eq!(
+            compare("0.0.1", "v9.0.0"),
+            Ordering::Greater,
+            "what does not parse is oldest"
+        );
         assert_eq!(compare("1.0.0", "1.0.0"), Ordering::Equal);
     }
 
