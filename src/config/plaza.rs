@@ -260,6 +260,22 @@ mod tests {
     }
 
     #[test]
+    fn a_rollout_target_must_be_a_version_the_naras_could_send() {
+        let resolve_target = |value: &str| {
+            let invocation = super::super::cli::parse(["nara", "--rollout-target", value]).unwrap();
+            let sources = Sources::new(invocation.flags, Default::default(), None);
+            resolve(&sources, &mut Report::default()).map(|plan| plan.config.rollout_target)
+        };
+        assert_eq!(resolve_target("0.2.0").unwrap(), Some("0.2.0".to_string()));
+        let err = resolve_target("v0.2.0").unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid value \"v0.2.0\" for --rollout-target: ") && err.contains("leading \"v\""),
+            "{err}"
+        );
+        assert_eq!(defaults().rollout_target, None);
+    }
+
+    #[test]
     fn too_short_an_interval_or_skew_is_an_error_naming_the_flag() {
         for (flag, value, minimum) in [
             ("--plaza-newspaper-interval", "50ms", "100ms"),
