@@ -99,7 +99,7 @@ pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-ma
 pub(crate) static ROLLOUT_TARGET: Setting = Setting::value("rollout_target", "rollout-target", "VERSION")
     .env(&["NARA_ROLLOUT_TARGET"])
     .default_described("the newest version among naras that send a build revision (not a Go nara)")
-    .help("The version the fleet should run, as /api/rollout and the web UI count who is behind (a semantic version such as 0.2.0); unset, the newest version that a nara sending a build revision runs, so a Go nara never becomes the target");
+    .help("The version the fleet should run, against which /api/rollout and the web UI count who is behind (a semantic version such as 0.2.0); unset, the newest version that a nara sending a build revision runs, so a Go nara never becomes the target");
 
 /// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);

@@ -6,6 +6,17 @@ export async function fetchStatus() {
   return response.json();
 }
 
+/**
+ * The rollout target the nara was configured with (`--rollout-target`), or null when it
+ * infers one: the page infers the same target from its live list itself.
+ */
+export async function fetchConfiguredTarget() {
+  const response = await fetch("/api/rollout", { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`/api/rollout answered ${response.status}`);
+  const rollout = await response.json();
+  return rollout.target_source === "configured" ? rollout.target : null;
+}
+
 /** How long to wait before opening the stream again when the browser gave up on it. */
 const REOPEN_AFTER_MS = 5000;
 

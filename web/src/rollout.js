@@ -51,12 +51,13 @@ export function compareVersions(a, b) {
 /**
  * A rollout at a glance, from the naras still around (not OFFLINE): each known version
  * with its naras, newest first; the naras behind the newest; and the version changes
- * the naras reported, newest first. The newest is the target /api/rollout infers: the
- * highest version among naras that send a build revision, so a Go nara (which sends
- * none) never becomes it. A nara whose version is not yet known (no newspaper yet) is
- * counted under "unknown" and is behind no one.
+ * the naras reported, newest first. The newest is `target` when the nara was given one
+ * (--rollout-target), else the target /api/rollout infers: the highest version among
+ * naras that send a build revision, so a Go nara (which sends none) never becomes it. A
+ * nara whose version is not yet known (no newspaper yet) is counted under "unknown" and
+ * is behind no one.
  */
-export function rollout(peers, { timelineLength = 12 } = {}) {
+export function rollout(peers, { timelineLength = 12, target = null } = {}) {
   const around = peers.filter((p) => p.status !== "OFFLINE");
   const byVersion = new Map();
   for (const peer of around) {
@@ -66,7 +67,7 @@ export function rollout(peers, { timelineLength = 12 } = {}) {
   }
   const known = [...byVersion.keys()].filter((v) => v !== "").sort((a, b) => compareVersions(b, a));
   const native = around.filter((p) => p.version && p.revision).map((p) => p.version);
-  const newest = native.sort((a, b) => compareVersions(b, a))[0] ?? null;
+  const newest = target ?? native.sort((a, b) => compareVersions(b, a))[0] ?? null;
   const rows = known.map((version) => ({
     version,
     names: byVersion.get(version).sort(),

@@ -62,6 +62,16 @@ test("a Go nara, which sends no revision, never becomes the newest", () => {
   );
 });
 
+test("a configured target is the newest, even when no nara runs it yet", () => {
+  const { newest, rows, behind } = rollout([peer("home", "0.1.0"), peer("hall", "0.2.0")], { target: "0.3.0" });
+  assert.equal(newest, "0.3.0");
+  assert.deepEqual(
+    rows.map((r) => r.behind),
+    [true, true],
+  );
+  assert.equal(behind.length, 2);
+});
+
 test("OFFLINE naras leave the rollout and an unknown version is behind no one", () => {
   const { rows, behind } = rollout([peer("gone", "0.1.0", "OFFLINE"), peer("new", ""), peer("home", "0.2.0")]);
   assert.deepEqual(
