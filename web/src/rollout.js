@@ -66,8 +66,9 @@ export function rollout(peers, { timelineLength = 12, target = null } = {}) {
     byVersion.get(key).push(peer.name);
   }
   const known = [...byVersion.keys()].filter((v) => v !== "").sort((a, b) => compareVersions(b, a));
-  const native = around.filter((p) => p.version && p.revision).map((p) => p.version);
-  const newest = target ?? native.sort((a, b) => compareVersions(b, a))[0] ?? null;
+  // Each distinct version once: a crowd runs a handful, and this runs at every redraw.
+  const native = [...new Set(around.filter((p) => p.version && p.revision).map((p) => p.version))];
+  const newest = target ?? native.reduce((a, b) => (a === null || compareVersions(b, a) > 0 ? b : a), null);
   const rows = known.map((version) => ({
     version,
     names: byVersion.get(version).sort(),
