@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rollout  # noqa: E402  (bench/rollout.py, beside this file)
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
@@ -70,6 +71,7 @@ def main():
         ("resident memory with 10,000 naras in view", mib(plaza["rss_kib_with_view"]), "MiB", "<=", 64),
         ("/api/peers at 10,000 naras (median)", plaza["peers_ms_median"], "ms", "<=", 25),
         *streams.targets(other.get("streams", [])),
+        *rollout.targets(other.get("rollout")),
     ]
 
     lines = [
@@ -129,6 +131,8 @@ def main():
     ]
     if other.get("streams"):
         lines += streams.table(other["streams"])
+    if other.get("rollout"):
+        lines += rollout.table(other["rollout"])
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

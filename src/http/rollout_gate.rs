@@ -1,4 +1,4 @@
-//! `nara rollout wait`: a deploy gate. It asks a running nara, every [`POLL_EVERY`],
+//! `nara rollout wait`: a deploy gate. It asks a running nara, every 250 ms,
 //! how the fleet stands against a version (`GET /api/rollout?version=V`) and returns
 //! as soon as enough of the fleet runs it, or once the time is up.
 //!
@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 /// How often the nara is asked: a threshold reached is seen within this (plus the
 /// nara's own [`FRESH_FOR`](super::rollout::FRESH_FOR)), well inside a second.
-pub const POLL_EVERY: Duration = Duration::from_millis(250);
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// The longest one request may take before it is given up and asked again.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
