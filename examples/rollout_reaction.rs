@@ -197,10 +197,13 @@ async fn main() {
             let status = gate.wait().expect("the gate ends");
             let _ = exited_tx.send((Instant::now(), status));
         });
-        let line = tokio::task::spawn_blocking(move || polling.recv_timeout(Duration::from_secs(30)))
+        let Ok(line) = tokio::task::spawn_blocking(move || polling.recv_timeout(Duration::from_secs(30)))
             .await
             .expect("joined")
-            .expect("the gate says how the fleet stands");
+        else {
+            let ended = exited.recv_timeout(Duration::from_secs(5));
+            panic!("the gate said nothing of the fleet; it ended: {ended:?}");
+        };
         assert!(line.contains(&format!("{naras} of {} naras", naras + 1)), "{line}");
         // Spread the change over the gate's poll interval (250 ms).
         tokio::time::sleep(Duration::from_millis((trial as u64 * 97) % 250)).await;
@@ -216,6 +219,9 @@ async fn main() {
         send(client.clone(), straggler, OLD, started_ns).await;
         let (_, back) = seen.recv().await.expect("the change back is streamed");
         assert_eq!(back, OLD);
+        // The nara shares one reading of its view for 100 ms: the next gate must not
+        // start on a reading from before the change back, when everyone was there.
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let sorted = {
         let mut sorted = reactions_ms.clone();
