@@ -41,9 +41,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 const ROLLOUT_DELAY: Duration = Duration::from_secs(1);
 
 /// The stand-in for every platform command the recipes run.
-const STUB: &str = r#"#!/usr/bin/env bash
+const STUB: &str = r#"#!/bin/sh
 # Stands in for a platform's command in the book's deploy gates (tests/repo/gates.rs).
-set -euo pipefail
+set -eu
 tool=$(basename "$0")
 printf '%s %s\n' "$tool" "$*" >>"$STUB_LOG"
 case "$tool ${1:-}" in
