@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh bench/peer_metrics.sh bench/fleet.sh bench/build-before.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh bench/peer_metrics.sh bench/fleet.sh bench/build-before.sh bench/rollout.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet bench-rollout ab first-contact soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,7 +89,7 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 	@if rustup run nightly rustc --version >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10; \
 	else echo "fuzz-smoke: no nightly toolchain on this machine (cargo-fuzz needs it), so fuzzing is skipped"; fi
 
-bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams, fleet metrics, fleet (writes bench/results/latest.md)
+bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams, fleet metrics, fleet, rollout gate (writes bench/results/latest.md)
 	bench/run.sh
 
 bench-streams: web ## Only the Streams section: stalled /api/events clients at 10,000 naras, before and after (bench/results/streams.md)
@@ -100,6 +100,9 @@ bench-peer-metrics: web ## Only the Fleet metrics section: /metrics/peers and /m
 
 bench-fleet: web ## Only the Fleet section: 200 real naras on one mosquitto, joins, crashes, cuts, restarts, before and after (bench/results/fleet.md)
 	bench/fleet.sh >/dev/null
+
+bench-rollout: web ## Only the Rollout section: how soon nara rollout wait sees the threshold, 10,000 naras in view (bench/results/rollout.md)
+	bench/rollout.sh >/dev/null
 
 ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara; AB_ROUNDS=6)
 	bench/ab.sh $(OLD) $(NEW) $${AB_ROUNDS:-6}

@@ -11,6 +11,7 @@ sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_metrics  # noqa: E402  (bench/peer_metrics.py, beside this file)
 import fleet_report  # noqa: E402  (bench/fleet_report.py, beside this file)
+import rollout  # noqa: E402  (bench/rollout.py, beside this file)
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
@@ -74,6 +75,7 @@ def main():
         *streams.targets(other.get("streams", [])),
         *peer_metrics.targets(other.get("peer_metrics")),
         *fleet_report.targets(other.get("fleet")),
+        *rollout.targets(other.get("rollout")),
     ]
 
     lines = [
@@ -137,6 +139,8 @@ def main():
         lines += peer_metrics.table(other["peer_metrics"])
     if other.get("fleet"):
         lines += fleet_report.table(other["fleet"])
+    if other.get("rollout"):
+        lines += rollout.table(other["rollout"])
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

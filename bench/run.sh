@@ -2,7 +2,8 @@
 # make bench: nara measured against nginx on the same precompressed files, with the
 # server pinned to core 0 and wrk to core 1; then start-up, memory, size, the plaza and
 # the event streams under attack (bench/streams.sh), the fleet metrics
-# (bench/peer_metrics.sh) and a fleet of 200 naras (bench/fleet.sh).
+# (bench/peer_metrics.sh), a fleet of 200 naras (bench/fleet.sh) and the rollout
+# gate's reaction (bench/rollout.sh).
 # Writes bench/results/latest.json and latest.md. Progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -199,10 +200,13 @@ peer_metrics=$(bench/peer_metrics.sh)
 say "fleet: 200 naras on one mosquitto, the binary before the fleet-scale work and this one"
 fleet=$(bench/fleet.sh)
 
+say "rollout: how soon nara rollout wait sees the threshold reached"
+rollout=$(bench/rollout.sh)
+
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics, "fleet": $fleet,
+ "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics, "fleet": $fleet, "rollout": $rollout,
  "idle_connections": {"nara": $nara_idle, "nginx": $nginx_idle}, "crowd_under_1024": $crowd_3000, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

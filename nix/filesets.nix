@@ -36,6 +36,8 @@
       "checks/sample-settings.json"
       "docs/src"
       "modules"
+      # The version order's examples, which the crate's and the page's tests share.
+      "web/test/version-order.json"
       # The deploy recipes and the README's demo, which the tests run as written, and
       # the alert rules the Operations chapter loads, with their unit tests.
       "fly.toml"

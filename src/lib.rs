@@ -40,7 +40,7 @@ pub use crate::config::layering::{ConfigError, Environment};
 pub use crate::config::{
     Config, HealthcheckTarget, Settings, check as check_config, healthcheck_target, load as load_config,
 };
-pub use crate::http::healthcheck;
+pub use crate::http::{healthcheck, peer_table, rollout_gate};
 pub use crate::logging::init as init_logging;
 pub use crate::nara::{Nara, StartError, bind, runtime};
 pub use crate::open_files::raise_and_report as raise_open_files_limit;

@@ -2,8 +2,10 @@
 //! lives in the library, and the binary starts it as the tests do, through
 //! [`Nara::run`]. A user error is one line on stderr, never a panic.
 
-use nara::cli::{self, Command, SoulCommand};
-use nara::{Config, Environment, HealthcheckTarget, Nara, Signals, Soul, healthcheck, validate_name};
+use nara::cli::{self, Command, RolloutCommand, SoulCommand};
+use nara::{
+    Config, Environment, HealthcheckTarget, Nara, Signals, Soul, healthcheck, peer_table, rollout_gate, validate_name,
+};
 use std::process::ExitCode;
 
 /// Exit status for a bad flag, variable or config file, as clap uses.
@@ -42,6 +44,53 @@ fn main() -> ExitCode {
             }),
             Err(err) => fail(&err.to_string(), USAGE_ERROR),
         },
+        Some(Command::Rollout(RolloutCommand::Wait {
+            url,
+            version,
+            min,
+            timeout,
+            min_count,
+        })) => {
+            let gate = rollout_gate::Gate {
+                url: url.clone(),
+                version: version.clone(),
+                min_percent: *min,
+                timeout: *timeout,
+                min_count: min_count.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            };
+            on_runtime(async move {
+                let outcome = rollout_gate::wait(&gate, |line| eprintln!("nara rollout wait: {line}")).await;
+                match outcome {
+                    rollout_gate::Outcome::Reached(line) => {
+                        println!("{line}");
+                        ExitCode::SUCCESS
+                    }
+                    other => fail_as("nara rollout wait", other.line(), other.exit_code()),
+                }
+            })
+        }
+        Some(Command::Peers {
+            url,
+            status,
+            json,
+            timeout,
+        }) => {
+            let listing = peer_table::Listing {
+                url: url.clone(),
+                status: status.clone(),
+                json: *json,
+                timeout: *timeout,
+            };
+            on_runtime(async move {
+                match peer_table::list(&listing).await {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(failure) => fail_as("nara peers", &failure.line, failure.exit_code),
+                }
+            })
+        }
         None => match nara::load_config(&invocation, &env) {
             Ok(config) => on_runtime(serve_until_signalled(config)),
             Err(err) => fail(&err.to_string(), USAGE_ERROR),

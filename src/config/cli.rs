@@ -2,12 +2,14 @@
 //! `--help` cannot drift from them), the subcommands, and the rewriting that keeps
 //! nara's older single-dash flags (`-http-addr :8080`) working.
 
+use super::layering::values::parse_duration;
 use super::layering::{Given, Setting, Shape};
 use super::list;
 use crate::build_info;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::time::Duration;
 
 /// What the command line asked for: a subcommand, or none to serve, and the settings
 /// it gave by key, each with the flag as typed.
@@ -239,6 +241,85 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingFlags,
     },
+
+    /// Rollouts across the plaza, as a running nara sees them
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+
+    /// List the naras a running nara sees (name, status, version, last seen), or print
+    /// them as JSON: the Go nara's -show-neighbours, asked of any nara. Exits 0; 2 for a
+    /// bad argument; 3 when the nara cannot be reached
+    Peers {
+        /// The nara to ask: http://HOST:PORT or https://... (its /api/peers)
+        #[arg(long, value_name = "URL")]
+        url: String,
+
+        /// Only the naras with this status
+        #[arg(long, value_name = "STATUS", ignore_case = true, value_parser = ["ONLINE", "OFFLINE", "MISSING"])]
+        status: Option<String>,
+
+        /// Print {"peers":[...]} as /api/peers answers it, instead of a table
+        #[arg(long)]
+        json: bool,
+
+        /// Give up after this long
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+        timeout: Duration,
+    },
+}
+
+/// `nara rollout ...`.
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// A deploy gate: ask a running nara how the fleet stands against --version (every
+    /// nara ONLINE or MISSING is in the fleet, so one that crashed on it counts against
+    /// it; one whose version is not yet known is behind), four times a second, and exit
+    /// 0 as soon as at least --min of the fleet runs it. Exits 1 at --timeout with a
+    /// line naming who is behind; 2 for a bad argument; 3 when the nara never answered
+    Wait {
+        /// The nara to ask: http://HOST:PORT or https://... (its /api/rollout)
+        #[arg(long, value_name = "URL")]
+        url: String,
+
+        /// The version the fleet should run, as the naras send it (e.g. 0.2.0)
+        #[arg(long, value_name = "VERSION", value_parser = version)]
+        version: String,
+
+        /// The share of the fleet that must run it, e.g. 90% (above 0, at most 100)
+        #[arg(long, value_name = "PERCENT", value_parser = percent)]
+        min: f64,
+
+        /// How long to wait, e.g. 10m
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        timeout: Duration,
+
+        /// Also at least this many naras must run it, so that a fleet that shrank
+        /// cannot pass by its share alone
+        #[arg(long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+        min_count: Option<u64>,
+    },
+}
+
+/// A duration as the settings take one (`10s`, `1m30s`).
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+}
+
+/// A version the naras could send (`0.2.0`, `1.0.0-rc.1`).
+fn version(text: &str) -> Result<String, String> {
+    match crate::plaza::version::problem(text) {
+        None => Ok(text.to_string()),
+        Some(problem) => Err(problem),
+    }
+}
+
+/// A share in percent, `90%` or `90`: above 0, at most 100.
+fn percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+    match number.parse::<f64>() {
+        Ok(value) if value > 0.0 && value <= 100.0 => Ok(value),
+        _ => Err("expected a share above 0% and at most 100%, e.g. 90%".into()),
+    }
 }
 
 /// `nara soul ...`.

@@ -29,7 +29,7 @@ pub(crate) static GENERAL: [&Setting; 15] = [
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 16] = [
+pub(crate) static PLAZA: [&Setting; 17] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -46,6 +46,7 @@ pub(crate) static PLAZA: [&Setting; 16] = [
     &plaza::MAX_PEERS,
     &plaza::MAX_SKEW,
     &plaza::ROLE,
+    &plaza::ROLLOUT_TARGET,
 ];
 
 /// Every setting: nara's own, then the plaza's.

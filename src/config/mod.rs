@@ -178,9 +178,18 @@ pub fn healthcheck_target(
 pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, ConfigError> {
     let mut config = check(invocation, env)?.load(env, &host::ThisMachine)?;
     if !invocation.ignored.is_empty() {
+        let table = invocation
+            .ignored
+            .iter()
+            .any(|flag| flag.ends_with("show-neighbours") || flag.ends_with("refresh-rate"));
         config.warnings.push(format!(
-            "ignoring the Go nara's {}: nara has no mesh, ledger or console table",
-            invocation.ignored.join(", ")
+            "ignoring the Go nara's {}: nara has no mesh, ledger or console table{}",
+            invocation.ignored.join(", "),
+            if table {
+                " (`nara peers --url http://HOST:PORT` prints the neighbours of any running nara)"
+            } else {
+                ""
+            }
         ));
     }
     Ok(config)

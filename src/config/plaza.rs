@@ -13,6 +13,7 @@ use super::urls::{parse_broker_url, parse_public_url};
 use crate::plaza::config::{Broker, PlazaConfig};
 use crate::plaza::message::Policy;
 use crate::plaza::role::Pin;
+use crate::plaza::version;
 use std::path::Path;
 use std::time::Duration;
 
@@ -94,6 +95,12 @@ pub(crate) static MAX_SKEW: Setting = Setting::value("plaza_max_skew", "plaza-ma
     .default("60s")
     .help("Events signed further than this from our clock, and newspapers implying a boot this far from the one seen, are dropped as stale");
 
+/// `--rollout-target`: the version the fleet should run.
+pub(crate) static ROLLOUT_TARGET: Setting = Setting::value("rollout_target", "rollout-target", "VERSION")
+    .env(&["NARA_ROLLOUT_TARGET"])
+    .default_described("the newest version among naras that send a build revision (not a Go nara)")
+    .help("The version the fleet should run, against which /api/rollout and the web UI count who is behind (a semantic version such as 0.2.0); unset, the newest version that a nara sending a build revision runs, so a Go nara never becomes the target");
+
 /// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -165,6 +172,9 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
     let role_pin = sources
         .resolve_defaulted(&ROLE, report, |t| Pin::parse(t.trim()))?
         .value;
+    let rollout_target = sources
+        .resolve(&ROLLOUT_TARGET, report, parse_version)?
+        .map(|r| r.value);
     Ok(PlazaPlan {
         config: PlazaConfig {
             broker,
@@ -178,10 +188,19 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             max_peers,
             role_pin,
             policy: Policy::new(max_skew),
+            rollout_target,
         },
         password,
         warnings,
     })
+}
+
+/// A version nara can order (`0.2.0`, `1.0.0-rc.1`), as the naras send it.
+fn parse_version(value: &str) -> Result<String, String> {
+    match version::problem(value) {
+        None => Ok(value.to_string()),
+        Some(problem) => Err(problem),
+    }
 }
 
 /// A value taken as it is written.
@@ -238,6 +257,22 @@ mod tests {
         let config = defaults();
         assert!(config.broker.is_none() && !config.require && !config.read_only);
         assert_eq!(config.role_pin, Pin::Auto);
+    }
+
+    #[test]
+    fn a_rollout_target_must_be_a_version_the_naras_could_send() {
+        let resolve_target = |value: &str| {
+            let invocation = super::super::cli::parse(["nara", "--rollout-target", value]).unwrap();
+            let sources = Sources::new(invocation.flags, Default::default(), None);
+            resolve(&sources, &mut Report::default()).map(|plan| plan.config.rollout_target)
+        };
+        assert_eq!(resolve_target("0.2.0").unwrap(), Some("0.2.0".to_string()));
+        let err = resolve_target("v0.2.0").unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid value \"v0.2.0\" for --rollout-target: ") && err.contains("leading \"v\""),
+            "{err}"
+        );
+        assert_eq!(defaults().rollout_target, None);
     }
 
     #[test]

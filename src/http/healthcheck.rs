@@ -1,13 +1,10 @@
 //! `nara healthcheck`: probes a running nara over HTTP so container images need no
-//! curl. Plain HTTP only: the probe runs beside the server, on loopback.
+//! curl. The probe runs beside the server, on loopback, so plain HTTP is the rule.
 
-use http::{Request, StatusCode, Uri};
-use http_body_util::Empty;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use super::client::{Client, Endpoint};
+use http::StatusCode;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// The default probe target for a server listening on `addr`.
 pub fn default_url(addr: SocketAddr) -> String {
@@ -23,43 +20,22 @@ pub fn local_target(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// The most of a probe's answer read: `/healthz` says `ok`.
+const ANSWER_LIMIT: usize = 64 * 1024;
+
 /// Sends `GET url` and returns the status, or a one-line reason it could not.
 pub(crate) async fn probe(url: &str, timeout: Duration) -> Result<StatusCode, String> {
-    let uri: Uri = url.parse().map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!("{url:?}: only http:// URLs can be probed"));
-    }
-    let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host).to_string();
-
-    let exchange = async {
-        let stream = TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake with {authority} failed: {e}"))?;
-        tokio::spawn(connection);
-        let request = Request::get(path)
-            .header(http::header::HOST, &authority)
-            .header(http::header::USER_AGENT, "nara-healthcheck")
-            .body(Empty::<bytes::Bytes>::new())
-            .map_err(|e| format!("cannot build a request for {url:?}: {e}"))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("{authority} did not answer: {e}"))?;
-        Ok(response.status())
-    };
-    tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+    let endpoint = Endpoint::parse(url)?;
+    let authority = endpoint.authority().to_string();
+    let mut client = Client::new(endpoint, "nara-healthcheck")?;
+    let exchange = client.get("", ANSWER_LIMIT);
+    let answer = tokio::time::timeout(timeout, exchange).await.map_err(|_| {
         format!(
             "no answer from {authority} within {}",
             humantime::format_duration(timeout)
         )
-    })?
+    })??;
+    Ok(answer.status)
 }
 
 /// Probes `url` and succeeds only on a 2xx answer; the error is one line for stderr.

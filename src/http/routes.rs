@@ -5,6 +5,7 @@ use super::config::{HttpConfig, StreamLimits};
 use super::connection::Connection;
 use super::events::{self, Streams};
 use super::peer_metrics::PeerMetrics;
+use super::rollout::{self, RolloutCache};
 use super::seats::Refused;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
@@ -43,6 +44,8 @@ pub struct App {
     pub(crate) streams: Arc<Streams>,
     /// `/metrics/peers`, shared by its scrapers.
     peer_metrics: PeerMetrics,
+    /// The fleet as `/api/rollout` last read it.
+    rollout: RolloutCache,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -53,6 +56,7 @@ enum Target {
     Metrics,
     PeerMetrics,
     Peers,
+    Rollout,
     Events,
     DocsRedirect,
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
@@ -78,6 +82,7 @@ impl App {
             plaza,
             streams,
             peer_metrics: PeerMetrics::new(config.metrics_max_peers),
+            rollout: RolloutCache::default(),
         }
     }
 
@@ -119,6 +124,10 @@ impl App {
             }
             // One serialized list, shared by every reader (see plaza::serialized).
             Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
+            Target::Rollout => match rollout::answer(&self.rollout, &self.plaza, req.uri().query()) {
+                Ok(body) => json(StatusCode::OK, body),
+                Err(error) => bad_query(&error),
+            },
             Target::Events => {
                 let connection = req.extensions().get::<Connection>();
                 // A request served without the accept loop (in-process tests) has no peer.
@@ -200,6 +209,7 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/metrics" => ("metrics", Target::Metrics),
         "/metrics/peers" => ("metrics_peers", Target::PeerMetrics),
         "/api/peers" => ("peers", Target::Peers),
+        "/api/rollout" => ("rollout", Target::Rollout),
         "/api/events" => ("events", Target::Events),
         "/docs" => ("docs", Target::DocsRedirect),
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
@@ -324,6 +334,12 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
 fn not_found(path: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": "not found", "path": path });
     json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
+}
+
+/// 400 for a query a route does not take, saying what is wrong with it.
+fn bad_query(error: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": error });
+    json(StatusCode::BAD_REQUEST, body.to_string().into_bytes())
 }
 
 /// 503 past `--http-max-event-streams`, or past `--http-max-event-streams-per-client`

@@ -82,6 +82,9 @@ pub struct PlazaConfig {
     pub(crate) role_pin: Pin,
     /// What a message must meet to be believed.
     pub(crate) policy: Policy,
+    /// The version the fleet should run (`--rollout-target`); `None`: the newest that
+    /// the naras sending a build revision run.
+    pub(crate) rollout_target: Option<String>,
 }
 
 #[cfg(test)]

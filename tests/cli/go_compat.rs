@@ -61,6 +61,10 @@ async fn a_go_naras_command_line_starts_the_same_nara_on_the_same_broker() {
         assert!(log.contains(ignored), "the warning does not name {ignored}:\n{log}");
         assert!(!log.contains(&format!("-{ignored}")), "{ignored} is respelled:\n{log}");
     }
+    assert!(
+        log.contains("`nara peers --url http://HOST:PORT` prints the neighbours"),
+        "the warning says what took -show-neighbours' place:\n{log}"
+    );
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(10), heard.recv())
             .await

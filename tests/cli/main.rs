@@ -1,6 +1,7 @@
 //! The binary as an operator runs it, one test binary: flags, environment, config file,
-//! exit codes, signals and logs; `nara check-config` and `nara soul`; systemd's
-//! notification and socket activation; and a Go nara's command line and variables.
+//! exit codes, signals and logs; `nara check-config` and `nara soul`; `nara rollout
+//! wait` and `nara peers` against a fleet; systemd's notification and socket
+//! activation; and a Go nara's command line and variables.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,5 +10,6 @@ mod binary;
 mod check_config;
 mod go_compat;
 mod log_filter;
+mod rollout;
 mod soul;
 mod systemd;

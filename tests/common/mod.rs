@@ -12,8 +12,10 @@
 pub mod broker;
 pub mod go_wire;
 pub mod mqtt;
+pub mod old_release;
 pub mod raw;
 pub mod repo_files;
+pub mod tls;
 
 use nara::{App, Ended, Environment, Health, Soul};
 use std::future::Future;

@@ -293,3 +293,49 @@ async fn the_fleet_page_answers_in_the_text_format_with_this_nara_on_it() {
         1
     );
 }
+
+#[tokio::test]
+async fn rollout_answers_the_fleet_against_the_target_or_the_version_asked() {
+    let server = InProcess::start_args(&["--rollout-target", "9.0.0"]).await;
+    let response = get(&server, "/api/rollout", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(response.headers(), header::CONTENT_TYPE), "application/json");
+    assert_eq!(header(response.headers(), header::CACHE_CONTROL), "no-store");
+    let rollout: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(rollout["target"], "9.0.0");
+    assert_eq!(rollout["target_source"], "configured");
+    assert_eq!(
+        rollout["fleet"],
+        serde_json::json!({"naras": 1, "online": 1, "missing": 0, "offline": 0, "on_target": 0, "behind": 1})
+    );
+    assert_eq!(rollout["versions"][0]["version"], nara::VERSION);
+    assert_eq!(rollout["versions"][0]["revisions"][0]["revision"], nara::REVISION);
+    let behind = &rollout["behind"][0];
+    assert_eq!(
+        (&behind["name"], &behind["status"], &behind["version"]),
+        (&"test-nara".into(), &"ONLINE".into(), &nara::VERSION.into())
+    );
+    assert!(behind["since"].as_str().is_some_and(|s| s.ends_with('Z')), "{behind}");
+
+    let asked: serde_json::Value = get(&server, &format!("/api/rollout?version={}", nara::VERSION), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asked["target_source"], "query");
+    assert_eq!(asked["fleet"]["on_target"], 1);
+    assert_eq!(asked["behind"], serde_json::json!([]));
+
+    let response = get(&server, "/api/rollout?verison=1.0.0", &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        error["error"].as_str().is_some_and(|e| e.contains("verison")),
+        "{error}"
+    );
+
+    let plain = InProcess::start().await;
+    let inferred: serde_json::Value = get(&plain, "/api/rollout", &[]).await.json().await.unwrap();
+    assert_eq!(inferred["target"], nara::VERSION);
+    assert_eq!(inferred["target_source"], "inferred");
+}

@@ -2,8 +2,8 @@
 //! configured as an operator would: a password file, a certificate from a private CA.
 
 use crate::common::broker::Mosquitto;
+use crate::common::tls::make_certificates;
 use crate::common::{Running, TestNara, holds_for, nara_command, run_ok};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -90,23 +90,6 @@ async fn credentials_from_a_password_file_open_an_authenticated_broker() {
             "a password reached the log"
         );
     }
-}
-
-/// A private CA and a server certificate for 127.0.0.1, as `openssl` makes them.
-fn make_certificates(dir: &Path) {
-    let sh = |script: &str| run_ok(Command::new("sh").arg("-ec").arg(script).current_dir(dir));
-    sh(
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=nara-test-ca 2>/dev/null",
-    );
-    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null");
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("write the certificate's extensions");
-    sh(
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext 2>/dev/null",
-    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 // update a map in place and the page redraws at most every RENDER_EVERY_MS, and
 // /api/status (whose counts an event changes) is fetched at most once a second.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { fetchStatus, followPlaza } from "./api.js";
+import { fetchConfiguredTarget, fetchStatus, followPlaza } from "./api.js";
 import { EmptyState } from "./EmptyState.jsx";
 import { Header } from "./Header.jsx";
 import { PeerList } from "./PeerList.jsx";
@@ -24,6 +24,7 @@ export function App() {
   const [connection, setConnection] = useState("connecting");
   const [now, setNow] = useState(Date.now());
   const [statusAt, setStatusAt] = useState(Date.now());
+  const [target, setTarget] = useState(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -37,6 +38,14 @@ export function App() {
         })
         .catch((e) => !cancelled && setError(e.message));
     const loadSoon = throttle(load, STATUS_AT_MOST_EVERY_MS);
+    // A configured target changes only with a restart: read at start and with each
+    // periodic refresh, never per event.
+    const loadTarget = () =>
+      fetchConfiguredTarget()
+        .then((t) => !cancelled && setTarget(t))
+        .catch(() => {});
+    loadTarget();
+    const targetTimer = setInterval(loadTarget, STATUS_REFRESH_MS);
     const redraw = throttle(() => !cancelled && setDrawn((n) => n + 1), RENDER_EVERY_MS);
     loadSoon();
     const timer = setInterval(loadSoon, STATUS_REFRESH_MS);
@@ -59,6 +68,7 @@ export function App() {
       loadSoon.cancel();
       redraw.cancel();
       clearInterval(timer);
+      clearInterval(targetTimer);
       clearInterval(clock);
       close();
     };
@@ -81,7 +91,7 @@ export function App() {
       {!error || status ? <Header status={status} uptime={uptime} connection={connection} /> : null}
       <main>
         {others.length === 0 && status && <EmptyState plaza={status.plaza} name={status.name} />}
-        {others.length > 0 && <RolloutView peers={list} now={now} />}
+        {others.length > 0 && <RolloutView peers={list} now={now} target={target} />}
         {list.length > 0 && <PeerList peers={list} now={now} />}
       </main>
       <footer>

@@ -1,5 +1,6 @@
 // A rollout as it happens, live from the plaza: which versions run and where, who is
-// still behind the newest (listed first, since they are what is left to do), and the
+// still behind the target (--rollout-target, else the newest; listed first, since they
+// are what is left to do), and the
 // version changes naras reported, newest first. Long lists show their first names and
 // how many more, so a plaza of 10,000 stays one screen.
 import { formatAgo } from "./format.js";
@@ -18,8 +19,8 @@ function Names({ names }) {
   );
 }
 
-export function RolloutView({ peers, now }) {
-  const { newest, rows, behind, timeline } = rollout(peers);
+export function RolloutView({ peers, now, target = null }) {
+  const { newest, rows, behind, timeline } = rollout(peers, { target });
   if (rows.length === 0) return null;
   const behindShown = firstOf(behind, BEHIND_SHOWN);
   return (

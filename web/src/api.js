@@ -15,6 +15,17 @@ async function fetchPeers() {
 }
 
 /**
+ * The rollout target the nara was configured with (`--rollout-target`), or null when it
+ * infers one: the page infers the same target from its live list itself.
+ */
+export async function fetchConfiguredTarget() {
+  const response = await fetch("/api/rollout", { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`/api/rollout answered ${response.status}`);
+  const rollout = await response.json();
+  return rollout.target_source === "configured" ? rollout.target : null;
+}
+
+/**
  * Follows the plaza in this browser (see follow.js): `onSnapshot(peers)`,
  * `onChange(event)`, `onConnection("live" | "reconnecting" | "polling")`. Returns a
  * function that stops following.

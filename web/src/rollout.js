@@ -1,28 +1,63 @@
 // The plaza's versions, computed from the list of naras: how versions compare, and a
 // rollout grouped by version. Pure functions, unit-tested with `node --test`.
 
-/** Compares dotted versions numerically ("0.10.0" > "0.9.1"); text parts last. */
-export function compareVersions(a, b) {
-  const pa = String(a).split(/[.+-]/);
-  const pb = String(b).split(/[.+-]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? "0";
-    const y = pb[i] ?? "0";
-    const nx = Number(x);
-    const ny = Number(y);
-    const diff = Number.isNaN(nx) || Number.isNaN(ny) ? x.localeCompare(y) : nx - ny;
-    if (diff !== 0) return Math.sign(diff);
+// Semantic versioning's grammar (semver.org), as the `semver` crate nara uses parses it.
+const IDENT = String.raw`(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)`;
+const SEMVER = new RegExp(
+  String.raw`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-(${IDENT}(?:\.${IDENT})*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`,
+);
+const U64_MAX = 18446744073709551615n;
+
+function parseVersion(text) {
+  const match = SEMVER.exec(text);
+  if (!match) return null;
+  const numbers = match.slice(1, 4).map(BigInt);
+  if (numbers.some((n) => n > U64_MAX)) return null;
+  return { numbers, pre: match[4] ? match[4].split(".") : [] };
+}
+
+const sign = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+function comparePre(a, b) {
+  if (a.length === 0 || b.length === 0) return sign(b.length, a.length); // a release is above its pre-releases
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i], b[i]];
+    const [nx, ny] = [/^\d+$/.test(x), /^\d+$/.test(y)];
+    const order = nx && ny ? sign(BigInt(x), BigInt(y)) : nx ? -1 : ny ? 1 : sign(x, y);
+    if (order !== 0) return order;
   }
-  return 0;
+  return sign(a.length, b.length);
+}
+
+/**
+ * Compares versions in nara's order (src/plaza/version.rs; both are held to
+ * web/test/version-order.json): semantic-version precedence, numbers as numbers and a
+ * pre-release below its release; a version that does not parse below every one that
+ * does; ties (build metadata, two that do not parse) by the text.
+ */
+export function compareVersions(a, b) {
+  const [ta, tb] = [String(a), String(b)];
+  const [x, y] = [parseVersion(ta), parseVersion(tb)];
+  let order = 0;
+  if (x && y) {
+    for (let i = 0; i < 3 && order === 0; i++) order = sign(x.numbers[i], y.numbers[i]);
+    if (order === 0) order = comparePre(x.pre, y.pre);
+  } else if (x || y) {
+    order = x ? 1 : -1;
+  }
+  return order || sign(ta, tb);
 }
 
 /**
  * A rollout at a glance, from the naras still around (not OFFLINE): each known version
  * with its naras, newest first; the naras behind the newest; and the version changes
- * the naras reported, newest first. A nara whose version is not yet known (no
- * newspaper yet) is counted under "unknown" and is behind no one.
+ * the naras reported, newest first. The newest is `target` when the nara was given one
+ * (--rollout-target), else the target /api/rollout infers: the highest version among
+ * naras that send a build revision, so a Go nara (which sends none) never becomes it. A
+ * nara whose version is not yet known (no newspaper yet) is counted under "unknown" and
+ * is behind no one.
  */
-export function rollout(peers, { timelineLength = 12 } = {}) {
+export function rollout(peers, { timelineLength = 12, target = null } = {}) {
   const around = peers.filter((p) => p.status !== "OFFLINE");
   const byVersion = new Map();
   for (const peer of around) {
@@ -31,7 +66,9 @@ export function rollout(peers, { timelineLength = 12 } = {}) {
     byVersion.get(key).push(peer.name);
   }
   const known = [...byVersion.keys()].filter((v) => v !== "").sort((a, b) => compareVersions(b, a));
-  const newest = known[0] ?? null;
+  // Each distinct version once: a crowd runs a handful, and this runs at every redraw.
+  const native = [...new Set(around.filter((p) => p.version && p.revision).map((p) => p.version))];
+  const newest = target ?? native.reduce((a, b) => (a === null || compareVersions(b, a) > 0 ? b : a), null);
   const rows = known.map((version) => ({
     version,
     names: byVersion.get(version).sort(),

@@ -1,18 +1,33 @@
 // The page's version logic: comparing versions and grouping a rollout.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { compareVersions, firstOf, rollout } from "../src/rollout.js";
 
-test("versions compare by number, not by text", () => {
+test("versions compare by number, not by text, a pre-release below its release", () => {
   assert.equal(compareVersions("0.10.0", "0.9.1"), 1);
   assert.equal(compareVersions("0.9.1", "0.10.0"), -1);
-  assert.equal(compareVersions("1.2", "1.2.0"), 0, "a missing part is 0");
   assert.equal(compareVersions("1.2.3", "1.2.3"), 0);
-  assert.equal(compareVersions("1.0.0-rc1", "1.0.0-rc2"), -1, "text parts compare as text");
+  assert.equal(compareVersions("1.0.0-rc.1", "1.0.0"), -1);
+  assert.equal(compareVersions("1.2", "0.0.1"), -1, "what does not parse is oldest");
   assert.deepEqual(["0.2.0", "0.10.0", "0.9.9"].sort(compareVersions), ["0.2.0", "0.9.9", "0.10.0"]);
 });
 
-const peer = (name, version, status = "ONLINE", history = []) => ({ name, version, status, version_history: history });
+test("versions are in the order nara's own code keeps (web/test/version-order.json)", () => {
+  const { ascending } = JSON.parse(readFileSync(new URL("./version-order.json", import.meta.url), "utf8"));
+  assert.ok(ascending.length >= 10);
+  ascending.forEach((a, i) =>
+    ascending.forEach((b, j) => assert.equal(compareVersions(a, b), Math.sign(i - j), `${a} against ${b}`)),
+  );
+});
+
+const peer = (name, version, status = "ONLINE", history = [], revision = "r") => ({
+  name,
+  version,
+  status,
+  revision,
+  version_history: history,
+});
 
 test("a rollout groups naras by version, newest first, and lists who is behind", () => {
   const { newest, rows, behind } = rollout([
@@ -33,6 +48,28 @@ test("a rollout groups naras by version, newest first, and lists who is behind",
     { name: "attic", version: "0.9.0" },
     { name: "hall", version: "0.9.0" },
   ]);
+});
+
+test("a Go nara, which sends no revision, never becomes the newest", () => {
+  const { newest, rows } = rollout([peer("home", "0.1.0"), peer("go", "0.2.0", "ONLINE", [], "")]);
+  assert.equal(newest, "0.1.0");
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.behind]),
+    [
+      ["0.2.0", true],
+      ["0.1.0", false],
+    ],
+  );
+});
+
+test("a configured target is the newest, even when no nara runs it yet", () => {
+  const { newest, rows, behind } = rollout([peer("home", "0.1.0"), peer("hall", "0.2.0")], { target: "0.3.0" });
+  assert.equal(newest, "0.3.0");
+  assert.deepEqual(
+    rows.map((r) => r.behind),
+    [true, true],
+  );
+  assert.equal(behind.length, 2);
 });
 
 test("OFFLINE naras leave the rollout and an unknown version is behind no one", () => {
