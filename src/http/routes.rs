@@ -3,7 +3,10 @@
 
 use super::config::StreamLimits;
 use super::events::{self, Streams};
+use super::filtered::FilteredLists;
+use super::go_json::{self, GoLists};
 use super::hangup::Hangup;
+use super::peers::{self, Answer};
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -38,6 +41,10 @@ pub struct App {
     pub plaza: Arc<Plaza>,
     /// The open `/api/events` streams and their bounds.
     pub(crate) streams: Arc<Streams>,
+    /// The filtered peer lists held for their clients, and their bounds.
+    pub(crate) filtered: FilteredLists,
+    /// The Go nara's fleet-wide routes, each serialized once and shared.
+    pub(crate) go_lists: GoLists,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -47,6 +54,12 @@ enum Target {
     Status,
     Metrics,
     Peers,
+    /// One nara, by the name as the path wrote it.
+    Peer(String),
+    /// The Go nara's `/api.json`, `/narae.json` and `/status/{name}.json`.
+    GoApi,
+    GoNarae,
+    GoStatus(String),
     Events,
     DocsRedirect,
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
@@ -70,6 +83,8 @@ impl App {
             metrics,
             plaza,
             streams,
+            filtered: FilteredLists::new(),
+            go_lists: GoLists::default(),
         }
     }
 
@@ -109,8 +124,19 @@ impl App {
                 let report = StatusReport::new(&self.plaza, self.metrics.started());
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
-            // One serialized list, shared by every reader (see plaza::serialized).
-            Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
+            // One serialized list, shared by every reader (see plaza::serialized); a
+            // filtered one is built for its request, within bounds (see http::filtered).
+            Target::Peers => match req.uri().query() {
+                None | Some("") => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
+                Some(query) => {
+                    let hangup = req.extensions().get::<Hangup>().cloned();
+                    json_answer(peers::filtered(&self.plaza, &self.filtered, query, hangup))
+                }
+            },
+            Target::Peer(name) => json_answer(peers::one(&self.plaza, &name)),
+            Target::GoApi => json_answer(go_json::api(&self.plaza, &self.go_lists)),
+            Target::GoNarae => json_answer(go_json::narae(&self.plaza, &self.go_lists)),
+            Target::GoStatus(name) => json_answer(go_json::status(&self.plaza, &name)),
             Target::Events => {
                 let hangup = req.extensions().get::<Hangup>().cloned();
                 let Some(stream) =
@@ -181,7 +207,14 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/metrics" => ("metrics", Target::Metrics),
         "/api/peers" => ("peers", Target::Peers),
         "/api/events" => ("events", Target::Events),
+        "/api.json" => ("go_json", Target::GoApi),
+        "/narae.json" => ("go_json", Target::GoNarae),
         "/docs" => ("docs", Target::DocsRedirect),
+        _ if path.starts_with("/api/peers/") => ("peer", Target::Peer(path["/api/peers/".len()..].to_string())),
+        _ if go_json::status_name(path).is_some() => (
+            "go_json",
+            Target::GoStatus(go_json::status_name(path).unwrap_or_default().to_string()),
+        ),
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
         _ => match path.strip_prefix("/docs/") {
             Some(page) => resolve_docs(page),
@@ -299,6 +332,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 
 fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     respond(status, JSON, NO_STORE, body.into())
+}
+
+fn json_answer(answer: Answer) -> Response<Body> {
+    let mut response = respond(answer.status, JSON, NO_STORE, answer.body);
+    if let Some(seconds) = answer.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn not_found(path: &str) -> Response<Body> {

@@ -37,7 +37,7 @@ use newspaper::OwnStatus;
 use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
-use serialized::ChangeJson;
+use serialized::{ChangeJson, SharedList};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -215,6 +215,24 @@ impl Plaza {
     /// view changes, or for `serialized::CHURN_SHARE` even if it did.
     pub fn peers_json(&self) -> Bytes {
         self.view.peers_json()
+    }
+
+    /// Every known nara in another shape (`render`'s), kept in `list` and shared by its
+    /// readers as [`Plaza::peers_json`] shares the peer list.
+    pub(crate) fn shared_json(&self, list: &SharedList, render: impl FnOnce(&[Peer]) -> Vec<u8>) -> Bytes {
+        self.view.shared_json(list, render)
+    }
+
+    /// The nara named `name`, if this one knows it.
+    pub(crate) fn peer(&self, name: &str) -> Option<Peer> {
+        self.view().peer(name).cloned()
+    }
+
+    /// The naras `keep` keeps, by name; only those are copied out of the view.
+    pub(crate) fn peers_where(&self, keep: impl Fn(&Peer) -> bool) -> Vec<Peer> {
+        let mut peers: Vec<Peer> = self.view().peers().filter(|p| keep(p)).cloned().collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        peers
     }
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,

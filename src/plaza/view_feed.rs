@@ -11,7 +11,7 @@
 //! [`serialized`]: super::serialized
 
 use super::serialized::{self, ChangeJson, SharedList};
-use super::view::{Change, View};
+use super::view::{Change, Peer, View};
 use bytes::Bytes;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +74,23 @@ impl ViewFeed {
             (self.announced.load(Ordering::SeqCst), view.snapshot())
         };
         list.refresh(after_change, &peers)
+    }
+
+    /// Every known nara rendered by `render` (another shape of the whole view, such as
+    /// the Go nara's routes), kept in `list` and shared by its readers as the peer list
+    /// is: until the view changes, or for `serialized::CHURN_SHARE` even if it did.
+    pub(crate) fn shared_json(&self, list: &SharedList, render: impl FnOnce(&[Peer]) -> Vec<u8>) -> Bytes {
+        let mut list = list.lock();
+        if let Some(json) = list.recent(self.announced.load(Ordering::SeqCst)) {
+            return json;
+        }
+        let (after_change, taken, peers) = {
+            let view = self.lock();
+            (self.announced.load(Ordering::SeqCst), Instant::now(), view.snapshot())
+        };
+        let json = Bytes::from(render(&peers));
+        list.offer(after_change, taken, json.clone());
+        json
     }
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,
