@@ -9,7 +9,7 @@ ARGS ?=
 BUNDLE := web/dist/.nara/manifest.json
 # Everything the web bundle is built from (the roots in web/bundle-inputs.txt).
 WEB_SOURCES := $(shell find $$(grep -v '^\#' web/bundle-inputs.txt) -type f 2>/dev/null)
-SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh
+SCRIPTS := checks/oracle.sh checks/oci-config.sh scripts/bootstrap.sh scripts/debian-packages.sh .ci/run bench/run.sh bench/soak.sh bench/ab.sh bench/streams.sh bench/peer_metrics.sh bench/fleet.sh bench/build-before.sh
 NIX_FILES := $(shell find . -name '*.nix' -not -path './target/*' -not -path '*/node_modules/*' -not -path './xtask/target/*' | sort)
 
 K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet ab first-contact soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,9 @@ lint: web web-unit ## The flake's fmt, clippy -D warnings (with Cargo.toml's [li
 
 web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds (checks.web-unit)
 	$(CARGO) xtask local web-unit
+
+alert-rules: ## The shipped Prometheus alert rules (deploy/prometheus/): promtool check rules, and promtool test rules firing and clearing each alert (checks.alert-rules)
+	$(CARGO) xtask local alert-rules
 
 nix-check: ## Offline checks of the Nix layer (parse, alejandra, deadnix, statix, flake.lock, lib eval)
 	@for f in $(NIX_FILES); do nix-instantiate --parse "$$f" >/dev/null || { echo "nix-check: $$f does not parse"; exit 1; }; done
@@ -86,11 +89,17 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 	@if rustup run nightly rustc --version >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10; \
 	else echo "fuzz-smoke: no nightly toolchain on this machine (cargo-fuzz needs it), so fuzzing is skipped"; fi
 
-bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams (writes bench/results/latest.md)
+bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams, fleet metrics, fleet (writes bench/results/latest.md)
 	bench/run.sh
 
 bench-streams: web ## Only the Streams section: stalled /api/events clients at 10,000 naras, before and after (bench/results/streams.md)
 	bench/streams.sh >/dev/null
+
+bench-peer-metrics: web ## Only the Fleet metrics section: /metrics/peers and /metrics at 10,000 naras (bench/results/peer-metrics.md)
+	bench/peer_metrics.sh >/dev/null
+
+bench-fleet: web ## Only the Fleet section: 200 real naras on one mosquitto, joins, crashes, cuts, restarts, before and after (bench/results/fleet.md)
+	bench/fleet.sh >/dev/null
 
 ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara; AB_ROUNDS=6)
 	bench/ab.sh $(OLD) $(NEW) $${AB_ROUNDS:-6}
@@ -114,7 +123,7 @@ deploy-check: web ## Deployments agree (port, probes, grace) and validate: Fly, 
 
 # The flake's checks run last, as their twins: the tests run there, on the file set and
 # with the tools `nix flake check` gives them, against the bundle built the Nix way.
-test: bootstrap lint nix-check deploy-check ## Everything: bootstrap, lint, Nix and deploy checks, browser tests, fuzzing, then the flake's checks as twins
+test: bootstrap lint alert-rules nix-check deploy-check ## Everything: bootstrap, lint, the alert rules, Nix and deploy checks, browser tests, fuzzing, then the flake's checks as twins
 	$(MAKE) --no-print-directory e2e
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(CARGO) xtask twin

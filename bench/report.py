@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_metrics  # noqa: E402  (bench/peer_metrics.py, beside this file)
+import fleet_report  # noqa: E402  (bench/fleet_report.py, beside this file)
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
@@ -71,6 +73,8 @@ def main():
         ("/api/peers at 10,000 naras (median)", plaza["peers_ms_median"], "ms", "<=", 25),
         ("/api/peers/{name} at 10,000 naras (median of 2,000 lookups)", plaza["lookup_ms_median"], "ms", "<=", 1),
         *streams.targets(other.get("streams", [])),
+        *peer_metrics.targets(other.get("peer_metrics")),
+        *fleet_report.targets(other.get("fleet")),
     ]
 
     lines = [
@@ -133,6 +137,10 @@ def main():
     ]
     if other.get("streams"):
         lines += streams.table(other["streams"])
+    if other.get("peer_metrics"):
+        lines += peer_metrics.table(other["peer_metrics"])
+    if other.get("fleet"):
+        lines += fleet_report.table(other["fleet"])
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

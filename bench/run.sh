@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: nara measured against nginx on the same precompressed files, with the
 # server pinned to core 0 and wrk to core 1; then start-up, memory, size, the plaza and
-# the event streams under attack (bench/streams.sh).
+# the event streams under attack (bench/streams.sh), the fleet metrics
+# (bench/peer_metrics.sh) and a fleet of 200 naras (bench/fleet.sh).
 # Writes bench/results/latest.json and latest.md. Progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -192,10 +193,16 @@ BROKER_PID=
 say "streams: the event-stream attack, the binary before the stream bounds and this one"
 streams=$(bench/streams.sh)
 
+say "fleet metrics: /metrics/peers and /metrics at 10,000 naras"
+peer_metrics=$(bench/peer_metrics.sh)
+
+say "fleet: 200 naras on one mosquitto, the binary before the fleet-scale work and this one"
+fleet=$(bench/fleet.sh)
+
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "streams": $streams,
+ "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics, "fleet": $fleet,
  "idle_connections": {"nara": $nara_idle, "nginx": $nginx_idle}, "crowd_under_1024": $crowd_3000, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"

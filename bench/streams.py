@@ -1,7 +1,7 @@
 """The "Streams" section of make bench: the event-stream attack (examples/streams_attack.rs)
 against two nara binaries in one run, BEFORE and AFTER, each on a fresh mosquitto: 10,000
-naras in view, N clients on /api/events that never read, two churn rounds, then the
-clients leave. nara is pinned to core 0, the broker and the attacker to core 1.
+naras in view, N clients on /api/events that never read (each from a loopback address of
+its own, as N hosts), two churn rounds, then the clients leave. nara is pinned to core 0, the broker and the attacker to core 1.
 
     python3 bench/streams.py BEFORE_BIN AFTER_BIN ATTACK_BIN [N ...]
 
@@ -69,6 +69,7 @@ def table(results):
         "## Streams",
         "",
         f"{NARAS + 1:,} naras in view (the default `--plaza-max-peers`), N clients that send `GET /api/events` and never read (4 KiB receive buffer), "
+        "each from a loopback address of its own (so a cap per client does not apply), "
         f"then {ROUNDS} churn rounds (every nara says chau, then hey_there), then the clients leave "
         "(`examples/streams_attack.rs`). Before: the binary before the stream bounds; after: this one, "
         "with its defaults. Memory is nara's resident set, sampled every 50 ms with `/healthz`.",

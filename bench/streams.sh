@@ -12,15 +12,7 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 if [ ! -x "$BEFORE" ]; then
 	say "streams: building the binary before the stream bounds ($REV) once, into target/bench-before/"
-	src=$(mktemp -d "${TMPDIR:-/tmp}/nara-before.XXXXXX")
-	trap 'rm -rf "$src"' EXIT
-	git archive "$REV" | tar -x -C "$src"
-	ln -s "$PWD/web/node_modules" "$src/web/node_modules"
-	(cd "$src" && node web/build.mjs >/dev/null)
-	CARGO_TARGET_DIR=$PWD/target/bench-before/build cargo build --quiet --release --locked \
-		--manifest-path "$src/Cargo.toml" --bin nara
-	mkdir -p "$(dirname "$BEFORE")"
-	cp target/bench-before/build/release/nara "$BEFORE"
+	bench/build-before.sh "$REV" "$BEFORE"
 fi
 make --no-print-directory build >/dev/null
 cargo build --quiet --release --locked --example streams_attack

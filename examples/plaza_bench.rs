@@ -117,12 +117,7 @@ fn main() {
     drop(identities);
 
     // /api/peers at 10,000 naras, through the real handler.
-    let app = App::with_plaza(
-        Arc::new(Health::new()),
-        plaza,
-        metrics,
-        nara::testing::http_config().streams,
-    );
+    let app = App::with_plaza(Arc::new(Health::new()), plaza, metrics, &nara::testing::http_config());
     let request = http::Request::get("/api/peers").body(()).expect("a GET request builds");
     let mut times: Vec<f64> = (0..50)
         .map(|_| {

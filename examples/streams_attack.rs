@@ -1,7 +1,8 @@
 //! The event-stream attack, for `make bench`'s "Streams" section: NARAS naras join the
 //! plaza through BROKER, CLIENTS connections send `GET /api/events` and never read (a
-//! small receive buffer, as a stalled client has), then every nara says chau and
-//! hey_there again, ROUNDS times. Meanwhile `/healthz` is timed and the resident
+//! small receive buffer, as a stalled client has), each from a loopback address of its
+//! own (127.1.0.1, 127.1.0.2, …) as CLIENTS hosts would, so nara's cap per client does
+//! not refuse them; then every nara says chau and hey_there again, ROUNDS times. Meanwhile `/healthz` is timed and the resident
 //! memory of PID sampled every 50 ms. Then the clients leave. Prints one JSON object:
 //! resident KiB idle, with the streams open, at the peak and after; the slowest
 //! `/healthz`; and how the clients were answered (streams, 503s).
@@ -162,10 +163,15 @@ async fn main() {
     let mark = |what: &str| eprintln!("{:.1} s: {what}", phases.elapsed().as_secs_f64());
     let mut open = Vec::with_capacity(clients);
     let (mut streams, mut refused) = (0, 0);
-    for _ in 0..clients {
+    for i in 0..clients {
         let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
         // A client that stops reading: the kernel holds little for it.
         let _ = socket.set_recv_buffer_size(4096);
+        // Every 127.x.y.z is loopback: one host of the attack's own per client.
+        let host = std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250 + 1) as u8);
+        socket
+            .bind(std::net::SocketAddr::from((host, 0)))
+            .expect("a loopback address");
         let mut stream = socket
             .connect(addr.parse().expect("HOST:PORT"))
             .await
@@ -196,8 +202,15 @@ async fn main() {
         wait_online(addr, everyone).await;
     }
     let churn_s = churn_started.elapsed().as_secs_f64();
-    let closed_by_nara = metric(addr, "nara_http_event_streams_closed_total{reason=\"budget\"}")
-        + metric(addr, "nara_http_event_streams_closed_total{reason=\"stalled\"}");
+    let closed_by_nara = ["budget", "stalled", "age"]
+        .iter()
+        .map(|reason| {
+            metric(
+                addr,
+                &format!("nara_http_event_streams_closed_total{{reason=\"{reason}\"}}"),
+            )
+        })
+        .sum::<f64>();
 
     mark("churn over; the clients leave");
     drop(open);

@@ -72,6 +72,14 @@ in
       touch "$out"
     '';
 
+    # The shipped alert rules: promtool checks them and fires and clears each alert in
+    # their unit tests, in the alert-rules set.
+    alert-rules = runCommand "nara-alert-rules" {nativeBuildInputs = tools.of "alert-rules";} ''
+      cd ${sources.alert-rules}
+      ${scriptOf "alert-rules"}
+      touch "$out"
+    '';
+
     # The test oracle, unchanged, against the built package.
     oracle =
       runCommand "nara-oracle" {

@@ -36,9 +36,11 @@
       "checks/sample-settings.json"
       "docs/src"
       "modules"
-      # The deploy recipes and the README's demo, which the tests run as written.
+      # The deploy recipes and the README's demo, which the tests run as written, and
+      # the alert rules the Operations chapter loads, with their unit tests.
       "fly.toml"
       "deploy/kubernetes"
+      "deploy/prometheus"
       "README.md"
     ];
   };
@@ -72,6 +74,11 @@
       "web/src"
       "web/test"
     ];
+  };
+
+  # The shipped Prometheus alert rules and their unit tests.
+  alert-rules = {
+    include = ["deploy/prometheus"];
   };
 
   # Every Nix file and the linters' configuration.

@@ -47,7 +47,7 @@ pub use crate::open_files::raise_and_report as raise_open_files_limit;
 pub use crate::signals::Signals;
 
 // The parts of a Config, each handed whole to its consumer.
-pub use crate::http::config::{HttpConfig, StreamLimits};
+pub use crate::http::config::{ClientHeader, HttpConfig, StreamLimits, TrustedProxies};
 pub use crate::logging::{LogConfig, LogFormat};
 pub use crate::plaza::config::PlazaConfig;
 

@@ -66,12 +66,7 @@ impl Nara {
         warn_about_identity(&identity);
         let metrics = Arc::new(Metrics::new());
         let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
-        Arc::new(App::with_plaza(
-            Arc::new(Health::new()),
-            plaza,
-            metrics,
-            config.http.streams,
-        ))
+        Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics, &config.http))
     }
 
     /// [`Nara::run`] inside the nara's span.

@@ -50,5 +50,5 @@ pub fn app(name: &str, health: Arc<Health>) -> App {
     let soul = Soul::mint(name).expect("the system has randomness");
     let identity = Identity::new(&soul, name, SoulSource::Ephemeral);
     let plaza = Plaza::new(identity, plaza_config(), metrics.clone());
-    App::with_plaza(health, plaza, metrics, http_config().streams)
+    App::with_plaza(health, plaza, metrics, &http_config())
 }

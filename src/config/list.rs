@@ -9,7 +9,7 @@ use super::layering::Setting;
 use super::{CONFIG, http, identity, log, plaza, secrets};
 
 /// nara's own settings, in the order `--help` lists them (under "Options").
-pub(crate) static GENERAL: [&Setting; 10] = [
+pub(crate) static GENERAL: [&Setting; 15] = [
     &CONFIG,
     &http::HTTP_ADDR,
     &identity::name::NAME,
@@ -20,6 +20,11 @@ pub(crate) static GENERAL: [&Setting; 10] = [
     &http::SHUTDOWN_GRACE,
     &http::SERVE_UI,
     &http::HTTP_MAX_EVENT_STREAMS,
+    &http::HTTP_MAX_EVENT_STREAMS_PER_CLIENT,
+    &http::HTTP_EVENT_STREAM_MAX_AGE,
+    &http::HTTP_TRUSTED_PROXIES,
+    &http::HTTP_CLIENT_IP_HEADER,
+    &http::METRICS_MAX_PEERS,
 ];
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under

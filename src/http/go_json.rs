@@ -8,9 +8,10 @@ use crate::http::peers::{self, Answer};
 use crate::plaza::Plaza;
 use crate::plaza::serialized::SharedList;
 use crate::plaza::view::{Peer, Status};
+use bytes::Bytes;
 use http::StatusCode;
 use serde::Serialize;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The shared fleet-wide answers, one list per route.
 #[derive(Debug, Default)]
@@ -130,16 +131,33 @@ fn narae_json(peers: &[Peer], server: &str, read_only: bool) -> Vec<u8> {
     fleet_json(server, naras)
 }
 
+/// The whole view as `render` writes it, kept in `list` and shared by its readers as
+/// `/api/peers` is: until the view changes, or for `serialized::CHURN_SHARE` even if it
+/// did. The list is locked before the view, as every shared list is.
+fn shared(plaza: &Plaza, list: &SharedList, render: impl FnOnce(&[Peer]) -> Vec<u8>) -> Bytes {
+    let mut shared = list.lock();
+    if let Some(json) = shared.recent(plaza.changes_announced()) {
+        return json;
+    }
+    let taken = Instant::now();
+    let (after_change, peers) = plaza.snapshot();
+    let json = Bytes::from(render(&peers));
+    shared.offer(after_change, taken, json.clone());
+    json
+}
+
 /// `GET /api.json`: every nara's status and this nara's observation of it.
 pub(crate) fn api(plaza: &Plaza, lists: &GoLists) -> Answer {
     let (server, read_only) = (&plaza.identity.name, plaza.config.read_only);
-    Answer::ok(plaza.shared_json(&lists.api, |peers| api_json(peers, server, read_only)))
+    Answer::ok(shared(plaza, &lists.api, |peers| api_json(peers, server, read_only)))
 }
 
 /// `GET /narae.json`: every nara, flat.
 pub(crate) fn narae(plaza: &Plaza, lists: &GoLists) -> Answer {
     let (server, read_only) = (&plaza.identity.name, plaza.config.read_only);
-    Answer::ok(plaza.shared_json(&lists.narae, |peers| narae_json(peers, server, read_only)))
+    Answer::ok(shared(plaza, &lists.narae, |peers| {
+        narae_json(peers, server, read_only)
+    }))
 }
 
 /// The name in `/status/{name}.json`, as the request wrote it, if `path` is that route.

@@ -1,12 +1,14 @@
 //! The HTTP contract: which path answers what. Every handler is synchronous and never
 //! reads a request body, so one function maps a request's head to a response.
 
-use super::config::StreamLimits;
+use super::config::{HttpConfig, StreamLimits};
+use super::connection::Connection;
 use super::events::{self, Streams};
 use super::filtered::FilteredLists;
 use super::go_json::{self, GoLists};
-use super::hangup::Hangup;
+use super::peer_metrics::PeerMetrics;
 use super::peers::{self, Answer};
+use super::seats::Refused;
 use super::status::StatusReport;
 use crate::http::assets::{self, Asset};
 use crate::http::encoding;
@@ -17,6 +19,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,6 +48,8 @@ pub struct App {
     pub(crate) filtered: FilteredLists,
     /// The Go nara's fleet-wide routes, each serialized once and shared.
     pub(crate) go_lists: GoLists,
+    /// `/metrics/peers`, shared by its scrapers.
+    peer_metrics: PeerMetrics,
 }
 
 /// What a path resolved to, before the method is checked.
@@ -53,6 +58,7 @@ enum Target {
     Readiness,
     Status,
     Metrics,
+    PeerMetrics,
     Peers,
     /// One nara, by the name as the path wrote it.
     Peer(String),
@@ -70,13 +76,14 @@ enum Target {
 }
 
 impl App {
-    /// An app over an existing plaza and metrics, its event streams kept within
-    /// `limits`, as the server assembles it.
-    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, limits: StreamLimits) -> Self {
+    /// An app over an existing plaza and metrics, within the bounds of `config` (its
+    /// event streams', `/metrics/peers`'), as the server assembles it.
+    pub fn with_plaza(health: Arc<Health>, plaza: Arc<Plaza>, metrics: Arc<Metrics>, config: &HttpConfig) -> Self {
         let streams = Arc::new(Streams::new(
-            limits,
+            config.streams.clone(),
             metrics.http_event_streams_open.clone(),
             metrics.http_event_streams_closed.clone(),
+            metrics.http_event_streams_refused.clone(),
         ));
         App {
             health,
@@ -85,6 +92,7 @@ impl App {
             streams,
             filtered: FilteredLists::new(),
             go_lists: GoLists::default(),
+            peer_metrics: PeerMetrics::new(config.metrics_max_peers),
         }
     }
 
@@ -129,7 +137,7 @@ impl App {
             Target::Peers => match req.uri().query() {
                 None | Some("") => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
                 Some(query) => {
-                    let hangup = req.extensions().get::<Hangup>().cloned();
+                    let hangup = req.extensions().get::<Connection>().map(|c| c.hangup.clone());
                     json_answer(peers::filtered(&self.plaza, &self.filtered, query, hangup))
                 }
             },
@@ -138,11 +146,15 @@ impl App {
             Target::GoNarae => json_answer(go_json::narae(&self.plaza, &self.go_lists)),
             Target::GoStatus(name) => json_answer(go_json::status(&self.plaza, &name)),
             Target::Events => {
-                let hangup = req.extensions().get::<Hangup>().cloned();
-                let Some(stream) =
-                    events::stream(self.plaza.clone(), &self.streams, self.health.draining_signal(), hangup)
-                else {
-                    return too_many_streams(self.streams.limits().max_streams);
+                let connection = req.extensions().get::<Connection>();
+                // A request served without the accept loop (in-process tests) has no peer.
+                let peer = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.peer.ip());
+                let limits = self.streams.limits();
+                let client = limits.proxies.client(peer, req.headers());
+                let draining = self.health.draining_signal();
+                let stream = match events::stream(self.plaza.clone(), &self.streams, draining, client, connection) {
+                    Ok(stream) => stream,
+                    Err(refused) => return too_many_streams(refused, limits),
                 };
                 let mut response = Response::new(Either::Right(stream));
                 let headers = response.headers_mut();
@@ -157,6 +169,13 @@ impl App {
                 metrics::CONTENT_TYPE,
                 NO_STORE,
                 self.metrics.render().into(),
+            ),
+            // One page shared by every scraper until the view changes (see peer_metrics).
+            Target::PeerMetrics => respond(
+                StatusCode::OK,
+                metrics::CONTENT_TYPE,
+                NO_STORE,
+                self.peer_metrics.page(&self.plaza),
             ),
             Target::DocsRedirect => {
                 let location = match req.uri().query() {
@@ -205,6 +224,7 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/readyz" | "/health/ready" => ("readiness", Target::Readiness),
         "/api/status" => ("status", Target::Status),
         "/metrics" => ("metrics", Target::Metrics),
+        "/metrics/peers" => ("metrics_peers", Target::PeerMetrics),
         "/api/peers" => ("peers", Target::Peers),
         "/api/events" => ("events", Target::Events),
         "/api.json" => ("go_json", Target::GoApi),
@@ -349,12 +369,20 @@ fn not_found(path: &str) -> Response<Body> {
     json(StatusCode::NOT_FOUND, body.to_string().into_bytes())
 }
 
-/// 503 past `--http-max-event-streams`; an EventSource gives up on it, so the page
-/// tries again itself after `Retry-After`.
-fn too_many_streams(max: usize) -> Response<Body> {
-    let text = format!(
-        "{max} event streams are open, the most this nara serves (--http-max-event-streams); try again later\n"
-    );
+/// 503 past `--http-max-event-streams`, or past `--http-max-event-streams-per-client`
+/// from one client; an EventSource gives up on it, so the page polls `/api/peers` and
+/// tries the stream again itself.
+fn too_many_streams(refused: Refused, limits: &StreamLimits) -> Response<Body> {
+    let text = match refused {
+        Refused::Full => format!(
+            "{} event streams are open, the most this nara serves (--http-max-event-streams); try again later, or read /api/peers\n",
+            limits.max_streams
+        ),
+        Refused::Client => format!(
+            "{} event streams are open from your address, the most this nara serves one client (--http-max-event-streams-per-client); try again later, or read /api/peers\n",
+            limits.per_client
+        ),
+    };
     let mut response = respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, NO_STORE, text.into());
     response
         .headers_mut()

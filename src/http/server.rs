@@ -5,9 +5,11 @@
 
 use super::routes::{App, Body};
 use crate::http::accept_backoff::AcceptBackoff;
+use crate::http::connection::Connection;
 use crate::http::hangup::Hangup;
 use crate::http::heap::{self, CrowdWatch};
 use crate::http::linger::{Lingering, UnreadBody};
+use crate::http::socket::ConnectionSocket;
 use http::{Request, Response};
 use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
@@ -102,7 +104,11 @@ where
                     let service = MarkingUnreadBodies {
                         inner: service.clone(),
                         unread: unread.clone(),
-                        hangup: hangup.clone(),
+                        connection: Connection {
+                            peer,
+                            hangup: hangup.clone(),
+                            socket: ConnectionSocket::of(&stream),
+                        },
                     };
                     let io = TokioIo::new(Lingering::new(stream, unread));
                     let connection = graceful.watch(builder.serve_connection(io, service));
@@ -163,11 +169,11 @@ where
 
 /// A connection's service, noting when a request came with a body: nara reads none, so
 /// that connection lingers when it closes (see [`crate::http::linger`]); and handing
-/// each request the connection's [`Hangup`].
+/// each request what it may know of its [`Connection`].
 struct MarkingUnreadBodies<S> {
     inner: S,
     unread: UnreadBody,
-    hangup: Hangup,
+    connection: Connection,
 }
 
 impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for MarkingUnreadBodies<S> {
@@ -179,7 +185,7 @@ impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for MarkingUnread
         if !req.body().is_end_stream() {
             self.unread.mark();
         }
-        req.extensions_mut().insert(self.hangup.clone());
+        req.extensions_mut().insert(self.connection.clone());
         self.inner.call(req)
     }
 }

@@ -1,7 +1,9 @@
 //! Prometheus metrics: build info, requests by route and status, a latency histogram,
-//! and the standard `process_*` metrics, rendered in the text exposition format.
+//! and the standard `process_*` metrics, rendered in the text exposition format; and
+//! the format written directly ([`text`]) for pages rebuilt on every scrape.
 
 mod process;
+pub(crate) mod text;
 
 use crate::build_info;
 use crate::start_time::StartTime;
@@ -51,8 +53,11 @@ pub struct Metrics {
     pub http_accept_errors: IntCounter,
     /// `/api/events` streams open now.
     pub(crate) http_event_streams_open: IntGauge,
-    /// `/api/events` streams nara closed because their client stopped reading, by why.
+    /// `/api/events` streams nara closed, by why: their client stopped reading, or they
+    /// reached their maximum age.
     pub(crate) http_event_streams_closed: IntCounterVec,
+    /// `/api/events` requests refused a stream, by which cap: the total, or one client's.
+    pub(crate) http_event_streams_refused: IntCounterVec,
 }
 
 /// Registers `metric` and returns it. Its name, help and labels are constants in this
@@ -202,7 +207,14 @@ impl Metrics {
             &registry,
             IntCounterVec::new,
             "nara_http_event_streams_closed_total",
-            "/api/events streams nara closed because their client stopped reading: past the byte budget, or stalled.",
+            "/api/events streams nara closed: past the byte budget or stalled (their client stopped reading), or at their maximum age.",
+            &["reason"],
+        );
+        let http_event_streams_refused = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_http_event_streams_refused_total",
+            "/api/events requests refused with 503: full (--http-max-event-streams open) or client (--http-max-event-streams-per-client open from the same client).",
             &["reason"],
         );
         registry
@@ -226,6 +238,7 @@ impl Metrics {
             http_accept_errors,
             http_event_streams_open,
             http_event_streams_closed,
+            http_event_streams_refused,
         }
     }
 

@@ -37,7 +37,7 @@ use newspaper::OwnStatus;
 use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
-use serialized::{ChangeJson, SharedList};
+use serialized::ChangeJson;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -217,12 +217,6 @@ impl Plaza {
         self.view.peers_json()
     }
 
-    /// Every known nara in another shape (`render`'s), kept in `list` and shared by its
-    /// readers as [`Plaza::peers_json`] shares the peer list.
-    pub(crate) fn shared_json(&self, list: &SharedList, render: impl FnOnce(&[Peer]) -> Vec<u8>) -> Bytes {
-        self.view.shared_json(list, render)
-    }
-
     /// The nara named `name`, if this one knows it.
     pub(crate) fn peer(&self, name: &str) -> Option<Peer> {
         self.view().peer(name).cloned()
@@ -241,6 +235,19 @@ impl Plaza {
     /// serialized in turns, one stream at a time (the others wait to share it).
     pub async fn subscribe_json(&self) -> (Bytes, broadcast::Receiver<ChangeJson>) {
         self.view.subscribe_json().await
+    }
+
+    /// Every known nara, by name, and how many changes had been announced when the
+    /// list was taken: for readers that keep what they make of it until the view
+    /// changes (`/metrics/peers`).
+    pub(crate) fn snapshot(&self) -> (u64, Vec<Peer>) {
+        self.view.snapshot()
+    }
+
+    /// How many changes the view has announced so far: what was made of a
+    /// [`Plaza::snapshot`] taken at a lower count is out of date.
+    pub(crate) fn changes_announced(&self) -> u64 {
+        self.view.announced()
     }
 
     /// Whether the broker connection is up.

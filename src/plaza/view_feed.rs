@@ -76,21 +76,17 @@ impl ViewFeed {
         list.refresh(after_change, &peers)
     }
 
-    /// Every known nara rendered by `render` (another shape of the whole view, such as
-    /// the Go nara's routes), kept in `list` and shared by its readers as the peer list
-    /// is: until the view changes, or for `serialized::CHURN_SHARE` even if it did.
-    pub(crate) fn shared_json(&self, list: &SharedList, render: impl FnOnce(&[Peer]) -> Vec<u8>) -> Bytes {
-        let mut list = list.lock();
-        if let Some(json) = list.recent(self.announced.load(Ordering::SeqCst)) {
-            return json;
-        }
-        let (after_change, taken, peers) = {
-            let view = self.lock();
-            (self.announced.load(Ordering::SeqCst), Instant::now(), view.snapshot())
-        };
-        let json = Bytes::from(render(&peers));
-        list.offer(after_change, taken, json.clone());
-        json
+    /// Every known nara, and how many changes had been announced when it was taken: a
+    /// reader that keeps something made from it knows it stale once
+    /// [`ViewFeed::announced`] has moved on. The view is locked only while it is copied.
+    pub(crate) fn snapshot(&self) -> (u64, Vec<Peer>) {
+        let view = self.lock();
+        (self.announced(), view.snapshot())
+    }
+
+    /// How many changes have been announced so far.
+    pub(crate) fn announced(&self) -> u64 {
+        self.announced.load(Ordering::SeqCst)
     }
 
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,

@@ -1,12 +1,16 @@
 //! The bounds of `/api/events`, each reached: a client that stops reading is cut off
-//! past its byte budget or after its stall limit (and counted), past the cap a request
-//! gets 503 with `Retry-After`, and a client that falls behind gets a fresh snapshot,
-//! the very list `/api/peers` serves, shared rather than serialized again; and the cap
-//! is a setting like any other.
+//! past its byte budget or after its stall limit (and counted), though the kernel took
+//! its bytes off nara's hands; past the cap a request gets 503 with `Retry-After`, and a
+//! client that falls behind gets a fresh snapshot, the very list `/api/peers` serves,
+//! shared rather than serialized again; and the caps, the age and the trusted proxies
+//! are settings like any other. The attacks on them are in `stream_attacks`.
 
 use crate::common::go_wire::now_ns;
 use crate::common::{TestNara, wait_until};
-use nara::{App, Fingerprint, Health, Identity, Kind, Metrics, Plaza, Soul, SoulSource, StreamLimits, event};
+use nara::{
+    App, ClientHeader, Fingerprint, Health, Identity, Kind, Metrics, Plaza, Soul, SoulSource, StreamLimits,
+    TrustedProxies, event,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-fn naras(count: usize) -> Vec<Identity> {
+pub(crate) fn naras(count: usize) -> Vec<Identity> {
     let fingerprint = Fingerprint::of("event-streams", &[]);
     (0..count)
         .map(|i| {
@@ -25,7 +29,7 @@ fn naras(count: usize) -> Vec<Identity> {
 }
 
 /// Every one of `crowd` says `kind` to `plaza`, as if heard from the broker.
-fn say(plaza: &Plaza, crowd: &[Identity], kind: Kind) {
+pub(crate) fn say(plaza: &Plaza, crowd: &[Identity], kind: Kind) {
     for identity in crowd {
         let payload = event::encode(identity, kind, now_ns(), "");
         plaza
@@ -35,10 +39,10 @@ fn say(plaza: &Plaza, crowd: &[Identity], kind: Kind) {
 }
 
 /// nara's routes and accept loop, in-process, with these stream limits.
-struct Nara {
-    addr: SocketAddr,
+pub(crate) struct Nara {
+    pub(crate) addr: SocketAddr,
     base: String,
-    app: Arc<App>,
+    pub(crate) app: Arc<App>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -48,22 +52,21 @@ impl TestNara for Nara {
     }
 }
 
-/// The listener's small send buffer is inherited by every connection it accepts, so
-/// the kernel holds kilobytes for a client that stops reading, not the megabytes that
-/// loopback's autotuning would: the test reaches nara's bounds with a small view.
-async fn serve(limits: StreamLimits) -> Nara {
+/// On a listener as the binary opens it: the kernel may take megabytes into a socket's
+/// send buffer (loopback's autotuning starts at some 2.5 MB), and nara must judge a
+/// stream by what its client took, not by what the kernel took off its hands.
+pub(crate) async fn serve(limits: StreamLimits) -> Nara {
     let health = Arc::new(Health::new());
     let metrics = Arc::new(Metrics::new());
     let soul = Soul::mint("streams").expect("the system has randomness");
     let identity = Identity::new(&soul, "streams", SoulSource::Ephemeral);
     let plaza = Plaza::new(identity, nara::testing::plaza_config(), metrics.clone());
-    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics, limits));
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_send_buffer_size(4096).expect("a send buffer size");
-    socket
-        .bind("127.0.0.1:0".parse().expect("an address"))
+    let mut config = nara::testing::http_config();
+    config.streams = limits;
+    let app = Arc::new(App::with_plaza(health.clone(), plaza, metrics, &config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
         .expect("a loopback address");
-    let listener = socket.listen(128).expect("a listener");
     let addr = listener.local_addr().expect("a bound address");
     health.mark_started();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -92,7 +95,7 @@ fn client() -> reqwest::Client {
 }
 
 /// A client that asks for the stream and never reads a byte of it.
-async fn stalled_client(nara: &Nara) -> TcpStream {
+pub(crate) async fn stalled_client(nara: &Nara) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().expect("a client");
     socket.set_recv_buffer_size(4096).expect("the test harness works");
     let mut stream = socket.connect(nara.addr).await.expect("the test harness works");
@@ -105,7 +108,7 @@ async fn stalled_client(nara: &Nara) -> TcpStream {
 
 /// Whether nara closed `stream`: reading it to the end (what the kernel still holds
 /// arrives first) meets its end or a reset.
-async fn closed_by_nara(mut stream: TcpStream) -> bool {
+pub(crate) async fn closed_by_nara(mut stream: TcpStream) -> bool {
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await {
@@ -210,8 +213,15 @@ async fn a_stream_past_its_byte_budget_is_closed() {
         (nara.metric("nara_http_event_streams_open").await == 1).then_some(())
     })
     .await;
-    // 200 leave events, some 55 KB: more than the snapshot's size plus 16 KiB.
-    say(&nara.app.plaza, &crowd, Kind::Chau);
+    // 200 leave events, some 55 KB: more than the snapshot's size plus 16 KiB. One
+    // every 10 ms, so the connection hands each to the kernel before the next comes:
+    // the budget is reached only by counting what the kernel holds for the client.
+    let mut pace = tokio::time::interval(Duration::from_millis(10));
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for nara_leaving in crowd.chunks(1) {
+        pace.tick().await;
+        say(&nara.app.plaza, nara_leaving, Kind::Chau);
+    }
     wait_until("the stream closed for its budget", Duration::from_secs(10), || async {
         (nara
             .metric(r#"nara_http_event_streams_closed_total{reason="budget"}"#)
@@ -337,4 +347,59 @@ fn the_stream_cap_is_a_setting_whose_bad_value_names_its_source() {
         "{}",
         err.0
     );
+}
+
+#[test]
+fn the_per_client_cap_age_and_trusted_proxies_are_settings_whose_bad_values_name_their_source() {
+    let soul = Soul::mint("bounds").unwrap().to_base58();
+    let args = |extra: &[&str]| {
+        let mut args = vec!["nara", "--name", "bounds", "--soul", soul.as_str()];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let none = nara::Environment::default();
+    let fly = nara::Environment::from_pairs([
+        ("NARA_HTTP_MAX_EVENT_STREAMS_PER_CLIENT", "3"),
+        ("NARA_HTTP_EVENT_STREAM_MAX_AGE", "2m"),
+        ("NARA_HTTP_TRUSTED_PROXIES", "0.0.0.0/0, ::/0"),
+        ("NARA_HTTP_CLIENT_IP_HEADER", "Fly-Client-IP"),
+    ]);
+    let streams = nara::testing::config_from_args(args(&[]), &fly).unwrap().http.streams;
+    assert_eq!(streams.per_client, 3);
+    assert_eq!(streams.max_age, Duration::from_secs(120));
+    assert_eq!(
+        streams.proxies,
+        TrustedProxies {
+            nets: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+            header: ClientHeader::Single(http::HeaderName::from_static("fly-client-ip")),
+        }
+    );
+    let defaults = nara::testing::config_from_args(args(&[]), &none).unwrap().http.streams;
+    assert!(defaults.proxies.nets.is_empty(), "no proxy is trusted unless named");
+    assert_eq!(defaults.proxies.header, ClientHeader::ForwardedFor);
+
+    for (flag, value, says) in [
+        ("--http-max-event-streams-per-client", "0", "from 1 to 100000"),
+        ("--http-event-stream-max-age", "1s", "at least 10s"),
+        ("--http-trusted-proxies", "10.0.0.0/8,proxy.lan", "\"proxy.lan\""),
+        ("--http-client-ip-header", "Forwarded", "RFC 7239"),
+    ] {
+        let err = nara::testing::config_from_args(args(&[flag, value]), &none).unwrap_err();
+        assert!(err.0.contains(flag) && err.0.contains(says), "{}", err.0);
+    }
+}
+
+#[tokio::test]
+async fn every_reason_to_close_or_refuse_a_stream_is_a_series_at_zero_from_the_start() {
+    let nara = serve(nara::testing::http_config().streams).await;
+    let text = nara.get_text("/metrics").await;
+    for series in [
+        r#"nara_http_event_streams_closed_total{reason="budget"} 0"#,
+        r#"nara_http_event_streams_closed_total{reason="stalled"} 0"#,
+        r#"nara_http_event_streams_closed_total{reason="age"} 0"#,
+        r#"nara_http_event_streams_refused_total{reason="full"} 0"#,
+        r#"nara_http_event_streams_refused_total{reason="client"} 0"#,
+    ] {
+        assert!(text.lines().any(|line| line == series), "/metrics lacks {series}");
+    }
 }

@@ -56,7 +56,7 @@ async fn serve(count: usize) -> Nara {
         health.clone(),
         plaza,
         metrics,
-        nara::testing::http_config().streams,
+        &nara::testing::http_config(),
     ));
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
     socket.set_send_buffer_size(4096).expect("a send buffer size");

@@ -492,3 +492,27 @@ async fn lookups_filters_and_go_routes_answer_head_refuse_post_and_are_counted_b
         assert!(text.contains(series), "{series} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn the_fleet_page_answers_in_the_text_format_with_this_nara_on_it() {
+    let server = InProcess::start().await;
+    let response = get(&server, "/metrics/peers", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(header(response.headers(), header::CONTENT_TYPE).starts_with("text/plain; version=0.0.4"));
+    assert_eq!(header(response.headers(), header::CACHE_CONTROL), "no-store");
+    let text = response.text().await.unwrap();
+    let own = format!(
+        r#"nara_peer_info{{name="test-nara",version="{}",revision="{}",status="ONLINE"}} 1"#,
+        nara::VERSION,
+        nara::REVISION
+    );
+    assert!(text.lines().any(|line| line == own), "{text}");
+    let wrong = client().post(server.url("/metrics/peers")).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        server
+            .metric(r#"nara_http_requests_total{route="metrics_peers",status="200"}"#)
+            .await,
+        1
+    );
+}

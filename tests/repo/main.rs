@@ -1,7 +1,8 @@
 //! What the repository's files promise, one test binary: the house rules of `src/`,
 //! the book and README against the code (their demo and deploy recipes run as
-//! written), the web UI's size budget, and the check scripts the flake runs (the
-//! oracle, the OCI image's config) able to fail.
+//! written, and the Prometheus configuration it gives as promtool reads it), the web
+//! UI's size budget, and the check scripts the flake runs (the oracle, the OCI image's
+//! config) able to fail.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,5 +11,6 @@ mod architecture;
 mod docs;
 mod oci_config;
 mod oracle;
+mod prometheus;
 mod recipes;
 mod web_budget;

@@ -122,6 +122,33 @@ export function runCrowd(brokerUrl, count, rounds) {
   });
 }
 
+/**
+ * Opens `count` /api/events streams on the nara at `url` from the local address `from`
+ * (any 127.x.y.z is loopback), one after the other, and never reads past each status
+ * line: a paused socket lets its kernel buffer fill. Resolves with the statuses and a
+ * `close()` that drops every connection.
+ */
+export async function holdStreams(url, count, from) {
+  const { hostname, port } = new URL(url);
+  const sockets = [];
+  const statuses = [];
+  for (let i = 0; i < count; i++) {
+    const status = await new Promise((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port), localAddress: from }, () => {
+        socket.write("GET /api/events HTTP/1.1\r\nHost: attacker\r\n\r\n");
+      });
+      sockets.push(socket);
+      socket.once("error", reject);
+      socket.once("data", (head) => {
+        socket.pause();
+        resolve(Number(head.toString("latin1").slice(9, 12)));
+      });
+    });
+    statuses.push(status);
+  }
+  return { statuses, close: () => sockets.forEach((s) => s.destroy()) };
+}
+
 export function stop(child, signal = "SIGTERM") {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);

@@ -1,4 +1,5 @@
-// The page: this nara, the plaza's versions, and every nara it knows, live.
+// The page: this nara, the plaza's versions, and every nara it knows, live (or polled,
+// while nara serves no more live streams).
 //
 // A plaza may hold 10,000 naras and churn thousands of events a second, so events
 // update a map in place and the page redraws at most every RENDER_EVERY_MS, and

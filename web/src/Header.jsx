@@ -1,12 +1,14 @@
 // This nara: who it is, what it runs, how long it has been up, and its plaza link (or
-// "standby" while another process with its soul speaks for it).
+// "standby" while another process with its soul speaks for it); and a quiet line while
+// the page polls because nara serves it no live stream.
+import { POLL_EVERY_MS } from "./follow.js";
 import { formatDuration } from "./format.js";
 
 function plazaState(status, connection) {
   const plaza = status.plaza;
   if (!plaza.configured) return { word: "alone", detail: "no broker configured" };
   if (!plaza.connected) return { word: "disconnected", detail: `retrying ${plaza.broker}` };
-  if (connection !== "live") return { word: "reconnecting", detail: "to this nara's event stream" };
+  if (connection !== "live" && connection !== "polling") return { word: "reconnecting", detail: "to this nara's event stream" };
   if (plaza.role?.role === "standby") return { word: "standby", detail: plaza.role.reason };
   return { word: "on the plaza", detail: plaza.broker };
 }
@@ -62,6 +64,11 @@ export function Header({ status, uptime, connection }) {
           </dd>
         </div>
       </dl>
+      {connection === "polling" && (
+        <p class="stream-note" role="status" data-testid="stream-note">
+          This nara serves its most live streams just now, so the list refreshes every {POLL_EVERY_MS / 1000} s.
+        </p>
+      )}
     </header>
   );
 }

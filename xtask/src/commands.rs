@@ -10,7 +10,7 @@ use std::path::Path;
 const TABLE: &str = "nix/commands.toml";
 
 /// The checks whose commands also run in the checkout (`cargo xtask local`).
-pub const LOCAL: &[&str] = &["fmt", "clippy", "doc", "nextest", "web-unit"];
+pub const LOCAL: &[&str] = &["fmt", "clippy", "doc", "nextest", "web-unit", "alert-rules"];
 
 /// One command of the table, ready to run.
 #[derive(Debug, PartialEq)]
@@ -63,6 +63,8 @@ pub struct Table {
     nix_lint: Script,
     #[serde(rename = "web-unit")]
     web_unit: Script,
+    #[serde(rename = "alert-rules")]
+    alert_rules: Script,
     /// The tools, by name.
     pub tools: BTreeMap<String, Tool>,
 }
@@ -245,6 +247,7 @@ impl Table {
                 [&self.nextest.cargo_extra_args, &self.nextest.cargo_nextest_extra_args],
             ),
             "web-unit" => return Ok(script(&self.web_unit)),
+            "alert-rules" => return Ok(script(&self.alert_rules)),
             "nix-lint" => return Ok(script(&self.nix_lint)),
             other => return Err(format!("{TABLE} has no command line for {other:?}")),
         };
@@ -328,6 +331,7 @@ mod tests {
         nextest = { cargoExtraArgs = ["--locked"], cargoNextestExtraArgs = [] }
         audit = { cargoAuditExtraArgs = ["--ignore", "yanked"] }
         web-unit = { commands = [["node", "--test", "t/*.mjs"]] }
+        alert-rules = { commands = [["promtool", "check", "rules", "r.yml"], ["promtool", "test", "rules", "t.yml"]] }
         nix-lint = { commands = [["alejandra", "--check", "."], ["deadnix", "."]] }
     "#;
 
@@ -367,6 +371,10 @@ mod tests {
         assert!(web[0].shell);
         assert_eq!(line(&t, "web-unit", None), "node --test t/*.mjs");
         assert_eq!(line(&t, "nix-lint", None), "alejandra --check .; deadnix .");
+        assert_eq!(
+            line(&t, "alert-rules", None),
+            "promtool check rules r.yml; promtool test rules t.yml"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `cargo xtask local CHECK... [--manifest-path PATH]`: the flake checks' commands
 //! (nix/commands.toml) run in this checkout, with its tools and environment, as
-//! `make lint`, `make unit` and `make web-unit` run them. Unlike a twin, nothing is
+//! `make lint`, `make unit`, `make web-unit` and `make alert-rules` run them. Unlike a twin, nothing is
 //! copied or isolated: this is the developer's quick loop.
 
 use crate::commands::{LOCAL, Table};

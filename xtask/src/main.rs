@@ -28,7 +28,7 @@ commands:
   nix-eval            evaluate the lib-only parts of the Nix code (needs NIXPKGS_LIB)
   twin [NAME...]      run the flake's checks offline, as Nix runs them (--list names them)
   local CHECK...      run checks' commands (nix/commands.toml) in this checkout: fmt, clippy,
-                      doc, nextest, web-unit (--manifest-path PATH: another crate's)
+                      doc, nextest, web-unit, alert-rules (--manifest-path PATH: another crate's)
   fileset SET         list the files a derivation's source holds (nix/filesets.nix)
   unit-score          score modules/hardening.nix with systemd-analyze (target <= 1.5)
   deploy-check BIN    port, health paths, grace and metrics agree across every deployment

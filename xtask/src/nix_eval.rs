@@ -307,7 +307,7 @@ fn derivations_expression(lib: &Path) -> String {
     checks = import ./nix/checks.nix ({{
       inherit lib stdenv craneLib crateArgs nara nara-static buildPackages;
       runCommand = name: env: _script: stub name // env;
-      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; web-unit = stub "web-unit"; }};
+      sources = {{ rust = stub "source"; tests = stub "tests"; audit = stub "audit"; nix = stub "nix"; web-unit = stub "web-unit"; alert-rules = stub "alert-rules"; }};
       advisory-db = stub "advisory-db";
     }} // lib.genAttrs [ "nara-web" "oci" "module-eval" "vm-test" ] stub);
     devShell = import ./nix/devshell.nix {{ inherit lib stdenv buildPackages checks; craneLib.devShell = args: args; }};
@@ -333,6 +333,7 @@ fn derivations_expression(lib: &Path) -> String {
     ++ expect (checks.clippy.doInstallCargoArtifacts == false && checks.nextest.doInstallCargoArtifacts == false) (says "clippy and nextest install no target/ for the binary cache")
     ++ expect (checks ? oracle-static && checks ? nara-static) (says "the checks build nara-static and run the oracle against it")
     ++ expect (checks ? web-unit) (says "the page's unit tests are a check")
+    ++ expect (checks ? alert-rules) (says "the shipped alert rules' tests are a check")
     ++ lib.concatMap (name: let
         given = removeAttrs commands.${{name}} [ "env" ];
       in expect (lib.all (argument: checks.${{name}}.${{argument}} or null == lib.concatStringsSep " " given.${{argument}}) (lib.attrNames given))
@@ -399,6 +400,8 @@ fn check_sources(sets: &Value) -> Result<(), String> {
         "checks/sample-settings.json",
         "docs/src/configuration.md",
         "modules/nixos.nix",
+        "deploy/prometheus/nara-rules.yml",
+        "deploy/prometheus/nara-rules.test.yml",
     ] {
         expect("tests", file, true);
     }
@@ -422,6 +425,15 @@ fn check_sources(sets: &Value) -> Result<(), String> {
     }
     for file in ["web/package-lock.json", "web/build.mjs", "src/main.rs"] {
         expect("web-unit", file, false);
+    }
+    for file in [
+        "deploy/prometheus/nara-rules.yml",
+        "deploy/prometheus/nara-rules.test.yml",
+    ] {
+        expect("alert-rules", file, true);
+    }
+    for file in ["src/main.rs", "deploy/kubernetes/deployment.yaml"] {
+        expect("alert-rules", file, false);
     }
     for file in ["flake.nix", "nix/scope.nix", "statix.toml"] {
         expect("nix", file, true);

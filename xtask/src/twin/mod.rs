@@ -51,6 +51,8 @@ const TWINS: &[Twin] = &[
     twin("nara-web", "packages.nara-web (nix/web.nix)", &[], Environment::nara_web),
     twin("fmt", "checks.fmt (craneLib.cargoFmt)", &[], |env| env.cargo_check("fmt", "rust", false)),
     twin("web-unit", "checks.web-unit (node --test)", &[], |env| env.script("web-unit", "web-unit")),
+    twin("alert-rules", "checks.alert-rules (promtool check rules, promtool test rules)", &[],
+        |env| env.script("alert-rules", "alert-rules")),
     twin("clippy", "checks.clippy (craneLib.cargoClippy, dev profile)", &["nara-web"],
         |env| env.cargo_check("clippy", "rust", true)),
     twin("doc", "checks.doc (craneLib.cargoDoc, dev profile)", &["nara-web"],
@@ -246,7 +248,7 @@ impl Environment {
     }
 
     /// A check whose derivation is a script of nix/commands.toml's lines (web-unit,
-    /// nix-lint), run through a shell in a copy of `set` with the check's tools.
+    /// alert-rules, nix-lint), run through a shell in a copy of `set` with the check's tools.
     /// alejandra is xtask's own (nixpkgs' 4.0 is not on crates.io; 3.1 formats the same
     /// for everything nix-fmt allows, see nix_fmt.rs), and a tool that no registry here
     /// has is skipped, saying so.

@@ -1,0 +1,200 @@
+"""The Fleet section's Markdown and its targets (the issue's, at N = 200), from what
+bench/fleet.py measured: `table(report)` for bench/results/fleet.md and latest.md,
+`targets(report)` for make bench's targets table (the last binary, "after")."""
+
+MIB = 1024
+
+
+def seconds(value, deadline=None):
+    if value is None:
+        return f"> {deadline:.0f} s" if deadline else "n/a"
+    return f"{value:.1f} s"
+
+
+def share(value):
+    return "n/a" if value is None else f"{value * 100:.0f} %"
+
+
+def duration_s(text):
+    """Seconds in a duration as nara's settings write it ("6m", "30s", "1m30s"), or None."""
+    total, number = 0.0, ""
+    units = {"h": 3600, "m": 60, "s": 1}
+    for ch in text or "":
+        if ch.isdigit() or ch == ".":
+            number += ch
+        elif ch in units and number:
+            total, number = total + float(number) * units[ch], ""
+        else:
+            return None
+    return total if not number else None
+
+
+def by_silence(run):
+    """What silence alone gives, by the binary's settings: MISSING comes missing_after
+    after the last newspaper, which was up to an interval before the fault, and the view
+    is swept every second."""
+    settings = run.get("settings", {})
+    missing = duration_s(settings.get("plaza_missing_after"))
+    every = duration_s(settings.get("plaza_newspaper_interval"))
+    if missing is None or every is None:
+        return ""
+    return f"; by silence alone {missing - every:.0f}–{missing + 1:.0f} s by its settings"
+
+
+def p50_p99(spread, run=None):
+    if spread.get("seen", 0) == 0:
+        return f"> {spread['deadline_s']:.0f} s (none of {spread['expected']}{by_silence(run) if run else ''})"
+    text = f"{seconds(spread.get('p50_s'), spread['deadline_s'])} / {seconds(spread.get('p99_s'), spread['deadline_s'])}"
+    if spread["seen"] < spread["expected"]:
+        text += f" ({spread['seen']} of {spread['expected']} seen)"
+    return text
+
+
+def join_text(join):
+    estimate = "n/a" if join["estimate"] is None else f"{join['estimate']:.0f}"
+    return (f"{estimate} ({join['answers_of_not_due']} from the {join['not_due']} not due a newspaper; "
+            f"{join['raw']} in all in {join['window_s']:.0f} s)")
+
+
+def restart_text(restart):
+    back = restart["all_online_again_s"]
+    again = "throughout" if not restart["noticed"] else f"again after {seconds(back, 90)}"
+    return (f"{restart['false_missing']} (off ONLINE: {restart['noticed']} pairs; all ONLINE {again}; "
+            f"all connected again after {seconds(restart['clients_back_s'], restart['deadline_s'])}; "
+            f"{restart['messages']:,} messages in the first {restart['messages_in_s']:.0f} s)")
+
+
+def replay_text(replay):
+    if replay["replayed"] is None:
+        return f"none ({replay['why']})"
+    return (f"off ONLINE {replay['off_online_max_s']:.1f} s at most, "
+            f"MISSING at {replay['missing_at_observers']} observers")
+
+
+ROWS = [
+    # (what, target, how to show a run)
+    ("Mass start until every observer sees all N ONLINE", "",
+     lambda r: seconds(r["start"]["settled_s"])),
+    ("Messages the others publish for one join (estimate)", "≤ 10",
+     lambda r: join_text(r["join"])),
+    ("A newcomer sees all N ONLINE (from its start)", "≤ 3 s",
+     lambda r: seconds(r["join"]["newcomer_s"], r["join"]["deadline_s"])),
+    ("A read-only watcher sees all N ONLINE (from its start)", "≤ 3 s",
+     lambda r: seconds(r["watcher"]["seconds"], r["watcher"]["deadline_s"])),
+    ("Steady state: messages/s (newspapers)", "",
+     lambda r: f"{r['steady']['messages_per_s']:.1f} ({r['steady']['newspapers'] / r['steady']['seconds']:.1f})"),
+    ("Steady state: deliveries/s", "",
+     lambda r: f"{r['steady'].get('deliveries_per_s', 0):,.0f}"),
+    ("Largest 3 s share of a minute's newspapers after the mass start (from 30 s after settling)", "≤ 20 %",
+     lambda r: share(r["steady"]["largest_3s_share"])),
+    ("Crash (SIGKILL) → MISSING at every observer, p50 / p99", "p99 ≤ 5 s",
+     lambda r: p50_p99(r["faults"]["crash"]["missing"], r)),
+    ("Freeze (SIGSTOP) → noticed, p50 / p99", "≤ 90 s",
+     lambda r: p50_p99(r["faults"]["freeze"]["noticed"])),
+    ("Freeze (SIGSTOP) → MISSING, p50 / p99", "≤ 90 s",
+     lambda r: p50_p99(r["faults"]["freeze"]["missing"], r)),
+    ("Link cut with RST → MISSING, p50 / p99", "≤ 90 s",
+     lambda r: p50_p99(r["faults"]["cut_rst"]["missing"], r)),
+    ("Link cut into a black hole → MISSING, p50 / p99", "≤ 90 s",
+     lambda r: p50_p99(r["faults"]["cut_hole"]["missing"], r)),
+    ("A twin's takeover after SIGKILL of the active one", "≤ 5 s",
+     lambda r: seconds(r["faults"]["twin"]["takeover_s"], r["faults"]["twin"]["deadline_s"])),
+    ("Brief link cuts (1 s, RST): false MISSING (observer × nara)", "0",
+     lambda r: f"{r['faults']['brief']['false_missing']} (off ONLINE: {r['faults']['brief']['noticed']})"),
+    ("A will replayed later (the RST cut's)", "≤ 3 s, never MISSING",
+     lambda r: replay_text(r["replay"])),
+    ("Broker restart without persistence: false MISSING", "0",
+     lambda r: restart_text(r["restarts"][0])),
+    ("Broker restart with persistence: false MISSING", "0",
+     lambda r: restart_text(r["restarts"][1])),
+    ("False MISSING anywhere else in the run", "0",
+     lambda r: str(r["false_missing"]["total"])),
+    ("Resident memory per nara, median (max)", "",
+     lambda r: f"{r['memory']['rss_median_kib'] / MIB:.1f} MiB ({r['memory']['rss_max_kib'] / MIB:.1f} MiB)"),
+    ("CPU per nara, steady state", "",
+     lambda r: "n/a" if r["memory"]["cpu_s_per_nara_minute"] is None
+     else f"{r['memory']['cpu_s_per_nara_minute'] * 1000:.0f} ms/min"),
+]
+
+
+def cell(show, run):
+    try:
+        return show(run)
+    except (KeyError, TypeError, IndexError, ZeroDivisionError):
+        return "n/a"
+
+
+def table(report):
+    runs = report["runs"]
+    n = runs[0]["naras"] if runs else 0
+    lines = [
+        "## Fleet",
+        "",
+        f"Run {report['date']}, {report['seconds'] / 60:.1f} minutes: `{report['command']}`. "
+        f"{n} real naras (release builds, each pinned to one core, flags at their defaults) on one mosquitto "
+        "on loopback, each through its own link of a controllable proxy (`bench/fleet_proxy.py`); "
+        f"{runs[0]['observers'] if runs else 0} of them are the observers, read through their `/api/events` streams; "
+        "an MQTT subscriber counts every message (`bench/fleet.py` says how each figure is taken). "
+        f"mosquitto runs with its open-file limit raised to the hard limit ({runs[0].get('open_files_hard', 0) if runs else 0:,} here). "
+        "A figure not reached within its deadline is shown as \"> deadline\".",
+        "",
+        "| Figure | Target | " + " | ".join(r["binary"] for r in runs) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in runs) + " |",
+    ]
+    for what, target, show in ROWS:
+        lines.append(f"| {what} | {target} | " + " | ".join(cell(show, r) for r in runs) + " |")
+    lines += ["", "Binaries and the settings they ran with (`nara check-config`):", ""]
+    for r in runs:
+        settings = ", ".join(f"{k.removeprefix('plaza_')} {v}" for k, v in r.get("settings", {}).items())
+        lines.append(f"- {r['binary']}: `{r['path']}` (revision {r.get('revision', '?')}): {settings or 'n/a'}")
+    lines += ["", "Where the time went (seconds):", "",
+              "| Phase | " + " | ".join(r["binary"] for r in runs) + " |",
+              "| --- | " + " | ".join("---:" for _ in runs) + " |"]
+    phases = []
+    for r in runs:
+        for p in r.get("phases", []):
+            if p["phase"] not in phases:
+                phases.append(p["phase"])
+    for phase in phases:
+        row = []
+        for r in runs:
+            took = [p["seconds"] for p in r.get("phases", []) if p["phase"] == phase]
+            row.append(f"{took[0]:.0f}" if took else "")
+        lines.append(f"| {phase} | " + " | ".join(row) + " |")
+    lines.append("")
+    return lines
+
+
+def targets(report):
+    """(what, value, unit, op, goal) for the last run ("after"), where it was measured."""
+    if not report or not report.get("runs"):
+        return []
+    r = report["runs"][-1]
+    out = []
+
+    def add(what, value, unit, op, goal):
+        if value is not None:
+            out.append((f"fleet: {what}", value, unit, op, goal))
+
+    # A figure never reached within its deadline counts as the deadline: a miss.
+    faults = r["faults"]
+    crash, freeze = faults["crash"]["missing"], faults["freeze"]["missing"]
+    add("crash → MISSING at every observer, p99", crash.get("p99_s") or crash["deadline_s"], "s", "<=", 5)
+    add("freeze → MISSING, slowest observer", freeze.get("max_s") or freeze["deadline_s"], "s", "<=", 90)
+    add("twin takeover after SIGKILL", faults["twin"]["takeover_s"] or faults["twin"]["deadline_s"], "s", "<=", 5)
+    join = r["join"]
+    add("messages the others publish for one join", join["raw"] if join["estimate"] is None else join["estimate"],
+        "msg", "<=", 10)
+    add("newcomer sees all N", join["newcomer_s"] or join["deadline_s"], "s", "<=", 3)
+    add("read-only watcher sees all N", r["watcher"]["seconds"] or r["watcher"]["deadline_s"], "s", "<=", 3)
+    add("largest 3 s share of a minute's newspapers", (r["steady"]["largest_3s_share"] or 0) * 100, "%", "<=", 20)
+    add("false MISSING across two broker restarts", sum(x["false_missing"] for x in r["restarts"]), "", "<=", 0)
+    add("false MISSING across brief link cuts and the rest of the run",
+        faults["brief"]["false_missing"] + r["false_missing"]["total"], "", "<=", 0)
+    # No will to replay is a miss too: the after binary is meant to send one.
+    replay = r["replay"]
+    add("a replayed will keeps a living nara off ONLINE, at most",
+        replay["off_online_max_s"] if replay["replayed"] else replay.get("watched_s", 15.0), "s", "<=", 3)
+    add("a replayed will makes it MISSING (observers)",
+        replay["missing_at_observers"] if replay["replayed"] else 0, "", "<=", 0)
+    return out

@@ -1,0 +1,325 @@
+//! `/metrics/peers`: the plaza as Prometheus reads it, a series per known nara (its
+//! version, revision and status; whether it is ONLINE, when it was last seen, its
+//! host's uptime, under the Go nara's names where they mean the same), how many naras
+//! run each version, and how many were left out.
+//!
+//! Every nara is scraped for its own `/metrics`; these series live on a page of their
+//! own because N observers each carrying N naras would be N² series, and one job
+//! scrapes this page from one or two naras. Its size is bounded in naras
+//! (`--metrics-max-peers`): past it, MISSING and then OFFLINE naras are kept first, so
+//! that the bound never hides the naras an alert is about. The page is written from a
+//! snapshot of the view (the view is locked only while it is copied) and shared by
+//! every scraper until the view changes, as `/api/peers` is.
+
+use crate::metrics::text::TextPage;
+use crate::plaza::Plaza;
+use crate::plaza::serialized::{CHURN_SHARE, FRESH_FOR};
+use crate::plaza::view::{Peer, Status};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The page's series: names and help, in the order the page gives them. The Go nara's
+/// three keep its names and help word for word, so its dashboards read them.
+const INFO: (&str, &str) = (
+    "nara_peer_info",
+    "A nara this one knows, by name, with the version and git revision its newspaper carries (empty until its first; a Go nara sends no revision) and its status (ONLINE, OFFLINE or MISSING); always 1.",
+);
+const ONLINE: (&str, &str) = ("nara_online", "1 if the Nara is ONLINE, else 0");
+const LAST_SEEN: (&str, &str) = ("nara_last_seen", "Unix timestamp when the Nara was last seen");
+const UPTIME: (&str, &str) = ("nara_uptime_seconds", "Uptime reported by the host");
+const BY_VERSION: (&str, &str) = (
+    "nara_peers_by_version",
+    "Known naras by the version they run (empty: not known yet) and their status, this one included, counted over the whole view, past --metrics-max-peers too.",
+);
+const LEFT_OUT: (&str, &str) = (
+    "nara_peers_left_out",
+    "Known naras this page gives no series of their own, past --metrics-max-peers (MISSING, then OFFLINE naras are kept first).",
+);
+const OBSERVER_CONNECTED: (&str, &str) = (
+    "nara_peers_observer_connected",
+    "1 while the nara answering is connected to the plaza's broker; at 0 its view goes stale, and every other nara turns MISSING in it after --plaza-missing-after.",
+);
+
+/// The page as scrapers share it.
+pub(crate) struct PeerMetrics {
+    /// The most naras given series of their own (`--metrics-max-peers`).
+    max_peers: usize,
+    /// The last page written, which scrapers share until it goes stale; a scraper that
+    /// finds it stale writes the next one while the others wait to share it.
+    last: Mutex<Option<Page>>,
+}
+
+/// A page written after change `after_change` of the view, from a snapshot taken at
+/// `taken`.
+struct Page {
+    after_change: u64,
+    taken: Instant,
+    text: Bytes,
+}
+
+impl Page {
+    /// As `/api/peers` shares its list: while no change was announced and for
+    /// `FRESH_FOR` (`last_seen` moves without one), or for `CHURN_SHARE` whatever was.
+    fn fresh(&self, announced: u64) -> bool {
+        let age = self.taken.elapsed();
+        age < CHURN_SHARE || (self.after_change == announced && age < FRESH_FOR)
+    }
+}
+
+impl PeerMetrics {
+    /// No page written yet; at most `max_peers` naras get series of their own.
+    pub(crate) fn new(max_peers: usize) -> PeerMetrics {
+        PeerMetrics {
+            max_peers,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The page for `plaza` now: the shared one while it is fresh, else a new one.
+    pub(crate) fn page(&self, plaza: &Plaza) -> Bytes {
+        // A panic while writing a page leaves at worst the last page: keep serving.
+        let mut last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(page) = last.as_ref().filter(|p| p.fresh(plaza.changes_announced())) {
+            return page.text.clone();
+        }
+        let taken = Instant::now();
+        let (after_change, peers) = plaza.snapshot();
+        let capacity = last.as_ref().map_or(0, |p| p.text.len());
+        let text = Bytes::from(render(&peers, self.max_peers, plaza.is_connected(), capacity));
+        *last = Some(Page {
+            after_change,
+            taken,
+            text: text.clone(),
+        });
+        text
+    }
+}
+
+/// The order in which naras keep their series when there is room for only some: the
+/// naras an alert is about first, and last those that only said hey_there, which costs
+/// nothing to send.
+fn rank(peer: &Peer) -> usize {
+    match peer.status {
+        Status::Missing => 0,
+        Status::Offline => 1,
+        Status::Online if !peer.version.is_empty() => 2,
+        Status::Online => 3,
+    }
+}
+
+const RANKS: usize = 4;
+
+/// The status as the page's labels (and `/api/peers`) spell it.
+fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Online => "ONLINE",
+        Status::Offline => "OFFLINE",
+        Status::Missing => "MISSING",
+    }
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The naras of `peers` (by name, as a snapshot lists them) that get series of their
+/// own, at most `max`: by [`rank`], then by name, so a nara's place does not change
+/// from one scrape to the next while the view does not.
+fn kept(peers: &[Peer], max: usize) -> Vec<&Peer> {
+    let mut per_rank = [0; RANKS];
+    for peer in peers {
+        per_rank[rank(peer)] += 1;
+    }
+    let mut room = max;
+    let mut places = [0; RANKS];
+    for (place, count) in places.iter_mut().zip(per_rank) {
+        *place = count.min(room);
+        room -= *place;
+    }
+    peers
+        .iter()
+        .filter(|peer| {
+            let place = &mut places[rank(peer)];
+            let keep = *place > 0;
+            *place = place.saturating_sub(1);
+            keep
+        })
+        .collect()
+}
+
+/// The page for `peers`, a snapshot of the view sorted by name, with at most `max`
+/// naras given series of their own; `connected`: whether this nara hears the plaza.
+/// `capacity` is a guess of the size (the last page's).
+fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u8> {
+    let kept = kept(peers, max);
+    let mut page = TextPage::with_capacity(capacity);
+    page.gauge(INFO.0, INFO.1);
+    for peer in &kept {
+        let labels = [
+            ("name", peer.name.as_str()),
+            ("version", peer.version.as_str()),
+            ("revision", peer.revision.as_str()),
+            ("status", status_label(peer.status)),
+        ];
+        page.sample(INFO.0, &labels, 1);
+    }
+    page.gauge(ONLINE.0, ONLINE.1);
+    for peer in &kept {
+        page.sample(
+            ONLINE.0,
+            &[("name", &peer.name)],
+            u8::from(peer.status == Status::Online),
+        );
+    }
+    // As the Go nara, a time or an uptime not known yet is left out rather than 0.
+    page.gauge(LAST_SEEN.0, LAST_SEEN.1);
+    for peer in &kept {
+        let seen = unix_seconds(peer.last_seen);
+        if seen > 0 {
+            page.sample(LAST_SEEN.0, &[("name", &peer.name)], seen);
+        }
+    }
+    page.gauge(UPTIME.0, UPTIME.1);
+    for peer in kept.iter().filter(|p| p.uptime_s > 0) {
+        page.sample(UPTIME.0, &[("name", &peer.name)], peer.uptime_s);
+    }
+    let mut by_version: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for peer in peers {
+        *by_version
+            .entry((peer.version.as_str(), status_label(peer.status)))
+            .or_default() += 1;
+    }
+    page.gauge(BY_VERSION.0, BY_VERSION.1);
+    for ((version, status), count) in by_version {
+        page.sample(BY_VERSION.0, &[("version", version), ("status", status)], count);
+    }
+    page.gauge(LEFT_OUT.0, LEFT_OUT.1);
+    page.sample(LEFT_OUT.0, &[], peers.len() - kept.len());
+    page.gauge(OBSERVER_CONNECTED.0, OBSERVER_CONNECTED.1);
+    page.sample(OBSERVER_CONNECTED.0, &[], u8::from(connected));
+    page.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn peer(name: &str, status: Status, version: &str) -> Peer {
+        let seen = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        Peer {
+            name: name.into(),
+            id: String::new(),
+            public_key: "key".into(),
+            status,
+            version: version.into(),
+            revision: String::new(),
+            public_url: None,
+            version_history: Vec::new(),
+            uptime_s: if version.is_empty() { 0 } else { 3600 },
+            first_seen: seen,
+            last_seen: seen,
+            is_self: false,
+        }
+    }
+
+    fn page(peers: &[Peer], max: usize) -> String {
+        String::from_utf8(render(peers, max, true, 0)).unwrap()
+    }
+
+    /// The names given series of their own, in the page's order.
+    fn exported(page: &str) -> Vec<&str> {
+        page.lines()
+            .filter_map(|l| l.strip_prefix("nara_online{name=\""))
+            .filter_map(|l| l.split('"').next())
+            .collect()
+    }
+
+    #[test]
+    fn each_nara_has_its_series_and_each_version_its_count() {
+        let peers = [
+            peer("a", Status::Online, "1.0.0"),
+            peer("b", Status::Missing, "0.9.0"),
+            peer("c", Status::Online, ""),
+        ];
+        let text = page(&peers, 10);
+        for line in [
+            r#"nara_peer_info{name="a",version="1.0.0",revision="",status="ONLINE"} 1"#,
+            r#"nara_peer_info{name="b",version="0.9.0",revision="",status="MISSING"} 1"#,
+            r#"nara_online{name="a"} 1"#,
+            r#"nara_online{name="b"} 0"#,
+            r#"nara_last_seen{name="c"} 1765000000"#,
+            r#"nara_uptime_seconds{name="a"} 3600"#,
+            r#"nara_peers_by_version{version="",status="ONLINE"} 1"#,
+            r#"nara_peers_by_version{version="0.9.0",status="MISSING"} 1"#,
+            r#"nara_peers_by_version{version="1.0.0",status="ONLINE"} 1"#,
+            "nara_peers_left_out 0",
+            "nara_peers_observer_connected 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} is missing:\n{text}");
+        }
+        assert!(
+            !text.contains(r#"nara_uptime_seconds{name="c"}"#),
+            "an uptime not known yet is left out, as the Go nara does:\n{text}"
+        );
+    }
+
+    #[test]
+    fn past_the_bound_missing_then_offline_naras_are_kept_and_the_rest_counted() {
+        let peers = [
+            peer("a-online", Status::Online, "1.0.0"),
+            peer("b-hello-only", Status::Online, ""),
+            peer("c-offline", Status::Offline, "1.0.0"),
+            peer("d-missing", Status::Missing, "1.0.0"),
+            peer("e-online", Status::Online, "1.0.0"),
+            peer("f-missing", Status::Missing, "0.9.0"),
+        ];
+        let kept_at = |max| {
+            let text = page(&peers, max);
+            let left_out = format!("nara_peers_left_out {}", peers.len() - max.min(peers.len()));
+            assert!(text.lines().any(|l| l == left_out), "{left_out}:\n{text}");
+            // The counts cover the whole view, whatever the bound.
+            assert!(
+                text.contains(r#"nara_peers_by_version{version="1.0.0",status="ONLINE"} 2"#),
+                "{text}"
+            );
+            exported(&text).into_iter().map(String::from).collect::<Vec<_>>()
+        };
+        assert_eq!(kept_at(0), Vec::<String>::new());
+        assert_eq!(kept_at(1), ["d-missing"]);
+        assert_eq!(kept_at(2), ["d-missing", "f-missing"]);
+        assert_eq!(kept_at(3), ["c-offline", "d-missing", "f-missing"]);
+        assert_eq!(kept_at(4), ["a-online", "c-offline", "d-missing", "f-missing"]);
+        assert_eq!(
+            kept_at(5),
+            ["a-online", "c-offline", "d-missing", "e-online", "f-missing"],
+            "a nara known only by its hey_there is the last kept"
+        );
+        assert_eq!(kept_at(6).len(), 6);
+        assert_eq!(kept_at(100).len(), 6);
+    }
+
+    #[test]
+    fn a_shared_page_is_kept_until_the_view_changes_or_it_ages() {
+        let page = Page {
+            after_change: 3,
+            taken: Instant::now(),
+            text: Bytes::new(),
+        };
+        assert!(page.fresh(3));
+        assert!(page.fresh(4), "shared for a moment although the view changed");
+        let older = Page {
+            taken: Instant::now() - CHURN_SHARE,
+            ..page
+        };
+        assert!(older.fresh(3), "no change: still fresh");
+        assert!(!older.fresh(4), "a change makes it stale");
+        let old = Page {
+            taken: Instant::now() - FRESH_FOR,
+            ..older
+        };
+        assert!(!old.fresh(3), "last_seen moved meanwhile");
+    }
+}
