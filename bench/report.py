@@ -72,6 +72,7 @@ def main():
         ("plaza newspapers verified per second (one core)", plaza["newspaper_verify_per_s"], "msg/s", ">=", 20000),
         ("resident memory with 10,000 naras in view", mib(plaza["rss_kib_with_view"]), "MiB", "<=", 64),
         ("/api/peers at 10,000 naras (median)", plaza["peers_ms_median"], "ms", "<=", 25),
+        ("/api/peers/{name} at 10,000 naras (median of 2,000 lookups)", plaza["lookup_ms_median"], "ms", "<=", 1),
         *streams.targets(other.get("streams", [])),
         *peer_metrics.targets(other.get("peer_metrics")),
         *fleet_report.targets(other.get("fleet")),
@@ -129,6 +130,9 @@ def main():
     lines += [
         "",
         f"Plaza receive path in-process (decode, verify, apply to the view): {plaza['receive_per_s']:,.0f} messages/s.",
+        f"At 10,000 naras, one nara by name (`/api/peers/{{name}}`, 2,000 lookups): {plaza['lookup_ms_median']:.4f} ms "
+        f"median, {plaza['lookup_ms_p99']:.4f} ms p99; a filtered list of all of them (`/api/peers?status=ONLINE`, "
+        f"built for its request): {plaza['filtered_all_ms_median']:.2f} ms median.",
         f"Through mosquitto (publisher and broker on core 1, nara on core 0): {broker['arrived']:,} of "
         f"{broker['sent']:,} signed messages accepted in {broker['seconds']:.2f} s, {broker['per_s']:,.0f} messages/s.",
         "",

@@ -1,7 +1,8 @@
 //! Plaza figures for `make bench`, printed as one JSON object:
 //! signed messages verified per second (in-process, one core: hey_there events and
 //! newspapers, in the Go nara's formats), resident memory with
-//! 10,000 naras in the view, and `/api/peers` latency at 10,000.
+//! 10,000 naras in the view, and at 10,000 the latency of `/api/peers`, of one nara
+//! looked up by name (`/api/peers/{name}`) and of a filtered list of all of them.
 //!
 //! Run: cargo run --release --example plaza_bench
 
@@ -127,13 +128,55 @@ fn main() {
         })
         .collect();
     times.sort_by(f64::total_cmp);
+    let lookup = lookup_ms(&app, NARAS);
+    let filtered = handled_ms(&app, "/api/peers?status=ONLINE", 20);
 
     println!(
         "{{\"naras\":{NARAS},\"verify_per_s\":{verify_per_s:.0},\"newspaper_verify_per_s\":{newspaper_verify_per_s:.0},\
          \"receive_per_s\":{receive_per_s:.0},\
          \"rss_kib_before_view\":{rss_before},\"rss_kib_with_view\":{rss_after},\
-         \"peers_ms_median\":{:.2},\"peers_ms_p99\":{:.2}}}",
+         \"peers_ms_median\":{:.2},\"peers_ms_p99\":{:.2},\
+         \"lookup_ms_median\":{:.4},\"lookup_ms_p99\":{:.4},\"filtered_all_ms_median\":{:.2}}}",
         times[times.len() / 2],
-        times[times.len() * 99 / 100]
+        times[times.len() * 99 / 100],
+        lookup[lookup.len() / 2],
+        lookup[lookup.len() * 99 / 100],
+        filtered[filtered.len() / 2],
     );
+}
+
+/// `GET /api/peers/{name}` through the real handler, for 2,000 of the `naras` in view
+/// (a lookup is never shared, so each one is the whole cost): milliseconds, sorted.
+fn lookup_ms(app: &App, naras: usize) -> Vec<f64> {
+    let mut times: Vec<f64> = (0..2_000)
+        .map(|i| {
+            let request = http::Request::get(format!("/api/peers/nara-{:05}", (i * 7919) % naras))
+                .body(())
+                .expect("a GET request builds");
+            let started = Instant::now();
+            let response = app.handle(&request);
+            let elapsed = started.elapsed();
+            assert!(response.status().is_success());
+            elapsed.as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+/// `path` through the real handler `runs` times, each answer dropped before the next
+/// (a filtered list is built for its request): milliseconds, sorted.
+fn handled_ms(app: &App, path: &str, runs: usize) -> Vec<f64> {
+    let request = http::Request::get(path).body(()).expect("a GET request builds");
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let response = app.handle(&request);
+            let elapsed = started.elapsed();
+            assert!(response.status().is_success());
+            elapsed.as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times
 }

@@ -4,7 +4,10 @@
 use super::config::{HttpConfig, StreamLimits};
 use super::connection::Connection;
 use super::events::{self, Streams};
+use super::filtered::FilteredLists;
+use super::go_json::{self, GoLists};
 use super::peer_metrics::PeerMetrics;
+use super::peers::{self, Answer};
 use super::rollout::{self, RolloutCache};
 use super::seats::Refused;
 use super::status::StatusReport;
@@ -42,6 +45,10 @@ pub struct App {
     pub plaza: Arc<Plaza>,
     /// The open `/api/events` streams and their bounds.
     pub(crate) streams: Arc<Streams>,
+    /// The filtered peer lists held for their clients, and their bounds.
+    pub(crate) filtered: FilteredLists,
+    /// The Go nara's fleet-wide routes, each serialized once and shared.
+    pub(crate) go_lists: GoLists,
     /// `/metrics/peers`, shared by its scrapers.
     peer_metrics: PeerMetrics,
     /// The fleet as `/api/rollout` last read it.
@@ -57,6 +64,12 @@ enum Target {
     PeerMetrics,
     Peers,
     Rollout,
+    /// One nara, by the name as the path wrote it.
+    Peer(String),
+    /// The Go nara's `/api.json`, `/narae.json` and `/status/{name}.json`.
+    GoApi,
+    GoNarae,
+    GoStatus(String),
     Events,
     DocsRedirect,
     /// An embedded file, with the status to send it with (the book's 404 page is 404).
@@ -81,6 +94,8 @@ impl App {
             metrics,
             plaza,
             streams,
+            filtered: FilteredLists::new(),
+            go_lists: GoLists::default(),
             peer_metrics: PeerMetrics::new(config.metrics_max_peers),
             rollout: RolloutCache::default(),
         }
@@ -122,12 +137,23 @@ impl App {
                 let report = StatusReport::new(&self.plaza, self.metrics.started());
                 json(StatusCode::OK, serde_json::to_vec(&report).expect("status serializes"))
             }
-            // One serialized list, shared by every reader (see plaza::serialized).
-            Target::Peers => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
             Target::Rollout => match rollout::answer(&self.rollout, &self.plaza, req.uri().query()) {
                 Ok(body) => json(StatusCode::OK, body),
                 Err(error) => bad_query(&error),
             },
+            // One serialized list, shared by every reader (see plaza::serialized); a
+            // filtered one is built for its request, within bounds (see http::filtered).
+            Target::Peers => match req.uri().query() {
+                None | Some("") => respond(StatusCode::OK, JSON, NO_STORE, self.plaza.peers_json()),
+                Some(query) => {
+                    let hangup = req.extensions().get::<Connection>().map(|c| c.hangup.clone());
+                    json_answer(peers::filtered(&self.plaza, &self.filtered, query, hangup))
+                }
+            },
+            Target::Peer(name) => json_answer(peers::one(&self.plaza, &name)),
+            Target::GoApi => json_answer(go_json::api(&self.plaza, &self.go_lists)),
+            Target::GoNarae => json_answer(go_json::narae(&self.plaza, &self.go_lists)),
+            Target::GoStatus(name) => json_answer(go_json::status(&self.plaza, &name)),
             Target::Events => {
                 let connection = req.extensions().get::<Connection>();
                 // A request served without the accept loop (in-process tests) has no peer.
@@ -211,7 +237,14 @@ fn resolve<B>(req: &Request<B>) -> (&'static str, Target) {
         "/api/peers" => ("peers", Target::Peers),
         "/api/rollout" => ("rollout", Target::Rollout),
         "/api/events" => ("events", Target::Events),
+        "/api.json" => ("go_json", Target::GoApi),
+        "/narae.json" => ("go_json", Target::GoNarae),
         "/docs" => ("docs", Target::DocsRedirect),
+        _ if path.starts_with("/api/peers/") => ("peer", Target::Peer(path["/api/peers/".len()..].to_string())),
+        _ if go_json::status_name(path).is_some() => (
+            "go_json",
+            Target::GoStatus(go_json::status_name(path).unwrap_or_default().to_string()),
+        ),
         _ if path == "/api" || path.starts_with("/api/") => ("not_found", Target::NotFound),
         _ => match path.strip_prefix("/docs/") {
             Some(page) => resolve_docs(page),
@@ -329,6 +362,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 
 fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     respond(status, JSON, NO_STORE, body.into())
+}
+
+fn json_answer(answer: Answer) -> Response<Body> {
+    let mut response = respond(answer.status, JSON, NO_STORE, answer.body);
+    if let Some(seconds) = answer.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn not_found(path: &str) -> Response<Body> {

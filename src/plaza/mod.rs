@@ -219,6 +219,18 @@ impl Plaza {
         self.view.peers_json()
     }
 
+    /// The nara named `name`, if this one knows it.
+    pub(crate) fn peer(&self, name: &str) -> Option<Peer> {
+        self.view().peer(name).cloned()
+    }
+
+    /// The naras `keep` keeps, by name; only those are copied out of the view.
+    pub(crate) fn peers_where(&self, keep: impl Fn(&Peer) -> bool) -> Vec<Peer> {
+        let mut peers: Vec<Peer> = self.view().peers().filter(|p| keep(p)).cloned().collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        peers
+    }
+
     /// Every known nara as `{"peers":[…]}` and a receiver for every change after it,
     /// taken together so that nothing falls between them. The JSON is the shared
     /// buffer when no change was announced since it was taken. A fresh one is

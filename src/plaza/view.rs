@@ -546,6 +546,16 @@ impl View {
     pub(crate) fn status_of(&self, name: &str) -> Option<Status> {
         self.peers.get(name).map(|p| p.status)
     }
+
+    /// `name`, if it is in the view: one lookup, whatever the view's size.
+    pub(crate) fn peer(&self, name: &str) -> Option<&Peer> {
+        self.peers.get(name)
+    }
+
+    /// Every known nara, in no order, for a reader that keeps only some of them.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.values()
+    }
 }
 
 #[cfg(test)]

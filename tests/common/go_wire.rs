@@ -195,3 +195,118 @@ pub async fn raw_client(
     }
     (client, received)
 }
+
+/// The keys of the Go nara's `Status` (its `NaraStatus`), in the order Go declares and
+/// writes them: what `/status/{name}.json` answers.
+pub const GO_STATUS_KEYS: &[&str] = &[
+    "LicensePlate",
+    "Flair",
+    "HostStats",
+    "Chattiness",
+    "Buzz",
+    "Observations",
+    "Trend",
+    "TrendEmoji",
+    "Personality",
+    "Aura",
+    "Version",
+    "PublicUrl",
+    "PublicKey",
+    "ID",
+    "MeshEnabled",
+    "MeshIP",
+    "coordinates",
+    "transport_mode",
+    "event_store_total",
+    "event_store_by_service",
+    "event_store_critical",
+    "memory_mode",
+    "memory_budget_mb",
+    "memory_max_events",
+    "stash_stored",
+    "stash_bytes",
+    "stash_confidants",
+];
+
+/// What an item of the Go nara's `/api.json` adds to its `Status`: the observer's view.
+pub const GO_API_OBSERVER_KEYS: &[&str] = &["Name", "Online", "LastSeen", "LastRestart", "StartTime", "Restarts"];
+
+/// The keys of an item of the Go nara's `/narae.json` (flat; no `Version`).
+pub const GO_NARAE_KEYS: &[&str] = &[
+    "Name",
+    "ID",
+    "PublicUrl",
+    "Flair",
+    "LicensePlate",
+    "Buzz",
+    "Chattiness",
+    "LastSeen",
+    "LastRestart",
+    "Online",
+    "StartTime",
+    "Restarts",
+    "Uptime",
+    "Trend",
+    "TrendEmoji",
+    "Aura",
+    "AuraSecondary",
+    "Sociability",
+    "Chill",
+    "Agreeableness",
+    "MemoryMode",
+    "MemoryBudgetMB",
+    "MemoryMaxEvents",
+    "HostStats",
+    "event_store_total",
+    "event_store_by_service",
+    "event_store_critical",
+    "Clout",
+];
+
+/// The keys of the Go nara's `HostStats`, all nine always written by Go.
+pub const GO_HOST_STATS_KEYS: &[&str] = &[
+    "Uptime",
+    "LoadAvg",
+    "MemAllocMB",
+    "MemSysMB",
+    "MemHeapMB",
+    "MemStackMB",
+    "NumGoroutines",
+    "NumGC",
+    "ProcCPUPercent",
+];
+
+/// The keys of a JSON object as written, in order (serde_json's `Value` would sort
+/// them): for checking that a route writes the Go nara's order.
+pub fn keys_in_order(object: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(object).into_iter::<OrderedKeys>();
+    if let Some(Ok(OrderedKeys(found))) = stream.next() {
+        keys = found;
+    }
+    keys
+}
+
+/// The top-level keys of one object, in the order they came.
+struct OrderedKeys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for OrderedKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OrderedKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(OrderedKeys(keys))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}

@@ -270,6 +270,229 @@ async fn metrics_count_requests_by_route_and_status() {
     }
 }
 
+/// GET `path` and parse its JSON, whatever its status.
+async fn json_of(server: &InProcess, path: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
+    let response = get(server, path, &[]).await;
+    let (status, headers) = (response.status(), response.headers().clone());
+    assert_eq!(header(&headers, header::CONTENT_TYPE), "application/json", "{path}");
+    let body = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{path} answered no JSON: {e}"));
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn one_nara_is_looked_up_by_name_as_the_list_shows_it() {
+    let server = InProcess::start().await;
+    let list = server.get_json("/api/peers").await;
+    let (status, _, one) = json_of(&server, "/api/peers/test-nara").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one, list["peers"][0], "the same object as in /api/peers");
+    assert_eq!(one["self"], true);
+}
+
+#[tokio::test]
+async fn an_unknown_nara_is_a_json_404_naming_it_and_a_bad_name_a_400_saying_why() {
+    let server = InProcess::start().await;
+    let (status, _, body) = json_of(&server, "/api/peers/garage").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "no nara named \"garage\" is known to this nara");
+    assert_eq!(body["name"], "garage");
+    for (path, says) in [
+        (
+            "/api/peers/a%20b",
+            "\"a b\" is not a nara name: expected 1 to 64 letters, digits",
+        ),
+        ("/api/peers/a/b", "\"a/b\" is not a nara name"),
+        ("/api/peers/", "/api/peers/NAME: the name is missing"),
+    ] {
+        let (status, _, body) = json_of(&server, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with(says), "{path}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn the_list_filters_by_status_and_version_and_names_a_bad_parameter() {
+    let server = InProcess::start().await;
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body["peers"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for (query, expected) in [
+        ("status=online", vec!["test-nara"]),
+        ("status=MISSING,OFFLINE", vec![]),
+        ("status=MISSING&status=ONLINE", vec!["test-nara"]),
+        (&format!("version={}", nara::VERSION), vec!["test-nara"]),
+        ("version=9.9.9", vec![]),
+        (
+            &format!("status=ONLINE&version=0.0.1,{}", nara::VERSION),
+            vec!["test-nara"],
+        ),
+    ] {
+        let (status, headers, body) = json_of(&server, &format!("/api/peers?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        assert_eq!(header(&headers, header::CACHE_CONTROL), "no-store");
+        assert_eq!(names(&body), expected, "{query}");
+    }
+    for (query, says) in [
+        (
+            "state=ONLINE",
+            "unknown parameter \"state\": /api/peers takes status and version",
+        ),
+        (
+            "status=sleepy",
+            "status=\"sleepy\" is not a status: expected ONLINE, OFFLINE or MISSING",
+        ),
+        ("version=", "version= names no version"),
+    ] {
+        let (status, _, body) = json_of(&server, &format!("/api/peers?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with(says), "{query}: {error}");
+    }
+}
+
+/// The items of a Go fleet route's `naras`, each as the text it was written as.
+fn go_items(body: &str) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Fleet<'a> {
+        #[serde(borrow)]
+        naras: Vec<&'a serde_json::value::RawValue>,
+    }
+    let fleet: Fleet<'_> = serde_json::from_str(body).expect("{\"naras\":[…],…}");
+    fleet.naras.iter().map(|item| item.get().to_string()).collect()
+}
+
+/// Whether `keys` are in byte order, as Go writes a map.
+fn byte_ordered(keys: &[String]) -> bool {
+    keys.windows(2).all(|pair| pair[0].as_bytes() < pair[1].as_bytes())
+}
+
+#[tokio::test]
+async fn the_go_naras_fleet_routes_carry_its_keys_and_list_this_nara_last() {
+    use crate::common::go_wire::{
+        GO_API_OBSERVER_KEYS, GO_HOST_STATS_KEYS, GO_NARAE_KEYS, GO_STATUS_KEYS, keys_in_order,
+    };
+    let server = InProcess::start().await;
+    let own: serde_json::Value = server.get_json("/api/peers/test-nara").await;
+
+    let api = get(&server, "/api.json", &[]).await;
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(header(api.headers(), header::CONTENT_TYPE), "application/json");
+    let text = api.text().await.unwrap();
+    assert!(text.ends_with("}\n"), "Go's encoder ends with a newline");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(keys_in_order(&text), ["naras", "server"]);
+    assert_eq!(body["server"], "test-nara");
+    let items = go_items(&text);
+    assert_eq!(items.len(), 1);
+    let keys = keys_in_order(&items[0]);
+    assert_eq!(
+        keys,
+        [
+            "HostStats",
+            "ID",
+            "LastSeen",
+            "Name",
+            "Online",
+            "PublicKey",
+            "PublicUrl",
+            "Version"
+        ]
+    );
+    assert!(byte_ordered(&keys));
+    assert!(
+        keys.iter()
+            .all(|k| GO_STATUS_KEYS.contains(&k.as_str()) || GO_API_OBSERVER_KEYS.contains(&k.as_str())),
+        "every key is one of the Go nara's: {keys:?}"
+    );
+    let item = &body["naras"][0];
+    assert_eq!(item["Name"], "test-nara");
+    assert_eq!(item["ID"], own["id"]);
+    assert_eq!(item["PublicKey"], own["public_key"]);
+    assert_eq!(item["Version"], nara::VERSION);
+    assert_eq!(item["Online"], "ONLINE");
+    assert_eq!(item["PublicUrl"], "");
+    assert!(
+        item["LastSeen"].as_u64().is_some_and(|s| s > 1_700_000_000),
+        "Unix seconds"
+    );
+    let host_stats = keys_in_order(&item["HostStats"].to_string());
+    assert_eq!(
+        host_stats,
+        ["Uptime"],
+        "of the Go nara's {GO_HOST_STATS_KEYS:?}, nara knows one"
+    );
+    assert!(host_stats.iter().all(|k| GO_HOST_STATS_KEYS.contains(&k.as_str())));
+
+    let narae = server.get_text("/narae.json").await;
+    let items = go_items(&narae);
+    let keys = keys_in_order(&items[0]);
+    assert_eq!(
+        keys,
+        ["HostStats", "ID", "LastSeen", "Name", "Online", "PublicUrl", "Uptime"]
+    );
+    assert!(byte_ordered(&keys));
+    assert!(keys.iter().all(|k| GO_NARAE_KEYS.contains(&k.as_str())), "{keys:?}");
+    let item: serde_json::Value = serde_json::from_str(&items[0]).unwrap();
+    assert_eq!(item["Uptime"], item["HostStats"]["Uptime"]);
+    assert!(
+        item.get("Version").is_none(),
+        "the Go nara's /narae.json has no Version"
+    );
+}
+
+#[tokio::test]
+async fn a_go_status_route_for_this_nara_or_an_unknown_one_is_a_404_and_a_bad_name_a_400() {
+    let server = InProcess::start().await;
+    let (status, _, body) = json_of(&server, "/status/test-nara.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("is this nara") && error.contains("/api/status"),
+        "{error}"
+    );
+    let (status, _, body) = json_of(&server, "/status/garage.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["name"], "garage");
+    let (status, _, _) = json_of(&server, "/status/a%2Fb.json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn lookups_filters_and_go_routes_answer_head_refuse_post_and_are_counted_by_route() {
+    let server = InProcess::start().await;
+    for path in [
+        "/api/peers/test-nara",
+        "/api/peers?status=ONLINE",
+        "/api.json",
+        "/narae.json",
+    ] {
+        let head = client().head(server.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+        let post = client().post(server.url(path)).send().await.unwrap();
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+    get(&server, "/status/garage.json", &[]).await;
+    let text = server.get_text("/metrics").await;
+    for series in [
+        r#"nara_http_requests_total{route="peer",status="200"} 1"#,
+        r#"nara_http_requests_total{route="peers",status="200"} 1"#,
+        r#"nara_http_requests_total{route="go_json",status="200"} 2"#,
+        r#"nara_http_requests_total{route="go_json",status="404"} 1"#,
+    ] {
+        assert!(text.contains(series), "{series} in:\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn the_fleet_page_answers_in_the_text_format_with_this_nara_on_it() {
     let server = InProcess::start().await;

@@ -1,8 +1,9 @@
 //! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback)
 //! and what their logs say of it, over TLS and with credentials, a broker that will not
 //! have us or drops our newspapers, first contact, the fleet's series as naras come and
-//! go, twins sharing a soul, an attacker after a nara's session, and the Go nara's
-//! identities and presence messages both ways.
+//! go, what the lookups, filters and Go JSON routes say of a fleet, twins sharing a
+//! soul, an attacker after a nara's session, and the Go nara's identities and presence
+//! messages both ways.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,6 +11,7 @@ mod common;
 mod broker_trouble;
 mod first_contact;
 mod fleet_metrics;
+mod fleet_routes;
 mod go_identity;
 mod go_plaza;
 mod journal;

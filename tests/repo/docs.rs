@@ -1,7 +1,8 @@
 //! The book and `--help` must keep up with the code: the settings' declarations, the
 //! command line's help and the configuration chapter name the same flags, variables,
 //! file keys and defaults, the module chapters name every module option, and the
-//! architecture chapter's tree names every file under `src/`.
+//! architecture chapter's tree names every file under `src/`, and the "Coming from Go"
+//! chapter says which of the Go nara's keys each of its JSON routes carries.
 
 use crate::common::free_port;
 use crate::common::repo_files::{console_block, repo_file};
@@ -355,4 +356,86 @@ fn the_two_naras_demo_runs_as_written() {
     }
     let _ = shell.wait();
     assert!(met, "`{check}` never showed alpha and beta ONLINE; last answer: {last}");
+}
+
+/// The backticked words of a table cell.
+fn code_spans(cell: &str) -> Vec<String> {
+    cell.split('`').skip(1).step_by(2).map(String::from).collect()
+}
+
+/// The keys of the first item of a Go fleet route, as a lone nara answers it.
+async fn go_item_keys(path: &str) -> BTreeSet<String> {
+    use http_body_util::BodyExt;
+    let health = std::sync::Arc::new(nara::Health::new());
+    let app = nara::testing::app("chapter", health);
+    let request = http::Request::get(path).body(()).expect("a request");
+    let body = app
+        .handle(&request)
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let fleet: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    fleet["naras"][0]
+        .as_object()
+        .expect("an item")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_coming_from_go_chapter_says_what_each_go_route_carries_and_leaves_out() {
+    use crate::common::go_wire::{GO_API_OBSERVER_KEYS, GO_HOST_STATS_KEYS, GO_NARAE_KEYS, GO_STATUS_KEYS};
+    let chapter = repo_file("docs/src/coming-from-go.md");
+    let api_keys: BTreeSet<&str> = GO_STATUS_KEYS.iter().chain(GO_API_OBSERVER_KEYS).copied().collect();
+    let narae_keys: BTreeSet<&str> = GO_NARAE_KEYS.iter().copied().collect();
+    for (route, go_keys) in [("/api.json", api_keys), ("/narae.json", narae_keys)] {
+        let row = chapter
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{route}` |")))
+            .unwrap_or_else(|| panic!("the chapter has no row for {route}"));
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let keys_of = |cell: &str| -> BTreeSet<String> {
+            code_spans(cell)
+                .iter()
+                .flat_map(|span| match span.strip_suffix('*') {
+                    // `event_store_*` names every key with that prefix.
+                    Some(prefix) => go_keys
+                        .iter()
+                        .filter(|k| k.starts_with(prefix))
+                        .map(|k| k.to_string())
+                        .collect(),
+                    None => go_keys
+                        .contains(span.as_str())
+                        .then(|| span.clone())
+                        .into_iter()
+                        .collect::<Vec<_>>(),
+                })
+                .collect()
+        };
+        let carries = keys_of(cells[1]);
+        // A row names HostStats among what it leaves out for its other keys.
+        let leaves_out: BTreeSet<String> = keys_of(cells[2]).into_iter().filter(|k| k != "HostStats").collect();
+        if route == "/api.json" {
+            let spans = code_spans(cells[2]);
+            let other_stats: Vec<&&str> = GO_HOST_STATS_KEYS.iter().filter(|k| **k != "Uptime").collect();
+            assert!(
+                other_stats.iter().all(|k| spans.iter().any(|s| s == **k)),
+                "{route}: the chapter names the HostStats keys left out, {other_stats:?}"
+            );
+        }
+        assert_eq!(
+            carries,
+            go_item_keys(route).await,
+            "{route}: the chapter's Carries, against the code"
+        );
+        assert!(
+            carries.is_disjoint(&leaves_out),
+            "{route}: {carries:?} and {leaves_out:?}"
+        );
+        let named: BTreeSet<&str> = carries.iter().chain(&leaves_out).map(String::as_str).collect();
+        assert_eq!(named, go_keys, "{route}: every Go key is carried or left out");
+    }
 }

@@ -104,6 +104,76 @@ test("a rollout shows live: who is behind, then the handover, then the version c
   await page.close();
 });
 
+test("a shared link opens the network filtered, a reload keeps it, and back and forward step through it", async () => {
+  const broker = await startBroker();
+  const plaza = (name) =>
+    startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
+  const home = await plaza("home");
+  const version = (await status(home.url)).version;
+  const kitchen = await plaza("kitchen");
+  const garage = await plaza("garage");
+  const seenAs = async (name, wanted) => {
+    for (let tries = 0; tries < 200; tries++) {
+      const peer = await (await fetch(`${home.url}/api/peers/${name}`)).json();
+      if (peer.status === wanted && peer.version) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`${name} never ${wanted} in home's view`);
+  };
+  await seenAs("kitchen", "ONLINE");
+  await seenAs("garage", "ONLINE");
+  assert.equal(await stop(garage.child), 0);
+  await seenAs("garage", "OFFLINE");
+
+  const { page, errors } = await openPage({ viewport: { width: 1100, height: 760 } });
+  const rows = async () => page.locator("tr[data-peer]").evaluateAll((trs) => trs.map((tr) => tr.dataset.peer));
+  await page.goto(`${home.url}/?status=offline`);
+  await page.locator('tr[data-peer="garage"]').waitFor();
+  assert.deepEqual(await rows(), ["garage"], "the link's filter applies from the first draw");
+  assert.equal(await page.getByTestId("status-filter").inputValue(), "OFFLINE");
+  assert.equal(await page.getByTestId("filter-json").getAttribute("href"), "/api/peers?status=offline");
+  await page.screenshot({ path: `${artifacts}network-filtered.png`, fullPage: true });
+
+  await page.reload();
+  await page.locator('tr[data-peer="garage"]').waitFor();
+  assert.deepEqual(await rows(), ["garage"], "a reload keeps the filter");
+
+  await page.getByTestId("status-filter").selectOption("");
+  await page.locator('tr[data-peer="kitchen"]').waitFor();
+  assert.equal(new URL(page.url()).search, "", "no filter, nothing in the URL");
+  assert.deepEqual(await rows(), ["home", "kitchen", "garage"]);
+  await page.getByTestId("peer-filter").pressSequentially("kit", { delay: 20 });
+  await page.getByTestId("version-filter").selectOption(version);
+  assert.deepEqual(await rows(), ["kitchen"]);
+  assert.equal(new URL(page.url()).search, `?q=kit&version=${version}`);
+
+  await page.goBack();
+  await page.waitForURL((url) => url.search === "?q=kit");
+  assert.deepEqual(await rows(), ["kitchen"]);
+  assert.equal(await page.getByTestId("version-filter").inputValue(), "");
+  await page.goBack();
+  await page.waitForURL((url) => url.search === "");
+  assert.equal(await page.getByTestId("peer-filter").inputValue(), "", "the word typed was one step");
+  await page.goBack();
+  await page.waitForURL((url) => url.search === "?status=offline");
+  assert.deepEqual(await rows(), ["garage"]);
+  await page.goForward();
+  await page.waitForURL((url) => url.search === "");
+  assert.deepEqual(await rows(), ["home", "kitchen", "garage"]);
+
+  // The same link in another tab shows the same naras.
+  const { page: shared, errors: sharedErrors } = await openPage();
+  await shared.goto(`${home.url}/?q=kit&version=${version}`);
+  await shared.locator('tr[data-peer="kitchen"]').waitFor();
+  assert.equal(await shared.locator("tr[data-peer]").count(), 1);
+  assert.equal(await shared.getByTestId("peer-filter").inputValue(), "kit");
+  assert.deepEqual([...errors, ...sharedErrors], []);
+  await page.close();
+  await shared.close();
+  await stop(kitchen.child);
+  await stop(home.child);
+});
+
 test("a soul minted for another name is named on the page, with the name to set", async () => {
   const nara = await startNara(["--name", "k8s-nara-6b7c9d8f5-abcde", "--soul-file", soulFile("k8s-nara")]);
   const { page, errors } = await openPage();

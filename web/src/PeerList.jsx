@@ -1,14 +1,50 @@
 // Every nara this one knows, as a table on wide screens and cards on narrow ones; a
-// filter and pages of 100, so a plaza of 10,000 stays readable and quick.
-import { useState } from "preact/hooks";
+// filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
+// and quick. The filter lives in the page's URL, so a view can be shared and reloaded,
+// and back and forward step through it.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { StatusBadge } from "./StatusBadge.jsx";
 import { formatAgo } from "./format.js";
-import { pageOf } from "./peerview.js";
+import { STATUSES, apiLink, historyStep, readFilter, writeFilter } from "./filterurl.js";
+import { pageOf, versionsOf } from "./peerview.js";
+
+/**
+ * The filter as the URL holds it; `change` records a new one in the history (a word
+ * typed is one step back, not a letter each), and back and forward bring theirs.
+ */
+function useUrlFilter(onStep) {
+  const [filter, setFilter] = useState(() => readFilter(location.search));
+  const typing = useRef(false);
+  useEffect(() => {
+    const stepped = () => {
+      typing.current = false;
+      setFilter(readFilter(location.search));
+      onStep();
+    };
+    addEventListener("popstate", stepped);
+    return () => removeEventListener("popstate", stepped);
+  }, []);
+  const change = (next) => {
+    const decided = historyStep(filter, next, typing.current);
+    typing.current = decided.typing;
+    if (decided.step === "none") return;
+    const url = `${location.pathname}${writeFilter(next, location.search)}${location.hash}`;
+    if (decided.step === "push") history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+    setFilter(next);
+    onStep();
+  };
+  const doneTyping = () => {
+    typing.current = false;
+  };
+  return { filter, change, doneTyping };
+}
 
 export function PeerList({ peers, now }) {
-  const [query, setQuery] = useState("");
   const [page, setPage] = useState(0);
-  const view = pageOf(peers, { query, page });
+  const { filter, change, doneTyping } = useUrlFilter(() => setPage(0));
+  const view = pageOf(peers, { ...filter, page });
+  const versions = versionsOf(peers, filter.version);
   const last = view.first + view.rows.length - 1;
   return (
     <section class="card" aria-labelledby="network-title">
@@ -16,19 +52,52 @@ export function PeerList({ peers, now }) {
         The network <span class="muted">({peers.length.toLocaleString("en")})</span>
       </h2>
       <div class="peer-tools">
-        <label>
-          Find{" "}
-          <input
-            type="search"
-            value={query}
-            placeholder="name, version or status"
-            data-testid="peer-filter"
-            onInput={(e) => {
-              setQuery(e.currentTarget.value);
-              setPage(0);
-            }}
-          />
-        </label>
+        <div class="peer-filters">
+          <label>
+            Status{" "}
+            <select
+              value={filter.status}
+              data-testid="status-filter"
+              onChange={(e) => change({ ...filter, status: e.currentTarget.value })}
+            >
+              <option value="">any</option>
+              {STATUSES.map((status) => (
+                <option key={status} value={status}>
+                  {status}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Version{" "}
+            <select
+              value={filter.version}
+              data-testid="version-filter"
+              onChange={(e) => change({ ...filter, version: e.currentTarget.value })}
+            >
+              <option value="">any</option>
+              {versions.map(({ version, count }) => (
+                <option key={version} value={version}>
+                  {version} ({count.toLocaleString("en")})
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Find{" "}
+            <input
+              type="search"
+              value={filter.query}
+              placeholder="name, version or status"
+              data-testid="peer-filter"
+              onInput={(e) => change({ ...filter, query: e.currentTarget.value })}
+              onBlur={doneTyping}
+            />
+          </label>
+          <a href={apiLink(filter)} data-testid="filter-json" title="These naras from the API (status and version)">
+            JSON
+          </a>
+        </div>
         <nav class="pager" aria-label="Pages of naras" data-testid="pager">
           <button type="button" disabled={view.page === 0} onClick={() => setPage(view.page - 1)}>
             Previous

@@ -1,6 +1,9 @@
 // Which naras the network table shows: this nara first, then by status and name,
-// filtered by what the reader typed, one page at a time (a plaza may hold 10,000).
+// filtered by a status, a version and what the reader typed, one page at a time (a
+// plaza may hold 10,000).
 // Pure functions, unit-tested with `node --test`.
+
+import { compareVersions } from "./rollout.js";
 
 export const PAGE_SIZE = 100;
 
@@ -20,13 +23,18 @@ export function matches(peer, query) {
   );
 }
 
+/** Whether `peer` has `status` and `version` (each when given) and matches `query`. */
+export function keeps(peer, { status = "", version = "", query = "" } = {}) {
+  return (status === "" || peer.status === status) && (version === "" || peer.version === version) && matches(peer, query);
+}
+
 /**
- * One page of the naras that match `query`, sorted: `{ rows, total, page, pages, first }`
- * where `page` is clamped to the pages there are and `first` is the 1-based position of
- * the first row shown.
+ * One page of the naras the filter keeps (a `status`, a `version`, a `query`), sorted:
+ * `{ rows, total, page, pages, first }` where `page` is clamped to the pages there are
+ * and `first` is the 1-based position of the first row shown.
  */
-export function pageOf(peers, { query = "", page = 0, size = PAGE_SIZE } = {}) {
-  const matching = peers.filter((p) => matches(p, query)).sort(byStatusThenName);
+export function pageOf(peers, { status = "", version = "", query = "", page = 0, size = PAGE_SIZE } = {}) {
+  const matching = peers.filter((p) => keeps(p, { status, version, query })).sort(byStatusThenName);
   const pages = Math.max(1, Math.ceil(matching.length / size));
   const current = Math.min(Math.max(0, page), pages - 1);
   const start = current * size;
@@ -37,4 +45,18 @@ export function pageOf(peers, { query = "", page = 0, size = PAGE_SIZE } = {}) {
     pages,
     first: matching.length === 0 ? 0 : start + 1,
   };
+}
+
+/**
+ * The versions the version filter offers: each known version with how many naras run
+ * it, newest first, and `selected` too (with 0) when no nara runs it, so a shared link
+ * to a version that is gone still shows what it filters on.
+ */
+export function versionsOf(peers, selected = "") {
+  const counts = new Map();
+  for (const peer of peers) {
+    if (peer.version) counts.set(peer.version, (counts.get(peer.version) ?? 0) + 1);
+  }
+  if (selected && !counts.has(selected)) counts.set(selected, 0);
+  return [...counts.entries()].map(([version, count]) => ({ version, count })).sort((a, b) => compareVersions(b.version, a.version));
 }
