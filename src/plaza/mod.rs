@@ -21,6 +21,7 @@ pub(crate) mod transport;
 pub mod view;
 mod view_feed;
 pub(crate) mod welcome;
+pub mod will;
 pub mod wire;
 
 use crate::build_info;
@@ -34,7 +35,7 @@ use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
 use serialized::ChangeJson;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
@@ -59,6 +60,9 @@ pub struct Plaza {
 
     // The broker connection, and what the transport should send next.
     connected: AtomicBool,
+    /// Which of this process's connections is the current one (or the next, between
+    /// two): 1, 2, …, as its newspapers and its will say. 0 before the first.
+    conn: AtomicU32,
     /// Why the broker last failed us, until it accepts us again.
     broker_trouble: Mutex<Option<BrokerTrouble>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
@@ -154,6 +158,7 @@ impl Plaza {
                 },
             )),
             connected: AtomicBool::new(false),
+            conn: AtomicU32::new(0),
             identity,
             config,
             metrics,
@@ -281,9 +286,25 @@ impl Plaza {
         }
     }
 
-    /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
+    /// A signed message of `kind` from this nara, ready to publish: (topic, payload). A
+    /// will is never published by nara itself; the one asked for is the current
+    /// connection's.
     pub(crate) fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
         self.signed(kind, false)
+    }
+
+    /// Which of this process's connections is the current one (0 before the first).
+    pub(crate) fn conn(&self) -> u32 {
+        self.conn.load(Ordering::SeqCst)
+    }
+
+    /// The will of this process's connection `conn`, signed now.
+    fn own_will(&self, conn: u32) -> will::OwnWill<'_> {
+        will::OwnWill {
+            boot_id: self.presence.boot_id(),
+            conn,
+            signed_ns: unix_now_ns().unsigned_abs(),
+        }
     }
 
     /// This process's last newspaper before it stops, saying that a twin may take over
@@ -309,12 +330,14 @@ impl Plaza {
                     process_uptime_s,
                     sent_ns: self.presence.sign_newspaper(now_ns),
                     boot_id: self.presence.boot_id(),
+                    conn: self.conn(),
                     started_ns: self.presence.started_ns(),
                     role_pin: self.config.role_pin.as_str(),
                     handover,
                 },
             ),
-            event_kind => {
+            Kind::Will => will::encode(&self.identity, &self.own_will(self.conn())),
+            event_kind @ (Kind::HeyThere | Kind::Chau) => {
                 let sent_ns = i64::try_from(self.presence.sign_event(now_ns)).unwrap_or(i64::MAX);
                 // nara has no mesh network: its MeshIP is empty.
                 event::encode(&self.identity, event_kind, sent_ns, "")

@@ -247,6 +247,8 @@ impl Presence {
                 state.twin_took_over = true;
                 act
             }
+            // What a will of a twin means comes with the wills themselves.
+            Body::Will(_) => Act::Nothing,
             Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
                 if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);
@@ -352,6 +354,7 @@ mod tests {
             process_uptime_s: 60,
             sent_ns: ahead_ns,
             boot_id: "ahead",
+            conn: 1,
             started_ns: ahead_ns,
             role_pin: "auto",
             handover: true,

@@ -412,7 +412,7 @@ impl View {
         }
         let is_chau = matches!(message.body, Body::Chau { .. });
         if !known {
-            if is_chau {
+            if is_chau || matches!(message.body, Body::Will(_)) {
                 // Leaving, from a nara not in the view: nothing to take OFFLINE, and
                 // nothing to create (a burst of them from fresh keys would fill the
                 // view). A pinned one's history records it.
@@ -460,6 +460,11 @@ impl View {
             }));
         }
         self.keep_freshness(&message.name, freshness);
+        if matches!(message.body, Body::Will(_)) {
+            // Judged by the connection it names (see `freshness.rs`); what a will that
+            // counts does to the nara comes next.
+            return Ok(None);
+        }
         let Some(peer) = self.peers.get_mut(&message.name) else {
             return Ok(None);
         };
@@ -1203,6 +1208,54 @@ mod tests {
             Err(Rejection::KeyMismatch),
             "the genuine nara's pin outlived the Sybils'"
         );
+    }
+
+    /// A newspaper of this kind from `name`, from process `boot`'s connection `conn`,
+    /// signed at `t(sent)`.
+    fn ours(name: &str, key: &str, boot: &str, conn: u32, sent: u64) -> Message {
+        event(
+            name,
+            key,
+            Body::Newspaper(Story {
+                id: format!("id-{name}"),
+                version: "1.0.0".into(),
+                sent_ns: Some(ns(sent)),
+                boot_id: Some(boot.into()),
+                conn: Some(conn),
+                ..Story::default()
+            }),
+        )
+    }
+
+    /// The will of `name`'s process `boot`, connection `conn`, signed at `t(signed)`.
+    fn will(name: &str, key: &str, boot: &str, conn: u32, signed: u64) -> Message {
+        event(
+            name,
+            key,
+            Body::Will(super::super::message::Will {
+                boot_id: boot.into(),
+                conn,
+                signed_ns: ns(signed),
+            }),
+        )
+    }
+
+    #[test]
+    fn a_will_counts_only_for_the_process_and_connection_heard_newest() {
+        let mut view = lone_view();
+        assert_eq!(view.apply(&will("z", "kz", "p", 1, 5), t(10)), Err(Rejection::Stale));
+        assert_eq!(view.snapshot().len(), 1, "a will creates no nara");
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        view.apply(&ours("b", "kb", "p2", 4, 20), t(20)).unwrap();
+        assert_eq!(view.apply(&will("b", "kb", "p1", 1, 5), t(30)), Err(Rejection::Stale));
+        assert_eq!(view.apply(&will("b", "kb", "p2", 3, 15), t(30)), Err(Rejection::Stale));
+        assert_eq!(view.apply(&will("b", "kb", "p2", 4, 15), t(30)), Ok(None));
+        // One of a later connection counts, and makes the ones before it stale.
+        assert_eq!(view.apply(&will("b", "kb", "p2", 5, 25), t(31)), Ok(None));
+        assert_eq!(view.apply(&will("b", "kb", "p2", 4, 15), t(32)), Err(Rejection::Stale));
+        // A nara that only said hey_there has no connection a will could name.
+        view.apply(&hey("c", "kc", 50), t(50)).unwrap();
+        assert_eq!(view.apply(&will("c", "kc", "p", 1, 45), t(51)), Err(Rejection::Stale));
     }
 
     #[test]
