@@ -251,6 +251,18 @@ impl Freshness {
         Ok(())
     }
 
+    /// Whether a message signed at `signed_ns`, accepted, came after the will of
+    /// `conn` signed at `will_signed_ns`: the nara outlived that connection's end.
+    pub(super) fn outlived(body: &Body, conn: u32, will_signed_ns: u64) -> bool {
+        match body {
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => *sent_ns > will_signed_ns,
+            Body::Newspaper(story) => {
+                story.conn.is_some_and(|c| c > conn) || story.sent_ns.is_some_and(|sent| sent > will_signed_ns)
+            }
+            Body::Will(_) => false,
+        }
+    }
+
     /// Whether this name has carried a newspaper: it said what it runs, and (on a
     /// broker with one account per name) that cost an account.
     pub(super) fn carried_newspaper(&self) -> bool {

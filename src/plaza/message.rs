@@ -18,9 +18,6 @@ pub(crate) const NEWSPAPER_PREFIX: &str = "nara/newspaper/";
 /// Each nara's will travels on this prefix and its name (this nara's topic; the Go nara
 /// has no will).
 pub(crate) const WILL_PREFIX: &str = "nara/will/";
-/// What nara listens to: presence only. The Go nara's other traffic (social, stash,
-/// ledger, checkpoints) never reaches it.
-pub(crate) const SUBSCRIPTIONS: [&str; 3] = [HEY_THERE_TOPIC, CHAU_TOPIC, "nara/newspaper/+"];
 
 /// What a message announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

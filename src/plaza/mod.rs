@@ -8,6 +8,7 @@ mod broker_backoff;
 pub(crate) mod broker_trouble;
 mod client_id;
 pub(crate) mod config;
+mod connection;
 pub mod event;
 mod freshness;
 pub(crate) mod identity;
@@ -37,11 +38,15 @@ use serde::Serialize;
 use serialized::ChangeJson;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::sync::broadcast;
 use view::{ChangeKind, Counts, Limits, Peer, Status, View};
 use view_feed::{LockedView, ViewFeed};
+
+/// A nara answers a will of its own live connection at most this often: each answer
+/// is a newspaper to every nara, and moves it to a new connection.
+const REFUTE_EVERY: Duration = Duration::from_secs(1);
 
 /// The plaza as this nara sees it. Its jobs: the peer view and the change stream
 /// readers follow; the broker connection as the transport reports it; and this
@@ -67,6 +72,12 @@ pub struct Plaza {
     broker_trouble: Mutex<Option<BrokerTrouble>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
     pub(crate) publish_now: Notify,
+    /// Set when this process heard the will of its own live connection: the transport
+    /// answers with a newspaper at once, and moves to a new connection, whose will is
+    /// another (see [`Plaza::receive`]).
+    pub(crate) refute_now: Notify,
+    /// When this process last answered its own will.
+    last_refutation: Mutex<Option<Instant>>,
     /// Set when another nara said hey_there: the transport may welcome it with a
     /// newspaper, so it need not wait a whole interval to see this one.
     pub(crate) welcome_due: Notify,
@@ -165,6 +176,8 @@ impl Plaza {
             last_rejection_log: AtomicU64::new(0),
             presence,
             publish_now: Notify::new(),
+            refute_now: Notify::new(),
+            last_refutation: Mutex::new(None),
             welcome_due: Notify::new(),
             broker_trouble: Mutex::new(None),
         };
@@ -293,6 +306,14 @@ impl Plaza {
         self.signed(kind, false)
     }
 
+    /// The will for this process's next connection, which the transport leaves with
+    /// the broker as it connects: from now on this process's messages say they come
+    /// from that connection.
+    pub(crate) fn next_will(&self) -> rumqttc::v5::mqttbytes::v5::LastWill {
+        let conn = self.conn.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+        will::last_will(&self.identity, &self.own_will(conn))
+    }
+
     /// Which of this process's connections is the current one (0 before the first).
     pub(crate) fn conn(&self) -> u32 {
         self.conn.load(Ordering::SeqCst)
@@ -351,14 +372,17 @@ impl Plaza {
     /// Handles one message from the broker: verify, apply, count, announce changes.
     /// Bad input is dropped and counted; nothing here can fail the caller.
     pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
-        let kind = kind_of_topic(topic);
         let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
+            if matches!(message.body, Body::Will(_)) && !self.is_connected() {
+                // It came on a connection that has ended (the MQTT client hands over
+                // what it read last only once it connects again): as the broker went
+                // away, which publishes every will it holds as it stops.
+                return Err(Rejection::Stale);
+            }
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                let act = self.presence.heard_own_soul(&message)?;
-                self.act(act);
-                return Ok(());
+                return self.heard_own_soul(&message);
             }
             let mut view = self.view();
             let change = view.apply(&message, SystemTime::now())?;
@@ -382,19 +406,103 @@ impl Plaza {
             }
             Ok(())
         });
+        self.count(topic, outcome);
+        if outcome == Err(Rejection::Stale) {
+            self.presence
+                .check_twin_ahead(&self.identity, self.config.policy, topic, payload);
+        }
+        outcome
+    }
+
+    /// Counts a message on `topic` under what became of it, and logs a refusal (at
+    /// most one line a second).
+    pub(crate) fn count(&self, topic: &str, outcome: Result<(), Rejection>) {
         let result = match outcome {
             Ok(()) => "accepted",
             Err(rejection) => rejection.as_str(),
         };
-        self.metrics.plaza_messages.with_label_values(&[kind, result]).inc();
+        self.metrics
+            .plaza_messages
+            .with_label_values(&[kind_of_topic(topic), result])
+            .inc();
         if let Err(rejection) = outcome {
             self.log_rejection(topic, rejection);
-            if rejection == Rejection::Stale {
-                self.presence
-                    .check_twin_ahead(&self.identity, self.config.policy, topic, payload);
-            }
         }
-        outcome
+    }
+
+    /// A verified message under this nara's own name and key: its own echo, a twin's,
+    /// or a will.
+    fn heard_own_soul(&self, message: &message::Message) -> Result<(), Rejection> {
+        if let Body::Will(will) = &message.body
+            && will.boot_id == self.presence.boot_id()
+        {
+            return self.heard_own_will(will);
+        }
+        let act = self.presence.heard_own_soul(message)?;
+        self.act(act);
+        Ok(())
+    }
+
+    /// The broker published a will of this very process. A will of a connection before
+    /// this one is old news (the broker publishes it once that connection has ended,
+    /// often after this one began). One of this connection, which is alive, was
+    /// published again by someone, or by a broker that sends wills of live connections:
+    /// observers now hold this nara SUSPECT, and the active process answers at once with
+    /// a newspaper, which ends that, and moves to a new connection, whose will is
+    /// another, so the one heard can do no more. At most once per [`REFUTE_EVERY`].
+    fn heard_own_will(&self, will: &message::Will) -> Result<(), Rejection> {
+        if will.conn < self.conn() {
+            return Err(Rejection::Stale);
+        }
+        if self.config.read_only || !self.is_active() || !self.is_connected() {
+            return Ok(());
+        }
+        let mut last = self.last_refutation.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < REFUTE_EVERY) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        self.metrics.plaza_refutations.inc();
+        tracing::info!(
+            conn = will.conn,
+            "heard the will of this live connection (published again by someone): answering at once, and moving to a new connection"
+        );
+        self.refute_now.notify_one();
+        Ok(())
+    }
+
+    /// This nara lost the broker: it takes back every suspicion (a broker that stops
+    /// publishes every will it holds, just before the connections close). Returns
+    /// whether it was connected.
+    pub(crate) fn lost_broker(&self) -> bool {
+        let was_connected = self.set_connected(false);
+        let mut view = self.view();
+        let changes = view.clear_suspicions();
+        if !changes.is_empty() {
+            self.update_peer_gauges(&view);
+            tracing::info!(
+                naras = changes.len(),
+                "lost the broker: the naras SUSPECT on a will heard before are ONLINE again"
+            );
+        }
+        for change in &changes {
+            view.announce(change);
+        }
+        was_connected
+    }
+
+    /// Each nara SUSPECT for longer than the confirmation time is MISSING, and is
+    /// announced. Cheap while none is SUSPECT.
+    pub(crate) fn confirm_suspects(&self) {
+        let mut view = self.view();
+        let changes = view.confirm(SystemTime::now());
+        if !changes.is_empty() {
+            self.update_peer_gauges(&view);
+        }
+        for change in &changes {
+            tracing::debug!(peer = %change.peer.name, "no answer to its will: MISSING");
+            view.announce(change);
+        }
     }
 
     /// Marks silent naras MISSING and announces it.
@@ -413,6 +521,7 @@ impl Plaza {
         let counts = view.counts();
         for (status, count) in [
             ("ONLINE", counts.online),
+            ("SUSPECT", counts.suspect),
             ("OFFLINE", counts.offline),
             ("MISSING", counts.missing),
         ] {

@@ -247,8 +247,8 @@ impl Presence {
                 state.twin_took_over = true;
                 act
             }
-            // What a will of a twin means comes with the wills themselves.
-            Body::Will(_) => Act::Nothing,
+            // This process's own wills are the plaza's to answer (see `Plaza::receive`).
+            Body::Will(will) => state.roles.heard_will(&will.boot_id, will.conn, now)?,
             Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
                 if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);

@@ -14,3 +14,4 @@ mod plaza;
 mod plaza_secure;
 mod takeover;
 mod twins;
+mod wills;
