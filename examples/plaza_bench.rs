@@ -36,6 +36,7 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
         process_uptime_s: 10,
         sent_ns: now_ns.unsigned_abs(),
         boot_id: "bench",
+        conn: 1,
         started_ns: now_ns.unsigned_abs(),
         role_pin: "auto",
         handover: false,

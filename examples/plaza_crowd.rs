@@ -63,6 +63,7 @@ async fn main() {
             process_uptime_s: 10,
             sent_ns: now_ns(),
             boot_id: "crowd",
+            conn: 1,
             started_ns,
             role_pin: "auto",
             handover: false,

@@ -52,6 +52,7 @@ async fn main() {
                 process_uptime_s: 10,
                 sent_ns: now_ns + i as u64,
                 boot_id: &id.name,
+                conn: 1,
                 started_ns: now_ns,
                 role_pin: "auto",
                 handover: false,

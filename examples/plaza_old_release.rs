@@ -57,6 +57,7 @@ async fn main() {
                     process_uptime_s: 3600,
                     sent_ns: now_ns(),
                     boot_id: &boot_id,
+                    conn: 1,
                     started_ns,
                     role_pin: "auto",
                     handover: false,

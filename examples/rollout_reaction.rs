@@ -50,6 +50,7 @@ fn paper(identity: &Identity, version: &str, started_ns: u64) -> Vec<u8> {
             process_uptime_s: 60,
             sent_ns: now_ns(),
             boot_id: &boot_id,
+            conn: 1,
             started_ns,
             role_pin: "auto",
             handover: false,

@@ -24,7 +24,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// three keep its names and help word for word, so its dashboards read them.
 const INFO: (&str, &str) = (
     "nara_peer_info",
-    "A nara this one knows, by name, with the version and git revision its newspaper carries (empty until its first; a Go nara sends no revision) and its status (ONLINE, OFFLINE or MISSING); always 1.",
+    "A nara this one knows, by name, with the version and git revision its newspaper carries (empty until its first; a Go nara sends no revision) and its status (ONLINE, SUSPECT, OFFLINE or MISSING); always 1.",
 );
 const ONLINE: (&str, &str) = ("nara_online", "1 if the Nara is ONLINE, else 0");
 const LAST_SEEN: (&str, &str) = ("nara_last_seen", "Unix timestamp when the Nara was last seen");
@@ -104,8 +104,9 @@ fn rank(peer: &Peer) -> usize {
     match peer.status {
         Status::Missing => 0,
         Status::Offline => 1,
-        Status::Online if !peer.version.is_empty() => 2,
-        Status::Online => 3,
+        // Not confirmed gone, so ranked as the naras that speak.
+        Status::Online | Status::Suspect if !peer.version.is_empty() => 2,
+        Status::Online | Status::Suspect => 3,
     }
 }
 
@@ -115,6 +116,7 @@ const RANKS: usize = 4;
 fn status_label(status: Status) -> &'static str {
     match status {
         Status::Online => "ONLINE",
+        Status::Suspect => "SUSPECT",
         Status::Offline => "OFFLINE",
         Status::Missing => "MISSING",
     }
@@ -167,11 +169,7 @@ fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u
     }
     page.gauge(ONLINE.0, ONLINE.1);
     for peer in &kept {
-        page.sample(
-            ONLINE.0,
-            &[("name", &peer.name)],
-            u8::from(peer.status == Status::Online),
-        );
+        page.sample(ONLINE.0, &[("name", &peer.name)], u8::from(peer.status.is_around()));
     }
     // As the Go nara, a time or an uptime not known yet is left out rather than 0.
     page.gauge(LAST_SEEN.0, LAST_SEEN.1);

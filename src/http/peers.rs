@@ -109,11 +109,12 @@ pub(crate) fn unknown(name: &str) -> Answer {
 
 /// Every status, by the name the API gives it. The match below is exhaustive, so a new
 /// status cannot be forgotten here.
-const STATUSES: [Status; 3] = [Status::Online, Status::Offline, Status::Missing];
+const STATUSES: [Status; 4] = [Status::Online, Status::Suspect, Status::Offline, Status::Missing];
 
 fn status_name(status: Status) -> &'static str {
     match status {
         Status::Online => "ONLINE",
+        Status::Suspect => "SUSPECT",
         Status::Offline => "OFFLINE",
         Status::Missing => "MISSING",
     }
@@ -240,7 +241,7 @@ mod tests {
             ),
             (
                 "status=ONLIN",
-                r#"status="ONLIN" is not a status: expected ONLINE, OFFLINE or MISSING"#,
+                r#"status="ONLIN" is not a status: expected ONLINE, SUSPECT, OFFLINE or MISSING"#,
             ),
             ("status=", r#"status="" is not a status"#),
             ("status=ONLINE,", r#"status="" is not a status"#),

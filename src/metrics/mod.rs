@@ -28,7 +28,7 @@ pub struct Metrics {
     started: StartTime,
     requests: IntCounterVec,
     latency: HistogramVec,
-    /// Known naras by status (ONLINE, OFFLINE, MISSING), this one included.
+    /// Known naras by status (ONLINE, SUSPECT, OFFLINE, MISSING), this one included.
     pub(crate) plaza_peers: IntGaugeVec,
     /// 1 while connected to the plaza's broker.
     pub(crate) plaza_connected: IntGauge,
@@ -46,6 +46,8 @@ pub struct Metrics {
     pub(crate) plaza_role_since: IntGauge,
     /// Version changes seen in other naras.
     pub(crate) plaza_version_changes: IntCounter,
+    /// Times this process answered a will of its own live connection.
+    pub(crate) plaza_refutations: IntCounter,
     /// 1 while another process speaks for this soul beside this one (its clock is
     /// ahead beyond the skew, so neither hears the other).
     pub(crate) plaza_two_speakers: IntGauge,
@@ -182,6 +184,13 @@ impl Metrics {
                 "Version changes seen in other naras' newspapers.",
             ),
         );
+        let plaza_refutations = registered(
+            &registry,
+            IntCounter::new(
+                "nara_plaza_refutations_total",
+                "Times this nara heard the will of its own live connection (published again by someone) and answered it.",
+            ),
+        );
         let plaza_two_speakers = registered(
             &registry,
             IntGauge::new(
@@ -234,6 +243,7 @@ impl Metrics {
             plaza_role_changes,
             plaza_role_since,
             plaza_version_changes,
+            plaza_refutations,
             plaza_two_speakers,
             http_accept_errors,
             http_event_streams_open,

@@ -17,13 +17,20 @@
 //!   and the anchor moves *later* only after a verified hey_there, and only to a boot
 //!   after the old one was last known alive (its newest uptime, or its chau), so that
 //!   nothing recorded before then can move it.
+//! - **A will** (see `will.rs`) is signed as its connection is made, so it is older than
+//!   everything said on that connection, and its age says nothing: it has a rule of its
+//!   own. It counts only if it names the process of the newest newspaper accepted (its
+//!   `boot_id`) and a connection no older than the newest one heard from it (`conn`). A
+//!   will of an older process or connection is `stale`, and so is one from a name that
+//!   never sent a newspaper of this kind.
 //! - **A lock-out ends**: whatever the anchor is, once the newspapers believed from a
 //!   name have been silent for `--plaza-missing-after` while one other boot kept
 //!   speaking, alone, for as long, that boot is believed. A single recording believed in
 //!   the nara's place (which nothing in a Go newspaper can always tell from the truth)
 //!   therefore keeps the real one out for that long, not until the name is forgotten.
 
-use super::message::{Body, Rejection, Story};
+use super::message::{Body, Rejection, Story, Will};
+use sha2::{Digest, Sha256};
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -132,6 +139,22 @@ pub(super) struct Freshness {
     /// A boot heard in refused newspapers, which is believed if it keeps speaking alone
     /// (see [`Judging::recover_after`]).
     candidate: Option<Candidate>,
+    /// The process the newest newspaper of this kind came from, as [`process_key`]
+    /// (0: none, or a Go newspaper came since), and the newest of its connections heard
+    /// of: what a will must name to count.
+    process: u64,
+    conn: u32,
+}
+
+/// A process's random ID in the 64 bits the view keeps for it: the first eight bytes of
+/// its SHA-256, never 0 (which means none). Boot IDs are drawn at random by the
+/// processes themselves, and a will must be signed with the soul: nobody can choose one
+/// that collides with another's.
+fn process_key(boot_id: &str) -> u64 {
+    let digest = Sha256::digest(boot_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first).max(1)
 }
 
 fn unix_s(time: SystemTime) -> u64 {
@@ -185,10 +208,59 @@ impl Freshness {
                 }
                 self.newest_paper_ns = *sent_ns;
                 self.hello_s = None;
+                if let Body::Newspaper(story) = body {
+                    self.heard_process(story);
+                }
             }
-            Body::Newspaper(story) => self.admit_go_newspaper(story.host_uptime_s, unix_s(now), judging)?,
+            Body::Newspaper(story) => {
+                self.admit_go_newspaper(story.host_uptime_s, unix_s(now), judging)?;
+                // A Go process speaks for the name now, and it leaves no will.
+                self.process = 0;
+                self.conn = 0;
+            }
+            Body::Will(will) => self.admit_will(will)?,
         }
         Ok(())
+    }
+
+    /// The process and connection a newspaper of this kind came from: the newest of
+    /// this name's, since it was accepted.
+    fn heard_process(&mut self, story: &Story) {
+        let Some(boot_id) = &story.boot_id else {
+            return;
+        };
+        let process = process_key(boot_id);
+        let conn = story.conn.unwrap_or(0);
+        if process == self.process {
+            self.conn = self.conn.max(conn);
+        } else {
+            self.process = process;
+            self.conn = conn;
+        }
+    }
+
+    /// A will counts only if it names the process of the newest newspaper accepted and
+    /// a connection no older than the newest heard from it. One for a later connection
+    /// (made, and ended before its first newspaper reached this observer) makes that
+    /// the newest: the ones before it are stale from then on.
+    fn admit_will(&mut self, will: &Will) -> Result<(), Rejection> {
+        if self.process == 0 || process_key(&will.boot_id) != self.process || will.conn < self.conn {
+            return Err(Rejection::Stale);
+        }
+        self.conn = will.conn;
+        Ok(())
+    }
+
+    /// Whether a message signed at `signed_ns`, accepted, came after the will of
+    /// `conn` signed at `will_signed_ns`: the nara outlived that connection's end.
+    pub(super) fn outlived(body: &Body, conn: u32, will_signed_ns: u64) -> bool {
+        match body {
+            Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => *sent_ns > will_signed_ns,
+            Body::Newspaper(story) => {
+                story.conn.is_some_and(|c| c > conn) || story.sent_ns.is_some_and(|sent| sent > will_signed_ns)
+            }
+            Body::Will(_) => false,
+        }
     }
 
     /// Whether this name has carried a newspaper: it said what it runs, and (on a
@@ -555,8 +627,10 @@ mod tests {
         // more than when only one past boot was kept (at most 160 KB over both
         // tables): the envelope of older boots. The boot heard while another is
         // believed fits in what the zero a boot time never is saves.
+        // 16 bytes more for the process and connection a will must name: 320 KB over
+        // both tables at the defaults.
         assert!(
-            std::mem::size_of::<Freshness>() <= 56,
+            std::mem::size_of::<Freshness>() <= 72,
             "{}",
             std::mem::size_of::<Freshness>()
         );

@@ -15,9 +15,9 @@ pub(crate) const HEY_THERE_TOPIC: &str = "nara/plaza/hey_there";
 pub(crate) const CHAU_TOPIC: &str = "nara/plaza/chau";
 /// Each nara's newspaper travels on this prefix and its name.
 pub(crate) const NEWSPAPER_PREFIX: &str = "nara/newspaper/";
-/// What nara listens to: presence only. The Go nara's other traffic (social, stash,
-/// ledger, checkpoints) never reaches it.
-pub(crate) const SUBSCRIPTIONS: [&str; 3] = [HEY_THERE_TOPIC, CHAU_TOPIC, "nara/newspaper/+"];
+/// Each nara's will travels on this prefix and its name (this nara's topic; the Go nara
+/// has no will).
+pub(crate) const WILL_PREFIX: &str = "nara/will/";
 
 /// What a message announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,12 +28,15 @@ pub enum Kind {
     Newspaper,
     /// Leaving the plaza on a graceful shutdown.
     Chau,
+    /// Gone without a goodbye: the broker publishes it when a connection ends without
+    /// a DISCONNECT (see [`super::will`]).
+    Will,
 }
 
 impl Kind {
     /// Every kind (the metrics' `kind` label is one of these, or `other`).
     #[cfg(test)]
-    const ALL: [Kind; 3] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau];
+    const ALL: [Kind; 4] = [Kind::HeyThere, Kind::Newspaper, Kind::Chau, Kind::Will];
 
     /// The kind's name in metrics and logs (the Go nara's `svc` for the events).
     pub(crate) fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Kind {
             Kind::HeyThere => "hey-there",
             Kind::Newspaper => "newspaper",
             Kind::Chau => "chau",
+            Kind::Will => "will",
         }
     }
 
@@ -50,6 +54,7 @@ impl Kind {
             Kind::HeyThere => HEY_THERE_TOPIC.to_string(),
             Kind::Chau => CHAU_TOPIC.to_string(),
             Kind::Newspaper => format!("{NEWSPAPER_PREFIX}{name}"),
+            Kind::Will => format!("{WILL_PREFIX}{name}"),
         }
     }
 
@@ -59,6 +64,7 @@ impl Kind {
             HEY_THERE_TOPIC => Some(Kind::HeyThere),
             CHAU_TOPIC => Some(Kind::Chau),
             _ if topic.starts_with(NEWSPAPER_PREFIX) => Some(Kind::Newspaper),
+            _ if topic.starts_with(WILL_PREFIX) => Some(Kind::Will),
             _ => None,
         }
     }
@@ -89,6 +95,19 @@ pub(crate) enum Body {
     },
     /// A newspaper: what the nara runs and how long its host has been up.
     Newspaper(Story),
+    /// The broker says that a connection of the nara ended without a goodbye.
+    Will(Will),
+}
+
+/// The connection a will was left with (see [`super::will`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Will {
+    /// The process's random ID.
+    pub(crate) boot_id: String,
+    /// Which of the process's connections.
+    pub(crate) conn: u32,
+    /// When it was signed: as that connection was made, Unix nanoseconds.
+    pub(crate) signed_ns: u64,
 }
 
 /// The signed part of a newspaper that nara reads.
@@ -110,6 +129,8 @@ pub(crate) struct Story {
     pub(crate) sent_ns: Option<u64>,
     /// The sending process's random ID (this nara's newspapers only).
     pub(crate) boot_id: Option<String>,
+    /// Which of the sending process's connections it was sent on (this nara's only).
+    pub(crate) conn: Option<u32>,
     /// When the sending process started, Unix nanoseconds (this nara's only).
     pub(crate) started_ns: Option<u64>,
     /// The role the sending process was pinned to (this nara's only).

@@ -8,6 +8,7 @@ mod broker_backoff;
 pub(crate) mod broker_trouble;
 mod client_id;
 pub(crate) mod config;
+mod connection;
 mod echo;
 pub mod event;
 mod freshness;
@@ -25,6 +26,7 @@ pub(crate) mod version;
 pub mod view;
 mod view_feed;
 pub(crate) mod welcome;
+pub mod will;
 pub mod wire;
 
 use crate::build_info;
@@ -40,13 +42,17 @@ use presence::Presence;
 use role::{Act, RoleStatus};
 use serde::Serialize;
 use serialized::ChangeJson;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::sync::broadcast;
 use view::{ChangeKind, Counts, Limits, Peer, Status, View};
 use view_feed::{LockedView, ViewFeed};
+
+/// A nara answers a will of its own live connection at most this often: each answer
+/// is a newspaper to every nara, and moves it to a new connection.
+const REFUTE_EVERY: Duration = Duration::from_secs(1);
 
 /// The plaza as this nara sees it. Its jobs: the peer view and the change stream
 /// readers follow; the broker connection as the transport reports it; and this
@@ -67,10 +73,19 @@ pub struct Plaza {
 
     // The broker connection, and what the transport should send next.
     connected: AtomicBool,
+    /// Which of this process's connections is the current one (or the next, between
+    /// two): 1, 2, …, as its newspapers and its will say. 0 before the first.
+    conn: AtomicU32,
     /// Why the broker last failed us, until it accepts us again.
     broker_trouble: Mutex<Option<BrokerTrouble>>,
     /// Set when the role logic wants a newspaper out now; the transport waits on it.
     pub(crate) publish_now: Notify,
+    /// Set when this process heard the will of its own live connection: the transport
+    /// answers with a newspaper at once, and moves to a new connection, whose will is
+    /// another (see [`Plaza::receive`]).
+    pub(crate) refute_now: Notify,
+    /// When this process last answered its own will.
+    last_refutation: Mutex<Option<Instant>>,
     /// Set when another nara said hey_there: the transport may welcome it with a
     /// newspaper, so it need not wait a whole interval to see this one.
     pub(crate) welcome_due: Notify,
@@ -164,6 +179,7 @@ impl Plaza {
                 },
             )),
             connected: AtomicBool::new(false),
+            conn: AtomicU32::new(0),
             identity,
             config,
             metrics,
@@ -172,6 +188,8 @@ impl Plaza {
             echo: EchoWatch::default(),
             presence,
             publish_now: Notify::new(),
+            refute_now: Notify::new(),
+            last_refutation: Mutex::new(None),
             welcome_due: Notify::new(),
             broker_trouble: Mutex::new(None),
         };
@@ -318,9 +336,33 @@ impl Plaza {
         }
     }
 
-    /// A signed message of `kind` from this nara, ready to publish: (topic, payload).
+    /// A signed message of `kind` from this nara, ready to publish: (topic, payload). A
+    /// will is never published by nara itself; the one asked for is the current
+    /// connection's.
     pub(crate) fn outgoing(&self, kind: Kind) -> (String, Vec<u8>) {
         self.signed(kind, false)
+    }
+
+    /// The will for this process's next connection, which the transport leaves with
+    /// the broker as it connects: from now on this process's messages say they come
+    /// from that connection.
+    pub(crate) fn next_will(&self) -> rumqttc::v5::mqttbytes::v5::LastWill {
+        let conn = self.conn.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+        will::last_will(&self.identity, &self.own_will(conn))
+    }
+
+    /// Which of this process's connections is the current one (0 before the first).
+    pub(crate) fn conn(&self) -> u32 {
+        self.conn.load(Ordering::SeqCst)
+    }
+
+    /// The will of this process's connection `conn`, signed now.
+    fn own_will(&self, conn: u32) -> will::OwnWill<'_> {
+        will::OwnWill {
+            boot_id: self.presence.boot_id(),
+            conn,
+            signed_ns: unix_now_ns().unsigned_abs(),
+        }
     }
 
     /// This process's last newspaper before it stops, saying that a twin may take over
@@ -349,12 +391,14 @@ impl Plaza {
                     process_uptime_s,
                     sent_ns: self.presence.sign_newspaper(now_ns),
                     boot_id: self.presence.boot_id(),
+                    conn: self.conn(),
                     started_ns: self.presence.started_ns(),
                     role_pin: self.config.role_pin.as_str(),
                     handover,
                 },
             ),
-            event_kind => {
+            Kind::Will => will::encode(&self.identity, &self.own_will(self.conn())),
+            event_kind @ (Kind::HeyThere | Kind::Chau) => {
                 let sent_ns = i64::try_from(self.presence.sign_event(now_ns)).unwrap_or(i64::MAX);
                 // nara has no mesh network: its MeshIP is empty.
                 event::encode(&self.identity, event_kind, sent_ns, "")
@@ -372,17 +416,14 @@ impl Plaza {
         let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
+            if matches!(message.body, Body::Will(_)) && !self.is_connected() {
+                // It came on a connection that has ended (the MQTT client hands over
+                // what it read last only once it connects again): as the broker went
+                // away, which publishes every will it holds as it stops.
+                return Err(Rejection::Stale);
+            }
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                match &message.body {
-                    Body::HeyThere { .. } => self.echo.heard_hello(),
-                    Body::Newspaper(story) if story.boot_id.as_deref() == Some(self.presence.boot_id()) => {
-                        self.echo.heard_newspaper();
-                    }
-                    _ => {}
-                }
-                let act = self.presence.heard_own_soul(&message)?;
-                self.act(act);
-                return Ok(());
+                return self.heard_own_soul(&message);
             }
             if message.name == self.identity.name {
                 // The view refuses it (its key is pinned to this nara's); the operator
@@ -414,19 +455,106 @@ impl Plaza {
             }
             Ok(())
         });
+        self.count(topic, outcome);
+        if outcome == Err(Rejection::Stale) {
+            self.presence
+                .check_twin_ahead(&self.identity, self.config.policy, topic, payload);
+        }
+        outcome
+    }
+
+    /// Counts a message on `topic` under what became of it, and logs a refusal (at
+    /// most one line a second).
+    pub(crate) fn count(&self, topic: &str, outcome: Result<(), Rejection>) {
         let result = match outcome {
             Ok(()) => "accepted",
             Err(rejection) => rejection.as_str(),
         };
-        self.metrics.plaza_messages.with_label_values(&[kind, result]).inc();
+        self.metrics
+            .plaza_messages
+            .with_label_values(&[kind_of_topic(topic), result])
+            .inc();
         if let Err(rejection) = outcome {
             self.log_rejection(topic, rejection);
-            if rejection == Rejection::Stale {
-                self.presence
-                    .check_twin_ahead(&self.identity, self.config.policy, topic, payload);
-            }
         }
-        outcome
+    }
+
+    /// A verified message under this nara's own name and key: its own echo, a twin's,
+    /// or a will.
+    fn heard_own_soul(&self, message: &message::Message) -> Result<(), Rejection> {
+        match &message.body {
+            Body::Will(will) if will.boot_id == self.presence.boot_id() => return self.heard_own_will(will),
+            Body::HeyThere { .. } => self.echo.heard_hello(),
+            Body::Newspaper(story) if story.boot_id.as_deref() == Some(self.presence.boot_id()) => {
+                self.echo.heard_newspaper();
+            }
+            _ => {}
+        }
+        let act = self.presence.heard_own_soul(message)?;
+        self.act(act);
+        Ok(())
+    }
+
+    /// The broker published a will of this very process. A will of a connection before
+    /// this one is old news (the broker publishes it once that connection has ended,
+    /// often after this one began). One of this connection, which is alive, was
+    /// published again by someone, or by a broker that sends wills of live connections:
+    /// observers now hold this nara SUSPECT, and the active process answers at once with
+    /// a newspaper, which ends that, and moves to a new connection, whose will is
+    /// another, so the one heard can do no more. At most once per [`REFUTE_EVERY`].
+    fn heard_own_will(&self, will: &message::Will) -> Result<(), Rejection> {
+        if will.conn < self.conn() {
+            return Err(Rejection::Stale);
+        }
+        if self.config.read_only || !self.is_active() || !self.is_connected() {
+            return Ok(());
+        }
+        let mut last = self.last_refutation.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < REFUTE_EVERY) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        self.metrics.plaza_refutations.inc();
+        tracing::info!(
+            conn = will.conn,
+            "heard the will of this live connection (published again by someone): answering at once, and moving to a new connection"
+        );
+        self.refute_now.notify_one();
+        Ok(())
+    }
+
+    /// This nara lost the broker: it takes back every suspicion (a broker that stops
+    /// publishes every will it holds, just before the connections close). Returns
+    /// whether it was connected.
+    pub(crate) fn lost_broker(&self) -> bool {
+        let was_connected = self.set_connected(false);
+        let mut view = self.view();
+        let changes = view.clear_suspicions();
+        if !changes.is_empty() {
+            self.update_peer_gauges(&view);
+            tracing::info!(
+                naras = changes.len(),
+                "lost the broker: the naras SUSPECT on a will heard before are ONLINE again"
+            );
+        }
+        for change in &changes {
+            view.announce(change);
+        }
+        was_connected
+    }
+
+    /// Each nara SUSPECT for longer than the confirmation time is MISSING, and is
+    /// announced. Cheap while none is SUSPECT.
+    pub(crate) fn confirm_suspects(&self) {
+        let mut view = self.view();
+        let changes = view.confirm(SystemTime::now());
+        if !changes.is_empty() {
+            self.update_peer_gauges(&view);
+        }
+        for change in &changes {
+            tracing::debug!(peer = %change.peer.name, "no answer to its will: MISSING");
+            view.announce(change);
+        }
     }
 
     /// Marks silent naras MISSING and announces it; the journal's bounds move on.
@@ -472,6 +600,7 @@ impl Plaza {
         let counts = view.counts();
         for (status, count) in [
             ("ONLINE", counts.online),
+            ("SUSPECT", counts.suspect),
             ("OFFLINE", counts.offline),
             ("MISSING", counts.missing),
         ] {

@@ -7,8 +7,10 @@
 //! `HostStats.Uptime`, and writes those and members of its own, which the Go nara
 //! ignores and the signature still covers: `build_revision`, `build_profile`,
 //! `process_uptime_s`; `sent_ns`, when it was signed (Unix nanoseconds), which makes it
-//! as hard to replay as an event; and for sharing a soul between processes, `boot_id`
-//! (random per process), `started_ns`, `role_pin` and `handover`. A Go nara's newspaper
+//! as hard to replay as an event; `boot_id` (random per process) and `conn` (which of
+//! the process's connections it went out on), which a will names too (see
+//! [`super::will`]); and for sharing a soul between processes, `started_ns`, `role_pin`
+//! and `handover`. A Go nara's newspaper
 //! carries no timestamp, so its freshness is judged from `HostStats.Uptime` against
 //! history (see the view).
 
@@ -37,6 +39,8 @@ pub struct OwnStatus<'a> {
     pub sent_ns: u64,
     /// This process's random ID, which tells it from another process with its soul.
     pub boot_id: &'a str,
+    /// Which of this process's connections it goes out on: 1, 2, …, as its will says.
+    pub conn: u32,
     /// When this process started, Unix nanoseconds.
     pub started_ns: u64,
     /// The role it was pinned to (`auto`, `active`, `standby`).
@@ -69,6 +73,7 @@ struct OutStatus<'a> {
     process_uptime_s: u64,
     sent_ns: u64,
     boot_id: &'a str,
+    conn: u32,
     started_ns: u64,
     role_pin: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -100,6 +105,7 @@ pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
         process_uptime_s: status.process_uptime_s,
         sent_ns: status.sent_ns,
         boot_id: status.boot_id,
+        conn: status.conn,
         started_ns: status.started_ns,
         role_pin: status.role_pin,
         handover: status.handover,
@@ -145,6 +151,8 @@ struct InStatus {
     sent_ns: Option<u64>,
     #[serde(default)]
     boot_id: Option<String>,
+    #[serde(default)]
+    conn: Option<u32>,
     #[serde(default)]
     started_ns: Option<u64>,
     #[serde(default)]
@@ -195,6 +203,7 @@ pub(crate) fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Poli
             process_uptime_s: status.process_uptime_s,
             sent_ns: status.sent_ns,
             boot_id: status.boot_id,
+            conn: status.conn,
             started_ns: status.started_ns,
             role_pin: status.role_pin,
             handover: status.handover,
@@ -228,6 +237,7 @@ mod tests {
             process_uptime_s: 20,
             sent_ns,
             boot_id: "b00t",
+            conn: 2,
             started_ns: sent_ns - 20_000_000_000,
             role_pin: "auto",
             handover: false,
@@ -320,6 +330,7 @@ mod tests {
         assert_eq!(story.id, alice.id);
         assert_eq!(story.sent_ns, Some(sent));
         assert_eq!(story.boot_id.as_deref(), Some("b00t"));
+        assert_eq!(story.conn, Some(2));
         assert!(!story.handover);
     }
 

@@ -247,6 +247,8 @@ impl Presence {
                 state.twin_took_over = true;
                 act
             }
+            // This process's own wills are the plaza's to answer (see `Plaza::receive`).
+            Body::Will(will) => state.roles.heard_will(&will.boot_id, will.conn, now)?,
             Body::HeyThere { sent_ns } | Body::Chau { sent_ns } => {
                 if state.sent_event(*sent_ns) {
                     return Ok(Act::Nothing);
@@ -352,6 +354,7 @@ mod tests {
             process_uptime_s: 60,
             sent_ns: ahead_ns,
             boot_id: "ahead",
+            conn: 1,
             started_ns: ahead_ns,
             role_pin: "auto",
             handover: true,

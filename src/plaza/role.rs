@@ -9,8 +9,10 @@
 //! hands the soul to the new release), then its random boot ID. A twin that hears a
 //! higher one yields at once; one that hears a lower one publishes at once, so that the
 //! other yields. A standby takes over when no higher twin has been heard for
-//! `takeover_after`, or at once when the active one hands over on its way out. A twin
-//! pinned `standby` takes over only when it hears no twin at all.
+//! `takeover_after`, at once when the active one hands over on its way out, and at once
+//! when the broker publishes the will of the active one's current connection (it
+//! crashed, froze or lost its network). A twin pinned `standby` takes over only when it
+//! hears no twin at all.
 //!
 //! What a twin hears passes the freshness rules as any message does: a newspaper of
 //! this kind must be newer than the last one from its boot ID, so a dead twin's
@@ -101,15 +103,18 @@ pub(crate) enum Cause {
     Chau,
     /// No twin above it was heard for the takeover window.
     Silence,
+    /// The broker published the will of the active twin's connection.
+    Will,
 }
 
 impl Cause {
     /// Each cause with the role it leads to: every series of the role-change metric.
-    pub(crate) const TRANSITIONS: [(Role, Cause); 4] = [
+    pub(crate) const TRANSITIONS: [(Role, Cause); 5] = [
         (Role::Standby, Cause::Yielded),
         (Role::Active, Cause::HandedOver),
         (Role::Active, Cause::Chau),
         (Role::Active, Cause::Silence),
+        (Role::Active, Cause::Will),
     ];
 
     /// The label.
@@ -119,6 +124,7 @@ impl Cause {
             Cause::HandedOver => "handed_over",
             Cause::Chau => "chau",
             Cause::Silence => "silence",
+            Cause::Will => "will",
         }
     }
 }
@@ -179,6 +185,8 @@ pub(crate) enum Act {
 struct Twin {
     rank: Rank,
     last_heard: Instant,
+    /// The newest of its connections heard of: a will for an older one is stale.
+    conn: u32,
 }
 
 impl Rank {
@@ -479,11 +487,13 @@ impl Roles {
                 self.twins.remove(&quietest);
             }
         }
+        let conn = self.twins.get(&boot).map_or(0, |t| t.conn).max(story.conn.unwrap_or(0));
         self.twins.insert(
             boot.clone(),
             Twin {
                 rank: rank.clone(),
                 last_heard: now,
+                conn,
             },
         );
         if self.role == Role::Standby {
@@ -506,6 +516,27 @@ impl Roles {
         } else {
             Act::Nothing
         }
+    }
+
+    /// The will of twin `boot_id`'s connection `conn`: that connection ended without a
+    /// goodbye. It counts only for a twin heard within its window, and a connection no
+    /// older than the newest heard from it (a will of an older one is a recording, or
+    /// was followed by a reconnect). The twin is gone: a standby takes over at once if
+    /// no other twin above it is heard.
+    pub(crate) fn heard_will(&mut self, boot_id: &str, conn: u32, now: Instant) -> Result<Act, Rejection> {
+        let live = self
+            .twins
+            .get(boot_id)
+            .is_some_and(|t| now.saturating_duration_since(t.last_heard) <= self.window(&t.rank));
+        if !live || self.twins.get(boot_id).is_some_and(|t| conn < t.conn) {
+            return Err(Rejection::Stale);
+        }
+        self.twins.remove(boot_id);
+        Ok(self.reconsider(
+            now,
+            Cause::Will,
+            "took over: the active twin's connection ended without a goodbye (the broker published its will)",
+        ))
     }
 
     /// A chau signed with this soul by another process: whoever was active left.
@@ -592,6 +623,44 @@ mod tests {
     /// Hears `story` at `now`, which must be fresh.
     fn hear(roles: &mut Roles, story: &Story, now: Instant) -> Act {
         roles.heard(story, now, NOW_NS).expect("a fresh newspaper")
+    }
+
+    #[test]
+    fn a_standby_takes_over_at_once_on_the_will_of_the_active_twins_connection() {
+        let t0 = Instant::now();
+        let mut standby = roles(Pin::Auto, 100, "s");
+        let connected = |conn: u32, sent_s: u64| Story {
+            conn: Some(conn),
+            ..signed("a", "auto", 200, false, sent_s)
+        };
+        hear(&mut standby, &connected(1, 0), t0);
+        hear(&mut standby, &connected(2, 1), t0);
+        assert!(!standby.is_active());
+        assert_eq!(standby.take_changes(), [(Role::Standby, Cause::Yielded)]);
+        // The will of a connection it left: a recording, or the one before a reconnect.
+        assert_eq!(standby.heard_will("a", 1, t0), Err(Rejection::Stale));
+        // Of a process it never heard.
+        assert_eq!(standby.heard_will("z", 9, t0), Err(Rejection::Stale));
+        assert!(!standby.is_active());
+        assert_eq!(standby.heard_will("a", 2, t0), Ok(Act::PublishNow));
+        assert!(standby.is_active(), "{}", standby.reason);
+        assert_eq!(standby.take_changes(), [(Role::Active, Cause::Will)]);
+        // The will of a twin long silent counts for nothing: it was gone already.
+        let mut standby = roles(Pin::Auto, 100, "s");
+        hear(&mut standby, &connected(1, 0), t0);
+        let late = t0 + WINDOW * 2;
+        standby.tick(late);
+        assert_eq!(standby.heard_will("a", 1, late), Err(Rejection::Stale));
+    }
+
+    #[test]
+    fn the_will_of_a_lower_twin_leaves_the_active_one_as_it_is() {
+        let t0 = Instant::now();
+        let mut active = roles(Pin::Auto, 300, "me");
+        hear(&mut active, &story("old", "auto", 100, false), t0);
+        assert_eq!(active.heard_will("old", 0, t0), Ok(Act::Nothing));
+        assert!(active.is_active());
+        assert!(active.take_changes().is_empty());
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub(crate) struct Rollout<'a> {
 fn word(status: Status) -> &'static str {
     match status {
         Status::Online => "ONLINE",
+        Status::Suspect => "SUSPECT",
         Status::Offline => "OFFLINE",
         Status::Missing => "MISSING",
     }
@@ -157,7 +158,7 @@ impl Fleet {
         let mut offline = 0;
         for peer in peers {
             match peer.status {
-                Status::Online | Status::Missing => members.push(Member {
+                Status::Online | Status::Suspect | Status::Missing => members.push(Member {
                     name: peer.name.clone(),
                     status: peer.status,
                     version: peer.version.clone(),
@@ -181,7 +182,9 @@ impl Fleet {
             });
             row.naras += 1;
             match member.status {
-                Status::Online => row.online += 1,
+                // A suspicion is not a crash until confirmed: the gate counts it as
+                // it was.
+                Status::Online | Status::Suspect => row.online += 1,
                 Status::Missing => row.missing += 1,
                 Status::Offline => {}
             }
@@ -232,7 +235,7 @@ impl Fleet {
     /// The rollout against the target (see [`Fleet::target`]).
     pub(crate) fn rollout<'a>(&'a self, asked: Option<&'a str>, configured: Option<&'a str>) -> Rollout<'a> {
         let target = self.target(asked, configured);
-        let online = self.members.iter().filter(|m| m.status == Status::Online).count();
+        let online = self.members.iter().filter(|m| m.status.is_around()).count();
         let mut fleet = FleetCounts {
             naras: self.members.len(),
             online,
@@ -248,7 +251,7 @@ impl Fleet {
             let mut listed: Vec<&Member> = self
                 .members
                 .iter()
-                .filter(|m| !(m.status == Status::Online && m.version == version))
+                .filter(|m| !(m.status.is_around() && m.version == version))
                 .collect();
             let longest_behind_first =
                 |a: &&Member, b: &&Member| a.since.cmp(&b.since).then_with(|| a.name.cmp(&b.name));

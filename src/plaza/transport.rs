@@ -1,8 +1,9 @@
-//! The plaza's MQTT side: connect, subscribe, announce (hey_there and a newspaper after
-//! a jitter, a newspaper every interval, chau on the way out), feed received messages to the
-//! [`Plaza`], and reconnect with capped exponential backoff and jitter when the broker
-//! goes away, or under a new client ID when another client took its session (see
-//! [`super::client_id`]). HTTP is unaffected by any of it.
+//! The plaza's MQTT side: connect (leaving a will with the broker for each connection,
+//! see [`super::will`]), subscribe, announce (hey_there and a newspaper after a jitter),
+//! a newspaper every interval, chau on the way out; feed received messages to the [`Plaza`]; answer a
+//! will of its own live connection; and reconnect with capped exponential backoff and
+//! jitter when the broker goes away, or under a new client ID when another client took
+//! its session (see [`super::client_id`]). HTTP is unaffected by any of it.
 //!
 //! nara speaks MQTT 5 so that a shared broker, where anyone may publish and retain,
 //! cannot knock it off the plaza: CONNECT states a Maximum Packet Size, so the broker
@@ -15,11 +16,13 @@ use super::broker_backoff::{BrokerBackoff, jitter};
 use super::broker_trouble::{self, Cause};
 use super::client_id::{ClientId, SessionWatch};
 use super::config::Broker;
-use super::message::{Kind, SUBSCRIPTIONS};
+use super::connection::{self, Connections};
+use super::message::Kind;
 use super::poller::Poller;
 use super::welcome::WelcomePacer;
+use super::will::{self, SESSION_EXPIRY};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
+use rumqttc::v5::mqttbytes::v5::Packet;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::pin::Pin;
@@ -32,6 +35,9 @@ use tracing::Instrument;
 /// plaza message (the plaza's own cap, checked and counted per message, is smaller),
 /// far below what would hurt: larger messages never reach nara, and are not counted.
 pub(crate) const MAX_PACKET: u32 = 256 * 1024;
+/// The broker's keepalive: a frozen nara, or one cut off, is noticed by the broker
+/// within 1.5 times this, and its will follows (see the plaza chapter's figure).
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A newcomer's hey_there is answered with a newspaper after a random wait up to this,
 /// so the naras of a plaza do not all answer in the same instant.
@@ -40,6 +46,8 @@ const WELCOME_JITTER: Duration = Duration::from_secs(2);
 /// hey_theres a nara sends at most this many times the newspapers it otherwise would
 /// (each welcome also restarts the interval).
 const WELCOME_SHARE: u32 = 3;
+/// How often a suspicion is looked at: it is confirmed within this of its time.
+const CONFIRM_EVERY: Duration = Duration::from_millis(100);
 /// How long a stopping active nara waits for a standby twin to take over before it
 /// says chau instead.
 const HANDOVER_WAIT: Duration = Duration::from_secs(1);
@@ -55,8 +63,11 @@ fn options(broker: &Broker, client_id: &ClientId) -> Result<MqttOptions, String>
     // other's session at the broker, each connection dropping the other's.
     let mut options = MqttOptions::new(client_id.expose(), &broker.host, broker.port);
     options
-        .set_keep_alive(Duration::from_secs(30))
+        .set_keep_alive(KEEP_ALIVE)
         .set_clean_start(true)
+        // At least the will delay: a broker may publish the will as soon as the session
+        // ends, and a session without expiry ends with its connection.
+        .set_session_expiry_interval(Some(will::seconds(SESSION_EXPIRY)))
         .set_max_packet_size(Some(MAX_PACKET));
     if let Some(user) = &broker.user {
         let password = broker
@@ -104,7 +115,8 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             return;
         }
     };
-    let (client, eventloop) = AsyncClient::new(options, 64);
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    Connections::prepare(&plaza, &mut eventloop.options);
     let mut poller = Poller::new(eventloop);
     let publish = |kind: Kind| {
         // A read-only nara watches: it never says hello, presence or goodbye. Nor does
@@ -127,12 +139,15 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
 
     let mut backoff = BrokerBackoff::new();
     let mut session = SessionWatch::default();
+    let mut connections = Connections::new();
     // No tick at once: the first newspaper follows the hey_there (a newspaper before it
     // would reach others ahead of the hello that lets a rebooted host's boot time move).
     let every = plaza.config.newspaper_interval;
     let mut newspaper = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    let mut confirm = tokio::time::interval(CONFIRM_EVERY);
+    confirm.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut announce = Alarm::new();
     // A newcomer learns who is here from a welcome newspaper (see WELCOME_SHARE).
     let mut welcome = Alarm::new();
@@ -148,15 +163,17 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     if session.take_probe() {
                         pause = leave_the_taken_id(&plaza, &mut backoff, &mut session, &client, eventloop);
                     } else {
-                        joined(&plaza, &client, &session);
+                        let announce_in = connections.accepted(&plaza);
+                        joined_plaza(&plaza, &client, &session);
                         backoff.accepted(Instant::now());
-                        announce.set(Instant::now() + jitter(plaza.config.announce_jitter));
+                        announce.set(Instant::now() + announce_in);
                     }
                 }
                 Ok(Event::Outgoing(Outgoing::Disconnect)) if session.is_rotating() => {
-                    // The DISCONNECT is on the wire (the broker drops the old ID's will
-                    // with it): the next connection is under the new ID.
+                    // The DISCONNECT is on the wire (the broker drops the old
+                    // connection's will with it): the next connection has its own.
                     eventloop.clean();
+                    Connections::prepare(&plaza, &mut eventloop.options);
                     pause = Some(session.rotated());
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
@@ -170,10 +187,14 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                 }
                 Ok(_) => {}
                 // The connection left on purpose ended before our DISCONNECT went out.
-                Err(_) if session.is_rotating() => pause = Some(session.rotated()),
+                Err(_) if session.is_rotating() => {
+                    Connections::prepare(&plaza, &mut eventloop.options);
+                    pause = Some(session.rotated());
+                }
                 Err(err) => {
                     announce.unset();
                     pause = broker_failed(&plaza, &broker, &mut backoff, &mut session, &mut eventloop.options, &err);
+                    Connections::prepare(&plaza, &mut eventloop.options);
                 }
             },
             () = announce.rings() => {
@@ -194,6 +215,16 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             () = plaza.publish_now.notified() => if plaza.is_connected() {
                 newspaper_now(&mut newspaper);
             },
+            // Someone published the will of this live connection: say otherwise at
+            // once, then leave the connection for one whose will is another.
+            () = plaza.refute_now.notified() => if plaza.is_connected() && !session.is_rotating() {
+                newspaper_now(&mut newspaper);
+                connections.move_on();
+                session.rotate(Duration::ZERO);
+                if client.try_disconnect().is_err() {
+                    session.rotated();
+                }
+            },
             _ = sweep.tick() => {
                 plaza.sweep();
                 plaza.role_tick();
@@ -202,6 +233,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     plaza.clear_broker_trouble();
                 }
             }
+            _ = confirm.tick() => plaza.confirm_suspects(),
             _ = draining.wait_for(|d| *d) => break,
         }
         if received && slice_began.elapsed() >= BURST_SLICE {
@@ -223,17 +255,13 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
 
 /// The broker accepted us: the plaza hears it, and the transport subscribes. A takeover
 /// stays shown: until a connection lasts, it is not over.
-fn joined(plaza: &Plaza, client: &AsyncClient, session: &SessionWatch) {
+fn joined_plaza(plaza: &Plaza, client: &AsyncClient, session: &SessionWatch) {
     plaza.set_connected(true);
     if !session.takeover_shown() {
         plaza.clear_broker_trouble();
     }
-    tracing::info!("joined the plaza");
-    let filters = SUBSCRIPTIONS.map(|topic| Filter {
-        retain_forward_rule: RetainForwardRule::Never,
-        ..Filter::new(topic, QoS::AtMostOnce)
-    });
-    if let Err(err) = client.try_subscribe_many(filters) {
+    tracing::info!(conn = plaza.conn(), "joined the plaza");
+    if let Err(err) = client.try_subscribe_many(connection::subscriptions()) {
         tracing::warn!(error = %err, "could not subscribe to the plaza");
     }
 }
@@ -251,7 +279,7 @@ fn broker_failed(
     err: &ConnectionError,
 ) -> Option<Duration> {
     let was_accepted = backoff.ended(Instant::now());
-    let was_connected = plaza.set_connected(false);
+    let was_connected = plaza.lost_broker();
     if was_accepted && broker_trouble::closed_by_broker(err) {
         session.probe();
         return None;
@@ -350,7 +378,8 @@ fn log_client_id(id: &ClientId) {
 /// welcome. Unlike a bare `Sleep`, it knows whether it is set, and rings once.
 struct Alarm {
     sleep: Pin<Box<tokio::time::Sleep>>,
-    set: bool,
+    /// When it rings, if it is set.
+    at: Option<Instant>,
 }
 
 impl Alarm {
@@ -358,32 +387,35 @@ impl Alarm {
     fn new() -> Alarm {
         Alarm {
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            set: false,
+            at: None,
         }
     }
 
     /// Rings at `at` (at once if it has passed), instead of whenever it was set for.
+    /// Set again for the same moment, it stays as it is.
     fn set(&mut self, at: Instant) {
-        self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
-        self.set = true;
+        if self.at != Some(at) {
+            self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+            self.at = Some(at);
+        }
     }
 
     fn unset(&mut self) {
-        self.set = false;
+        self.at = None;
     }
 
     fn is_set(&self) -> bool {
-        self.set
+        self.at.is_some()
     }
 
     /// Completes when the moment it is set for comes, and unsets it; never while it is
     /// not set. Dropped before it completes, it stays as it was.
     async fn rings(&mut self) {
-        if !self.set {
+        if self.at.is_none() {
             return std::future::pending().await;
         }
         self.sleep.as_mut().await;
-        self.set = false;
+        self.at = None;
     }
 }
 

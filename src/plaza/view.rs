@@ -1,5 +1,9 @@
 //! The view of the plaza: every nara heard from, with its status, built from verified
 //! messages. ONLINE on any valid message, OFFLINE on `chau`, MISSING after a silence.
+//! A will that names the nara's current connection makes it SUSPECT: anyone can
+//! publish a will again, so it is a strong hint, not proof. A live nara answers its own
+//! will at once with a newer message, which ends the suspicion; one that does not
+//! within [`CONFIRM_AFTER`] is MISSING.
 //!
 //! It also holds the history single messages cannot prove: the key first seen for
 //! each name (trust on first use) and what was accepted from it (judged by the rules
@@ -17,16 +21,41 @@ use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
+/// How long a nara stays SUSPECT after a will that names its current connection before
+/// it is MISSING, unless a newer message of it says otherwise. A live nara that hears
+/// its own will answers within a round trip through the broker.
+pub const CONFIRM_AFTER: Duration = Duration::from_millis(1500);
+
 /// Where a nara stands, as the plaza sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     /// Heard from recently.
     Online,
+    /// The broker published its will: its connection ended without a goodbye, or
+    /// someone published a will of it again. MISSING after [`CONFIRM_AFTER`] unless it
+    /// speaks.
+    Suspect,
     /// Said chau.
     Offline,
-    /// Silent for longer than `--plaza-missing-after`.
+    /// Silent for longer than `--plaza-missing-after`, or SUSPECT for
+    /// [`CONFIRM_AFTER`] without a word.
     Missing,
+}
+
+impl Status {
+    /// Whether the nara is taken to be around: ONLINE, or SUSPECT until confirmed.
+    pub(crate) fn is_around(self) -> bool {
+        matches!(self, Status::Online | Status::Suspect)
+    }
+}
+
+/// A will heard of a nara, not yet answered: when, and the connection it named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Suspicion {
+    since: SystemTime,
+    conn: u32,
+    signed_ns: u64,
 }
 
 /// One nara as this nara sees it.
@@ -39,7 +68,7 @@ pub struct Peer {
     pub id: String,
     /// Its public key, standard Base64.
     pub public_key: String,
-    /// ONLINE, OFFLINE or MISSING.
+    /// ONLINE, SUSPECT, OFFLINE or MISSING.
     pub status: Status,
     /// The version it runs, from its newspaper (empty until the first one).
     pub version: String,
@@ -96,7 +125,7 @@ pub struct Change {
 pub(crate) enum ChangeKind {
     /// First heard from.
     Join,
-    /// Back online, or another revision.
+    /// Back online, SUSPECT, or another revision.
     Change,
     /// Another version: the last entry of its `version_history` says from what.
     VersionChanged,
@@ -123,6 +152,7 @@ impl ChangeKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct Counts {
     pub(crate) online: usize,
+    pub(crate) suspect: usize,
     pub(crate) offline: usize,
     pub(crate) missing: usize,
 }
@@ -131,6 +161,7 @@ impl Counts {
     fn of(&mut self, status: Status) -> &mut usize {
         match status {
             Status::Online => &mut self.online,
+            Status::Suspect => &mut self.suspect,
             Status::Offline => &mut self.offline,
             Status::Missing => &mut self.missing,
         }
@@ -174,6 +205,39 @@ fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
 fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
     counts.moved(Some(peer.status), to);
     peer.status = to;
+}
+
+/// A will that names `peer`'s current connection (the freshness rules checked that):
+/// an ONLINE nara is SUSPECT from `now`. One already SUSPECT keeps its time, and one
+/// OFFLINE or MISSING stays so.
+fn suspect(
+    counts: &mut Counts,
+    suspects: &mut HashMap<String, Suspicion>,
+    peer: &mut Peer,
+    will: &super::message::Will,
+    now: SystemTime,
+) -> Option<Change> {
+    let since = match (peer.status, suspects.get(&peer.name)) {
+        (Status::Online, _) => now,
+        (Status::Suspect, Some(held)) => held.since,
+        _ => return None,
+    };
+    suspects.insert(
+        peer.name.clone(),
+        Suspicion {
+            since,
+            conn: will.conn,
+            signed_ns: will.signed_ns,
+        },
+    );
+    if peer.status == Status::Suspect {
+        return None;
+    }
+    set_status(counts, peer, Status::Suspect);
+    Some(Change {
+        kind: ChangeKind::Change,
+        peer: peer.clone(),
+    })
 }
 
 /// How long naras stay in the view, and how many it holds: anyone may publish on a
@@ -235,6 +299,9 @@ pub struct View {
     /// left the view is skipped when reached, and swept out once the queue is twice
     /// `max_peers` long.
     announced: VecDeque<String>,
+    /// The SUSPECT naras and the wills that made them so (at most one per nara in the
+    /// view).
+    suspects: HashMap<String, Suspicion>,
     /// Kept in step with `peers` on every status change, so reading them is O(1)
     /// however large the plaza is.
     counts: Counts,
@@ -255,6 +322,7 @@ impl View {
             freshness: HashMap::new(),
             departed: HashMap::new(),
             announced: VecDeque::new(),
+            suspects: HashMap::new(),
             counts,
             limits,
             forgotten: Vec::new(),
@@ -265,6 +333,7 @@ impl View {
     fn forget(&mut self, name: &str) -> Option<Change> {
         let peer = self.peers.remove(name)?;
         self.freshness.remove(name);
+        self.suspects.remove(name);
         self.counts.removed(peer.status);
         Some(Change {
             kind: ChangeKind::Forget,
@@ -308,7 +377,7 @@ impl View {
             let victim = self
                 .peers
                 .values()
-                .filter(|p| !p.is_self && p.status != Status::Online)
+                .filter(|p| !p.is_self && !p.status.is_around())
                 .min_by_key(|p| p.last_seen)
                 .map(|p| p.name.clone())
                 .ok_or(Rejection::ViewFull)?;
@@ -412,7 +481,7 @@ impl View {
         }
         let is_chau = matches!(message.body, Body::Chau { .. });
         if !known {
-            if is_chau {
+            if is_chau || matches!(message.body, Body::Will(_)) {
                 // Leaving, from a nara not in the view: nothing to take OFFLINE, and
                 // nothing to create (a burst of them from fresh keys would fill the
                 // view). A pinned one's history records it.
@@ -463,12 +532,27 @@ impl View {
         let Some(peer) = self.peers.get_mut(&message.name) else {
             return Ok(None);
         };
+        if let Body::Will(will) = &message.body {
+            return Ok(suspect(&mut self.counts, &mut self.suspects, peer, will, now));
+        }
+        // A SUSPECT nara is around again only if this message came after the will that
+        // made it so (a Go newspaper, which carries no time, cannot tell).
+        let outlived = self
+            .suspects
+            .get(&message.name)
+            .is_none_or(|s| Freshness::outlived(&message.body, s.conn, s.signed_ns));
         let before = (peer.status, peer.version.clone(), peer.revision.clone());
-        set_status(
-            &mut self.counts,
-            peer,
-            if is_chau { Status::Offline } else { Status::Online },
-        );
+        let status = if is_chau {
+            Status::Offline
+        } else if outlived {
+            Status::Online
+        } else {
+            peer.status
+        };
+        if status != Status::Suspect {
+            self.suspects.remove(&message.name);
+        }
+        set_status(&mut self.counts, peer, status);
         if let Body::Newspaper(story) = &message.body {
             read_story(peer, story, now);
         }
@@ -476,7 +560,7 @@ impl View {
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
         let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
-            kind: if peer.status != Status::Online {
+            kind: if !peer.status.is_around() {
                 ChangeKind::Leave
             } else if version_changed {
                 ChangeKind::VersionChanged
@@ -504,7 +588,8 @@ impl View {
             let established = freshness.get(&peer.name).is_some_and(Freshness::carried_newspaper);
             if !established && silent > self.limits.missing_after {
                 stale.push(peer.name.clone());
-            } else if peer.status == Status::Online && silent > self.limits.missing_after {
+            } else if peer.status.is_around() && silent > self.limits.missing_after {
+                self.suspects.remove(&peer.name);
                 set_status(&mut self.counts, peer, Status::Missing);
                 changes.push(Change {
                     kind: ChangeKind::Leave,
@@ -518,6 +603,50 @@ impl View {
         let forget_after = self.limits.forget_after;
         self.departed
             .retain(|_, d| now.duration_since(d.last_heard).unwrap_or_default() <= forget_after);
+        changes
+    }
+
+    /// Confirms each suspicion older than [`CONFIRM_AFTER`] at `now`: its nara is
+    /// MISSING. Cheap when no nara is SUSPECT, so it may run often.
+    pub fn confirm(&mut self, now: SystemTime) -> Vec<Change> {
+        let confirmed: Vec<String> = self
+            .suspects
+            .iter()
+            .filter(|(_, s)| now.duration_since(s.since).unwrap_or_default() >= CONFIRM_AFTER)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut changes = Vec::with_capacity(confirmed.len());
+        for name in confirmed {
+            self.suspects.remove(&name);
+            if let Some(peer) = self.peers.get_mut(&name)
+                && peer.status == Status::Suspect
+            {
+                set_status(&mut self.counts, peer, Status::Missing);
+                changes.push(Change {
+                    kind: ChangeKind::Leave,
+                    peer: peer.clone(),
+                });
+            }
+        }
+        changes
+    }
+
+    /// Takes back every suspicion: this nara lost the broker, and a will heard just
+    /// before says nothing (a broker that stops publishes every will it holds). Each
+    /// SUSPECT nara is ONLINE again, and goes MISSING only by the silence rule.
+    pub fn clear_suspicions(&mut self) -> Vec<Change> {
+        let mut changes = Vec::with_capacity(self.suspects.len());
+        for (name, _) in self.suspects.drain() {
+            if let Some(peer) = self.peers.get_mut(&name)
+                && peer.status == Status::Suspect
+            {
+                set_status(&mut self.counts, peer, Status::Online);
+                changes.push(Change {
+                    kind: ChangeKind::Change,
+                    peer: peer.clone(),
+                });
+            }
+        }
         changes
     }
 
@@ -841,6 +970,7 @@ mod tests {
             view.counts(),
             Counts {
                 online: 1,
+                suspect: 0,
                 offline: 1,
                 missing: 0
             }
@@ -1217,6 +1347,159 @@ mod tests {
             view.apply(&hey("gen", "k-thief", 4201), t(4201)),
             Err(Rejection::KeyMismatch),
             "the genuine nara's pin outlived the Sybils'"
+        );
+    }
+
+    /// A newspaper of this kind from `name`, from process `boot`'s connection `conn`,
+    /// signed at `t(sent)`.
+    fn ours(name: &str, key: &str, boot: &str, conn: u32, sent: u64) -> Message {
+        event(
+            name,
+            key,
+            Body::Newspaper(Story {
+                id: format!("id-{name}"),
+                version: "1.0.0".into(),
+                revision: Some("r".into()),
+                sent_ns: Some(ns(sent)),
+                boot_id: Some(boot.into()),
+                conn: Some(conn),
+                ..Story::default()
+            }),
+        )
+    }
+
+    /// The will of `name`'s process `boot`, connection `conn`, signed at `t(signed)`.
+    fn will(name: &str, key: &str, boot: &str, conn: u32, signed: u64) -> Message {
+        event(
+            name,
+            key,
+            Body::Will(super::super::message::Will {
+                boot_id: boot.into(),
+                conn,
+                signed_ns: ns(signed),
+            }),
+        )
+    }
+
+    fn status_of(view: &View, name: &str) -> Status {
+        view.snapshot().into_iter().find(|p| p.name == name).unwrap().status
+    }
+
+    #[test]
+    fn a_will_of_the_current_connection_makes_a_nara_suspect_then_missing_without_an_answer() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        view.apply(&ours("b", "kb", "p1", 2, 20), t(20)).unwrap();
+        let suspect = view.apply(&will("b", "kb", "p1", 2, 15), t(30)).unwrap().unwrap();
+        assert_eq!(
+            (suspect.kind, suspect.peer.status),
+            (ChangeKind::Change, Status::Suspect)
+        );
+        assert_eq!(view.counts().suspect, 1);
+        // The same will again changes nothing, and keeps the time it was first heard.
+        assert_eq!(view.apply(&will("b", "kb", "p1", 2, 15), t(31)).unwrap(), None);
+        let at = |ms: u64| t(30) + Duration::from_millis(ms);
+        assert!(view.confirm(at(CONFIRM_AFTER.as_millis() as u64 - 1)).is_empty());
+        let missing = view.confirm(at(CONFIRM_AFTER.as_millis() as u64));
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            (missing[0].kind, missing[0].peer.status),
+            (ChangeKind::Leave, Status::Missing)
+        );
+        assert!(view.confirm(t(40)).is_empty(), "confirmed once");
+        assert_eq!(view.counts(), recount(&view));
+        // Back: its next connection's newspaper.
+        view.apply(&ours("b", "kb", "p1", 3, 50), t(50)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Online);
+    }
+
+    #[test]
+    fn a_newer_message_answers_a_will_and_the_nara_stays_online() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        view.apply(&will("b", "kb", "p1", 1, 5), t(20)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Suspect);
+        let back = view.apply(&ours("b", "kb", "p1", 1, 21), t(21)).unwrap().unwrap();
+        assert_eq!((back.kind, back.peer.status), (ChangeKind::Change, Status::Online));
+        assert!(view.confirm(t(60)).is_empty(), "nothing left to confirm");
+        // A hey_there signed after the will answers it too; a chau takes it OFFLINE.
+        view.apply(&will("b", "kb", "p1", 1, 5), t(70)).unwrap();
+        view.apply(&hey("b", "kb", 70), t(70)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Online);
+        view.apply(&will("b", "kb", "p1", 1, 5), t(80)).unwrap();
+        view.apply(&chau("b", "kb", 80), t(80)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Offline);
+        assert!(view.confirm(t(90)).is_empty());
+        assert_eq!(view.counts(), recount(&view));
+    }
+
+    #[test]
+    fn a_will_of_an_older_process_or_connection_or_of_a_stranger_is_stale() {
+        let mut view = lone_view();
+        assert_eq!(view.apply(&will("z", "kz", "p", 1, 5), t(10)), Err(Rejection::Stale));
+        assert_eq!(view.snapshot().len(), 1, "a will creates no nara");
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        view.apply(&ours("b", "kb", "p2", 1, 20), t(20)).unwrap();
+        assert_eq!(view.apply(&will("b", "kb", "p1", 1, 5), t(30)), Err(Rejection::Stale));
+        view.apply(&ours("b", "kb", "p2", 4, 40), t(40)).unwrap();
+        assert_eq!(view.apply(&will("b", "kb", "p2", 3, 30), t(41)), Err(Rejection::Stale));
+        assert_eq!(
+            view.apply(&will("b", "other-key", "p2", 4, 30), t(41)),
+            Err(Rejection::KeyMismatch)
+        );
+        assert_eq!(status_of(&view, "b"), Status::Online);
+        // One of a later connection, never heard from, counts; then the one before is
+        // stale.
+        view.apply(&will("b", "kb", "p2", 5, 42), t(43)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Suspect);
+        assert_eq!(view.apply(&will("b", "kb", "p2", 4, 30), t(44)), Err(Rejection::Stale));
+        // A nara that only said hey_there has no connection a will could name.
+        view.apply(&hey("c", "kc", 50), t(50)).unwrap();
+        assert_eq!(view.apply(&will("c", "kc", "p", 1, 45), t(51)), Err(Rejection::Stale));
+    }
+
+    #[test]
+    fn a_message_from_before_the_will_does_not_answer_it() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        // Connection 2 began at 20 and ended; this observer never heard its newspapers.
+        view.apply(&will("b", "kb", "p1", 2, 20), t(30)).unwrap();
+        // A newspaper of connection 1, sent at 15, never heard before: fresh, but older
+        // than the will.
+        view.apply(&ours("b", "kb", "p1", 1, 15), t(31)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Suspect);
+        // A Go newspaper carries no time: it cannot tell either.
+        view.apply(&hey("b", "kb", 18), t(31)).unwrap();
+        assert_eq!(status_of(&view, "b"), Status::Suspect);
+        assert_eq!(view.confirm(t(40)).len(), 1);
+    }
+
+    #[test]
+    fn losing_the_broker_takes_every_suspicion_back() {
+        let mut view = lone_view();
+        for name in ["b", "c"] {
+            view.apply(&ours(name, name, "p", 1, 10), t(10)).unwrap();
+            view.apply(&will(name, name, "p", 1, 5), t(20)).unwrap();
+        }
+        assert_eq!(view.counts().suspect, 2);
+        let back = view.clear_suspicions();
+        assert_eq!(back.len(), 2);
+        assert!(back.iter().all(|c| c.peer.status == Status::Online));
+        assert!(view.confirm(t(60)).is_empty());
+        assert_eq!(view.counts(), recount(&view));
+        // The silence rule still holds for them.
+        assert_eq!(view.sweep(t(10 + 301)).len(), 2);
+    }
+
+    #[test]
+    fn a_full_view_never_gives_a_suspect_naras_place_away() {
+        let mut view = View::new(own(), Limits { max_peers: 3, ..LIMITS });
+        view.apply(&ours("b", "kb", "p", 1, 10), t(10)).unwrap();
+        view.apply(&ours("c", "kc", "p", 1, 10), t(10)).unwrap();
+        view.apply(&will("b", "kb", "p", 1, 5), t(11)).unwrap();
+        assert_eq!(
+            view.apply(&ours("d", "kd", "p", 1, 12), t(12)),
+            Err(Rejection::ViewFull)
         );
     }
 

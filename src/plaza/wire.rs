@@ -1,11 +1,12 @@
 //! Everything received from the broker comes in here: checked for size and UTF-8, then
-//! handed to the decoder its topic names ([`super::event`] or [`super::newspaper`]).
+//! handed to the decoder its topic names ([`super::event`], [`super::newspaper`] or
+//! [`super::will`]).
 //! Decoding checks, in order: size, UTF-8, JSON, fields, topic and sender, clock skew,
 //! signature; the first failure is the `Rejection` that is counted. Where the Go nara
 //! accepts an unsigned message or only logs a bad signature, nara drops it.
 
-use super::message::{Kind, Message, NEWSPAPER_PREFIX, Policy, Rejection};
-use super::{event, newspaper};
+use super::message::{Kind, Message, NEWSPAPER_PREFIX, Policy, Rejection, WILL_PREFIX};
+use super::{event, newspaper, will};
 use std::time::SystemTime;
 
 /// Checks everything a single message can prove about itself. Trust on first use,
@@ -17,6 +18,7 @@ pub fn decode(topic: &str, payload: &[u8], now: SystemTime, policy: Policy) -> R
     let text = std::str::from_utf8(payload).map_err(|_| Rejection::NotUtf8)?;
     match Kind::of_topic(topic).ok_or(Rejection::WrongTopic)? {
         Kind::Newspaper => newspaper::decode(&topic[NEWSPAPER_PREFIX.len()..], text, now, policy),
+        Kind::Will => will::decode(&topic[WILL_PREFIX.len()..], text),
         kind => event::decode(kind, text, now, policy),
     }
 }

@@ -1,5 +1,6 @@
 //! A real MQTT broker for tests: Debian's mosquitto on a free loopback port, with its
-//! own config file and log file, stopped (and restartable on the same port) by the test.
+//! own config file and log file, stopped (killed, or shut down as `systemctl stop` does)
+//! and restartable on the same port by the test, with or without its persistence.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,6 +12,8 @@ pub struct Mosquitto {
     /// Lines for the listener (TLS files) and for the whole broker (authentication).
     listener_options: String,
     global_options: String,
+    /// Whether it saves its state (retained messages, sessions) across a restart.
+    persistent: bool,
 }
 
 impl Mosquitto {
@@ -20,12 +23,23 @@ impl Mosquitto {
     }
 
     pub fn start_with(listener_options: &str, global_options: &str) -> Mosquitto {
+        Mosquitto::start_configured(listener_options, global_options, false)
+    }
+
+    /// An open broker that saves its state in its scratch directory when it shuts down
+    /// and reads it back when it starts again (`persistence true`).
+    pub fn start_persistent() -> Mosquitto {
+        Mosquitto::start_configured("", "allow_anonymous true", true)
+    }
+
+    fn start_configured(listener_options: &str, global_options: &str, persistent: bool) -> Mosquitto {
         let mut broker = Mosquitto {
             port: super::free_port(),
             dir: tempfile::tempdir().expect("a scratch directory for mosquitto"),
             child: None,
             listener_options: listener_options.to_string(),
             global_options: global_options.to_string(),
+            persistent,
         };
         broker.restart();
         broker
@@ -74,7 +88,12 @@ impl Mosquitto {
                 // As root, mosquitto would drop to its own user before reading the test's
                 // files in a root-only temporary directory; `user root` keeps it (and is
                 // ignored when the tests do not run as root).
-                "persistence false\nuser root\nlog_dest file {}\n{}\nlistener {} 127.0.0.1\n{}\n",
+                "{}\nuser root\nlog_dest file {}\n{}\nlistener {} 127.0.0.1\n{}\n",
+                if self.persistent {
+                    format!("persistence true\npersistence_location {}/", self.dir.path().display())
+                } else {
+                    "persistence false".to_string()
+                },
                 self.log_path().display(),
                 self.global_options,
                 self.port,
@@ -104,9 +123,24 @@ impl Mosquitto {
         );
     }
 
+    /// Kills it (SIGKILL): it publishes nothing and saves nothing.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Shuts it down as `systemctl stop` does (SIGTERM), and waits until it has: it
+    /// publishes the will of every client still connected, then saves its state if it
+    /// is persistent.
+    pub fn shut_down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+            // SAFETY: kill(2) only sends a signal to our own child process.
+            #[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
+            let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+            assert_eq!(sent, 0, "SIGTERM to mosquitto");
             let _ = child.wait();
         }
     }

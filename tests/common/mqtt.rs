@@ -59,6 +59,53 @@ pub async fn listener(
     (client, received)
 }
 
+/// A client under `id` that subscribes to `subscriptions` on every connection and
+/// keeps every message it receives as (topic, payload text), across the broker's
+/// restarts: rumqttc hands over what it read just before a connection ended only once
+/// it has connected again. Returns once its first subscriptions are acknowledged; it
+/// stops when the client is dropped.
+pub async fn keep_listening(
+    port: u16,
+    id: &str,
+    subscriptions: &[&str],
+) -> (AsyncClient, mpsc::UnboundedReceiver<(String, String)>) {
+    let (client, mut eventloop) = AsyncClient::new(options(port, id, None), 64);
+    let (sender, received) = mpsc::unbounded_channel();
+    let (subscribed, mut acked) = mpsc::unbounded_channel();
+    let subscriber = client.clone();
+    let topics: Vec<String> = subscriptions.iter().map(|t| t.to_string()).collect();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                    if sender
+                        .send((topic, String::from_utf8_lossy(&p.payload).into_owned()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    for topic in &topics {
+                        let _ = subscriber.try_subscribe(topic.as_str(), QoS::AtMostOnce);
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = subscribed.send(());
+                }
+                Ok(_) => {}
+                Err(rumqttc::v5::ConnectionError::RequestsDone) => return,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    for _ in subscriptions {
+        acked.recv().await.expect("the broker acknowledges the subscription");
+    }
+    (client, received)
+}
+
 /// How long a squatter pauses after losing its connection before it takes the ID back:
 /// the attacker's pace, short enough to win every race against a backoff.
 const SQUATTER_PACE: Duration = Duration::from_millis(10);

@@ -53,6 +53,7 @@ impl OldRelease {
                     process_uptime_s: 3600,
                     sent_ns: now_ns(),
                     boot_id: &boot_id,
+                    conn: 1,
                     started_ns,
                     role_pin: "auto",
                     handover: false,

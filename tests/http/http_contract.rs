@@ -348,7 +348,7 @@ async fn the_list_filters_by_status_and_version_and_names_a_bad_parameter() {
         ),
         (
             "status=sleepy",
-            "status=\"sleepy\" is not a status: expected ONLINE, OFFLINE or MISSING",
+            "status=\"sleepy\" is not a status: expected ONLINE, SUSPECT, OFFLINE or MISSING",
         ),
         ("version=", "version= names no version"),
     ] {

@@ -20,3 +20,4 @@ mod plaza;
 mod plaza_secure;
 mod takeover;
 mod twins;
+mod wills;

@@ -16,8 +16,14 @@ async fn two_naras_see_each_other_online_with_their_versions() {
     let broker = Mosquitto::start();
     let a = nara_on(&broker.url(), "alpha", &[]);
     let b = nara_on(&broker.url(), "beta", &[]);
-    let seen_by_a = a.wait_peer("beta", "ONLINE", Duration::from_secs(10)).await;
-    let seen_by_b = b.wait_peer("alpha", "ONLINE", Duration::from_secs(10)).await;
+    // ONLINE from its hey_there; the version comes with the newspaper just after it.
+    let with_version = |p: &Value| p["status"] == "ONLINE" && p["version"] != "";
+    let seen_by_a = a
+        .wait_peer_where("beta", "ONLINE with a version", Duration::from_secs(10), with_version)
+        .await;
+    let seen_by_b = b
+        .wait_peer_where("alpha", "ONLINE with a version", Duration::from_secs(10), with_version)
+        .await;
     assert_eq!(seen_by_a["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(seen_by_a["revision"], nara::REVISION);
     let b_status = b.get_json("/api/status").await;

@@ -20,13 +20,18 @@ const CHAPTER: &str = "docs/src/plaza.md";
 
 /// The chapter's mosquitto setup: its `nara.conf` and `nara.acl` as written, with only
 /// their paths moved to a scratch directory, and a password file with `accounts`.
-struct RecommendedBroker {
-    broker: Mosquitto,
+pub(crate) struct RecommendedBroker {
+    pub(crate) broker: Mosquitto,
     _files: tempfile::TempDir,
 }
 
 impl RecommendedBroker {
-    fn start(accounts: &[Account<'_>]) -> RecommendedBroker {
+    pub(crate) fn start(accounts: &[Account<'_>]) -> RecommendedBroker {
+        RecommendedBroker::start_with_acl(accounts, |acl| acl)
+    }
+
+    /// The setup with its ACL as `edit` changes it.
+    pub(crate) fn start_with_acl(accounts: &[Account<'_>], edit: impl Fn(String) -> String) -> RecommendedBroker {
         let files = tempfile::tempdir().expect("a scratch directory");
         let passwd = files.path().join("nara.passwd");
         let acl = files.path().join("nara.acl");
@@ -37,7 +42,7 @@ impl RecommendedBroker {
             }
             run_ok(command.arg("-b").arg(&passwd).args([user, password]));
         }
-        std::fs::write(&acl, fenced_block(CHAPTER, "text", "# /etc/mosquitto/nara.acl"))
+        std::fs::write(&acl, edit(fenced_block(CHAPTER, "text", "# /etc/mosquitto/nara.acl")))
             .expect("the ACL file is written");
         let conf = fenced_block(CHAPTER, "text", "# /etc/mosquitto/conf.d/nara.conf");
         assert!(
@@ -56,7 +61,7 @@ impl RecommendedBroker {
 
 /// A nara named `name`, logged in to the broker as the account of that name, at test
 /// timings.
-fn nara_as(broker: &Mosquitto, name: &str, password: &str, extra: &[&str]) -> Running {
+pub(crate) fn nara_as(broker: &Mosquitto, name: &str, password: &str, extra: &[&str]) -> Running {
     let mut command = nara_command();
     command
         .args([

@@ -70,6 +70,30 @@ test("naras joining appear without a reload, and one leaving turns OFFLINE", asy
   await stop(kitchen.child);
 });
 
+test("a crashed nara reads as suspect, then missing, within seconds", async () => {
+  const broker = await startBroker();
+  const plaza = (name) =>
+    startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
+  const home = await plaza("home");
+  const shed = await plaza("shed");
+  const { page, errors } = await openPage({ viewport: { width: 1100, height: 760 } });
+  await page.goto(home.url);
+  await page.locator('tr[data-peer="shed"][data-status="ONLINE"]').waitFor({ timeout: 10000 });
+  // Killed: the broker publishes its will, and the page shows it SUSPECT with a word of
+  // its own, then MISSING when nothing answers.
+  await stop(shed.child, "SIGKILL");
+  const suspect = page.locator('tr[data-peer="shed"][data-status="SUSPECT"]');
+  await suspect.waitFor({ timeout: 10000 });
+  assert.equal(await suspect.locator(".badge").textContent(), "suspect");
+  await page.screenshot({ path: `${artifacts}suspect.png`, fullPage: true });
+  await page.locator('tr[data-peer="shed"][data-status="MISSING"]').waitFor({ timeout: 10000 });
+  assert.equal(await page.locator('tr[data-peer="home"]').getAttribute("data-status"), "ONLINE");
+  assert.deepEqual(errors, []);
+  await page.close();
+  await stop(home.child);
+  await stop(broker.child);
+});
+
 test("a rollout shows live: who is behind, then the handover, then the version change", async () => {
   const broker = await startBroker();
   const plaza = (args) =>

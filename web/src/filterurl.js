@@ -5,7 +5,7 @@
 // Pure functions, unit-tested with `node --test`.
 
 /** The statuses the filter offers, in the table's order. */
-export const STATUSES = ["ONLINE", "MISSING", "OFFLINE"];
+export const STATUSES = ["ONLINE", "SUSPECT", "MISSING", "OFFLINE"];
 
 /** No filter: every nara. */
 export const NO_FILTER = Object.freeze({ status: "", version: "", query: "" });

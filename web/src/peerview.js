@@ -7,11 +7,11 @@ import { compareVersions } from "./rollout.js";
 
 export const PAGE_SIZE = 100;
 
-const ORDER = { ONLINE: 0, MISSING: 1, OFFLINE: 2 };
+const ORDER = { ONLINE: 0, SUSPECT: 1, MISSING: 2, OFFLINE: 3 };
 
-/** This nara first, then ONLINE, MISSING, OFFLINE, each by name. */
+/** This nara first, then ONLINE, SUSPECT, MISSING, OFFLINE, each by name. */
 export function byStatusThenName(a, b) {
-  return (a.self ? -1 : b.self ? 1 : 0) || (ORDER[a.status] ?? 3) - (ORDER[b.status] ?? 3) || a.name.localeCompare(b.name);
+  return (a.self ? -1 : b.self ? 1 : 0) || (ORDER[a.status] ?? 4) - (ORDER[b.status] ?? 4) || a.name.localeCompare(b.name);
 }
 
 /** Whether `peer` matches `query`: a part of its name or version, or its status. */

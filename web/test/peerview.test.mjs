@@ -5,11 +5,18 @@ import { PAGE_SIZE, matches, pageOf, versionsOf } from "../src/peerview.js";
 
 const peer = (name, status = "ONLINE", version = "0.1.0", self = false) => ({ name, status, version, self });
 
-test("this nara comes first, then ONLINE, MISSING and OFFLINE, each by name", () => {
-  const { rows } = pageOf([peer("b", "OFFLINE"), peer("c"), peer("a", "MISSING"), peer("me", "ONLINE", "0.1.0", true), peer("a2")]);
+test("this nara comes first, then ONLINE, SUSPECT, MISSING and OFFLINE, each by name", () => {
+  const { rows } = pageOf([
+    peer("b", "OFFLINE"),
+    peer("c"),
+    peer("a", "MISSING"),
+    peer("me", "ONLINE", "0.1.0", true),
+    peer("a2"),
+    peer("z", "SUSPECT"),
+  ]);
   assert.deepEqual(
     rows.map((p) => p.name),
-    ["me", "a2", "c", "a", "b"],
+    ["me", "a2", "c", "z", "a", "b"],
   );
 });
 
@@ -26,6 +33,7 @@ test("the filter matches a part of the name or version, or a status", () => {
   assert.ok(matches(peer("kitchen"), "KIT"));
   assert.ok(matches(peer("kitchen", "ONLINE", "0.9.1"), "0.9"));
   assert.ok(matches(peer("kitchen", "MISSING"), "missing"));
+  assert.ok(matches(peer("kitchen", "SUSPECT"), "suspect"));
   assert.ok(!matches(peer("kitchen", "MISSING"), "miss"), "a status matches whole, not as a part of a name");
   assert.ok(matches(peer("kitchen"), "  "));
   const view = pageOf([peer("kitchen"), peer("garage"), peer("hall")], { query: "a" });
