@@ -216,6 +216,7 @@ mod tests {
             first_seen: UNIX_EPOCH,
             last_seen: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             is_self,
+            restarts: Default::default(),
         }
     }
 

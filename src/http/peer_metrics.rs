@@ -220,6 +220,7 @@ mod tests {
             first_seen: seen,
             last_seen: seen,
             is_self: false,
+            restarts: Default::default(),
         }
     }
 
