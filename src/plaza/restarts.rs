@@ -36,7 +36,6 @@
 
 use super::freshness::process_key;
 use super::message::{Body, Will};
-use super::view::Status;
 use super::will::WILL_DELAY;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -123,11 +122,12 @@ fn unix_ns(time: SystemTime) -> u64 {
 }
 
 impl Restarts {
-    /// A message of the nara, accepted at `now` while its status was `before` (`None`:
-    /// it joins with it). `go_reboot`: a Go newspaper whose implied host boot is later
-    /// than the one believed before it. Returns whether it counted a restart.
-    pub(super) fn heard(&mut self, before: Option<Status>, body: &Body, go_reboot: bool, now: SystemTime) -> bool {
-        if before.is_some_and(|status| status != Status::Online) {
+    /// A message of the nara, accepted at `now`; `was_online`: whether it was ONLINE
+    /// (neither OFFLINE, SUSPECT nor MISSING) just before, or joins with it.
+    /// `go_reboot`: a Go newspaper whose implied host boot is later than the one
+    /// believed before it. Returns whether it counted a restart.
+    pub(super) fn heard(&mut self, was_online: bool, body: &Body, go_reboot: bool, now: SystemTime) -> bool {
+        if !was_online {
             self.ended = true;
         }
         let story = match body {
@@ -223,6 +223,18 @@ impl Restarts {
         false
     }
 
+    /// Restarts as a test states them: `count`, the last at `last`, and whether
+    /// flapping.
+    #[cfg(test)]
+    pub(crate) fn seen(count: u32, last: SystemTime, flapping: bool) -> Restarts {
+        Restarts {
+            restarts: count,
+            last_restart: Some(last),
+            flapping,
+            ..Restarts::default()
+        }
+    }
+
     /// A restart at `at`, counted at `now`.
     fn count(&mut self, at: SystemTime, now: SystemTime) {
         self.restarts = self.restarts.saturating_add(1);
@@ -243,7 +255,7 @@ impl Restarts {
 mod tests {
     use super::*;
     use crate::plaza::message::{Message, Story};
-    use crate::plaza::view::{ChangeKind, Limits, Peer, View};
+    use crate::plaza::view::{ChangeKind, Limits, Peer, Status, View};
 
     const LIMITS: Limits = Limits {
         missing_after: Duration::from_secs(300),

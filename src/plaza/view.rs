@@ -539,7 +539,7 @@ impl View {
             if let Body::Newspaper(story) = &message.body {
                 read_story(&mut peer, story, now);
             }
-            peer.restarts.heard(None, &message.body, false, now);
+            peer.restarts.heard(true, &message.body, false, now);
             self.peers.insert(peer.name.clone(), peer.clone());
             self.counts.moved(None, peer.status);
             return Ok(Some(Change {
@@ -552,7 +552,8 @@ impl View {
             return Ok(None);
         };
         if let Body::Will(will) = &message.body {
-            peer.restarts.heard(Some(peer.status), &message.body, false, now);
+            peer.restarts
+                .heard(peer.status == Status::Online, &message.body, false, now);
             return Ok(suspect(&mut self.counts, &mut self.suspects, peer, will, now));
         }
         // A SUSPECT nara is around again only if this message came after the will that
@@ -567,7 +568,9 @@ impl View {
             && go_boot_before
                 .zip(freshness.go_boot_s())
                 .is_some_and(|(was, now_at)| u64::from(now_at.saturating_sub(was)) > self.limits.max_skew.as_secs());
-        let restarted = peer.restarts.heard(Some(peer.status), &message.body, go_reboot, now);
+        let restarted = peer
+            .restarts
+            .heard(peer.status == Status::Online, &message.body, go_reboot, now);
         let status = if is_chau {
             Status::Offline
         } else if outlived {
