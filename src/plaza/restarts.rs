@@ -9,9 +9,10 @@
 //! speaks changes without any of them restarting.
 //!
 //! - A new process that started before the last word of the one before it (its newest
-//!   signed newspaper, or its chau) ran beside it: a twin, whether a standby taking
-//!   over (on a handover, a will or a silence) or two processes alternating. Never a
-//!   restart.
+//!   signed newspaper, its chau, or its will, which the broker publishes a little more
+//!   than [`WILL_DELAY`] after a dead process's socket closes) ran beside it: a
+//!   twin, whether a standby taking over (on a handover, a will or a silence) or two
+//!   processes alternating. Never a restart.
 //! - A new process after the one before ended (the nara was OFFLINE, SUSPECT or MISSING
 //!   in between, or said chau) is a restart.
 //! - A new process while the one before is still ONLINE, which started after that one's
@@ -74,6 +75,10 @@ struct Replaced {
     conn: u32,
     at: SystemTime,
 }
+
+/// How long before a will its process surely lived, beyond the will's delay: see
+/// [`Restarts::heard`].
+const WILL_MARGIN: Duration = Duration::from_secs(2);
 
 /// A nara's restarts as this nara saw them, and what it takes to see the next.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -138,9 +143,12 @@ impl Restarts {
                 return false;
             }
             Body::Will(_) => {
-                // The broker saw its connection end no later than the will's delay (and
-                // a second) before now: a process started before then ran beside it.
-                let died_ns = unix_ns(now).saturating_sub(unix_ns(UNIX_EPOCH + WILL_DELAY + Duration::from_secs(1)));
+                // The broker saw its connection end a little more than the will's delay
+                // before now (mosquitto adds up to a second): a process started before
+                // then ran beside it. One started after may have been started by a
+                // supervisor at once (systemd waits 100 ms), so the margin takes two
+                // seconds, for the broker and for the two clocks.
+                let died_ns = unix_ns(now).saturating_sub(unix_ns(UNIX_EPOCH + WILL_DELAY + WILL_MARGIN));
                 self.alive_until_ns = self.alive_until_ns.max(died_ns);
                 return false;
             }
