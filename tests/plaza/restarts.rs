@@ -2,10 +2,14 @@
 //! killed or stopped and started again with the same soul is counted by an observer,
 //! once each time, in every place an operator looks (`/api/peers`, the lookup,
 //! `/metrics/peers`, the Go routes, `nara peers`), and three restarts in a row flag it
-//! flapping. Twins taking over from each other count nothing (see `twins.rs`).
+//! flapping. Twins taking over from each other count nothing (see `twins.rs`). A Go
+//! nara restarts when its host boots again, and not when it comes back from MISSING on
+//! the same boot.
 
 use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, now_ns, raw_client};
 use crate::common::{Running, TestNara, holds_for, nara_command, nara_on, wait_until};
+use rumqttc::v5::mqttbytes::QoS;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -120,4 +124,55 @@ async fn a_nara_killed_or_stopped_and_started_again_is_counted_each_time_and_thr
     assert!(table.lines().next().unwrap().ends_with("RESTARTS"), "{table}");
     let row = table.lines().find(|l| l.starts_with("kitchen")).unwrap_or_default();
     assert!(row.ends_with("3 (flapping)"), "{table}");
+}
+
+#[tokio::test]
+async fn a_go_nara_restarts_when_its_host_boots_again_not_when_it_comes_back_from_missing() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &["--plaza-missing-after", "2s"]);
+    observer.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let bart = nara::Identity::new(
+        &nara::Soul::mint("bart").expect("a soul is minted"),
+        "bart",
+        nara::SoulSource::File,
+    );
+    let (go, _) = raw_client(broker.port, "go-bart", &[]).await;
+    let send = |topic: &'static str, payload: String| {
+        let go = go.clone();
+        async move {
+            go.publish(topic, QoS::AtLeastOnce, false, payload)
+                .await
+                .expect("the publish is queued");
+        }
+    };
+    let now_s = || u64::try_from(now_ns()).expect("after 1970") / 1_000_000_000;
+    // Its host booted a day ago.
+    let booted = now_s() - 86_400;
+    send("nara/plaza/hey_there", go_wire::hey_there(&bart, now_ns())).await;
+    send(
+        "nara/newspaper/bart",
+        go_wire::signed_newspaper(&bart, "0.2.0", now_s() - booted),
+    )
+    .await;
+    observer.wait_peer("bart", "ONLINE", Duration::from_secs(10)).await;
+
+    // Silent until MISSING, then back on the same boot: its network, not a restart.
+    observer.wait_peer("bart", "MISSING", Duration::from_secs(10)).await;
+    send("nara/plaza/hey_there", go_wire::hey_there(&bart, now_ns())).await;
+    send(
+        "nara/newspaper/bart",
+        go_wire::signed_newspaper(&bart, "0.2.0", now_s() - booted),
+    )
+    .await;
+    let seen = observer.wait_peer("bart", "ONLINE", Duration::from_secs(10)).await;
+    assert_eq!(seen["restarts"], 0, "{seen}");
+
+    // Its host rebooted: a hey_there, then a newspaper of a boot seconds ago.
+    send("nara/plaza/hey_there", go_wire::hey_there(&bart, now_ns())).await;
+    send("nara/newspaper/bart", go_wire::signed_newspaper(&bart, "0.2.0", 30)).await;
+    let seen = wait_until("a restart of bart", Duration::from_secs(10), || async {
+        observer.peer("bart").await.filter(|seen| seen["restarts"] == 1)
+    })
+    .await;
+    assert!(seen["last_restart"].is_string(), "{seen}");
 }
