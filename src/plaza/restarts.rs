@@ -31,9 +31,9 @@
 //!   counted.
 //!
 //! A nara that restarted [`FLAP_COUNT`] times within [`FLAP_WINDOW`] is flapping until
-//! the oldest of those is that old. All of it lives in the nara's entry in the view, a
-//! few dozen bytes each; a nara the view forgets starts again from none when it is
-//! heard again.
+//! the oldest of those is that old. All of it lives in the nara's entry in the view (at
+//! most `--plaza-max-peers` of them), in a fixed size of about a hundred bytes; a nara
+//! the view forgets starts again from none when it is heard again.
 
 use super::freshness::process_key;
 use super::message::{Body, Will};
@@ -518,6 +518,27 @@ mod tests {
             wide.count(t(i * 500), t(i * 500));
             assert!(!wide.flapping);
         }
+    }
+
+    #[test]
+    fn what_each_nara_keeps_is_of_a_fixed_small_size() {
+        // No list grows with restarts: the count saturates, the times kept are the last
+        // FLAP_COUNT.
+        assert!(
+            std::mem::size_of::<Restarts>() <= 128,
+            "{}",
+            std::mem::size_of::<Restarts>()
+        );
+        let mut restarts = Restarts {
+            restarts: u32::MAX - 1,
+            ..Restarts::default()
+        };
+        for i in 0..10 {
+            restarts.count(t(i), t(i));
+        }
+        assert_eq!(restarts.restarts, u32::MAX);
+        assert_eq!(restarts.recent.len(), FLAP_COUNT);
+        assert!(restarts.flapping);
     }
 
     #[test]
