@@ -60,7 +60,8 @@ enum Speaker {
     /// No newspaper yet.
     #[default]
     Unknown,
-    /// A Go nara: no process ID.
+    /// A newspaper without a process ID: a Go nara's (or a release of this kind from
+    /// before twins, which `role.rs` takes for one too).
     Go,
     /// A process of this kind: its ID (as `freshness::process_key`) and its newest
     /// connection heard of.
