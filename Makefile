@@ -45,6 +45,8 @@ lint: web web-unit ## The flake's fmt, clippy -D warnings (with Cargo.toml's [li
 	$(CARGO) xtask local fmt clippy doc
 	$(CARGO) xtask local fmt clippy --manifest-path xtask/Cargo.toml
 	$(CARGO) xtask local fmt --manifest-path fuzz/Cargo.toml
+	@# The fuzz crate is built only with a nightly toolchain; its lock file is kept current here.
+	$(CARGO) metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 	shellcheck $(SCRIPTS)
 
 web-unit: ## The page's pure logic (versions, rollout, paging, throttling) under node --test, in milliseconds (checks.web-unit)
