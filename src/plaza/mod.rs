@@ -16,12 +16,12 @@ pub(crate) mod message;
 pub mod newspaper;
 mod poller;
 mod presence;
+pub mod retained;
 pub(crate) mod role;
 pub(crate) mod serialized;
 pub(crate) mod transport;
 pub mod view;
 mod view_feed;
-pub(crate) mod welcome;
 pub mod will;
 pub mod wire;
 
@@ -30,7 +30,7 @@ use crate::metrics::Metrics;
 use bytes::Bytes;
 use config::PlazaConfig;
 use identity::Identity;
-use message::{Body, Kind, Rejection};
+use message::{Body, Kind, Rejection, Story};
 use newspaper::OwnStatus;
 use presence::Presence;
 use role::{Act, RoleStatus};
@@ -43,6 +43,7 @@ use tokio::sync::Notify;
 use tokio::sync::broadcast;
 use view::{ChangeKind, Counts, Limits, Peer, Status, View};
 use view_feed::{LockedView, ViewFeed};
+use wire::Delivery;
 
 /// A nara answers a will of its own live connection at most this often: each answer
 /// is a newspaper to every nara, and moves it to a new connection.
@@ -78,9 +79,9 @@ pub struct Plaza {
     pub(crate) refute_now: Notify,
     /// When this process last answered its own will.
     last_refutation: Mutex<Option<Instant>>,
-    /// Set when another nara said hey_there: the transport may welcome it with a
-    /// newspaper, so it need not wait a whole interval to see this one.
-    pub(crate) welcome_due: Notify,
+    /// Whether the broker keeps retained messages (its CONNACK may say it does not: a
+    /// retained publish would then end the connection).
+    retain_available: AtomicBool,
 
     // Twins.
     /// This process among the processes that share its soul (see [`role`]).
@@ -178,7 +179,7 @@ impl Plaza {
             publish_now: Notify::new(),
             refute_now: Notify::new(),
             last_refutation: Mutex::new(None),
-            welcome_due: Notify::new(),
+            retain_available: AtomicBool::new(true),
             broker_trouble: Mutex::new(None),
         };
         // Every labelled counter's series exists from the start, at 0, as Prometheus asks
@@ -369,10 +370,24 @@ impl Plaza {
         (kind.topic(&self.identity.name), payload)
     }
 
-    /// Handles one message from the broker: verify, apply, count, announce changes.
-    /// Bad input is dropped and counted; nothing here can fail the caller.
+    /// Handles one message from the broker, delivered as it was published: verify,
+    /// apply, count, announce changes. Bad input is dropped and counted; nothing here
+    /// can fail the caller.
     pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
-        let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
+        self.receive_delivered(topic, payload, Delivery::Live)
+    }
+
+    /// [`Plaza::receive`] for a message the broker retained and sends on subscribing: a
+    /// newspaper may be as old as the retained newspapers' expiry, and says the nara was
+    /// seen when it was signed.
+    pub fn receive_retained(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+        let max_age = retained::expiry(self.config.missing_after);
+        self.receive_delivered(topic, payload, Delivery::Retained { max_age })
+    }
+
+    fn receive_delivered(&self, topic: &str, payload: &[u8], delivery: Delivery) -> Result<(), Rejection> {
+        let now = SystemTime::now();
+        let outcome = wire::decode_delivered(topic, payload, now, self.config.policy, delivery).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if matches!(message.body, Body::Will(_)) && !self.is_connected() {
@@ -382,13 +397,20 @@ impl Plaza {
                 return Err(Rejection::Stale);
             }
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                return self.heard_own_soul(&message);
+                return self.heard_own_soul(&message, delivery);
             }
+            // A retained newspaper says the nara was seen when it signed it, not now.
+            let at = match (delivery, &message.body) {
+                (
+                    Delivery::Retained { .. },
+                    Body::Newspaper(Story {
+                        sent_ns: Some(sent_ns), ..
+                    }),
+                ) => (UNIX_EPOCH + Duration::from_nanos(*sent_ns)).min(now),
+                _ => now,
+            };
             let mut view = self.view();
-            let change = view.apply(&message, SystemTime::now())?;
-            if matches!(message.body, Body::HeyThere { .. }) {
-                self.welcome_due.notify_one();
-            }
+            let change = view.apply(&message, at)?;
             let forgotten = view.take_forgotten();
             if change.is_some() || !forgotten.is_empty() {
                 self.update_peer_gauges(&view);
@@ -432,11 +454,16 @@ impl Plaza {
 
     /// A verified message under this nara's own name and key: its own echo, a twin's,
     /// or a will.
-    fn heard_own_soul(&self, message: &message::Message) -> Result<(), Rejection> {
+    fn heard_own_soul(&self, message: &message::Message, delivery: Delivery) -> Result<(), Rejection> {
         if let Body::Will(will) = &message.body
             && will.boot_id == self.presence.boot_id()
         {
             return self.heard_own_will(will);
+        }
+        if delivery != Delivery::Live {
+            // What a twin (or this soul's last process) left with the broker: it orders
+            // this process's newspapers after it, and says nothing of who is alive.
+            return self.presence.heard_own_retained(message);
         }
         let act = self.presence.heard_own_soul(message)?;
         self.act(act);
@@ -503,6 +530,21 @@ impl Plaza {
             tracing::debug!(peer = %change.peer.name, "no answer to its will: MISSING");
             view.announce(change);
         }
+    }
+
+    /// Whether newspapers are published retained (the broker said nothing against it).
+    pub(crate) fn retains(&self) -> bool {
+        self.retain_available.load(Ordering::SeqCst)
+    }
+
+    /// What the broker's CONNACK said of retained messages.
+    pub(crate) fn set_retain_available(&self, available: bool) {
+        self.retain_available.store(available, Ordering::SeqCst);
+    }
+
+    /// How long the broker keeps a retained newspaper.
+    pub(crate) fn retained_expiry(&self) -> Duration {
+        retained::expiry(self.config.missing_after)
     }
 
     /// Marks silent naras MISSING and announces it.

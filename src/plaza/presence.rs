@@ -267,6 +267,23 @@ impl Presence {
         Ok(self.after_role_change(&mut state.roles, act))
     }
 
+    /// A newspaper of this soul that the broker retained (a twin's, or this soul's
+    /// last process's): this process signs its own after it, and learns nothing else
+    /// from it. Who is alive, it cannot say: only newspapers heard live count for that.
+    pub(super) fn heard_own_retained(&self, message: &Message) -> Result<(), Rejection> {
+        let Body::Newspaper(story) = &message.body else {
+            return Ok(());
+        };
+        match (&story.boot_id, story.sent_ns) {
+            (Some(boot_id), Some(sent_ns)) if *boot_id != self.boot_id => {
+                self.state()
+                    .roles
+                    .note_signed(boot_id, sent_ns, super::unix_now_ns().unsigned_abs())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A newspaper on this nara's topic was refused as stale: if it is this soul's,
     /// from another process, signed ahead of this clock beyond the skew, a twin whose
     /// clock is ahead speaks, and neither can hear the other.

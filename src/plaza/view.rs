@@ -556,7 +556,9 @@ impl View {
         if let Body::Newspaper(story) = &message.body {
             read_story(peer, story, now);
         }
-        peer.last_seen = now;
+        // A retained newspaper is heard "at" its signed time, which may be before the
+        // last message heard live.
+        peer.last_seen = peer.last_seen.max(now);
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
         let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
@@ -1486,6 +1488,18 @@ mod tests {
             view.apply(&ours("d", "kd", "p", 1, 12), t(12)),
             Err(Rejection::ViewFull)
         );
+    }
+
+    #[test]
+    fn a_retained_newspaper_heard_at_its_signed_time_never_makes_a_nara_younger() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p", 1, 100), t(100)).unwrap();
+        let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
+        assert_eq!((b.first_seen, b.last_seen), (t(100), t(100)));
+        // A fresher one, heard "at" a time before the last one was heard live.
+        view.apply(&ours("b", "kb", "p", 1, 101), t(99)).unwrap();
+        let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
+        assert_eq!(b.last_seen, t(100));
     }
 
     #[test]

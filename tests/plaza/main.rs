@@ -12,6 +12,7 @@ mod go_identity;
 mod go_plaza;
 mod plaza;
 mod plaza_secure;
+mod retained;
 mod takeover;
 mod twins;
 mod wills;

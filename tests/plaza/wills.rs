@@ -160,6 +160,9 @@ async fn a_will_of_an_older_process_or_connection_is_ignored() {
         }
     }
     let stale_before = wills_counted(&observer, "stale").await;
+    // The broker published the will of the first connection while the new process was
+    // still connected to hear it, and it may have answered that one.
+    let refuted_before = second.metric("nara_plaza_refutations_total").await;
     for recorded in [&of_the_dead_process, &of_the_first_connection] {
         replayer
             .publish(will::topic("phoenix"), QoS::AtMostOnce, false, recorded.clone())
@@ -173,7 +176,7 @@ async fn a_will_of_an_older_process_or_connection_is_ignored() {
     )
     .await;
     assert_eq!(wills_counted(&observer, "stale").await, stale_before + 2);
-    assert_eq!(second.metric("nara_plaza_refutations_total").await, 0);
+    assert_eq!(second.metric("nara_plaza_refutations_total").await, refuted_before);
 }
 
 #[tokio::test]
