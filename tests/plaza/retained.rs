@@ -7,7 +7,7 @@
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, now_ns, raw_client};
-use crate::common::{Running, TestNara, nara_command, nara_on, wait_until};
+use crate::common::{Running, TestNara, holds_for, nara_command, nara_on, wait_until};
 use nara::newspaper::{self, OwnStatus};
 use nara::{Fingerprint, Identity, Soul, SoulSource};
 use rumqttc::v5::AsyncClient;
@@ -247,4 +247,71 @@ async fn a_retained_flood_of_many_small_messages_is_read_as_far_as_the_view_hold
 async fn a_retained_flood_of_large_messages_is_read_as_far_as_its_bytes_allow() {
     // 4 KiB for each of the 20: 80 KiB, six messages of 12 KiB.
     bounded(40, 12 * 1024, 6).await;
+}
+
+#[tokio::test]
+async fn a_nara_that_says_chau_deletes_what_the_broker_holds_of_it() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let mut alice = slow_nara(&broker, "alice", &[]);
+    observer.wait_peer("alice", "ONLINE", Duration::from_secs(10)).await;
+    // The broker holds her newspaper: a late subscriber gets it at once, though her
+    // next one is two minutes away.
+    let (_late, mut held) = raw_client(broker.port, "late", &["nara/newspaper/alice"]).await;
+    let (_, paper) = tokio::time::timeout(Duration::from_secs(10), held.recv())
+        .await
+        .expect("her retained newspaper")
+        .expect("the subscriber listens");
+    go_wire::verify_newspaper(&paper).unwrap_or_else(|e| panic!("{e}: {paper}"));
+
+    alice.signal("TERM");
+    alice.wait_exit(Duration::from_secs(15));
+    observer.wait_peer("alice", "OFFLINE", Duration::from_secs(10)).await;
+    // The deletion reached the observer live, and is counted as such.
+    let observer_ref = &observer;
+    wait_until("the deletion counted", Duration::from_secs(10), || async move {
+        (newspapers(observer_ref, "deleted").await == 1).then_some(())
+    })
+    .await;
+    // A newcomer finds nothing of her at the broker, and does not see her.
+    let (_after, mut nothing) = raw_client(broker.port, "after", &["nara/newspaper/alice"]).await;
+    let newcomer = slow_nara(&broker, "newcomer", &[]);
+    newcomer.wait_peer("observer", "ONLINE", Duration::from_secs(10)).await;
+    let newcomer_ref = &newcomer;
+    holds_for("alice unknown to the newcomer", Duration::from_secs(2), || async move {
+        newcomer_ref.peer("alice").await.is_none()
+    })
+    .await;
+    assert!(nothing.try_recv().is_err(), "the broker still held her newspaper");
+}
+
+#[tokio::test]
+async fn a_broker_that_keeps_no_retained_messages_gets_plain_newspapers() {
+    // mosquitto ends the connection of a client that publishes retained here.
+    let broker = Mosquitto::start_with("", "allow_anonymous true\nretain_available false");
+    let mut alice = nara_on(&broker.url(), "alice", &[]);
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    observer.wait_peer("alice", "ONLINE", Duration::from_secs(10)).await;
+    let observer_ref = &observer;
+    let accepted = newspapers(observer_ref, "accepted").await;
+    wait_until(
+        "alice's newspapers keep coming",
+        Duration::from_secs(10),
+        || async move { (newspapers(observer_ref, "accepted").await >= accepted + 4).then_some(()) },
+    )
+    .await;
+    for nara in [&alice, &observer] {
+        assert_eq!(nara.metric("nara_plaza_reconnects_total").await, 0, "{}", nara.base);
+        assert!(nara.plaza_connected().await);
+    }
+    alice.wait_for_log("the warning", Duration::from_secs(5), |line| {
+        line["level"] == "WARN"
+            && line["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no retained messages"))
+    });
+    // Her chau goes out, with no deletion that would be refused.
+    alice.signal("TERM");
+    alice.wait_exit(Duration::from_secs(15));
+    observer.wait_peer("alice", "OFFLINE", Duration::from_secs(10)).await;
 }
