@@ -38,6 +38,11 @@ pub(crate) const MAX_PACKET: u32 = 256 * 1024;
 /// The broker's keepalive: a frozen nara, or one cut off, is noticed by the broker
 /// within 1.5 times this, and its will follows (see the plaza chapter's figure).
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// The MQTT client's slots for outgoing publishes awaiting an acknowledgement. nara
+/// publishes at QoS 0 only, which takes none, and subscribes once per connection, which
+/// takes one. rumqttc allocates one slot per packet ID it may use, 65,536 unless told
+/// otherwise: about 14 MiB per process for nothing.
+const OUTGOING_INFLIGHT: u16 = 8;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How often a suspicion is looked at: it is confirmed within this of its time.
 const CONFIRM_EVERY: Duration = Duration::from_millis(100);
@@ -61,7 +66,8 @@ fn options(broker: &Broker, client_id: &ClientId) -> Result<MqttOptions, String>
         // At least the will delay: a broker may publish the will as soon as the session
         // ends, and a session without expiry ends with its connection.
         .set_session_expiry_interval(Some(will::seconds(SESSION_EXPIRY)))
-        .set_max_packet_size(Some(MAX_PACKET));
+        .set_max_packet_size(Some(MAX_PACKET))
+        .set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     if let Some(user) = &broker.user {
         let password = broker
             .password
@@ -505,6 +511,20 @@ mod tests {
     fn rings_now(alarm: &mut Alarm) -> bool {
         let mut rings = std::pin::pin!(alarm.rings());
         rings.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[test]
+    fn the_client_keeps_a_few_slots_for_unacknowledged_publishes_not_65536() {
+        let broker = Broker {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port: 1883,
+            user: None,
+            password: None,
+            password_sources: String::new(),
+        };
+        let options = options(&broker, &ClientId::mint().unwrap()).unwrap();
+        assert_eq!(options.get_outgoing_inflight_upper_limit(), Some(OUTGOING_INFLIGHT));
     }
 
     #[tokio::test]
