@@ -24,7 +24,7 @@ pub(crate) static GENERAL: [&Setting; 10] = [
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 16] = [
+pub(crate) static PLAZA: [&Setting; 17] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -35,6 +35,7 @@ pub(crate) static PLAZA: [&Setting; 16] = [
     &plaza::READ_ONLY,
     &plaza::PUBLIC_URL,
     &plaza::NEWSPAPER_INTERVAL,
+    &plaza::FLEET_RATE,
     &plaza::ANNOUNCE_JITTER,
     &plaza::MISSING_AFTER,
     &plaza::FORGET_AFTER,

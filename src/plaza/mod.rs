@@ -6,6 +6,7 @@
 
 mod broker_backoff;
 pub(crate) mod broker_trouble;
+mod cadence;
 mod client_id;
 pub(crate) mod config;
 mod connection;
@@ -79,6 +80,8 @@ pub struct Plaza {
     pub(crate) refute_now: Notify,
     /// When this process last answered its own will.
     last_refutation: Mutex<Option<Instant>>,
+    /// When newspapers go out (see [`cadence`]).
+    cadence: cadence::Cadence,
     /// Whether the broker keeps retained messages (its CONNACK may say it does not: a
     /// retained publish would then end the connection).
     retain_available: AtomicBool,
@@ -171,6 +174,7 @@ impl Plaza {
             )),
             connected: AtomicBool::new(false),
             conn: AtomicU32::new(0),
+            cadence: cadence::Cadence::new(config.newspaper_interval, config.fleet_rate, config.missing_after),
             identity,
             config,
             metrics,
@@ -211,9 +215,43 @@ impl Plaza {
         self.presence.twin_took_over()
     }
 
-    /// Called every second by the transport: a standby may take over.
+    /// Called every second by the transport: a standby may take over, once its active
+    /// twin was silent for two of the newspaper intervals this plaza makes.
     pub(crate) fn role_tick(&self) {
-        self.act(self.presence.tick());
+        let takeover_after = self
+            .cadence
+            .takeover_after(self.naras_around(), self.presence.base_takeover());
+        self.act(self.presence.tick(takeover_after));
+    }
+
+    /// The naras ONLINE or SUSPECT, this one included: N in the cadence's law.
+    fn naras_around(&self) -> usize {
+        let counts = self.view().counts();
+        counts.online + counts.suspect
+    }
+
+    /// How long until the next newspaper, as the law makes the interval for this view
+    /// (see [`cadence`]), spread by ±10 %.
+    pub(crate) fn next_newspaper_in(&self) -> Duration {
+        cadence::spread(self.newspaper_interval())
+    }
+
+    /// How long until the first newspaper after an announce: a random point of the
+    /// interval, so this nara's phase is its own.
+    pub(crate) fn first_newspaper_in(&self) -> Duration {
+        cadence::phase(self.newspaper_interval())
+    }
+
+    /// The interval the law gives this view.
+    fn newspaper_interval(&self) -> Duration {
+        let (naras, go_around) = {
+            let view = self.view();
+            let counts = view.counts();
+            (counts.online + counts.suspect, view.go_around())
+        };
+        let interval = self.cadence.interval(naras, go_around);
+        self.metrics.plaza_newspaper_interval.set(interval.as_secs_f64());
+        interval
     }
 
     fn view(&self) -> LockedView<'_> {

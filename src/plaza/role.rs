@@ -553,6 +553,12 @@ impl Roles {
         self.reconsider(now, Cause::Chau, "took over: the active twin said chau")
     }
 
+    /// A twin of this kind not heard for `takeover_after` is gone from now on: the
+    /// newspaper interval stretched or shrank with the plaza.
+    pub(crate) fn set_takeover_after(&mut self, takeover_after: Duration) {
+        self.windows.takeover_after = takeover_after;
+    }
+
     /// Called every second: a standby takes over once the twins above it are silent.
     pub(crate) fn tick(&mut self, now: Instant) -> Act {
         let window = self.windows.takeover_after.max(self.windows.go_twin_after);

@@ -140,20 +140,19 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         }
     };
     // A newspaper out of turn restarts the interval, so the next one is a whole
-    // interval away.
-    let newspaper_now = |interval: &mut tokio::time::Interval| {
+    // interval away (spread, see `cadence`).
+    let newspaper_now = |next: &mut Alarm| {
         publish(Kind::Newspaper);
-        interval.reset();
+        next.set(Instant::now() + plaza.next_newspaper_in());
     };
 
     let mut backoff = BrokerBackoff::new();
     let mut session = SessionWatch::default();
     let mut connections = Connections::new();
-    // No tick at once: the first newspaper follows the hey_there (a newspaper before it
-    // would reach others ahead of the hello that lets a rebooted host's boot time move).
-    let every = plaza.config.newspaper_interval;
-    let mut newspaper = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Unset until the first announce: the first newspaper follows the hey_there (a
+    // newspaper before it would reach others ahead of the hello that lets a rebooted
+    // host's boot time move).
+    let mut newspaper = Alarm::new();
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     let mut confirm = tokio::time::interval(CONFIRM_EVERY);
     confirm.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -217,11 +216,19 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             },
             () = announce.rings() => {
                 // As the Go nara starts: hello, then at once what it runs, so that
-                // others need not wait a newspaper interval to learn its version.
+                // others need not wait a newspaper interval to learn its version. The
+                // next one comes at a random point of the interval: this nara's phase
+                // is its own, however many naras connected in the same second.
                 publish(Kind::HeyThere);
-                newspaper_now(&mut newspaper);
+                publish(Kind::Newspaper);
+                newspaper.set(Instant::now() + plaza.first_newspaper_in());
             }
-            _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
+            () = newspaper.rings() => {
+                if plaza.is_connected() {
+                    publish(Kind::Newspaper);
+                }
+                newspaper.set(Instant::now() + plaza.next_newspaper_in());
+            }
             // The role logic wants a newspaper out: this process took over its soul, or
             // a lower twin must hear it and yield.
             () = plaza.publish_now.notified() => if plaza.is_connected() {
@@ -398,8 +405,8 @@ fn log_client_id(id: &ClientId) {
     tracing::debug!(client_id = id.expose(), "this process's MQTT client ID (secret)");
 }
 
-/// A moment the transport waits for, or none: the announce after a CONNACK. Unlike a
-/// bare `Sleep`, it knows whether it is set, and rings once.
+/// A moment the transport waits for, or none: the announce after a CONNACK, the next
+/// newspaper. Unlike a bare `Sleep`, it knows whether it is set, and rings once.
 struct Alarm {
     sleep: Pin<Box<tokio::time::Sleep>>,
     /// When it rings, if it is set.

@@ -329,6 +329,15 @@ impl View {
         }
     }
 
+    /// Whether a Go nara is ONLINE or SUSPECT in the view: it calls a nara MISSING after
+    /// 5 min of silence, so the newspaper interval stays well under that. One pass over
+    /// the view, once per newspaper.
+    pub(crate) fn go_around(&self) -> bool {
+        self.peers.values().any(|peer| {
+            !peer.is_self && peer.status.is_around() && self.freshness.get(&peer.name).is_some_and(Freshness::speaks_go)
+        })
+    }
+
     /// Removes `name` from the view (its key pin and replay mark with it).
     fn forget(&mut self, name: &str) -> Option<Change> {
         let peer = self.peers.remove(name)?;
