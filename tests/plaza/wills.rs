@@ -241,6 +241,43 @@ async fn a_standby_twin_takes_over_within_seconds_of_the_active_twins_sigkill() 
     observer.wait_peer("twin", "ONLINE", Duration::from_secs(5)).await;
 }
 
+/// The statuses `name` takes in the change events of `events` (an open `/api/events`
+/// stream), up to and including `last`, within 15 s.
+async fn statuses_until(events: &mut reqwest::Response, name: &str, last: &str) -> Vec<String> {
+    let mut statuses = Vec::new();
+    let mut pending = String::new();
+    let read = async {
+        loop {
+            let chunk = events
+                .chunk()
+                .await
+                .expect("the event stream reads")
+                .expect("the event stream stays open");
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let Some(data) = line.trim_end().strip_prefix("data: ") else {
+                    continue;
+                };
+                let Ok(event) = serde_json::from_str::<Value>(data) else {
+                    continue;
+                };
+                if event["peer"]["name"] == name
+                    && let Some(status) = event["peer"]["status"].as_str()
+                {
+                    statuses.push(status.to_string());
+                    if status == last {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let done = tokio::time::timeout(Duration::from_secs(15), read).await.is_ok();
+    assert!(done, "{name} never {last} in the event stream; saw {statuses:?}");
+    statuses
+}
+
 #[tokio::test]
 async fn a_will_passes_the_recommended_acl_and_is_dropped_by_one_that_denies_its_topic() {
     let accounts = [("victim", "victim-pass"), ("observer", "observer-pass")];
@@ -248,8 +285,15 @@ async fn a_will_passes_the_recommended_acl_and_is_dropped_by_one_that_denies_its
     let observer = nara_as(&recommended.broker, "observer", "observer-pass", &[]);
     let victim = nara_as(&recommended.broker, "victim", "victim-pass", &[]);
     observer.wait_peer("victim", "ONLINE", Duration::from_secs(10)).await;
+    let mut events = client().get(observer.url("/api/events")).send().await.unwrap();
     victim.signal("KILL");
-    observer.wait_peer("victim", "MISSING", Duration::from_secs(15)).await;
+    // What a user watching the observer sees: SUSPECT on the will, then MISSING.
+    let seen = statuses_until(&mut events, "victim", "MISSING").await;
+    assert_eq!(
+        seen,
+        ["SUSPECT", "MISSING"],
+        "the victim's statuses in the event stream"
+    );
     assert_eq!(wills_counted(&observer, "accepted").await, 1);
 
     // The same setup without the will lines: mosquitto takes the will at CONNECT and
