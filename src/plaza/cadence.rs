@@ -21,7 +21,7 @@
 //! interval. No nara resets another's.
 
 use super::retained;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Each interval is the law's, spread this much either way at random.
 const SPREAD: f64 = 0.1;
@@ -86,6 +86,42 @@ impl Cadence {
             .mul_f64(INTERVALS_TO_MISSING)
             .min(self.missing_after)
             .max(base_window)
+    }
+}
+
+/// How often a nara says hey_there while a Go nara is in its view (±10 %, so at most
+/// 238 s apart). A Go nara derives who is ONLINE from its event ledger, which our
+/// newspapers never enter and a hey_there does: without one for 300 s it calls this
+/// nara MISSING, and counts a restart at its next newspaper.
+const GO_HELLO_EVERY: Duration = Duration::from_secs(216);
+
+/// When this nara next says hey_there for the Go naras' sake.
+#[derive(Debug)]
+pub(crate) struct GoHello {
+    next: Instant,
+}
+
+impl GoHello {
+    pub(crate) fn new(now: Instant) -> GoHello {
+        GoHello {
+            next: now + spread(GO_HELLO_EVERY),
+        }
+    }
+
+    /// This nara said hey_there (it announced itself): the next is a period away.
+    pub(crate) fn said_hello(&mut self, now: Instant) {
+        self.next = now + spread(GO_HELLO_EVERY);
+    }
+
+    /// Whether a hey_there is due at `now`: the period has passed and `go_around` (asked
+    /// only then, since it looks over the whole view) says a Go nara is in view. Either
+    /// way the next look is a period away.
+    pub(crate) fn due(&mut self, now: Instant, go_around: impl FnOnce() -> bool) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.said_hello(now);
+        go_around()
     }
 }
 
@@ -171,6 +207,23 @@ mod tests {
             Cadence::new(S(30), 10.0, S(120)).takeover_after(100_000, S(60)),
             S(54).mul_f64(2.2)
         );
+    }
+
+    #[test]
+    fn a_hey_there_for_the_go_naras_comes_under_their_five_minutes_and_only_while_one_is_in_view() {
+        let start = Instant::now();
+        let mut hello = GoHello::new(start);
+        assert!(!hello.due(start + S(190), || panic!("not asked before the period")));
+        assert!(hello.due(start + S(240), || true), "due by 240 s, with a Go nara");
+        assert!(!hello.due(start + S(241), || true), "then a period away");
+        // No Go nara in view at the next look: nothing, and the look after is a period on.
+        assert!(!hello.due(start + S(480), || false));
+        assert!(!hello.due(start + S(481), || true));
+        assert!(hello.due(start + S(720), || true));
+        // An announce (a hey_there of its own) starts the period again.
+        hello.said_hello(start + S(900));
+        assert!(!hello.due(start + S(1090), || true));
+        assert!(hello.due(start + S(1140), || true));
     }
 
     #[test]

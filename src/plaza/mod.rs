@@ -242,6 +242,11 @@ impl Plaza {
         cadence::phase(self.newspaper_interval())
     }
 
+    /// Whether a Go nara is ONLINE or SUSPECT in the view (one pass over it).
+    pub(crate) fn go_around(&self) -> bool {
+        self.view().go_around()
+    }
+
     /// The interval the law gives this view.
     fn newspaper_interval(&self) -> Duration {
         let (naras, go_around) = {

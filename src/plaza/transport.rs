@@ -15,6 +15,7 @@
 use super::Plaza;
 use super::broker_backoff::BrokerBackoff;
 use super::broker_trouble::{self, Cause};
+use super::cadence::GoHello;
 use super::client_id::{ClientId, SessionWatch};
 use super::config::Broker;
 use super::connection::{self, Connections};
@@ -153,6 +154,8 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
     // newspaper before it would reach others ahead of the hello that lets a rebooted
     // host's boot time move).
     let mut newspaper = Alarm::new();
+    // While a Go nara is in view, a hey_there now and then (see `cadence::GoHello`).
+    let mut go_hello = GoHello::new(Instant::now());
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     let mut confirm = tokio::time::interval(CONFIRM_EVERY);
     confirm.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -220,6 +223,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                 // next one comes at a random point of the interval: this nara's phase
                 // is its own, however many naras connected in the same second.
                 publish(Kind::HeyThere);
+                go_hello.said_hello(Instant::now());
                 publish(Kind::Newspaper);
                 newspaper.set(Instant::now() + plaza.first_newspaper_in());
             }
@@ -247,6 +251,9 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             _ = sweep.tick() => {
                 plaza.sweep();
                 plaza.role_tick();
+                if plaza.is_connected() && go_hello.due(Instant::now(), || plaza.go_around()) {
+                    publish(Kind::HeyThere);
+                }
                 // A takeover stays shown until a connection lasts.
                 if backoff.settled(Instant::now()) && session.takeover_cleared() {
                     plaza.clear_broker_trouble();
