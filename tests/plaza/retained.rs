@@ -315,3 +315,42 @@ async fn a_broker_that_keeps_no_retained_messages_gets_plain_newspapers() {
     alice.wait_exit(Duration::from_secs(15));
     observer.wait_peer("alice", "OFFLINE", Duration::from_secs(10)).await;
 }
+
+/// Whether a client that subscribes now to `topic` gets a retained message there
+/// within half a second.
+async fn holds_retained(broker: &Mosquitto, topic: &str, id: &str) -> bool {
+    let (_client, mut heard) = raw_client(broker.port, id, &[topic]).await;
+    tokio::time::timeout(Duration::from_millis(500), heard.recv())
+        .await
+        .is_ok_and(|got| got.is_some())
+}
+
+#[tokio::test]
+async fn the_broker_drops_a_dead_nara_s_newspaper_when_it_would_be_missing() {
+    let broker = Mosquitto::start();
+    // Its retained newspapers expire after --plaza-missing-after.
+    let doomed = nara_on(&broker.url(), "doomed", &["--plaza-missing-after", "4s"]);
+    doomed.wait_for_plaza(true, Duration::from_secs(10)).await;
+    let topic = "nara/newspaper/doomed";
+    let broker_ref = &broker;
+    wait_until("its newspaper retained", Duration::from_secs(10), || async move {
+        holds_retained(broker_ref, topic, "before").await.then_some(())
+    })
+    .await;
+    // Killed, it deletes nothing: only the expiry takes its newspaper away.
+    doomed.signal("KILL");
+    let killed = std::time::Instant::now();
+    assert!(holds_retained(&broker, topic, "just-after").await, "held right after");
+    let looks = std::sync::atomic::AtomicUsize::new(0);
+    let looks_ref = &looks;
+    wait_until("the retained newspaper gone", Duration::from_secs(15), || async move {
+        let look = looks_ref.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (!holds_retained(broker_ref, topic, &format!("later-{look}")).await).then_some(())
+    })
+    .await;
+    assert!(
+        killed.elapsed() >= Duration::from_secs(2),
+        "gone after {:?}",
+        killed.elapsed()
+    );
+}
