@@ -6,8 +6,10 @@
 //! Every connection asks the broker for the retained newspapers: that is how a newcomer
 //! learns the plaza without anyone answering it, and how a nara that was away (a broker
 //! restart, a lost network) learns what it missed, each nara's newest connection among
-//! it, which a will must name to count. Events and wills are never asked for: nara
-//! retains neither, so a retained one is someone else's.
+//! it, which a will must name to count. Then the retained wills: a nara that crashed
+//! before this one subscribed is SUSPECT, not ONLINE on the strength of its retained
+//! newspaper. Events are never asked for: nara retains none, so a retained one is
+//! someone else's.
 
 use super::Plaza;
 use super::broker_backoff::jitter;
@@ -82,7 +84,8 @@ impl Connections {
 
 /// What a connection subscribes to: the newspapers first, with those the broker
 /// retained (a broker that sends retained messages in the order of the filters sends
-/// them before anything else), then the events and the wills, never retained.
+/// them before anything else), then the events, never retained, and the wills, retained
+/// (after the newspapers: a will from a name not yet heard is stale).
 pub(super) fn subscriptions() -> [Filter; 4] {
     let filter = |topic: String, rule| Filter {
         retain_forward_rule: rule,
@@ -92,7 +95,7 @@ pub(super) fn subscriptions() -> [Filter; 4] {
         filter(format!("{NEWSPAPER_PREFIX}+"), RetainForwardRule::OnEverySubscribe),
         filter(HEY_THERE_TOPIC.to_string(), RetainForwardRule::Never),
         filter(CHAU_TOPIC.to_string(), RetainForwardRule::Never),
-        filter(format!("{WILL_PREFIX}+"), RetainForwardRule::Never),
+        filter(format!("{WILL_PREFIX}+"), RetainForwardRule::OnEverySubscribe),
     ]
 }
 
@@ -131,20 +134,21 @@ mod tests {
         let mut connections = Connections::new();
         assert!(!connections.read_retained(10), "nothing before a connection");
         connections.accepted(&plaza);
-        assert!(connections.read_retained(10) && connections.read_retained(10));
-        assert!(!connections.read_retained(10), "as many as the view holds");
+        assert!((0..4).all(|_| connections.read_retained(10)));
+        assert!(!connections.read_retained(10), "two for each nara the view holds");
         connections.accepted(&plaza);
         assert!(connections.read_retained(10), "a new connection, a new budget");
     }
 
     #[test]
-    fn events_and_wills_are_never_asked_for_from_the_store() {
+    fn newspapers_then_wills_are_asked_for_from_the_store_and_events_never() {
         let filters = subscriptions();
         assert_eq!(filters[0].path, "nara/newspaper/+");
         assert_eq!(filters[0].retain_forward_rule, RetainForwardRule::OnEverySubscribe);
-        for filter in &filters[1..] {
+        for filter in &filters[1..3] {
             assert_eq!(filter.retain_forward_rule, RetainForwardRule::Never, "{}", filter.path);
         }
         assert_eq!(filters[3].path, "nara/will/+");
+        assert_eq!(filters[3].retain_forward_rule, RetainForwardRule::OnEverySubscribe);
     }
 }

@@ -355,7 +355,11 @@ impl Plaza {
     /// from that connection.
     pub(crate) fn next_will(&self) -> rumqttc::v5::mqttbytes::v5::LastWill {
         let conn = self.conn.fetch_add(1, Ordering::SeqCst).saturating_add(1);
-        will::last_will(&self.identity, &self.own_will(conn))
+        if self.retains() {
+            will::retained_last_will(&self.identity, &self.own_will(conn), self.retained_expiry())
+        } else {
+            will::last_will(&self.identity, &self.own_will(conn))
+        }
     }
 
     /// Which of this process's connections is the current one (0 before the first).
@@ -453,7 +457,12 @@ impl Plaza {
                 _ => now,
             };
             let mut view = self.view();
-            let change = view.apply(&message, at)?;
+            let change = match delivery {
+                Delivery::Live => view.apply(&message, at)?,
+                // A will from the store holds its nara SUSPECT, never confirmed: it may
+                // be minutes old, and only a newer word from the nara says otherwise.
+                Delivery::Retained { .. } => view.apply_stored(&message, at)?,
+            };
             let forgotten = view.take_forgotten();
             if change.is_some() || !forgotten.is_empty() {
                 self.update_peer_gauges(&view);

@@ -1,6 +1,7 @@
 //! What the broker holds for a newcomer: each nara's newspaper, retained, so that a
 //! nara that joins (or a watcher that only listens) learns the plaza from the broker in
-//! one subscription, without anyone answering it.
+//! one subscription, without anyone answering it; and each will the broker published,
+//! retained as long, so that it also learns who crashed.
 //!
 //! A retained newspaper is old by nature. It is judged by its signed time like any
 //! newspaper (newer than what is known, or it is no news), may be as old as
@@ -8,14 +9,14 @@
 //! signed: a retained copy never makes a nara look younger than its own last word.
 //!
 //! Anyone on a shared broker may retain anything on a topic it may write, so what a
-//! subscription brings is bounded per connection (`Budget`): at most as many
-//! messages as the view holds naras, and [`BYTES_PER_NARA`] for each; the rest is
-//! dropped after a look at its topic and size, and counted.
+//! subscription brings is bounded per connection (`Budget`): at most two messages (a
+//! newspaper and a will) for each nara the view holds, and [`BYTES_PER_NARA`] for each
+//! nara; the rest is dropped after a look at its topic and size, and counted.
 
 use std::time::Duration;
 
 /// The retained bytes a connection reads per nara the view holds: a Go nara's
-/// newspaper is one to two KiB, this nara's under one.
+/// newspaper is one to two KiB, this nara's under one, a will a few hundred bytes.
 pub const BYTES_PER_NARA: usize = 4 * 1024;
 
 /// How long the broker keeps a nara's retained newspaper (its Message Expiry): until
@@ -36,7 +37,8 @@ impl Budget {
     /// A connection's budget, for a view of `max_peers` naras.
     pub(crate) fn new(max_peers: usize) -> Budget {
         Budget {
-            messages: max_peers,
+            // A newspaper and a will for each.
+            messages: max_peers.saturating_mul(2),
             bytes: max_peers.saturating_mul(BYTES_PER_NARA),
         }
     }
@@ -59,8 +61,8 @@ mod tests {
     #[test]
     fn a_budget_is_spent_by_messages_or_by_bytes_whichever_runs_out_first() {
         let mut budget = Budget::new(3);
-        assert!((0..3).all(|_| budget.admit(10)));
-        assert!(!budget.admit(1), "three messages for a view of three");
+        assert!((0..6).all(|_| budget.admit(10)));
+        assert!(!budget.admit(1), "six messages for a view of three");
         let mut budget = Budget::new(3);
         assert!(budget.admit(3 * BYTES_PER_NARA - 10));
         assert!(!budget.admit(11), "the bytes ran out first");

@@ -23,7 +23,7 @@ use super::message::{Kind, Rejection};
 use super::poller::Poller;
 use super::will::{self, SESSION_EXPIRY};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{ConnAck, Packet, PublishProperties};
+use rumqttc::v5::mqttbytes::v5::{ConnAck, ConnectReturnCode, Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::pin::Pin;
@@ -316,6 +316,20 @@ fn broker_failed(
     options: &mut MqttOptions,
     err: &ConnectionError,
 ) -> Option<Duration> {
+    if matches!(
+        err,
+        ConnectionError::ConnectionRefused(ConnectReturnCode::RetainNotSupported)
+    ) && plaza.retains()
+    {
+        // A broker that keeps no retained messages refuses a CONNECT whose will would be
+        // retained (mosquitto's retain_available false): ask again at once, with a will
+        // and newspapers it need not keep.
+        tracing::warn!(
+            "the broker keeps no retained messages: newcomers learn of this nara at its next newspaper, not at once, nor of its crash"
+        );
+        plaza.set_retain_available(false);
+        return Some(Duration::ZERO);
+    }
     let was_accepted = backoff.ended(Instant::now());
     let was_connected = plaza.lost_broker();
     if was_accepted && broker_trouble::closed_by_broker(err) {

@@ -239,8 +239,9 @@ async fn bounded(count: usize, size: usize, most: u64) {
 
 #[tokio::test]
 async fn a_retained_flood_of_many_small_messages_is_read_as_far_as_the_view_holds() {
-    // 20 naras in the view: 20 retained messages read per connection, the rest dropped.
-    bounded(300, 1024, 20).await;
+    // 20 naras in the view: 40 retained messages (a newspaper and a will each) read per
+    // connection, the rest dropped.
+    bounded(300, 1024, 40).await;
 }
 
 #[tokio::test]
@@ -353,4 +354,36 @@ async fn the_broker_drops_a_dead_nara_s_newspaper_when_it_would_be_missing() {
         "gone after {:?}",
         killed.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_nara_that_joins_after_a_crash_sees_the_dead_nara_suspect_not_online() {
+    let broker = Mosquitto::start();
+    let alive = nara_on(&broker.url(), "alive", &[]);
+    let doomed = nara_on(&broker.url(), "doomed", &[]);
+    alive.wait_peer("doomed", "ONLINE", Duration::from_secs(10)).await;
+    doomed.signal("KILL");
+    alive.wait_peer("doomed", "MISSING", Duration::from_secs(15)).await;
+    // The broker holds both its last newspaper and its will.
+    assert!(holds_retained(&broker, "nara/newspaper/doomed", "papers").await);
+    assert!(holds_retained(&broker, "nara/will/doomed", "wills").await);
+
+    let newcomer = nara_on(&broker.url(), "newcomer", &[]);
+    newcomer.wait_peer("alive", "ONLINE", Duration::from_secs(10)).await;
+    newcomer.wait_peer("doomed", "SUSPECT", Duration::from_secs(10)).await;
+    // Held so, never confirmed on a will it did not hear live, nor ONLINE on the
+    // strength of a newspaper its will came after.
+    let newcomer_ref = &newcomer;
+    holds_for(
+        "doomed SUSPECT at the newcomer",
+        Duration::from_secs(3),
+        || async move {
+            newcomer_ref
+                .peer("doomed")
+                .await
+                .is_some_and(|p| p["status"] == "SUSPECT")
+        },
+    )
+    .await;
+    assert_eq!(newcomer.peer("alive").await.unwrap()["status"], "ONLINE");
 }
