@@ -45,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
             max_skew: policy.max_skew,
         };
         let mut view = View::new(own, limits);
-        let _ = view.apply(&message, at);
+        if matches!(delivery, Delivery::Retained { .. }) {
+            let _ = view.apply_stored(&message, at);
+        } else {
+            let _ = view.apply(&message, at);
+        }
         let _ = view.apply(&message, at + Duration::from_secs(1));
         let _ = view.take_forgotten();
         let _ = view.confirm(at + Duration::from_secs(2));
