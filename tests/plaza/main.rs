@@ -2,8 +2,8 @@
 //! and what their logs say of it, over TLS and with credentials, a broker that will not
 //! have us or drops our newspapers, first contact, the fleet's series as naras come and
 //! go, what the lookups, filters and Go JSON routes say of a fleet, twins sharing a
-//! soul, an attacker after a nara's session, and the Go nara's identities and presence
-//! messages both ways.
+//! soul, an attacker after a nara's session, the Go nara's identities and presence
+//! messages both ways, and the event hooks run on what the view sees.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +14,7 @@ mod fleet_metrics;
 mod fleet_routes;
 mod go_identity;
 mod go_plaza;
+mod hooks;
 mod journal;
 mod name_and_user;
 mod plaza;

@@ -1,0 +1,450 @@
+//! Event hooks on a real broker, with real nara processes: a program the test writes
+//! (a shell script that appends its stdin to a file) and a webhook receiver on loopback.
+//! A killed nara's confirmed MISSING runs the hook, and its suspicion runs nothing; a
+//! hung hook is killed with what it started, and counted; a flood of joins is held to
+//! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
+//! gets the event by POST, over verified TLS too, and its secrets stay out of the log.
+
+use crate::common::broker::Mosquitto;
+use crate::common::go_wire::{self, raw_client};
+use crate::common::tls::{TlsFront, make_certificates};
+use crate::common::{Running, TestNara, holds_for, nara_command, nara_on, wait_until};
+use nara::{Identity, Soul, SoulSource};
+use rumqttc::v5::mqttbytes::QoS;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Writes an executable shell script `name` into `dir` and returns its path.
+fn script(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("the script is written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("the script is executable");
+    path.to_str().expect("a UTF-8 path").to_string()
+}
+
+/// A hook that appends the event on its stdin to `events`.
+fn recorder(dir: &Path, events: &Path) -> String {
+    script(dir, "record", &format!("cat >> '{}'", events.display()))
+}
+
+/// The events a recorder has written so far, one JSON object a line.
+fn recorded(events: &Path) -> Vec<Value> {
+    std::fs::read_to_string(events)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each event is one line of JSON"))
+        .collect()
+}
+
+/// The events recorded about `name`, as (event, status).
+fn about(events: &Path, name: &str) -> Vec<(String, String)> {
+    recorded(events)
+        .iter()
+        .filter(|e| e["nara"] == name)
+        .map(|e| {
+            (
+                e["event"].as_str().expect("an event name").into(),
+                e["status"].as_str().expect("a status").into(),
+            )
+        })
+        .collect()
+}
+
+fn nara_named(name: &str) -> Identity {
+    Identity::new(&Soul::mint(name).expect("randomness"), name, SoulSource::Ephemeral)
+}
+
+/// Publishes a hey_there from `count` fresh naras, each a join at `observer`, and
+/// waits until the observer has taken them all in.
+async fn flood_of_joins(broker: &Mosquitto, observer: &Running, count: usize) {
+    let (client, _) = raw_client(broker.port, "flooder", &[]).await;
+    for i in 0..count {
+        let flood = nara_named(&format!("flood{i}"));
+        client
+            .publish(
+                "nara/plaza/hey_there",
+                QoS::AtLeastOnce,
+                false,
+                go_wire::hey_there(&flood, go_wire::now_ns()),
+            )
+            .await
+            .expect("queued");
+    }
+    let accepted = "nara_plaza_messages_total{kind=\"hey-there\",result=\"accepted\"}";
+    wait_until("the flood taken in", Duration::from_secs(20), || async move {
+        // Its own hey_there, echoed, is one more.
+        (observer.metric(accepted).await > count as u64).then_some(())
+    })
+    .await;
+}
+
+async fn events_counted(nara: &Running, result: &str) -> u64 {
+    nara.metric(&format!("nara_hook_events_total{{result=\"{result}\"}}"))
+        .await
+}
+
+async fn runs_counted(nara: &Running, hook: &str, result: &str) -> u64 {
+    nara.metric(&format!("nara_hook_runs_total{{hook=\"{hook}\",result=\"{result}\"}}"))
+        .await
+}
+
+#[tokio::test]
+async fn a_killed_naras_confirmed_missing_runs_the_hook_and_its_suspicion_runs_nothing() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let observer = nara_on(&broker.url(), "observer", &["--on-event", &hook]);
+    let doomed = nara_on(&broker.url(), "doomed", &[]);
+    let events_ref = &events;
+    wait_until(
+        "the hook told of doomed's join",
+        Duration::from_secs(10),
+        || async move { (about(events_ref, "doomed") == [("join".into(), "ONLINE".into())]).then_some(()) },
+    )
+    .await;
+    doomed.signal("KILL");
+    // Its will makes it SUSPECT first, then MISSING once unanswered.
+    observer.wait_peer("doomed", "MISSING", Duration::from_secs(15)).await;
+    let confirmed = Instant::now();
+    wait_until(
+        "the hook told of doomed's MISSING",
+        Duration::from_secs(5),
+        || async move { (about(events_ref, "doomed").len() == 2).then_some(()) },
+    )
+    .await;
+    // For the record, not a timing test: the figure is the bench's to hold.
+    eprintln!(
+        "MISSING seen over HTTP -> hook's file written: {:?}",
+        confirmed.elapsed()
+    );
+    holds_for("no other event of doomed", Duration::from_secs(2), || async move {
+        about(events_ref, "doomed").len() == 2
+    })
+    .await;
+    assert_eq!(
+        about(&events, "doomed"),
+        [("join".into(), "ONLINE".into()), ("missing".into(), "MISSING".into())],
+        "exactly its join and its confirmed MISSING, nothing for SUSPECT"
+    );
+    let missing = recorded(&events).into_iter().find(|e| e["event"] == "missing").unwrap();
+    assert_eq!(missing["observer"], "observer");
+    assert_eq!(missing["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(missing["peer"]["status"], "MISSING");
+    assert_eq!(missing["text"], "observer: doomed is MISSING");
+    assert_eq!(runs_counted(&observer, "program", "ok").await, 2);
+    assert_eq!(events_counted(&observer, "run").await, 2);
+}
+
+#[tokio::test]
+async fn a_hook_that_hangs_is_killed_with_what_it_started_and_counted() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let hang = script(
+        dir.path(),
+        "hang",
+        &format!("sleep 300 & echo $$ $! >> '{}'; wait", pids.display()),
+    );
+    let mut observer = nara_on(
+        &broker.url(),
+        "observer",
+        &["--on-event", &format!("join={hang}"), "--on-event-timeout", "1s"],
+    );
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let observer_ref = &observer;
+    wait_until(
+        "the hung hook counted as a timeout",
+        Duration::from_secs(15),
+        || async move { (runs_counted(observer_ref, "program", "timeout").await == 1).then_some(()) },
+    )
+    .await;
+    assert_eq!(observer.metric("nara_hooks_running").await, 0);
+    let line = observer.wait_for_log("the timeout logged", Duration::from_secs(5), |line| {
+        line["level"] == "WARN"
+            && line["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("failed on join of joiner") && m.contains("killed"))
+    });
+    assert!(line["message"].as_str().unwrap().contains(&hang), "{line}");
+    // The script and the sleep it started, both in the hook's process group: gone.
+    let written = std::fs::read_to_string(&pids).expect("the hook wrote its pids");
+    for pid in written.split_whitespace() {
+        let pid = pid.to_string();
+        wait_until(&format!("process {pid} gone"), Duration::from_secs(5), || {
+            let pid = pid.clone();
+            async move { is_gone(&pid).then_some(()) }
+        })
+        .await;
+    }
+    // The plaza went on meanwhile.
+    assert_eq!(observer.peer("joiner").await.unwrap()["status"], "ONLINE");
+}
+
+/// Whether process `pid` has exited (gone, or a zombie its new parent has not reaped).
+fn is_gone(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    state.is_empty() || state == "Z" || state == "X"
+}
+
+#[tokio::test]
+async fn a_flood_of_events_is_held_to_the_rate_and_the_rest_counted() {
+    const FLOOD: usize = 60;
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let observer = nara_on(
+        &broker.url(),
+        "observer",
+        &["--on-event", &hook, "--on-event-rate", "10"],
+    );
+    observer.wait_until_hearing(Duration::from_secs(10)).await;
+    let began = Instant::now();
+    flood_of_joins(&broker, &observer, FLOOD).await;
+    let observer_ref = &observer;
+    let (run, limited) = wait_until(
+        "every event of the flood counted",
+        Duration::from_secs(10),
+        || async move {
+            let run = events_counted(observer_ref, "run").await;
+            let limited = events_counted(observer_ref, "rate_limited").await;
+            (run + limited == FLOOD as u64).then_some((run, limited))
+        },
+    )
+    .await;
+    // 10 at once, then one every 6 s.
+    let allowed = 10 + began.elapsed().as_secs() / 6 + 1;
+    assert!(run >= 10 && run <= allowed, "{run} run, {allowed} allowed");
+    assert!(limited >= FLOOD as u64 - allowed, "{limited} dropped");
+    assert_eq!(events_counted(&observer, "queue_full").await, 0);
+    let events_ref = &events;
+    wait_until(
+        "the hook ran once per event run",
+        Duration::from_secs(10),
+        || async move { (recorded(events_ref).len() as u64 == run).then_some(()) },
+    )
+    .await;
+    assert!(recorded(&events).iter().all(|e| e["event"] == "join"));
+}
+
+#[tokio::test]
+async fn a_flood_behind_hung_hooks_fills_the_queue_and_the_rest_is_counted() {
+    const FLOOD: usize = 100;
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hang = script(dir.path(), "hang", "exec sleep 300");
+    let mut observer = nara_on(
+        &broker.url(),
+        "observer",
+        &[
+            "--on-event",
+            &hang,
+            "--on-event-rate",
+            "10000",
+            "--on-event-timeout",
+            "5s",
+        ],
+    );
+    observer.wait_until_hearing(Duration::from_secs(10)).await;
+    flood_of_joins(&broker, &observer, FLOOD).await;
+    // 4 hang, the task holds a fifth waiting for a slot, 64 wait in the queue.
+    let dropped = events_counted(&observer, "queue_full").await;
+    assert!(dropped >= (FLOOD - 4 - 1 - 64) as u64, "{dropped} dropped");
+    assert_eq!(observer.metric("nara_hooks_running").await, 4);
+    assert_eq!(events_counted(&observer, "rate_limited").await, 0);
+    // The plaza is not slowed: the view holds every nara of the flood.
+    let peers = observer.get_json("/api/peers").await;
+    assert_eq!(peers["peers"].as_array().unwrap().len(), FLOOD + 1);
+    observer.wait_for_log("the full queue logged", Duration::from_secs(5), |line| {
+        line["level"] == "WARN"
+            && line["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("64 events wait already"))
+    });
+    let observer_ref = &observer;
+    wait_until(
+        "the hung hooks killed at their timeout",
+        Duration::from_secs(15),
+        || async move { (runs_counted(observer_ref, "program", "timeout").await >= 4).then_some(()) },
+    )
+    .await;
+}
+
+/// What the webhook receiver got: each request's head and body.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// An HTTP/1 receiver on loopback that answers every request with `status`.
+async fn receiver(status: u16) -> (u16, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("an address").port();
+    let received: Received = Arc::default();
+    let kept = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut bytes = Vec::new();
+                let mut buf = [0; 4096];
+                let (head, body) = loop {
+                    let Ok(n) = socket.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().to_string())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break (head.to_string(), body.to_string());
+                        }
+                    }
+                };
+                kept.lock().expect("the receiver's list").push((head, body));
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (port, received)
+}
+
+fn bodies(received: &Received) -> Vec<Value> {
+    received
+        .lock()
+        .expect("the receiver's list")
+        .iter()
+        .map(|(_, body)| serde_json::from_str(body).expect("a JSON body"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_webhook_is_posted_the_event_and_its_secrets_stay_out_of_the_log() {
+    let broker = Mosquitto::start();
+    let (port, received) = receiver(200).await;
+    let (failing_port, _) = receiver(500).await;
+    let url = format!("join=http://hook:pa%24%24@127.0.0.1:{port}/services/T0/SECRETPATH?token=SECRETQUERY");
+    let failing = format!("join=http://127.0.0.1:{failing_port}/SECRETPATH");
+    let mut command = nara_command();
+    command
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "observer",
+            "--mqtt-url",
+            &broker.url(),
+        ])
+        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+        .env("NARA_ON_EVENT_URL", format!("{url} {failing}"));
+    let mut observer = Running::start(command).unwrap();
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let received_ref = &received;
+    wait_until("the webhook posted the join", Duration::from_secs(10), || async move {
+        (!received_ref.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    let (head, _) = received.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("POST /services/T0/SECRETPATH?token=SECRETQUERY HTTP/1.1"),
+        "{head}"
+    );
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    // hook:pa$$, Basic.
+    assert!(head.contains("authorization: basic ag9vazpwysqk"), "{head}");
+    let event = &bodies(&received)[0];
+    assert_eq!(
+        (event["event"].as_str(), event["nara"].as_str()),
+        (Some("join"), Some("joiner"))
+    );
+    assert_eq!(event["text"], "observer: joiner joined the plaza");
+    let observer_ref = &observer;
+    wait_until("the failing webhook counted", Duration::from_secs(10), || async move {
+        (runs_counted(observer_ref, "webhook", "status").await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(runs_counted(&observer, "webhook", "ok").await, 1);
+    observer.wait_for_log("the failure logged", Duration::from_secs(5), |line| {
+        line["message"].as_str().is_some_and(|m| m.contains("answered 500"))
+    });
+    let settings = nara_command()
+        .args(["check-config"])
+        .env("NARA_ON_EVENT_URL", &url)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&settings.stdout).into_owned() + &String::from_utf8_lossy(&settings.stderr);
+    for line in observer.drain_log().iter().map(String::as_str).chain([report.as_str()]) {
+        for secret in ["SECRETPATH", "SECRETQUERY", "pa%24%24", "services"] {
+            assert!(!line.contains(secret), "{secret} shown: {line}");
+        }
+    }
+    assert!(report.contains("<redacted>"), "{report}");
+}
+
+#[tokio::test]
+async fn an_https_webhook_is_posted_only_to_a_certificate_it_can_check() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    make_certificates(dir.path());
+    let (port, received) = receiver(204).await;
+    let front = TlsFront::start(dir.path(), ([127, 0, 0, 1], port).into()).await;
+    let url = format!("join=https://127.0.0.1:{}/hook", front.port);
+    let start = |ca: Option<PathBuf>| {
+        let mut command = nara_command();
+        command
+            .args([
+                "--http-addr",
+                "127.0.0.1:0",
+                "--name",
+                "observer",
+                "--mqtt-url",
+                &broker.url(),
+            ])
+            .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+            .env("NARA_ON_EVENT_URL", &url);
+        if let Some(ca) = ca {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        Running::start(command).unwrap()
+    };
+    // Without the test's CA the certificate cannot be checked: nothing is sent.
+    let untrusting = start(None);
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let untrusting_ref = &untrusting;
+    wait_until(
+        "the unverifiable webhook counted",
+        Duration::from_secs(10),
+        || async move { (runs_counted(untrusting_ref, "webhook", "request").await == 1).then_some(()) },
+    )
+    .await;
+    assert!(received.lock().unwrap().is_empty());
+    drop(untrusting);
+    let trusting = start(Some(dir.path().join("ca.crt")));
+    let trusting_ref = &trusting;
+    wait_until("the verified webhook posted", Duration::from_secs(10), || async move {
+        (runs_counted(trusting_ref, "webhook", "ok").await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(bodies(&received)[0]["nara"], "joiner");
+}
