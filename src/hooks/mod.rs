@@ -11,6 +11,10 @@
 //! `--on-event-timeout`. Every event ends counted in `nara_hook_events_total`, every
 //! run in `nara_hook_runs_total`; each kind of trouble is logged at most once a
 //! [`WARN_EVERY`].
+//!
+//! Processes that share a soul (twins: replicas, a rollout's old and new process) see
+//! the same plaza; only the one that speaks for the soul runs the hooks, so an event
+//! pages once, not once per replica.
 
 pub(crate) mod config;
 pub(crate) mod event;
@@ -40,11 +44,11 @@ pub(crate) const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Starts the hooks of `config` on `plaza`'s changes, as `observer`: a listener on the
 /// view and a task of their own. Nothing starts when there is no hook.
-pub(crate) fn start(plaza: &Plaza, config: HooksConfig, metrics: Arc<Metrics>, observer: String) {
+pub(crate) fn start(plaza: &Arc<Plaza>, config: HooksConfig, metrics: Arc<Metrics>, observer: String) {
     if config.hooks.is_empty() {
         return;
     }
-    for result in ["run", "queue_full", "rate_limited"] {
+    for result in ["run", "queue_full", "rate_limited", "standby"] {
         metrics.hook_events.with_label_values(&[result]);
     }
     let wanted = config
@@ -92,11 +96,12 @@ pub(crate) fn start(plaza: &Plaza, config: HooksConfig, metrics: Arc<Metrics>, o
         per_minute = config.per_minute,
         "event hooks ready"
     );
-    tokio::spawn(dispatch(queued, config, metrics, observer, warnings));
+    tokio::spawn(dispatch(plaza.clone(), queued, config, metrics, observer, warnings));
 }
 
 /// Takes events from the queue and runs their hooks, within the rate and the slots.
 async fn dispatch(
+    plaza: Arc<Plaza>,
     mut queued: mpsc::Receiver<HookEvent>,
     config: HooksConfig,
     metrics: Arc<Metrics>,
@@ -107,6 +112,11 @@ async fn dispatch(
     let mut rate = TokenBucket::per_minute(config.per_minute, Instant::now());
     let hooks: Arc<[Hook]> = config.hooks.into();
     while let Some(event) = queued.recv().await {
+        if !plaza.is_active() {
+            // A twin speaks for this soul, and runs the hooks.
+            metrics.hook_events.with_label_values(&["standby"]).inc();
+            continue;
+        }
         if !rate.take(Instant::now()) {
             metrics.hook_events.with_label_values(&["rate_limited"]).inc();
             let per_minute = config.per_minute;

@@ -60,8 +60,8 @@ pub struct Metrics {
     pub(crate) http_event_streams_closed: IntCounterVec,
     /// `/api/events` requests refused a stream, by which cap: the total, or one client's.
     pub(crate) http_event_streams_refused: IntCounterVec,
-    /// Events meant for hooks, by what became of them: run, or dropped because the
-    /// queue was full or the rate was spent.
+    /// Events meant for hooks, by what became of them: run, dropped because the queue
+    /// was full or the rate was spent, or left to the twin that speaks for the soul.
     pub(crate) hook_events: IntCounterVec,
     /// Hook runs, by kind (program, webhook) and result (ok, or how it failed).
     pub(crate) hook_runs: IntCounterVec,
@@ -237,7 +237,7 @@ impl Metrics {
             &registry,
             IntCounterVec::new,
             "nara_hook_events_total",
-            "Events meant for a hook (--on-event, --on-event-url), by result: run, queue_full (dropped: the queue was full) or rate_limited (dropped: past --on-event-rate).",
+            "Events meant for a hook (--on-event, --on-event-url), by result: run, queue_full (dropped: the queue was full), rate_limited (dropped: past --on-event-rate) or standby (left to the twin that speaks for this soul).",
             &["result"],
         );
         let hook_runs = labelled(

@@ -3,7 +3,8 @@
 //! A killed nara's confirmed MISSING runs the hook, and its suspicion runs nothing; a
 //! hung hook is killed with what it started, and counted; a flood of joins is held to
 //! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
-//! gets the event by POST, over verified TLS too, and its secrets stay out of the log.
+//! gets the event by POST, over verified TLS too, and its secrets stay out of the log;
+//! of twins sharing a soul, only the one that speaks runs the hooks.
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
@@ -447,4 +448,53 @@ async fn an_https_webhook_is_posted_only_to_a_certificate_it_can_check() {
     })
     .await;
     assert_eq!(bodies(&received)[0]["nara"], "joiner");
+}
+
+#[tokio::test]
+async fn of_twins_sharing_a_soul_only_the_one_that_speaks_runs_the_hooks() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let soul = Soul::mint("hall").expect("a soul is minted");
+    let soul_path = dir.path().join("hall.soul");
+    std::fs::write(&soul_path, soul.to_base58()).unwrap();
+    let soul_path = soul_path.to_str().unwrap();
+    let (old_events, new_events) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
+    let old_hook = script(dir.path(), "old", &format!("cat >> '{}'", old_events.display()));
+    let new_hook = script(dir.path(), "new", &format!("cat >> '{}'", new_events.display()));
+    let old = nara_on(
+        &broker.url(),
+        "hall",
+        &["--soul-file", soul_path, "--on-event", &old_hook],
+    );
+    let old_ref = &old;
+    wait_until("the first twin active", Duration::from_secs(10), || async move {
+        (old_ref.get_json("/api/status").await["plaza"]["role"]["role"] == "active").then_some(())
+    })
+    .await;
+    let new = nara_on(
+        &broker.url(),
+        "hall",
+        &["--soul-file", soul_path, "--on-event", &new_hook],
+    );
+    // The newest start speaks; the old process stands by.
+    wait_until("the old twin standing by", Duration::from_secs(10), || async move {
+        (old_ref.get_json("/api/status").await["plaza"]["role"]["role"] == "standby").then_some(())
+    })
+    .await;
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let new_events_ref = &new_events;
+    wait_until(
+        "the speaking twin's hook told of the join",
+        Duration::from_secs(10),
+        || async move { (about(new_events_ref, "joiner") == [("join".into(), "ONLINE".into())]).then_some(()) },
+    )
+    .await;
+    wait_until(
+        "the standby counted the join as left to its twin",
+        Duration::from_secs(10),
+        || async move { (events_counted(old_ref, "standby").await >= 1).then_some(()) },
+    )
+    .await;
+    assert!(about(&old_events, "joiner").is_empty(), "the standby ran its hook");
+    assert_eq!(events_counted(&new, "standby").await, 0);
 }
