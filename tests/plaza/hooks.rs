@@ -4,10 +4,12 @@
 //! hung hook is killed with what it started, and counted; a flood of joins is held to
 //! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
 //! gets the event by POST, over verified TLS too, and its secrets stay out of the log;
-//! of twins sharing a soul, only the one that speaks runs the hooks.
+//! of twins sharing a soul, only the one that speaks runs the hooks; and the Operations
+//! chapter's program hook runs as written.
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
+use crate::common::repo_files::{console_block, fenced_block};
 use crate::common::tls::{TlsFront, make_certificates};
 use crate::common::{Running, TestNara, holds_for, nara_command, nara_on, wait_until};
 use nara::{Identity, Soul, SoulSource};
@@ -497,4 +499,52 @@ async fn of_twins_sharing_a_soul_only_the_one_that_speaks_runs_the_hooks() {
     .await;
     assert!(about(&old_events, "joiner").is_empty(), "the standby ran its hook");
     assert_eq!(events_counted(&new, "standby").await, 0);
+}
+
+#[tokio::test]
+async fn the_operations_chapters_program_hook_runs_as_written() {
+    // The chapter's script and command line; what the test changes, and only that: the
+    // script's place (a scratch directory), the URL it posts to (a receiver on
+    // loopback) and the broker.
+    const CHAPTER: &str = "docs/src/operations.md";
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (port, received) = receiver(200).await;
+    let body = fenced_block(CHAPTER, "sh", "nara-page");
+    let body = body.replace(
+        "https://ntfy.example.org/nara",
+        &format!("http://127.0.0.1:{port}/nara"),
+    );
+    let page = dir.path().join("nara-page");
+    std::fs::write(&page, body).unwrap();
+    std::fs::set_permissions(&page, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let line = console_block(CHAPTER, "--on-event");
+    let hook = line
+        .split_whitespace()
+        .skip_while(|word| *word != "--on-event")
+        .nth(1)
+        .expect("the command line gives --on-event a value")
+        .replace("/usr/local/bin/nara-page", page.to_str().unwrap());
+    let observer = nara_on(&broker.url(), "observer", &["--on-event", &hook]);
+    let garage = nara_on(&broker.url(), "garage", &[]);
+    let canary = nara_on(&broker.url(), "canary-1", &[]);
+    for name in ["garage", "canary-1"] {
+        observer.wait_peer(name, "ONLINE", Duration::from_secs(10)).await;
+    }
+    garage.signal("KILL");
+    canary.signal("KILL");
+    for name in ["garage", "canary-1"] {
+        observer.wait_peer(name, "MISSING", Duration::from_secs(15)).await;
+    }
+    let observer_ref = &observer;
+    wait_until("both departures run the hook", Duration::from_secs(10), || async move {
+        (runs_counted(observer_ref, "program", "ok").await == 2).then_some(())
+    })
+    .await;
+    let posted = bodies(&received);
+    assert_eq!(posted.len(), 1, "only garage pages: {posted:?}");
+    assert_eq!(
+        (posted[0]["event"].as_str(), posted[0]["nara"].as_str()),
+        (Some("missing"), Some("garage"))
+    );
 }
