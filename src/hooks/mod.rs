@@ -12,6 +12,9 @@
 //! run in `nara_hook_runs_total`; each kind of trouble is logged at most once a
 //! [`WARN_EVERY`].
 //!
+//! A change seen while this nara is off its broker is no event: its own outage would
+//! make every other nara MISSING in its view, by silence, and their return a join.
+//!
 //! Processes that share a soul (twins: replicas, a rollout's old and new process) see
 //! the same plaza; only the one that speaks for the soul runs the hooks, so an event
 //! pages once, not once per replica.
@@ -60,7 +63,12 @@ pub(crate) fn start(plaza: &Arc<Plaza>, config: HooksConfig, metrics: Arc<Metric
     let mut classifier = Classifier::new(plaza.max_peers());
     let listener_metrics = metrics.clone();
     let listener_warnings = warnings.clone();
+    // Weak: the plaza holds the listener.
+    let on_plaza = Arc::downgrade(plaza);
     let listener = move |change: &_| {
+        if !on_plaza.upgrade().is_some_and(|plaza| plaza.is_connected()) {
+            return;
+        }
         let Some((kind, previous_version)) = classifier.classify(change) else {
             return;
         };

@@ -4,7 +4,8 @@
 //! hung hook is killed with what it started, and counted; a flood of joins is held to
 //! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
 //! gets the event by POST, over verified TLS too, and its secrets stay out of the log;
-//! of twins sharing a soul, only the one that speaks runs the hooks; and the Operations
+//! of twins sharing a soul, only the one that speaks runs the hooks; an observer off its
+//! broker pages nobody for the naras it stops hearing; and the Operations
 //! chapter's program hook runs as written.
 
 use crate::common::broker::Mosquitto;
@@ -547,4 +548,36 @@ async fn the_operations_chapters_program_hook_runs_as_written() {
         (posted[0]["event"].as_str(), posted[0]["nara"].as_str()),
         (Some("missing"), Some("garage"))
     );
+}
+
+#[tokio::test]
+async fn an_observer_off_its_broker_pages_nobody_for_the_naras_it_stops_hearing() {
+    let mut broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let observer = nara_on(
+        &broker.url(),
+        "observer",
+        &["--on-event", &hook, "--plaza-missing-after", "3s"],
+    );
+    let _garage = nara_on(&broker.url(), "garage", &[]);
+    let events_ref = &events;
+    wait_until(
+        "the hook told of garage's join",
+        Duration::from_secs(10),
+        || async move { (about(events_ref, "garage").len() == 1).then_some(()) },
+    )
+    .await;
+    // The broker goes away: in the observer's view garage falls silent, then MISSING.
+    broker.stop();
+    observer.wait_peer("garage", "MISSING", Duration::from_secs(15)).await;
+    broker.restart();
+    observer.wait_peer("garage", "ONLINE", Duration::from_secs(30)).await;
+    holds_for(
+        "no event of garage but its join",
+        Duration::from_secs(2),
+        || async move { about(events_ref, "garage") == [("join".into(), "ONLINE".into())] },
+    )
+    .await;
 }
