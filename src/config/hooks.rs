@@ -115,6 +115,29 @@ mod tests {
     }
 
     #[test]
+    fn check_config_shows_the_programs_as_a_list_and_never_a_webhooks_url() {
+        let invocation = cli::parse(["nara", "--on-event", "missing=/bin/a", "--on-event", "/bin/b"]).unwrap();
+        let env = Environment::from_pairs([("NARA_ON_EVENT_URL", "https://example.org/secret")]);
+        let sources = crate::config::sources(&invocation, &env).unwrap();
+        let mut report = Report::default();
+        resolve(&sources, &mut report).unwrap();
+        let shown = report.to_string();
+        let line = |key: &str| {
+            shown
+                .lines()
+                .find(|line| line.starts_with(&format!("{key} ")))
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            line("on_event").contains(r#"= ["missing=/bin/a", "/bin/b"]"#),
+            "{shown}"
+        );
+        assert!(line("on_event_url").contains("= <redacted>"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
     fn a_bad_hook_is_named_with_its_source_and_a_secret_url_is_not_shown() {
         let err = resolve_from(&["nara", "--on-event", "paged=/bin/a"], &[], None)
             .unwrap_err()
