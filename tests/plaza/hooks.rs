@@ -267,7 +267,11 @@ async fn a_flood_behind_hung_hooks_fills_the_queue_and_the_rest_is_counted() {
     // 4 hang, the task holds a fifth waiting for a slot, 64 wait in the queue.
     let dropped = events_counted(&observer, "queue_full").await;
     assert!(dropped >= (FLOOD - 4 - 1 - 64) as u64, "{dropped} dropped");
-    assert_eq!(observer.metric("nara_hooks_running").await, 4);
+    let observer_ref = &observer;
+    wait_until("every run slot taken", Duration::from_secs(5), || async move {
+        (observer_ref.metric("nara_hooks_running").await == 4).then_some(())
+    })
+    .await;
     assert_eq!(events_counted(&observer, "rate_limited").await, 0);
     // The plaza is not slowed: the view holds every nara of the flood.
     let peers = observer.get_json("/api/peers").await;
