@@ -30,7 +30,7 @@ use config::{Hook, HooksConfig};
 use event::{Classifier, EventSet, HookEvent};
 use rate::TokenBucket;
 use run::Outcome;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -63,7 +63,8 @@ pub(crate) fn start(plaza: &Arc<Plaza>, config: HooksConfig, metrics: Arc<Metric
     let mut classifier = Classifier::new(plaza.max_peers());
     let listener_metrics = metrics.clone();
     let listener_warnings = warnings.clone();
-    // Weak: the plaza holds the listener.
+    // Weak, here and in the task: the plaza holds the listener, which holds the queue
+    // the task reads; the task ends when a plaza that is dropped drops the listener.
     let on_plaza = Arc::downgrade(plaza);
     let listener = move |change: &_| {
         if !on_plaza.upgrade().is_some_and(|plaza| plaza.is_connected()) {
@@ -104,12 +105,19 @@ pub(crate) fn start(plaza: &Arc<Plaza>, config: HooksConfig, metrics: Arc<Metric
         per_minute = config.per_minute,
         "event hooks ready"
     );
-    tokio::spawn(dispatch(plaza.clone(), queued, config, metrics, observer, warnings));
+    tokio::spawn(dispatch(
+        Arc::downgrade(plaza),
+        queued,
+        config,
+        metrics,
+        observer,
+        warnings,
+    ));
 }
 
 /// Takes events from the queue and runs their hooks, within the rate and the slots.
 async fn dispatch(
-    plaza: Arc<Plaza>,
+    plaza: Weak<Plaza>,
     mut queued: mpsc::Receiver<HookEvent>,
     config: HooksConfig,
     metrics: Arc<Metrics>,
@@ -120,7 +128,7 @@ async fn dispatch(
     let mut rate = TokenBucket::per_minute(config.per_minute, Instant::now());
     let hooks: Arc<[Hook]> = config.hooks.into();
     while let Some(event) = queued.recv().await {
-        if !plaza.is_active() {
+        if !plaza.upgrade().is_some_and(|plaza| plaza.is_active()) {
             // A twin speaks for this soul, and runs the hooks.
             metrics.hook_events.with_label_values(&["standby"]).inc();
             continue;
