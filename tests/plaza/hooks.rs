@@ -5,8 +5,9 @@
 //! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
 //! gets the event by POST, over verified TLS too, and its secrets stay out of the log;
 //! of twins sharing a soul, only the one that speaks runs the hooks; an observer off its
-//! broker pages nobody for the naras it stops hearing; and the Operations
-//! chapter's program hook runs as written.
+//! broker pages nobody for the naras it stops hearing; under MemoryDenyWriteExecute a
+//! shell hook runs and a JIT cannot; and the Operations chapter's program hook runs as
+//! written.
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
@@ -584,4 +585,87 @@ async fn an_observer_off_its_broker_pages_nobody_for_the_naras_it_stops_hearing(
         || async move { about(events_ref, "garage") == [("join".into(), "ONLINE".into())] },
     )
     .await;
+}
+
+#[tokio::test]
+async fn under_memory_deny_write_execute_a_shell_hook_runs_and_a_jit_cannot() {
+    // The hardened unit's MemoryDenyWriteExecute, set as the kernel offers it
+    // (PR_SET_MDWE, Linux 6.3 and later), on nara and so on every hook it starts: no
+    // systemd runs here, and this is the one setting of the unit a hook meets first.
+    let probe = std::process::Command::new("python3").args(["-c", "pass"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no python3 here to stand in for a JIT runtime");
+        return;
+    }
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let shell = recorder(dir.path(), &events);
+    // What a JIT does first: map memory both writable and executable.
+    let jit = script(
+        dir.path(),
+        "jit",
+        "exec python3 -c 'import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)'",
+    );
+    let mut command = nara_command();
+    command
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--name",
+            "observer",
+            "--mqtt-url",
+            &broker.url(),
+        ])
+        .args(["--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"])
+        .args([
+            "--on-event",
+            &format!("join={shell}"),
+            "--on-event",
+            &format!("join={jit}"),
+        ]);
+    let supported = libc::EINVAL;
+    {
+        use std::os::unix::process::CommandExt;
+        #[expect(unsafe_code, reason = "prctl(2) before exec has no safe wrapper in std")]
+        // SAFETY: between fork and exec the closure only calls prctl, which is
+        // async-signal-safe, and reads errno.
+        unsafe {
+            command.pre_exec(move || {
+                let refuse = libc::c_ulong::from(libc::PR_MDWE_REFUSE_EXEC_GAIN);
+                if libc::prctl(libc::PR_SET_MDWE, refuse, 0, 0, 0) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let mut observer = match Running::start(command) {
+        Ok(observer) => observer,
+        Err(e) if e.contains(&std::io::Error::from_raw_os_error(supported).to_string()) => {
+            eprintln!("skipped: this kernel has no PR_SET_MDWE ({e})");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let events_ref = &events;
+    wait_until(
+        "the shell hook told of the join",
+        Duration::from_secs(10),
+        || async move { (about(events_ref, "joiner").len() == 1).then_some(()) },
+    )
+    .await;
+    let observer_ref = &observer;
+    wait_until("the JIT's failure counted", Duration::from_secs(10), || async move {
+        (runs_counted(observer_ref, "program", "exit").await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(runs_counted(&observer, "program", "ok").await, 1);
+    observer.wait_for_log("the JIT's refusal logged", Duration::from_secs(5), |line| {
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("jit") && m.contains("Permission denied"))
+    });
 }
