@@ -158,6 +158,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("on_event") && err.contains("strings"), "{err}");
+        let err = resolve_from(&["nara"], &[], Some("on_event_url = \"https://example.org/secret\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`on_event_url` is a secret") && err.contains("set NARA_ON_EVENT_URL"),
+            "{err}"
+        );
+        assert!(!err.contains("example.org"), "{err}");
         let err = resolve_from(&["nara", "--on-event-rate", "0"], &[], None)
             .unwrap_err()
             .to_string();
