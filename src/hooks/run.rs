@@ -150,8 +150,8 @@ async fn webhook(endpoint: &Endpoint, json: Bytes, timeout: Duration) -> Outcome
     match tokio::time::timeout(timeout, client.post_json(json, ANSWER_LIMIT)).await {
         Err(_) => Outcome::Timeout,
         Ok(Err(e)) => Outcome::Request(e),
-        Ok(Ok(answer)) if answer.status.is_success() => Outcome::Ok,
-        Ok(Ok(answer)) => Outcome::Status(answer.status.as_u16()),
+        Ok(Ok(status)) if status.is_success() => Outcome::Ok,
+        Ok(Ok(status)) => Outcome::Status(status.as_u16()),
     }
 }
 

@@ -154,27 +154,17 @@ impl Client {
     /// bytes. A kept connection the server has closed meanwhile is replaced once. The
     /// caller bounds the time it takes.
     pub(crate) async fn get(&mut self, route: &str, limit: usize) -> Result<Answer, String> {
-        self.request(Outgoing::Get, route, limit).await
-    }
-
-    /// `POST` of `body` (JSON) to the endpoint's URL itself, its answer read up to
-    /// `limit` bytes; as [`Client::get`] otherwise.
-    pub(crate) async fn post_json(&mut self, body: Bytes, limit: usize) -> Result<Answer, String> {
-        self.request(Outgoing::PostJson(body), "", limit).await
-    }
-
-    async fn request(&mut self, outgoing: Outgoing, route: &str, limit: usize) -> Result<Answer, String> {
         let reused = self.connection.take();
         let was_reused = reused.is_some();
         let mut sender = match reused {
             Some(sender) => sender,
             None => self.connect().await?,
         };
-        let response = match self.send(&mut sender, &outgoing, route).await {
+        let response = match self.send(&mut sender, &Outgoing::Get, route).await {
             Ok(response) => response,
             Err(_) if was_reused => {
                 sender = self.connect().await?;
-                self.send(&mut sender, &outgoing, route).await?
+                self.send(&mut sender, &Outgoing::Get, route).await?
             }
             Err(e) => return Err(e),
         };
@@ -190,6 +180,17 @@ impl Client {
             .to_bytes();
         self.connection = Some(sender);
         Ok(Answer { status, body })
+    }
+
+    /// `POST` of `body` (JSON) to the endpoint's URL itself, on a connection of its own
+    /// (never retried: the server may have taken it): the answer's status. Its body is
+    /// read up to `limit` bytes and no further, whatever its length.
+    pub(crate) async fn post_json(&mut self, body: Bytes, limit: usize) -> Result<StatusCode, String> {
+        let mut sender = self.connect().await?;
+        let response = self.send(&mut sender, &Outgoing::PostJson(body), "").await?;
+        let status = response.status();
+        let _ = Limited::new(response.into_body(), limit).collect().await;
+        Ok(status)
     }
 
     async fn send(
@@ -278,6 +279,38 @@ mod tests {
         assert_eq!(endpoint.target(""), "/");
         let endpoint = Endpoint::parse("http://x/healthz?probe=1").unwrap();
         assert_eq!(endpoint.target(""), "/healthz?probe=1");
+    }
+
+    #[tokio::test]
+    async fn a_post_is_judged_by_its_status_however_long_the_answer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0; 4096];
+            while !request.ends_with(b"{\"a\":1}") {
+                let read = socket.read(&mut buf).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buf[..read]);
+            }
+            let body = "x".repeat(64 * 1024);
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            let _ = socket.write_all(answer.as_bytes()).await;
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let endpoint = Endpoint::parse(&format!("http://{addr}/hook?k=v")).unwrap();
+        let mut client = Client::new(endpoint, "test").unwrap();
+        let status = client.post_json(Bytes::from_static(b"{\"a\":1}"), 1024).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        let request = server.await.unwrap();
+        assert!(request.starts_with("POST /hook?k=v HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.to_ascii_lowercase().contains("content-type: application/json"),
+            "{request}"
+        );
+        assert!(request.ends_with("{\"a\":1}"), "{request}");
     }
 
     #[test]
