@@ -233,10 +233,40 @@ impl Warnings {
             }
         };
         drop(seen);
+        let message = message();
         if unsaid == 0 {
-            tracing::warn!("{}", message());
+            tracing::warn!("{message}");
         } else {
-            tracing::warn!("{} (and {unsaid} more like it in the last minute or so)", message());
+            tracing::warn!("{message} (and {unsaid} more like it in the last minute or so)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn each_kind_of_trouble_is_told_once_a_minute_and_the_rest_counted() {
+        let warnings = Warnings::default();
+        let told = Cell::new(0);
+        let tell = || {
+            told.set(told.get() + 1);
+            String::from("trouble")
+        };
+        for _ in 0..100 {
+            warnings.warn(Trouble::Failed("program", "timeout"), tell);
+        }
+        warnings.warn(Trouble::Failed("webhook", "status"), tell);
+        warnings.warn(Trouble::QueueFull, tell);
+        assert_eq!(told.get(), 3, "one line per kind");
+        let seen = warnings.0.lock().unwrap();
+        let timeouts = seen
+            .iter()
+            .find(|(t, _, _)| *t == Trouble::Failed("program", "timeout"))
+            .unwrap();
+        assert_eq!(timeouts.2, 99, "the others counted for the next line");
+        assert_eq!(seen.len(), 3);
     }
 }
