@@ -4,7 +4,8 @@
 //! hung hook is killed with what it started, and counted; a flood of joins is held to
 //! the rate, and a flood behind hung hooks fills the queue, each drop counted; a webhook
 //! gets the event by POST, over verified TLS too, and its secrets stay out of the log;
-//! of twins sharing a soul, only the one that speaks runs the hooks; an observer off its
+//! of twins sharing a soul, only the one that speaks runs the hooks, and a read-only
+//! watcher runs its own; an observer off its
 //! broker pages nobody for the naras it stops hearing; under MemoryDenyWriteExecute a
 //! shell hook runs and a JIT cannot; and the Operations chapter's program hook runs as
 //! written.
@@ -668,4 +669,21 @@ async fn under_memory_deny_write_execute_a_shell_hook_runs_and_a_jit_cannot() {
             .as_str()
             .is_some_and(|m| m.contains("jit") && m.contains("Permission denied"))
     });
+}
+
+#[tokio::test]
+async fn a_read_only_watcher_runs_its_hooks() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let _watcher = nara_on(&broker.url(), "watcher", &["--read-only", "--on-event", &hook]);
+    let _joiner = nara_on(&broker.url(), "joiner", &[]);
+    let events_ref = &events;
+    wait_until(
+        "the watcher's hook told of the join",
+        Duration::from_secs(15),
+        || async move { (about(events_ref, "joiner") == [("join".into(), "ONLINE".into())]).then_some(()) },
+    )
+    .await;
 }
