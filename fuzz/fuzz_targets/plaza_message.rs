@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
             first_seen: SystemTime::UNIX_EPOCH,
             last_seen: SystemTime::UNIX_EPOCH,
             is_self: true,
+            restarts: Default::default(),
         };
         let limits = Limits {
             missing_after: Duration::from_secs(1),

@@ -80,7 +80,7 @@ const MIN_STREAM_AGE: Duration = Duration::from_secs(10);
 pub(crate) static METRICS_MAX_PEERS: Setting = Setting::value("metrics_max_peers", "metrics-max-peers", "COUNT")
     .env(&["NARA_METRICS_MAX_PEERS"])
     .default("10000")
-    .help("The most naras /metrics/peers exports series for (0 to 1000000); past it MISSING, then OFFLINE naras are kept first, and nara_peers_left_out counts the rest");
+    .help("The most naras /metrics/peers exports series for (0 to 1000000); past it MISSING and flapping, then OFFLINE naras are kept first, and nara_peers_left_out counts the rest");
 
 /// Where to listen: `--http-addr` from any source, else `PORT` on all interfaces, else
 /// the default. Resolved before the name and the log settings, as `--help` lists it.

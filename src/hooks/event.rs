@@ -273,6 +273,7 @@ mod tests {
             first_seen: now,
             last_seen: now,
             is_self: false,
+            restarts: Default::default(),
         }
     }
 

@@ -35,11 +35,13 @@ struct ApiItem<'a> {
     host_stats: HostStats,
     #[serde(rename = "ID")]
     id: &'a str,
+    last_restart: u64,
     last_seen: u64,
     name: &'a str,
     online: Status,
     public_key: &'a str,
     public_url: &'a str,
+    restarts: u32,
     version: &'a str,
 }
 
@@ -51,10 +53,12 @@ struct NaraeItem<'a> {
     host_stats: HostStats,
     #[serde(rename = "ID")]
     id: &'a str,
+    last_restart: u64,
     last_seen: u64,
     name: &'a str,
     online: Status,
     public_url: &'a str,
+    restarts: u32,
     uptime: u64,
 }
 
@@ -82,6 +86,12 @@ fn unix_s(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// When this nara last saw the nara restart (Unix seconds), or 0 if it never did, as
+/// the Go nara writes a restart it never saw (its page shows `?` for it).
+fn last_restart(peer: &Peer) -> u64 {
+    peer.restarts.last_restart.map_or(0, unix_s)
+}
+
 fn host_stats(peer: &Peer) -> HostStats {
     HostStats { uptime: peer.uptime_s }
 }
@@ -105,11 +115,13 @@ fn api_json(peers: &[Peer], server: &str, read_only: bool) -> Vec<u8> {
         .map(|p| ApiItem {
             host_stats: host_stats(p),
             id: &p.id,
+            last_restart: last_restart(p),
             last_seen: unix_s(p.last_seen),
             name: &p.name,
             online: p.status,
             public_key: &p.public_key,
             public_url: p.public_url.as_deref().unwrap_or(""),
+            restarts: p.restarts.restarts,
             version: &p.version,
         })
         .collect();
@@ -121,10 +133,12 @@ fn narae_json(peers: &[Peer], server: &str, read_only: bool) -> Vec<u8> {
         .map(|p| NaraeItem {
             host_stats: host_stats(p),
             id: &p.id,
+            last_restart: last_restart(p),
             last_seen: unix_s(p.last_seen),
             name: &p.name,
             online: p.status,
             public_url: p.public_url.as_deref().unwrap_or(""),
+            restarts: p.restarts.restarts,
             uptime: p.uptime_s,
         })
         .collect();
@@ -216,6 +230,7 @@ mod tests {
             first_seen: UNIX_EPOCH,
             last_seen: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             is_self,
+            restarts: Default::default(),
         }
     }
 
@@ -234,14 +249,25 @@ mod tests {
         let api = String::from_utf8(api_json(&[peer("a", false)], "me", false)).unwrap();
         assert_eq!(
             api,
-            "{\"naras\":[{\"HostStats\":{\"Uptime\":7},\"ID\":\"id-a\",\"LastSeen\":1700000000,\"Name\":\"a\",\
-             \"Online\":\"ONLINE\",\"PublicKey\":\"key-a\",\"PublicUrl\":\"\",\"Version\":\"0.2.0\"}],\"server\":\"me\"}\n"
+            "{\"naras\":[{\"HostStats\":{\"Uptime\":7},\"ID\":\"id-a\",\"LastRestart\":0,\"LastSeen\":1700000000,\
+             \"Name\":\"a\",\"Online\":\"ONLINE\",\"PublicKey\":\"key-a\",\"PublicUrl\":\"\",\"Restarts\":0,\"Version\":\"0.2.0\"}],\
+             \"server\":\"me\"}\n"
         );
         let narae = String::from_utf8(narae_json(&[peer("a", false)], "me", false)).unwrap();
         assert_eq!(
             narae,
-            "{\"naras\":[{\"HostStats\":{\"Uptime\":7},\"ID\":\"id-a\",\"LastSeen\":1700000000,\"Name\":\"a\",\
-             \"Online\":\"ONLINE\",\"PublicUrl\":\"\",\"Uptime\":7}],\"server\":\"me\"}\n"
+            "{\"naras\":[{\"HostStats\":{\"Uptime\":7},\"ID\":\"id-a\",\"LastRestart\":0,\"LastSeen\":1700000000,\
+             \"Name\":\"a\",\"Online\":\"ONLINE\",\"PublicUrl\":\"\",\"Restarts\":0,\"Uptime\":7}],\"server\":\"me\"}\n"
+        );
+        // Restarts seen: the count and when last, in Unix seconds, in byte order.
+        let mut restarted = peer("a", false);
+        restarted.restarts =
+            crate::plaza::restarts::Restarts::seen(2, UNIX_EPOCH + Duration::from_secs(1_699_999_000), false);
+        let narae = String::from_utf8(narae_json(&[restarted], "me", false)).unwrap();
+        assert!(
+            narae.contains("\"ID\":\"id-a\",\"LastRestart\":1699999000,\"LastSeen\":1700000000,")
+                && narae.contains("\"PublicUrl\":\"\",\"Restarts\":2,\"Uptime\":7"),
+            "{narae}"
         );
     }
 

@@ -1,13 +1,14 @@
 //! `/metrics/peers`: the plaza as Prometheus reads it, a series per known nara (its
 //! version, revision and status; whether it is ONLINE, when it was last seen, its
-//! host's uptime, under the Go nara's names where they mean the same), how many naras
-//! run each version, and how many were left out.
+//! host's uptime, its restarts and when it last restarted, under the Go nara's names
+//! where they mean the same; whether it is flapping), how many naras run each version,
+//! and how many were left out.
 //!
 //! Every nara is scraped for its own `/metrics`; these series live on a page of their
 //! own because N observers each carrying N naras would be N² series, and one job
 //! scrapes this page from one or two naras. Its size is bounded in naras
-//! (`--metrics-max-peers`): past it, MISSING and then OFFLINE naras are kept first, so
-//! that the bound never hides the naras an alert is about. The page is written from a
+//! (`--metrics-max-peers`): past it, MISSING and flapping naras and then OFFLINE ones
+//! are kept first, so that the bound never hides the naras an alert is about. The page is written from a
 //! snapshot of the view (the view is locked only while it is copied) and shared by
 //! every scraper until the view changes, as `/api/peers` is.
 
@@ -21,7 +22,7 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The page's series: names and help, in the order the page gives them. The Go nara's
-/// three keep its names and help word for word, so its dashboards read them.
+/// five keep its names and help word for word, so its dashboards read them.
 const INFO: (&str, &str) = (
     "nara_peer_info",
     "A nara this one knows, by name, with the version and git revision its newspaper carries (empty until its first; a Go nara sends no revision) and its status (ONLINE, SUSPECT, OFFLINE or MISSING); always 1.",
@@ -29,13 +30,19 @@ const INFO: (&str, &str) = (
 const ONLINE: (&str, &str) = ("nara_online", "1 if the Nara is ONLINE, else 0");
 const LAST_SEEN: (&str, &str) = ("nara_last_seen", "Unix timestamp when the Nara was last seen");
 const UPTIME: (&str, &str) = ("nara_uptime_seconds", "Uptime reported by the host");
+const RESTARTS: (&str, &str) = ("nara_restarts_total", "Restart count from the Nara");
+const LAST_RESTART: (&str, &str) = ("nara_last_restart", "Unix timestamp when the Nara last restarted");
+const FLAPPING: (&str, &str) = (
+    "nara_peer_flapping",
+    "1 while the nara is flapping: it restarted 3 times within 15 minutes, as this nara saw it; left out while it is not.",
+);
 const BY_VERSION: (&str, &str) = (
     "nara_peers_by_version",
     "Known naras by the version they run (empty: not known yet) and their status, this one included, counted over the whole view, past --metrics-max-peers too.",
 );
 const LEFT_OUT: (&str, &str) = (
     "nara_peers_left_out",
-    "Known naras this page gives no series of their own, past --metrics-max-peers (MISSING, then OFFLINE naras are kept first).",
+    "Known naras this page gives no series of their own, past --metrics-max-peers (MISSING and flapping naras, then OFFLINE ones are kept first).",
 );
 const OBSERVER_CONNECTED: (&str, &str) = (
     "nara_peers_observer_connected",
@@ -103,6 +110,7 @@ impl PeerMetrics {
 fn rank(peer: &Peer) -> usize {
     match peer.status {
         Status::Missing => 0,
+        _ if peer.restarts.flapping => 0,
         Status::Offline => 1,
         // Not confirmed gone, so ranked as the naras that speak.
         Status::Online | Status::Suspect if !peer.version.is_empty() => 2,
@@ -183,6 +191,24 @@ fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u
     for peer in kept.iter().filter(|p| p.uptime_s > 0) {
         page.sample(UPTIME.0, &[("name", &peer.name)], peer.uptime_s);
     }
+    // Counted by this nara since it first heard of the nara (see plaza/restarts.rs): a
+    // nara its view forgot starts again from 0, which Prometheus reads as a reset.
+    page.counter(RESTARTS.0, RESTARTS.1);
+    for peer in &kept {
+        page.sample(RESTARTS.0, &[("name", &peer.name)], peer.restarts.restarts);
+    }
+    page.gauge(LAST_RESTART.0, LAST_RESTART.1);
+    for peer in &kept {
+        if let Some(at) = peer.restarts.last_restart {
+            page.sample(LAST_RESTART.0, &[("name", &peer.name)], unix_seconds(at));
+        }
+    }
+    // Only the flapping naras: a series of 0 for every steady one would add a tenth
+    // to the page for what is almost always nothing.
+    page.gauge(FLAPPING.0, FLAPPING.1);
+    for peer in kept.iter().filter(|p| p.restarts.flapping) {
+        page.sample(FLAPPING.0, &[("name", &peer.name)], 1);
+    }
     let mut by_version: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for peer in peers {
         *by_version
@@ -220,6 +246,7 @@ mod tests {
             first_seen: seen,
             last_seen: seen,
             is_self: false,
+            restarts: Default::default(),
         }
     }
 
@@ -262,6 +289,54 @@ mod tests {
             !text.contains(r#"nara_uptime_seconds{name="c"}"#),
             "an uptime not known yet is left out, as the Go nara does:\n{text}"
         );
+    }
+
+    #[test]
+    fn each_nara_has_its_restarts_and_a_flapping_one_is_kept_first() {
+        let steady = peer("a-steady", Status::Online, "1.0.0");
+        let mut looping = peer("c-looping", Status::Online, "1.0.0");
+        looping.restarts =
+            crate::plaza::restarts::Restarts::seen(4, UNIX_EPOCH + Duration::from_secs(1_765_000_100), true);
+        let text = page(&[steady.clone(), looping.clone()], 10);
+        for line in [
+            "# TYPE nara_restarts_total counter",
+            r#"nara_restarts_total{name="a-steady"} 0"#,
+            r#"nara_restarts_total{name="c-looping"} 4"#,
+            r#"nara_last_restart{name="c-looping"} 1765000100"#,
+            r#"nara_peer_flapping{name="c-looping"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} is missing:\n{text}");
+        }
+        assert!(
+            !text.contains(r#"nara_last_restart{name="a-steady"}"#),
+            "a nara never seen restarting has no last restart, as the Go nara leaves it out:\n{text}"
+        );
+        assert!(!text.contains(r#"nara_peer_flapping{name="a-steady"}"#), "{text}");
+        // Past the bound, a flapping nara is kept with the MISSING ones.
+        let kept = exported(&page(&[steady, looping], 1)).join(",");
+        assert_eq!(kept, "c-looping");
+        let help = FLAPPING.1;
+        assert!(
+            help.contains(&format!(
+                "{} times within {} minutes",
+                crate::plaza::restarts::FLAP_COUNT,
+                crate::plaza::restarts::FLAP_WINDOW.as_secs() / 60
+            )),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn a_full_view_fits_in_3_mb() {
+        let peers: Vec<Peer> = (0..10_000)
+            .map(|i| {
+                let mut peer = peer(&format!("crowd-{i:05}"), Status::Online, "0.1.0");
+                peer.revision = "3f2a9c1d0b7e".into();
+                peer
+            })
+            .collect();
+        let size = render(&peers, 10_000, true, 0).len();
+        assert!(size < 3_000_000, "{size} bytes");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `nara peers`: the naras a running nara sees, as a table (name, status, version,
-//! last seen) or as JSON, read from its `/api/peers`. It takes the place of the Go
+//! last seen, restarts) or as JSON, read from its `/api/peers`. It takes the place of the Go
 //! nara's `-show-neighbours`, which printed such a table on the nara's own console.
 
 use super::client::{Client, Endpoint};
@@ -81,7 +81,7 @@ pub async fn list(listing: &Listing) -> Result<String, Failure> {
 /// The table: a header, then a row per nara, columns padded to their widest cell.
 fn table(peers: &[Value], now: SystemTime) -> String {
     let text = |peer: &Value, key: &str| peer[key].as_str().unwrap_or_default().to_string();
-    let mut rows = vec![["NAME", "STATUS", "VERSION", "LAST SEEN"].map(String::from)];
+    let mut rows = vec![["NAME", "STATUS", "VERSION", "LAST SEEN", "RESTARTS"].map(String::from)];
     for peer in peers {
         let version = match text(peer, "version") {
             version if version.is_empty() => "-".to_string(),
@@ -91,9 +91,15 @@ fn table(peers: &[Value], now: SystemTime) -> String {
             |_| "?".to_string(),
             |at| ago(now.duration_since(at).unwrap_or_default()),
         );
-        rows.push([text(peer, "name"), text(peer, "status"), version, last_seen]);
+        rows.push([
+            text(peer, "name"),
+            text(peer, "status"),
+            version,
+            last_seen,
+            restarts(peer),
+        ]);
     }
-    let mut widths = [0; 4];
+    let mut widths = [0; 5];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -110,6 +116,16 @@ fn table(peers: &[Value], now: SystemTime) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A nara's restarts as the table says them: the count, and `(flapping)` in words
+/// after it while it is; `?` from a nara too old to count them.
+fn restarts(peer: &Value) -> String {
+    match (peer["restarts"].as_u64(), peer["flapping"].as_bool()) {
+        (Some(count), Some(true)) => format!("{count} (flapping)"),
+        (Some(count), _) => count.to_string(),
+        (None, _) => "?".to_string(),
+    }
 }
 
 /// How long ago, as the Go nara's table said it: `12s ago`, `3 mins ago`, `5 hours
@@ -142,14 +158,18 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let seen = |s: u64| humantime::format_rfc3339_seconds(now - Duration::from_secs(s)).to_string();
         let peers = [
-            serde_json::json!({"name": "kitchen", "status": "ONLINE", "version": "0.2.0", "last_seen": seen(3)}),
-            serde_json::json!({"name": "attic", "status": "MISSING", "version": "", "last_seen": seen(600)}),
+            serde_json::json!({"name": "kitchen", "status": "ONLINE", "version": "0.2.0", "last_seen": seen(3),
+                               "restarts": 0, "flapping": false}),
+            serde_json::json!({"name": "attic", "status": "MISSING", "version": "", "last_seen": seen(600),
+                               "restarts": 4, "flapping": true}),
+            serde_json::json!({"name": "old", "status": "ONLINE", "version": "0.1.0", "last_seen": seen(5)}),
         ];
         assert_eq!(
             table(&peers, now),
-            "NAME      STATUS    VERSION   LAST SEEN\n\
-             kitchen   ONLINE    0.2.0     3s ago\n\
-             attic     MISSING   -         10 mins ago\n"
+            "NAME      STATUS    VERSION   LAST SEEN     RESTARTS\n\
+             kitchen   ONLINE    0.2.0     3s ago        0\n\
+             attic     MISSING   -         10 mins ago   4 (flapping)\n\
+             old       ONLINE    0.1.0     5s ago        ?\n"
         );
     }
 }

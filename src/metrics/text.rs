@@ -22,16 +22,28 @@ impl TextPage {
         }
     }
 
-    /// Begins the gauge family `name` (every series rebuilt from a snapshot is a gauge):
-    /// its `# HELP` and `# TYPE` lines. Its samples follow.
+    /// Begins the gauge family `name`: its `# HELP` and `# TYPE` lines. Its samples
+    /// follow.
     pub(crate) fn gauge(&mut self, name: &str, help: &str) {
+        self.family(name, help, "gauge");
+    }
+
+    /// Begins the counter family `name` (a count that only grows, but for a reset), as
+    /// [`TextPage::gauge`] does.
+    pub(crate) fn counter(&mut self, name: &str, help: &str) {
+        self.family(name, help, "counter");
+    }
+
+    fn family(&mut self, name: &str, help: &str, kind: &str) {
         self.out.extend_from_slice(b"# HELP ");
         self.out.extend_from_slice(name.as_bytes());
         self.out.push(b' ');
         escape(&mut self.out, help, false);
         self.out.extend_from_slice(b"\n# TYPE ");
         self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b" gauge\n");
+        self.out.push(b' ');
+        self.out.extend_from_slice(kind.as_bytes());
+        self.out.push(b'\n');
     }
 
     /// One sample of the family begun last: `name{label="value",…} value`. Label names
@@ -75,10 +87,11 @@ fn escape(out: &mut Vec<u8>, text: &str, label_value: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+    use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
     use prometheus::{Encoder, TextEncoder};
 
-    /// A family: its name, its help, and its samples (labels and value).
+    /// A family: its name, its help, and its samples (labels and value); one whose name
+    /// ends in `_restarts_total` is a counter.
     type Family<'a> = (&'a str, &'a str, Vec<(Vec<(&'a str, &'a str)>, f64)>);
 
     /// The same families through the prometheus crate's own encoder.
@@ -89,7 +102,13 @@ mod tests {
                 let mut family = MetricFamily::default();
                 family.set_name(name.to_string());
                 family.set_help(help.to_string());
-                family.set_field_type(MetricType::GAUGE);
+                // A name ending in _total is a counter here.
+                let counter = name.ends_with("_restarts_total");
+                family.set_field_type(if counter {
+                    MetricType::COUNTER
+                } else {
+                    MetricType::GAUGE
+                });
                 family.set_metric(
                     samples
                         .iter()
@@ -106,9 +125,15 @@ mod tests {
                                     })
                                     .collect(),
                             );
-                            let mut gauge = Gauge::default();
-                            gauge.set_value(*value);
-                            metric.set_gauge(gauge);
+                            if counter {
+                                let mut count = Counter::default();
+                                count.set_value(*value);
+                                metric.set_counter(count);
+                            } else {
+                                let mut gauge = Gauge::default();
+                                gauge.set_value(*value);
+                                metric.set_gauge(gauge);
+                            }
                             metric
                         })
                         .collect(),
@@ -134,10 +159,19 @@ mod tests {
                 ],
             ),
             ("nara_odd_total", "No labels.", vec![(vec![], 1_765_000_000.0)]),
+            (
+                "nara_odd_restarts_total",
+                "A counter.",
+                vec![(vec![("name", "a")], 3.0)],
+            ),
         ];
         let mut page = TextPage::with_capacity(0);
         for (name, help, samples) in &families {
-            page.gauge(name, help);
+            if name.ends_with("_restarts_total") {
+                page.counter(name, help);
+            } else {
+                page.gauge(name, help);
+            }
             for (labels, value) in samples {
                 page.sample(name, labels, *value as u64);
             }

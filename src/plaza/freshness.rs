@@ -150,7 +150,7 @@ pub(super) struct Freshness {
 /// its SHA-256, never 0 (which means none). Boot IDs are drawn at random by the
 /// processes themselves, and a will must be signed with the soul: nobody can choose one
 /// that collides with another's.
-fn process_key(boot_id: &str) -> u64 {
+pub(super) fn process_key(boot_id: &str) -> u64 {
     let digest = Sha256::digest(boot_id.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
@@ -261,6 +261,12 @@ impl Freshness {
             }
             Body::Will(_) => false,
         }
+    }
+
+    /// When the host of the Go nara of this name booted (Unix seconds), as the
+    /// newspapers believed imply it: a later one is a new boot (see `restarts.rs`).
+    pub(super) fn go_boot_s(&self) -> Option<u32> {
+        self.boot.map(Boot::at)
     }
 
     /// Whether this name has carried a newspaper: it said what it runs, and (on a

@@ -18,6 +18,7 @@ pub(crate) mod message;
 pub mod newspaper;
 mod poller;
 mod presence;
+pub(crate) mod restarts;
 pub(crate) mod role;
 pub(crate) mod rollout;
 pub(crate) mod serialized;
@@ -167,6 +168,7 @@ impl Plaza {
             first_seen: now,
             last_seen: now,
             is_self: true,
+            restarts: Default::default(),
         };
         let plaza = Plaza {
             view: ViewFeed::new(View::new(

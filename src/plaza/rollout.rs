@@ -305,6 +305,7 @@ mod tests {
             first_seen: t(0),
             last_seen: t(100),
             is_self: false,
+            restarts: Default::default(),
         }
     }
 

@@ -218,6 +218,7 @@ mod tests {
                 first_seen: now,
                 last_seen: now,
                 is_self: i == 0,
+                restarts: Default::default(),
             })
             .collect()
     }

@@ -17,6 +17,7 @@
 
 use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
+use super::restarts::Restarts;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -89,6 +90,10 @@ pub struct Peer {
     /// This nara itself.
     #[serde(rename = "self")]
     pub is_self: bool,
+    /// How often it restarted, when last, and whether it is flapping (see
+    /// `restarts.rs`).
+    #[serde(flatten)]
+    pub restarts: Restarts,
 }
 
 /// How many version changes each peer keeps.
@@ -470,8 +475,20 @@ impl View {
             (None, Some(departed)) => departed.freshness,
             (None, None) => Freshness::default(),
         };
+        let go_boot_before = freshness.go_boot_s();
         let judged = freshness.admit(&message.body, now, self.limits.judging());
         if let Err(rejection) = judged {
+            if let (Body::Will(will), Some(peer)) = (&message.body, self.peers.get_mut(&message.name))
+                && peer.restarts.heard_late_will(will, now)
+            {
+                // The will of the process a new one just replaced: it crashed.
+                let change = Change {
+                    kind: ChangeKind::Change,
+                    peer: peer.clone(),
+                };
+                self.keep_freshness(&message.name, freshness);
+                return Ok(Some(change));
+            }
             if known {
                 self.keep_freshness(&message.name, freshness);
             } else if let Some(departed) = self.departed.get_mut(&message.name) {
@@ -517,10 +534,12 @@ impl View {
                 first_seen,
                 last_seen: now,
                 is_self: false,
+                restarts: Restarts::default(),
             };
             if let Body::Newspaper(story) = &message.body {
                 read_story(&mut peer, story, now);
             }
+            peer.restarts.heard(true, &message.body, false, now);
             self.peers.insert(peer.name.clone(), peer.clone());
             self.counts.moved(None, peer.status);
             return Ok(Some(Change {
@@ -533,6 +552,8 @@ impl View {
             return Ok(None);
         };
         if let Body::Will(will) = &message.body {
+            peer.restarts
+                .heard(peer.status == Status::Online, &message.body, false, now);
             return Ok(suspect(&mut self.counts, &mut self.suspects, peer, will, now));
         }
         // A SUSPECT nara is around again only if this message came after the will that
@@ -542,6 +563,14 @@ impl View {
             .get(&message.name)
             .is_none_or(|s| Freshness::outlived(&message.body, s.conn, s.signed_ns));
         let before = (peer.status, peer.version.clone(), peer.revision.clone());
+        // A later host boot than the one believed before: a Go nara's restart.
+        let go_reboot = matches!(&message.body, Body::Newspaper(story) if story.boot_id.is_none())
+            && go_boot_before
+                .zip(freshness.go_boot_s())
+                .is_some_and(|(was, now_at)| u64::from(now_at.saturating_sub(was)) > self.limits.max_skew.as_secs());
+        let restarted = peer
+            .restarts
+            .heard(peer.status == Status::Online, &message.body, go_reboot, now);
         let status = if is_chau {
             Status::Offline
         } else if outlived {
@@ -558,7 +587,7 @@ impl View {
         }
         peer.last_seen = now;
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
-        let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
+        let changed = restarted || before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if !peer.status.is_around() {
                 ChangeKind::Leave
@@ -584,6 +613,12 @@ impl View {
             let silent = now.duration_since(peer.last_seen).unwrap_or_default();
             if peer.is_self {
                 continue;
+            }
+            if peer.restarts.settle(now) {
+                changes.push(Change {
+                    kind: ChangeKind::Change,
+                    peer: peer.clone(),
+                });
             }
             let established = freshness.get(&peer.name).is_some_and(Freshness::carried_newspaper);
             if !established && silent > self.limits.missing_after {
@@ -709,6 +744,7 @@ mod tests {
             first_seen: t(0),
             last_seen: t(0),
             is_self: true,
+            restarts: Restarts::default(),
         }
     }
 
@@ -1440,6 +1476,13 @@ mod tests {
         assert_eq!(view.snapshot().len(), 1, "a will creates no nara");
         view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
         view.apply(&ours("b", "kb", "p2", 1, 20), t(20)).unwrap();
+        // Soon after p2 took over, p1's will says p1 crashed: a restart (see
+        // `restarts.rs`), no suspicion. Again, it is stale.
+        let crashed = view.apply(&will("b", "kb", "p1", 1, 5), t(30)).unwrap().unwrap();
+        assert_eq!(
+            (crashed.peer.status, crashed.peer.restarts.restarts),
+            (Status::Online, 1)
+        );
         assert_eq!(view.apply(&will("b", "kb", "p1", 1, 5), t(30)), Err(Rejection::Stale));
         view.apply(&ours("b", "kb", "p2", 4, 40), t(40)).unwrap();
         assert_eq!(view.apply(&will("b", "kb", "p2", 3, 30), t(41)), Err(Rejection::Stale));

@@ -171,6 +171,7 @@ mod tests {
             first_seen: now,
             last_seen: now,
             is_self: true,
+            restarts: Default::default(),
         };
         let limits = Limits {
             missing_after: Duration::from_secs(60),

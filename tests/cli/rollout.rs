@@ -379,11 +379,15 @@ async fn nara_peers_lists_the_view_as_a_table_or_json_and_filters_by_status() {
     let lines: Vec<&str> = table.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", table.stdout);
     let columns = |line: &str| line.split_whitespace().map(String::from).collect::<Vec<_>>();
-    assert_eq!(columns(lines[0]), ["NAME", "STATUS", "VERSION", "LAST", "SEEN"]);
+    assert_eq!(
+        columns(lines[0]),
+        ["NAME", "STATUS", "VERSION", "LAST", "SEEN", "RESTARTS"]
+    );
     assert_eq!(columns(lines[1])[..3], ["attic", "ONLINE", OLD]);
     assert_eq!(columns(lines[2])[..3], ["gone", "MISSING", VERSION]);
     assert_eq!(columns(lines[3])[..3], ["observer", "ONLINE", VERSION]);
-    assert!(lines[2].ends_with("s ago"), "{}", lines[2]);
+    assert!(lines[2].contains("s ago"), "{}", lines[2]);
+    assert!(lines[2].ends_with(" 0"), "gone was never seen restarting: {}", lines[2]);
     assert_eq!(
         lines[0].find("STATUS"),
         lines[3].find("ONLINE"),

@@ -399,11 +399,13 @@ async fn the_go_naras_fleet_routes_carry_its_keys_and_list_this_nara_last() {
         [
             "HostStats",
             "ID",
+            "LastRestart",
             "LastSeen",
             "Name",
             "Online",
             "PublicKey",
             "PublicUrl",
+            "Restarts",
             "Version"
         ]
     );
@@ -424,6 +426,11 @@ async fn the_go_naras_fleet_routes_carry_its_keys_and_list_this_nara_last() {
         item["LastSeen"].as_u64().is_some_and(|s| s > 1_700_000_000),
         "Unix seconds"
     );
+    assert_eq!(
+        (&item["Restarts"], &item["LastRestart"]),
+        (&serde_json::Value::from(0), &serde_json::Value::from(0)),
+        "never seen restarting: 0, as the Go nara writes it"
+    );
     let host_stats = keys_in_order(&item["HostStats"].to_string());
     assert_eq!(
         host_stats,
@@ -437,7 +444,17 @@ async fn the_go_naras_fleet_routes_carry_its_keys_and_list_this_nara_last() {
     let keys = keys_in_order(&items[0]);
     assert_eq!(
         keys,
-        ["HostStats", "ID", "LastSeen", "Name", "Online", "PublicUrl", "Uptime"]
+        [
+            "HostStats",
+            "ID",
+            "LastRestart",
+            "LastSeen",
+            "Name",
+            "Online",
+            "PublicUrl",
+            "Restarts",
+            "Uptime"
+        ]
     );
     assert!(byte_ordered(&keys));
     assert!(keys.iter().all(|k| GO_NARAE_KEYS.contains(&k.as_str())), "{keys:?}");

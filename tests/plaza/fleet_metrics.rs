@@ -61,6 +61,12 @@ async fn a_naras_series_appear_when_it_joins_and_are_gone_once_it_is_forgotten()
         "{joined}"
     );
     assert_eq!(value(&joined, "nara_peers_observer_connected"), Some(1));
+    assert_eq!(
+        value(&joined, r#"nara_restarts_total{name="visitor"}"#),
+        Some(0),
+        "a counter from 0, so the first restart is an increase:\n{joined}"
+    );
+    assert_eq!(value(&joined, r#"nara_last_restart{name="visitor"}"#), None);
 
     visitor.signal("TERM");
     assert_eq!(visitor.wait_exit(Duration::from_secs(5)).code(), Some(0));

@@ -287,6 +287,10 @@ async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
         (&alice_now["status"], &alice_now["version"]),
         (&"ONLINE".into(), &"0.2.0".into())
     );
+    assert_eq!(
+        alice_now["restarts"], 1,
+        "back after her chau: one restart, and the replays none"
+    );
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback)
 //! and what their logs say of it, over TLS and with credentials, a broker that will not
 //! have us or drops our newspapers, first contact, the fleet's series as naras come and
-//! go, what the lookups, filters and Go JSON routes say of a fleet, twins sharing a
-//! soul, an attacker after a nara's session, the Go nara's identities and presence
-//! messages both ways, and the event hooks run on what the view sees.
+//! go, what the lookups, filters and Go JSON routes say of a fleet, restarts counted,
+//! twins sharing a soul, an attacker after a nara's session, the Go nara's identities
+//! and presence messages both ways, and the event hooks run on what the view sees.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -19,6 +19,7 @@ mod journal;
 mod name_and_user;
 mod plaza;
 mod plaza_secure;
+mod restarts;
 mod takeover;
 mod twins;
 mod wills;

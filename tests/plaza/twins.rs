@@ -67,7 +67,7 @@ async fn two_twins_elect_one_speaker_and_the_newest_start_wins() {
     let observer = nara_on(&broker.url(), "observer", &[]);
     let (_go, mut heard) = raw_client(broker.port, "go-listener", &["nara/newspaper/twin", "nara/plaza/chau"]).await;
 
-    let old = twin(&broker, &soul, &[]);
+    let mut old = twin(&broker, &soul, &[]);
     wait_role(&old, "active", Duration::from_secs(5)).await;
     observer.wait_peer("twin", "ONLINE", Duration::from_secs(10)).await;
     let new = twin(&broker, &soul, &[]);
@@ -98,6 +98,18 @@ async fn two_twins_elect_one_speaker_and_the_newest_start_wins() {
         observer.get_json("/api/peers").await["peers"].as_array().unwrap().len(),
         2
     );
+
+    // A rollout, not a restart: the new process took over while the old one was
+    // ONLINE, and the old one, now standby, stops without a word.
+    old.signal("TERM");
+    assert_eq!(old.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    holds_for("no restart counted", Duration::from_secs(3), || async {
+        observer
+            .peer("twin")
+            .await
+            .is_some_and(|seen| seen["restarts"] == 0 && seen["status"] == "ONLINE")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -134,6 +146,11 @@ async fn a_stopping_active_twin_hands_over_and_observers_see_no_gap() {
         },
     )
     .await;
+    let seen = observer.peer("twin").await.unwrap();
+    assert_eq!(
+        seen["restarts"], 0,
+        "a standby taking over on a handover is no restart: {seen}"
+    );
     let (boots, chau) = listen(&mut heard, Duration::from_millis(100)).await;
     assert!(!chau, "a handover is no goodbye");
     assert!(!boots.is_empty());

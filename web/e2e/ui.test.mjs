@@ -70,12 +70,13 @@ test("naras joining appear without a reload, and one leaving turns OFFLINE", asy
   await stop(kitchen.child);
 });
 
-test("a crashed nara reads as suspect, then missing, within seconds", async () => {
+test("a crashed nara reads as suspect, then missing, within seconds; started again, it counts a restart, and a third is flapping", async () => {
   const broker = await startBroker();
-  const plaza = (name) =>
-    startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s"]);
+  const plaza = (name, ...args) =>
+    startNara(["--name", name, "--mqtt-url", broker.url, "--plaza-announce-jitter", "0s", "--plaza-newspaper-interval", "1s", ...args]);
   const home = await plaza("home");
-  const shed = await plaza("shed");
+  const soul = soulFile("shed");
+  let shed = await plaza("shed", "--soul-file", soul);
   const { page, errors } = await openPage({ viewport: { width: 1100, height: 760 } });
   await page.goto(home.url);
   await page.locator('tr[data-peer="shed"][data-status="ONLINE"]').waitFor({ timeout: 10000 });
@@ -88,6 +89,23 @@ test("a crashed nara reads as suspect, then missing, within seconds", async () =
   await page.screenshot({ path: `${artifacts}suspect.png`, fullPage: true });
   await page.locator('tr[data-peer="shed"][data-status="MISSING"]').waitFor({ timeout: 10000 });
   assert.equal(await page.locator('tr[data-peer="home"]').getAttribute("data-status"), "ONLINE");
+  assert.equal(await page.locator('tr[data-peer="shed"] td[data-restarts]').textContent(), "0");
+
+  // Started again with its soul: one restart. Twice more: flapping, in words.
+  shed = await plaza("shed", "--soul-file", soul);
+  await page.locator('tr[data-peer="shed"][data-status="ONLINE"] td[data-restarts="1"]').waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId("flapping").count(), 0);
+  for (const count of [2, 3]) {
+    await stop(shed.child, "SIGKILL");
+    shed = await plaza("shed", "--soul-file", soul);
+    await page.locator(`tr[data-peer="shed"] td[data-restarts="${count}"]`).waitFor({ timeout: 10000 });
+  }
+  const flapping = page.locator('tr[data-peer="shed"] [data-testid="flapping"]');
+  await flapping.waitFor({ timeout: 5000 });
+  assert.equal(await flapping.textContent(), "flapping");
+  assert.match(await page.locator('tr[data-peer="shed"] td[data-restarts]').getAttribute("title"), /^last restart /);
+  assert.equal(await page.locator('tr[data-peer="home"] td[data-restarts]').textContent(), "0");
+  await page.screenshot({ path: `${artifacts}flapping.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
   await stop(home.child);
@@ -123,6 +141,11 @@ test("a rollout shows live: who is behind, then the handover, then the version c
   assert.match(await page.locator(`[data-version="${expected}"]`).textContent(), /3 naras.*hall, home, kitchen/);
   assert.equal(await page.locator('tr[data-peer="hall"]').count(), 1, "one hall, not two");
   assert.equal(await page.locator('tr[data-peer="hall"]').getAttribute("data-status"), "ONLINE");
+  assert.equal(
+    await page.locator('tr[data-peer="hall"] td[data-restarts]').textContent(),
+    "0",
+    "a release taking over is no restart",
+  );
   await page.screenshot({ path: `${artifacts}rollout-after.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();

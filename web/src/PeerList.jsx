@@ -1,5 +1,6 @@
-// Every nara this one knows, as a table on wide screens and cards on narrow ones; a
-// filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
+// Every nara this one knows, as a table on wide screens and cards on narrow ones, with
+// how often this nara saw each restart (and "flapping" in words while it keeps doing
+// so); a filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
 // and quick. The filter lives in the page's URL, so a view can be shared and reloaded,
 // and back and forward step through it.
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -38,6 +39,29 @@ function useUrlFilter(onStep) {
     typing.current = false;
   };
   return { filter, change, doneTyping };
+}
+
+/**
+ * How often this nara saw `peer` restart, when last, and whether it is flapping: in
+ * words, never by colour alone. A nara too old to count them shows nothing.
+ */
+function Restarts({ peer, now }) {
+  if (typeof peer.restarts !== "number") return <td data-label="Restarts" />;
+  const last = peer.last_restart ? `last restart ${formatAgo(peer.last_restart, now)}` : undefined;
+  return (
+    <td data-label="Restarts" data-restarts={peer.restarts} title={last}>
+      {peer.restarts.toLocaleString("en")}
+      {peer.flapping && (
+        <span
+          class="tag tag-flapping"
+          data-testid="flapping"
+          title="It restarted 3 times within 15 minutes"
+        >
+          flapping
+        </span>
+      )}
+    </td>
+  );
 }
 
 export function PeerList({ peers, now }) {
@@ -119,6 +143,7 @@ export function PeerList({ peers, now }) {
             <th scope="col">Status</th>
             <th scope="col">Version</th>
             <th scope="col">Last seen</th>
+            <th scope="col">Restarts</th>
           </tr>
         </thead>
         <tbody>
@@ -139,6 +164,7 @@ export function PeerList({ peers, now }) {
                 )}
               </td>
               <td>{peer.self ? "now" : formatAgo(peer.last_seen, now)}</td>
+              <Restarts peer={peer} now={now} />
             </tr>
           ))}
         </tbody>
