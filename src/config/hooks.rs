@@ -10,7 +10,7 @@ use std::time::Duration;
 /// `--on-event`: programs run on the view's changes.
 pub(crate) static ON_EVENT: Setting = Setting::list("on_event", "on-event", "[EVENTS=]PROGRAM")
     .env(&["NARA_ON_EVENT"])
-    .help("Run this program (an absolute path, no shell) on each event, with the event as JSON on stdin and in variables (see the Operations chapter); EVENTS= picks some of join, leave, missing, version-change (e.g. missing,leave=/usr/local/bin/page). Repeatable; in the variable, separated by spaces");
+    .help("Run this program (an absolute path, no shell) on each event, with the event as JSON on stdin and in variables (see the Operations chapter); EVENTS= picks some of join, leave, missing, version-change, restart (e.g. missing,leave=/usr/local/bin/page). Repeatable; in the variable, separated by spaces");
 
 /// `--on-event-url`: webhooks POSTed the view's changes.
 pub(crate) static ON_EVENT_URL: Setting = Setting::list("on_event_url", "on-event-url", "[EVENTS=]URL")
@@ -101,7 +101,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             targets(&flags),
-            ["missing=/bin/a", "join,leave,missing,version-change=/bin/b"]
+            ["missing=/bin/a", "join,leave,missing,version-change,restart=/bin/b"]
         );
         let env = resolve_from(&["nara"], &[("NARA_ON_EVENT", " missing=/bin/a\n/bin/b ")], None).unwrap();
         assert_eq!(targets(&env), targets(&flags));

@@ -124,7 +124,7 @@ mod tests {
     fn bad_hooks_are_named() {
         let err = parse_program("suspect=/bin/true").unwrap_err();
         assert!(err.contains("\"suspect\" is not an event"), "{err}");
-        assert!(err.contains("join, leave, missing, version-change"), "{err}");
+        assert!(err.contains("join, leave, missing, version-change, restart"), "{err}");
         let err = parse_program("page-me").unwrap_err();
         assert!(err.contains("absolute path"), "{err}");
         let err = parse_webhook("missing=ftp://secret@example.org/token").unwrap_err();

@@ -9,12 +9,11 @@
 use crate::plaza::view::{Change, ChangeKind, Peer, Status};
 use bytes::Bytes;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 /// The events, each with the name filters and `NARA_EVENT` use: one line each, so a new
-/// event (a restart, once the view counts them) is one line here and one arm in
-/// [`Classifier::classify`].
+/// event is one line here and what recognizes it in [`Classifier::classify`].
 macro_rules! event_kinds {
     ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
         /// An event a hook can run on.
@@ -46,6 +45,9 @@ event_kinds! {
     Missing = "missing",
     /// A nara runs another version than its last newspaper said.
     VersionChange = "version-change",
+    /// A nara's process was replaced by a new one after it ended (as `restarts.rs`
+    /// counts restarts: never a twin taking over, nor a rollout).
+    Restart = "restart",
 }
 
 impl EventKind {
@@ -167,6 +169,7 @@ impl HookEvent {
                 self.peer.version,
                 self.previous_version.as_deref().unwrap_or("unknown")
             ),
+            EventKind::Restart => format!("{name} restarted ({} restarts seen)", self.peer.restarts.restarts),
         };
         format!("{observer}: {what}")
     }
@@ -196,60 +199,75 @@ fn status_name(status: Status) -> &'static str {
     }
 }
 
-/// Picks the events out of the view's changes. It remembers which naras it last saw
-/// leave or go MISSING (at most `max_gone`, the view's own bound), so that one back
-/// ONLINE is a `join`.
+/// Picks the events out of the view's changes. It remembers, for each nara in the view
+/// (at most `max_seen`, the view's own bound), whether it last left or went MISSING, so
+/// that one back ONLINE is a `join`, and the restarts it had, so that one more is a
+/// `restart`.
 pub(crate) struct Classifier {
-    gone: HashSet<String>,
-    max_gone: usize,
+    seen: HashMap<String, Seen>,
+    max_seen: usize,
+}
+
+/// What the classifier remembers of a nara.
+#[derive(Clone, Copy)]
+struct Seen {
+    gone: bool,
+    restarts: u32,
 }
 
 impl Classifier {
-    pub(crate) fn new(max_gone: usize) -> Classifier {
+    pub(crate) fn new(max_seen: usize) -> Classifier {
         Classifier {
-            gone: HashSet::new(),
-            max_gone,
+            seen: HashMap::new(),
+            max_seen,
         }
     }
 
-    /// The event `change` is, if any, with the version the nara ran before.
-    pub(crate) fn classify(&mut self, change: &Change) -> Option<(EventKind, Option<String>)> {
+    /// The events `change` is, if any (a nara back after a crash is a `join` and a
+    /// `restart`), each with the version the nara ran before.
+    pub(crate) fn classify(&mut self, change: &Change) -> Vec<(EventKind, Option<String>)> {
         let peer = &change.peer;
         if peer.is_self {
-            return None;
+            return Vec::new();
         }
+        if change.kind == ChangeKind::Forget {
+            self.seen.remove(&peer.name);
+            return Vec::new();
+        }
+        let count = peer.restarts.restarts;
+        let known = self.seen.get(&peer.name).copied();
+        let (was_gone, restarts_before) = known.map_or((false, count), |seen| (seen.gone, seen.restarts));
+        let mut events = Vec::new();
         match change.kind {
-            ChangeKind::Join => {
-                self.gone.remove(&peer.name);
-                Some((EventKind::Join, None))
-            }
-            ChangeKind::Change | ChangeKind::VersionChanged
-                if peer.status == Status::Online && self.gone.remove(&peer.name) =>
-            {
-                Some((EventKind::Join, None))
+            ChangeKind::Join => events.push((EventKind::Join, None)),
+            ChangeKind::Change | ChangeKind::VersionChanged if peer.status == Status::Online && was_gone => {
+                events.push((EventKind::Join, None));
             }
             ChangeKind::VersionChanged => {
                 let previous = peer.version_history.last().map(|change| change.from.clone());
-                Some((EventKind::VersionChange, previous))
+                events.push((EventKind::VersionChange, previous));
             }
-            ChangeKind::Leave => {
-                if self.gone.len() < self.max_gone {
-                    self.gone.insert(peer.name.clone());
-                }
-                match peer.status {
-                    Status::Offline => Some((EventKind::Leave, None)),
-                    Status::Missing => Some((EventKind::Missing, None)),
-                    // A leave is OFFLINE or MISSING; anything else is no event.
-                    Status::Online | Status::Suspect => None,
-                }
-            }
-            ChangeKind::Forget => {
-                self.gone.remove(&peer.name);
-                None
-            }
+            ChangeKind::Leave => match peer.status {
+                Status::Offline => events.push((EventKind::Leave, None)),
+                Status::Missing => events.push((EventKind::Missing, None)),
+                // A leave is OFFLINE or MISSING; anything else is no event.
+                Status::Online | Status::Suspect => {}
+            },
             // SUSPECT, a suspicion taken back, another revision: nothing confirmed.
-            ChangeKind::Change => None,
+            ChangeKind::Change | ChangeKind::Forget => {}
         }
+        if count > restarts_before {
+            events.push((EventKind::Restart, None));
+        }
+        let gone = match (change.kind, peer.status) {
+            (ChangeKind::Leave, _) => true,
+            (_, Status::Online) => false,
+            _ => was_gone,
+        };
+        if known.is_some() || self.seen.len() < self.max_seen {
+            self.seen.insert(peer.name.clone(), Seen { gone, restarts: count });
+        }
+        events
     }
 }
 
@@ -289,32 +307,32 @@ mod tests {
         let mut events = Classifier::new(10);
         assert_eq!(
             events.classify(&change(ChangeKind::Join, Status::Online)),
-            Some((EventKind::Join, None))
+            vec![(EventKind::Join, None)]
         );
-        assert_eq!(events.classify(&change(ChangeKind::Change, Status::Suspect)), None);
+        assert_eq!(events.classify(&change(ChangeKind::Change, Status::Suspect)), []);
         assert_eq!(
             events.classify(&change(ChangeKind::Change, Status::Online)),
-            None,
+            [],
             "a suspicion answered"
         );
-        assert_eq!(events.classify(&change(ChangeKind::Change, Status::Suspect)), None);
+        assert_eq!(events.classify(&change(ChangeKind::Change, Status::Suspect)), []);
         assert_eq!(
             events.classify(&change(ChangeKind::Leave, Status::Missing)),
-            Some((EventKind::Missing, None))
+            vec![(EventKind::Missing, None)]
         );
         assert_eq!(
             events.classify(&change(ChangeKind::Change, Status::Online)),
-            Some((EventKind::Join, None)),
+            vec![(EventKind::Join, None)],
             "back from MISSING"
         );
         assert_eq!(
             events.classify(&change(ChangeKind::Leave, Status::Offline)),
-            Some((EventKind::Leave, None))
+            vec![(EventKind::Leave, None)]
         );
-        assert_eq!(events.classify(&change(ChangeKind::Forget, Status::Offline)), None);
+        assert_eq!(events.classify(&change(ChangeKind::Forget, Status::Offline)), []);
         assert_eq!(
             events.classify(&change(ChangeKind::Change, Status::Online)),
-            None,
+            [],
             "forgotten, so not remembered as gone"
         );
     }
@@ -330,7 +348,7 @@ mod tests {
         });
         assert_eq!(
             events.classify(&upgraded),
-            Some((EventKind::VersionChange, Some("0.1.0".into())))
+            vec![(EventKind::VersionChange, Some("0.1.0".into()))]
         );
         let event = HookEvent {
             kind: EventKind::VersionChange,
@@ -355,7 +373,39 @@ mod tests {
             left.peer.name = name.into();
             events.classify(&left);
         }
-        assert_eq!(events.gone.len(), 2);
+        assert_eq!(events.seen.len(), 2);
+    }
+
+    #[test]
+    fn one_more_restart_is_a_restart_and_a_crashed_naras_return_a_join_too() {
+        let mut events = Classifier::new(10);
+        let with_restarts = |kind, status, count| {
+            let mut change = change(kind, status);
+            change.peer.restarts = crate::plaza::restarts::Restarts::seen(count, SystemTime::now(), false);
+            change
+        };
+        assert_eq!(
+            events.classify(&with_restarts(ChangeKind::Join, Status::Online, 2)),
+            vec![(EventKind::Join, None)]
+        );
+        assert_eq!(
+            events.classify(&with_restarts(ChangeKind::Leave, Status::Missing, 2)),
+            vec![(EventKind::Missing, None)]
+        );
+        assert_eq!(
+            events.classify(&with_restarts(ChangeKind::Change, Status::Online, 3)),
+            vec![(EventKind::Join, None), (EventKind::Restart, None)],
+            "back after a crash"
+        );
+        assert_eq!(
+            events.classify(&with_restarts(ChangeKind::Change, Status::Online, 4)),
+            vec![(EventKind::Restart, None)],
+            "a crash the will told of after the new process spoke"
+        );
+        assert_eq!(
+            events.classify(&with_restarts(ChangeKind::Change, Status::Online, 4)),
+            []
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The event hooks (`--on-event`, `--on-event-url`): programs and webhooks run on the
-//! view's confirmed changes (join, leave, MISSING, version change), in the manner of
+//! view's confirmed changes (join, leave, MISSING, version change, restart), in the manner of
 //! Serf's event handlers.
 //!
 //! They never slow the plaza. The view hands each change to a listener under its lock;
@@ -70,23 +70,22 @@ pub(crate) fn start(plaza: &Arc<Plaza>, config: HooksConfig, metrics: Arc<Metric
         if !on_plaza.upgrade().is_some_and(|plaza| plaza.is_connected()) {
             return;
         }
-        let Some((kind, previous_version)) = classifier.classify(change) else {
-            return;
-        };
-        if !wanted.contains(kind) {
-            return;
-        }
-        let event = HookEvent {
-            kind,
-            peer: change.peer.clone(),
-            previous_version,
-            at: SystemTime::now(),
-        };
-        if queue.try_send(event).is_err() {
-            listener_metrics.hook_events.with_label_values(&["queue_full"]).inc();
-            listener_warnings.warn(Trouble::QueueFull, || {
-                format!("an event hook's event was dropped: {QUEUE} events wait already (are the hooks hanging?)")
-            });
+        for (kind, previous_version) in classifier.classify(change) {
+            if !wanted.contains(kind) {
+                continue;
+            }
+            let event = HookEvent {
+                kind,
+                peer: change.peer.clone(),
+                previous_version,
+                at: SystemTime::now(),
+            };
+            if queue.try_send(event).is_err() {
+                listener_metrics.hook_events.with_label_values(&["queue_full"]).inc();
+                listener_warnings.warn(Trouble::QueueFull, || {
+                    format!("an event hook's event was dropped: {QUEUE} events wait already (are the hooks hanging?)")
+                });
+            }
         }
     };
     // The classifier remembers; the view calls the listener only under its lock.

@@ -8,7 +8,7 @@
 //! watcher runs its own; an observer off its
 //! broker pages nobody for the naras it stops hearing; under MemoryDenyWriteExecute a
 //! shell hook runs and a JIT cannot; and the Operations chapter's program hook runs as
-//! written.
+//! written; a crashed nara started again is a join and a restart.
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
@@ -686,4 +686,36 @@ async fn a_read_only_watcher_runs_its_hooks() {
         || async move { (about(events_ref, "joiner") == [("join".into(), "ONLINE".into())]).then_some(()) },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_crashed_nara_started_again_is_a_join_and_a_restart() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let soul = Soul::mint("phoenix").expect("a soul is minted");
+    let soul_path = dir.path().join("phoenix.soul");
+    std::fs::write(&soul_path, soul.to_base58()).unwrap();
+    let soul_path = soul_path.to_str().unwrap();
+    let observer = nara_on(&broker.url(), "observer", &["--on-event", &hook]);
+    let first = nara_on(&broker.url(), "phoenix", &["--soul-file", soul_path]);
+    observer.wait_peer("phoenix", "ONLINE", Duration::from_secs(10)).await;
+    first.signal("KILL");
+    observer.wait_peer("phoenix", "MISSING", Duration::from_secs(15)).await;
+    let _second = nara_on(&broker.url(), "phoenix", &["--soul-file", soul_path]);
+    let events_ref = &events;
+    wait_until("the hook told of the restart", Duration::from_secs(15), || async move {
+        (about(events_ref, "phoenix").len() >= 4).then_some(())
+    })
+    .await;
+    holds_for("no other event of phoenix", Duration::from_secs(2), || async move {
+        about(events_ref, "phoenix").len() == 4
+    })
+    .await;
+    let kinds: Vec<String> = about(&events, "phoenix").into_iter().map(|(event, _)| event).collect();
+    assert_eq!(kinds, ["join", "missing", "join", "restart"]);
+    let restart = recorded(&events).into_iter().find(|e| e["event"] == "restart").unwrap();
+    assert_eq!(restart["peer"]["restarts"], 1, "{restart}");
+    assert_eq!(restart["text"], "observer: phoenix restarted (1 restarts seen)");
 }
