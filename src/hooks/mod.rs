@@ -1,6 +1,6 @@
 //! The event hooks (`--on-event`, `--on-event-url`): programs and webhooks run on the
-//! view's confirmed changes (join, leave, MISSING, version change, restart), in the manner of
-//! Serf's event handlers.
+//! view's confirmed changes (join, leave, MISSING, version change, restart), in the
+//! manner of Serf's event handlers.
 //!
 //! They never slow the plaza. The view hands each change to a listener under its lock;
 //! the listener names the event ([`event::Classifier`]) and offers it to a queue of
