@@ -1,7 +1,8 @@
 //! Event hooks on a real broker, with real nara processes: a program the test writes
 //! (a shell script that appends its stdin to a file) and a webhook receiver on loopback.
 //! A killed nara's confirmed MISSING runs the hook, and its suspicion runs nothing; a
-//! crashed nara started again is a join and a restart; a hung hook is killed with what
+//! crashed nara started again is a join and a restart, a rollout a version change; a
+//! hung hook is killed with what
 //! it started, and counted; a flood of joins is held to the rate, and a flood behind
 //! hung hooks fills the queue, each drop counted; a webhook gets the event by POST,
 //! over verified TLS too, and its secrets stay out of the log; of twins sharing a soul,
@@ -12,6 +13,7 @@
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
+use crate::common::old_release::OldRelease;
 use crate::common::repo_files::{console_block, fenced_block};
 use crate::common::tls::{TlsFront, make_certificates};
 use crate::common::{Running, TestNara, holds_for, nara_command, nara_on, wait_until};
@@ -718,4 +720,50 @@ async fn a_crashed_nara_started_again_is_a_join_and_a_restart() {
     let restart = recorded(&events).into_iter().find(|e| e["event"] == "restart").unwrap();
     assert_eq!(restart["peer"]["restarts"], 1, "{restart}");
     assert_eq!(restart["text"], "observer: phoenix restarted (1 restarts seen)");
+}
+
+#[tokio::test]
+async fn a_rollout_is_a_version_change_naming_the_version_before() {
+    const OLD: &str = "0.0.9";
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let observer = nara_on(&broker.url(), "observer", &["--on-event", &hook]);
+    let soul = Soul::mint("lagging").expect("randomness").to_base58();
+    let release = OldRelease::start(broker.port, &soul, "lagging", OLD).await;
+    let observer_ref = &observer;
+    wait_until("the old release seen", Duration::from_secs(10), || async move {
+        observer_ref
+            .peer("lagging")
+            .await
+            .is_some_and(|p| p["version"] == OLD)
+            .then_some(())
+    })
+    .await;
+    // The new release takes the soul over as it starts, and the old one falls silent.
+    let _new = nara_on(&broker.url(), "lagging", &["--soul", &soul]);
+    drop(release);
+    let events_ref = &events;
+    let changed = wait_until(
+        "the hook told of the new version",
+        Duration::from_secs(15),
+        || async move {
+            recorded(events_ref)
+                .into_iter()
+                .find(|e| e["event"] == "version-change" && e["nara"] == "lagging")
+        },
+    )
+    .await;
+    assert_eq!(changed["previous_version"], OLD);
+    assert_eq!(changed["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        changed["text"],
+        format!("observer: lagging now runs {} (was {OLD})", env!("CARGO_PKG_VERSION"))
+    );
+    let kinds: Vec<String> = about(&events, "lagging").into_iter().map(|(event, _)| event).collect();
+    assert!(
+        !kinds.contains(&"restart".to_string()),
+        "a rollout is no restart: {kinds:?}"
+    );
 }
