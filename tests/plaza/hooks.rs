@@ -2,14 +2,13 @@
 //! (a shell script that appends its stdin to a file) and a webhook receiver on loopback.
 //! A killed nara's confirmed MISSING runs the hook, and its suspicion runs nothing; a
 //! crashed nara started again is a join and a restart, a rollout a version change; a
-//! hung hook is killed with what
-//! it started, and counted; a flood of joins is held to the rate, and a flood behind
-//! hung hooks fills the queue, each drop counted; a webhook gets the event by POST,
-//! over verified TLS too, and its secrets stay out of the log; of twins sharing a soul,
-//! only the one that speaks runs the hooks, and a read-only watcher runs its own; an
-//! observer off its broker pages nobody for the naras it stops hearing; under
-//! MemoryDenyWriteExecute a shell hook runs and a JIT cannot; and the Operations
-//! chapter's program hook runs as written.
+//! hung hook is killed with what it started, and counted; a flood of joins is held to
+//! the rate, and a flood behind hung hooks fills the queue, each drop counted; a
+//! webhook gets the event by POST, over verified TLS too, and its secrets stay out of
+//! the log; of twins sharing a soul, only the one that speaks runs the hooks, and a
+//! read-only watcher runs its own; an observer off its broker pages nobody for the
+//! naras it stops hearing; under MemoryDenyWriteExecute a shell hook runs and a JIT
+//! cannot; and the Operations chapter's program hook runs as written.
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, raw_client};
