@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet bench-rollout ab first-contact soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet bench-rollout ab first-contact hooks-latency soak oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -111,6 +111,9 @@ ab: ## Two nara binaries head to head (make ab OLD=path/to/nara NEW=path/to/nara
 
 first-contact: build ## How long a joining nara takes to see the plaza (FIRST_CONTACT_BINS, default the release build)
 	python3 bench/first_contact.py $${FIRST_CONTACT_BINS:-$(BIN)}
+
+hooks-latency: build ## How soon after a killed nara's confirmed MISSING its observer's event hook starts (HOOKS_BIN, default the release build)
+	python3 bench/hooks.py $${HOOKS_BIN:-$(BIN)}
 
 soak: ## Plaza soak: naras joining and leaving for SOAK_SECONDS (600), memory must not grow
 	bench/soak.sh

@@ -67,6 +67,29 @@ in {
       ++ expect (warned config ["services.nara.enable" "no nara runs"]) "enable with nothing to run warns, got ${builtins.toJSON config.warnings}";
   };
 
+  # Event hooks are a list of programs in the settings file, shared by the instances
+  # as every setting is; each instance may have its own.
+  hooks = {
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        settings.on_event = ["missing,leave=/run/current-system/sw/bin/nara-page"];
+        instances.kitchen.port = 8081;
+        instances.garage = {
+          port = 8082;
+          settings.on_event = ["/run/current-system/sw/bin/nara-log"];
+        };
+      };
+    };
+    expect = {config, ...}: let
+      hooksOf = unit: config.services.nara.effectiveSettings.${unit}.on_event or null;
+    in
+      expect (hooksOf "nara" == ["missing,leave=/run/current-system/sw/bin/nara-page"]) "on_event reaches the settings file as a list, got ${builtins.toJSON (hooksOf "nara")}"
+      ++ expect (hooksOf "nara-kitchen" == hooksOf "nara") "an instance takes the shared hooks, got ${builtins.toJSON (hooksOf "nara-kitchen")}"
+      ++ expect (hooksOf "nara-garage" == ["/run/current-system/sw/bin/nara-log"]) "an instance's own hooks replace the shared ones, got ${builtins.toJSON (hooksOf "nara-garage")}";
+  };
+
   # A Nix path outside the store as the environment file is named where it is: never
   # copied into the store, so no string context takes a secret into the closure.
   environment-file-path = {

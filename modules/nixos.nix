@@ -57,6 +57,17 @@
         example = "https://kitchen.example.org/";
         description = "Where this nara's web UI is reachable, announced in its newspaper.";
       };
+      on_event = mkOption {
+        type = types.nullOr (types.listOf types.str);
+        default = null;
+        example = ["missing,leave=/run/current-system/sw/bin/nara-page"];
+        description = ''
+          Event hooks: programs run, without a shell, on the plaza's confirmed changes,
+          each `[EVENTS=]PROGRAM` with an absolute path (a script in the store). A
+          webhook's URL is a secret and never a setting: give `NARA_ON_EVENT_URL` in
+          `environmentFile`.
+        '';
+      };
     };
   };
 

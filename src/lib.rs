@@ -6,6 +6,8 @@
 //!   the in-process tests both start;
 //! - `config`: every setting, declared and resolved from its sources, the command line,
 //!   and the one typed [`Config`];
+//! - `hooks`: the event hooks, programs and webhooks run on the view's confirmed
+//!   changes;
 //! - `http`: the HTTP half (server loop, routes, assets, health, status, events);
 //! - `plaza`: the plaza half (identity, wire format, transport, the peer view);
 //! - small shared modules: metrics, logging, systemd, signals, build info, the clocks,
@@ -18,6 +20,7 @@
 mod boot_clock;
 mod build_info;
 mod config;
+mod hooks;
 mod http;
 mod logging;
 mod metrics;

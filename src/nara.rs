@@ -1,10 +1,11 @@
 //! The assembly: [`Nara`] is one nara built from a [`Config`] (its identity, metrics, the
-//! plaza and its transport, the routes) and [`Nara::run`] is its one entry point, a
+//! plaza and its transport, the event hooks, the routes) and [`Nara::run`] is its one entry point, a
 //! listener and a shutdown future in, how it ended out. The binary and the in-process
 //! tests both start nara through `run`, so both run the very same path. Also here: the
 //! socket the binary listens on and the runtime it runs on.
 
 use crate::config::Config;
+use crate::hooks;
 use crate::http::config::HttpConfig;
 use crate::http::health::Health;
 use crate::http::routes::App;
@@ -74,6 +75,13 @@ impl Nara {
         let Nara { config, app, .. } = self;
         let health = app.health.clone();
         let plaza = app.plaza.clone();
+        // Listening before the transport starts, so that no change goes unheard.
+        hooks::start(
+            &plaza,
+            config.hooks.clone(),
+            app.metrics.clone(),
+            config.identity.name.clone(),
+        );
         let plaza_task = config.plaza.broker.clone().map(|broker| {
             let transport = transport::run(plaza.clone(), broker, health.draining_signal());
             tokio::spawn(transport.in_current_span())

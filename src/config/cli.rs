@@ -3,7 +3,7 @@
 //! nara's older single-dash flags (`-http-addr :8080`) working.
 
 use super::layering::values::parse_duration;
-use super::layering::{Given, Setting, Shape};
+use super::layering::{Given, LIST_SEPARATOR, Setting, Shape};
 use super::list;
 use crate::build_info;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Subcommand};
@@ -78,6 +78,8 @@ fn setting_arg(setting: &'static Setting, heading: Option<&'static str>) -> Opti
     let arg = arg.allow_hyphen_values(setting.secret);
     let arg = match setting.shape {
         Shape::Value => arg.value_name(setting.value_name).action(ArgAction::Set),
+        // Each occurrence one item.
+        Shape::List => arg.value_name(setting.value_name).action(ArgAction::Append),
         // `--read-only`, and as Go's flag package takes a boolean, `-read-only=false`
         // (never `-read-only false`): the value is checked when the setting is picked,
         // where the error can name the flag as it was typed.
@@ -143,7 +145,12 @@ fn given_settings(matches: &ArgMatches) -> BTreeMap<&'static str, String> {
         if matches.value_source(setting.key) != Some(clap::parser::ValueSource::CommandLine) {
             continue;
         }
-        if let Some(value) = matches.get_one::<String>(setting.key) {
+        if setting.shape == Shape::List {
+            if let Some(values) = matches.get_many::<String>(setting.key) {
+                let items: Vec<&str> = values.map(String::as_str).collect();
+                given.insert(setting.key, items.join(&LIST_SEPARATOR.to_string()));
+            }
+        } else if let Some(value) = matches.get_one::<String>(setting.key) {
             given.insert(setting.key, value.clone());
         }
     }

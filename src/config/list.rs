@@ -1,12 +1,12 @@
 //! Every setting, listed once in the order `--help` shows it and under its heading.
 //! Each is declared beside the resolver that reads it (in `config::http`,
-//! `config::log`, `config::identity`, `config::plaza`, `config::secrets`, and
+//! `config::log`, `config::identity`, `config::plaza`, `config::hooks`, `config::secrets`, and
 //! `--config` itself in `config`); a setting missing here would have no flag, no file
 //! key and no line in `--help`. The soul is the identity's, but `--help` has always
 //! shown it first among the plaza's settings, where an operator joining a plaza looks.
 
 use super::layering::Setting;
-use super::{CONFIG, http, identity, log, plaza, secrets};
+use super::{CONFIG, hooks, http, identity, log, plaza, secrets};
 
 /// nara's own settings, in the order `--help` lists them (under "Options").
 pub(crate) static GENERAL: [&Setting; 15] = [
@@ -29,7 +29,7 @@ pub(crate) static GENERAL: [&Setting; 15] = [
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 18] = [
+pub(crate) static PLAZA: [&Setting; 22] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -48,6 +48,10 @@ pub(crate) static PLAZA: [&Setting; 18] = [
     &plaza::MAX_SKEW,
     &plaza::ROLE,
     &plaza::ROLLOUT_TARGET,
+    &hooks::ON_EVENT,
+    &hooks::ON_EVENT_URL,
+    &hooks::ON_EVENT_TIMEOUT,
+    &hooks::ON_EVENT_RATE,
 ];
 
 /// Every setting: nara's own, then the plaza's.

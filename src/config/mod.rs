@@ -1,5 +1,5 @@
 //! The configuration room: every setting is declared here, beside the resolver that
-//! reads it (`http`, `log`, [`identity`], `plaza`, `secrets`), listed for
+//! reads it (`http`, `log`, [`identity`], `plaza`, `hooks`, `secrets`), listed for
 //! `--help` in [`list`], resolved from flags > environment > `--config` file > defaults
 //! by the machinery in [`layering`], and assembled into one typed [`Config`] of one
 //! part per consumer, built once at start, every error naming the flag, variable or
@@ -7,6 +7,7 @@
 //! declare no setting.
 
 pub mod cli;
+pub(crate) mod hooks;
 pub(crate) mod host;
 pub(crate) mod http;
 pub(crate) mod identity;
@@ -18,6 +19,7 @@ pub(crate) mod plaza;
 pub(crate) mod secrets;
 pub(crate) mod urls;
 
+use crate::hooks::config::HooksConfig;
 use crate::http::config::HttpConfig;
 use crate::logging::LogConfig;
 use crate::plaza::config::PlazaConfig;
@@ -49,6 +51,8 @@ pub struct Config {
     pub(crate) identity: IdentityConfig,
     /// The plaza: broker, timings, policy.
     pub(crate) plaza: PlazaConfig,
+    /// The event hooks: what runs on the view's changes.
+    pub(crate) hooks: HooksConfig,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
     pub(crate) warnings: Vec<String>,
@@ -63,6 +67,7 @@ pub struct Settings {
     pub(crate) log: LogConfig,
     identity: IdentityPlan,
     plaza: PlazaPlan,
+    hooks: HooksConfig,
     /// Each setting's value and where it came from.
     pub report: Report,
 }
@@ -97,11 +102,13 @@ impl Settings {
         let http = http::resolve(sources, &mut report, listen)?;
         let soul = identity::soul::resolve(sources, &mut report)?;
         let plaza = plaza::resolve(sources, &mut report)?;
+        let hooks = hooks::resolve(sources, &mut report)?;
         Ok(Settings {
             http,
             log,
             identity: IdentityPlan { name, soul },
             plaza,
+            hooks,
             report,
         })
     }
@@ -125,6 +132,7 @@ impl Settings {
             log: self.log,
             identity,
             plaza,
+            hooks: self.hooks,
             warnings,
         })
     }

@@ -2,11 +2,14 @@
 //! `nara peers`), which talk to a running nara: hyper's HTTP/1 client over TCP, or over
 //! TLS for `https://` (rustls with the system's certificates, as the broker connection
 //! uses; `SSL_CERT_FILE` names others). One connection is kept and reused while it
-//! lasts, and every answer's body is read up to a limit the caller sets.
+//! lasts, and every answer's body is read up to a limit the caller sets. The event
+//! hooks' webhooks POST through it too; a URL's `user:password@` becomes a Basic
+//! `Authorization` header and is never part of a message.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
@@ -22,8 +25,11 @@ pub(crate) struct Endpoint {
     https: bool,
     host: String,
     port: u16,
-    /// `host:port` as given, for the `Host` header and messages.
+    /// `host:port` as given (without any `user:password@`), for the `Host` header and
+    /// messages.
     authority: String,
+    /// `user:password` from the URL, sent as Basic authorization.
+    userinfo: Option<String>,
     /// The URL's path without a trailing `/`.
     path: String,
     /// The URL's query, if it has one.
@@ -43,12 +49,17 @@ impl Endpoint {
         let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_string());
+        let given = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_string());
+        let (userinfo, authority) = match given.rsplit_once('@') {
+            Some((userinfo, authority)) => (Some(userinfo.to_string()), authority.to_string()),
+            None => (None, given),
+        };
         Ok(Endpoint {
             https,
             host,
             port,
             authority,
+            userinfo,
             path: uri.path().trim_end_matches('/').to_string(),
             query: uri.query().map(String::from),
         })
@@ -57,6 +68,13 @@ impl Endpoint {
     /// `host:port` as the URL gave it.
     pub(crate) fn authority(&self) -> &str {
         &self.authority
+    }
+
+    /// `scheme://host[:port]`: all a log line may show of a URL whose path, query or
+    /// user may hold a secret.
+    pub(crate) fn origin(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
     }
 
     /// The request target of `route` (`/api/rollout?version=…`) under this endpoint's
@@ -83,12 +101,18 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
+/// A request to send: a GET of a route, or a POST of JSON to the URL itself.
+enum Outgoing {
+    Get,
+    PostJson(Bytes),
+}
+
 /// A client of one nara, keeping its connection between requests.
 pub(crate) struct Client {
     endpoint: Endpoint,
     user_agent: &'static str,
     tls: Option<TlsConnector>,
-    connection: Option<SendRequest<Empty<Bytes>>>,
+    connection: Option<SendRequest<Full<Bytes>>>,
 }
 
 /// The TLS set-up for `https://`: the system's certificates, ring's cryptography.
@@ -136,11 +160,11 @@ impl Client {
             Some(sender) => sender,
             None => self.connect().await?,
         };
-        let response = match self.send(&mut sender, route).await {
+        let response = match self.send(&mut sender, &Outgoing::Get, route).await {
             Ok(response) => response,
             Err(_) if was_reused => {
                 sender = self.connect().await?;
-                self.send(&mut sender, route).await?
+                self.send(&mut sender, &Outgoing::Get, route).await?
             }
             Err(e) => return Err(e),
         };
@@ -158,9 +182,21 @@ impl Client {
         Ok(Answer { status, body })
     }
 
+    /// `POST` of `body` (JSON) to the endpoint's URL itself, on a connection of its own
+    /// (never retried: the server may have taken it): the answer's status. Its body is
+    /// read up to `limit` bytes and no further, whatever its length.
+    pub(crate) async fn post_json(&mut self, body: Bytes, limit: usize) -> Result<StatusCode, String> {
+        let mut sender = self.connect().await?;
+        let response = self.send(&mut sender, &Outgoing::PostJson(body), "").await?;
+        let status = response.status();
+        let _ = Limited::new(response.into_body(), limit).collect().await;
+        Ok(status)
+    }
+
     async fn send(
         &self,
-        sender: &mut SendRequest<Empty<Bytes>>,
+        sender: &mut SendRequest<Full<Bytes>>,
+        outgoing: &Outgoing,
         route: &str,
     ) -> Result<http::Response<hyper::body::Incoming>, String> {
         let authority = &self.endpoint.authority;
@@ -168,18 +204,32 @@ impl Client {
             .ready()
             .await
             .map_err(|e| format!("{authority} closed the connection: {e}"))?;
-        let request = Request::get(self.endpoint.target(route))
+        let (builder, body) = match outgoing {
+            Outgoing::Get => (Request::get(self.endpoint.target(route)), Bytes::new()),
+            Outgoing::PostJson(body) => (
+                Request::post(self.endpoint.target(route)).header(http::header::CONTENT_TYPE, "application/json"),
+                body.clone(),
+            ),
+        };
+        let mut builder = builder
             .header(http::header::HOST, authority)
-            .header(http::header::USER_AGENT, self.user_agent)
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| format!("cannot build a request for {}: {e}", self.endpoint.url(route)))?;
+            .header(http::header::USER_AGENT, self.user_agent);
+        if let Some(userinfo) = &self.endpoint.userinfo {
+            let decoded = percent_encoding::percent_decode_str(userinfo).collect::<Vec<u8>>();
+            let basic = base64::engine::general_purpose::STANDARD.encode(decoded);
+            builder = builder.header(http::header::AUTHORIZATION, format!("Basic {basic}"));
+        }
+        // The message names only the host: the path and query may hold a secret.
+        let request = builder
+            .body(Full::new(body))
+            .map_err(|e| format!("cannot build a request for {authority}: {e}"))?;
         sender
             .send_request(request)
             .await
             .map_err(|e| format!("{authority} did not answer: {e}"))
     }
 
-    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
         let Endpoint {
             host, port, authority, ..
         } = &self.endpoint;
@@ -202,7 +252,7 @@ impl Client {
 }
 
 /// HTTP/1 over `stream`, its connection driven by a task of its own.
-async fn handshake<S>(stream: S, authority: &str) -> Result<SendRequest<Empty<Bytes>>, String>
+async fn handshake<S>(stream: S, authority: &str) -> Result<SendRequest<Full<Bytes>>, String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -229,6 +279,47 @@ mod tests {
         assert_eq!(endpoint.target(""), "/");
         let endpoint = Endpoint::parse("http://x/healthz?probe=1").unwrap();
         assert_eq!(endpoint.target(""), "/healthz?probe=1");
+    }
+
+    #[tokio::test]
+    async fn a_post_is_judged_by_its_status_however_long_the_answer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0; 4096];
+            while !request.ends_with(b"{\"a\":1}") {
+                let read = socket.read(&mut buf).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                request.extend_from_slice(&buf[..read]);
+            }
+            let body = "x".repeat(64 * 1024);
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            let _ = socket.write_all(answer.as_bytes()).await;
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let endpoint = Endpoint::parse(&format!("http://{addr}/hook?k=v")).unwrap();
+        let mut client = Client::new(endpoint, "test").unwrap();
+        let status = client.post_json(Bytes::from_static(b"{\"a\":1}"), 1024).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        let request = server.await.unwrap();
+        assert!(request.starts_with("POST /hook?k=v HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.to_ascii_lowercase().contains("content-type: application/json"),
+            "{request}"
+        );
+        assert!(request.ends_with("{\"a\":1}"), "{request}");
+    }
+
+    #[test]
+    fn a_urls_user_and_password_are_sent_as_basic_authorization_and_never_shown() {
+        let endpoint = Endpoint::parse("https://hook:s%40cret@example.org:8443/in/T0?token=t").unwrap();
+        assert_eq!(endpoint.authority(), "example.org:8443");
+        assert_eq!(endpoint.userinfo.as_deref(), Some("hook:s%40cret"));
+        assert_eq!(endpoint.origin(), "https://example.org:8443");
+        assert_eq!(endpoint.target(""), "/in/T0?token=t");
     }
 
     #[test]

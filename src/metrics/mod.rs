@@ -63,6 +63,13 @@ pub struct Metrics {
     pub(crate) http_event_streams_closed: IntCounterVec,
     /// `/api/events` requests refused a stream, by which cap: the total, or one client's.
     pub(crate) http_event_streams_refused: IntCounterVec,
+    /// Events meant for hooks, by what became of them: run, dropped because the queue
+    /// was full or the rate was spent, or left to the twin that speaks for the soul.
+    pub(crate) hook_events: IntCounterVec,
+    /// Hook runs, by kind (program, webhook) and result (ok, or how it failed).
+    pub(crate) hook_runs: IntCounterVec,
+    /// Hooks running now.
+    pub(crate) hooks_running: IntGauge,
 }
 
 /// Registers `metric` and returns it. Its name, help and labels are constants in this
@@ -236,6 +243,24 @@ impl Metrics {
             "/api/events requests refused with 503: full (--http-max-event-streams open) or client (--http-max-event-streams-per-client open from the same client).",
             &["reason"],
         );
+        let hook_events = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_hook_events_total",
+            "Events meant for a hook (--on-event, --on-event-url), by result: run, queue_full (dropped: the queue was full), rate_limited (dropped: past --on-event-rate) or standby (left to the twin that speaks for this soul).",
+            &["result"],
+        );
+        let hook_runs = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_hook_runs_total",
+            "Hook runs, by hook (program, webhook) and result: ok, exit (non-zero status or a signal), timeout (killed after --on-event-timeout), spawn (could not start), status (a webhook answered other than 2xx) or request (a webhook could not be reached).",
+            &["hook", "result"],
+        );
+        let hooks_running = registered(
+            &registry,
+            IntGauge::new("nara_hooks_running", "Hook runs in progress now."),
+        );
         registry
             .register(Box::new(process::ProcessMetrics::new(&started)))
             .expect("process metrics register once");
@@ -260,6 +285,9 @@ impl Metrics {
             http_event_streams_open,
             http_event_streams_closed,
             http_event_streams_refused,
+            hook_events,
+            hook_runs,
+            hooks_running,
         }
     }
 

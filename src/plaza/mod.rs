@@ -212,6 +212,18 @@ impl Plaza {
         Arc::new(plaza)
     }
 
+    /// Hands every change of the view from now on to `listener`, called under the
+    /// view's lock, so it must not wait (the event hooks queue and return); a second
+    /// listener is refused.
+    pub(crate) fn on_change(&self, listener: view_feed::Listener) -> Result<(), view_feed::Listener> {
+        self.view.listen(listener)
+    }
+
+    /// The most naras the view holds (`--plaza-max-peers`).
+    pub(crate) fn max_peers(&self) -> usize {
+        self.config.max_peers
+    }
+
     /// The transport sends a newspaper now if the role logic asked for one.
     fn act(&self, act: Act) {
         if act == Act::PublishNow {

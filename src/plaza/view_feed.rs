@@ -6,7 +6,8 @@
 //! that a reader who takes the list and a receiver together sees each change in one of
 //! them, never in neither. [`LockedView::announce`] is the only way to announce, so the
 //! rule needs no remembering. Locks are taken in one order: the shared list, then the
-//! view.
+//! view. A listener (the event hooks') may hear each change too, under the same lock:
+//! it must only look and hand on, never wait.
 //!
 //! [`serialized`]: super::serialized
 
@@ -15,7 +16,7 @@ use super::view::{Change, Peer, View};
 use bytes::Bytes;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 use tokio::sync::broadcast;
 
@@ -33,7 +34,12 @@ pub(crate) struct ViewFeed {
     list: SharedList,
     /// Held by the stream that serializes a fresh list, while others wait to share it.
     serializing: tokio::sync::Mutex<()>,
+    /// Hears every change as it is announced, if one was set.
+    listener: OnceLock<Listener>,
 }
+
+/// What hears every change as it is announced, under the view's lock.
+pub(crate) type Listener = Box<dyn Fn(&Change) + Send + Sync>;
 
 /// The view, locked: read and change it, and announce what changed.
 pub(crate) struct LockedView<'a> {
@@ -50,7 +56,13 @@ impl ViewFeed {
             announced: AtomicU64::new(0),
             list: SharedList::default(),
             serializing: tokio::sync::Mutex::new(()),
+            listener: OnceLock::new(),
         }
+    }
+
+    /// Sets what hears every change from now on; a second listener is refused.
+    pub(crate) fn listen(&self, listener: Listener) -> Result<(), Listener> {
+        self.listener.set(listener)
     }
 
     pub(crate) fn lock(&self) -> LockedView<'_> {
@@ -118,6 +130,9 @@ impl LockedView<'_> {
         self.feed.announced.fetch_add(1, Ordering::SeqCst);
         // No receivers (no /api/events client) is fine.
         let _ = self.feed.changes.send(ChangeJson::new(change));
+        if let Some(listener) = self.feed.listener.get() {
+            listener(change);
+        }
     }
 }
 

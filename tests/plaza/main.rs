@@ -3,8 +3,8 @@
 //! have us or drops our newspapers, first contact and the retained newspapers, wills,
 //! the cadence after a mass start, the fleet's series as naras come and go, what the
 //! lookups, filters and Go JSON routes say of a fleet, restarts counted, twins sharing a
-//! soul, an attacker after a nara's session, and the Go nara's identities and presence
-//! messages both ways.
+//! soul, an attacker after a nara's session, the Go nara's identities and presence
+//! messages both ways, and the event hooks run on what the view sees.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -16,6 +16,7 @@ mod fleet_metrics;
 mod fleet_routes;
 mod go_identity;
 mod go_plaza;
+mod hooks;
 mod journal;
 mod name_and_user;
 mod plaza;

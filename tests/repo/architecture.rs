@@ -175,8 +175,9 @@ fn the_configuration_names_of_the_http_half_only_its_typed_part() {
 fn rooms_depend_one_way() {
     // Each room may use only the rooms below it.
     let below: BTreeMap<&str, &[&str]> = BTreeMap::from([
-        ("nara", &["config", "http", "plaza"][..]),
-        ("config", &["http", "plaza"][..]),
+        ("nara", &["config", "hooks", "http", "plaza"][..]),
+        ("config", &["hooks", "http", "plaza"][..]),
+        ("hooks", &["http", "plaza"][..]),
         ("http", &["plaza"][..]),
         ("plaza", &[][..]),
         ("testing", &["config", "http", "plaza"][..]),
@@ -309,6 +310,16 @@ fn declarations() -> BTreeMap<String, String> {
     found
 }
 
+/// The variables an event hook's program gets (`hooks::event`), which are not settings.
+const HOOK_VARIABLES: [&str; 6] = [
+    "NARA_EVENT",
+    "NARA_PEER",
+    "NARA_STATUS",
+    "NARA_VERSION",
+    "NARA_PREVIOUS_VERSION",
+    "NARA_OBSERVER",
+];
+
 #[test]
 fn variable_names_are_written_only_where_settings_are_declared() {
     // Build-time names (set by build.rs for the compiler) are not settings.
@@ -331,6 +342,15 @@ fn variable_names_are_written_only_where_settings_are_declared() {
     );
     let declaring: BTreeSet<String> = declarations().into_values().collect();
     assert!(declaring.contains("config::http"), "{declaring:?}");
+    // The variables a hook program is given are no setting nara reads: written where
+    // the event is, and listed in the Operations chapter for the programs' authors.
+    let operations = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/operations.md")).unwrap();
+    for variable in HOOK_VARIABLES {
+        assert!(
+            operations.contains(&format!("`{variable}`")),
+            "operations.md lacks {variable}"
+        );
+    }
     let mut offenders = Vec::new();
     for (module, source) in modules() {
         if declaring.contains(&module) {
@@ -338,7 +358,8 @@ fn variable_names_are_written_only_where_settings_are_declared() {
         }
         let code = code_of(&source);
         for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if word.starts_with("NARA_") && !build_time.contains(word) {
+            let given_to_hooks = module == "hooks::event" && HOOK_VARIABLES.contains(&word);
+            if word.starts_with("NARA_") && !build_time.contains(word) && !given_to_hooks {
                 offenders.push(format!("{module}: {word}"));
             }
         }

@@ -25,7 +25,7 @@ fn code(text: &str) -> String {
 fn expected_row(setting: &Setting) -> [String; 4] {
     let flag = match (setting.flag, setting.shape) {
         (Some(flag), Shape::Switch) => code(&format!("--{flag}")),
-        (Some(flag), Shape::Value) => code(&format!("--{flag} {}", setting.value_name)),
+        (Some(flag), Shape::Value | Shape::List) => code(&format!("--{flag} {}", setting.value_name)),
         (None, _) => String::new(),
     };
     let flag = std::iter::once(flag)

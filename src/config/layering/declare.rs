@@ -54,6 +54,19 @@ pub enum Shape {
     Value,
     /// On or off: `--flag`, `VAR=true`, `key = true`.
     Switch,
+    /// Several values: the flag repeated (`--flag A --flag B`), a variable of values
+    /// separated by white space (`VAR="A B"`), or in the file an array (`key = ["A",
+    /// "B"]`) or a string as the variable's. Picked as one text, the items separated by
+    /// newlines, which no item may hold.
+    List,
+}
+
+/// What separates the items of a [`Shape::List`] setting in its picked text.
+pub(crate) const LIST_SEPARATOR: char = '\n';
+
+/// The items of a [`Shape::List`] setting's picked text.
+pub(crate) fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(LIST_SEPARATOR).filter(|item| !item.is_empty())
 }
 
 impl Setting {
@@ -82,6 +95,14 @@ impl Setting {
             default: DefaultValue::Value("false"),
             shape: Shape::Switch,
             ..Setting::value(key, flag, "")
+        }
+    }
+
+    /// A setting of several values (see [`Shape::List`]), shown as `value_name` each.
+    pub(crate) const fn list(key: &'static str, flag: &'static str, value_name: &'static str) -> Setting {
+        Setting {
+            shape: Shape::List,
+            ..Setting::value(key, flag, value_name)
         }
     }
 

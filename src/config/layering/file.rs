@@ -51,6 +51,15 @@ impl SettingsFile {
                         path.display()
                     )));
                 }
+                // A secret with no file setting (a webhook's URL) comes from a variable.
+                if let Some(secret) = known.iter().find(|s| s.key == key && s.secret) {
+                    let variable = secret.env.first().copied().unwrap_or("its variable");
+                    return Err(ConfigError(format!(
+                        "config file {} line {line}: `{key}` is a secret and is not read from a config file; \
+                         set {variable} in nara's environment instead (a systemd EnvironmentFile, a Kubernetes Secret)",
+                        path.display()
+                    )));
+                }
                 return Err(ConfigError(format!(
                     "config file {} line {line}: unknown key `{key}`; the keys are {}",
                     path.display(),

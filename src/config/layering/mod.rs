@@ -20,6 +20,7 @@ pub(crate) mod sources;
 pub(crate) mod values;
 
 pub use declare::{DefaultValue, Setting, Shape};
+pub(crate) use declare::{LIST_SEPARATOR, list_items};
 pub use environment::Environment;
 pub use error::ConfigError;
 pub(crate) use error::invalid;

@@ -1,14 +1,14 @@
 //! What `nara check-config` prints: each setting's value (secrets redacted) and where
 //! it came from, recorded by the resolvers as they decide.
 
-use super::declare::Setting;
+use super::declare::{Setting, Shape, list_items};
 use std::fmt;
 
 /// One setting as resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
     pub(crate) key: &'static str,
-    /// The value as shown: quoted, `<redacted>`, or `unset`.
+    /// The value as shown: quoted, a list of quoted items, `<redacted>`, or `unset`.
     pub(crate) shown: String,
     /// Where the value came from, or what happens at start.
     pub(crate) source: String,
@@ -29,6 +29,8 @@ impl Report {
         let shown = match value {
             None => "unset".to_string(),
             Some(_) if setting.secret => "<redacted>".to_string(),
+            // Its items, as the file's array writes them.
+            Some(value) if setting.shape == Shape::List => format!("{:?}", list_items(value).collect::<Vec<_>>()),
             Some(value) => format!("{value:?}"),
         };
         let line = Line {

@@ -3,7 +3,7 @@
 //! ([`Sources::pick`]), and the one that resolves a setting: picks, records, parses,
 //! and names the source of a bad value ([`Sources::resolve`]).
 
-use super::declare::{DefaultValue, Setting, Shape};
+use super::declare::{DefaultValue, LIST_SEPARATOR, Setting, Shape};
 use super::environment::Environment;
 use super::error::{ConfigError, invalid_value, invalid_written};
 use super::file::SettingsFile;
@@ -63,7 +63,8 @@ impl Sources {
         if let Some(Given { value, typed }) = self.flags.get(setting.key) {
             let origin = Origin::Flag(typed.clone());
             let value = match setting.shape {
-                Shape::Value => value.clone(),
+                // Each occurrence of the flag one item, already joined.
+                Shape::Value | Shape::List => value.clone(),
                 // As the Go nara's flag package reads `-read-only=false`.
                 Shape::Switch => parse_flag_switch(value)
                     .map_err(|e| super::invalid(value, &origin, e))?
@@ -76,6 +77,7 @@ impl Sources {
                 let origin = Origin::Env(var);
                 let value = match setting.shape {
                     Shape::Value => value.to_string(),
+                    Shape::List => split_list(value),
                     Shape::Switch => parse_switch(value)
                         .map_err(|e| super::invalid(value, &origin, e))?
                         .to_string(),
@@ -96,9 +98,28 @@ impl Sources {
                 // the setting's own parser names what a bare number lacks.
                 (Shape::Value, toml::Value::Integer(n)) => n.to_string(),
                 (Shape::Switch, toml::Value::Boolean(on)) => on.to_string(),
+                (Shape::List, toml::Value::String(text)) => split_list(text),
+                (Shape::List, toml::Value::Array(items)) => {
+                    let mut texts = Vec::with_capacity(items.len());
+                    for item in items {
+                        match item.as_str() {
+                            Some(text) if !text.contains(LIST_SEPARATOR) => texts.push(text),
+                            _ => {
+                                let expected =
+                                    format!("expected strings without line breaks: {} = [\"…\", \"…\"]", setting.key);
+                                return Err(invalid_written(&item.to_string(), &origin, expected));
+                            }
+                        }
+                    }
+                    texts.join(&LIST_SEPARATOR.to_string())
+                }
                 // Shown as TOML, as it was written (`"yes"`, `1`), with what to write.
                 (Shape::Value, other) => {
                     let expected = format!("expected a string, in quotes: {} = \"…\"", setting.key);
+                    return Err(invalid_written(&other.to_string(), &origin, expected));
+                }
+                (Shape::List, other) => {
+                    let expected = format!("expected an array of strings: {} = [\"…\", \"…\"]", setting.key);
                     return Err(invalid_written(&other.to_string(), &origin, expected));
                 }
                 (Shape::Switch, other) => {
@@ -147,4 +168,12 @@ impl Sources {
         self.resolve(setting, report, parse)?
             .ok_or_else(|| ConfigError(format!("{} has no value", setting.display_name())))
     }
+}
+
+/// A list given as one text (a variable, a string in the file): its items are separated
+/// by white space.
+fn split_list(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(&LIST_SEPARATOR.to_string())
 }
