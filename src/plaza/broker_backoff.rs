@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 const FIRST_WAIT: Duration = Duration::from_millis(250);
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The longest a nara waits before it tries a broker that went away again: the cap and
+/// its spread. A broker back from a restart has every live nara back within it.
+pub(super) const LONGEST_WAIT: Duration = Duration::from_millis(MAX_WAIT.as_millis() as u64 * 3 / 2);
 /// After a refusal that only an operator can fix (credentials, a broker without MQTT
 /// 5), retrying every few seconds would only fill the broker's log and ours.
 const REFUSED_FIRST_WAIT: Duration = Duration::from_secs(60);

@@ -15,6 +15,7 @@ pub mod event;
 mod freshness;
 pub(crate) mod identity;
 mod journal;
+mod liveness;
 pub(crate) mod message;
 pub mod newspaper;
 mod poller;
@@ -57,6 +58,16 @@ use wire::Delivery;
 /// is a newspaper to every nara, and moves it to a new connection.
 const REFUTE_EVERY: Duration = Duration::from_secs(1);
 
+/// For this long after the broker accepts this nara again (any connection after its
+/// first), a will heard live holds its nara SUSPECT without confirming it, as one from
+/// the broker's store does. Wills then say nothing of who crashed: a broker that stops
+/// publishes every will it holds (and the MQTT client hands over what it read last
+/// only after the next connection), and a broker back with its store publishes the
+/// will of each nara not yet back within the will delay. Every live nara is back within
+/// its longest wait, so this is that wait; a nara that really crashed in it goes
+/// MISSING by silence.
+const WILLS_UNCONFIRMED_AFTER_CONNECT: Duration = broker_backoff::LONGEST_WAIT;
+
 /// The plaza as this nara sees it. Its jobs: the peer view and the change stream
 /// readers follow; the broker connection as the transport reports it; and this
 /// process's part in its soul's presence among twins.
@@ -76,6 +87,13 @@ pub struct Plaza {
 
     // The broker connection, and what the transport should send next.
     connected: AtomicBool,
+    /// Whether the broker is still forwarding, which confirming a will needs.
+    liveness: liveness::Liveness,
+    /// Whether the broker has ever accepted this process.
+    ever_connected: AtomicBool,
+    /// When the broker last accepted this nara again, after its first connection (see
+    /// [`WILLS_UNCONFIRMED_AFTER_CONNECT`]).
+    reconnected_at: Mutex<Option<Instant>>,
     /// Which of this process's connections is the current one (or the next, between
     /// two): 1, 2, …, as its newspapers and its will say. 0 before the first.
     conn: AtomicU32,
@@ -185,6 +203,9 @@ impl Plaza {
                 },
             )),
             connected: AtomicBool::new(false),
+            ever_connected: AtomicBool::new(false),
+            liveness: liveness::Liveness::default(),
+            reconnected_at: Mutex::new(None),
             conn: AtomicU32::new(0),
             cadence: cadence::Cadence::new(config.newspaper_interval, config.fleet_rate, config.missing_after),
             identity,
@@ -336,7 +357,25 @@ impl Plaza {
     /// Records the connection state; returns the previous one.
     pub(crate) fn set_connected(&self, connected: bool) -> bool {
         self.metrics.plaza_connected.set(i64::from(connected));
-        self.connected.swap(connected, Ordering::SeqCst)
+        let was = self.connected.swap(connected, Ordering::SeqCst);
+        if connected && !was && self.ever_connected.swap(true, Ordering::SeqCst) {
+            self.reconnected_since(Instant::now());
+        }
+        was
+    }
+
+    /// Records when the broker accepted this nara again.
+    fn reconnected_since(&self, at: Instant) {
+        *self.reconnected_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    /// Whether a will heard live now may be confirmed: this is the first connection, or
+    /// the one after has lasted [`WILLS_UNCONFIRMED_AFTER_CONNECT`].
+    fn wills_confirmable(&self) -> bool {
+        self.reconnected_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none_or(|at| at.elapsed() >= WILLS_UNCONFIRMED_AFTER_CONNECT)
     }
 
     /// Counts a failed attempt or a lost connection, and keeps why for `/api/status`.
@@ -519,11 +558,16 @@ impl Plaza {
             };
             let mut view = self.view();
             let was = view.status_of(&message.name);
-            let change = match delivery {
-                Delivery::Live => view.apply(&message, at)?,
+            let confirmable = match delivery {
+                Delivery::Live => !matches!(message.body, Body::Will(_)) || self.wills_confirmable(),
                 // A will from the store holds its nara SUSPECT, never confirmed: it may
                 // be minutes old, and only a newer word from the nara says otherwise.
-                Delivery::Retained { .. } => view.apply_stored(&message, at)?,
+                Delivery::Retained { .. } => false,
+            };
+            let change = if confirmable {
+                view.apply(&message, at)?
+            } else {
+                view.apply_stored(&message, at)?
             };
             let forgotten = view.take_forgotten();
             if change.is_some() || !forgotten.is_empty() {
@@ -621,6 +665,7 @@ impl Plaza {
     /// whether it was connected.
     pub(crate) fn lost_broker(&self) -> bool {
         let was_connected = self.set_connected(false);
+        self.liveness.connection_lost();
         let mut view = self.view();
         let changes = view.clear_suspicions();
         if !changes.is_empty() {
@@ -640,7 +685,8 @@ impl Plaza {
     /// announced. Cheap while none is SUSPECT.
     pub(crate) fn confirm_suspects(&self) {
         let mut view = self.view();
-        let changes = view.confirm(SystemTime::now());
+        let alive_at = self.liveness.alive_at().unwrap_or(UNIX_EPOCH);
+        let changes = view.confirm_proven(SystemTime::now(), alive_at);
         if !changes.is_empty() {
             self.update_peer_gauges(&view);
         }
@@ -648,6 +694,23 @@ impl Plaza {
             tracing::debug!(peer = %change.peer.name, "no answer to its will: MISSING");
             view.announce(change);
         }
+    }
+
+    /// The topic of a liveness probe to send now, if a suspicion waits for one and none
+    /// is in flight (see [`liveness`]); it is taken as sent.
+    pub(crate) fn probe_due(&self) -> Option<String> {
+        let wanted = self.is_connected() && self.view().needs_proof_after(self.liveness.alive_at());
+        (wanted && self.liveness.send(SystemTime::now())).then(|| liveness::probe_topic(&self.identity.name))
+    }
+
+    /// The probe could not be sent after all.
+    pub(crate) fn probe_not_sent(&self) {
+        self.liveness.connection_lost();
+    }
+
+    /// The broker acknowledged a QoS 1 publish: the probe in flight.
+    pub(crate) fn probe_acknowledged(&self) {
+        self.liveness.acknowledged();
     }
 
     /// Whether newspapers are published retained (the broker said nothing against it).
@@ -749,6 +812,61 @@ mod tests {
         ] {
             assert!(text.contains(series), "{series} is missing:\n{text}");
         }
+    }
+
+    /// An observer that has heard `peer`'s newspaper on its first connection (1), and
+    /// the will `peer` left for its own connection 1.
+    fn observer_and_will(name: &str) -> (Arc<Plaza>, String, Vec<u8>) {
+        let plaza_of = |name: &str| {
+            let identity = Identity::new(&Soul::mint(name).unwrap(), name, SoulSource::Ephemeral);
+            Plaza::new(identity, crate::testing::plaza_config(), Arc::new(Metrics::new()))
+        };
+        let (observer, peer) = (plaza_of("me"), plaza_of(name));
+        observer.next_will();
+        let will = peer.next_will();
+        let (topic, paper) = peer.outgoing(Kind::Newspaper);
+        observer.receive(&topic, &paper).unwrap();
+        let topic = String::from_utf8(will.topic.to_vec()).unwrap();
+        (observer, topic, will.message.to_vec())
+    }
+
+    fn status_after_confirming(observer: &Plaza, name: &str) -> Status {
+        let mut view = observer.view();
+        view.confirm(SystemTime::now() + 2 * view::CONFIRM_AFTER);
+        view.peer(name).unwrap().status
+    }
+
+    #[test]
+    fn a_will_heard_on_the_first_connection_is_confirmed() {
+        let (observer, topic, will) = observer_and_will("kit");
+        observer.set_connected(true);
+        observer.receive(&topic, &will).unwrap();
+        assert_eq!(observer.view().peer("kit").unwrap().status, Status::Suspect);
+        assert_eq!(status_after_confirming(&observer, "kit"), Status::Missing);
+    }
+
+    #[test]
+    fn a_will_heard_just_after_connecting_again_holds_its_nara_suspect_unconfirmed() {
+        // As after a broker restart: the wills it published as it stopped, or restored
+        // from its store for naras not back yet, say nothing of who crashed.
+        let (observer, topic, will) = observer_and_will("kit");
+        observer.set_connected(true);
+        observer.set_connected(false);
+        observer.set_connected(true);
+        observer.receive(&topic, &will).unwrap();
+        assert_eq!(observer.view().peer("kit").unwrap().status, Status::Suspect);
+        assert_eq!(status_after_confirming(&observer, "kit"), Status::Suspect);
+    }
+
+    #[test]
+    fn a_will_heard_once_the_connection_again_has_lasted_is_confirmed() {
+        let (observer, topic, will) = observer_and_will("kit");
+        observer.set_connected(true);
+        observer.set_connected(false);
+        observer.set_connected(true);
+        observer.reconnected_since(Instant::now() - WILLS_UNCONFIRMED_AFTER_CONNECT);
+        observer.receive(&topic, &will).unwrap();
+        assert_eq!(status_after_confirming(&observer, "kit"), Status::Missing);
     }
 
     #[test]

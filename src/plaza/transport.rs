@@ -184,6 +184,7 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     Connections::prepare(&plaza, &mut eventloop.options);
                     pause = Some(session.rotated());
                 }
+                Ok(Event::Incoming(Packet::PubAck(_))) => plaza.probe_acknowledged(),
                 Ok(Event::Incoming(Packet::Publish(message))) => {
                     let topic = String::from_utf8_lossy(&message.topic);
                     let outcome = if !message.retain {
@@ -259,7 +260,14 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     plaza.clear_broker_trouble();
                 }
             }
-            _ = confirm.tick() => plaza.confirm_suspects(),
+            _ = confirm.tick() => {
+                plaza.confirm_suspects();
+                if let Some(topic) = plaza.probe_due()
+                    && client.try_publish(topic, QoS::AtLeastOnce, false, Vec::new()).is_err()
+                {
+                    plaza.probe_not_sent();
+                }
+            }
             _ = draining.wait_for(|d| *d) => break,
         }
         if received && slice_began.elapsed() >= BURST_SLICE {

@@ -674,10 +674,22 @@ impl View {
     /// Confirms each suspicion older than [`CONFIRM_AFTER`] at `now`: its nara is
     /// MISSING. Cheap when no nara is SUSPECT, so it may run often.
     pub fn confirm(&mut self, now: SystemTime) -> Vec<Change> {
+        self.confirm_proven(now, now)
+    }
+
+    /// [`View::confirm`], for the suspicions whose will was heard no later than
+    /// `broker_alive_at`: a time the broker was shown to be forwarding after it (see
+    /// `plaza::liveness`). A stopping broker publishes every will it holds, and the
+    /// answers to them never get through.
+    pub(crate) fn confirm_proven(&mut self, now: SystemTime, broker_alive_at: SystemTime) -> Vec<Change> {
         let confirmed: Vec<String> = self
             .suspects
             .iter()
-            .filter(|(_, s)| s.confirm && now.duration_since(s.since).unwrap_or_default() >= CONFIRM_AFTER)
+            .filter(|(_, s)| {
+                s.confirm
+                    && s.since <= broker_alive_at
+                    && now.duration_since(s.since).unwrap_or_default() >= CONFIRM_AFTER
+            })
             .map(|(name, _)| name.clone())
             .collect();
         let mut changes = Vec::with_capacity(confirmed.len());
@@ -694,6 +706,14 @@ impl View {
             }
         }
         changes
+    }
+
+    /// Whether a suspicion that may be confirmed was heard after `broker_alive_at`, the
+    /// newest time the broker was shown to be forwarding (`None`: never shown).
+    pub(crate) fn needs_proof_after(&self, broker_alive_at: Option<SystemTime>) -> bool {
+        self.suspects
+            .values()
+            .any(|s| s.confirm && broker_alive_at.is_none_or(|alive| s.since > alive))
     }
 
     /// Takes back every suspicion: this nara lost the broker, and a will heard just
