@@ -373,7 +373,21 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
         }
         soul_file = Some(file);
     }
-    let mut command = Command::new(nara_bin());
+    let as_pod = recipe.pod.is_some() && own_ids().0 == 0;
+    // The pod's user may not reach the build's own folder (a checkout under a private
+    // one), as a container's user never reaches the host's: it runs a copy in the
+    // scratch folder, which the pod's user can open.
+    let binary = if as_pod {
+        let copy = scratch.join("nara");
+        // The replicas share the scratch folder, and the copy is running once made.
+        if !copy.exists() {
+            std::fs::copy(nara_bin(), &copy).expect("the binary is copied for the pod's user");
+        }
+        copy
+    } else {
+        PathBuf::from(nara_bin())
+    };
+    let mut command = Command::new(binary);
     if namespaces_allowed() {
         under_hostname(&mut command, recipe.hostname);
     } else {
@@ -383,7 +397,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
         );
     }
     if let Some(pod) = recipe.pod {
-        if own_ids().0 == 0 {
+        if as_pod {
             let file = soul_file.as_deref().expect("a pod's soul is a mounted file");
             as_the_pod(&mut command, pod, file);
         } else {
