@@ -570,6 +570,7 @@ class Run:
 
     async def restarts(self):
         out = []
+        self.restart_windows = []
         counts = self.monitor.sys["$SYS/broker/clients/connected"]
         for persistence in (False, True):
             began = self.loop.time()
@@ -588,6 +589,7 @@ class Run:
                                    up + RECOVERY_LIMIT, step=0.25)
             await asyncio.sleep(max(0, up + RESTART_WATCH - self.loop.time()))
             ended = self.loop.time()
+            self.restart_windows.append((began, ended))
             missing = [(v.label, c.name) for v in self.views for c in v.log
                        if began <= c.at <= ended and c.name in self.live and c.status == "MISSING"]
             blips = {(v.label, c.name) for v in self.views for c in v.log
@@ -604,12 +606,14 @@ class Run:
         self.result["restarts"] = out
 
     def false_missing(self):
-        """Every MISSING of a nara that was alive and reachable then, at any observer."""
+        """Every MISSING of a nara that was alive and reachable then, at any observer,
+        outside the broker restarts (which count their own)."""
         fault_end = getattr(self, "recovered", None)
+        restarts = getattr(self, "restart_windows", [])
         false = []
         for v in self.views:
             for c in v.log:
-                if c.status != "MISSING":
+                if c.status != "MISSING" or any(a <= c.at <= b for a, b in restarts):
                     continue
                 if c.name in self.crashed and c.at >= self.fault_at:
                     continue
