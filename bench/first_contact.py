@@ -6,8 +6,9 @@
 For each binary: a mosquitto on a free loopback port, NARAS naras at their default
 timings (30 s newspapers, 5 s announce jitter), then ROUNDS newcomers, one at a time,
 each timed from its start until its /api/peers lists every other nara ONLINE with a
-version, PAUSE seconds apart (joins are not back to back; a nara answers three at once,
-then one per third of its newspaper interval). Prints the times and their median per binary, so two builds compare in one run.
+version, PAUSE seconds apart (joins are not back to back: builds that answered a
+newcomer's hey_there did so from a small bucket; builds since read the broker's retained
+newspapers). Prints the times and their median per binary, so two builds compare in one run.
 """
 
 import argparse

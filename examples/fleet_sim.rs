@@ -4,9 +4,9 @@
 //! Each member has its own soul, its own secret client ID and its own MQTT 5 connection
 //! to the broker, made as the nara's transport makes it: keepalive 30 s, clean start,
 //! the session kept [`will::SESSION_EXPIRY`], packets up to 256 KiB, a signed will for
-//! each connection ([`will::last_will`]: delay 2 s, QoS 0, not retained), the nara's
-//! subscriptions (the newspapers with what the broker retained, the events and the wills
-//! without). It announces as the nara does (hey_there and a newspaper, after a random
+//! each connection ([`will::retained_last_will`]: delay 2 s, QoS 0, retained as long as
+//! the newspapers), the nara's subscriptions (the newspapers and the wills with what the
+//! broker retained, the events without). It announces as the nara does (hey_there and a newspaper, after a random
 //! wait up to 5 s on its first connection and 0.5 s on a later one), then sends a
 //! newspaper, retained with a Message Expiry of `--plaza-missing-after`, at a random
 //! phase of its interval and then every interval ± 10 %, the interval stretching with
@@ -227,7 +227,10 @@ impl Member {
             conn: self.conn,
             signed_ns,
         };
-        options.set_last_will(will::last_will(&self.identity, &own));
+        // Retained as the newspapers are, so that whoever subscribes after a crash
+        // learns of it too.
+        let keep_for = nara::retained::expiry(self.fleet.missing_after);
+        options.set_last_will(will::retained_last_will(&self.identity, &own, keep_for));
     }
 
     fn newspaper(&mut self, client: &AsyncClient) {
@@ -252,7 +255,7 @@ impl Member {
         );
         // Retained, for whoever joins next, until this nara would be MISSING.
         let properties = PublishProperties {
-            message_expiry_interval: Some(self.fleet.missing_after.as_secs() as u32),
+            message_expiry_interval: Some(nara::retained::expiry(self.fleet.missing_after).as_secs() as u32),
             ..PublishProperties::default()
         };
         let topic = Kind::Newspaper.topic(&self.identity.name);
@@ -291,7 +294,7 @@ fn subscriptions() -> [Filter; 4] {
         filter("nara/newspaper/+", RetainForwardRule::OnEverySubscribe),
         filter("nara/plaza/hey_there", RetainForwardRule::Never),
         filter("nara/plaza/chau", RetainForwardRule::Never),
-        filter("nara/will/+", RetainForwardRule::Never),
+        filter("nara/will/+", RetainForwardRule::OnEverySubscribe),
     ]
 }
 

@@ -1,10 +1,11 @@
-//! Anything a broker can deliver, on any topic: decoding and verifying never panics,
-//! and whatever verifies is applied to a view without panicking either.
+//! Anything a broker can deliver, on any topic, live or from its store: decoding and
+//! verifying never panics, and whatever verifies is applied to a view (wills, their
+//! confirmation and their withdrawal included) without panicking either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use nara::view::{Limits, Peer, Status, View};
-use nara::wire;
+use nara::wire::{self, Delivery};
 use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +15,15 @@ fuzz_target!(|data: &[u8]| {
     let payload = data.get(split + 1..).unwrap_or(&[]);
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let policy = nara::testing::policy();
-    if let Ok(message) = wire::decode(&topic, payload, at, policy) {
+    // The first byte of the payload picks how it was delivered.
+    let delivery = if payload.first().is_some_and(|b| b % 2 == 1) {
+        Delivery::Retained {
+            max_age: Duration::from_secs(360),
+        }
+    } else {
+        Delivery::Live
+    };
+    if let Ok(message) = wire::decode_delivered(&topic, payload, at, policy, delivery) {
         let own = Peer {
             name: "self".into(),
             id: "id".into(),
@@ -36,8 +45,15 @@ fuzz_target!(|data: &[u8]| {
             max_skew: policy.max_skew,
         };
         let mut view = View::new(own, limits);
-        let _ = view.apply(&message, at);
+        if matches!(delivery, Delivery::Retained { .. }) {
+            let _ = view.apply_stored(&message, at);
+        } else {
+            let _ = view.apply(&message, at);
+        }
+        let _ = view.apply(&message, at + Duration::from_secs(1));
         let _ = view.take_forgotten();
+        let _ = view.confirm(at + Duration::from_secs(2));
+        let _ = view.clear_suspicions();
         let _ = view.sweep(at + Duration::from_secs(10));
     }
 });

@@ -29,7 +29,7 @@ pub(crate) static GENERAL: [&Setting; 15] = [
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 17] = [
+pub(crate) static PLAZA: [&Setting; 18] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -40,6 +40,7 @@ pub(crate) static PLAZA: [&Setting; 17] = [
     &plaza::READ_ONLY,
     &plaza::PUBLIC_URL,
     &plaza::NEWSPAPER_INTERVAL,
+    &plaza::FLEET_RATE,
     &plaza::ANNOUNCE_JITTER,
     &plaza::MISSING_AFTER,
     &plaza::FORGET_AFTER,

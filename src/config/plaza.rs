@@ -6,7 +6,7 @@
 //! Resolving opens nothing: the password file is read only by [`PlazaPlan::load`], at
 //! start, so `nara check-config` can validate everything else without the secret.
 
-use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
+use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_number, parse_switch};
 use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
 use super::secrets::{PasswordPlan, resolve_password};
 use super::urls::{parse_broker_url, parse_public_url};
@@ -54,6 +54,12 @@ pub(crate) static NEWSPAPER_INTERVAL: Setting =
         .env(&["NARA_PLAZA_NEWSPAPER_INTERVAL"])
         .default("30s")
         .help("How often to send a signed newspaper (presence) message");
+
+/// `--plaza-fleet-rate`: the newspapers a second the whole plaza may send.
+pub(crate) static FLEET_RATE: Setting = Setting::value("plaza_fleet_rate", "plaza-fleet-rate", "RATE")
+    .env(&["NARA_PLAZA_FLEET_RATE"])
+    .default("10")
+    .help("Newspapers a second the whole plaza may send: a nara's interval stretches from --plaza-newspaper-interval to the view's size divided by this, up to a cap under --plaza-missing-after (the plaza chapter's law)");
 
 /// `--plaza-announce-jitter`: spreads a fleet's announcements.
 pub(crate) static ANNOUNCE_JITTER: Setting = Setting::value(
@@ -103,6 +109,10 @@ pub(crate) static ROLLOUT_TARGET: Setting = Setting::value("rollout_target", "ro
 
 /// The shortest newspaper interval: shorter would flood the broker and every nara on it.
 const MIN_NEWSPAPER_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The slowest and the fastest plaza rates: below, a plaza of a few hundred would
+/// stretch every interval to its cap; above, the rate bounds nothing a broker carries.
+const FLEET_RATE_RANGE: (f64, f64) = (0.1, 100_000.0);
 
 /// The narrowest replay window: below it, ordinary delivery delay and clock drift would
 /// make fresh messages stale.
@@ -158,6 +168,11 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             parse_duration_at_least(t, MIN_NEWSPAPER_INTERVAL)
         })?
         .value;
+    let fleet_rate = sources
+        .resolve_defaulted(&FLEET_RATE, report, |t| {
+            parse_number(t, FLEET_RATE_RANGE.0, FLEET_RATE_RANGE.1)
+        })?
+        .value;
     let announce_jitter = sources
         .resolve_defaulted(&ANNOUNCE_JITTER, report, parse_duration)?
         .value;
@@ -182,6 +197,7 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             read_only,
             public_url,
             newspaper_interval,
+            fleet_rate,
             announce_jitter,
             missing_after,
             forget_after,
@@ -273,6 +289,25 @@ mod tests {
             "{err}"
         );
         assert_eq!(defaults().rollout_target, None);
+    }
+
+    #[test]
+    fn a_fleet_rate_that_is_no_number_or_out_of_range_is_an_error_naming_the_flag() {
+        for value in ["fast", "0", "-1", "NaN", "inf", "1e9"] {
+            let flag = format!("--plaza-fleet-rate={value}");
+            let invocation = super::super::cli::parse(["nara", flag.as_str()]).unwrap();
+            let sources = Sources::new(invocation.flags, Default::default(), None);
+            let err = resolve(&sources, &mut Report::default()).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("invalid value {value:?} for --plaza-fleet-rate: expected a number from 0.1 to 100000")
+            );
+        }
+        let invocation = super::super::cli::parse(["nara", "--plaza-fleet-rate", "0.5"]).unwrap();
+        let sources = Sources::new(invocation.flags, Default::default(), None);
+        let config = resolve(&sources, &mut Report::default()).unwrap().config;
+        assert!((config.fleet_rate - 0.5).abs() < f64::EPSILON);
+        assert!((defaults().fleet_rate - 10.0).abs() < f64::EPSILON);
     }
 
     #[test]

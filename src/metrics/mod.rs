@@ -10,7 +10,8 @@ use crate::start_time::StartTime;
 use http::StatusCode;
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ pub struct Metrics {
     pub(crate) plaza_version_changes: IntCounter,
     /// Times this process answered a will of its own live connection.
     pub(crate) plaza_refutations: IntCounter,
+    /// The newspaper interval the plaza's size makes now, before its ±10 % spread.
+    pub(crate) plaza_newspaper_interval: Gauge,
     /// 1 while another process speaks for this soul beside this one (its clock is
     /// ahead beyond the skew, so neither hears the other).
     pub(crate) plaza_two_speakers: IntGauge,
@@ -191,6 +194,13 @@ impl Metrics {
                 "Times this nara heard the will of its own live connection (published again by someone) and answered it.",
             ),
         );
+        let plaza_newspaper_interval = registered(
+            &registry,
+            Gauge::new(
+                "nara_plaza_newspaper_interval_seconds",
+                "This nara's newspaper interval as the plaza's size makes it (before its ±10 % spread): --plaza-newspaper-interval, stretched on a plaza larger than the interval times --plaza-fleet-rate.",
+            ),
+        );
         let plaza_two_speakers = registered(
             &registry,
             IntGauge::new(
@@ -244,6 +254,7 @@ impl Metrics {
             plaza_role_since,
             plaza_version_changes,
             plaza_refutations,
+            plaza_newspaper_interval,
             plaza_two_speakers,
             http_accept_errors,
             http_event_streams_open,

@@ -68,8 +68,10 @@ pub struct PlazaConfig {
     pub(crate) read_only: bool,
     /// Where people reach this nara from outside, shown to others.
     pub(crate) public_url: Option<String>,
-    /// How often presence is sent.
+    /// How often presence is sent, at least: the interval stretches with the plaza.
     pub(crate) newspaper_interval: Duration,
+    /// Newspapers a second the whole plaza may send (see `cadence`).
+    pub(crate) fleet_rate: f64,
     /// The longest random wait before announcing.
     pub(crate) announce_jitter: Duration,
     /// Silence after which a nara is MISSING.

@@ -263,6 +263,12 @@ impl Freshness {
         }
     }
 
+    /// Whether a Go process speaks for this name: its newest newspaper was in the Go
+    /// nara's format.
+    pub(super) fn speaks_go(&self) -> bool {
+        self.carried_newspaper() && self.process == 0
+    }
+
     /// Whether this name has carried a newspaper: it said what it runs, and (on a
     /// broker with one account per name) that cost an account.
     pub(super) fn carried_newspaper(&self) -> bool {

@@ -168,12 +168,18 @@ pub enum Rejection {
     /// From a nara not in the view, which is full of naras still ONLINE
     /// (`--plaza-max-peers`): a newcomer never takes the place of one that speaks.
     ViewFull,
+    /// An empty newspaper: the broker's retained copy was deleted (a nara that says
+    /// chau deletes its own). It says nothing.
+    Deleted,
+    /// Retained by the broker, beyond what one connection reads of those (as many as
+    /// the view holds naras, and so many bytes each): a flood of retained junk.
+    RetainedOverBudget,
 }
 
 impl Rejection {
     /// Every reason, for documentation and tests.
     #[cfg(test)]
-    const ALL: [Rejection; 12] = [
+    const ALL: [Rejection; 14] = [
         Rejection::TooLarge,
         Rejection::NotUtf8,
         Rejection::InvalidJson,
@@ -186,6 +192,8 @@ impl Rejection {
         Rejection::Replayed,
         Rejection::KeyMismatch,
         Rejection::ViewFull,
+        Rejection::Deleted,
+        Rejection::RetainedOverBudget,
     ];
 
     /// The reason as a metric label.
@@ -203,6 +211,8 @@ impl Rejection {
             Rejection::Replayed => "replayed",
             Rejection::KeyMismatch => "key_mismatch",
             Rejection::ViewFull => "view_full",
+            Rejection::Deleted => "deleted",
+            Rejection::RetainedOverBudget => "retained_over_budget",
         }
     }
 

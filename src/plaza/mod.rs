@@ -6,6 +6,7 @@
 
 mod broker_backoff;
 pub(crate) mod broker_trouble;
+mod cadence;
 mod client_id;
 pub(crate) mod config;
 mod connection;
@@ -18,6 +19,7 @@ pub(crate) mod message;
 pub mod newspaper;
 mod poller;
 mod presence;
+pub mod retained;
 pub(crate) mod role;
 pub(crate) mod rollout;
 pub(crate) mod serialized;
@@ -25,7 +27,6 @@ pub(crate) mod transport;
 pub(crate) mod version;
 pub mod view;
 mod view_feed;
-pub(crate) mod welcome;
 pub mod will;
 pub mod wire;
 
@@ -36,7 +37,7 @@ use config::PlazaConfig;
 use echo::EchoWatch;
 use identity::Identity;
 use journal::Journal;
-use message::{Body, Kind, Rejection};
+use message::{Body, Kind, Rejection, Story};
 use newspaper::OwnStatus;
 use presence::Presence;
 use role::{Act, RoleStatus};
@@ -49,6 +50,7 @@ use tokio::sync::Notify;
 use tokio::sync::broadcast;
 use view::{ChangeKind, Counts, Limits, Peer, Status, View};
 use view_feed::{LockedView, ViewFeed};
+use wire::Delivery;
 
 /// A nara answers a will of its own live connection at most this often: each answer
 /// is a newspaper to every nara, and moves it to a new connection.
@@ -86,11 +88,13 @@ pub struct Plaza {
     pub(crate) refute_now: Notify,
     /// When this process last answered its own will.
     last_refutation: Mutex<Option<Instant>>,
-    /// Set when another nara said hey_there: the transport may welcome it with a
-    /// newspaper, so it need not wait a whole interval to see this one.
-    pub(crate) welcome_due: Notify,
     /// Whether the broker hands this process's newspapers back, as its hey_there.
     echo: EchoWatch,
+    /// When newspapers go out (see [`cadence`]).
+    cadence: cadence::Cadence,
+    /// Whether the broker keeps retained messages (its CONNACK may say it does not: a
+    /// retained publish would then end the connection).
+    retain_available: AtomicBool,
 
     // Twins.
     /// This process among the processes that share its soul (see [`role`]).
@@ -180,6 +184,7 @@ impl Plaza {
             )),
             connected: AtomicBool::new(false),
             conn: AtomicU32::new(0),
+            cadence: cadence::Cadence::new(config.newspaper_interval, config.fleet_rate, config.missing_after),
             identity,
             config,
             metrics,
@@ -190,7 +195,7 @@ impl Plaza {
             publish_now: Notify::new(),
             refute_now: Notify::new(),
             last_refutation: Mutex::new(None),
-            welcome_due: Notify::new(),
+            retain_available: AtomicBool::new(true),
             broker_trouble: Mutex::new(None),
         };
         // Every labelled counter's series exists from the start, at 0, as Prometheus asks
@@ -222,9 +227,48 @@ impl Plaza {
         self.presence.twin_took_over()
     }
 
-    /// Called every second by the transport: a standby may take over.
+    /// Called every second by the transport: a standby may take over, once its active
+    /// twin was silent for two of the newspaper intervals this plaza makes.
     pub(crate) fn role_tick(&self) {
-        self.act(self.presence.tick());
+        let takeover_after = self
+            .cadence
+            .takeover_after(self.naras_around(), self.presence.base_takeover());
+        self.act(self.presence.tick(takeover_after));
+    }
+
+    /// The naras ONLINE or SUSPECT, this one included: N in the cadence's law.
+    fn naras_around(&self) -> usize {
+        let counts = self.view().counts();
+        counts.online + counts.suspect
+    }
+
+    /// How long until the next newspaper, as the law makes the interval for this view
+    /// (see [`cadence`]), spread by ±10 %.
+    pub(crate) fn next_newspaper_in(&self) -> Duration {
+        cadence::spread(self.newspaper_interval())
+    }
+
+    /// How long until the first newspaper after an announce: a random point of the
+    /// interval, so this nara's phase is its own.
+    pub(crate) fn first_newspaper_in(&self) -> Duration {
+        cadence::phase(self.newspaper_interval())
+    }
+
+    /// Whether a Go nara is ONLINE or SUSPECT in the view (one pass over it).
+    pub(crate) fn go_around(&self) -> bool {
+        self.view().go_around()
+    }
+
+    /// The interval the law gives this view.
+    fn newspaper_interval(&self) -> Duration {
+        let (naras, go_around) = {
+            let view = self.view();
+            let counts = view.counts();
+            (counts.online + counts.suspect, view.go_around())
+        };
+        let interval = self.cadence.interval(naras, go_around);
+        self.metrics.plaza_newspaper_interval.set(interval.as_secs_f64());
+        interval
     }
 
     fn view(&self) -> LockedView<'_> {
@@ -348,7 +392,11 @@ impl Plaza {
     /// from that connection.
     pub(crate) fn next_will(&self) -> rumqttc::v5::mqttbytes::v5::LastWill {
         let conn = self.conn.fetch_add(1, Ordering::SeqCst).saturating_add(1);
-        will::last_will(&self.identity, &self.own_will(conn))
+        if self.retains() {
+            will::retained_last_will(&self.identity, &self.own_will(conn), self.retained_expiry())
+        } else {
+            will::last_will(&self.identity, &self.own_will(conn))
+        }
     }
 
     /// Which of this process's connections is the current one (0 before the first).
@@ -409,11 +457,25 @@ impl Plaza {
         (kind.topic(&self.identity.name), payload)
     }
 
-    /// Handles one message from the broker: verify, apply, count, announce changes.
-    /// Bad input is dropped and counted; nothing here can fail the caller.
+    /// Handles one message from the broker, delivered as it was published: verify,
+    /// apply, count, announce changes. Bad input is dropped and counted; nothing here
+    /// can fail the caller.
     pub fn receive(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+        self.receive_delivered(topic, payload, Delivery::Live)
+    }
+
+    /// [`Plaza::receive`] for a message the broker retained and sends on subscribing: a
+    /// newspaper may be as old as the retained newspapers' expiry, and says the nara was
+    /// seen when it was signed.
+    pub fn receive_retained(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+        let max_age = retained::expiry(self.config.missing_after);
+        self.receive_delivered(topic, payload, Delivery::Retained { max_age })
+    }
+
+    fn receive_delivered(&self, topic: &str, payload: &[u8], delivery: Delivery) -> Result<(), Rejection> {
         let kind = kind_of_topic(topic);
-        let outcome = wire::decode(topic, payload, SystemTime::now(), self.config.policy).and_then(|message| {
+        let now = SystemTime::now();
+        let outcome = wire::decode_delivered(topic, payload, now, self.config.policy, delivery).and_then(|message| {
             // Whatever is logged about this message says which nara it is from.
             let _peer = tracing::debug_span!("plaza_peer", peer = %message.name).entered();
             if matches!(message.body, Body::Will(_)) && !self.is_connected() {
@@ -423,7 +485,7 @@ impl Plaza {
                 return Err(Rejection::Stale);
             }
             if message.name == self.identity.name && message.public_key == self.identity.public_key {
-                return self.heard_own_soul(&message);
+                return self.heard_own_soul(&message, delivery);
             }
             if message.name == self.identity.name {
                 // The view refuses it (its key is pinned to this nara's); the operator
@@ -431,12 +493,24 @@ impl Plaza {
                 self.journal
                     .impostor(&message.name, &message.public_key, kind, Instant::now());
             }
+            // A retained newspaper says the nara was seen when it signed it, not now.
+            let at = match (delivery, &message.body) {
+                (
+                    Delivery::Retained { .. },
+                    Body::Newspaper(Story {
+                        sent_ns: Some(sent_ns), ..
+                    }),
+                ) => (UNIX_EPOCH + Duration::from_nanos(*sent_ns)).min(now),
+                _ => now,
+            };
             let mut view = self.view();
             let was = view.status_of(&message.name);
-            let change = view.apply(&message, SystemTime::now())?;
-            if matches!(message.body, Body::HeyThere { .. }) {
-                self.welcome_due.notify_one();
-            }
+            let change = match delivery {
+                Delivery::Live => view.apply(&message, at)?,
+                // A will from the store holds its nara SUSPECT, never confirmed: it may
+                // be minutes old, and only a newer word from the nara says otherwise.
+                Delivery::Retained { .. } => view.apply_stored(&message, at)?,
+            };
             let forgotten = view.take_forgotten();
             if change.is_some() || !forgotten.is_empty() {
                 self.update_peer_gauges(&view);
@@ -481,14 +555,22 @@ impl Plaza {
 
     /// A verified message under this nara's own name and key: its own echo, a twin's,
     /// or a will.
-    fn heard_own_soul(&self, message: &message::Message) -> Result<(), Rejection> {
+    fn heard_own_soul(&self, message: &message::Message, delivery: Delivery) -> Result<(), Rejection> {
         match &message.body {
             Body::Will(will) if will.boot_id == self.presence.boot_id() => return self.heard_own_will(will),
-            Body::HeyThere { .. } => self.echo.heard_hello(),
-            Body::Newspaper(story) if story.boot_id.as_deref() == Some(self.presence.boot_id()) => {
+            // The echo is of what the broker passes on live, not of what it retained.
+            Body::HeyThere { .. } if delivery == Delivery::Live => self.echo.heard_hello(),
+            Body::Newspaper(story)
+                if delivery == Delivery::Live && story.boot_id.as_deref() == Some(self.presence.boot_id()) =>
+            {
                 self.echo.heard_newspaper();
             }
             _ => {}
+        }
+        if delivery != Delivery::Live {
+            // What a twin (or this soul's last process) left with the broker: it orders
+            // this process's newspapers after it, and says nothing of who is alive.
+            return self.presence.heard_own_retained(message);
         }
         let act = self.presence.heard_own_soul(message)?;
         self.act(act);
@@ -555,6 +637,21 @@ impl Plaza {
             tracing::debug!(peer = %change.peer.name, "no answer to its will: MISSING");
             view.announce(change);
         }
+    }
+
+    /// Whether newspapers are published retained (the broker said nothing against it).
+    pub(crate) fn retains(&self) -> bool {
+        self.retain_available.load(Ordering::SeqCst)
+    }
+
+    /// What the broker's CONNACK said of retained messages.
+    pub(crate) fn set_retain_available(&self, available: bool) {
+        self.retain_available.store(available, Ordering::SeqCst);
+    }
+
+    /// How long the broker keeps a retained newspaper.
+    pub(crate) fn retained_expiry(&self) -> Duration {
+        retained::expiry(self.config.missing_after)
     }
 
     /// Marks silent naras MISSING and announces it; the journal's bounds move on.

@@ -18,7 +18,7 @@ use super::identity::{Identity, validate_name};
 use super::message::{self, Body, Message, Policy, Rejection, Story};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What this nara says of itself in a newspaper.
 #[derive(Clone, Debug)]
@@ -161,8 +161,21 @@ struct InStatus {
     handover: bool,
 }
 
-/// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`.
+/// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`,
+/// live: its signed time, if it has one, within the skew of `now` either way.
 pub(crate) fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
+    decode_aged(topic_name, text, now, policy, policy.max_skew)
+}
+
+/// [`decode`], for a newspaper that may be up to `max_age` old: one the broker
+/// retained (see `retained.rs`). Ahead of `now`, the skew still holds.
+pub(crate) fn decode_aged(
+    topic_name: &str,
+    text: &str,
+    now: SystemTime,
+    policy: Policy,
+    max_age: Duration,
+) -> Result<Message, Rejection> {
     let paper: InNewspaper<'_> = serde_json::from_str(text).map_err(|e| Rejection::of_json(&e))?;
     let status: InStatus = serde_json::from_str(paper.status.get()).map_err(|e| Rejection::of_json(&e))?;
     let key = message::public_key(&status.public_key);
@@ -186,7 +199,9 @@ pub(crate) fn decode(topic_name: &str, text: &str, now: SystemTime, policy: Poli
     }
     if let Some(sent_ns) = status.sent_ns {
         let now_ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        if now_ns.abs_diff(u128::from(sent_ns)) > policy.max_skew.as_nanos() {
+        let sent_ns = u128::from(sent_ns);
+        let too_old = now_ns > sent_ns && now_ns - sent_ns > max_age.max(policy.max_skew).as_nanos();
+        if too_old || sent_ns > now_ns + policy.max_skew.as_nanos() {
             return Err(Rejection::Stale);
         }
     }
@@ -340,6 +355,21 @@ mod tests {
         let an_hour_ago = now_ns() - 3_600_000_000_000;
         let old = String::from_utf8(encode(&alice, &own_status(an_hour_ago))).unwrap();
         assert_eq!(decode("alice", &old), Err(Rejection::Stale));
+    }
+
+    #[test]
+    fn a_retained_newspaper_may_be_as_old_as_its_expiry_and_no_older_nor_from_the_future() {
+        let alice = go_test_identity("alice");
+        let policy = crate::testing::policy();
+        let aged = |age_s: i64| {
+            let sent = (now_ns() as i64 - age_s * 1_000_000_000) as u64;
+            String::from_utf8(encode(&alice, &own_status(sent))).unwrap()
+        };
+        let retained = |text: &str| decode_aged("alice", text, SystemTime::now(), policy, Duration::from_secs(360));
+        assert!(retained(&aged(300)).is_ok());
+        assert_eq!(decode("alice", &aged(300)), Err(Rejection::Stale), "live, it is stale");
+        assert_eq!(retained(&aged(400)), Err(Rejection::Stale));
+        assert_eq!(retained(&aged(-120)), Err(Rejection::Stale));
     }
 
     #[test]

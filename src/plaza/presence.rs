@@ -28,6 +28,9 @@ pub(super) struct Presence {
     started_ns: u64,
     /// How its twins' Go newspapers are judged.
     judging: Judging,
+    /// How long a standby waits for a silent active twin at the base newspaper
+    /// interval (the plaza stretches it as its interval stretches).
+    base_takeover: Duration,
     state: Mutex<State>,
     metrics: Arc<Metrics>,
 }
@@ -94,6 +97,7 @@ impl Presence {
                 max_skew: config.policy.max_skew,
                 recover_after: config.missing_after,
             },
+            base_takeover: takeover_after,
             state: Mutex::new(State {
                 roles,
                 own_events: VecDeque::with_capacity(OWN_EVENTS),
@@ -167,9 +171,16 @@ impl Presence {
         self.state().twin_took_over = false;
     }
 
-    /// Every second: a standby may take over.
-    pub(super) fn tick(&self) -> Act {
+    /// How long a standby waits for a silent active twin at the base interval.
+    pub(super) fn base_takeover(&self) -> Duration {
+        self.base_takeover
+    }
+
+    /// Every second: a standby may take over, once its active twin was silent for
+    /// `takeover_after` (two of its newspaper intervals as the plaza now is).
+    pub(super) fn tick(&self, takeover_after: Duration) -> Act {
         let mut state = self.state();
+        state.roles.set_takeover_after(takeover_after);
         let act = state.roles.tick(Instant::now());
         let act = self.after_role_change(&mut state.roles, act);
         self.update_two_speakers(&state.roles);
@@ -265,6 +276,23 @@ impl Presence {
             }
         };
         Ok(self.after_role_change(&mut state.roles, act))
+    }
+
+    /// A newspaper of this soul that the broker retained (a twin's, or this soul's
+    /// last process's): this process signs its own after it, and learns nothing else
+    /// from it. Who is alive, it cannot say: only newspapers heard live count for that.
+    pub(super) fn heard_own_retained(&self, message: &Message) -> Result<(), Rejection> {
+        let Body::Newspaper(story) = &message.body else {
+            return Ok(());
+        };
+        match (&story.boot_id, story.sent_ns) {
+            (Some(boot_id), Some(sent_ns)) if *boot_id != self.boot_id => {
+                self.state()
+                    .roles
+                    .note_signed(boot_id, sent_ns, super::unix_now_ns().unsigned_abs())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A newspaper on this nara's topic was refused as stale: if it is this soul's,

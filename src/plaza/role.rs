@@ -401,6 +401,13 @@ impl Roles {
         announced || speaking
     }
 
+    /// A newspaper of twin `boot_id` signed at `sent_ns`, heard from the broker's store:
+    /// checked and recorded as [`Roles::heard`] does (this process signs after it), and
+    /// nothing more, since a retained copy says nothing of who is alive.
+    pub(crate) fn note_signed(&mut self, boot_id: &str, sent_ns: u64, now_ns: u64) -> Result<(), Rejection> {
+        self.admit_signed(boot_id, sent_ns, now_ns)
+    }
+
     /// Checks that a newspaper of this kind is newer than the last one from its boot
     /// ID, and records it.
     fn admit_signed(&mut self, boot_id: &str, sent_ns: u64, now_ns: u64) -> Result<(), Rejection> {
@@ -544,6 +551,12 @@ impl Roles {
         self.twins.clear();
         self.hello = None;
         self.reconsider(now, Cause::Chau, "took over: the active twin said chau")
+    }
+
+    /// A twin of this kind not heard for `takeover_after` is gone from now on: the
+    /// newspaper interval stretched or shrank with the plaza.
+    pub(crate) fn set_takeover_after(&mut self, takeover_after: Duration) {
+        self.windows.takeover_after = takeover_after;
     }
 
     /// Called every second: a standby takes over once the twins above it are silent.

@@ -1,6 +1,6 @@
 //! The plaza's MQTT side: connect (leaving a will with the broker for each connection,
 //! see [`super::will`]), subscribe, announce (hey_there and a newspaper after a jitter),
-//! a newspaper every interval, chau on the way out; feed received messages to the [`Plaza`]; answer a
+//! a newspaper every interval, retained for newcomers, chau on the way out; feed received messages to the [`Plaza`]; answer a
 //! will of its own live connection; and reconnect with capped exponential backoff and
 //! jitter when the broker goes away, or under a new client ID when another client took
 //! its session (see [`super::client_id`]). HTTP is unaffected by any of it.
@@ -9,20 +9,21 @@
 //! cannot knock it off the plaza: CONNECT states a Maximum Packet Size, so the broker
 //! drops larger messages for nara instead of sending them (an MQTT client must close a
 //! connection that brings an oversized packet, and a retained one would come back on
-//! every reconnect), and the subscription asks for no retained messages at all.
+//! every reconnect), and what a subscription brings from the broker's store is bounded
+//! (see [`super::retained`]).
 
 use super::Plaza;
-use super::broker_backoff::{BrokerBackoff, jitter};
+use super::broker_backoff::BrokerBackoff;
 use super::broker_trouble::{self, Cause};
+use super::cadence::GoHello;
 use super::client_id::{ClientId, SessionWatch};
 use super::config::Broker;
 use super::connection::{self, Connections};
-use super::message::Kind;
+use super::message::{Kind, Rejection};
 use super::poller::Poller;
-use super::welcome::WelcomePacer;
 use super::will::{self, SESSION_EXPIRY};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::v5::{ConnAck, ConnectReturnCode, Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use std::pin::Pin;
@@ -38,14 +39,12 @@ pub(crate) const MAX_PACKET: u32 = 256 * 1024;
 /// The broker's keepalive: a frozen nara, or one cut off, is noticed by the broker
 /// within 1.5 times this, and its will follows (see the plaza chapter's figure).
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// The MQTT client's slots for outgoing publishes awaiting an acknowledgement. nara
+/// publishes at QoS 0 only, which takes none, and subscribes once per connection, which
+/// takes one. rumqttc allocates one slot per packet ID it may use, 65,536 unless told
+/// otherwise: about 14 MiB per process for nothing.
+const OUTGOING_INFLIGHT: u16 = 8;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// A newcomer's hey_there is answered with a newspaper after a random wait up to this,
-/// so the naras of a plaza do not all answer in the same instant.
-const WELCOME_JITTER: Duration = Duration::from_secs(2);
-/// Welcomes refill at this share of the newspaper interval: under a flood of
-/// hey_theres a nara sends at most this many times the newspapers it otherwise would
-/// (each welcome also restarts the interval).
-const WELCOME_SHARE: u32 = 3;
 /// How often a suspicion is looked at: it is confirmed within this of its time.
 const CONFIRM_EVERY: Duration = Duration::from_millis(100);
 /// How long a stopping active nara waits for a standby twin to take over before it
@@ -68,7 +67,8 @@ fn options(broker: &Broker, client_id: &ClientId) -> Result<MqttOptions, String>
         // At least the will delay: a broker may publish the will as soon as the session
         // ends, and a session without expiry ends with its connection.
         .set_session_expiry_interval(Some(will::seconds(SESSION_EXPIRY)))
-        .set_max_packet_size(Some(MAX_PACKET));
+        .set_max_packet_size(Some(MAX_PACKET))
+        .set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     if let Some(user) = &broker.user {
         let password = broker
             .password
@@ -126,32 +126,40 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         }
         let (topic, payload) = plaza.outgoing(kind);
         // Never await the request queue here: the event loop that drains it is ours.
-        if let Err(err) = client.try_publish(topic, QoS::AtMostOnce, false, payload) {
+        let queued = if kind == Kind::Newspaper && plaza.retains() {
+            // Retained, for whoever joins next, until this nara would be MISSING.
+            let properties = PublishProperties {
+                message_expiry_interval: Some(will::seconds(plaza.retained_expiry())),
+                ..PublishProperties::default()
+            };
+            client.try_publish_with_properties(topic, QoS::AtMostOnce, true, payload, properties)
+        } else {
+            client.try_publish(topic, QoS::AtMostOnce, false, payload)
+        };
+        if let Err(err) = queued {
             tracing::debug!(error = %err, kind = kind.as_str(), "could not queue a plaza message");
         }
     };
     // A newspaper out of turn restarts the interval, so the next one is a whole
-    // interval away.
-    let newspaper_now = |interval: &mut tokio::time::Interval| {
+    // interval away (spread, see `cadence`).
+    let newspaper_now = |next: &mut Alarm| {
         publish(Kind::Newspaper);
-        interval.reset();
+        next.set(Instant::now() + plaza.next_newspaper_in());
     };
 
     let mut backoff = BrokerBackoff::new();
     let mut session = SessionWatch::default();
     let mut connections = Connections::new();
-    // No tick at once: the first newspaper follows the hey_there (a newspaper before it
-    // would reach others ahead of the hello that lets a rebooted host's boot time move).
-    let every = plaza.config.newspaper_interval;
-    let mut newspaper = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    newspaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Unset until the first announce: the first newspaper follows the hey_there (a
+    // newspaper before it would reach others ahead of the hello that lets a rebooted
+    // host's boot time move).
+    let mut newspaper = Alarm::new();
+    // While a Go nara is in view, a hey_there now and then (see `cadence::GoHello`).
+    let mut go_hello = GoHello::new(Instant::now());
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     let mut confirm = tokio::time::interval(CONFIRM_EVERY);
     confirm.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut announce = Alarm::new();
-    // A newcomer learns who is here from a welcome newspaper (see WELCOME_SHARE).
-    let mut welcome = Alarm::new();
-    let mut pacer = WelcomePacer::new(every / WELCOME_SHARE, Instant::now());
     let mut slice_began = Instant::now();
 
     loop {
@@ -159,12 +167,12 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
         let mut received = false;
         tokio::select! {
             (polled, eventloop) = poller.next() => match polled {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                Ok(Event::Incoming(Packet::ConnAck(connack))) => {
                     if session.take_probe() {
                         pause = leave_the_taken_id(&plaza, &mut backoff, &mut session, &client, eventloop);
                     } else {
                         let announce_in = connections.accepted(&plaza);
-                        joined_plaza(&plaza, &client, &session);
+                        joined_plaza(&plaza, &client, &session, &connack);
                         backoff.accepted(Instant::now());
                         announce.set(Instant::now() + announce_in);
                     }
@@ -177,9 +185,21 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
                     pause = Some(session.rotated());
                 }
                 Ok(Event::Incoming(Packet::Publish(message))) => {
-                    let accepted = plaza.receive(&String::from_utf8_lossy(&message.topic), &message.payload).is_ok();
+                    let topic = String::from_utf8_lossy(&message.topic);
+                    let outcome = if !message.retain {
+                        plaza.receive(&topic, &message.payload)
+                    } else if message.payload.len() <= plaza.config.policy.max_bytes
+                        && !connections.read_retained(message.payload.len())
+                    {
+                        // Retained beyond what a connection reads of those: dropped
+                        // unread, and counted.
+                        plaza.count(&topic, Err(Rejection::RetainedOverBudget));
+                        Err(Rejection::RetainedOverBudget)
+                    } else {
+                        plaza.receive_retained(&topic, &message.payload)
+                    };
                     drop(message);
-                    if accepted {
+                    if outcome.is_ok() {
                         // A valid plaza message: this connection works.
                         backoff.message_arrived();
                     }
@@ -199,17 +219,20 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             },
             () = announce.rings() => {
                 // As the Go nara starts: hello, then at once what it runs, so that
-                // others need not wait a newspaper interval to learn its version.
+                // others need not wait a newspaper interval to learn its version. The
+                // next one comes at a random point of the interval: this nara's phase
+                // is its own, however many naras connected in the same second.
                 publish(Kind::HeyThere);
-                newspaper_now(&mut newspaper);
+                go_hello.said_hello(Instant::now());
+                publish(Kind::Newspaper);
+                newspaper.set(Instant::now() + plaza.first_newspaper_in());
             }
-            _ = newspaper.tick() => if plaza.is_connected() { publish(Kind::Newspaper) },
-            () = plaza.welcome_due.notified(), if !welcome.is_set() => {
-                welcome.set(pacer.next_slot(Instant::now()) + jitter(WELCOME_JITTER));
+            () = newspaper.rings() => {
+                if plaza.is_connected() {
+                    publish(Kind::Newspaper);
+                }
+                newspaper.set(Instant::now() + plaza.next_newspaper_in());
             }
-            () = welcome.rings() => if plaza.is_connected() {
-                newspaper_now(&mut newspaper);
-            },
             // The role logic wants a newspaper out: this process took over its soul, or
             // a lower twin must hear it and yield.
             () = plaza.publish_now.notified() => if plaza.is_connected() {
@@ -228,6 +251,9 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
             _ = sweep.tick() => {
                 plaza.sweep();
                 plaza.role_tick();
+                if plaza.is_connected() && go_hello.due(Instant::now(), || plaza.go_around()) {
+                    publish(Kind::HeyThere);
+                }
                 // A takeover stays shown until a connection lasts.
                 if backoff.settled(Instant::now()) && session.takeover_cleared() {
                     plaza.clear_broker_trouble();
@@ -253,13 +279,25 @@ async fn attend(plaza: Arc<Plaza>, broker: Broker, mut draining: watch::Receiver
     leave(&plaza, &client, &mut poller, publish).await;
 }
 
-/// The broker accepted us: the plaza hears it, and the transport subscribes. A takeover
-/// stays shown: until a connection lasts, it is not over.
-fn joined_plaza(plaza: &Plaza, client: &AsyncClient, session: &SessionWatch) {
+/// The broker accepted us: the plaza hears it (and whether the broker keeps retained
+/// messages), and the transport subscribes. A takeover stays shown: until a connection
+/// lasts, it is not over.
+fn joined_plaza(plaza: &Plaza, client: &AsyncClient, session: &SessionWatch, connack: &ConnAck) {
     plaza.set_connected(true);
     if !session.takeover_shown() {
         plaza.clear_broker_trouble();
     }
+    let retain_available = connack
+        .properties
+        .as_ref()
+        .and_then(|p| p.retain_available)
+        .is_none_or(|available| available != 0);
+    if !retain_available && plaza.retains() {
+        tracing::warn!(
+            "the broker keeps no retained messages: newcomers learn of this nara at its next newspaper, not at once"
+        );
+    }
+    plaza.set_retain_available(retain_available);
     tracing::info!(conn = plaza.conn(), "joined the plaza");
     if let Err(err) = client.try_subscribe_many(connection::subscriptions()) {
         tracing::warn!(error = %err, "could not subscribe to the plaza");
@@ -278,6 +316,20 @@ fn broker_failed(
     options: &mut MqttOptions,
     err: &ConnectionError,
 ) -> Option<Duration> {
+    if matches!(
+        err,
+        ConnectionError::ConnectionRefused(ConnectReturnCode::RetainNotSupported)
+    ) && plaza.retains()
+    {
+        // A broker that keeps no retained messages refuses a CONNECT whose will would be
+        // retained (mosquitto's retain_available false): ask again at once, with a will
+        // and newspapers it need not keep.
+        tracing::warn!(
+            "the broker keeps no retained messages: newcomers learn of this nara at its next newspaper, not at once, nor of its crash"
+        );
+        plaza.set_retain_available(false);
+        return Some(Duration::ZERO);
+    }
     let was_accepted = backoff.ended(Instant::now());
     let was_connected = plaza.lost_broker();
     if was_accepted && broker_trouble::closed_by_broker(err) {
@@ -375,7 +427,7 @@ fn log_client_id(id: &ClientId) {
 }
 
 /// A moment the transport waits for, or none: the announce after a CONNACK, the next
-/// welcome. Unlike a bare `Sleep`, it knows whether it is set, and rings once.
+/// newspaper. Unlike a bare `Sleep`, it knows whether it is set, and rings once.
 struct Alarm {
     sleep: Pin<Box<tokio::time::Sleep>>,
     /// When it rings, if it is set.
@@ -404,6 +456,7 @@ impl Alarm {
         self.at = None;
     }
 
+    #[cfg(test)]
     fn is_set(&self) -> bool {
         self.at.is_some()
     }
@@ -445,6 +498,11 @@ async fn leave(plaza: &Plaza, client: &AsyncClient, poller: &mut Poller, publish
                 tracing::info!("handed the plaza over to a twin with this soul");
             } else {
                 publish(Kind::Chau);
+                if plaza.retains() {
+                    // Gone: a newcomer must not find it in the broker's store.
+                    let topic = Kind::Newspaper.topic(&plaza.identity.name);
+                    let _ = client.try_publish(topic, QoS::AtMostOnce, true, Vec::new());
+                }
             }
         } else if plaza.config.read_only {
             tracing::debug!("read-only: leaving the plaza without a chau");
@@ -481,6 +539,20 @@ mod tests {
     fn rings_now(alarm: &mut Alarm) -> bool {
         let mut rings = std::pin::pin!(alarm.rings());
         rings.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[test]
+    fn the_client_keeps_a_few_slots_for_unacknowledged_publishes_not_65536() {
+        let broker = Broker {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port: 1883,
+            user: None,
+            password: None,
+            password_sources: String::new(),
+        };
+        let options = options(&broker, &ClientId::mint().unwrap()).unwrap();
+        assert_eq!(options.get_outgoing_inflight_upper_limit(), Some(OUTGOING_INFLIGHT));
     }
 
     #[tokio::test]

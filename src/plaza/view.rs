@@ -34,7 +34,8 @@ pub enum Status {
     Online,
     /// The broker published its will: its connection ended without a goodbye, or
     /// someone published a will of it again. MISSING after [`CONFIRM_AFTER`] unless it
-    /// speaks.
+    /// speaks; a will the broker kept (retained) is not confirmed, and the nara is
+    /// MISSING only by the silence rule.
     Suspect,
     /// Said chau.
     Offline,
@@ -56,6 +57,10 @@ struct Suspicion {
     since: SystemTime,
     conn: u32,
     signed_ns: u64,
+    /// Whether it becomes MISSING after [`CONFIRM_AFTER`]: a will heard live does; one
+    /// the broker kept (retained) does not, and the nara stays SUSPECT until it speaks
+    /// or the silence rule makes it MISSING.
+    confirm: bool,
 }
 
 /// One nara as this nara sees it.
@@ -208,18 +213,21 @@ fn set_status(counts: &mut Counts, peer: &mut Peer, to: Status) {
 }
 
 /// A will that names `peer`'s current connection (the freshness rules checked that):
-/// an ONLINE nara is SUSPECT from `now`. One already SUSPECT keeps its time, and one
-/// OFFLINE or MISSING stays so.
+/// an ONLINE nara is SUSPECT from `now`, confirmed (MISSING after [`CONFIRM_AFTER`]) if
+/// `confirm`. One already SUSPECT keeps its time, unless this will is the first to be
+/// confirmed; one OFFLINE or MISSING stays so.
 fn suspect(
     counts: &mut Counts,
     suspects: &mut HashMap<String, Suspicion>,
     peer: &mut Peer,
     will: &super::message::Will,
     now: SystemTime,
+    confirm: bool,
 ) -> Option<Change> {
-    let since = match (peer.status, suspects.get(&peer.name)) {
-        (Status::Online, _) => now,
-        (Status::Suspect, Some(held)) => held.since,
+    let (since, confirm) = match (peer.status, suspects.get(&peer.name)) {
+        (Status::Online, _) => (now, confirm),
+        (Status::Suspect, Some(held)) if held.confirm || !confirm => (held.since, held.confirm),
+        (Status::Suspect, Some(_)) => (now, true),
         _ => return None,
     };
     suspects.insert(
@@ -228,6 +236,7 @@ fn suspect(
             since,
             conn: will.conn,
             signed_ns: will.signed_ns,
+            confirm,
         },
     );
     if peer.status == Status::Suspect {
@@ -327,6 +336,15 @@ impl View {
             limits,
             forgotten: Vec::new(),
         }
+    }
+
+    /// Whether a Go nara is ONLINE or SUSPECT in the view: it calls a nara MISSING after
+    /// 5 min of silence, so the newspaper interval stays well under that. One pass over
+    /// the view, once per newspaper.
+    pub(crate) fn go_around(&self) -> bool {
+        self.peers.values().any(|peer| {
+            !peer.is_self && peer.status.is_around() && self.freshness.get(&peer.name).is_some_and(Freshness::speaks_go)
+        })
     }
 
     /// Removes `name` from the view (its key pin and replay mark with it).
@@ -449,6 +467,16 @@ impl View {
     /// Applies a message that passed [`super::wire::decode`]. Returns the change it made,
     /// if any, or why it was refused.
     pub fn apply(&mut self, message: &Message, now: SystemTime) -> Result<Option<Change>, Rejection> {
+        self.apply_delivered(message, now, true)
+    }
+
+    /// [`View::apply`] for a message the broker kept (retained) and sent on
+    /// subscribing: a will holds its nara SUSPECT without confirming it.
+    pub fn apply_stored(&mut self, message: &Message, now: SystemTime) -> Result<Option<Change>, Rejection> {
+        self.apply_delivered(message, now, false)
+    }
+
+    fn apply_delivered(&mut self, message: &Message, now: SystemTime, live: bool) -> Result<Option<Change>, Rejection> {
         let in_view = self.peers.get(&message.name);
         let departed = self.departed.get(&message.name);
         let pinned = in_view
@@ -533,7 +561,7 @@ impl View {
             return Ok(None);
         };
         if let Body::Will(will) = &message.body {
-            return Ok(suspect(&mut self.counts, &mut self.suspects, peer, will, now));
+            return Ok(suspect(&mut self.counts, &mut self.suspects, peer, will, now, live));
         }
         // A SUSPECT nara is around again only if this message came after the will that
         // made it so (a Go newspaper, which carries no time, cannot tell).
@@ -556,7 +584,9 @@ impl View {
         if let Body::Newspaper(story) = &message.body {
             read_story(peer, story, now);
         }
-        peer.last_seen = now;
+        // A retained newspaper is heard "at" its signed time, which may be before the
+        // last message heard live.
+        peer.last_seen = peer.last_seen.max(now);
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
         let changed = before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
@@ -612,7 +642,7 @@ impl View {
         let confirmed: Vec<String> = self
             .suspects
             .iter()
-            .filter(|(_, s)| now.duration_since(s.since).unwrap_or_default() >= CONFIRM_AFTER)
+            .filter(|(_, s)| s.confirm && now.duration_since(s.since).unwrap_or_default() >= CONFIRM_AFTER)
             .map(|(name, _)| name.clone())
             .collect();
         let mut changes = Vec::with_capacity(confirmed.len());
@@ -1414,6 +1444,35 @@ mod tests {
     }
 
     #[test]
+    fn a_will_from_the_store_holds_a_nara_suspect_without_confirming_it() {
+        let mut view = lone_view();
+        // A newcomer reads a nara's retained newspaper, then its retained will.
+        view.apply_stored(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        let suspect = view
+            .apply_stored(&will("b", "kb", "p1", 1, 5), t(100))
+            .unwrap()
+            .unwrap();
+        assert_eq!(suspect.peer.status, Status::Suspect);
+        assert!(view.confirm(t(200)).is_empty(), "never confirmed");
+        assert_eq!(status_of(&view, "b"), Status::Suspect);
+        // The silence rule makes it MISSING, counted from its newspaper.
+        let swept = view.sweep(t(10) + view.limits.missing_after + Duration::from_secs(1));
+        assert_eq!(swept[0].peer.status, Status::Missing);
+        assert_eq!(view.counts(), recount(&view));
+
+        // A will heard live after one from the store is confirmed from then on.
+        view.apply(&ours("c", "kc", "p2", 1, 300), t(300)).unwrap();
+        view.apply_stored(&will("c", "kc", "p2", 1, 299), t(301)).unwrap();
+        view.apply(&will("c", "kc", "p2", 1, 299), t(302)).unwrap();
+        assert!(
+            view.confirm(t(303)).is_empty(),
+            "1.5 s from the live one, not the stored"
+        );
+        assert_eq!(view.confirm(t(304)).len(), 1);
+        assert_eq!(status_of(&view, "c"), Status::Missing);
+    }
+
+    #[test]
     fn a_newer_message_answers_a_will_and_the_nara_stays_online() {
         let mut view = lone_view();
         view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
@@ -1501,6 +1560,18 @@ mod tests {
             view.apply(&ours("d", "kd", "p", 1, 12), t(12)),
             Err(Rejection::ViewFull)
         );
+    }
+
+    #[test]
+    fn a_retained_newspaper_heard_at_its_signed_time_never_makes_a_nara_younger() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p", 1, 100), t(100)).unwrap();
+        let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
+        assert_eq!((b.first_seen, b.last_seen), (t(100), t(100)));
+        // A fresher one, heard "at" a time before the last one was heard live.
+        view.apply(&ours("b", "kb", "p", 1, 101), t(99)).unwrap();
+        let b = view.snapshot().into_iter().find(|p| p.name == "b").unwrap();
+        assert_eq!(b.last_seen, t(100));
     }
 
     #[test]

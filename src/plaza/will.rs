@@ -102,15 +102,26 @@ pub fn encode(identity: &Identity, will: &OwnWill<'_>) -> Vec<u8> {
 /// the broker in CONNECT: QoS 0, not retained, held for [`WILL_DELAY`], and dropped by
 /// the broker if it cannot deliver it within [`WILL_EXPIRY`].
 pub fn last_will(identity: &Identity, will: &OwnWill<'_>) -> LastWill {
+    build(identity, will, false, WILL_EXPIRY)
+}
+
+/// [`last_will`], retained by the broker once published, for `keep_for` (the retained
+/// newspapers' expiry): a nara that subscribes after the crash learns of it too, where
+/// the dead nara's retained newspaper alone would show it ONLINE until that expiry.
+pub fn retained_last_will(identity: &Identity, will: &OwnWill<'_>, keep_for: Duration) -> LastWill {
+    build(identity, will, true, keep_for)
+}
+
+fn build(identity: &Identity, will: &OwnWill<'_>, retain: bool, expiry: Duration) -> LastWill {
     LastWill::new(
         topic(&identity.name),
         encode(identity, will),
         QoS::AtMostOnce,
-        false,
+        retain,
         Some(LastWillProperties {
             delay_interval: Some(seconds(WILL_DELAY)),
             payload_format_indicator: Some(1),
-            message_expiry_interval: Some(seconds(WILL_EXPIRY)),
+            message_expiry_interval: Some(seconds(expiry)),
             content_type: Some("application/json".into()),
             response_topic: None,
             correlation_data: None,
@@ -273,5 +284,16 @@ mod tests {
         assert_eq!(properties.delay_interval, Some(2));
         assert!(SESSION_EXPIRY >= WILL_DELAY);
         assert!(decode("alice", std::str::from_utf8(&will.message).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn a_retained_will_is_kept_as_long_as_the_retained_newspapers() {
+        let alice = go_test_identity("alice");
+        let will = retained_last_will(&alice, &OWN, Duration::from_secs(360));
+        assert!(will.retain);
+        let properties = will.properties.unwrap();
+        assert_eq!(properties.delay_interval, Some(2));
+        assert_eq!(properties.message_expiry_interval, Some(360));
+        assert_eq!(will.message, last_will(&alice, &OWN).message);
     }
 }

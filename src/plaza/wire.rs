@@ -7,17 +7,50 @@
 
 use super::message::{Kind, Message, NEWSPAPER_PREFIX, Policy, Rejection, WILL_PREFIX};
 use super::{event, newspaper, will};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-/// Checks everything a single message can prove about itself. Trust on first use,
-/// replays and a newspaper's freshness need history, so the view checks those.
+/// How a message reached nara.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// As it was published.
+    Live,
+    /// From the broker's store, on subscribing: a newspaper may be up to `max_age` old
+    /// (the retained newspapers' expiry).
+    Retained {
+        /// How old a retained newspaper may be.
+        max_age: Duration,
+    },
+}
+
+/// Checks everything a single message, delivered live, can prove about itself. Trust
+/// on first use, replays and a newspaper's freshness need history, so the view checks
+/// those.
 pub fn decode(topic: &str, payload: &[u8], now: SystemTime, policy: Policy) -> Result<Message, Rejection> {
+    decode_delivered(topic, payload, now, policy, Delivery::Live)
+}
+
+/// [`decode`], for a message delivered as `delivery` says.
+pub fn decode_delivered(
+    topic: &str,
+    payload: &[u8],
+    now: SystemTime,
+    policy: Policy,
+    delivery: Delivery,
+) -> Result<Message, Rejection> {
     if payload.len() > policy.max_bytes {
         return Err(Rejection::TooLarge);
     }
+    let kind = Kind::of_topic(topic).ok_or(Rejection::WrongTopic)?;
+    if payload.is_empty() && kind == Kind::Newspaper {
+        return Err(Rejection::Deleted);
+    }
     let text = std::str::from_utf8(payload).map_err(|_| Rejection::NotUtf8)?;
-    match Kind::of_topic(topic).ok_or(Rejection::WrongTopic)? {
-        Kind::Newspaper => newspaper::decode(&topic[NEWSPAPER_PREFIX.len()..], text, now, policy),
+    let max_age = match delivery {
+        Delivery::Live => policy.max_skew,
+        Delivery::Retained { max_age } => max_age,
+    };
+    match kind {
+        Kind::Newspaper => newspaper::decode_aged(&topic[NEWSPAPER_PREFIX.len()..], text, now, policy, max_age),
         Kind::Will => will::decode(&topic[WILL_PREFIX.len()..], text),
         kind => event::decode(kind, text, now, policy),
     }

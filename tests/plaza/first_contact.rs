@@ -1,6 +1,6 @@
 //! First contact on a real broker: a nara that joins sees the naras already there
-//! within a couple of seconds, because each answers its hey_there with a newspaper,
-//! instead of waiting for their next scheduled one (up to a whole interval).
+//! within a couple of seconds, because the broker holds each one's newspaper for
+//! newcomers, instead of waiting for their next scheduled one (up to a whole interval).
 
 use crate::common::broker::Mosquitto;
 use crate::common::{Running, TestNara, nara_command, wait_until};
@@ -35,8 +35,8 @@ async fn a_newcomer_sees_every_nara_long_before_their_next_newspaper() {
     let first = slow_nara(&broker, "first");
     let second = slow_nara(&broker, "second");
     let third = slow_nara(&broker, "third");
-    // Each nara's own start newspaper went out before the later ones subscribed; only a
-    // welcome tells them about the earlier ones within 120 s.
+    // Each nara's own start newspaper went out before the later ones subscribed; only
+    // the broker's retained copy tells them about the earlier ones within 120 s.
     for (nara, name) in [(&first, "first"), (&second, "second"), (&third, "third")] {
         let what = format!("{name} sees the two others ONLINE with their versions");
         wait_until(&what, Duration::from_secs(10), || async move {

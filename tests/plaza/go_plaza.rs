@@ -397,3 +397,63 @@ async fn a_recording_heard_first_by_a_restarted_observer_locks_the_nara_out_only
         .await;
     speaking.abort();
 }
+
+#[tokio::test]
+async fn a_go_nara_shares_the_plaza_with_wills_and_retained_newspapers_unchanged() {
+    let broker = Mosquitto::start();
+    let observer = nara_on(&broker.url(), "observer", &[]);
+    let doomed = nara_on(&broker.url(), "doomed", &[]);
+    observer.wait_peer("doomed", "ONLINE", Duration::from_secs(10)).await;
+    // A Go nara joins later, and subscribes to what the Go nara subscribes to (its
+    // MQTT client asks for what the broker retained, as this one does).
+    let (go, mut go_heard) = raw_client(
+        broker.port,
+        "go-bart",
+        &[
+            "nara/plaza/hey_there",
+            "nara/plaza/chau",
+            "nara/plaza/howdy",
+            "nara/newspaper/#",
+        ],
+    )
+    .await;
+    // It learns both naras at once from the newspapers the broker holds, which pass
+    // its checks.
+    let mut learned = std::collections::BTreeSet::new();
+    while learned.len() < 2 {
+        let (topic, payload) = tokio::time::timeout(Duration::from_secs(10), go_heard.recv())
+            .await
+            .expect("the retained newspapers, at once")
+            .expect("the Go nara listens");
+        let status = go_wire::verify_newspaper(&payload).unwrap_or_else(|e| panic!("{e}: {payload}"));
+        assert_eq!(status["Version"], env!("CARGO_PKG_VERSION"));
+        learned.insert(topic);
+    }
+    // The Go nara speaks as it does: it sends no will, and is never held SUSPECT.
+    let bart = go_test_identity("bart");
+    send(&go, "nara/plaza/hey_there", go_wire::hey_there(&bart, now_ns())).await;
+    send(
+        &go,
+        "nara/newspaper/bart",
+        go_wire::signed_newspaper(&bart, "0.2.0", 5000),
+    )
+    .await;
+    observer
+        .wait_peer_version("bart", "0.2.0", Duration::from_secs(10))
+        .await;
+
+    // A nara of ours crashes: the broker publishes its will on a topic the Go nara
+    // never hears, and the observer sees it MISSING within seconds.
+    doomed.signal("KILL");
+    observer.wait_peer("doomed", "MISSING", Duration::from_secs(15)).await;
+    assert_eq!(observer.peer("bart").await.unwrap()["status"], "ONLINE");
+    // Everything the Go nara heard passes its checks, and none of it is a will.
+    while let Ok((topic, payload)) = go_heard.try_recv() {
+        assert!(!payload.contains("\"Will\""), "{topic}: {payload}");
+        if topic.starts_with("nara/newspaper/") {
+            go_wire::verify_newspaper(&payload).unwrap_or_else(|e| panic!("{e}: {payload}"));
+        } else {
+            go_wire::verify_event(&payload).unwrap_or_else(|e| panic!("{e}: {payload}"));
+        }
+    }
+}

@@ -1,14 +1,15 @@
 //! The plaza, one test binary: naras meeting on a real broker (mosquitto on loopback)
 //! and what their logs say of it, over TLS and with credentials, a broker that will not
-//! have us or drops our newspapers, first contact, the fleet's series as naras come and
-//! go, what the lookups, filters and Go JSON routes say of a fleet, twins sharing a
-//! soul, an attacker after a nara's session, and the Go nara's identities and presence
-//! messages both ways.
+//! have us or drops our newspapers, first contact and the retained newspapers, wills,
+//! the cadence after a mass start, the fleet's series as naras come and go, what the
+//! lookups, filters and Go JSON routes say of a fleet, twins sharing a soul, an attacker
+//! after a nara's session, and the Go nara's identities and presence messages both ways.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod broker_trouble;
+mod cadence;
 mod first_contact;
 mod fleet_metrics;
 mod fleet_routes;
@@ -18,6 +19,7 @@ mod journal;
 mod name_and_user;
 mod plaza;
 mod plaza_secure;
+mod retained;
 mod takeover;
 mod twins;
 mod wills;

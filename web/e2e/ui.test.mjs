@@ -26,7 +26,7 @@ test("the page loads without console errors and shows the nara's name and versio
   await page.close();
 });
 
-test("a read-only nara alone on the plaza says it waits for each nara's next newspaper", async () => {
+test("a read-only nara alone on the plaza says new naras appear as they join, a Go nara at its next newspaper", async () => {
   const broker = await startBroker();
   const watcher = await startNara(["--name", "watcher", "--read-only", "--mqtt-url", broker.url]);
   const { page, errors } = await openPage();
@@ -35,7 +35,8 @@ test("a read-only nara alone on the plaza says it waits for each nara's next new
   await page.getByTestId("plaza-state").filter({ hasText: "standby" }).waitFor();
   const text = await page.getByTestId("empty-state").textContent();
   assert.match(text, /--read-only/);
-  assert.match(text, /next newspaper/);
+  assert.match(text, /as soon as they join/);
+  assert.match(text, /Go nara.*next newspaper/s);
   assert.doesNotMatch(text, /within a few seconds/);
   assert.deepEqual(errors, []);
   await page.close();

@@ -20,9 +20,10 @@ export function EmptyState({ plaza, name }) {
       <section class="card empty" data-testid="empty-state">
         <h2>No other naras yet</h2>
         <p>
-          This nara is connected to its broker and watches with <code>--read-only</code>: it sends no hello, so
-          no nara answers it. It learns each nara at that nara's next newspaper, up to one newspaper interval
-          away (30 seconds by default; a Go nara's, 30 seconds to 5 minutes).
+          This nara is connected to its broker and watches with <code>--read-only</code>: it sends nothing. The
+          broker holds each nara's newspaper for whoever subscribes, and holds none yet: new naras appear here
+          as soon as they join. A Go nara's newspapers are not held, so one appears at its next newspaper, 30
+          seconds to 5 minutes away.
         </p>
       </section>
     );
@@ -32,10 +33,10 @@ export function EmptyState({ plaza, name }) {
       <section class="card empty" data-testid="empty-state">
         <h2>No other naras yet</h2>
         <p>
-          This nara is connected to its broker, but no other nara has announced itself yet. Naras already on
-          the plaza answer a newcomer within a few seconds, and new ones appear here as soon as they join. A
-          Go nara answers only with its next newspaper, so it may take from 30 seconds to 5 minutes to
-          appear.
+          This nara is connected to its broker, but no other nara has announced itself yet. The broker holds
+          each nara's newspaper for newcomers, so naras already on the plaza show at once, and new ones appear
+          here as soon as they join. A Go nara's newspapers are not held, so one appears at its next
+          newspaper, 30 seconds to 5 minutes away.
         </p>
       </section>
     );

@@ -33,6 +33,15 @@ pub(crate) fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, S
         .ok_or_else(|| format!("expected a count from {min} to {max}"))
 }
 
+/// A number (a decimal point allowed) from `min` to `max`.
+pub(crate) fn parse_number(text: &str, min: f64, max: f64) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("expected a number from {min} to {max}"))
+}
+
 /// A switch's value as a variable gives it: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
 pub(crate) fn parse_switch(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
