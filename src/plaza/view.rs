@@ -1444,6 +1444,18 @@ mod tests {
     }
 
     #[test]
+    fn a_go_nara_is_around_while_its_go_newspapers_keep_it_online() {
+        let mut view = lone_view();
+        view.apply(&ours("b", "kb", "p1", 1, 10), t(10)).unwrap();
+        view.apply(&hey("g", "kg", 10), t(10)).unwrap();
+        assert!(!view.go_around(), "ours, and a Go nara's hello without a newspaper");
+        view.apply(&paper("g", "kg", 1000, "0.2.0"), t(11)).unwrap();
+        assert!(view.go_around());
+        view.sweep(t(11) + view.limits.missing_after + Duration::from_secs(1));
+        assert!(!view.go_around(), "MISSING is not around");
+    }
+
+    #[test]
     fn a_will_from_the_store_holds_a_nara_suspect_without_confirming_it() {
         let mut view = lone_view();
         // A newcomer reads a nara's retained newspaper, then its retained will.

@@ -286,7 +286,9 @@ async fn a_will_passes_the_recommended_acl_and_is_dropped_by_one_that_denies_its
     let observer = nara_as(&recommended.broker, "observer", "observer-pass", &[]);
     let victim = nara_as(&recommended.broker, "victim", "victim-pass", &[]);
     observer.wait_peer("victim", "ONLINE", Duration::from_secs(10)).await;
-    let mut events = client().get(observer.url("/api/events")).send().await.unwrap();
+    // The shared client's timeout covers a whole body, and this stream outlives it.
+    let streams = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut events = streams.get(observer.url("/api/events")).send().await.unwrap();
     victim.signal("KILL");
     // What a user watching the observer sees: SUSPECT on the will, then MISSING.
     let seen = statuses_until(&mut events, "victim", "MISSING").await;
