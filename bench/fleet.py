@@ -130,7 +130,11 @@ def largest_share(times, window):
 
 def schedule(messages):
     """Each sender's newspaper schedule: {name: (last time, interval)}, the interval the
-    median of its gaps (a gap under a second is a burst, not a turn)."""
+    median of its gaps (a gap under a second is a burst, not a turn). A sender seen
+    once has no interval of its own and is left out (so never counted as answering): at
+    1,000 naras most are seen once or twice before a join, and the fleet's median gap,
+    which mixes the random first phase after an announce with the intervals, predicted
+    them badly."""
     times = {}
     for m in messages:
         if m.kind == "newspaper":
@@ -138,7 +142,7 @@ def schedule(messages):
     gaps = {s: [b - a for a, b in zip(t, t[1:]) if b - a >= 1] for s, t in times.items()}
     every = [g for gs in gaps.values() for g in gs]
     fleet = statistics.median(every) if every else 30.0
-    return {s: (t[-1], statistics.median(gaps[s]) if gaps[s] else fleet) for s, t in times.items()}, fleet
+    return {s: (t[-1], statistics.median(gaps[s])) for s, t in times.items() if gaps[s]}, fleet
 
 
 def due(plan, sender, start, end):
