@@ -100,7 +100,7 @@ bench-streams: web ## Only the Streams section: stalled /api/events clients at 1
 bench-peer-metrics: web ## Only the Fleet metrics section: /metrics/peers and /metrics at 10,000 naras (bench/results/peer-metrics.md)
 	bench/peer_metrics.sh >/dev/null
 
-bench-fleet: web ## Only the Fleet section: 200 real naras on one mosquitto, joins, crashes, cuts, restarts, before and after (bench/results/fleet.md)
+bench-fleet: web ## Only the Fleet section: 200 real naras, then 1,000 simulated, on one mosquitto: joins, crashes, cuts, restarts, before and after (bench/results/fleet.md)
 	bench/fleet.sh >/dev/null
 
 bench-rollout: web ## Only the Rollout section: how soon nara rollout wait sees the threshold, 10,000 naras in view (bench/results/rollout.md)

@@ -32,13 +32,18 @@ goes to stderr. Each binary gets a fresh broker, proxy and fleet, and these phas
 
 A false MISSING anywhere else in the run is counted too.
 
-Where the simulator of 1,000 members (a later change) plugs in: the phases see a member
-only through `Member` (fleet_procs.py): a name, `alive`, `kill`, `freeze`, `thaw`, its
-proxy link for cuts, and an HTTP port for the observers and twins. A simulated member is
-the same with `kill` / `freeze` / `thaw` sent as lines to the simulator's stdin (for
-example "kill 17": drop that member's socket without DISCONNECT), its link cut through
-the simulator or given a proxy link of its own, and no HTTP port (so neither an observer
-nor a twin). The observers stay real naras.
+Then, with --sim N (bench/fleet.sh gives 1,000), the last binary once more at N
+simulated members and --observers real naras, since one real nara per process at that
+size would measure two cores starving rather than the design: one simulator process
+(examples/fleet_sim.rs, commanded through `Simulator`, fleet_sim.py) holds every
+member's MQTT 5 connection, each with its own soul, secret client ID, signed will and
+retained newspapers at the cadence law's interval. The phases see a member only through
+what `Member` and `SimMember` share (`alive`, `kill`, `freeze`, `thaw`): a crash drops
+the member's socket without DISCONNECT, a freeze stops it reading and writing, and the
+members that are cut connect through the proxy (the others straight to the broker). The
+newcomer and the watcher are real naras; a member of the simulator also joins. There is
+no twin at this size. The "before" at N is computed from the first binary's settings and
+its real fleet's rates (fleet_report.py), as the issue allows.
 """
 import argparse
 import asyncio
@@ -54,7 +59,8 @@ from datetime import datetime, timezone
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 import fleet_report  # noqa: E402  (the modules beside this file)
-from fleet_procs import Broker, Proxy, cpu_seconds, mint_soul, nofile_hard, rss_kib, start_nara, wait_listening  # noqa: E402
+from fleet_procs import Broker, Member, Proxy, cpu_seconds, mint_soul, nofile_hard, rss_kib, start_nara, wait_listening  # noqa: E402
+from fleet_sim import SimMember, Simulator, program as sim_program  # noqa: E402
 from fleet_watch import View, Monitor  # noqa: E402
 
 STEADY = 60.0          # the steady minute
@@ -70,6 +76,8 @@ RESTART_WATCH = 30.0   # at least this long after a broker restart, MISSING is w
 BRIEF_CUT = 1.0
 BRIEF_CUTS = 5
 CRASHES = 3
+SIM_CRASHES = 8        # the simulated members killed at once, at N = 1,000
+QUIET_SEARCH = 30.0    # how long a join waits at most for a quiet moment
 
 
 def say(text):
@@ -122,7 +130,11 @@ def largest_share(times, window):
 
 def schedule(messages):
     """Each sender's newspaper schedule: {name: (last time, interval)}, the interval the
-    median of its gaps (a gap under a second is a burst, not a turn)."""
+    median of its gaps (a gap under a second is a burst, not a turn). A sender seen
+    once has no interval of its own and is left out (so never counted as answering): at
+    1,000 naras most are seen once or twice before a join, and the fleet's median gap,
+    which mixes the random first phase after an announce with the intervals, predicted
+    them badly."""
     times = {}
     for m in messages:
         if m.kind == "newspaper":
@@ -130,21 +142,24 @@ def schedule(messages):
     gaps = {s: [b - a for a, b in zip(t, t[1:]) if b - a >= 1] for s, t in times.items()}
     every = [g for gs in gaps.values() for g in gs]
     fleet = statistics.median(every) if every else 30.0
-    return {s: (t[-1], statistics.median(gaps[s]) if gaps[s] else fleet) for s, t in times.items()}, fleet
+    return {s: (t[-1], statistics.median(gaps[s])) for s, t in times.items() if gaps[s]}, fleet
 
 
 def due(plan, sender, start, end):
-    """Whether `sender`'s schedule puts a newspaper in [start, end] (with slack)."""
+    """Whether `sender`'s schedule puts a newspaper in [start, end], with a slack that
+    grows with each interval since its last one seen (an interval spread at random, as
+    the cadence law's ±10 %, drifts further from the prediction with each)."""
     if sender not in plan:
         return True  # unknown: never counted as an answer
     last, every = plan[sender]
-    slack = SCHEDULE_SLACK * every
-    k = max(1, int((start - slack - last) // every))
-    while last + k * every <= end + slack:
-        if last + k * every >= start - slack:
+    k = 1
+    while True:
+        at, slack = last + k * every, SCHEDULE_SLACK * every * k
+        if at - slack > end:
+            return False
+        if at + slack >= start:
             return True
         k += 1
-    return False
 
 
 def join_cost(messages, plan, others, joined, newcomer):
@@ -193,20 +208,39 @@ def count_kinds(messages):
 class Run:
     """One binary, measured from a fresh broker to the last broker restart."""
 
-    def __init__(self, label, binary, opts):
+    def __init__(self, label, binary, opts, simulated=0):
         self.label, self.binary, self.opts = label, binary, opts
-        self.n, self.o = opts.naras, opts.observers
-        self.names = [f"fleet-{i:03d}" for i in range(self.n)]
-        self.observers = self.names[:self.o]
-        tail = self.names[self.o:]
-        self.twin = tail[-1]
-        self.crashed = tail[-1 - CRASHES:-1]
-        self.frozen, self.cut_rst, self.cut_hole = tail[-2 - CRASHES], tail[-3 - CRASHES], tail[-4 - CRASHES]
-        self.brief = tail[-4 - CRASHES - BRIEF_CUTS:-4 - CRASHES]
-        self.members = {}  # link -> Member
+        self.o = opts.observers
+        self.simulated = simulated
+        self.sim = None
+        if simulated:
+            # The observers are the only real naras (bar the watcher and the newcomer);
+            # every other member, and every victim, is the simulator's.
+            self.real = [f"fleet-{i:03d}" for i in range(self.o)]
+            self.sims = [f"sim-{i:04d}" for i in range(simulated)]
+            self.names = self.real + self.sims
+            self.n = len(self.names)
+            self.observers = self.real
+            tail = self.sims
+            self.twin = None
+            self.crashed = tail[-SIM_CRASHES:]
+            self.frozen, self.cut_rst, self.cut_hole = (tail[-1 - SIM_CRASHES], tail[-2 - SIM_CRASHES],
+                                                        tail[-3 - SIM_CRASHES])
+            self.brief = tail[-3 - SIM_CRASHES - BRIEF_CUTS:-3 - SIM_CRASHES]
+        else:
+            self.n = opts.naras
+            self.names = [f"fleet-{i:03d}" for i in range(self.n)]
+            self.real = self.names
+            self.observers = self.names[:self.o]
+            tail = self.names[self.o:]
+            self.twin = tail[-1]
+            self.crashed = tail[-1 - CRASHES:-1]
+            self.frozen, self.cut_rst, self.cut_hole = tail[-2 - CRASHES], tail[-3 - CRASHES], tail[-4 - CRASHES]
+            self.brief = tail[-4 - CRASHES - BRIEF_CUTS:-4 - CRASHES]
+        self.members = {}  # link -> Member or SimMember
         self.phases = []
         self.result = {"binary": label, "path": binary, "naras": self.n, "observers": self.o,
-                       "open_files_hard": nofile_hard()}
+                       "simulated": simulated, "open_files_hard": nofile_hard()}
 
     def phase(self, name, began):
         took = self.loop.time() - began
@@ -220,8 +254,12 @@ class Run:
         return member
 
     def naras(self):
-        """Every member process still running."""
-        return [m for m in self.members.values() if m.alive]
+        """Every real nara process still running."""
+        return [m for m in self.members.values() if isinstance(m, Member) and m.alive]
+
+    def clients(self):
+        """The MQTT clients the broker should have: every living member and the monitor."""
+        return sum(1 for m in self.members.values() if m.alive) + 1
 
     async def view(self, label, port):
         view = View(label, port)
@@ -257,6 +295,8 @@ class Run:
             await self.teardown()
 
     async def mass_start(self):
+        if self.simulated:
+            return await self.mass_start_simulated()
         prepared = self.loop.time()
         self.result["settings"] = plaza_settings(self.binary)
         say(f"{self.label}: minting {self.n + 2} souls")
@@ -273,7 +313,32 @@ class Run:
             self.spawn(name, name)
         self.spawn(self.twin, self.twin)
         spawned = self.loop.time() - began
-        for member in list(self.members.values()):
+        await self.settle(began, spawned)
+
+    async def mass_start_simulated(self):
+        """The simulator's members and the real observers, all at once; the links of the
+        members that will be cut go through the proxy, the others straight to the broker."""
+        prepared = self.loop.time()
+        self.result["settings"] = plaza_settings(self.binary)
+        say(f"{self.label}: minting {len(self.real) + 2} souls")
+        self.souls = {name: mint_soul(self.binary, name, self.work) for name in [*self.real, "watcher", "newcomer"]}
+        proxied = [self.cut_rst, self.cut_hole, *self.brief]
+        self.links = {link: await self.proxy.link(link) for link in [*self.real, "watcher", "newcomer", *proxied]}
+        self.phase("souls minted, proxy links opened", prepared)
+        say(f"{self.label}: starting {self.simulated} simulated members and {len(self.real)} real naras at once")
+        began = self.loop.time()
+        self.sim = Simulator(sim_program(), self.broker.port, self.simulated, "sim-", len(self.real),
+                             {name: self.links[name] for name in proxied}, os.path.join(self.work, "sim.log"))
+        for name in self.sims:
+            self.members[name] = SimMember(self.sim, name)
+        for name in self.real:
+            self.spawn(name, name)
+        spawned = self.loop.time() - began
+        await self.settle(began, spawned)
+
+    async def settle(self, began, spawned):
+        """Until every observer sees every nara ONLINE."""
+        for member in self.naras():
             await wait_listening(member.http_port, 60, member.link)
         self.views = [await self.view(name, self.members[name].http_port) for name in self.observers]
         settled = await until(self.everyone_sees(self.names), began + SETTLE_LIMIT)
@@ -320,6 +385,11 @@ class Run:
             "proxy_rss_kib": rss_kib(self.proxy.proc.pid),
             "cpu_s_per_nara_minute": statistics.mean(cpu) * 60 / STEADY if cpu else None,
             "broker_cpu_s": cpu_seconds(self.broker.proc.pid)}
+        if self.sim is not None:
+            stats = await asyncio.to_thread(self.sim.stats)
+            self.result["memory"].update(sim_rss_kib=stats["rss_kib"], sim_members=stats["alive"],
+                                         sim_cpu_s=cpu_seconds(self.sim.pid))
+            self.result["sim_stats"] = stats
         self.phase("half a minute, then the steady minute", self.settled)
 
     async def watcher(self):
@@ -338,7 +408,7 @@ class Run:
         # The moment, within one interval, when the fewest naras are due a newspaper
         # in the next announce jitter (5 s at its default) and join window.
         ahead = 5.0 + JOIN_WINDOW
-        candidates = [began + 0.25 * i for i in range(int(interval * 4) + 1)]
+        candidates = [began + 0.25 * i for i in range(int(min(interval, QUIET_SEARCH) * 4) + 1)]
         best = min(candidates, key=lambda t: sum(due(plan, s, t, t + ahead) for s in self.names))
         await asyncio.sleep(max(0, best - self.loop.time()))
         started = self.loop.time()
@@ -358,21 +428,50 @@ class Run:
         self.result["join"] = cost
         self.live = set(self.names) | {"newcomer"}
         self.phase("join (waiting for a quiet moment included)", began)
+        if self.sim is not None:
+            await self.simulated_join(plan)
+
+    async def simulated_join(self, plan):
+        """A member of the simulator joins: the messages the others publish for it, and
+        how long until every observer sees it ONLINE."""
+        began = self.loop.time()
+        name = "sim-join"
+        before = await asyncio.to_thread(self.sim.stats)
+        self.sim.command(f"join {name}")
+        self.members[name] = SimMember(self.sim, name)
+        spoke = await until(lambda: any(m.sender == name for m in self.monitor.between(began, 1e18)),
+                            began + VIEW_LIMIT)
+        joined = spoke if spoke is not None else began
+        seen = await until(self.everyone_sees([name]), began + VIEW_LIMIT)
+        await asyncio.sleep(max(0, joined + JOIN_WINDOW + 0.5 - self.loop.time()))
+        after = await asyncio.to_thread(self.sim.stats)
+        others = sorted(self.live)
+        cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, name)
+        cost.update(observers_see_s=None if seen is None else seen - began,
+                    first_message_after_s=None if spoke is None else spoke - began, deadline_s=VIEW_LIMIT,
+                    sim_published={k: after["published"][k] - before["published"][k] for k in after["published"]})
+        self.result["sim_join"] = cost
+        self.live.add(name)
+        self.phase("a simulated member joins", began)
 
     async def faults(self):
         began = self.loop.time()
         deadline = began + self.opts.deadline
-        twins = [self.members[f"{self.twin}.a"], self.members[self.twin]]
-        roles = [(await asyncio.to_thread(t.status))["plaza"] for t in twins]
-        active = [i for i, p in enumerate(roles) if p["role"]["role"] == "active"]
-        killed_twin, standby = (twins[active[0]], twins[1 - active[0]]) if len(active) == 1 else (twins[1], twins[0])
-        standby_boot = roles[twins.index(standby)]["boot_id"]
-        say(f"{self.label}: faults: SIGKILL {', '.join(self.crashed)} and {killed_twin.link} (active twin), "
-            f"SIGSTOP {self.frozen}, cut {self.cut_rst} (RST) and {self.cut_hole} (black hole), "
+        killed_twin = standby = standby_boot = None
+        if self.twin is not None:
+            twins = [self.members[f"{self.twin}.a"], self.members[self.twin]]
+            roles = [(await asyncio.to_thread(t.status))["plaza"] for t in twins]
+            active = [i for i, p in enumerate(roles) if p["role"]["role"] == "active"]
+            killed_twin, standby = (twins[active[0]], twins[1 - active[0]]) if len(active) == 1 else (twins[1], twins[0])
+            standby_boot = roles[twins.index(standby)]["boot_id"]
+        say(f"{self.label}: faults: kill {', '.join(self.crashed)}"
+            f"{f' and {killed_twin.link} (active twin)' if killed_twin else ''}, "
+            f"freeze {self.frozen}, cut {self.cut_rst} (RST) and {self.cut_hole} (black hole), "
             f"brief cuts of {', '.join(self.brief)}")
         for name in self.crashed:
             self.members[name].kill()
-        killed_twin.kill()
+        if killed_twin is not None:
+            killed_twin.kill()
         self.members[self.frozen].freeze()
         await self.proxy.cut(self.cut_rst, "rst")
         await self.proxy.cut(self.cut_hole, "hole")
@@ -397,14 +496,15 @@ class Run:
                     pass
                 await asyncio.sleep(0.2)
 
-        watching = self.loop.create_task(watch_standby())
+        watching = self.loop.create_task(watch_standby()) if standby is not None else None
         missing = lambda c: c.status == "MISSING"  # noqa: E731
-        await until(lambda: "status" in takeover and all(
+        await until(lambda: (standby is None or "status" in takeover) and all(
             v.first(n, at, missing) is not None for v in self.views for n in victims), deadline, step=0.25)
-        watching.cancel()
+        if watching is not None:
+            watching.cancel()
         ended = self.loop.time()
         heard = [m.at for m in self.monitor.between(at, ended) if m.kind == "newspaper"
-                 and m.sender == self.twin and m.boot == standby_boot]
+                 and m.sender == self.twin and m.boot == standby_boot] if standby is not None else []
 
         def delays(names, predicate):
             return [None if (t := v.first(n, at, predicate)) is None else t - at for v in self.views for n in names]
@@ -415,9 +515,11 @@ class Run:
                            ("cut_hole", [self.cut_hole])):
             out[key] = {"noticed": spread(delays(names, noticed), len(names) * self.o, self.opts.deadline),
                         "missing": spread(delays(names, missing), len(names) * self.o, self.opts.deadline)}
-        out["twin"] = {"takeover_s": takeover.get("status"), "first_newspaper_s": heard[0] - at if heard else None,
-                       "missing_at_observers": sum(1 for v in self.views if v.first(self.twin, at, missing)),
-                       "deadline_s": self.opts.deadline}
+        if standby is not None:
+            out["twin"] = {"takeover_s": takeover.get("status"),
+                           "first_newspaper_s": heard[0] - at if heard else None,
+                           "missing_at_observers": sum(1 for v in self.views if v.first(self.twin, at, missing)),
+                           "deadline_s": self.opts.deadline}
         # Back to health: the frozen nara resumes, the cut links come back.
         self.members[self.frozen].thaw()
         await self.proxy.restore(self.cut_rst)
@@ -428,7 +530,7 @@ class Run:
         out["recovered_s"] = None if back is None else back - restored
         # And connected again, every one of them (a nara that stayed ONLINE in every
         # view may still be waiting out its backoff), before the broker restarts.
-        expected = len(self.naras()) + 1  # and the monitor
+        expected = self.clients()
         connected = self.monitor.sys["$SYS/broker/clients/connected"]
         rejoined = await until(lambda: connected and connected[-1][1] >= expected, restored + RECOVERY_LIMIT, 0.25)
         out["reconnected_s"] = None if rejoined is None else rejoined - restored
@@ -472,10 +574,11 @@ class Run:
 
     async def restarts(self):
         out = []
+        self.restart_windows = []
         counts = self.monitor.sys["$SYS/broker/clients/connected"]
         for persistence in (False, True):
             began = self.loop.time()
-            expected = len(self.naras()) + 1  # every living nara and the monitor
+            expected = self.clients()
             await self.broker.stop()
             if not persistence:
                 # Started with persistence on and nothing saved: the broker comes back
@@ -490,26 +593,31 @@ class Run:
                                    up + RECOVERY_LIMIT, step=0.25)
             await asyncio.sleep(max(0, up + RESTART_WATCH - self.loop.time()))
             ended = self.loop.time()
+            self.restart_windows.append((began, ended))
             missing = [(v.label, c.name) for v in self.views for c in v.log
                        if began <= c.at <= ended and c.name in self.live and c.status == "MISSING"]
             blips = {(v.label, c.name) for v in self.views for c in v.log
                      if began <= c.at <= ended and c.name in self.live and c.noticed}
             messages = self.monitor.between(up, up + RESTART_WATCH)
+            reported = [v for t, v in counts if t > up]
             out.append({"persistence": persistence, "down_s": up - began, "false_missing": len(missing),
                         "noticed": len(blips), "all_online_again_s": None if back is None else back - up,
                         "clients_back_s": None if rejoined is None else rejoined - up, "clients": expected,
+                        "clients_reported_max": max(reported, default=None),
                         "messages": len(messages), "by_kind": count_kinds(messages), "messages_in_s": RESTART_WATCH,
                         "watched_s": ended - up, "deadline_s": RECOVERY_LIMIT})
             self.phase(f"broker restart {'with' if persistence else 'without'} persistence", began)
         self.result["restarts"] = out
 
     def false_missing(self):
-        """Every MISSING of a nara that was alive and reachable then, at any observer."""
+        """Every MISSING of a nara that was alive and reachable then, at any observer,
+        outside the broker restarts (which count their own)."""
         fault_end = getattr(self, "recovered", None)
+        restarts = getattr(self, "restart_windows", [])
         false = []
         for v in self.views:
             for c in v.log:
-                if c.status != "MISSING":
+                if c.status != "MISSING" or any(a <= c.at <= b for a, b in restarts):
                     continue
                 if c.name in self.crashed and c.at >= self.fault_at:
                     continue
@@ -522,12 +630,16 @@ class Run:
     async def teardown(self):
         for task in self.tasks:
             task.cancel()
+        if self.sim is not None:
+            self.sim.stop()
         for member in self.members.values():
-            member.thaw()
-            if member.alive:
-                member.kill()
+            if isinstance(member, Member):
+                member.thaw()
+                if member.alive:
+                    member.kill()
         for member in self.members.values():
-            await asyncio.to_thread(member.proc.wait)
+            if isinstance(member, Member):
+                await asyncio.to_thread(member.proc.wait)
         if self.proxy is not None:
             self.proxy.stop()
             await self.proxy.proc.wait()
@@ -545,22 +657,38 @@ def main():
     parser.add_argument("--deadline", type=float, default=150.0,
                         help="seconds the faults are watched at most")
     parser.add_argument("--broker-conf", help="a file of more mosquitto.conf lines (an ACL)")
+    parser.add_argument("--sim", type=int, default=0, metavar="N",
+                        help="then N simulated members (examples/fleet_sim.rs) and --observers real naras of "
+                             "the last binary; 0: none")
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("binaries", nargs="+", metavar="LABEL=BINARY")
     opts = parser.parse_args()
     if opts.deadline < 100:
         parser.error("--deadline must be at least 100 s: past the longest target (90 s), a fault never seen is a miss")
     victims = 4 + CRASHES + BRIEF_CUTS  # the twin, the crashes, a freeze, two cuts, the brief cuts
-    if opts.naras < opts.observers + victims:
-        parser.error(f"--naras must leave room for {victims} victims besides the observers")
+    if opts.naras and opts.naras < opts.observers + victims:
+        parser.error(f"--naras must leave room for {victims} victims besides the observers (or be 0: none)")
+    if opts.sim and opts.sim < 3 + SIM_CRASHES + BRIEF_CUTS:
+        parser.error(f"--sim must leave room for {3 + SIM_CRASHES + BRIEF_CUTS} victims (or be 0: none)")
     runs = [pair.split("=", 1) for pair in opts.binaries]
     started = time.monotonic()
     results = []
-    for label, binary in runs:
+    for label, binary in runs if opts.naras else []:
         say(f"{label}: {binary}, {opts.naras} naras, {opts.observers} observers")
         results.append(asyncio.run(Run(label, binary, opts).main()))
+    simulated = None
+    if opts.sim:
+        label, binary = runs[-1]
+        say(f"{label}: {binary}, {opts.sim} simulated members, {opts.observers} real observers")
+        simulated = asyncio.run(Run(label, binary, opts, simulated=opts.sim).main())
+        # The "before" at this size is computed (the issue allows it) from the first
+        # binary's settings and, where it ran, its real fleet.
+        before_label, before_binary = runs[0]
+        simulated["before"] = {"binary": before_label, "path": before_binary,
+                               "settings": plaza_settings(before_binary)}
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "seconds": time.monotonic() - started,
-              "command": " ".join(["python3", "bench/fleet.py", *sys.argv[1:]]), "runs": results}
+              "command": " ".join(["python3", "bench/fleet.py", *sys.argv[1:]]), "runs": results,
+              "simulated": simulated}
     os.makedirs(opts.out, exist_ok=True)
     with open(os.path.join(opts.out, "fleet.json"), "w") as f:
         json.dump(report, f, indent=2)

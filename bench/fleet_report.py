@@ -1,6 +1,7 @@
-"""The Fleet section's Markdown and its targets (the issue's, at N = 200), from what
-bench/fleet.py measured: `table(report)` for bench/results/fleet.md and latest.md,
-`targets(report)` for make bench's targets table (the last binary, "after")."""
+"""The Fleet section's Markdown and its targets (the issue's, at N = 200 real naras and
+N = 1,000 simulated), from what bench/fleet.py measured: `table(report)` for
+bench/results/fleet.md and latest.md, `targets(report)` for make bench's targets table
+(the last binary, "after", at both sizes)."""
 
 MIB = 1024
 
@@ -59,7 +60,8 @@ def join_text(join):
 def restart_text(restart):
     back = restart["all_online_again_s"]
     again = "throughout" if not restart["noticed"] else f"again after {seconds(back, 90)}"
-    return (f"{restart['false_missing']} (off ONLINE: {restart['noticed']} pairs; all ONLINE {again}; "
+    return (f"{restart['false_missing']} (off ONLINE: {restart['noticed']} pairs; broker down {restart['down_s']:.1f} s; "
+            f"all ONLINE {again}; "
             f"all connected again after {seconds(restart['clients_back_s'], restart['deadline_s'])}; "
             f"{restart['messages']:,} messages in the first {restart['messages_in_s']:.0f} s)")
 
@@ -117,6 +119,109 @@ ROWS = [
 ]
 
 
+def computed_before(report):
+    """The "before" at the simulated size, computed (the issue allows it): from the first
+    binary's settings, and the rates its real fleet was measured at, scaled to N."""
+    sim = report["simulated"]
+    n = sim["naras"]
+    settings = sim["before"]["settings"]
+    every = duration_s(settings.get("plaza_newspaper_interval")) or 30.0
+    real = next((r for r in report.get("runs", []) if r["binary"] == sim["before"]["binary"]), None)
+    out = {"n": n, "every": every, "silence": by_silence(sim["before"]).removeprefix("; ")}
+    try:
+        per_nara = real["steady"]["messages_per_s"] / real["naras"]
+        out["rate_from"] = f"{real['steady']['messages_per_s']:.1f}/s measured at N = {real['naras']}"
+        out["answers"] = real["join"]["estimate"] / (real["naras"] - 1)
+        out["answers_from"] = f"{real['join']['estimate']:.0f} of {real['naras'] - 1} measured at N = {real['naras']}"
+        out["watcher_from"] = f"{real['watcher']['seconds']:.1f} s measured at N = {real['naras']}"
+        out["share_from"] = f"{real['steady']['largest_3s_share'] * 100:.0f} % measured at N = {real['naras']}"
+    except (KeyError, TypeError, ZeroDivisionError):
+        per_nara, out["answers"] = 1 / every, 1.0
+        out["rate_from"] = out["answers_from"] = f"a newspaper every {every:.0f} s each"
+        out["watcher_from"] = out["share_from"] = "not measured"
+    out["messages_per_s"] = per_nara * n
+    out["deliveries_per_s"] = per_nara * n * n  # each to every nara (none subscribes with No Local)
+    out["join"] = out["answers"] * (n - 1)
+    return out
+
+
+def simulated_rows(report):
+    """(what, target, before computed, after measured) at the simulated size."""
+    r = report["simulated"]
+    b = computed_before(report)
+    n = b["n"]
+    crash_before = f"{b['silence'] or 'by silence'} (computed)"
+    sim_join = lambda x: join_text(x["sim_join"])  # noqa: E731
+    memory = lambda x: (f"observers {x['memory']['rss_median_kib'] / MIB:.1f} MiB median; the simulator "  # noqa: E731
+                        f"{x['memory']['sim_rss_kib'] / MIB:.0f} MiB for {x['memory']['sim_members']:,} members "
+                        f"({x['memory']['sim_rss_kib'] / x['memory']['sim_members']:.0f} KiB each)")
+    return [
+        ("Mass start until every observer sees all N ONLINE", "", "n/a",
+         cell(lambda x: seconds(x["start"]["settled_s"]), r)),
+        ("Messages the others publish for one join (a real newcomer; estimate)", "≤ 10",
+         f"{b['join']:,.0f} (every nara answers a hello: {b['answers_from']})", cell(lambda x: join_text(x["join"]), r)),
+        ("Messages the others publish for one join (a simulated member; estimate)", "≤ 10",
+         f"{b['join']:,.0f} (as above)", cell(sim_join, r)),
+        ("A newcomer sees all N ONLINE (from its start)", "≤ 3 s", "n/a",
+         cell(lambda x: seconds(x["join"]["newcomer_s"], x["join"]["deadline_s"]), r)),
+        ("Every observer sees a simulated newcomer ONLINE (from its join)", "", "n/a",
+         cell(lambda x: seconds(x["sim_join"]["observers_see_s"], x["sim_join"]["deadline_s"]), r)),
+        ("A read-only watcher sees all N ONLINE (from its start)", "≤ 3 s",
+         f"up to {b['every']:.0f} s, each nara's next newspaper ({b['watcher_from']})",
+         cell(lambda x: seconds(x["watcher"]["seconds"], x["watcher"]["deadline_s"]), r)),
+        ("Steady state: messages/s (newspapers)", "",
+         f"{b['messages_per_s']:,.1f} ({b['rate_from']}, × N)",
+         cell(lambda x: f"{x['steady']['messages_per_s']:.1f} ({x['steady']['newspapers'] / x['steady']['seconds']:.1f})", r)),
+        ("Steady state: deliveries/s", "", f"{b['deliveries_per_s']:,.0f} (messages/s × N)",
+         cell(lambda x: f"{x['steady'].get('deliveries_per_s', 0):,.0f}", r)),
+        ("Largest 3 s share of a minute's newspapers after the mass start", "≤ 20 %", f"n/a ({b['share_from']})",
+         cell(lambda x: share(x["steady"]["largest_3s_share"]), r)),
+        ("Crash (member's socket dropped) → MISSING at every observer, p50 / p99", "p99 ≤ 5 s", crash_before,
+         cell(lambda x: p50_p99(x["faults"]["crash"]["missing"]), r)),
+        ("Freeze (member stops reading and writing) → noticed, p50 / p99", "≤ 90 s", crash_before,
+         cell(lambda x: p50_p99(x["faults"]["freeze"]["noticed"]), r)),
+        ("Freeze → MISSING, p50 / p99", "≤ 90 s", crash_before,
+         cell(lambda x: p50_p99(x["faults"]["freeze"]["missing"]), r)),
+        ("Link cut with RST → MISSING, p50 / p99", "≤ 90 s", crash_before,
+         cell(lambda x: p50_p99(x["faults"]["cut_rst"]["missing"]), r)),
+        ("Link cut into a black hole → MISSING, p50 / p99", "≤ 90 s", crash_before,
+         cell(lambda x: p50_p99(x["faults"]["cut_hole"]["missing"]), r)),
+        ("Brief link cuts (1 s, RST): false MISSING (observer × nara)", "0", "n/a",
+         cell(lambda x: f"{x['faults']['brief']['false_missing']} (off ONLINE: {x['faults']['brief']['noticed']})", r)),
+        ("A will replayed later (the RST cut's)", "≤ 3 s, never MISSING", "n/a (no will)",
+         cell(lambda x: replay_text(x["replay"]), r)),
+        ("Broker restart without persistence: false MISSING", "0", "n/a",
+         cell(lambda x: restart_text(x["restarts"][0]), r)),
+        ("Broker restart with persistence: false MISSING", "0", "n/a",
+         cell(lambda x: restart_text(x["restarts"][1]), r)),
+        ("False MISSING anywhere else in the run", "0", "n/a", cell(lambda x: str(x["false_missing"]["total"]), r)),
+        ("Resident memory", "", "n/a", cell(memory, r)),
+    ]
+
+
+def simulated_table(report):
+    r = report["simulated"]
+    lines = [
+        f"### At N = {r['naras']:,}: one simulator, {r['observers']} real observers",
+        "",
+        f"{r['simulated']:,} members held by one process (`examples/fleet_sim.rs`: each its own soul, secret client ID, "
+        "MQTT 5 connection, signed will and retained newspapers at the cadence law's interval) and "
+        f"{r['observers']} real naras of the \"{r['binary']}\" binary as the observers, on one mosquitto; "
+        "the newcomer and the watcher are real naras too. The victims are members: a crash drops the member's socket "
+        "without DISCONNECT, a freeze stops it reading and writing; cuts go through the proxy. "
+        f"The \"before\" column is computed, not run: from the \"{r['before']['binary']}\" binary's settings and "
+        "the rates its real fleet showed above, scaled to N. No twins at this size.",
+        "",
+        f"| Figure | Target | {r['before']['binary']} (computed) | {r['binary']} |",
+        "| --- | --- | --- | --- |",
+    ]
+    for what, target, before, after in simulated_rows(report):
+        lines.append(f"| {what} | {target} | {before} | {after} |")
+    lines += ["", "Where the time went (seconds): " + ", ".join(
+        f"{p['phase']} {p['seconds']:.0f}" for p in r.get("phases", [])) + ".", ""]
+    return lines
+
+
 def cell(show, run):
     try:
         return show(run)
@@ -125,6 +230,13 @@ def cell(show, run):
 
 
 def table(report):
+    lines = real_table(report) if report.get("runs") else ["## Fleet", ""]
+    if report.get("simulated"):
+        lines += simulated_table(report)
+    return lines
+
+
+def real_table(report):
     runs = report["runs"]
     n = runs[0]["naras"] if runs else 0
     lines = [
@@ -166,26 +278,43 @@ def table(report):
 
 
 def targets(report):
-    """(what, value, unit, op, goal) for the last run ("after"), where it was measured."""
-    if not report or not report.get("runs"):
+    """(what, value, unit, op, goal) for the last run ("after") at each size, where it
+    was measured."""
+    if not report:
         return []
-    r = report["runs"][-1]
+    out = []
+    if report.get("runs"):
+        out += run_targets(report["runs"][-1], "fleet")
+    if report.get("simulated"):
+        out += run_targets(report["simulated"], f"fleet {report['simulated']['naras']:,}")
+    return out
+
+
+def run_targets(r, prefix):
     out = []
 
     def add(what, value, unit, op, goal):
         if value is not None:
-            out.append((f"fleet: {what}", value, unit, op, goal))
+            out.append((f"{prefix}: {what}", value, unit, op, goal))
 
     # A figure never reached within its deadline counts as the deadline: a miss.
     faults = r["faults"]
     crash, freeze = faults["crash"]["missing"], faults["freeze"]["missing"]
     add("crash → MISSING at every observer, p99", crash.get("p99_s") or crash["deadline_s"], "s", "<=", 5)
     add("freeze → MISSING, slowest observer", freeze.get("max_s") or freeze["deadline_s"], "s", "<=", 90)
-    add("twin takeover after SIGKILL", faults["twin"]["takeover_s"] or faults["twin"]["deadline_s"], "s", "<=", 5)
+    if "twin" in faults:
+        add("twin takeover after SIGKILL", faults["twin"]["takeover_s"] or faults["twin"]["deadline_s"], "s", "<=", 5)
+    for key in ("cut_rst", "cut_hole"):
+        cut = faults[key]["missing"]
+        add(f"{key.replace('_', ' ')} → MISSING, slowest observer", cut.get("max_s") or cut["deadline_s"], "s", "<=", 90)
     join = r["join"]
     add("messages the others publish for one join", join["raw"] if join["estimate"] is None else join["estimate"],
         "msg", "<=", 10)
     add("newcomer sees all N", join["newcomer_s"] or join["deadline_s"], "s", "<=", 3)
+    if "sim_join" in r:
+        sim_join = r["sim_join"]
+        add("messages the others publish for a simulated member's join",
+            sim_join["raw"] if sim_join["estimate"] is None else sim_join["estimate"], "msg", "<=", 10)
     add("read-only watcher sees all N", r["watcher"]["seconds"] or r["watcher"]["deadline_s"], "s", "<=", 3)
     add("largest 3 s share of a minute's newspapers", (r["steady"]["largest_3s_share"] or 0) * 100, "%", "<=", 20)
     add("false MISSING across two broker restarts", sum(x["false_missing"] for x in r["restarts"]), "", "<=", 0)

@@ -2,7 +2,7 @@
 # make bench: nara measured against nginx on the same precompressed files, with the
 # server pinned to core 0 and wrk to core 1; then start-up, memory, size, the plaza and
 # the event streams under attack (bench/streams.sh), the fleet metrics
-# (bench/peer_metrics.sh), a fleet of 200 naras (bench/fleet.sh) and the rollout
+# (bench/peer_metrics.sh), a fleet of 200 naras and one of 1,000 simulated (bench/fleet.sh) and the rollout
 # gate's reaction (bench/rollout.sh).
 # Writes bench/results/latest.json and latest.md. Progress goes to stderr.
 set -euo pipefail
@@ -197,7 +197,7 @@ streams=$(bench/streams.sh)
 say "fleet metrics: /metrics/peers and /metrics at 10,000 naras"
 peer_metrics=$(bench/peer_metrics.sh)
 
-say "fleet: 200 naras on one mosquitto, the binary before the fleet-scale work and this one"
+say "fleet: 200 naras on one mosquitto, the binary before the fleet-scale work and this one; then 1,000 simulated with 16 real observers"
 fleet=$(bench/fleet.sh)
 
 say "rollout: how soon nara rollout wait sees the threshold reached"

@@ -616,8 +616,11 @@ impl Plaza {
     fn heard_own_soul(&self, message: &message::Message, delivery: Delivery) -> Result<(), Rejection> {
         match &message.body {
             Body::Will(will) if will.boot_id == self.presence.boot_id() => return self.heard_own_will(will),
-            Body::HeyThere { .. } => self.echo.heard_hello(),
-            Body::Newspaper(story) if story.boot_id.as_deref() == Some(self.presence.boot_id()) => {
+            // The echo is of what the broker passes on live, not of what it retained.
+            Body::HeyThere { .. } if delivery == Delivery::Live => self.echo.heard_hello(),
+            Body::Newspaper(story)
+                if delivery == Delivery::Live && story.boot_id.as_deref() == Some(self.presence.boot_id()) =>
+            {
                 self.echo.heard_newspaper();
             }
             _ => {}
