@@ -376,7 +376,7 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
     let as_pod = recipe.pod.is_some() && own_ids().0 == 0;
     // The pod's user may not reach the build's own folder (a checkout under a private
     // one), as a container's user never reaches the host's: it runs a copy in the
-    // scratch folder, which the pod's user can open.
+    // scratch folder (under /tmp), which the pod's user can open.
     let binary = if as_pod {
         let copy = scratch.join("nara");
         // The replicas share the scratch folder, and the copy is running once made.
@@ -416,7 +416,14 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
 
 async fn check(recipe: Recipe) {
     let broker = Mosquitto::start();
-    let scratch = tempfile::tempdir().expect("a scratch directory");
+    // The pod's user must reach the scratch folder (its soul, and the copy of nara it
+    // runs): under /tmp, open to every user, not under a private TMPDIR.
+    let scratch = if recipe.pod.is_some() && own_ids().0 == 0 {
+        tempfile::Builder::new().tempdir_in("/tmp")
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("a scratch directory");
     let soul = mint_soul(&recipe.minted_for);
     let first = replica(&recipe, &soul, &broker, scratch.path());
     if let Some(pod) = recipe.pod.filter(|_| own_ids().0 == 0) {
