@@ -52,3 +52,16 @@ pub fn app(name: &str, health: Arc<Health>) -> App {
     let plaza = Plaza::new(identity, plaza_config(), metrics.clone());
     App::with_plaza(health, plaza, metrics, &http_config())
 }
+
+/// Whether process `pid` has exited: gone, or a zombie its new parent has not reaped.
+pub fn process_gone(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    state.is_empty() || state == "Z" || state == "X"
+}

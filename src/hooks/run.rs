@@ -213,20 +213,10 @@ mod tests {
         );
         let outcome = run(&hung, Bytes::new(), &[], Duration::from_millis(500)).await;
         assert_eq!(outcome, Outcome::Timeout);
-        let child: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let child = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
         // The background sleep was in the hook's group: gone, or dead and not yet reaped
         // by whoever inherited it.
-        let dead = || {
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            let state = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            state.is_empty() || state == "Z" || state == "X"
-        };
+        let dead = || crate::testing::process_gone(&child);
         let until = std::time::Instant::now() + Duration::from_secs(5);
         while !dead() {
             assert!(

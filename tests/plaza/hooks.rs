@@ -185,25 +185,12 @@ async fn a_hook_that_hangs_is_killed_with_what_it_started_and_counted() {
         let pid = pid.to_string();
         wait_until(&format!("process {pid} gone"), Duration::from_secs(5), || {
             let pid = pid.clone();
-            async move { is_gone(&pid).then_some(()) }
+            async move { nara::testing::process_gone(&pid).then_some(()) }
         })
         .await;
     }
     // The plaza went on meanwhile.
     assert_eq!(observer.peer("joiner").await.unwrap()["status"], "ONLINE");
-}
-
-/// Whether process `pid` has exited (gone, or a zombie its new parent has not reaped).
-fn is_gone(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .next()
-        .unwrap_or("");
-    state.is_empty() || state == "Z" || state == "X"
 }
 
 #[tokio::test]
