@@ -699,6 +699,11 @@ impl Plaza {
         }
     }
 
+    /// Whether a nara is SUSPECT: the transport looks at suspicions only then.
+    pub(crate) fn has_suspects(&self) -> bool {
+        self.view().has_suspects()
+    }
+
     /// The topic of a liveness probe to send now, if a suspicion waits for one and none
     /// is in flight (see [`liveness`]); it is taken as sent.
     pub(crate) fn probe_due(&self) -> Option<String> {

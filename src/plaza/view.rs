@@ -708,6 +708,12 @@ impl View {
         changes
     }
 
+    /// Whether any nara is SUSPECT: only then is there a suspicion to confirm or a
+    /// probe to send.
+    pub(crate) fn has_suspects(&self) -> bool {
+        !self.suspects.is_empty()
+    }
+
     /// Whether a suspicion that may be confirmed was heard after `broker_alive_at`, the
     /// newest time the broker was shown to be forwarding (`None`: never shown).
     pub(crate) fn needs_proof_after(&self, broker_alive_at: Option<SystemTime>) -> bool {
