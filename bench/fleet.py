@@ -41,8 +41,8 @@ retained newspapers at the cadence law's interval. The phases see a member only 
 what `Member` and `SimMember` share (`alive`, `kill`, `freeze`, `thaw`): a crash drops
 the member's socket without DISCONNECT, a freeze stops it reading and writing, and the
 members that are cut connect through the proxy (the others straight to the broker). The
-newcomer and the watcher are real naras; a member of the simulator also joins. There is
-no twin at this size. The "before" at N is computed from the first binary's settings and
+newcomer, the watcher and a soul run twice are real naras; a member of the simulator
+also joins. The "before" at N is computed from the first binary's settings and
 its real fleet's rates (fleet_report.py), as the issue allows.
 """
 import argparse
@@ -67,6 +67,7 @@ STEADY = 60.0          # the steady minute
 TRANSIENT = 30.0       # from the fleet settled to the steady minute
 SHARE_WINDOW = 3.0     # the window of the "largest share" figure
 JOIN_WINDOW = 10.0     # the others' messages counted for a join, from its first message
+RATE_BEFORE = 60.0     # the others' rate before a join, for the estimate by rate
 SCHEDULE_SLACK = 0.12  # a newspaper within this share of its interval of its turn is "due"
 SETTLE_LIMIT = 120.0
 VIEW_LIMIT = 45.0      # for the watcher and the newcomer
@@ -162,12 +163,20 @@ def due(plan, sender, start, end):
         k += 1
 
 
-def join_cost(messages, plan, others, joined, newcomer):
+def join_cost(messages, plan, others, joined, newcomer, earlier):
     """The messages the others published for a join, told from those they were due:
     within JOIN_WINDOW of the newcomer's first message, every message of a nara that was
     not due a newspaper then is an answer, and so is every newspaper beyond the first of
-    one that was. `others` are the naras that could answer."""
+    one that was. `others` are the naras that could answer.
+
+    Beside it, by rate: the window's messages less what the others' rate over the
+    RATE_BEFORE seconds before the join (`earlier`) brings in a window as long, with the
+    spread of a Poisson count. The schedule needs two newspapers of a nara to predict
+    it, which at 1,000 naras (an interval near 100 s) few have shown; the rate needs
+    none, and holds as long as the phases are random, which the cadence law keeps."""
     window = [m for m in messages if m.sender != newcomer and joined <= m.at < joined + JOIN_WINDOW]
+    before = [m for m in earlier if m.sender != newcomer and joined - RATE_BEFORE <= m.at < joined]
+    expected = len(before) * JOIN_WINDOW / RATE_BEFORE
     by_sender = {}
     for m in window:
         by_sender.setdefault(m.sender, []).append(m)
@@ -183,6 +192,7 @@ def join_cost(messages, plan, others, joined, newcomer):
     return {
         "window_s": JOIN_WINDOW, "raw": len(window), "others": len(others), "not_due": len(not_due),
         "answers_of_not_due": answers_not_due, "extra_of_due": extra_due, "estimate": scaled,
+        "rate_expected": expected, "rate_excess": len(window) - expected, "rate_sd": expected ** 0.5,
         "by_kind": count_kinds(window),
     }
 
@@ -214,15 +224,16 @@ class Run:
         self.simulated = simulated
         self.sim = None
         if simulated:
-            # The observers are the only real naras (bar the watcher and the newcomer);
-            # every other member, and every victim, is the simulator's.
-            self.real = [f"fleet-{i:03d}" for i in range(self.o)]
+            # The real naras are the observers and a soul run twice (bar the watcher and
+            # the newcomer); every other member, and every other victim, is the
+            # simulator's.
+            self.observers = [f"fleet-{i:03d}" for i in range(self.o)]
+            self.twin = f"fleet-{self.o:03d}"
+            self.real = [*self.observers, self.twin]
             self.sims = [f"sim-{i:04d}" for i in range(simulated)]
             self.names = self.real + self.sims
             self.n = len(self.names)
-            self.observers = self.real
             tail = self.sims
-            self.twin = None
             self.crashed = tail[-SIM_CRASHES:]
             self.frozen, self.cut_rst, self.cut_hole = (tail[-1 - SIM_CRASHES], tail[-2 - SIM_CRASHES],
                                                         tail[-3 - SIM_CRASHES])
@@ -323,16 +334,21 @@ class Run:
         say(f"{self.label}: minting {len(self.real) + 2} souls")
         self.souls = {name: mint_soul(self.binary, name, self.work) for name in [*self.real, "watcher", "newcomer"]}
         proxied = [self.cut_rst, self.cut_hole, *self.brief]
-        self.links = {link: await self.proxy.link(link) for link in [*self.real, "watcher", "newcomer", *proxied]}
+        self.links = {link: await self.proxy.link(link)
+                      for link in [f"{self.twin}.a", *self.real, "watcher", "newcomer", *proxied]}
         self.phase("souls minted, proxy links opened", prepared)
-        say(f"{self.label}: starting {self.simulated} simulated members and {len(self.real)} real naras at once")
+        say(f"{self.label}: starting {self.simulated} simulated members and {len(self.real)} real naras "
+            "(and a twin) at once")
         began = self.loop.time()
         self.sim = Simulator(sim_program(), self.broker.port, self.simulated, "sim-", len(self.real),
                              {name: self.links[name] for name in proxied}, os.path.join(self.work, "sim.log"))
         for name in self.sims:
             self.members[name] = SimMember(self.sim, name)
-        for name in self.real:
+        # As in the real fleet: the twin's second process starts last, and is active.
+        self.spawn(f"{self.twin}.a", self.twin)
+        for name in self.observers:
             self.spawn(name, name)
+        self.spawn(self.twin, self.twin)
         spawned = self.loop.time() - began
         await self.settle(began, spawned)
 
@@ -408,20 +424,33 @@ class Run:
         # The moment, within one interval, when the fewest naras are due a newspaper
         # in the next announce jitter (5 s at its default) and join window.
         ahead = 5.0 + JOIN_WINDOW
-        candidates = [began + 0.25 * i for i in range(int(min(interval, QUIET_SEARCH) * 4) + 1)]
-        best = min(candidates, key=lambda t: sum(due(plan, s, t, t + ahead) for s in self.names))
-        await asyncio.sleep(max(0, best - self.loop.time()))
+        if self.sim is None:
+            candidates = [began + 0.25 * i for i in range(int(min(interval, QUIET_SEARCH) * 4) + 1)]
+            best = min(candidates, key=lambda t: sum(due(plan, s, t, t + ahead) for s in self.names))
+            await asyncio.sleep(max(0, best - self.loop.time()))
+        # With the simulator the join starts at once: its cost is told by rate there, which
+        # a moment picked for its quiet would bias low.
         started = self.loop.time()
         member = self.spawn("newcomer", "newcomer")
         await wait_listening(member.http_port, 10, "newcomer")
         view = await self.view("newcomer", member.http_port)
-        spoke = await until(lambda: any(m.sender == "newcomer" for m in self.monitor.between(started, 1e18)),
-                            started + VIEW_LIMIT)
+        # Both watched at once: the view may fill before the newcomer first speaks.
+        spoke, seen = await asyncio.gather(
+            until(lambda: any(m.sender == "newcomer" for m in self.monitor.between(started, 1e18)),
+                  started + VIEW_LIMIT),
+            until(lambda: view.sees_online(self.names), started + VIEW_LIMIT))
         joined = spoke if spoke is not None else started
-        seen = await until(lambda: view.sees_online(self.names), started + VIEW_LIMIT)
         await asyncio.sleep(max(0, joined + JOIN_WINDOW + 0.5 - self.loop.time()))
         others = list(self.names)
-        cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, "newcomer")
+        cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, "newcomer",
+                         self.monitor.between(joined - RATE_BEFORE, joined))
+        if self.sim is not None:
+            # The simulated members answer nothing by construction: what a join costs is
+            # what the real naras do, told by their schedule and scaled to N.
+            cost["real"] = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, self.real, joined,
+                                     "newcomer", self.monitor.between(joined - RATE_BEFORE, joined))
+            cost["real"]["scaled_to_n"] = (None if cost["real"]["estimate"] is None
+                                           else cost["real"]["estimate"] * self.n / len(self.real))
         cost.update(newcomer_s=None if seen is None else seen - started, deadline_s=VIEW_LIMIT,
                     first_message_after_s=None if spoke is None else spoke - started, interval_s=interval,
                     waited_for_quiet_s=started - began)
@@ -446,7 +475,15 @@ class Run:
         await asyncio.sleep(max(0, joined + JOIN_WINDOW + 0.5 - self.loop.time()))
         after = await asyncio.to_thread(self.sim.stats)
         others = sorted(self.live)
-        cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, name)
+        cost = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, others, joined, name,
+                         self.monitor.between(joined - RATE_BEFORE, joined))
+        if self.sim is not None:
+            # The simulated members answer nothing by construction: what a join costs is
+            # what the real naras do, told by their schedule and scaled to N.
+            cost["real"] = join_cost(self.monitor.between(joined, joined + JOIN_WINDOW), plan, self.real, joined,
+                                     name, self.monitor.between(joined - RATE_BEFORE, joined))
+            cost["real"]["scaled_to_n"] = (None if cost["real"]["estimate"] is None
+                                           else cost["real"]["estimate"] * self.n / len(self.real))
         cost.update(observers_see_s=None if seen is None else seen - began,
                     first_message_after_s=None if spoke is None else spoke - began, deadline_s=VIEW_LIMIT,
                     sim_published={k: after["published"][k] - before["published"][k] for k in after["published"]})
