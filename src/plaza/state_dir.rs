@@ -101,9 +101,9 @@ impl Unusable {
 
     fn describe(&self, max: u64) -> String {
         match self {
-            Unusable::TooLarge(len) => format!(
-                "it is {len} bytes, more than the {max} bytes a view of --plaza-max-peers naras can take"
-            ),
+            Unusable::TooLarge(len) => {
+                format!("it is {len} bytes, more than the {max} bytes a view of --plaza-max-peers naras can take")
+            }
             Unusable::Unreadable(e) => format!("it cannot be read: {e}"),
             Unusable::Corrupt(e) => format!("it is not a saved view: {e}"),
             Unusable::Newer(format) => {
@@ -383,7 +383,10 @@ mod tests {
         let saved = SavedView::default();
         let bytes = encode(&saved, "id", "me", max_bytes(1)).unwrap();
         let header: Header = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!((header.format, header.id.as_str(), header.name.as_str()), (FORMAT, "id", "me"));
+        assert_eq!(
+            (header.format, header.id.as_str(), header.name.as_str()),
+            (FORMAT, "id", "me")
+        );
         let err = encode(&saved, "id", "me", 20).unwrap_err().to_string();
         assert!(err.contains("more than the 20 bytes"), "{err}");
     }

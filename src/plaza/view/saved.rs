@@ -350,7 +350,13 @@ mod tests {
 
     #[test]
     fn a_lower_limit_keeps_the_most_recently_heard_and_the_pins_of_the_others() {
-        let mut view = View::new(own(), Limits { max_peers: 10, ..LIMITS });
+        let mut view = View::new(
+            own(),
+            Limits {
+                max_peers: 10,
+                ..LIMITS
+            },
+        );
         for i in 0..5u64 {
             view.apply(&paper(&format!("n{i}"), &format!("k{i}"), 1000, "1.0.0"), t(10 + i))
                 .unwrap();
