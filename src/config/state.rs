@@ -13,7 +13,7 @@ use std::time::Duration;
 pub(crate) static STATE_DIR: Setting = Setting::value("state_dir", "state-dir", "PATH")
     .env(&["NARA_STATE_DIR"])
     .also_reads(&[STATE_DIRECTORY])
-    .default_described("$STATE_DIRECTORY (its first path) when systemd sets it, else none: the view lives in memory only")
+    .default_described("$STATE_DIRECTORY under systemd, else none (in memory only)")
     .help("Keep the view (first seen, version history, restarts, key pins, replay anchors) in this directory across restarts; made if missing. Under systemd, $STATE_DIRECTORY when no source sets it");
 
 /// What systemd's `StateDirectory=` sets: the directories it made, separated by `:`.
