@@ -259,25 +259,32 @@ fn alone(soul: &Path, state: &Path, extra: &[&str]) -> Running {
 /// Starts a nara on a state directory holding `text`, and returns the warning it logs
 /// and what the file was set aside as.
 fn start_on_file(text: &str, extra: &[&str]) -> (Value, Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a scratch directory");
     let soul = soul_file(dir.path());
     let state = dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
-    std::fs::write(state.join("view.json"), text).unwrap();
+    std::fs::create_dir(&state).expect("the state directory is made");
+    std::fs::write(state.join("view.json"), text).expect("the file is written");
     let mut nara = alone(&soul, &state, extra);
     let warning = nara.wait_for_log("the warning", Duration::from_secs(5), |line| {
         line["level"] == "WARN" && line["message"].as_str().is_some_and(|m| m.contains("cannot be used"))
     });
-    assert_eq!(warning["file"], state.join("view.json").to_str().unwrap());
+    assert_eq!(warning["file"], state.join("view.json").to_str().expect("a UTF-8 path"));
     nara.signal("TERM");
     assert_eq!(nara.wait_exit(Duration::from_secs(10)).code(), Some(0));
     let mut files: Vec<String> = std::fs::read_dir(&state)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .expect("the state directory lists")
+        .map(|e| {
+            e.expect("the state directory lists")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     files.sort();
     // The fresh view was saved at shutdown beside the file set aside.
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(state.join("view.json")).unwrap()).unwrap();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("view.json")).expect("a file was saved"))
+            .expect("the saved file is JSON");
     assert_eq!(saved["name"], "observer");
     (warning, files)
 }
