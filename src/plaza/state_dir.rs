@@ -242,10 +242,11 @@ impl StateDir {
     }
 
     /// Writes the view if it changed since the last save and this process is the
-    /// writer. Blocks on the disk: call it off the async workers.
-    pub(crate) fn save(&self, plaza: &Plaza) {
+    /// writer; returns whether the file now holds it. Blocks on the disk: call it off
+    /// the async workers.
+    pub(crate) fn save(&self, plaza: &Plaza) -> bool {
         if !self.writes() {
-            return;
+            return false;
         }
         let saved = plaza.view().saved();
         let mut last = self.last_written.lock().unwrap_or_else(|p| p.into_inner());
@@ -260,7 +261,7 @@ impl StateDir {
             *last = Some(digest);
             Ok(true)
         });
-        let result = match outcome {
+        let result = match &outcome {
             Ok(true) => "written",
             Ok(false) => "unchanged",
             Err(e) => {
@@ -269,6 +270,7 @@ impl StateDir {
             }
         };
         self.metrics.state_saves.with_label_values(&[result]).inc();
+        outcome.is_ok()
     }
 }
 
@@ -355,6 +357,7 @@ pub(crate) async fn save_periodically(state: Arc<StateDir>, plaza: Arc<Plaza>, e
     loop {
         ticks.tick().await;
         let (state, plaza) = (state.clone(), plaza.clone());
+        // A failed save is logged and counted by `save`; the next tick tries again.
         let _ = tokio::task::spawn_blocking(move || state.save(&plaza)).await;
     }
 }
@@ -364,8 +367,10 @@ pub(crate) async fn save_at_shutdown(state: Arc<StateDir>, plaza: Arc<Plaza>) {
     if !state.writes() {
         return;
     }
-    let _ = tokio::task::spawn_blocking(move || state.save(&plaza)).await;
-    tracing::info!("saved the view to the state directory");
+    let file = state.file();
+    if tokio::task::spawn_blocking(move || state.save(&plaza)).await.unwrap_or(false) {
+        tracing::info!(file = %file.display(), "saved the view to the state directory");
+    }
 }
 
 #[cfg(test)]
