@@ -368,7 +368,10 @@ pub(crate) async fn save_at_shutdown(state: Arc<StateDir>, plaza: Arc<Plaza>) {
         return;
     }
     let file = state.file();
-    if tokio::task::spawn_blocking(move || state.save(&plaza)).await.unwrap_or(false) {
+    if tokio::task::spawn_blocking(move || state.save(&plaza))
+        .await
+        .unwrap_or(false)
+    {
         tracing::info!(file = %file.display(), "saved the view to the state directory");
     }
 }
