@@ -408,6 +408,34 @@ mod tests {
         assert!(!dir.path().join(TEMP).exists());
     }
 
+    fn saves(metrics: &Metrics, result: &str) -> u64 {
+        metrics.state_saves.with_label_values(&[result]).get()
+    }
+
+    #[test]
+    fn a_save_is_written_once_per_change_and_a_failed_one_is_counted() {
+        use crate::plaza::identity::{Identity, Soul, SoulSource};
+        let dir = tempfile::tempdir().unwrap();
+        let identity = Identity::new(&Soul::mint("me").unwrap(), "me", SoulSource::Ephemeral);
+        let metrics = Arc::new(Metrics::new());
+        let plaza = Plaza::new(identity, crate::testing::plaza_config(), metrics.clone());
+        let config = StateConfig {
+            dir: Some(dir.path().join("state")),
+            save_every: Duration::from_secs(60),
+        };
+        let state = StateDir::open(&config, &plaza, metrics.clone()).unwrap();
+        assert!(state.save(&plaza));
+        assert!(state.save(&plaza));
+        assert_eq!((saves(&metrics, "written"), saves(&metrics, "unchanged")), (1, 1));
+        let text = fs::read_to_string(state.file()).unwrap();
+        assert!(text.contains("\"name\":\"me\""), "{text}");
+        // The directory gone (a volume unmounted): the save fails, nara goes on.
+        plaza.view().touch_self("me", 5, SystemTime::now());
+        fs::remove_dir_all(dir.path().join("state")).unwrap();
+        assert!(!state.save(&plaza));
+        assert_eq!(saves(&metrics, "failed"), 1);
+    }
+
     #[test]
     fn only_one_process_holds_the_lock() {
         let dir = tempfile::tempdir().unwrap();
