@@ -211,6 +211,24 @@ in {
       ++ expect (lib.length failedAssertions == lib.length options) "one refusal per secret in the store, got ${builtins.toJSON failedAssertions}";
   };
 
+  # Each unit keeps its view in a state directory of its own, which systemd makes and
+  # names in STATE_DIRECTORY: two naras of one host never share one.
+  state = {
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        instances.kitchen.port = 8081;
+      };
+    };
+    expect = {config, ...}: let
+      unit = name: config.systemd.services.${name}.serviceConfig;
+    in
+      expect ((unit "nara").StateDirectory == "nara") "the unit nara keeps its view in StateDirectory=nara, got ${builtins.toJSON ((unit "nara").StateDirectory or null)}"
+      ++ expect ((unit "nara-kitchen").StateDirectory == "nara-kitchen") "an instance keeps its view in a directory of its own, got ${builtins.toJSON ((unit "nara-kitchen").StateDirectory or null)}"
+      ++ expect ((unit "nara").StateDirectoryMode == "0700") "the state directory is the unit's alone";
+  };
+
   # The build machine cannot run an aarch64 nara: a forced check is refused.
   cross = {
     failingAssertions = true;

@@ -264,6 +264,12 @@
         TimeoutStopSec = "${toString defaults.stopTimeoutSeconds}s";
         # systemd's default soft limit (1024) would cap nara near a thousand clients.
         LimitNOFILE = defaults.openFiles;
+        # The view kept across restarts (first seen, version histories, key pins, replay
+        # anchors): systemd makes /var/lib/<unit> for the dynamic user, keeps it across
+        # restarts and reboots, and sets STATE_DIRECTORY, which nara takes unless
+        # settings.state_dir names another directory.
+        StateDirectory = unitName;
+        StateDirectoryMode = "0700";
         LoadCredential =
           lib.optional (unit.soulFile != null) "soul:${unit.soulFile}"
           ++ lib.optional (unit.mqttPasswordFile != null) "mqtt-password:${unit.mqttPasswordFile}";

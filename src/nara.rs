@@ -13,6 +13,7 @@ use crate::http::server::{self, Ended};
 use crate::metrics::Metrics;
 use crate::open_files;
 use crate::plaza::identity::{Identity, SoulSource};
+use crate::plaza::state_dir::{self, StateDir};
 use crate::plaza::{Plaza, transport};
 use crate::systemd;
 use crate::{build_info, http::assets};
@@ -29,6 +30,8 @@ const CHAU_WAIT: Duration = Duration::from_secs(3);
 pub struct Nara {
     config: Config,
     app: Arc<App>,
+    /// Where the view is kept across restarts, if anywhere (already restored).
+    state: Option<Arc<StateDir>>,
     /// Carries the nara's name: the lines the assembly logs (start-up, warnings,
     /// shutdown) say whose they are, and the plaza's and connections' spans nest in it.
     span: tracing::Span,
@@ -39,8 +42,13 @@ impl Nara {
     pub fn new(config: Config) -> Nara {
         // `nara` rather than `name`: a JSON line names its span under `name` already.
         let span = tracing::info_span!("nara", nara = %config.identity.name);
-        let app = span.in_scope(|| Nara::assemble(&config));
-        Nara { config, app, span }
+        let (app, state) = span.in_scope(|| Nara::assemble(&config));
+        Nara {
+            config,
+            app,
+            state,
+            span,
+        }
     }
 
     /// The state every request sees (health, metrics, the plaza), for a caller that
@@ -58,8 +66,8 @@ impl Nara {
     }
 
     /// The identity, metrics, plaza and routes of [`Nara::new`], with what an operator should
-    /// hear about them.
-    fn assemble(config: &Config) -> Arc<App> {
+    /// hear about them; the view restored from the state directory, if there is one.
+    fn assemble(config: &Config) -> (Arc<App>, Option<Arc<StateDir>>) {
         let identity = Identity::from_config(&config.identity);
         for warning in &config.warnings {
             tracing::warn!("{warning}");
@@ -67,12 +75,14 @@ impl Nara {
         warn_about_identity(&identity);
         let metrics = Arc::new(Metrics::new());
         let plaza = Plaza::new(identity, config.plaza.clone(), metrics.clone());
-        Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics, &config.http))
+        let state = StateDir::open(&config.state, &plaza, metrics.clone()).map(Arc::new);
+        let app = Arc::new(App::with_plaza(Arc::new(Health::new()), plaza, metrics, &config.http));
+        (app, state)
     }
 
     /// [`Nara::run`] inside the nara's span.
     async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Ended {
-        let Nara { config, app, .. } = self;
+        let Nara { config, app, state, .. } = self;
         let health = app.health.clone();
         let plaza = app.plaza.clone();
         // Listening before the transport starts, so that no change goes unheard.
@@ -82,6 +92,10 @@ impl Nara {
             app.metrics.clone(),
             config.identity.name.clone(),
         );
+        let saver = state.clone().filter(|s| s.writes()).map(|state| {
+            let saving = state_dir::save_periodically(state, plaza.clone(), config.state.save_every);
+            tokio::spawn(saving.in_current_span())
+        });
         let plaza_task = config.plaza.broker.clone().map(|broker| {
             let transport = transport::run(plaza.clone(), broker, health.draining_signal());
             tokio::spawn(transport.in_current_span())
@@ -117,6 +131,13 @@ impl Nara {
         if let Some(task) = plaza_task {
             // It saw the drain begin with everyone else; this only waits for its chau.
             let _ = tokio::time::timeout(CHAU_WAIT, task).await;
+        }
+        if let Some(saver) = saver {
+            saver.abort();
+        }
+        if let Some(state) = state {
+            // After the chau: the view as it was when this process stopped listening.
+            state_dir::save_at_shutdown(state, plaza).await;
         }
         match ended {
             Ended::Drained => tracing::info!("stopped cleanly"),

@@ -1,5 +1,5 @@
 //! The configuration room: every setting is declared here, beside the resolver that
-//! reads it (`http`, `log`, [`identity`], `plaza`, `hooks`, `secrets`), listed for
+//! reads it (`http`, `log`, [`identity`], `plaza`, `hooks`, `state`, `secrets`), listed for
 //! `--help` in [`list`], resolved from flags > environment > `--config` file > defaults
 //! by the machinery in [`layering`], and assembled into one typed [`Config`] of one
 //! part per consumer, built once at start, every error naming the flag, variable or
@@ -17,6 +17,7 @@ pub(crate) mod listen_addr;
 pub(crate) mod log;
 pub(crate) mod plaza;
 pub(crate) mod secrets;
+pub(crate) mod state;
 pub(crate) mod urls;
 
 use crate::hooks::config::HooksConfig;
@@ -24,6 +25,7 @@ use crate::http::config::HttpConfig;
 use crate::logging::LogConfig;
 use crate::plaza::config::PlazaConfig;
 use crate::plaza::identity::IdentityConfig;
+use crate::plaza::state_dir::StateConfig;
 use cli::Invocation;
 use identity::IdentityPlan;
 use layering::values::parse_duration;
@@ -53,6 +55,8 @@ pub struct Config {
     pub(crate) plaza: PlazaConfig,
     /// The event hooks: what runs on the view's changes.
     pub(crate) hooks: HooksConfig,
+    /// The state directory: where the view is kept across restarts.
+    pub(crate) state: StateConfig,
     /// What an operator should hear at start about how the defaults were found
     /// (gathered before logging starts, logged once it has).
     pub(crate) warnings: Vec<String>,
@@ -68,6 +72,7 @@ pub struct Settings {
     identity: IdentityPlan,
     plaza: PlazaPlan,
     hooks: HooksConfig,
+    state: StateConfig,
     /// Each setting's value and where it came from.
     pub report: Report,
 }
@@ -103,12 +108,14 @@ impl Settings {
         let soul = identity::soul::resolve(sources, &mut report)?;
         let plaza = plaza::resolve(sources, &mut report)?;
         let hooks = hooks::resolve(sources, &mut report)?;
+        let state = state::resolve(sources, &mut report)?;
         Ok(Settings {
             http,
             log,
             identity: IdentityPlan { name, soul },
             plaza,
             hooks,
+            state,
             report,
         })
     }
@@ -133,6 +140,7 @@ impl Settings {
             identity,
             plaza,
             hooks: self.hooks,
+            state: self.state,
             warnings,
         })
     }

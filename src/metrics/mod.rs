@@ -66,6 +66,8 @@ pub struct Metrics {
     /// Events meant for hooks, by what became of them: run, dropped because the queue
     /// was full or the rate was spent, or left to the twin that speaks for the soul.
     pub(crate) hook_events: IntCounterVec,
+    /// Saves of the view to the state directory, by result.
+    pub(crate) state_saves: IntCounterVec,
     /// Hook runs, by kind (program, webhook) and result (ok, or how it failed).
     pub(crate) hook_runs: IntCounterVec,
     /// Hooks running now.
@@ -250,6 +252,13 @@ impl Metrics {
             "Events meant for a hook (--on-event, --on-event-url), by result: run, queue_full (dropped: the queue was full), rate_limited (dropped: past --on-event-rate) or standby (left to the twin that speaks for this soul).",
             &["result"],
         );
+        let state_saves = labelled(
+            &registry,
+            IntCounterVec::new,
+            "nara_state_saves_total",
+            "Saves of the view to the state directory (--state-dir), by result: written, unchanged (nothing new since the last) or failed (logged).",
+            &["result"],
+        );
         let hook_runs = labelled(
             &registry,
             IntCounterVec::new,
@@ -286,6 +295,7 @@ impl Metrics {
             http_event_streams_closed,
             http_event_streams_refused,
             hook_events,
+            state_saves,
             hook_runs,
             hooks_running,
         }

@@ -30,6 +30,7 @@
 //!   therefore keeps the real one out for that long, not until the name is forgotten.
 
 use super::message::{Body, Rejection, Story, Will};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -56,7 +57,7 @@ pub(super) struct Judging {
 /// In 32 bits, as one is kept for every nara in the view: an uptime accepted is never
 /// more than the Unix time, which fits until 2106; a host that booted at the epoch
 /// itself does not exist, which leaves zero to mean "none" at no cost in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Boot {
     at_s: NonZeroU32,
     newest_uptime_s: u32,
@@ -105,7 +106,7 @@ impl Boot {
 
 /// A boot heard only in refused newspapers, while another is believed, and the uptime
 /// it was first heard with: how long it has spoken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Candidate {
     boot: Boot,
     first_uptime_s: u32,
@@ -120,8 +121,9 @@ impl Candidate {
 
 /// What has been accepted from one soul, to tell a fresh message from a replay. Small
 /// and `Copy`: one is kept for every nara in the view, and for every name a full view
-/// forgot while its pin stays.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// forgot while its pin stays; and in the state directory, as it is (see
+/// `state_dir.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Freshness {
     newest_event_ns: u64,
     newest_paper_ns: u64,

@@ -25,6 +25,7 @@ pub mod retained;
 pub(crate) mod role;
 pub(crate) mod rollout;
 pub(crate) mod serialized;
+pub(crate) mod state_dir;
 pub(crate) mod transport;
 pub(crate) mod version;
 pub mod view;

@@ -38,7 +38,7 @@
 use super::freshness::process_key;
 use super::message::{Body, Will};
 use super::will::WILL_DELAY;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// This many restarts within [`FLAP_WINDOW`] make a nara flapping.
@@ -55,7 +55,7 @@ pub const FLAP_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const LATE_WILL_WITHIN: Duration = Duration::from_secs(60);
 
 /// Which process speaks for the nara, as its newspapers say.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 enum Speaker {
     /// No newspaper yet.
     #[default]
@@ -75,6 +75,30 @@ struct Replaced {
     process: u64,
     conn: u32,
     at: SystemTime,
+}
+
+/// [`Restarts`] whole, as the state directory keeps it (see `state_dir.rs`): times in
+/// Unix milliseconds, 0 for none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct KeptRestarts {
+    count: u32,
+    last_ms: u64,
+    recent: [u32; FLAP_COUNT],
+    speaker: Speaker,
+    alive_until_ns: u64,
+    ended: bool,
+    said_chau: bool,
+    /// The replaced process, its connection and when (ms): `None` if none.
+    replaced: Option<(u64, u32, u64)>,
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn from_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 /// How long before a will its process surely lived, beyond the will's delay: see
@@ -230,6 +254,42 @@ impl Restarts {
             return true;
         }
         false
+    }
+
+    /// All of it, for the state directory.
+    pub(super) fn kept(&self) -> KeptRestarts {
+        KeptRestarts {
+            count: self.restarts,
+            last_ms: self.last_restart.map_or(0, unix_ms),
+            recent: self.recent,
+            speaker: self.speaker,
+            alive_until_ns: self.alive_until_ns,
+            ended: self.ended,
+            said_chau: self.said_chau,
+            replaced: self.replaced.map(|r| (r.process, r.conn, unix_ms(r.at))),
+        }
+    }
+
+    /// What [`Restarts::kept`] kept, back at `now` (flapping as the restarts kept say
+    /// it is then).
+    pub(super) fn from_kept(kept: KeptRestarts, now: SystemTime) -> Restarts {
+        let mut restarts = Restarts {
+            restarts: kept.count,
+            last_restart: (kept.last_ms != 0).then(|| from_ms(kept.last_ms)),
+            flapping: false,
+            recent: kept.recent,
+            speaker: kept.speaker,
+            alive_until_ns: kept.alive_until_ns,
+            ended: kept.ended,
+            said_chau: kept.said_chau,
+            replaced: kept.replaced.map(|(process, conn, at)| Replaced {
+                process,
+                conn,
+                at: from_ms(at),
+            }),
+        };
+        restarts.flapping = restarts.flaps(now);
+        restarts
     }
 
     /// Restarts as a test states them: `count`, the last at `last`, and whether

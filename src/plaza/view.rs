@@ -15,10 +15,14 @@
 //! its entry, in a table of its own (as bounded, where the naras heard longest keep
 //! theirs), until `--plaza-forget-after`.
 
+pub(crate) mod saved;
+
+pub(crate) use saved::{SavedDeparted, SavedPeer, SavedView, encode_departed, encode_peer};
+
 use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
 use super::restarts::Restarts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +32,7 @@ use std::time::{Duration, SystemTime};
 pub const CONFIRM_AFTER: Duration = Duration::from_millis(1500);
 
 /// Where a nara stands, as the plaza sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     /// Heard from recently.
@@ -779,14 +783,14 @@ impl View {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn t(seconds: u64) -> SystemTime {
+    pub(super) fn t(seconds: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
     }
 
-    fn own() -> Peer {
+    pub(super) fn own() -> Peer {
         Peer {
             name: "me".into(),
             id: "id-me".into(),
@@ -805,12 +809,12 @@ mod tests {
     }
 
     /// A hey_there from `name` signed at `t(at)`.
-    fn hey(name: &str, key: &str, at: u64) -> Message {
+    pub(super) fn hey(name: &str, key: &str, at: u64) -> Message {
         event(name, key, Body::HeyThere { sent_ns: ns(at) })
     }
 
     /// A chau from `name` signed at `t(at)`.
-    fn chau(name: &str, key: &str, at: u64) -> Message {
+    pub(super) fn chau(name: &str, key: &str, at: u64) -> Message {
         event(name, key, Body::Chau { sent_ns: ns(at) })
     }
 
@@ -827,7 +831,7 @@ mod tests {
     }
 
     /// A newspaper from `name` whose host has been up `uptime` seconds.
-    fn paper(name: &str, key: &str, uptime: u64, version: &str) -> Message {
+    pub(super) fn paper(name: &str, key: &str, uptime: u64, version: &str) -> Message {
         event(
             name,
             key,
@@ -843,7 +847,7 @@ mod tests {
         )
     }
 
-    const LIMITS: Limits = Limits {
+    pub(super) const LIMITS: Limits = Limits {
         missing_after: Duration::from_secs(300),
         forget_after: Duration::from_secs(3600),
         max_peers: 10_000,
@@ -1070,7 +1074,7 @@ mod tests {
     }
 
     /// Counts by walking every peer, as the kept counts must always agree.
-    fn recount(view: &View) -> Counts {
+    pub(super) fn recount(view: &View) -> Counts {
         let mut counts = Counts::default();
         for peer in view.snapshot() {
             counts.moved(None, peer.status);

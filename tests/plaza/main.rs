@@ -23,6 +23,7 @@ mod plaza;
 mod plaza_secure;
 mod restarts;
 mod retained;
+mod state_dir;
 mod takeover;
 mod twins;
 mod wills;

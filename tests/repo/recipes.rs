@@ -33,6 +33,9 @@ struct Recipe {
     env: BTreeMap<String, String>,
     minted_for: String,
     soul_mount: Option<String>,
+    /// Where it keeps its view (`NARA_STATE_DIR`), if it does: a directory of each
+    /// replica's own (a pod's emptyDir).
+    state_mount: Option<String>,
     hostname: &'static str,
     pod: Option<Pod>,
 }
@@ -144,6 +147,11 @@ fn kubernetes_from(deployment: &str) -> Recipe {
                 .expect("the Deployment names its soul file")
                 .to_string(),
         ),
+        state_mount: container["env"]
+            .as_array()
+            .and_then(|vars| vars.iter().find(|v| v["name"] == "NARA_STATE_DIR"))
+            .and_then(|v| v["value"].as_str())
+            .map(str::to_string),
         hostname: "nara-6b7c9d8f5-abcde",
         pod: Some(Pod::of(&manifest)),
     }
@@ -185,6 +193,7 @@ fn fly() -> Recipe {
         env,
         minted_for: minted_for.expect("the Fly chapter mints the soul in `fly secrets set`"),
         soul_mount: None,
+        state_mount: None,
         hostname: "3d8d9e1b2c4e58",
         pod: None,
     }
@@ -221,6 +230,7 @@ fn docker() -> Recipe {
         env,
         minted_for: minted_name(&block, "the OCI chapter"),
         soul_mount,
+        state_mount: None,
         hostname: "3f2a9c1d0b7e",
         pod: None,
     }
@@ -373,6 +383,24 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
         }
         soul_file = Some(file);
     }
+    // Each replica's state directory is its own, as a pod's emptyDir is: made empty,
+    // writable by every user (as the kubelet makes one), in the scratch folder.
+    let mut state_dir = None;
+    if let Some(mount) = &recipe.state_mount {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = (1..)
+            .map(|n| scratch.join(format!("state-{n}")))
+            .find(|dir| !dir.exists())
+            .expect("a free name");
+        std::fs::create_dir(&dir).expect("the state directory is made");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("the state directory opens");
+        for value in env.values_mut() {
+            if value == mount {
+                *value = dir.display().to_string();
+            }
+        }
+        state_dir = Some(dir);
+    }
     let as_pod = recipe.pod.is_some() && own_ids().0 == 0;
     // The pod's user may not reach the build's own folder (a checkout under a private
     // one), as a container's user never reaches the host's: it runs a copy in the
@@ -411,7 +439,17 @@ fn replica(recipe: &Recipe, soul: &str, broker: &Mosquitto, scratch: &Path) -> R
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(&env);
-    Running::start(command).unwrap_or_else(|e| panic!("{}: {e}", recipe.platform))
+    let running = Running::start(command).unwrap_or_else(|e| panic!("{}: {e}", recipe.platform));
+    if let Some(dir) = state_dir {
+        // It took the directory as its own: it holds the lock there.
+        assert!(
+            dir.join("lock").exists(),
+            "{}: nara keeps its view in {}",
+            recipe.platform,
+            dir.display()
+        );
+    }
+    running
 }
 
 async fn check(recipe: Recipe) {
