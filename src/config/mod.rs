@@ -17,6 +17,7 @@ pub(crate) mod listen_addr;
 pub(crate) mod log;
 pub(crate) mod plaza;
 pub(crate) mod secrets;
+pub(crate) mod tags;
 pub(crate) mod urls;
 
 use crate::hooks::config::HooksConfig;

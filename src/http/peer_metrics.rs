@@ -242,6 +242,7 @@ mod tests {
             revision: String::new(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: if version.is_empty() { 0 } else { 3600 },
             first_seen: seen,
             last_seen: seen,

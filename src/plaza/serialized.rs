@@ -214,6 +214,7 @@ mod tests {
                 revision: "abc".into(),
                 public_url: (i % 2 == 0).then(|| format!("https://n{i}.example")),
                 version_history: Vec::new(),
+                tags: crate::plaza::tags::Tags::default(),
                 uptime_s: i as u64,
                 first_seen: now,
                 last_seen: now,

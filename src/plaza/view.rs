@@ -18,6 +18,7 @@
 use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
 use super::restarts::Restarts;
+use super::tags::Tags;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -84,6 +85,8 @@ pub struct Peer {
     pub public_url: Option<String>,
     /// Its last version changes, oldest first (at most `VERSION_HISTORY`).
     pub version_history: Vec<VersionChange>,
+    /// Its tags, as its newspaper last said (see `tags.rs`).
+    pub tags: Tags,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
     /// When this nara first heard from it.
@@ -209,6 +212,9 @@ fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
     peer.revision = story.revision.clone().unwrap_or_default();
     peer.public_url.clone_from(&story.public_url);
     peer.uptime_s = story.host_uptime_s;
+    if peer.tags != story.tags {
+        peer.tags.clone_from(&story.tags);
+    }
 }
 
 /// Sets a known peer's status, keeping the counts in step.
@@ -558,6 +564,7 @@ impl View {
                 revision: String::new(),
                 public_url: None,
                 version_history: Vec::new(),
+                tags: crate::plaza::tags::Tags::default(),
                 uptime_s: 0,
                 first_seen,
                 last_seen: now,
@@ -591,6 +598,7 @@ impl View {
             .get(&message.name)
             .is_none_or(|s| Freshness::outlived(&message.body, s.conn, s.signed_ns));
         let before = (peer.status, peer.version.clone(), peer.revision.clone());
+        let retagged = matches!(&message.body, Body::Newspaper(story) if story.tags != peer.tags);
         // A later host boot than the one believed before: a Go nara's restart.
         let go_reboot = matches!(&message.body, Body::Newspaper(story) if story.boot_id.is_none())
             && go_boot_before
@@ -617,7 +625,8 @@ impl View {
         // last message heard live.
         peer.last_seen = peer.last_seen.max(now);
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
-        let changed = restarted || before != (peer.status, peer.version.clone(), peer.revision.clone());
+        let changed =
+            restarted || retagged || before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if !peer.status.is_around() {
                 ChangeKind::Leave
@@ -790,6 +799,7 @@ mod tests {
             revision: "r".into(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
             first_seen: t(0),
             last_seen: t(0),
