@@ -63,7 +63,10 @@ mod tests {
         let err = resolve_from(&["nara", "--tag", "role=db", "--tag", "Site=x"], &[], None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("for --tag") && err.contains(r#"the tag "Site=x""#), "{err}");
+        assert!(
+            err.contains("for --tag") && err.contains(r#"the tag "Site=x""#),
+            "{err}"
+        );
         let err = resolve_from(&["nara"], &[("NARA_TAG", "role")], None)
             .unwrap_err()
             .to_string();

@@ -9,10 +9,10 @@ use crate::http::filtered::{self, FilteredLists};
 use crate::http::hangup::Hangup;
 use crate::plaza::Plaza;
 use crate::plaza::identity::validate_name;
+use crate::plaza::tags;
 use crate::plaza::view::{Peer, Status};
 use bytes::Bytes;
 use http::StatusCode;
-use crate::plaza::tags;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -207,11 +207,14 @@ impl Filter {
     fn keeps(&self, peer: &Peer) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&peer.status))
             && (self.versions.is_empty() || self.versions.contains(&peer.version))
-            && self.tags.iter().all(|(key, values)| match (peer.tags.get(key), values) {
-                (None, _) => false,
-                (Some(_), None) => true,
-                (Some(value), Some(values)) => values.contains(value),
-            })
+            && self
+                .tags
+                .iter()
+                .all(|(key, values)| match (peer.tags.get(key), values) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(value), Some(values)) => values.contains(value),
+                })
     }
 }
 
@@ -302,7 +305,10 @@ mod tests {
         assert_eq!(kept("tag=region"), [true, true, true, false], "a key alone: any value");
         assert_eq!(kept("tag=region:us,region"), [true, true, true, false]);
         assert_eq!(kept("tag=url:a%3Ab"), [false; 4], "a value may hold a colon");
-        assert_eq!(Filter::parse("tag=url:a%3Ab").unwrap().tags["url"], Some(HashSet::from(["a:b".to_string()])));
+        assert_eq!(
+            Filter::parse("tag=url:a%3Ab").unwrap().tags["url"],
+            Some(HashSet::from(["a:b".to_string()]))
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub const AUTOMATIC_KEYS: [(&str, &str); 4] = [
         "the variable POD_NAMESPACE, which the shipped Kubernetes manifest fills from the downward API",
     ),
     ("os", "the operating system nara was built for (linux, macos, …)"),
-    ("arch", "the processor architecture nara was built for (x86_64, aarch64, …)"),
+    (
+        "arch",
+        "the processor architecture nara was built for (x86_64, aarch64, …)",
+    ),
 ];
 
 /// A nara's tags, by key, within the limits.
@@ -55,7 +58,9 @@ pub static NO_TAGS: Tags = Tags(BTreeMap::new());
 /// Why a key breaks the rules, if it does.
 pub fn key_problem(key: &str) -> Option<String> {
     let mut bytes = key.bytes();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let rest_ok = bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
     (!(first_ok && rest_ok && key.len() <= MAX_KEY_BYTES)).then(|| {
         format!(
@@ -88,7 +93,10 @@ impl Tags {
         }
         let tags = Tags(tags);
         if tags.0.len() > MAX_TAGS {
-            return Err(format!("{} tags, more than the {MAX_TAGS} a nara may carry", tags.0.len()));
+            return Err(format!(
+                "{} tags, more than the {MAX_TAGS} a nara may carry",
+                tags.0.len()
+            ));
         }
         let json = tags.json_bytes();
         if json > MAX_JSON_BYTES {
@@ -185,7 +193,10 @@ pub(crate) mod tests {
         // 16 × ("20-byte key":"37-byte value"), 15 commas and the braces: 1,009 bytes.
         let mut tags = BTreeMap::new();
         for i in 0..MAX_TAGS {
-            tags.insert(format!("key-{i:02}-{}", "k".repeat(13)), format!("{i:02}{}", "v".repeat(35)));
+            tags.insert(
+                format!("key-{i:02}-{}", "k".repeat(13)),
+                format!("{i:02}{}", "v".repeat(35)),
+            );
         }
         Tags::new(tags).expect("within the limits")
     }
@@ -231,7 +242,13 @@ pub(crate) mod tests {
         let err = Tags::parse(many.iter().map(String::as_str)).unwrap_err();
         assert_eq!(err, "17 tags, more than the 16 a nara may carry");
         let big: Vec<String> = (0..MAX_TAGS)
-            .map(|i| format!("{}{i:02}={}", "k".repeat(MAX_KEY_BYTES - 2), "v".repeat(MAX_VALUE_BYTES)))
+            .map(|i| {
+                format!(
+                    "{}{i:02}={}",
+                    "k".repeat(MAX_KEY_BYTES - 2),
+                    "v".repeat(MAX_VALUE_BYTES)
+                )
+            })
             .collect();
         let err = Tags::parse(big.iter().map(String::as_str)).unwrap_err();
         assert!(err.contains("more than the 1024 a newspaper carries"), "{err}");
@@ -256,8 +273,14 @@ pub(crate) mod tests {
         let (_, skipped) = Tags::default().with_automatic(|name| (name == "FLY_REGION").then(|| "a b".into()));
         assert!(skipped[0].contains("fly_region"), "{skipped:?}");
         let full: Vec<String> = (0..MAX_TAGS).map(|i| format!("k{i}=v")).collect();
-        let (tags, skipped) = Tags::parse(full.iter().map(String::as_str)).unwrap().with_automatic(env);
-        assert_eq!((tags.len(), skipped.len()), (MAX_TAGS, 4), "explicit tags keep their room");
+        let (tags, skipped) = Tags::parse(full.iter().map(String::as_str))
+            .unwrap()
+            .with_automatic(env);
+        assert_eq!(
+            (tags.len(), skipped.len()),
+            (MAX_TAGS, 4),
+            "explicit tags keep their room"
+        );
     }
 
     #[test]

@@ -625,8 +625,7 @@ impl View {
         // last message heard live.
         peer.last_seen = peer.last_seen.max(now);
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
-        let changed =
-            restarted || retagged || before != (peer.status, peer.version.clone(), peer.revision.clone());
+        let changed = restarted || retagged || before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if !peer.status.is_around() {
                 ChangeKind::Leave

@@ -23,6 +23,7 @@ mod plaza;
 mod plaza_secure;
 mod restarts;
 mod retained;
+mod tags;
 mod takeover;
 mod twins;
 mod wills;
