@@ -9,7 +9,7 @@ use super::layering::Setting;
 use super::{CONFIG, hooks, http, identity, log, plaza, secrets, tags};
 
 /// nara's own settings, in the order `--help` lists them (under "Options").
-pub(crate) static GENERAL: [&Setting; 15] = [
+pub(crate) static GENERAL: [&Setting; 16] = [
     &CONFIG,
     &http::HTTP_ADDR,
     &identity::name::NAME,
@@ -25,6 +25,7 @@ pub(crate) static GENERAL: [&Setting; 15] = [
     &http::HTTP_TRUSTED_PROXIES,
     &http::HTTP_CLIENT_IP_HEADER,
     &http::METRICS_MAX_PEERS,
+    &http::METRICS_PEER_TAGS,
 ];
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under

@@ -1,6 +1,6 @@
 //! Signed tags on a real broker: a nara's `--tag`s reach another nara's view through
-//! its signed newspaper, show in `/api/peers` and `/api/peers/{name}` and filter the
-//! list; a newspaper whose tags break the limits is refused and counted, and one whose
+//! its signed newspaper, show in `/api/peers` and `/api/peers/{name}`, filter the
+//! list and label `/metrics/peers` for the keys picked; a newspaper whose tags break the limits is refused and counted, and one whose
 //! tags were changed after signing does not verify.
 
 use crate::common::broker::Mosquitto;
@@ -25,7 +25,11 @@ fn names(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn tags_pass_between_naras_signed_and_the_api_shows_and_filters_by_them() {
     let broker = Mosquitto::start();
-    let observer = nara_on(&broker.url(), "observer", &["--tag", "role=watch"]);
+    let observer = nara_on(
+        &broker.url(),
+        "observer",
+        &["--tag", "role=watch", "--metrics-peer-tags", "role"],
+    );
     let _db = nara_on(&broker.url(), "db", &["--tag", "role=db", "--tag", "site=lisbon"]);
     let _web = nara_on(&broker.url(), "web", &["--tag", "role=web", "--tag", "site=lisbon"]);
     for name in ["db", "web"] {
@@ -59,6 +63,16 @@ async fn tags_pass_between_naras_signed_and_the_api_shows_and_filters_by_them() 
         Vec::<String>::new()
     );
     assert_eq!(observer.status_code("/api/peers?tag=Role:db").await, 400);
+    // The fleet metrics carry the key picked, and no other.
+    let page = observer.get_text("/metrics/peers").await;
+    for line in [
+        r#"nara_peer_tag_info{name="db",key="role",value="db"} 1"#,
+        r#"nara_peer_tag_info{name="web",key="role",value="web"} 1"#,
+        r#"nara_peer_tag_info{name="observer",key="role",value="watch"} 1"#,
+    ] {
+        assert!(page.lines().any(|l| l == line), "{line} is missing:\n{page}");
+    }
+    assert!(!page.contains(r#"key="site""#), "{page}");
 }
 
 /// A Go-shaped Status from `identity` with `tags` (a JSON object) as its last member.
