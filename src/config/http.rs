@@ -223,6 +223,15 @@ pub(crate) fn defaults() -> HttpConfig {
         .expect("the declared defaults resolve")
 }
 
+/// [`defaults`] with `/metrics/peers` exporting the tag keys `keys`, as
+/// `--metrics-peer-tags` would give them (for the tags' budget program).
+pub(crate) fn defaults_with_peer_tags(keys: Vec<String>) -> HttpConfig {
+    HttpConfig {
+        metrics_peer_tags: keys,
+        ..defaults()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

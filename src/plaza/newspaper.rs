@@ -365,6 +365,60 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_signed_and_read_back_and_their_limits_hold_on_receipt() {
+        let alice = go_test_identity("alice");
+        let tags = crate::plaza::tags::Tags::parse(["role=db", "ephemeral=true"]).unwrap();
+        let status = OwnStatus {
+            tags: &tags,
+            ..own_status(now_ns())
+        };
+        let text = String::from_utf8(encode(&alice, &status)).unwrap();
+        assert!(text.contains(r#","tags":{"ephemeral":"true","role":"db"}}"#), "{text}");
+        let Body::Newspaper(story) = decode("alice", &text).unwrap().body else {
+            panic!("a newspaper")
+        };
+        assert_eq!(story.tags, tags);
+        // Untagged, the member is left out.
+        let bare = String::from_utf8(encode(&alice, &own_status(now_ns()))).unwrap();
+        assert!(!bare.contains("tags"), "{bare}");
+        // Past a limit, or of the wrong shape, the whole newspaper is refused.
+        for tags in [
+            r#"{"Role":"db"}"#,
+            r#"{"role":"a b"}"#,
+            r#"{"role":""}"#,
+            r#"{"role":1}"#,
+            "[]",
+        ] {
+            let status = GO_STATUS.replacen('{', &format!(r#"{{"tags":{tags},"#), 1);
+            assert_eq!(
+                decode("alice", &go_newspaper(&status, &status)),
+                Err(Rejection::InvalidFields),
+                "{tags}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_newspaper_with_tags_at_their_limit_stays_under_2_kib() {
+        let alice = go_test_identity("alice");
+        let tags = crate::plaza::tags::tests::at_the_limit();
+        let status = OwnStatus {
+            tags: &tags,
+            public_url: Some("https://a-rather-long-host-name.example.org/nara/"),
+            ..own_status(now_ns())
+        };
+        let wire = encode(&alice, &status);
+        let bare = encode(&alice, &own_status(now_ns()));
+        eprintln!(
+            "a newspaper: {} bytes untagged, {} with tags at their limit",
+            bare.len(),
+            wire.len()
+        );
+        assert!(wire.len() < 2048, "{} bytes", wire.len());
+        assert!(decode("alice", std::str::from_utf8(&wire).unwrap()).is_ok());
+    }
+
+    #[test]
     fn our_newspapers_carry_a_signed_time_and_an_old_one_is_stale() {
         let alice = go_test_identity("alice");
         let an_hour_ago = now_ns() - 3_600_000_000_000;
