@@ -224,6 +224,25 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn each_naras_tags_at_their_limit_add_about_a_kib_to_the_list() {
+        let mut peers = crowd(1_000);
+        let untagged = peers_json(&peers).len();
+        let tags = crate::plaza::tags::tests::at_the_limit();
+        for peer in &mut peers {
+            peer.tags = tags.clone();
+        }
+        let tagged = peers_json(&peers).len();
+        // The tags object as JSON, less the `{}` an untagged nara writes: the bound a
+        // list grows by per nara (the Performance chapter's 14 MB at 10,000).
+        let per_nara = (tagged - untagged) / peers.len();
+        assert!(per_nara < crate::plaza::tags::MAX_JSON_BYTES, "{per_nara} bytes a nara");
+        assert!(
+            per_nara > crate::plaza::tags::MAX_JSON_BYTES - 64,
+            "{per_nara} bytes a nara"
+        );
+    }
+
     #[tokio::test]
     async fn the_list_serialized_in_turns_is_the_same_json() {
         for count in [0, 1, PEERS_PER_LOOK, 1000] {
