@@ -858,6 +858,30 @@ mod tests {
     }
 
     #[test]
+    fn a_newspaper_with_other_tags_is_a_change_that_carries_them() {
+        let mut view = lone_view();
+        let tagged = |uptime: u64, tags: &[&str]| {
+            let mut message = paper("b", "kb", uptime, "0.1.0");
+            if let Body::Newspaper(story) = &mut message.body {
+                story.tags = Tags::parse(tags.iter().copied()).unwrap();
+            }
+            message
+        };
+        view.apply(&tagged(1000, &["role=db"]), t(10)).unwrap();
+        assert_eq!(
+            view.apply(&tagged(1010, &["role=db"]), t(20)).unwrap(),
+            None,
+            "the same tags: no change"
+        );
+        let change = view
+            .apply(&tagged(1020, &["role=web"]), t(30))
+            .unwrap()
+            .expect("a change");
+        assert_eq!(change.kind, ChangeKind::Change);
+        assert_eq!(change.peer.tags.get("role"), Some("web"));
+    }
+
+    #[test]
     fn a_full_view_forgets_the_longest_silent_offline_or_missing_nara_to_take_a_new_one() {
         let mut view = View::new(own(), Limits { max_peers: 4, ..LIMITS });
         view.apply(&paper("b", "kb", 1000, "0.1.0"), t(10)).unwrap();
