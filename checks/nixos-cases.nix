@@ -90,6 +90,32 @@ in {
       ++ expect (hooksOf "nara-garage" == ["/run/current-system/sw/bin/nara-log"]) "an instance's own hooks replace the shared ones, got ${builtins.toJSON (hooksOf "nara-garage")}";
   };
 
+  # Tags as an attribute set reach the settings file as the list of KEY=VALUE that
+  # --tag takes; a list is taken as it is, and an instance's own replace the shared.
+  tags = {
+    configuration = {
+      services.nara = {
+        enable = true;
+        mainUnit = true;
+        settings.tag = {
+          role = "db";
+          site = "lisbon";
+        };
+        instances.kitchen.port = 8081;
+        instances.canary = {
+          port = 8082;
+          settings.tag = ["ephemeral=true"];
+        };
+      };
+    };
+    expect = {config, ...}: let
+      tagsOf = unit: config.services.nara.effectiveSettings.${unit}.tag or null;
+    in
+      expect (tagsOf "nara" == ["role=db" "site=lisbon"]) "tag reaches the settings file as a list of KEY=VALUE, got ${builtins.toJSON (tagsOf "nara")}"
+      ++ expect (tagsOf "nara-kitchen" == tagsOf "nara") "an instance takes the shared tags, got ${builtins.toJSON (tagsOf "nara-kitchen")}"
+      ++ expect (tagsOf "nara-canary" == ["ephemeral=true"]) "an instance's own tags replace the shared ones, got ${builtins.toJSON (tagsOf "nara-canary")}";
+  };
+
   # A Nix path outside the store as the environment file is named where it is: never
   # copied into the store, so no string context takes a secret into the closure.
   environment-file-path = {

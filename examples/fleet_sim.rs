@@ -251,6 +251,7 @@ impl Member {
                 started_ns: self.started_ns,
                 role_pin: "auto",
                 handover: false,
+                tags: &nara::tags::NO_TAGS,
             },
         );
         // Retained, for whoever joins next, until this nara would be MISSING.

@@ -67,6 +67,7 @@ async fn main() {
             started_ns,
             role_pin: "auto",
             handover: false,
+            tags: &nara::tags::NO_TAGS,
         };
         send(
             &client,

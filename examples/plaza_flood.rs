@@ -56,6 +56,7 @@ async fn main() {
                 started_ns: now_ns,
                 role_pin: "auto",
                 handover: false,
+                tags: &nara::tags::NO_TAGS,
             };
             (Kind::Newspaper.topic(&id.name), newspaper::encode(id, &status))
         })

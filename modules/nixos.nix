@@ -68,6 +68,24 @@
           `environmentFile`.
         '';
       };
+      tag = mkOption {
+        type = types.nullOr (types.either (types.listOf types.str) (types.attrsOf types.str));
+        default = null;
+        example = {
+          role = "db";
+          site = "lisbon";
+        };
+        apply = tags:
+          if builtins.isAttrs tags
+          then lib.mapAttrsToList (key: value: "${key}=${value}") tags
+          else tags;
+        description = ''
+          Tags signed into this nara's newspaper, for the API, the web UI and the fleet
+          metrics to filter and group by: an attribute set (`{ role = "db"; }`) or a list
+          of `KEY=VALUE` (the file gets the list). Up to 16; `os` and `arch` are added
+          unless given, and `ephemeral = "true"` keeps its departures from running hooks.
+        '';
+      };
     };
   };
 

@@ -43,6 +43,11 @@ pub fn http_config() -> HttpConfig {
     config::http::defaults()
 }
 
+/// [`http_config`] with `/metrics/peers` exporting the tag keys `keys`.
+pub fn http_config_with_peer_tags(keys: Vec<String>) -> HttpConfig {
+    config::http::defaults_with_peer_tags(keys)
+}
+
 /// A nara named `name` on its own, with a throwaway soul and every declared default:
 /// its routes, as the server assembles them, for tests that answer requests in-process.
 pub fn app(name: &str, health: Arc<Health>) -> App {

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             revision: "r".into(),
             public_url: None,
             version_history: Vec::new(),
+            tags: nara::tags::Tags::default(),
             uptime_s: 0,
             first_seen: SystemTime::UNIX_EPOCH,
             last_seen: SystemTime::UNIX_EPOCH,

@@ -4,7 +4,7 @@
 //! many naras `/metrics/peers` exports).
 
 use super::layering::values::{parse_count, parse_duration, parse_duration_at_least, parse_switch};
-use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid};
+use super::layering::{ConfigError, Origin, Report, Resolved, Setting, Sources, invalid, list_items};
 use super::listen_addr;
 use crate::http::config::{ClientHeader, HttpConfig, StreamLimits, TrustedProxies};
 use http::HeaderName;
@@ -82,6 +82,15 @@ pub(crate) static METRICS_MAX_PEERS: Setting = Setting::value("metrics_max_peers
     .default("10000")
     .help("The most naras /metrics/peers exports series for (0 to 1000000); past it MISSING and flapping, then OFFLINE naras are kept first, and nara_peers_left_out counts the rest");
 
+/// `--metrics-peer-tags`: which tag keys `/metrics/peers` exports.
+pub(crate) static METRICS_PEER_TAGS: Setting = Setting::list("metrics_peer_tags", "metrics-peer-tags", "KEY")
+    .env(&["NARA_METRICS_PEER_TAGS"])
+    .help("A tag key whose value /metrics/peers exports as nara_peer_tag_info{name,key,value} for each nara carrying it (e.g. role). Repeatable, up to 4 keys; in the variable, separated by spaces. Unset, no tag is exported");
+
+/// The most tag keys `/metrics/peers` exports: each is up to one series per nara it
+/// exports (`--metrics-max-peers`).
+pub(crate) const MAX_METRICS_PEER_TAGS: usize = 4;
+
 /// Where to listen: `--http-addr` from any source, else `PORT` on all interfaces, else
 /// the default. Resolved before the name and the log settings, as `--help` lists it.
 pub(crate) fn resolve_listen(sources: &Sources, report: &mut Report) -> Result<Resolved<SocketAddr>, ConfigError> {
@@ -133,6 +142,9 @@ pub(crate) fn resolve(
     let metrics_max_peers = sources
         .resolve_defaulted(&METRICS_MAX_PEERS, report, |t| parse_count(t, 0, 1_000_000))?
         .value;
+    let metrics_peer_tags = sources
+        .resolve(&METRICS_PEER_TAGS, report, parse_tag_keys)?
+        .map_or_else(Vec::new, |r| r.value);
     Ok(HttpConfig {
         listen: listen.value,
         listen_source: listen.origin.to_string(),
@@ -146,7 +158,28 @@ pub(crate) fn resolve(
             proxies: TrustedProxies { nets, header },
         },
         metrics_max_peers,
+        metrics_peer_tags,
     })
+}
+
+/// Tag keys, each by the tags' rules, at most [`MAX_METRICS_PEER_TAGS`] of them.
+fn parse_tag_keys(text: &str) -> Result<Vec<String>, String> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in list_items(text) {
+        if let Some(problem) = crate::plaza::tags::key_problem(key) {
+            return Err(problem);
+        }
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_string());
+        }
+    }
+    if keys.len() > MAX_METRICS_PEER_TAGS {
+        return Err(format!(
+            "{} keys, more than the {MAX_METRICS_PEER_TAGS} /metrics/peers exports",
+            keys.len()
+        ));
+    }
+    Ok(keys)
 }
 
 /// Addresses and address blocks, separated by commas or spaces; an address alone is a
@@ -190,6 +223,15 @@ pub(crate) fn defaults() -> HttpConfig {
         .expect("the declared defaults resolve")
 }
 
+/// [`defaults`] with `/metrics/peers` exporting the tag keys `keys`, as
+/// `--metrics-peer-tags` would give them (for the tags' budget program).
+pub(crate) fn defaults_with_peer_tags(keys: Vec<String>) -> HttpConfig {
+    HttpConfig {
+        metrics_peer_tags: keys,
+        ..defaults()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +241,32 @@ mod tests {
         let config = defaults();
         assert_eq!(config.listen, listen_addr::all_interfaces(8080));
         assert_eq!(config.listen_source, "the default of --http-addr");
+        assert!(config.metrics_peer_tags.is_empty());
+    }
+
+    #[test]
+    fn metrics_peer_tags_are_tag_keys_at_most_four_and_a_bad_one_names_the_flag() {
+        let resolve_keys = |args: &[&str]| {
+            let invocation = super::super::cli::parse(args).unwrap();
+            let sources = Sources::new(invocation.flags, Default::default(), None);
+            let mut report = Report::default();
+            let listen = resolve_listen(&sources, &mut report).unwrap();
+            resolve(&sources, &mut report, listen).map(|c| c.metrics_peer_tags)
+        };
+        let keys = resolve_keys(&["nara", "--metrics-peer-tags", "role", "--metrics-peer-tags", "site"]).unwrap();
+        assert_eq!(keys, ["role", "site"]);
+        let err = resolve_keys(&["nara", "--metrics-peer-tags", "Role"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("for --metrics-peer-tags") && err.contains("\"Role\""),
+            "{err}"
+        );
+        let five: Vec<String> = (0..5).map(|i| format!("--metrics-peer-tags=k{i}")).collect();
+        let mut args = vec!["nara"];
+        args.extend(five.iter().map(String::as_str));
+        let err = resolve_keys(&args).unwrap_err().to_string();
+        assert!(err.contains("5 keys, more than the 4"), "{err}");
     }
 
     #[test]

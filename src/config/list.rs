@@ -1,15 +1,16 @@
 //! Every setting, listed once in the order `--help` shows it and under its heading.
 //! Each is declared beside the resolver that reads it (in `config::http`,
-//! `config::log`, `config::identity`, `config::plaza`, `config::hooks`, `config::state`, `config::secrets`, and
+//! `config::log`, `config::identity`, `config::plaza`, `config::tags`, `config::hooks`, `config::state`,
+//! `config::secrets`, and
 //! `--config` itself in `config`); a setting missing here would have no flag, no file
 //! key and no line in `--help`. The soul is the identity's, but `--help` has always
 //! shown it first among the plaza's settings, where an operator joining a plaza looks.
 
 use super::layering::Setting;
-use super::{CONFIG, hooks, http, identity, log, plaza, secrets, state};
+use super::{CONFIG, hooks, http, identity, log, plaza, secrets, state, tags};
 
 /// nara's own settings, in the order `--help` lists them (under "Options").
-pub(crate) static GENERAL: [&Setting; 15] = [
+pub(crate) static GENERAL: [&Setting; 16] = [
     &CONFIG,
     &http::HTTP_ADDR,
     &identity::name::NAME,
@@ -25,11 +26,12 @@ pub(crate) static GENERAL: [&Setting; 15] = [
     &http::HTTP_TRUSTED_PROXIES,
     &http::HTTP_CLIENT_IP_HEADER,
     &http::METRICS_MAX_PEERS,
+    &http::METRICS_PEER_TAGS,
 ];
 
 /// The plaza's settings and this nara's soul, in the order `--help` lists them (under
 /// "Plaza").
-pub(crate) static PLAZA: [&Setting; 24] = [
+pub(crate) static PLAZA: [&Setting; 25] = [
     &identity::soul::SOUL,
     &identity::soul::SOUL_FILE,
     &plaza::MQTT_URL,
@@ -39,6 +41,7 @@ pub(crate) static PLAZA: [&Setting; 24] = [
     &plaza::REQUIRE_PLAZA,
     &plaza::READ_ONLY,
     &plaza::PUBLIC_URL,
+    &tags::TAG,
     &plaza::NEWSPAPER_INTERVAL,
     &plaza::FLEET_RATE,
     &plaza::ANNOUNCE_JITTER,

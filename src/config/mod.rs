@@ -18,6 +18,7 @@ pub(crate) mod log;
 pub(crate) mod plaza;
 pub(crate) mod secrets;
 pub(crate) mod state;
+pub(crate) mod tags;
 pub(crate) mod urls;
 
 use crate::hooks::config::HooksConfig;

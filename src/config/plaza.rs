@@ -163,6 +163,7 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
     let require = sources.resolve_defaulted(&REQUIRE_PLAZA, report, parse_switch)?.value;
     let read_only = sources.resolve_defaulted(&READ_ONLY, report, parse_switch)?.value;
     let public_url = sources.resolve(&PUBLIC_URL, report, parse_public_url)?.map(|r| r.value);
+    let tags = super::tags::resolve(sources, report, &mut warnings)?;
     let newspaper_interval = sources
         .resolve_defaulted(&NEWSPAPER_INTERVAL, report, |t| {
             parse_duration_at_least(t, MIN_NEWSPAPER_INTERVAL)
@@ -196,6 +197,7 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<PlazaPla
             require,
             read_only,
             public_url,
+            tags,
             newspaper_interval,
             fleet_rate,
             announce_jitter,

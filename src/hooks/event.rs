@@ -247,6 +247,9 @@ impl Classifier {
                 let previous = peer.version_history.last().map(|change| change.from.clone());
                 events.push((EventKind::VersionChange, previous));
             }
+            // A nara tagged ephemeral=true (a canary, a laptop, a CI run) is expected
+            // to go: its departures page nobody.
+            ChangeKind::Leave if peer.tags.is_ephemeral() => {}
             ChangeKind::Leave => match peer.status {
                 Status::Offline => events.push((EventKind::Leave, None)),
                 Status::Missing => events.push((EventKind::Missing, None)),
@@ -287,6 +290,7 @@ mod tests {
             revision: String::new(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
             first_seen: now,
             last_seen: now,
@@ -363,6 +367,30 @@ mod tests {
         assert_eq!(json["peer"]["name"], "kitchen");
         let variables = event.variables("observer");
         assert!(variables.contains(&("NARA_PREVIOUS_VERSION", "0.1.0".into())));
+    }
+
+    #[test]
+    fn an_ephemeral_naras_departures_are_no_event_but_its_arrivals_are() {
+        let mut events = Classifier::new(10);
+        let ephemeral = |kind, status| {
+            let mut change = change(kind, status);
+            change.peer.tags = crate::plaza::tags::Tags::parse(["ephemeral=true"]).unwrap();
+            change
+        };
+        assert_eq!(
+            events.classify(&ephemeral(ChangeKind::Join, Status::Online)),
+            vec![(EventKind::Join, None)]
+        );
+        assert_eq!(events.classify(&ephemeral(ChangeKind::Leave, Status::Missing)), []);
+        assert_eq!(events.classify(&ephemeral(ChangeKind::Leave, Status::Offline)), []);
+        assert_eq!(
+            events.classify(&ephemeral(ChangeKind::Change, Status::Online)),
+            vec![(EventKind::Join, None)],
+            "back, it joins again"
+        );
+        let mut not_quite = change(ChangeKind::Leave, Status::Offline);
+        not_quite.peer.tags = crate::plaza::tags::Tags::parse(["ephemeral=false"]).unwrap();
+        assert_eq!(events.classify(&not_quite), vec![(EventKind::Leave, None)]);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct HttpConfig {
     pub streams: StreamLimits,
     /// The most naras `/metrics/peers` exports series for (`--metrics-max-peers`).
     pub(crate) metrics_max_peers: usize,
+    /// The tag keys `/metrics/peers` exports (`--metrics-peer-tags`).
+    pub(crate) metrics_peer_tags: Vec<String>,
 }
 
 /// The bounds of the event streams, and who counts as one client for them.

@@ -226,6 +226,7 @@ mod tests {
             revision: String::new(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 7,
             first_seen: UNIX_EPOCH,
             last_seen: UNIX_EPOCH + Duration::from_secs(1_700_000_000),

@@ -1,8 +1,12 @@
 //! `/metrics/peers`: the plaza as Prometheus reads it, a series per known nara (its
 //! version, revision and status; whether it is ONLINE, when it was last seen, its
 //! host's uptime, its restarts and when it last restarted, under the Go nara's names
-//! where they mean the same; whether it is flapping), how many naras run each version,
-//! and how many were left out.
+//! where they mean the same; whether it is flapping; the values of the tag keys an
+//! operator picked), how many naras run each version, and how many were left out.
+//!
+//! Tags are exported only for the keys `--metrics-peer-tags` names (at most 4), one
+//! `nara_peer_tag_info` series per exported nara per key it carries: every key of every
+//! nara would be up to 16 series a nara, most of them nobody queries.
 //!
 //! Every nara is scraped for its own `/metrics`; these series live on a page of their
 //! own because N observers each carrying N naras would be N² series, and one job
@@ -26,6 +30,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 const INFO: (&str, &str) = (
     "nara_peer_info",
     "A nara this one knows, by name, with the version and git revision its newspaper carries (empty until its first; a Go nara sends no revision) and its status (ONLINE, SUSPECT, OFFLINE or MISSING); always 1.",
+);
+const TAG_INFO: (&str, &str) = (
+    "nara_peer_tag_info",
+    "A tag a nara this one knows carries, for the keys --metrics-peer-tags names; always 1. Join it to other series on name.",
 );
 const ONLINE: (&str, &str) = ("nara_online", "1 if the Nara is ONLINE, else 0");
 const LAST_SEEN: (&str, &str) = ("nara_last_seen", "Unix timestamp when the Nara was last seen");
@@ -53,6 +61,8 @@ const OBSERVER_CONNECTED: (&str, &str) = (
 pub(crate) struct PeerMetrics {
     /// The most naras given series of their own (`--metrics-max-peers`).
     max_peers: usize,
+    /// The tag keys exported (`--metrics-peer-tags`).
+    tag_keys: Vec<String>,
     /// The last page written, which scrapers share until it goes stale; a scraper that
     /// finds it stale writes the next one while the others wait to share it.
     last: Mutex<Option<Page>>,
@@ -76,10 +86,12 @@ impl Page {
 }
 
 impl PeerMetrics {
-    /// No page written yet; at most `max_peers` naras get series of their own.
-    pub(crate) fn new(max_peers: usize) -> PeerMetrics {
+    /// No page written yet; at most `max_peers` naras get series of their own, with
+    /// their tags of `tag_keys`.
+    pub(crate) fn new(max_peers: usize, tag_keys: Vec<String>) -> PeerMetrics {
         PeerMetrics {
             max_peers,
+            tag_keys,
             last: Mutex::new(None),
         }
     }
@@ -94,7 +106,13 @@ impl PeerMetrics {
         let taken = Instant::now();
         let (after_change, peers) = plaza.snapshot();
         let capacity = last.as_ref().map_or(0, |p| p.text.len());
-        let text = Bytes::from(render(&peers, self.max_peers, plaza.is_connected(), capacity));
+        let text = Bytes::from(render(
+            &peers,
+            self.max_peers,
+            &self.tag_keys,
+            plaza.is_connected(),
+            capacity,
+        ));
         *last = Some(Page {
             after_change,
             taken,
@@ -160,9 +178,9 @@ fn kept(peers: &[Peer], max: usize) -> Vec<&Peer> {
 }
 
 /// The page for `peers`, a snapshot of the view sorted by name, with at most `max`
-/// naras given series of their own; `connected`: whether this nara hears the plaza.
-/// `capacity` is a guess of the size (the last page's).
-fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u8> {
+/// naras given series of their own, and their tags of `tag_keys`; `connected`: whether
+/// this nara hears the plaza. `capacity` is a guess of the size (the last page's).
+fn render(peers: &[Peer], max: usize, tag_keys: &[String], connected: bool, capacity: usize) -> Vec<u8> {
     let kept = kept(peers, max);
     let mut page = TextPage::with_capacity(capacity);
     page.gauge(INFO.0, INFO.1);
@@ -174,6 +192,16 @@ fn render(peers: &[Peer], max: usize, connected: bool, capacity: usize) -> Vec<u
             ("status", status_label(peer.status)),
         ];
         page.sample(INFO.0, &labels, 1);
+    }
+    if !tag_keys.is_empty() {
+        page.gauge(TAG_INFO.0, TAG_INFO.1);
+        for peer in &kept {
+            for key in tag_keys {
+                if let Some(value) = peer.tags.get(key) {
+                    page.sample(TAG_INFO.0, &[("name", &peer.name), ("key", key), ("value", value)], 1);
+                }
+            }
+        }
     }
     page.gauge(ONLINE.0, ONLINE.1);
     for peer in &kept {
@@ -242,6 +270,7 @@ mod tests {
             revision: String::new(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: if version.is_empty() { 0 } else { 3600 },
             first_seen: seen,
             last_seen: seen,
@@ -251,7 +280,7 @@ mod tests {
     }
 
     fn page(peers: &[Peer], max: usize) -> String {
-        String::from_utf8(render(peers, max, true, 0)).unwrap()
+        String::from_utf8(render(peers, max, &[], true, 0)).unwrap()
     }
 
     /// The names given series of their own, in the page's order.
@@ -335,8 +364,54 @@ mod tests {
                 peer
             })
             .collect();
-        let size = render(&peers, 10_000, true, 0).len();
+        let size = render(&peers, 10_000, &[], true, 0).len();
         assert!(size < 3_000_000, "{size} bytes");
+    }
+
+    #[test]
+    fn tags_are_exported_only_for_the_keys_picked() {
+        let mut tagged = peer("a", Status::Online, "1.0.0");
+        tagged.tags = crate::plaza::tags::Tags::parse(["role=db", "site=lisbon", "rack=r1"]).unwrap();
+        let bare = peer("b", Status::Online, "1.0.0");
+        let keys = ["role".to_string(), "site".to_string(), "zone".to_string()];
+        let text = String::from_utf8(render(&[tagged.clone(), bare.clone()], 10, &keys, true, 0)).unwrap();
+        let tag_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("nara_peer_tag_info{")).collect();
+        assert_eq!(
+            tag_lines,
+            [
+                r#"nara_peer_tag_info{name="a",key="role",value="db"} 1"#,
+                r#"nara_peer_tag_info{name="a",key="site",value="lisbon"} 1"#,
+            ]
+        );
+        assert!(
+            !page(&[tagged, bare], 10).contains("nara_peer_tag_info"),
+            "no key picked, no series"
+        );
+    }
+
+    #[test]
+    fn a_full_view_with_four_tag_keys_at_their_limit_fits_in_8_mb() {
+        let tags = crate::plaza::tags::tests::at_the_limit();
+        let keys: Vec<String> = tags.iter().take(4).map(|(k, _)| k.to_string()).collect();
+        let peers: Vec<Peer> = (0..10_000)
+            .map(|i| {
+                let mut peer = peer(&format!("crowd-{i:05}"), Status::Online, "0.1.0");
+                peer.revision = "3f2a9c1d0b7e".into();
+                peer.tags = tags.clone();
+                peer
+            })
+            .collect();
+        let text = render(&peers, 10_000, &keys, true, 0);
+        let series = text
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"nara_peer_tag_info{"))
+            .count();
+        assert_eq!(series, 4 * 10_000, "the bound: keys × --metrics-max-peers");
+        eprintln!(
+            "/metrics/peers at 10,000 naras, 4 tag keys at their limit: {} bytes",
+            text.len()
+        );
+        assert!(text.len() < 8_000_000, "{} bytes", text.len());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! One nara (`/api/peers/{name}`) and the list filtered (`/api/peers?status=…&version=…`).
+//! One nara (`/api/peers/{name}`) and the list filtered
+//! (`/api/peers?status=…&version=…&tag=…`).
 //!
 //! A lookup costs one map lookup under the view's lock, whatever the view's size. A
 //! filtered list is serialized for its request alone, within the bounds of
@@ -8,11 +9,12 @@ use crate::http::filtered::{self, FilteredLists};
 use crate::http::hangup::Hangup;
 use crate::plaza::Plaza;
 use crate::plaza::identity::validate_name;
+use crate::plaza::tags;
 use crate::plaza::view::{Peer, Status};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// A JSON answer: its status, its body, and for a 503 how long to wait.
 pub(crate) struct Answer {
@@ -128,18 +130,22 @@ fn status_names() -> String {
     }
 }
 
-/// Which naras a filtered list keeps: any of `statuses` (all when empty) and any of
-/// `versions` (all when empty).
+/// Which naras a filtered list keeps: any of `statuses` (all when empty), any of
+/// `versions` (all when empty), and for each key in `tags`, any of its values (`None`:
+/// tagged with that key at all).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Filter {
     statuses: Vec<Status>,
     versions: HashSet<String>,
+    tags: BTreeMap<String, Option<HashSet<String>>>,
 }
 
 impl Filter {
-    /// The filter a query string asks for (`status=ONLINE,MISSING&version=0.2.0`, each
-    /// parameter repeatable, its values comma-separated, a status in any case), or the
-    /// error naming the parameter or value at fault.
+    /// The filter a query string asks for (`status=ONLINE,MISSING&version=0.2.0&tag=role:db`,
+    /// each parameter repeatable, its values comma-separated, a status in any case; a
+    /// tag `KEY:VALUE`, or `KEY` for any value), or the error naming the parameter or
+    /// value at fault. Values of one parameter (of one tag key) are alternatives; the
+    /// parameters (the tag keys) must all hold.
     pub(crate) fn parse(query: &str) -> Result<Filter, String> {
         let mut filter = Filter::default();
         for (key, values) in form_urlencoded::parse(query.as_bytes()) {
@@ -162,9 +168,10 @@ impl Filter {
                     "version" => {
                         filter.versions.insert(value.to_string());
                     }
+                    "tag" => filter.add_tag(value)?,
                     other => {
                         return Err(format!(
-                            "unknown parameter {:?}: /api/peers takes status and version",
+                            "unknown parameter {:?}: /api/peers takes status, version and tag",
                             echo(other)
                         ));
                     }
@@ -174,9 +181,40 @@ impl Filter {
         Ok(filter)
     }
 
+    /// `tag=KEY:VALUE` or `tag=KEY`, checked by the tags' own rules.
+    fn add_tag(&mut self, value: &str) -> Result<(), String> {
+        let (key, wanted) = match value.split_once(':') {
+            Some((key, wanted)) => (key, Some(wanted)),
+            None => (value, None),
+        };
+        if let Some(problem) = tags::key_problem(key).or_else(|| wanted.and_then(tags::value_problem)) {
+            return Err(format!(
+                "tag={:?} is not KEY:VALUE or KEY, such as tag=role:db: {}",
+                echo(value),
+                echo(&problem)
+            ));
+        }
+        let values = self.tags.entry(key.to_string()).or_insert_with(|| Some(HashSet::new()));
+        match (values.as_mut(), wanted) {
+            (Some(values), Some(wanted)) => {
+                values.insert(wanted.to_string());
+            }
+            _ => *values = None,
+        }
+        Ok(())
+    }
+
     fn keeps(&self, peer: &Peer) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&peer.status))
             && (self.versions.is_empty() || self.versions.contains(&peer.version))
+            && self
+                .tags
+                .iter()
+                .all(|(key, values)| match (peer.tags.get(key), values) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(value), Some(values)) => values.contains(value),
+                })
     }
 }
 
@@ -233,11 +271,52 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_filter_keeps_any_value_of_a_key_and_every_key_must_hold() {
+        let tagged = |pairs: &[&str]| {
+            let now = std::time::SystemTime::now();
+            Peer {
+                name: "n".into(),
+                id: String::new(),
+                public_key: String::new(),
+                status: Status::Online,
+                version: "0.2.0".into(),
+                revision: String::new(),
+                public_url: None,
+                version_history: Vec::new(),
+                tags: crate::plaza::tags::Tags::parse(pairs.iter().copied()).unwrap(),
+                uptime_s: 0,
+                first_seen: now,
+                last_seen: now,
+                is_self: false,
+                restarts: Default::default(),
+            }
+        };
+        let db_eu = tagged(&["role=db", "region=eu"]);
+        let web_eu = tagged(&["role=web", "region=eu"]);
+        let db_us = tagged(&["role=db", "region=us"]);
+        let bare = tagged(&[]);
+        let kept = |query: &str| {
+            let filter = Filter::parse(query).unwrap();
+            [&db_eu, &web_eu, &db_us, &bare].map(|peer| filter.keeps(peer))
+        };
+        assert_eq!(kept("tag=role:db"), [true, false, true, false]);
+        assert_eq!(kept("tag=role:db,role:web&tag=region:eu"), [true, true, false, false]);
+        assert_eq!(kept("tag=role:db&tag=region:eu"), [true, false, false, false]);
+        assert_eq!(kept("tag=region"), [true, true, true, false], "a key alone: any value");
+        assert_eq!(kept("tag=region:us,region"), [true, true, true, false]);
+        assert_eq!(kept("tag=url:a%3Ab"), [false; 4], "a value may hold a colon");
+        assert_eq!(
+            Filter::parse("tag=url:a%3Ab").unwrap().tags["url"],
+            Some(HashSet::from(["a:b".to_string()]))
+        );
+    }
+
+    #[test]
     fn bad_parameters_and_values_are_named() {
         for (query, says) in [
             (
                 "statuss=ONLINE",
-                r#"unknown parameter "statuss": /api/peers takes status and version"#,
+                r#"unknown parameter "statuss": /api/peers takes status, version and tag"#,
             ),
             (
                 "status=ONLIN",
@@ -247,6 +326,9 @@ mod tests {
             ("status=ONLINE,", r#"status="" is not a status"#),
             ("version=", "version= names no version"),
             ("version=1.0&x", r#"unknown parameter "x""#),
+            ("tag=Role:db", r#"tag="Role:db" is not KEY:VALUE or KEY"#),
+            ("tag=role:", r#"tag="role:" is not KEY:VALUE or KEY"#),
+            ("tag=", r#"tag="" is not KEY:VALUE or KEY"#),
         ] {
             let error = Filter::parse(query).unwrap_err();
             assert!(error.starts_with(says), "{query}: {error}");

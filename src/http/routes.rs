@@ -96,7 +96,7 @@ impl App {
             streams,
             filtered: FilteredLists::new(),
             go_lists: GoLists::default(),
-            peer_metrics: PeerMetrics::new(config.metrics_max_peers),
+            peer_metrics: PeerMetrics::new(config.metrics_max_peers, config.metrics_peer_tags.clone()),
             rollout: RolloutCache::default(),
         }
     }

@@ -68,6 +68,8 @@ pub struct PlazaConfig {
     pub(crate) read_only: bool,
     /// Where people reach this nara from outside, shown to others.
     pub(crate) public_url: Option<String>,
+    /// The tags signed into its newspaper, automatic labels included.
+    pub(crate) tags: super::tags::Tags,
     /// How often presence is sent, at least: the interval stretches with the plaza.
     pub(crate) newspaper_interval: Duration,
     /// Newspapers a second the whole plaza may send (see `cadence`).

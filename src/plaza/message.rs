@@ -137,6 +137,8 @@ pub(crate) struct Story {
     pub(crate) role_pin: Option<String>,
     /// The sender stops and hands its soul over to a twin (this nara's only).
     pub(crate) handover: bool,
+    /// Its tags, within their limits (this nara's only).
+    pub(crate) tags: super::tags::Tags,
 }
 
 /// Why a message was dropped; the label it is counted under.

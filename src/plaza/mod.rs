@@ -26,6 +26,7 @@ pub(crate) mod role;
 pub(crate) mod rollout;
 pub(crate) mod serialized;
 pub(crate) mod state_dir;
+pub mod tags;
 pub(crate) mod transport;
 pub(crate) mod version;
 pub mod view;
@@ -187,6 +188,7 @@ impl Plaza {
             revision: build_info::REVISION.to_string(),
             public_url: config.public_url.clone(),
             version_history: Vec::new(),
+            tags: config.tags.clone(),
             uptime_s: 0,
             first_seen: now,
             last_seen: now,
@@ -497,6 +499,7 @@ impl Plaza {
                     started_ns: self.presence.started_ns(),
                     role_pin: self.config.role_pin.as_str(),
                     handover,
+                    tags: &self.config.tags,
                 },
             ),
             Kind::Will => will::encode(&self.identity, &self.own_will(self.conn())),

@@ -9,15 +9,20 @@
 //! `process_uptime_s`; `sent_ns`, when it was signed (Unix nanoseconds), which makes it
 //! as hard to replay as an event; `boot_id` (random per process) and `conn` (which of
 //! the process's connections it went out on), which a will names too (see
-//! [`super::will`]); and for sharing a soul between processes, `started_ns`, `role_pin`
-//! and `handover`. A Go nara's newspaper
+//! [`super::will`]); for sharing a soul between processes, `started_ns`, `role_pin`
+//! and `handover`; and `tags`, an object of the nara's labels within the limits of
+//! [`super::tags`] (a newspaper over them is refused whole: what it signed is one
+//! statement, and showing it without its tags, `ephemeral=true` among them, would say
+//! something else). A Go nara's newspaper
 //! carries no timestamp, so its freshness is judged from `HostStats.Uptime` against
 //! history (see the view).
 
 use super::identity::{Identity, validate_name};
 use super::message::{self, Body, Message, Policy, Rejection, Story};
+use super::tags::Tags;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What this nara says of itself in a newspaper.
@@ -47,6 +52,8 @@ pub struct OwnStatus<'a> {
     pub role_pin: &'a str,
     /// Its last newspaper before it stops: another process with its soul takes over.
     pub handover: bool,
+    /// Its tags ([`super::tags::NO_TAGS`] for none).
+    pub tags: &'a Tags,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -78,6 +85,8 @@ struct OutStatus<'a> {
     role_pin: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     handover: bool,
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    tags: &'a Tags,
 }
 
 #[derive(Serialize)]
@@ -109,6 +118,7 @@ pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
         started_ns: status.started_ns,
         role_pin: status.role_pin,
         handover: status.handover,
+        tags: status.tags,
     })
     .expect("a status serializes");
     let signature = identity.sign(body.as_bytes());
@@ -159,6 +169,8 @@ struct InStatus {
     role_pin: Option<String>,
     #[serde(default)]
     handover: bool,
+    #[serde(default)]
+    tags: Option<BTreeMap<String, String>>,
 }
 
 /// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`,
@@ -188,7 +200,8 @@ pub(crate) fn decode_aged(
         && optional_text(&status.build_revision)
         && optional_text(&status.boot_id)
         && optional_text(&status.role_pin);
-    let (true, Some(key)) = (fields_ok, key) else {
+    let tags = Tags::new(status.tags.unwrap_or_default());
+    let (true, Some(key), Ok(tags)) = (fields_ok, key, tags) else {
         return Err(Rejection::InvalidFields);
     };
     if paper.from != topic_name {
@@ -222,6 +235,7 @@ pub(crate) fn decode_aged(
             started_ns: status.started_ns,
             role_pin: status.role_pin,
             handover: status.handover,
+            tags,
         }),
     })
 }
@@ -256,6 +270,7 @@ mod tests {
             started_ns: sent_ns - 20_000_000_000,
             role_pin: "auto",
             handover: false,
+            tags: &super::super::tags::NO_TAGS,
         }
     }
 
@@ -347,6 +362,60 @@ mod tests {
         assert_eq!(story.boot_id.as_deref(), Some("b00t"));
         assert_eq!(story.conn, Some(2));
         assert!(!story.handover);
+    }
+
+    #[test]
+    fn tags_are_signed_and_read_back_and_their_limits_hold_on_receipt() {
+        let alice = go_test_identity("alice");
+        let tags = crate::plaza::tags::Tags::parse(["role=db", "ephemeral=true"]).unwrap();
+        let status = OwnStatus {
+            tags: &tags,
+            ..own_status(now_ns())
+        };
+        let text = String::from_utf8(encode(&alice, &status)).unwrap();
+        assert!(text.contains(r#","tags":{"ephemeral":"true","role":"db"}}"#), "{text}");
+        let Body::Newspaper(story) = decode("alice", &text).unwrap().body else {
+            panic!("a newspaper")
+        };
+        assert_eq!(story.tags, tags);
+        // Untagged, the member is left out.
+        let bare = String::from_utf8(encode(&alice, &own_status(now_ns()))).unwrap();
+        assert!(!bare.contains("tags"), "{bare}");
+        // Past a limit, or of the wrong shape, the whole newspaper is refused.
+        for tags in [
+            r#"{"Role":"db"}"#,
+            r#"{"role":"a b"}"#,
+            r#"{"role":""}"#,
+            r#"{"role":1}"#,
+            "[]",
+        ] {
+            let status = GO_STATUS.replacen('{', &format!(r#"{{"tags":{tags},"#), 1);
+            assert_eq!(
+                decode("alice", &go_newspaper(&status, &status)),
+                Err(Rejection::InvalidFields),
+                "{tags}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_newspaper_with_tags_at_their_limit_stays_under_2_kib() {
+        let alice = go_test_identity("alice");
+        let tags = crate::plaza::tags::tests::at_the_limit();
+        let status = OwnStatus {
+            tags: &tags,
+            public_url: Some("https://a-rather-long-host-name.example.org/nara/"),
+            ..own_status(now_ns())
+        };
+        let wire = encode(&alice, &status);
+        let bare = encode(&alice, &own_status(now_ns()));
+        eprintln!(
+            "a newspaper: {} bytes untagged, {} with tags at their limit",
+            bare.len(),
+            wire.len()
+        );
+        assert!(wire.len() < 2048, "{} bytes", wire.len());
+        assert!(decode("alice", std::str::from_utf8(&wire).unwrap()).is_ok());
     }
 
     #[test]

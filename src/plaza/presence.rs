@@ -386,6 +386,7 @@ mod tests {
             started_ns: ahead_ns,
             role_pin: "auto",
             handover: true,
+            tags: &crate::plaza::tags::NO_TAGS,
         };
         let paper = newspaper::encode(&identity, &status);
         let hello = crate::plaza::event::encode(&identity, Kind::HeyThere, i64::try_from(ahead_ns).unwrap(), "");

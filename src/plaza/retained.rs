@@ -16,7 +16,8 @@
 use std::time::Duration;
 
 /// The retained bytes a connection reads per nara the view holds: a Go nara's
-/// newspaper is one to two KiB, this nara's under one, a will a few hundred bytes.
+/// newspaper is one to two KiB, this nara's under one (about 1.5 KiB with its tags at
+/// their limit), a will a few hundred bytes.
 pub const BYTES_PER_NARA: usize = 4 * 1024;
 
 /// How long the broker keeps a nara's retained newspaper (its Message Expiry): until

@@ -301,6 +301,7 @@ mod tests {
             revision: revision.into(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
             first_seen: t(0),
             last_seen: t(100),

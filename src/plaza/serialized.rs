@@ -214,6 +214,7 @@ mod tests {
                 revision: "abc".into(),
                 public_url: (i % 2 == 0).then(|| format!("https://n{i}.example")),
                 version_history: Vec::new(),
+                tags: crate::plaza::tags::Tags::default(),
                 uptime_s: i as u64,
                 first_seen: now,
                 last_seen: now,
@@ -221,6 +222,25 @@ mod tests {
                 restarts: Default::default(),
             })
             .collect()
+    }
+
+    #[test]
+    fn each_naras_tags_at_their_limit_add_about_a_kib_to_the_list() {
+        let mut peers = crowd(1_000);
+        let untagged = peers_json(&peers).len();
+        let tags = crate::plaza::tags::tests::at_the_limit();
+        for peer in &mut peers {
+            peer.tags = tags.clone();
+        }
+        let tagged = peers_json(&peers).len();
+        // The tags object as JSON, less the `{}` an untagged nara writes: the bound a
+        // list grows by per nara (the Performance chapter's 14 MB at 10,000).
+        let per_nara = (tagged - untagged) / peers.len();
+        assert!(per_nara < crate::plaza::tags::MAX_JSON_BYTES, "{per_nara} bytes a nara");
+        assert!(
+            per_nara > crate::plaza::tags::MAX_JSON_BYTES - 64,
+            "{per_nara} bytes a nara"
+        );
     }
 
     #[tokio::test]

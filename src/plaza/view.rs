@@ -22,6 +22,7 @@ pub(crate) use saved::{SavedDeparted, SavedPeer, SavedView, encode_departed, enc
 use super::freshness::{Freshness, Judging};
 use super::message::{Body, Message, Rejection, Story};
 use super::restarts::Restarts;
+use super::tags::Tags;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -88,6 +89,8 @@ pub struct Peer {
     pub public_url: Option<String>,
     /// Its last version changes, oldest first (at most `VERSION_HISTORY`).
     pub version_history: Vec<VersionChange>,
+    /// Its tags, as its newspaper last said (see `tags.rs`).
+    pub tags: Tags,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
     /// When this nara first heard from it.
@@ -213,6 +216,9 @@ fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
     peer.revision = story.revision.clone().unwrap_or_default();
     peer.public_url.clone_from(&story.public_url);
     peer.uptime_s = story.host_uptime_s;
+    if peer.tags != story.tags {
+        peer.tags.clone_from(&story.tags);
+    }
 }
 
 /// Sets a known peer's status, keeping the counts in step.
@@ -562,6 +568,7 @@ impl View {
                 revision: String::new(),
                 public_url: None,
                 version_history: Vec::new(),
+                tags: crate::plaza::tags::Tags::default(),
                 uptime_s: 0,
                 first_seen,
                 last_seen: now,
@@ -595,6 +602,7 @@ impl View {
             .get(&message.name)
             .is_none_or(|s| Freshness::outlived(&message.body, s.conn, s.signed_ns));
         let before = (peer.status, peer.version.clone(), peer.revision.clone());
+        let retagged = matches!(&message.body, Body::Newspaper(story) if story.tags != peer.tags);
         // A later host boot than the one believed before: a Go nara's restart.
         let go_reboot = matches!(&message.body, Body::Newspaper(story) if story.boot_id.is_none())
             && go_boot_before
@@ -621,7 +629,7 @@ impl View {
         // last message heard live.
         peer.last_seen = peer.last_seen.max(now);
         let version_changed = !before.1.is_empty() && before.1 != peer.version;
-        let changed = restarted || before != (peer.status, peer.version.clone(), peer.revision.clone());
+        let changed = restarted || retagged || before != (peer.status, peer.version.clone(), peer.revision.clone());
         Ok(changed.then(|| Change {
             kind: if !peer.status.is_around() {
                 ChangeKind::Leave
@@ -800,6 +808,7 @@ pub(super) mod tests {
             revision: "r".into(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
             first_seen: t(0),
             last_seen: t(0),
@@ -856,6 +865,30 @@ pub(super) mod tests {
 
     fn lone_view() -> View {
         View::new(own(), LIMITS)
+    }
+
+    #[test]
+    fn a_newspaper_with_other_tags_is_a_change_that_carries_them() {
+        let mut view = lone_view();
+        let tagged = |uptime: u64, tags: &[&str]| {
+            let mut message = paper("b", "kb", uptime, "0.1.0");
+            if let Body::Newspaper(story) = &mut message.body {
+                story.tags = Tags::parse(tags.iter().copied()).unwrap();
+            }
+            message
+        };
+        view.apply(&tagged(1000, &["role=db"]), t(10)).unwrap();
+        assert_eq!(
+            view.apply(&tagged(1010, &["role=db"]), t(20)).unwrap(),
+            None,
+            "the same tags: no change"
+        );
+        let change = view
+            .apply(&tagged(1020, &["role=web"]), t(30))
+            .unwrap()
+            .expect("a change");
+        assert_eq!(change.kind, ChangeKind::Change);
+        assert_eq!(change.peer.tags.get("role"), Some("web"));
     }
 
     #[test]

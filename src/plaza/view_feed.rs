@@ -167,6 +167,7 @@ mod tests {
             revision: "r".into(),
             public_url: None,
             version_history: Vec::new(),
+            tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
             first_seen: now,
             last_seen: now,

@@ -159,6 +159,41 @@ pub fn verify_newspaper(text: &str) -> Result<Value, String> {
     Ok(status)
 }
 
+/// Checks a verified `Status` as the Go nara's `json.Unmarshal` into its `NaraStatus`
+/// reads it: a member whose key matches a Go field only when case is folded would be
+/// written into that field (Go matches keys case-insensitively), and a Go field given
+/// with another JSON type fails the whole newspaper. Every other member (nara's own,
+/// such as `tags`) Go skips. Returns the members Go skips.
+pub fn go_accepts_status(status: &Value) -> Result<Vec<String>, String> {
+    let object = status.as_object().ok_or("the Status is not an object")?;
+    let mut skipped = Vec::new();
+    for (key, value) in object {
+        match GO_STATUS_KEYS.iter().find(|go| go.to_lowercase() == key.to_lowercase()) {
+            Some(go) if *go != key => return Err(format!("{key} would be read as Go's {go}")),
+            Some(_) => {
+                let fits = match key.as_str() {
+                    "HostStats" => value.as_object().is_some_and(|stats| {
+                        stats.iter().all(|(k, v)| {
+                            GO_HOST_STATS_KEYS
+                                .iter()
+                                .all(|go| go.to_lowercase() != k.to_lowercase() || (*go == k && v.is_number()))
+                        })
+                    }),
+                    "Version" | "PublicUrl" | "PublicKey" | "ID" | "Flair" | "LicensePlate" | "Trend"
+                    | "TrendEmoji" | "MeshIP" | "memory_mode" | "transport_mode" => value.is_string(),
+                    "MeshEnabled" => value.is_boolean(),
+                    _ => true,
+                };
+                if !fits {
+                    return Err(format!("{key} is not of the JSON type Go declares: {value}"));
+                }
+            }
+            None => skipped.push(key.clone()),
+        }
+    }
+    Ok(skipped)
+}
+
 /// A raw MQTT client on the broker at `port`, as any program there could run, and the
 /// messages it receives on `subscriptions` as (topic, payload text).
 pub async fn raw_client(

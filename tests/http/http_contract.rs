@@ -344,7 +344,7 @@ async fn the_list_filters_by_status_and_version_and_names_a_bad_parameter() {
     for (query, says) in [
         (
             "state=ONLINE",
-            "unknown parameter \"state\": /api/peers takes status and version",
+            "unknown parameter \"state\": /api/peers takes status, version and tag",
         ),
         (
             "status=sleepy",

@@ -171,7 +171,14 @@ async fn what_nara_publishes_passes_the_go_naras_checks() {
     let mut speaker = nara_on(
         &broker.url(),
         "speaker",
-        &["--public-url", "https://speaker.example.org/"],
+        &[
+            "--public-url",
+            "https://speaker.example.org/",
+            "--tag",
+            "role=db",
+            "--tag",
+            "site=lisbon-2",
+        ],
     );
     let own = speaker.get_json("/api/status").await;
 
@@ -199,6 +206,17 @@ async fn what_nara_publishes_passes_the_go_naras_checks() {
     assert_eq!(status["PublicUrl"], "https://speaker.example.org/");
     assert!(status["HostStats"]["Uptime"].as_u64().is_some(), "{status}");
     assert_eq!(status["build_revision"], nara::REVISION);
+    // Its tags ride in the signed Status, which a Go nara reads without a complaint.
+    assert_eq!(status["tags"]["role"], "db", "{status}");
+    assert_eq!(status["tags"]["site"], "lisbon-2");
+    assert_eq!(status["tags"]["os"], std::env::consts::OS, "an automatic label");
+    let skipped = go_wire::go_accepts_status(&status).unwrap_or_else(|e| panic!("{e}: {status}"));
+    assert!(skipped.contains(&"tags".to_string()), "{skipped:?}");
+    let shadowing = serde_json::json!({"version": "1.0.0"});
+    assert!(
+        go_wire::go_accepts_status(&shadowing).is_err(),
+        "a key Go would fold into its Version is caught"
+    );
 
     speaker.signal("TERM");
     let bye = go_wire::verify_event(&next("nara/plaza/chau").await).unwrap();

@@ -7,7 +7,7 @@
 //! webhook gets the event by POST, over verified TLS too, and its secrets stay out of
 //! the log; of twins sharing a soul, only the one that speaks runs the hooks, and a
 //! read-only watcher runs its own; an observer off its broker pages nobody for the
-//! naras it stops hearing; under MemoryDenyWriteExecute a shell hook runs and a JIT
+//! naras it stops hearing; a nara tagged ephemeral=true pages nobody when it goes; under MemoryDenyWriteExecute a shell hook runs and a JIT
 //! cannot; and the Operations chapter's program hook runs as written.
 
 use crate::common::broker::Mosquitto;
@@ -146,6 +146,45 @@ async fn a_killed_naras_confirmed_missing_runs_the_hook_and_its_suspicion_runs_n
     assert_eq!(missing["text"], "observer: doomed is MISSING");
     assert_eq!(runs_counted(&observer, "program", "ok").await, 2);
     assert_eq!(events_counted(&observer, "run").await, 2);
+}
+
+#[tokio::test]
+async fn an_ephemeral_naras_departures_page_nobody_and_its_arrival_is_still_told() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let hook = recorder(dir.path(), &events);
+    let observer = nara_on(&broker.url(), "observer", &["--on-event", &hook]);
+    let ephemeral = ["--tag", "ephemeral=true"];
+    let mut canary = nara_on(&broker.url(), "canary", &ephemeral);
+    let laptop = nara_on(&broker.url(), "laptop", &ephemeral);
+    let mut regular = nara_on(&broker.url(), "regular", &[]);
+    let events_ref = &events;
+    wait_until("the three joins told", Duration::from_secs(10), || async move {
+        ["canary", "laptop", "regular"]
+            .iter()
+            .all(|name| about(events_ref, name) == [("join".into(), "ONLINE".into())])
+            .then_some(())
+    })
+    .await;
+    canary.signal("TERM");
+    assert_eq!(canary.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    laptop.signal("KILL");
+    regular.signal("TERM");
+    assert_eq!(regular.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    observer.wait_peer("canary", "OFFLINE", Duration::from_secs(10)).await;
+    observer.wait_peer("laptop", "MISSING", Duration::from_secs(15)).await;
+    // The untagged one's leave is told, so the hook was there to run.
+    wait_until("regular's leave told", Duration::from_secs(5), || async move {
+        (about(events_ref, "regular").len() == 2).then_some(())
+    })
+    .await;
+    holds_for(
+        "no departure of the ephemeral ones",
+        Duration::from_secs(2),
+        || async move { about(events_ref, "canary").len() == 1 && about(events_ref, "laptop").len() == 1 },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod plaza_secure;
 mod restarts;
 mod retained;
 mod state_dir;
+mod tags;
 mod takeover;
 mod twins;
 mod wills;

@@ -102,3 +102,17 @@ fn the_chapter_names_every_alert_the_rules_file_holds() {
         );
     }
 }
+
+#[test]
+fn the_http_chapters_tag_join_is_one_the_rules_tests_evaluate() {
+    let chapter = repo_file("docs/src/http-api.md");
+    let expr = chapter
+        .split('`')
+        .find(|part| part.contains("group_left") && part.contains("nara_peer_tag_info{"))
+        .expect("the HTTP API chapter joins a tag");
+    let tests = repo_file("deploy/prometheus/nara-rules.test.yml");
+    assert!(
+        tests.contains(&format!("- expr: {expr}\n")),
+        "nara-rules.test.yml does not evaluate {expr}"
+    );
+}

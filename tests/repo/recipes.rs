@@ -2,7 +2,8 @@
 //! `fly.toml` and the Fly chapter's `fly secrets set`, and of the OCI chapter's `docker
 //! run`, each with a soul minted as its chapter says, on a host named as that platform
 //! names it (a pod, a Fly Machine, a container). Each must come up bonded under the
-//! minted name, and two replicas must become twins, one speaking for the soul. They
+//! minted name, carry the automatic tags its platform gives (Fly's region, the pod's
+//! namespace), and two replicas must become twins, one speaking for the soul. They
 //! name the project's home with one placeholder (`github:OWNER/nara`,
 //! `ghcr.io/OWNER/nara`), which a test fills in where a recipe is read.
 //!
@@ -38,6 +39,8 @@ struct Recipe {
     state_mount: Option<String>,
     hostname: &'static str,
     pod: Option<Pod>,
+    /// The automatic tags the platform's variables give the nara.
+    tags: &'static [(&'static str, &'static str)],
 }
 
 /// What a pod's security context and its Secret volume make of the process and of the
@@ -126,9 +129,16 @@ fn kubernetes_from(deployment: &str) -> Recipe {
         .iter()
         .map(|var| {
             let name = var["name"].as_str().expect("a variable has a name");
-            let value = var["value"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} has a literal value"));
+            // The downward API's fields, as the kubelet fills them for a pod in the
+            // namespace `nara-test`.
+            let value = match (
+                var["value"].as_str(),
+                var["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+            ) {
+                (Some(value), _) => value,
+                (None, Some("metadata.namespace")) => "nara-test",
+                _ => panic!("{name} has a literal value or the pod's namespace"),
+            };
             (name.to_string(), value.to_string())
         })
         .collect();
@@ -154,6 +164,7 @@ fn kubernetes_from(deployment: &str) -> Recipe {
             .map(str::to_string),
         hostname: "nara-6b7c9d8f5-abcde",
         pod: Some(Pod::of(&manifest)),
+        tags: &[("k8s_namespace", "nara-test")],
     }
 }
 
@@ -188,6 +199,7 @@ fn fly() -> Recipe {
     // Fly sets these on every Machine.
     env.insert("FLY_APP_NAME".into(), "nara".into());
     env.insert("FLY_MACHINE_ID".into(), "3d8d9e1b2c4e58".into());
+    env.insert("FLY_REGION".into(), "ams".into());
     Recipe {
         platform: "Fly.io",
         env,
@@ -196,6 +208,7 @@ fn fly() -> Recipe {
         state_mount: None,
         hostname: "3d8d9e1b2c4e58",
         pod: None,
+        tags: &[("fly_region", "ams")],
     }
 }
 
@@ -233,6 +246,7 @@ fn docker() -> Recipe {
         state_mount: None,
         hostname: "3f2a9c1d0b7e",
         pod: None,
+        tags: &[],
     }
 }
 
@@ -482,6 +496,14 @@ async fn check(recipe: Recipe) {
     );
     assert_eq!(status["bonded"], true, "{}: {status:#}", recipe.platform);
     assert_eq!(status["bond_advice"], Value::Null, "{}", recipe.platform);
+    let own = first.get_json(&format!("/api/peers/{}", recipe.minted_for)).await;
+    for (key, value) in recipe.tags {
+        assert_eq!(
+            own["tags"][key], *value,
+            "{}: the platform's automatic tag: {own:#}",
+            recipe.platform
+        );
+    }
 
     let second = replica(&recipe, &soul, &broker, scratch.path());
     let what = format!("{}: the two replicas become twins, one of them active", recipe.platform);

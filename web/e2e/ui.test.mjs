@@ -222,6 +222,67 @@ test("a shared link opens the network filtered, a reload keeps it, and back and 
   await stop(home.child);
 });
 
+test("naras show their tags, the table filters by a tag and groups by a key, and the address keeps both", async () => {
+  const broker = await startBroker();
+  const plaza = (name, ...tags) =>
+    startNara([
+      "--name",
+      name,
+      "--mqtt-url",
+      broker.url,
+      "--plaza-announce-jitter",
+      "0s",
+      "--plaza-newspaper-interval",
+      "1s",
+      ...tags.flatMap((tag) => ["--tag", tag]),
+    ]);
+  const home = await plaza("home", "role=watch");
+  const db = await plaza("db", "role=db", "site=lisbon");
+  const web = await plaza("web", "role=web", "site=lisbon");
+  const cache = await plaza("cache", "role=cache", "site=porto");
+  for (const name of ["db", "web", "cache"]) {
+    for (let tries = 0; ; tries++) {
+      const peer = await (await fetch(`${home.url}/api/peers/${name}`)).json();
+      if (peer.tags?.site) break;
+      if (tries > 200) throw new Error(`${name}'s tags never reached home`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  const { page, errors } = await openPage({ viewport: { width: 1300, height: 800 } });
+  const rows = async () => page.locator("tr[data-peer]").evaluateAll((trs) => trs.map((tr) => tr.dataset.peer));
+  await page.goto(`${home.url}/`);
+  await page.locator('tr[data-peer="cache"] [data-tag="site:porto"]').waitFor();
+  assert.equal(await page.locator('tr[data-peer="db"] [data-tag="role:db"]').textContent(), "role=db");
+
+  await page.getByTestId("tag-filter").selectOption("site:lisbon");
+  await page.waitForURL((url) => url.search === "?tag=site%3Alisbon");
+  assert.deepEqual(await rows(), ["db", "web"]);
+  assert.equal(await page.getByTestId("filter-json").getAttribute("href"), "/api/peers?tag=site%3Alisbon");
+  const api = await (await fetch(`${home.url}/api/peers?tag=site%3Alisbon`)).json();
+  assert.deepEqual(api.peers.map((p) => p.name), ["db", "web"], "the JSON link lists the same naras");
+
+  await page.getByTestId("tag-filter").selectOption("");
+  await page.getByTestId("group-by").selectOption("site");
+  await page.waitForURL((url) => url.search === "?group=site");
+  const groups = async () =>
+    page.locator("tr.group, tr[data-peer]").evaluateAll((trs) => trs.map((tr) => tr.dataset.group ?? tr.dataset.peer));
+  assert.deepEqual(await groups(), ["lisbon", "db", "web", "porto", "cache", "", "home"]);
+  await page.screenshot({ path: `${artifacts}network-grouped.png`, fullPage: true });
+
+  await page.reload();
+  await page.locator("tr.group").first().waitFor();
+  assert.deepEqual(await groups(), ["lisbon", "db", "web", "porto", "cache", "", "home"], "a reload keeps the grouping");
+  await page.goBack();
+  await page.waitForURL((url) => url.search === "");
+  await page.goBack();
+  await page.waitForURL((url) => url.search === "?tag=site%3Alisbon");
+  assert.deepEqual(await rows(), ["db", "web"], "back steps to the tag filter");
+  assert.deepEqual(errors, []);
+  await page.close();
+  for (const nara of [cache, web, db, home]) await stop(nara.child);
+});
+
 test("a soul minted for another name is named on the page, with the name to set", async () => {
   const nara = await startNara(["--name", "k8s-nara-6b7c9d8f5-abcde", "--soul-file", soulFile("k8s-nara")]);
   const { page, errors } = await openPage();

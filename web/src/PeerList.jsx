@@ -1,6 +1,7 @@
 // Every nara this one knows, as a table on wide screens and cards on narrow ones, with
 // how often this nara saw each restart (and "flapping" in words while it keeps doing
-// so); a filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
+// so) and its tags; a filter (status, version, tag, text), grouping by a tag key, and
+// pages of 100, so a plaza of 10,000 stays readable
 // and quick. The filter lives in the page's URL, so a view can be shared and reloaded,
 // and back and forward step through it.
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -8,6 +9,11 @@ import { StatusBadge } from "./StatusBadge.jsx";
 import { formatAgo } from "./format.js";
 import { STATUSES, apiLink, historyStep, readFilter, writeFilter } from "./filterurl.js";
 import { pageOf, versionsOf } from "./peerview.js";
+import { GroupBy, GroupRow, TagFilter, TagList } from "./Tags.jsx";
+import { groupOf } from "./tags.js";
+
+/** The table's columns, for a group's row to span them. */
+const COLUMNS = 6;
 
 /**
  * The filter as the URL holds it; `change` records a new one in the history (a word
@@ -107,6 +113,8 @@ export function PeerList({ peers, now }) {
               ))}
             </select>
           </label>
+          <TagFilter peers={peers} value={filter.tag} onChange={(tag) => change({ ...filter, tag })} />
+          <GroupBy peers={peers} value={filter.group} onChange={(group) => change({ ...filter, group })} />
           <label>
             Find{" "}
             <input
@@ -118,7 +126,7 @@ export function PeerList({ peers, now }) {
               onBlur={doneTyping}
             />
           </label>
-          <a href={apiLink(filter)} data-testid="filter-json" title="These naras from the API (status and version)">
+          <a href={apiLink(filter)} data-testid="filter-json" title="These naras from the API (status, version and tag)">
             JSON
           </a>
         </div>
@@ -144,10 +152,20 @@ export function PeerList({ peers, now }) {
             <th scope="col">Version</th>
             <th scope="col">Last seen</th>
             <th scope="col">Restarts</th>
+            <th scope="col">Tags</th>
           </tr>
         </thead>
         <tbody>
-          {view.rows.map((peer) => (
+          {view.rows.flatMap((peer, i) => [
+            filter.group && (i === 0 || groupOf(view.rows[i - 1], filter.group) !== groupOf(peer, filter.group)) ? (
+              <GroupRow
+                key={`group:${groupOf(peer, filter.group)}`}
+                group={filter.group}
+                value={groupOf(peer, filter.group)}
+                size={view.groups.get(groupOf(peer, filter.group)) ?? 0}
+                columns={COLUMNS}
+              />
+            ) : null,
             <tr key={peer.name} data-peer={peer.name} data-status={peer.status}>
               <th scope="row">
                 {peer.name}
@@ -165,8 +183,9 @@ export function PeerList({ peers, now }) {
               </td>
               <td>{peer.self ? "now" : formatAgo(peer.last_seen, now)}</td>
               <Restarts peer={peer} now={now} />
-            </tr>
-          ))}
+              <TagList tags={peer.tags} />
+            </tr>,
+          ])}
         </tbody>
       </table>
     </section>

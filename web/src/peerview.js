@@ -1,9 +1,10 @@
-// Which naras the network table shows: this nara first, then by status and name,
-// filtered by a status, a version and what the reader typed, one page at a time (a
-// plaza may hold 10,000).
+// Which naras the network table shows: this nara first, then by status and name (within
+// the groups of a tag key, when it groups by one), filtered by a status, a version, a
+// tag and what the reader typed, one page at a time (a plaza may hold 10,000).
 // Pure functions, unit-tested with `node --test`.
 
 import { compareVersions } from "./rollout.js";
+import { byGroup, groupSizes, keepsTag } from "./tags.js";
 
 export const PAGE_SIZE = 100;
 
@@ -23,18 +24,26 @@ export function matches(peer, query) {
   );
 }
 
-/** Whether `peer` has `status` and `version` (each when given) and matches `query`. */
-export function keeps(peer, { status = "", version = "", query = "" } = {}) {
-  return (status === "" || peer.status === status) && (version === "" || peer.version === version) && matches(peer, query);
+/** Whether `peer` has `status`, `version` and `tag` (each when given) and matches `query`. */
+export function keeps(peer, { status = "", version = "", tag = "", query = "" } = {}) {
+  return (
+    (status === "" || peer.status === status) &&
+    (version === "" || peer.version === version) &&
+    keepsTag(peer, tag) &&
+    matches(peer, query)
+  );
 }
 
 /**
- * One page of the naras the filter keeps (a `status`, a `version`, a `query`), sorted:
+ * One page of the naras the filter keeps (a `status`, a `version`, a `tag`, a `query`),
+ * sorted, by the value of the tag key `group` first when given:
  * `{ rows, total, page, pages, first }` where `page` is clamped to the pages there are
- * and `first` is the 1-based position of the first row shown.
+ * and `first` is the 1-based position of the first row shown; grouped, also `groups`,
+ * how many naras each group holds (a Map from the value, "" for those without it).
  */
-export function pageOf(peers, { status = "", version = "", query = "", page = 0, size = PAGE_SIZE } = {}) {
-  const matching = peers.filter((p) => keeps(p, { status, version, query })).sort(byStatusThenName);
+export function pageOf(peers, { status = "", version = "", tag = "", group = "", query = "", page = 0, size = PAGE_SIZE } = {}) {
+  const order = group ? byGroup(group, byStatusThenName) : byStatusThenName;
+  const matching = peers.filter((p) => keeps(p, { status, version, tag, query })).sort(order);
   const pages = Math.max(1, Math.ceil(matching.length / size));
   const current = Math.min(Math.max(0, page), pages - 1);
   const start = current * size;
@@ -44,6 +53,7 @@ export function pageOf(peers, { status = "", version = "", query = "", page = 0,
     page: current,
     pages,
     first: matching.length === 0 ? 0 : start + 1,
+    ...(group ? { groups: groupSizes(matching, group) } : {}),
   };
 }
 

@@ -5,8 +5,9 @@ import { test } from "node:test";
 import { NO_FILTER, apiLink, historyStep, readFilter, sameFilter, writeFilter } from "../src/filterurl.js";
 
 test("a shared link's filter is read, a status in any case", () => {
-  assert.deepEqual(readFilter("?status=missing&version=0.2.0&q=kit"), { status: "MISSING", version: "0.2.0", query: "kit" });
-  assert.deepEqual(readFilter("status=Online"), { status: "ONLINE", version: "", query: "" });
+  assert.deepEqual(readFilter("?status=missing&version=0.2.0&q=kit"), { ...NO_FILTER, status: "MISSING", version: "0.2.0", query: "kit" });
+  assert.deepEqual(readFilter("status=Online"), { ...NO_FILTER, status: "ONLINE" });
+  assert.deepEqual(readFilter("?tag=role:db&group=site"), { ...NO_FILTER, tag: "role:db", group: "site" });
   assert.deepEqual(readFilter(""), NO_FILTER);
   assert.deepEqual(readFilter("?q=kitchen+garage"), { ...NO_FILTER, query: "kitchen garage" }, "+ is a space, as forms write it");
 });
@@ -19,9 +20,9 @@ test("an unknown status in a link opens the page on every nara", () => {
 test("a filter is written as short as it can be, and read back the same", () => {
   assert.equal(writeFilter(NO_FILTER), "");
   assert.equal(writeFilter({ status: "MISSING", version: "", query: "" }), "?status=missing");
-  const filter = { status: "OFFLINE", version: "0.10.0-rc.1", query: "kitchen & hall" };
+  const filter = { status: "OFFLINE", version: "0.10.0-rc.1", tag: "url:a:b", group: "site", query: "kitchen & hall" };
   const written = writeFilter(filter);
-  assert.equal(written, "?status=offline&version=0.10.0-rc.1&q=kitchen+%26+hall");
+  assert.equal(written, "?status=offline&version=0.10.0-rc.1&tag=url%3Aa%3Ab&group=site&q=kitchen+%26+hall");
   assert.deepEqual(readFilter(written), filter);
 });
 
@@ -51,8 +52,15 @@ test("each choice of status or version is a step back; a word typed is one step"
   assert.equal(historyStep(before, { ...before, query: "kitc" }, false).step, "push", "typing again after a pause is a new step");
 });
 
-test("the JSON link asks the API for what it can filter: status and version", () => {
+test("choosing a tag or a group is a step back of its own", () => {
+  const before = { ...NO_FILTER, query: "kit" };
+  assert.deepEqual(historyStep(before, { ...before, tag: "role:db" }, true), { step: "push", typing: false });
+  assert.deepEqual(historyStep(before, { ...before, group: "role" }, true), { step: "push", typing: false });
+});
+
+test("the JSON link asks the API for what it can filter: status, version and tag", () => {
   assert.equal(apiLink(NO_FILTER), "/api/peers");
   assert.equal(apiLink({ status: "MISSING", version: "0.2.0", query: "kit" }), "/api/peers?status=missing&version=0.2.0");
+  assert.equal(apiLink({ ...NO_FILTER, tag: "role:db", group: "site", query: "kit" }), "/api/peers?tag=role%3Adb");
   assert.ok(sameFilter(readFilter("?status=MISSING"), { status: "MISSING", version: "", query: "" }));
 });

@@ -14,7 +14,9 @@
 use super::{Departed, Peer, Status, VERSION_HISTORY, VersionChange, View};
 use crate::plaza::freshness::Freshness;
 use crate::plaza::restarts::{KeptRestarts, Restarts};
+use crate::plaza::tags::Tags;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most bytes one entry takes in the file, as JSON.
@@ -34,6 +36,9 @@ pub(crate) struct SavedPeer {
     revision: String,
     #[serde(default)]
     url: Option<String>,
+    /// Its signed tags, checked against the limits again when restored.
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
     /// Version changes, oldest first: from, to, when (Unix ms).
     #[serde(default)]
     history: Vec<(String, String, u64)>,
@@ -96,6 +101,7 @@ impl SavedPeer {
             version: peer.version.clone(),
             revision: peer.revision.clone(),
             url: peer.public_url.clone(),
+            tags: peer.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             history: peer
                 .version_history
                 .iter()
@@ -118,6 +124,7 @@ impl SavedPeer {
             version: String::new(),
             revision: String::new(),
             url: None,
+            tags: BTreeMap::new(),
             history: Vec::new(),
             ..self.clone()
         }
@@ -138,6 +145,8 @@ impl SavedPeer {
             version: self.version,
             revision: self.revision,
             public_url: self.url,
+            // A file edited by hand may hold what no newspaper could: then none.
+            tags: Tags::new(self.tags).unwrap_or_default(),
             version_history: self
                 .history
                 .into_iter()
@@ -279,7 +288,7 @@ mod tests {
     use super::super::Limits;
     use super::super::tests::{LIMITS, chau, hey, own, paper, recount, t};
     use super::*;
-    use crate::plaza::message::Rejection;
+    use crate::plaza::message::{Body, Rejection};
 
     /// What a file would carry: each entry through JSON and back.
     fn through_json(saved: SavedView) -> SavedView {
@@ -326,6 +335,20 @@ mod tests {
         let recording = paper("b", "kb", 1000, "1.0.0");
         assert!(View::new(own(), LIMITS).apply(&recording, t(200)).is_ok());
         assert_eq!(again.apply(&recording, t(200)), Err(Rejection::Stale));
+    }
+
+    #[test]
+    fn a_restored_nara_keeps_its_tags() {
+        let mut view = View::new(own(), LIMITS);
+        let mut message = paper("b", "kb", 1000, "1.0.0");
+        if let Body::Newspaper(story) = &mut message.body {
+            story.tags = Tags::parse(["site=lisbon", "ephemeral=true"]).unwrap();
+        }
+        view.apply(&message, t(10)).unwrap();
+        let mut again = View::new(own(), LIMITS);
+        again.restore(through_json(view.saved()), t(20));
+        let tags = &again.peers["b"].tags;
+        assert_eq!((tags.get("site"), tags.is_ephemeral()), (Some("lisbon"), true));
     }
 
     #[test]
