@@ -80,15 +80,15 @@ def rate_text(join):
 
 def join_among_simulated(join):
     """A join among simulated members, which answer nothing by construction: the real
-    naras' answers scaled to N first, then the whole plaza's count by rate."""
+    naras' answers (messages sooner than the cadence law allows) scaled to N first, then
+    the whole plaza's count by rate."""
     if "real" not in join:
         return schedule_text(join)
     real = join["real"]
-    scaled = "n/a" if real["scaled_to_n"] is None else f"{real['scaled_to_n']:.0f}"
-    return (f"{scaled} (the {real['others']} real naras: {real['answers_of_not_due']} from the {real['not_due']} "
-            f"not due a newspaper, {real['extra_of_due']} beyond their due one, scaled to N; by rate, the whole "
-            f"plaza: {rate_text(join)}, {join['raw']} in {join['window_s']:.0f} s against "
-            f"{join['rate_expected']:.0f} at the rate of the minute before)")
+    return (f"{real['scaled_to_n']:.0f} (the {real['naras']} real naras sent {real['sent']} in {join['window_s']:.0f} s, "
+            f"{real['answers']} of them sooner than the law's {real['soonest_s']:.0f} s after their last; scaled to N. "
+            f"By rate, the whole plaza: {rate_text(join)}, {join['raw']} against {join['rate_expected']:.0f} at the "
+            "rate of the minute before)")
 
 
 def restart_text(restart):
