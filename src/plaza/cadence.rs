@@ -135,6 +135,20 @@ pub(crate) fn phase(interval: Duration) -> Duration {
     interval.mul_f64(unit())
 }
 
+/// The wait until the next newspaper, the last one having been scheduled at
+/// `previous`: the interval spread, or a random point of it when it grew by more than
+/// the spread can cover. Naras that started together announce into views still
+/// empty, so their first newspapers share the base interval; as their views fill, a
+/// spread of ±10 % would keep them bunched within it for many intervals, where a new
+/// phase spreads them over the whole longer interval at once.
+pub(crate) fn next_wait(previous: Duration, interval: Duration) -> Duration {
+    if interval.as_secs_f64() > previous.as_secs_f64() * (1.0 + 2.0 * SPREAD) {
+        phase(interval)
+    } else {
+        spread(interval)
+    }
+}
+
 /// A random number in [0, 1).
 fn unit() -> f64 {
     let mut bytes = [0u8; 8];
@@ -224,6 +238,27 @@ mod tests {
         hello.said_hello(start + S(900));
         assert!(!hello.due(start + S(1090), || true));
         assert!(hello.due(start + S(1140), || true));
+    }
+
+    #[test]
+    fn an_interval_that_grew_past_the_spread_takes_a_new_phase_over_its_whole_length() {
+        let waits: Vec<Duration> = (0..400).map(|_| next_wait(S(30), S(100))).collect();
+        assert!(waits.iter().all(|w| *w < S(100)));
+        assert!(
+            waits.iter().any(|w| *w < S(30)),
+            "some come sooner than the spread allows"
+        );
+        assert!(
+            waits.iter().any(|w| *w > S(70)),
+            "and some later: spread over the interval"
+        );
+        for _ in 0..400 {
+            let steady = next_wait(S(100), S(105));
+            assert!(
+                steady >= S(94) && steady <= S(116),
+                "{steady:?}: a steady view keeps its cadence"
+            );
+        }
     }
 
     #[test]

@@ -116,6 +116,8 @@ pub struct Plaza {
     /// Whether the broker keeps retained messages (its CONNACK may say it does not: a
     /// retained publish would then end the connection).
     retain_available: AtomicBool,
+    /// The interval the last newspaper was scheduled by, in milliseconds.
+    scheduled_interval_ms: AtomicU64,
 
     // Twins.
     /// This process among the processes that share its soul (see [`role`]).
@@ -222,6 +224,7 @@ impl Plaza {
             refute_now: Notify::new(),
             last_refutation: Mutex::new(None),
             retain_available: AtomicBool::new(true),
+            scheduled_interval_ms: AtomicU64::new(0),
             broker_trouble: Mutex::new(None),
         };
         // Every labelled counter's series exists from the start, at 0, as Prometheus asks
@@ -282,14 +285,20 @@ impl Plaza {
 
     /// How long until the next newspaper, as the law makes the interval for this view
     /// (see [`cadence`]), spread by ±10 %.
+    /// A new phase instead when the interval grew past the spread since the last one
+    /// (see [`cadence::next_wait`]).
     pub(crate) fn next_newspaper_in(&self) -> Duration {
-        cadence::spread(self.newspaper_interval())
+        let interval = self.newspaper_interval();
+        let previous = Duration::from_millis(self.scheduled_interval_ms.swap(millis(interval), Ordering::Relaxed));
+        cadence::next_wait(previous, interval)
     }
 
     /// How long until the first newspaper after an announce: a random point of the
     /// interval, so this nara's phase is its own.
     pub(crate) fn first_newspaper_in(&self) -> Duration {
-        cadence::phase(self.newspaper_interval())
+        let interval = self.newspaper_interval();
+        self.scheduled_interval_ms.store(millis(interval), Ordering::Relaxed);
+        cadence::phase(interval)
     }
 
     /// Whether a Go nara is ONLINE or SUSPECT in the view (one pass over it).
@@ -801,6 +810,11 @@ impl Plaza {
 }
 
 /// The `kind` label for a topic, from a fixed set so metrics stay bounded.
+/// `duration` in whole milliseconds, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn kind_of_topic(topic: &str) -> &'static str {
     Kind::of_topic(topic).map_or("other", Kind::as_str)
 }
