@@ -17,7 +17,7 @@ K8S_RESOURCES := $(filter-out deploy/kubernetes/kustomization.yaml,$(wildcard de
 FUZZ_TARGETS := plaza_message http_request
 FUZZ_SECONDS ?= 60
 
-.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet bench-rollout ab first-contact hooks-latency soak oracle nix-check deploy-check clean
+.PHONY: help bootstrap web web-unit alert-rules build run test lint unit twins e2e fuzz fuzz-smoke bench bench-streams bench-peer-metrics bench-fleet bench-rollout ab first-contact hooks-latency soak soak-cuts oracle nix-check deploy-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -117,6 +117,9 @@ hooks-latency: build ## How soon after a killed nara's confirmed MISSING its obs
 
 soak: ## Plaza soak: naras joining and leaving for SOAK_SECONDS (600), memory must not grow
 	bench/soak.sh
+
+soak-cuts: build ## Soak of brief link cuts: SOAK_NARAS (50) real naras, a cut a second healing within 1.5 s, for SOAK_SECONDS (600); no false MISSING (bench/results/soak-cuts.md)
+	python3 bench/fleet_soak.py --naras $${SOAK_NARAS:-50} --seconds $${SOAK_SECONDS:-600} $(BIN)
 
 oracle: ## Run the test oracle against BIN (default target/release/nara)
 	checks/oracle.sh $(BIN)
