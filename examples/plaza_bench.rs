@@ -40,6 +40,7 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
         started_ns: now_ns.unsigned_abs(),
         role_pin: "auto",
         handover: false,
+        health: Default::default(),
     };
     (
         Kind::Newspaper.topic(&identity.name),

@@ -67,6 +67,7 @@ async fn main() {
             started_ns,
             role_pin: "auto",
             handover: false,
+            health: Default::default(),
         };
         send(
             &client,

@@ -56,6 +56,7 @@ async fn main() {
                 started_ns: now_ns,
                 role_pin: "auto",
                 handover: false,
+                health: Default::default(),
             };
             (Kind::Newspaper.topic(&id.name), newspaper::encode(id, &status))
         })

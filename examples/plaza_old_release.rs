@@ -61,6 +61,7 @@ async fn main() {
                     started_ns,
                     role_pin: "auto",
                     handover: false,
+                    health: Default::default(),
                 };
                 let paper = newspaper::encode(&identity, &status);
                 client

@@ -54,6 +54,7 @@ fn paper(identity: &Identity, version: &str, started_ns: u64) -> Vec<u8> {
             started_ns,
             role_pin: "auto",
             handover: false,
+            health: Default::default(),
         },
     )
 }

@@ -243,6 +243,7 @@ mod tests {
             public_url: None,
             version_history: Vec::new(),
             uptime_s: if version.is_empty() { 0 } else { 3600 },
+            host: Default::default(),
             first_seen: seen,
             last_seen: seen,
             is_self: false,

@@ -137,6 +137,9 @@ pub(crate) struct Story {
     pub(crate) role_pin: Option<String>,
     /// The sender stops and hands its soul over to a twin (this nara's only).
     pub(crate) handover: bool,
+    /// Its host's load, its process's memory, CPU and descriptors, as far as it says
+    /// (boxed: a message's body stays small for the messages that carry none).
+    pub(crate) health: Box<super::host_health::HostHealth>,
 }
 
 /// Why a message was dropped; the label it is counted under.

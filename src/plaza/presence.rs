@@ -386,6 +386,7 @@ mod tests {
             started_ns: ahead_ns,
             role_pin: "auto",
             handover: true,
+            health: Default::default(),
         };
         let paper = newspaper::encode(&identity, &status);
         let hello = crate::plaza::event::encode(&identity, Kind::HeyThere, i64::try_from(ahead_ns).unwrap(), "");

@@ -302,6 +302,7 @@ mod tests {
             public_url: None,
             version_history: Vec::new(),
             uptime_s: 0,
+            host: Default::default(),
             first_seen: t(0),
             last_seen: t(100),
             is_self: false,

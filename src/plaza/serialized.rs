@@ -215,6 +215,7 @@ mod tests {
                 public_url: (i % 2 == 0).then(|| format!("https://n{i}.example")),
                 version_history: Vec::new(),
                 uptime_s: i as u64,
+                host: Default::default(),
                 first_seen: now,
                 last_seen: now,
                 is_self: i == 0,

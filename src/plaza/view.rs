@@ -16,6 +16,7 @@
 //! theirs), until `--plaza-forget-after`.
 
 use super::freshness::{Freshness, Judging};
+use super::host_health::HostHealth;
 use super::message::{Body, Message, Rejection, Story};
 use super::restarts::Restarts;
 use serde::Serialize;
@@ -86,6 +87,9 @@ pub struct Peer {
     pub version_history: Vec<VersionChange>,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
+    /// Its host's load and its process's memory, CPU and descriptors, as its newspaper
+    /// last said (see `host_health.rs`).
+    pub host: HostHealth,
     /// When this nara first heard from it.
     #[serde(serialize_with = "rfc3339")]
     pub first_seen: SystemTime,
@@ -209,6 +213,7 @@ fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
     peer.revision = story.revision.clone().unwrap_or_default();
     peer.public_url.clone_from(&story.public_url);
     peer.uptime_s = story.host_uptime_s;
+    peer.host.clone_from(&story.health);
 }
 
 /// Sets a known peer's status, keeping the counts in step.
@@ -559,6 +564,7 @@ impl View {
                 public_url: None,
                 version_history: Vec::new(),
                 uptime_s: 0,
+                host: HostHealth::default(),
                 first_seen,
                 last_seen: now,
                 is_self: false,
@@ -744,6 +750,13 @@ impl View {
         }
     }
 
+    /// This nara's own health, as its newspaper just said it.
+    pub(crate) fn own_health(&mut self, name: &str, health: HostHealth) {
+        if let Some(own) = self.peers.get_mut(name) {
+            own.host = health;
+        }
+    }
+
     /// Every known nara, by name.
     pub(crate) fn snapshot(&self) -> Vec<Peer> {
         let mut peers: Vec<Peer> = self.peers.values().cloned().collect();
@@ -791,6 +804,7 @@ mod tests {
             public_url: None,
             version_history: Vec::new(),
             uptime_s: 0,
+            host: HostHealth::default(),
             first_seen: t(0),
             last_seen: t(0),
             is_self: true,

@@ -168,6 +168,7 @@ mod tests {
             public_url: None,
             version_history: Vec::new(),
             uptime_s: 0,
+            host: Default::default(),
             first_seen: now,
             last_seen: now,
             is_self: true,

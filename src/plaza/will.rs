@@ -254,6 +254,7 @@ mod tests {
                 started_ns: now_ns,
                 role_pin: "auto",
                 handover: false,
+                health: Default::default(),
             },
         ))
         .unwrap();

@@ -57,6 +57,7 @@ impl OldRelease {
                     started_ns,
                     role_pin: "auto",
                     handover: false,
+                    health: Default::default(),
                 };
                 let paper = newspaper::encode(&identity, &status);
                 if client

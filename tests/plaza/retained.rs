@@ -150,6 +150,7 @@ async fn a_retained_replay_is_judged_by_its_signed_age_and_locks_nobody_out() {
             started_ns: ancient_ns - 10_000_000_000,
             role_pin: "auto",
             handover: false,
+            health: Default::default(),
         },
     );
     retain(&attacker, "nara/newspaper/ghost", ancient).await;

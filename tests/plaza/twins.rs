@@ -215,6 +215,7 @@ async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
                 started_ns,
                 role_pin: "auto",
                 handover: false,
+                health: Default::default(),
             };
             let paper = newspaper::encode(&identity, &status);
             old.publish(Kind::Newspaper.topic("twin"), QoS::AtMostOnce, false, paper)
@@ -467,6 +468,7 @@ async fn a_twin_with_its_clock_ahead_beyond_the_skew_is_reported_as_a_second_spe
                 started_ns,
                 role_pin: "auto",
                 handover: false,
+                health: Default::default(),
             };
             let paper = newspaper::encode(&identity, &status);
             let _ = fast.publish("nara/newspaper/twin", QoS::AtMostOnce, false, paper).await;
@@ -544,6 +546,7 @@ fn played_twin(
                     started_ns,
                     role_pin: "auto",
                     handover,
+                    health: Default::default(),
                 },
             )
         };
