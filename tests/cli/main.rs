@@ -9,6 +9,7 @@ mod common;
 mod binary;
 mod check_config;
 mod go_compat;
+mod hidden_proc;
 mod log_filter;
 mod rollout;
 mod soul;

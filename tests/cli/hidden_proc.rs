@@ -1,0 +1,62 @@
+//! nara under the shipped unit's `ProcSubset=pid` and `ProtectProc=invisible`, which
+//! hide `/proc/loadavg`, `/proc/meminfo` and `/proc/stat`: its host health is still
+//! measured. systemd is not PID 1 where the tests run, so the test makes the same
+//! `/proc` itself: a mount and PID namespace of its own (`unshare`), and a private
+//! `proc` mounted with `subset=pid,hidepid=invisible`, which is what systemd mounts
+//! for those two settings. That takes root, or a user namespace that maps the caller
+//! to root; where neither is allowed the test fails, saying so, rather than pass
+//! without having looked.
+#![cfg(target_os = "linux")]
+
+use crate::common::broker::Mosquitto;
+use crate::common::{Running, TestNara, nara_bin};
+use std::process::Command;
+use std::time::Duration;
+
+/// Mounts the hardened `/proc`, checks that it hides what the unit hides, and then
+/// becomes the command it is given.
+const HARDENED_PROC: &str = r#"
+set -eu
+mount -t proc -o subset=pid,hidepid=invisible proc /proc
+for hidden in /proc/loadavg /proc/meminfo /proc/stat /proc/uptime; do
+    if [ -e "$hidden" ]; then echo "$hidden is not hidden" >&2; exit 97; fi
+done
+exec "$@"
+"#;
+
+#[tokio::test]
+async fn host_health_is_measured_under_a_proc_that_shows_only_the_process() {
+    let broker = Mosquitto::start();
+    let mut command = Command::new("unshare");
+    // SAFETY: geteuid(2) only reads the caller's user ID.
+    #[expect(unsafe_code, reason = "geteuid(2) has no safe wrapper in std")]
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        command.args(["--user", "--map-root-user"]);
+    }
+    command
+        .args(["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"])
+        .args(["sh", "-c", HARDENED_PROC, "hardened"])
+        .arg(nara_bin())
+        .args(["--http-addr", "127.0.0.1:0", "--name", "hardened"])
+        .args(["--mqtt-url", &broker.url(), "--plaza-newspaper-interval", "1s"])
+        .args(["--plaza-announce-jitter", "0s"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    let nara = Running::start(command).unwrap_or_else(|e| {
+        panic!(
+            "nara did not start under a hardened /proc; this test needs root or unprivileged \
+             user namespaces (kernel.unprivileged_userns_clone=1), `unshare` (util-linux) and a \
+             kernel with proc's subset=pid (5.8 or later): {e}"
+        )
+    });
+    let own = nara
+        .wait_peer_where("hardened", "showing its own health", Duration::from_secs(10), |p| {
+            p["host"]["rss_bytes"].as_u64().is_some_and(|b| b > 1024 * 1024)
+                && p["host"]["open_fds"].as_u64().is_some_and(|n| n > 2)
+                && p["host"]["load_per_core"].as_f64().is_some()
+                && p["host"]["cpu_pct"].as_f64().is_some()
+        })
+        .await;
+    assert!(own["uptime_s"].as_u64().is_some_and(|s| s > 0), "{own}");
+}
