@@ -27,11 +27,6 @@ impl StartTime {
         self.wall
     }
 
-    /// The start by the monotonic clock.
-    pub(crate) fn monotonic(&self) -> Instant {
-        self.monotonic
-    }
-
     /// Whole seconds since the start, by the monotonic clock.
     pub(crate) fn uptime_s(&self) -> u64 {
         self.monotonic.elapsed().as_secs()

@@ -175,17 +175,18 @@ impl Measured {
 }
 
 /// Measures this process and its host; keeps the CPU time of the last measure, so each
-/// CPU % covers the time since (the first, the time since the process started).
+/// CPU % covers the time since (the first, the time since the sampler was made: the
+/// process's start-up before it would count work no interval holds).
 #[derive(Debug)]
 pub(crate) struct Sampler {
     last: Mutex<(Instant, Option<Duration>)>,
 }
 
 impl Sampler {
-    /// A sampler for a process that started at `started`.
-    pub(crate) fn new(started: Instant) -> Sampler {
+    /// A sampler whose first CPU % counts from now.
+    pub(crate) fn new() -> Sampler {
         Sampler {
-            last: Mutex::new((started, Some(Duration::ZERO))),
+            last: Mutex::new((Instant::now(), os::cpu_time())),
         }
     }
 
@@ -323,7 +324,7 @@ mod tests {
 
     #[test]
     fn this_process_is_measured_and_its_cpu_covers_the_time_since_the_last_measure() {
-        let sampler = Sampler::new(Instant::now());
+        let sampler = Sampler::new();
         let first = sampler.measure();
         let held: Vec<std::fs::File> = (0..8)
             .map(|_| std::fs::File::open("/proc/self/statm").unwrap())

@@ -212,7 +212,7 @@ impl Plaza {
             reconnected_at: Mutex::new(None),
             conn: AtomicU32::new(0),
             cadence: cadence::Cadence::new(config.newspaper_interval, config.fleet_rate, config.missing_after),
-            health: host_health::Sampler::new(metrics.started().monotonic()),
+            health: host_health::Sampler::new(),
             identity,
             config,
             metrics,

@@ -24,18 +24,53 @@ done
 exec "$@"
 "#;
 
+/// The `unshare` flags that make a mount and PID namespace here: as root directly,
+/// otherwise through a user namespace that maps the caller to root. The first that can
+/// mount the hardened `/proc`, or a failure that says what the test needs.
+fn namespace_flags() -> &'static [&'static str] {
+    const FLAGS: [&[&str]; 2] = [
+        &["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"],
+        &[
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--propagation",
+            "private",
+        ],
+    ];
+    let mut said = Vec::new();
+    for flags in FLAGS {
+        let probe = Command::new("unshare")
+            .args(flags)
+            .args(["sh", "-c", HARDENED_PROC, "hardened", "true"])
+            .output();
+        match probe {
+            Ok(output) if output.status.success() => return flags,
+            Ok(output) => said.push(format!(
+                "unshare {}: {}",
+                flags.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
+            Err(err) => said.push(format!("unshare: {err}")),
+        }
+    }
+    panic!(
+        "this test needs to mount a /proc with subset=pid,hidepid=invisible in a namespace of \
+         its own: root, or unprivileged user namespaces (kernel.unprivileged_userns_clone=1), \
+         `unshare` and `mount` (util-linux) and a kernel of 5.8 or later; here:\n{}",
+        said.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn host_health_is_measured_under_a_proc_that_shows_only_the_process() {
     let broker = Mosquitto::start();
     let mut command = Command::new("unshare");
-    // SAFETY: geteuid(2) only reads the caller's user ID.
-    #[expect(unsafe_code, reason = "geteuid(2) has no safe wrapper in std")]
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        command.args(["--user", "--map-root-user"]);
-    }
     command
-        .args(["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"])
+        .args(namespace_flags())
         .args(["sh", "-c", HARDENED_PROC, "hardened"])
         .arg(nara_bin())
         .args(["--http-addr", "127.0.0.1:0", "--name", "hardened"])
@@ -43,13 +78,7 @@ async fn host_health_is_measured_under_a_proc_that_shows_only_the_process() {
         .args(["--plaza-announce-jitter", "0s"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
-    let nara = Running::start(command).unwrap_or_else(|e| {
-        panic!(
-            "nara did not start under a hardened /proc; this test needs root or unprivileged \
-             user namespaces (kernel.unprivileged_userns_clone=1), `unshare` (util-linux) and a \
-             kernel with proc's subset=pid (5.8 or later): {e}"
-        )
-    });
+    let nara = Running::start(command).unwrap_or_else(|e| panic!("nara did not start under the hardened /proc: {e}"));
     let own = nara
         .wait_peer_where("hardened", "showing its own health", Duration::from_secs(10), |p| {
             p["host"]["rss_bytes"].as_u64().is_some_and(|b| b > 1024 * 1024)

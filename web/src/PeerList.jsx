@@ -1,9 +1,11 @@
 // Every nara this one knows, as a table on wide screens and cards on narrow ones, with
 // how often this nara saw each restart (and "flapping" in words while it keeps doing
-// so); a filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
+// so) and each one's host health, sortable by column; a filter (status, version, text) and pages of 100, so a plaza of 10,000 stays readable
 // and quick. The filter lives in the page's URL, so a view can be shared and reloaded,
 // and back and forward step through it.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { HealthCells, HealthHeadings } from "./HealthColumns.jsx";
+import { nextSort } from "./health.js";
 import { StatusBadge } from "./StatusBadge.jsx";
 import { formatAgo } from "./format.js";
 import { STATUSES, apiLink, historyStep, readFilter, writeFilter } from "./filterurl.js";
@@ -66,8 +68,13 @@ function Restarts({ peer, now }) {
 
 export function PeerList({ peers, now }) {
   const [page, setPage] = useState(0);
+  const [sort, setSort] = useState(null);
   const { filter, change, doneTyping } = useUrlFilter(() => setPage(0));
-  const view = pageOf(peers, { ...filter, page });
+  const view = pageOf(peers, { ...filter, page, sort });
+  const sortBy = (key) => {
+    setSort(nextSort(sort, key));
+    setPage(0);
+  };
   const versions = versionsOf(peers, filter.version);
   const last = view.first + view.rows.length - 1;
   return (
@@ -144,6 +151,7 @@ export function PeerList({ peers, now }) {
             <th scope="col">Version</th>
             <th scope="col">Last seen</th>
             <th scope="col">Restarts</th>
+            <HealthHeadings sort={sort} onSort={sortBy} />
           </tr>
         </thead>
         <tbody>
@@ -165,6 +173,7 @@ export function PeerList({ peers, now }) {
               </td>
               <td>{peer.self ? "now" : formatAgo(peer.last_seen, now)}</td>
               <Restarts peer={peer} now={now} />
+              <HealthCells peer={peer} />
             </tr>
           ))}
         </tbody>

@@ -3,6 +3,7 @@
 // plaza may hold 10,000).
 // Pure functions, unit-tested with `node --test`.
 
+import { byHealth } from "./health.js";
 import { compareVersions } from "./rollout.js";
 
 export const PAGE_SIZE = 100;
@@ -29,12 +30,14 @@ export function keeps(peer, { status = "", version = "", query = "" } = {}) {
 }
 
 /**
- * One page of the naras the filter keeps (a `status`, a `version`, a `query`), sorted:
+ * One page of the naras the filter keeps (a `status`, a `version`, a `query`), sorted
+ * by status and name, or by a host health column (`sort`: `{ key, ascending }`):
  * `{ rows, total, page, pages, first }` where `page` is clamped to the pages there are
  * and `first` is the 1-based position of the first row shown.
  */
-export function pageOf(peers, { status = "", version = "", query = "", page = 0, size = PAGE_SIZE } = {}) {
-  const matching = peers.filter((p) => keeps(p, { status, version, query })).sort(byStatusThenName);
+export function pageOf(peers, { status = "", version = "", query = "", page = 0, size = PAGE_SIZE, sort = null } = {}) {
+  const order = sort ? byHealth(sort.key, sort.ascending, byStatusThenName) : byStatusThenName;
+  const matching = peers.filter((p) => keeps(p, { status, version, query })).sort(order);
   const pages = Math.max(1, Math.ceil(matching.length / size));
   const current = Math.min(Math.max(0, page), pages - 1);
   const start = current * size;
