@@ -1,7 +1,8 @@
 //! The binary as an operator runs it, one test binary: flags, environment, config file,
 //! exit codes, signals and logs; `nara check-config` and `nara soul`; `nara rollout
 //! wait` and `nara peers` against a fleet; systemd's notification and socket
-//! activation; and a Go nara's command line and variables.
+//! activation; host health under a hardened /proc; and a Go nara's command line and
+//! variables.
 
 #[path = "../common/mod.rs"]
 mod common;
