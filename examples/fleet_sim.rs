@@ -252,7 +252,7 @@ impl Member {
                 role_pin: "auto",
                 handover: false,
                 // As many bytes as a real nara's: its health, at typical values.
-                health: typical_health(),
+                health: nara::testing::typical_host_health(),
             },
         );
         // Retained, for whoever joins next, until this nara would be MISSING.
@@ -623,16 +623,4 @@ fn main() {
             }
         }
     });
-}
-
-/// Host health as a small nara on a quiet host says it: as many bytes on the wire.
-fn typical_health() -> nara::host_health::Measured {
-    nara::host_health::Measured {
-        load_per_core: Some(nara::host_health::Hundredths(12)),
-        host: nara::host_health::Host {
-            rss_kib: Some(23_456),
-            cpu_pct: Some(0.35),
-            fds: Some(41),
-        },
-    }
 }

@@ -40,7 +40,8 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
         started_ns: now_ns.unsigned_abs(),
         role_pin: "auto",
         handover: false,
-        health: Default::default(),
+        // As many bytes as a real nara's, and as much in the view.
+        health: nara::testing::typical_host_health(),
     };
     (
         Kind::Newspaper.topic(&identity.name),

@@ -82,13 +82,6 @@ pub struct HostHealth {
     pub open_fds: Option<u32>,
 }
 
-impl HostHealth {
-    /// Whether the newspaper said nothing of its host's health.
-    pub fn is_empty(&self) -> bool {
-        *self == HostHealth::default()
-    }
-}
-
 /// The `HostStats` members nara reads, as a newspaper carries them: all of them from a
 /// Go nara, `Uptime` and `LoadAvg` from this one.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
