@@ -111,6 +111,13 @@ pub struct Host {
     pub fds: Option<u32>,
 }
 
+impl Host {
+    /// Whether it says nothing (and is left out of the newspaper).
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Host::default()
+    }
+}
+
 /// The health a newspaper says, or `None` when a value is out of its range (the
 /// newspaper is then invalid).
 pub(crate) fn read(go: &GoStats, host: Option<&Host>) -> Option<HostHealth> {

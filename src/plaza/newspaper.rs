@@ -87,6 +87,7 @@ struct OutStatus<'a> {
     role_pin: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     handover: bool,
+    #[serde(skip_serializing_if = "Host::is_empty")]
     host: &'a Host,
 }
 
@@ -361,6 +362,10 @@ mod tests {
                 r#"{"From":"alice","Status":{"HostStats":{"Uptime":500},"Version":"1.2.3","PublicUrl":"","#
             ),
             "{text}"
+        );
+        assert!(
+            !text.contains(r#""host""#),
+            "no health measured, no host member: {text}"
         );
         let message = decode("alice", &text).unwrap();
         let Body::Newspaper(story) = message.body else {
