@@ -1,9 +1,10 @@
 // The network table's host health columns in a real browser, against real naras: each
-// nara's load, CPU, memory and descriptors filled in from its newspapers, and a heading
-// that sorts the table by its column.
+// nara's load, CPU, memory and descriptors filled in from its newspapers, kept fresh
+// without an event, and a heading that sorts the table by its column.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { artifacts, chromiumForThisFile } from "./browser.mjs";
+import { formatBytes } from "../src/health.js";
 import { startBroker, startNara, stop } from "./harness.mjs";
 
 const openPage = chromiumForThisFile();
@@ -27,6 +28,15 @@ test("each nara's host health shows in its row, and a heading sorts the table by
     assert.match(fds, /^\d+$/, `${name}: descriptors`);
   }
   await page.screenshot({ path: `${artifacts}health.png`, fullPage: true });
+
+  // A newspaper that changes only the health is no event: the page reads the list
+  // again, and shows what it read.
+  const refreshed = await page.waitForResponse((r) => new URL(r.url()).pathname === "/api/peers", { timeout: 20000 });
+  const kitchen = (await refreshed.json()).peers.find((p) => p.name === "kitchen");
+  await page
+    .locator('tr[data-peer="kitchen"] td[data-health="memory"]')
+    .filter({ hasText: formatBytes(kitchen.host.rss_bytes) })
+    .waitFor({ timeout: 5000 });
 
   // Sorted by descriptors, heaviest first, then lightest first, then as before.
   const fdsHeading = page.locator('button[data-sort="fds"]');

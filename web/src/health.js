@@ -3,7 +3,14 @@
 // A Go nara says its load per core and its Go heap (not an RSS); its CPU % is unknown
 // (the Go nara always says 0) and it says nothing of descriptors: those cells say so
 // rather than show a number that would mislead.
+// The page follows the plaza by its events, and a newspaper that changes only a nara's
+// health is no event: the page reads the list again every HEALTH_REFRESH_MS and takes
+// from it the health alone (a status or version from it could be older than an event
+// the page already has).
 // Pure functions, unit-tested with `node --test`.
+
+/** How often the page reads /api/peers again for the health, while it is visible. */
+export const HEALTH_REFRESH_MS = 15000;
 
 const MIB = 1024 * 1024;
 
@@ -80,4 +87,20 @@ export function healthCell(peer, key) {
     default:
       return none("");
   }
+}
+
+/**
+ * Takes each nara's `host` from `list` (a fresh /api/peers) into `peers` (the page's map
+ * by name), replacing the peer objects it changes; naras not in the map stay out.
+ * Returns how many changed.
+ */
+export function mergeHealth(peers, list) {
+  let changed = 0;
+  for (const fresh of list) {
+    const known = peers.get(fresh.name);
+    if (!known || JSON.stringify(known.host) === JSON.stringify(fresh.host)) continue;
+    peers.set(fresh.name, { ...known, host: fresh.host });
+    changed += 1;
+  }
+  return changed;
 }

@@ -2,7 +2,7 @@
 // table sorted by a column.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { byHealth, formatBytes, healthCell, nextSort } from "../src/health.js";
+import { byHealth, formatBytes, healthCell, mergeHealth, nextSort } from "../src/health.js";
 import { pageOf } from "../src/peerview.js";
 
 const native = (name, host, status = "ONLINE") => ({ name, status, version: "1.0.0", host });
@@ -62,4 +62,18 @@ test("bytes read in KiB, MiB or GiB", () => {
   assert.equal(formatBytes(512 * 1024), "512 KiB");
   assert.equal(formatBytes(1.5 * 1024 * 1024), "1.5 MiB");
   assert.equal(formatBytes(3 * 1024 ** 3), "3.0 GiB");
+});
+
+test("a fresh list brings each known nara's health and nothing else", () => {
+  const old = native("kitchen", { cpu_pct: 1 }, "MISSING");
+  const peers = new Map([
+    ["kitchen", old],
+    ["garage", native("garage", { cpu_pct: 2 })],
+  ]);
+  const fresh = [native("kitchen", { cpu_pct: 9 }, "ONLINE"), native("garage", { cpu_pct: 2 }), native("newcomer", { cpu_pct: 3 })];
+  assert.equal(mergeHealth(peers, fresh), 1);
+  assert.deepEqual(peers.get("kitchen").host, { cpu_pct: 9 });
+  assert.equal(peers.get("kitchen").status, "MISSING", "the status stays the events'");
+  assert.deepEqual(old.host, { cpu_pct: 1 }, "the peer object is replaced, not changed");
+  assert.equal(peers.has("newcomer"), false, "a nara the events have not brought stays out");
 });
