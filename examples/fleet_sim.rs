@@ -252,6 +252,8 @@ impl Member {
                 role_pin: "auto",
                 handover: false,
                 tags: &nara::tags::NO_TAGS,
+                // As many bytes as a real nara's: its health, at typical values.
+                health: nara::testing::typical_host_health(),
             },
         );
         // Retained, for whoever joins next, until this nara would be MISSING.

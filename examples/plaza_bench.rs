@@ -41,6 +41,8 @@ fn newspaper(identity: &Identity, now_ns: i64) -> (String, Vec<u8>) {
         role_pin: "auto",
         handover: false,
         tags: &nara::tags::NO_TAGS,
+        // As many bytes as a real nara's, and as much in the view.
+        health: nara::testing::typical_host_health(),
     };
     (
         Kind::Newspaper.topic(&identity.name),

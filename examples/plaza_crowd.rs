@@ -68,6 +68,7 @@ async fn main() {
             role_pin: "auto",
             handover: false,
             tags: &nara::tags::NO_TAGS,
+            health: Default::default(),
         };
         send(
             &client,

@@ -57,6 +57,7 @@ async fn main() {
                 role_pin: "auto",
                 handover: false,
                 tags: &nara::tags::NO_TAGS,
+                health: Default::default(),
             };
             (Kind::Newspaper.topic(&id.name), newspaper::encode(id, &status))
         })

@@ -62,6 +62,7 @@ async fn main() {
                     role_pin: "auto",
                     handover: false,
                     tags: &nara::tags::NO_TAGS,
+                    health: Default::default(),
                 };
                 let paper = newspaper::encode(&identity, &status);
                 client

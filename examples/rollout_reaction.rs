@@ -55,6 +55,7 @@ fn paper(identity: &Identity, version: &str, started_ns: u64) -> Vec<u8> {
             role_pin: "auto",
             handover: false,
             tags: &nara::tags::NO_TAGS,
+            health: Default::default(),
         },
     )
 }

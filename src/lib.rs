@@ -69,9 +69,9 @@ pub use crate::plaza::identity::{Fingerprint, Identity, Soul, SoulSource, valida
 pub use crate::plaza::message::Kind;
 
 // The plaza's wire format as a unit, for tests and tools that speak as other naras
-// (event, newspaper, will, and the retained expiry a fleet keeps) and fuzz what a
-// broker delivers (wire, view).
-pub use crate::plaza::{event, newspaper, retained, tags, view, will, wire};
+// (event, newspaper with the tags and host health it carries, will, and the retained
+// expiry a fleet keeps) and fuzz what a broker delivers (wire, view).
+pub use crate::plaza::{event, host_health, newspaper, retained, tags, view, will, wire};
 
 // What the build says of itself.
 pub use crate::build_info::{REVISION, VERSION};

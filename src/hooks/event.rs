@@ -292,6 +292,7 @@ mod tests {
             version_history: Vec::new(),
             tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
+            host: Default::default(),
             first_seen: now,
             last_seen: now,
             is_self: false,

@@ -6,6 +6,7 @@
 
 use crate::http::peers::{self, Answer};
 use crate::plaza::Plaza;
+use crate::plaza::host_health::Hundredths;
 use crate::plaza::serialized::SharedList;
 use crate::plaza::view::{Peer, Status};
 use bytes::Bytes;
@@ -20,11 +21,19 @@ pub(crate) struct GoLists {
     narae: SharedList,
 }
 
-/// `HostStats`, of which nara knows only the host's uptime.
+/// `HostStats`: the host's uptime, and of the rest what the nara's newspaper said in
+/// the Go nara's terms (`LoadAvg` per core; `MemAllocMB` from a Go nara only, as nara
+/// has no Go heap; `ProcCPUPercent` where known, which a Go nara's is not).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct HostStats {
     uptime: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_avg: Option<Hundredths>,
+    #[serde(rename = "MemAllocMB", skip_serializing_if = "Option::is_none")]
+    mem_alloc_mb: Option<u64>,
+    #[serde(rename = "ProcCPUPercent", skip_serializing_if = "Option::is_none")]
+    proc_cpu_percent: Option<Hundredths>,
 }
 
 /// An item of `/api.json`: the nara's status with this nara's observation of it. Go
@@ -93,7 +102,12 @@ fn last_restart(peer: &Peer) -> u64 {
 }
 
 fn host_stats(peer: &Peer) -> HostStats {
-    HostStats { uptime: peer.uptime_s }
+    HostStats {
+        uptime: peer.uptime_s,
+        load_avg: peer.host.load_per_core,
+        mem_alloc_mb: peer.host.go_heap_bytes.map(|bytes| bytes >> 20),
+        proc_cpu_percent: peer.host.cpu_pct,
+    }
 }
 
 /// The naras as Go lists them: the others, then this one last, unless it only watches
@@ -228,6 +242,7 @@ mod tests {
             version_history: Vec::new(),
             tags: crate::plaza::tags::Tags::default(),
             uptime_s: 7,
+            host: Default::default(),
             first_seen: UNIX_EPOCH,
             last_seen: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             is_self,

@@ -272,6 +272,7 @@ mod tests {
             version_history: Vec::new(),
             tags: crate::plaza::tags::Tags::default(),
             uptime_s: if version.is_empty() { 0 } else { 3600 },
+            host: Default::default(),
             first_seen: seen,
             last_seen: seen,
             is_self: false,

@@ -284,6 +284,7 @@ mod tests {
                 public_url: None,
                 version_history: Vec::new(),
                 tags: crate::plaza::tags::Tags::parse(pairs.iter().copied()).unwrap(),
+                host: Default::default(),
                 uptime_s: 0,
                 first_seen: now,
                 last_seen: now,

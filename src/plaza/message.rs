@@ -82,6 +82,10 @@ pub struct Message {
 
 /// What a verified message says, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a message lives from its decoding to the view's update, one at a time; a box would cost an allocation per newspaper to save bytes nobody holds"
+)]
 pub(crate) enum Body {
     /// Joining, signed at `sent_ns` (Unix nanoseconds).
     HeyThere {
@@ -139,6 +143,9 @@ pub(crate) struct Story {
     pub(crate) handover: bool,
     /// Its tags, within their limits (this nara's only).
     pub(crate) tags: super::tags::Tags,
+    /// Its host's load, its process's memory, CPU and descriptors, as far as it says
+    /// (boxed: a message's body stays small for the messages that carry none).
+    pub(crate) health: Box<super::host_health::HostHealth>,
 }
 
 /// Why a message was dropped; the label it is counted under.

@@ -13,6 +13,7 @@ mod connection;
 mod echo;
 pub mod event;
 mod freshness;
+pub mod host_health;
 pub(crate) mod identity;
 mod journal;
 mod liveness;
@@ -113,6 +114,8 @@ pub struct Plaza {
     echo: EchoWatch,
     /// When newspapers go out (see [`cadence`]).
     cadence: cadence::Cadence,
+    /// Measures this nara's host health for its newspapers (see [`host_health`]).
+    health: host_health::Sampler,
     /// Whether the broker keeps retained messages (its CONNACK may say it does not: a
     /// retained publish would then end the connection).
     retain_available: AtomicBool,
@@ -192,6 +195,7 @@ impl Plaza {
             version_history: Vec::new(),
             tags: config.tags.clone(),
             uptime_s: 0,
+            host: Default::default(),
             first_seen: now,
             last_seen: now,
             is_self: true,
@@ -213,6 +217,7 @@ impl Plaza {
             reconnected_at: Mutex::new(None),
             conn: AtomicU32::new(0),
             cadence: cadence::Cadence::new(config.newspaper_interval, config.fleet_rate, config.missing_after),
+            health: host_health::Sampler::new(),
             identity,
             config,
             metrics,
@@ -492,6 +497,7 @@ impl Plaza {
         if kind == Kind::Newspaper && self.echo.sent_newspaper() {
             self.warn_newspapers_dropped();
         }
+        let health = (kind == Kind::Newspaper).then(|| self.health.measure());
         let payload = match kind {
             Kind::Newspaper => newspaper::encode(
                 &self.identity,
@@ -509,6 +515,7 @@ impl Plaza {
                     role_pin: self.config.role_pin.as_str(),
                     handover,
                     tags: &self.config.tags,
+                    health: health.unwrap_or_default(),
                 },
             ),
             Kind::Will => will::encode(&self.identity, &self.own_will(self.conn())),
@@ -518,8 +525,12 @@ impl Plaza {
                 event::encode(&self.identity, event_kind, sent_ns, "")
             }
         };
-        self.view()
-            .touch_self(&self.identity.name, host_uptime_s, SystemTime::now());
+        let mut view = self.view();
+        view.touch_self(&self.identity.name, host_uptime_s, SystemTime::now());
+        if let Some(health) = health {
+            view.own_health(&self.identity.name, health.health());
+        }
+        drop(view);
         (kind.topic(&self.identity.name), payload)
     }
 

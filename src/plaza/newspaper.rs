@@ -3,9 +3,11 @@
 //!
 //! The message is `{"From","Status","Signature"}`, the signature Ed25519 over the exact
 //! bytes of the `Status` member as they arrive (no re-encoding, no pre-hash), standard
-//! Base64. nara reads `Status.Version`, `PublicKey`, `ID`, `PublicUrl` and
-//! `HostStats.Uptime`, and writes those and members of its own, which the Go nara
-//! ignores and the signature still covers: `build_revision`, `build_profile`,
+//! Base64. nara reads `Status.Version`, `PublicKey`, `ID`, `PublicUrl`,
+//! `HostStats.Uptime` and the host health in `HostStats` (see [`host_health`]), and
+//! writes those (of `HostStats`, `Uptime` and `LoadAvg`) and members of its own, which
+//! the Go nara ignores and the signature still covers: `host` (its health),
+//! `build_revision`, `build_profile`,
 //! `process_uptime_s`; `sent_ns`, when it was signed (Unix nanoseconds), which makes it
 //! as hard to replay as an event; `boot_id` (random per process) and `conn` (which of
 //! the process's connections it went out on), which a will names too (see
@@ -17,6 +19,7 @@
 //! carries no timestamp, so its freshness is judged from `HostStats.Uptime` against
 //! history (see the view).
 
+use super::host_health::{self, GoStats, Host, Measured};
 use super::identity::{Identity, validate_name};
 use super::message::{self, Body, Message, Policy, Rejection, Story};
 use super::tags::Tags;
@@ -54,12 +57,18 @@ pub struct OwnStatus<'a> {
     pub handover: bool,
     /// Its tags ([`super::tags::NO_TAGS`] for none).
     pub tags: &'a Tags,
+    /// Its host's load and its process's memory, CPU and descriptors, measured now.
+    pub health: Measured,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+/// The Go nara's `HostStats` as nara writes it: the host's uptime, and its load per
+/// core the Go way, which a Go nara's page shows (see [`host_health`]).
+#[derive(Serialize)]
 struct HostStats {
     #[serde(rename = "Uptime")]
     uptime: u64,
+    #[serde(rename = "LoadAvg", skip_serializing_if = "Option::is_none")]
+    load_avg: Option<f64>,
 }
 
 /// The Status members nara writes, in the Go nara's order, then its own.
@@ -87,6 +96,8 @@ struct OutStatus<'a> {
     handover: bool,
     #[serde(skip_serializing_if = "Tags::is_empty")]
     tags: &'a Tags,
+    #[serde(skip_serializing_if = "Host::is_empty")]
+    host: &'a Host,
 }
 
 #[derive(Serialize)]
@@ -104,6 +115,7 @@ pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
     let body = serde_json::to_string(&OutStatus {
         host_stats: HostStats {
             uptime: status.host_uptime_s,
+            load_avg: status.health.load_avg(),
         },
         version: status.version,
         public_url: status.public_url.unwrap_or(""),
@@ -119,6 +131,7 @@ pub fn encode(identity: &Identity, status: &OwnStatus<'_>) -> Vec<u8> {
         role_pin: status.role_pin,
         handover: status.handover,
         tags: status.tags,
+        host: &status.health.host,
     })
     .expect("a status serializes");
     let signature = identity.sign(body.as_bytes());
@@ -144,7 +157,7 @@ struct InNewspaper<'a> {
 #[derive(Deserialize)]
 struct InStatus {
     #[serde(rename = "HostStats")]
-    host_stats: HostStats,
+    host_stats: GoStats,
     #[serde(rename = "Version", default)]
     version: String,
     #[serde(rename = "PublicUrl", default)]
@@ -171,6 +184,7 @@ struct InStatus {
     handover: bool,
     #[serde(default)]
     tags: Option<BTreeMap<String, String>>,
+    host: Option<Host>,
 }
 
 /// Decodes and verifies a newspaper received on `nara/newspaper/{topic_name}` at `now`,
@@ -201,7 +215,8 @@ pub(crate) fn decode_aged(
         && optional_text(&status.boot_id)
         && optional_text(&status.role_pin);
     let tags = Tags::new(status.tags.unwrap_or_default());
-    let (true, Some(key), Ok(tags)) = (fields_ok, key, tags) else {
+    let health = host_health::read(&status.host_stats, status.host.as_ref());
+    let (true, Some(key), Ok(tags), Some(health)) = (fields_ok, key, tags, health) else {
         return Err(Rejection::InvalidFields);
     };
     if paper.from != topic_name {
@@ -236,6 +251,7 @@ pub(crate) fn decode_aged(
             role_pin: status.role_pin,
             handover: status.handover,
             tags,
+            health: Box::new(health),
         }),
     })
 }
@@ -250,6 +266,7 @@ pub(crate) fn host_uptime_s(process_uptime_s: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plaza::host_health::{HostHealth, Hundredths};
     use crate::plaza::identity::go_test_identity;
 
     fn decode(topic_name: &str, text: &str) -> Result<Message, Rejection> {
@@ -271,6 +288,7 @@ mod tests {
             role_pin: "auto",
             handover: false,
             tags: &super::super::tags::NO_TAGS,
+            health: Default::default(),
         }
     }
 
@@ -303,6 +321,14 @@ mod tests {
                 public_url: Some("https://alice.example.org".into()),
                 host_uptime_s: 86400,
                 process_uptime_s: None,
+                // LoadAvg per core as it is, the Go heap to the MiB, and a CPU % that
+                // is not 0 (a Go nara's would be).
+                health: Box::new(HostHealth {
+                    load_per_core: Some(Hundredths(12)),
+                    cpu_pct: Some(Hundredths(150)),
+                    go_heap_bytes: Some(12 << 20),
+                    ..HostHealth::default()
+                }),
                 ..Story::default()
             })
         );
@@ -350,6 +376,10 @@ mod tests {
                 r#"{"From":"alice","Status":{"HostStats":{"Uptime":500},"Version":"1.2.3","PublicUrl":"","#
             ),
             "{text}"
+        );
+        assert!(
+            !text.contains(r#""host""#),
+            "no health measured, no host member: {text}"
         );
         let message = decode("alice", &text).unwrap();
         let Body::Newspaper(story) = message.body else {
@@ -439,6 +469,87 @@ mod tests {
         assert_eq!(decode("alice", &aged(300)), Err(Rejection::Stale), "live, it is stale");
         assert_eq!(retained(&aged(400)), Err(Rejection::Stale));
         assert_eq!(retained(&aged(-120)), Err(Rejection::Stale));
+    }
+
+    #[test]
+    fn a_go_nara_s_cpu_of_0_is_unknown_and_its_rss_and_descriptors_absent() {
+        let status = GO_STATUS.replace("\"ProcCPUPercent\":1.5", "\"ProcCPUPercent\":0");
+        let Body::Newspaper(story) = decode("alice", &go_newspaper(&status, &status)).unwrap().body else {
+            panic!("a newspaper")
+        };
+        assert_eq!(story.health.cpu_pct, None);
+        assert_eq!((story.health.rss_bytes, story.health.open_fds), (None, None));
+        let shown = serde_json::to_string(&story.health).unwrap();
+        assert_eq!(shown, r#"{"load_per_core":0.12,"go_heap_bytes":12582912}"#);
+    }
+
+    #[test]
+    fn ours_carries_its_health_as_load_avg_and_a_host_member() {
+        let alice = go_test_identity("alice");
+        let mut status = own_status(now_ns());
+        status.health = Measured {
+            load_per_core: Some(Hundredths(42)),
+            host: Host {
+                rss_kib: Some(20_480),
+                cpu_pct: Some(1.25),
+                fds: Some(37),
+            },
+        };
+        let text = String::from_utf8(encode(&alice, &status)).unwrap();
+        assert!(text.contains(r#""HostStats":{"Uptime":500,"LoadAvg":0.42}"#), "{text}");
+        assert!(
+            text.contains(r#","host":{"rss_kib":20480,"cpu_pct":1.25,"fds":37}}"#),
+            "{text}"
+        );
+        let Body::Newspaper(story) = decode("alice", &text).unwrap().body else {
+            panic!("a newspaper")
+        };
+        assert_eq!(*story.health, status.health.health());
+        assert_eq!(
+            *story.health,
+            HostHealth {
+                load_per_core: Some(Hundredths(42)),
+                cpu_pct: Some(Hundredths(125)),
+                rss_bytes: Some(20_480 * 1024),
+                go_heap_bytes: None,
+                open_fds: Some(37),
+            }
+        );
+    }
+
+    #[test]
+    fn health_out_of_any_host_s_range_makes_the_newspaper_invalid() {
+        let go = |from: &str, to: &str| GO_STATUS.replace(from, to);
+        let ours = |host: &str| GO_STATUS.replace("\"Chattiness\"", &format!("\"host\":{host},\"Chattiness\""));
+        for hostile in [
+            go("\"LoadAvg\":0.12", "\"LoadAvg\":-1"),
+            go("\"LoadAvg\":0.12", "\"LoadAvg\":1e300"),
+            go("\"ProcCPUPercent\":1.5", "\"ProcCPUPercent\":-0.5"),
+            go("\"MemAllocMB\":12", "\"MemAllocMB\":18446744073709551615"),
+            ours(r#"{"rss_kib":18446744073709551615}"#),
+            ours(r#"{"cpu_pct":1e9}"#),
+            ours(r#"{"fds":4294967295}"#),
+        ] {
+            assert_eq!(
+                decode("alice", &go_newspaper(&hostile, &hostile)),
+                Err(Rejection::InvalidFields),
+                "{hostile}"
+            );
+        }
+        for wrong_type in [
+            go("\"LoadAvg\":0.12", "\"LoadAvg\":\"high\""),
+            go("\"MemAllocMB\":12", "\"MemAllocMB\":-5"),
+            ours(r#"{"fds":-1}"#),
+            ours(r#"{"rss_kib":1e400}"#),
+        ] {
+            assert!(
+                decode("alice", &go_newspaper(&wrong_type, &wrong_type)).is_err(),
+                "{wrong_type}"
+            );
+        }
+        // At the edge of the ranges, it still reads.
+        let largest = ours(r#"{"rss_kib":17179869184,"cpu_pct":409600,"fds":1073741824}"#);
+        assert!(decode("alice", &go_newspaper(&largest, &largest)).is_ok());
     }
 
     #[test]

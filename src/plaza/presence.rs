@@ -387,6 +387,7 @@ mod tests {
             role_pin: "auto",
             handover: true,
             tags: &crate::plaza::tags::NO_TAGS,
+            health: Default::default(),
         };
         let paper = newspaper::encode(&identity, &status);
         let hello = crate::plaza::event::encode(&identity, Kind::HeyThere, i64::try_from(ahead_ns).unwrap(), "");

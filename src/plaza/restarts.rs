@@ -354,6 +354,7 @@ mod tests {
                 version_history: Vec::new(),
                 tags: crate::plaza::tags::Tags::default(),
                 uptime_s: 0,
+                host: Default::default(),
                 first_seen: t(0),
                 last_seen: t(0),
                 is_self: true,

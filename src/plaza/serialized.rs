@@ -216,6 +216,7 @@ mod tests {
                 version_history: Vec::new(),
                 tags: crate::plaza::tags::Tags::default(),
                 uptime_s: i as u64,
+                host: Default::default(),
                 first_seen: now,
                 last_seen: now,
                 is_self: i == 0,

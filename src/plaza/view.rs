@@ -20,6 +20,7 @@ pub(crate) mod saved;
 pub(crate) use saved::{SavedDeparted, SavedPeer, SavedView, encode_departed, encode_peer};
 
 use super::freshness::{Freshness, Judging};
+use super::host_health::HostHealth;
 use super::message::{Body, Message, Rejection, Story};
 use super::restarts::Restarts;
 use super::tags::Tags;
@@ -93,6 +94,9 @@ pub struct Peer {
     pub tags: Tags,
     /// Its host's uptime in seconds, as its newspaper last said.
     pub uptime_s: u64,
+    /// Its host's load and its process's memory, CPU and descriptors, as its newspaper
+    /// last said (see `host_health.rs`).
+    pub host: HostHealth,
     /// When this nara first heard from it.
     #[serde(serialize_with = "rfc3339")]
     pub first_seen: SystemTime,
@@ -219,6 +223,7 @@ fn read_story(peer: &mut Peer, story: &Story, now: SystemTime) {
     if peer.tags != story.tags {
         peer.tags.clone_from(&story.tags);
     }
+    peer.host.clone_from(&story.health);
 }
 
 /// Sets a known peer's status, keeping the counts in step.
@@ -570,6 +575,7 @@ impl View {
                 version_history: Vec::new(),
                 tags: crate::plaza::tags::Tags::default(),
                 uptime_s: 0,
+                host: HostHealth::default(),
                 first_seen,
                 last_seen: now,
                 is_self: false,
@@ -762,6 +768,13 @@ impl View {
         }
     }
 
+    /// This nara's own health, as its newspaper just said it.
+    pub(crate) fn own_health(&mut self, name: &str, health: HostHealth) {
+        if let Some(own) = self.peers.get_mut(name) {
+            own.host = health;
+        }
+    }
+
     /// Every known nara, by name.
     pub(crate) fn snapshot(&self) -> Vec<Peer> {
         let mut peers: Vec<Peer> = self.peers.values().cloned().collect();
@@ -810,6 +823,7 @@ pub(super) mod tests {
             version_history: Vec::new(),
             tags: crate::plaza::tags::Tags::default(),
             uptime_s: 0,
+            host: HostHealth::default(),
             first_seen: t(0),
             last_seen: t(0),
             is_self: true,

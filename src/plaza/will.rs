@@ -255,6 +255,7 @@ mod tests {
                 role_pin: "auto",
                 handover: false,
                 tags: &crate::plaza::tags::NO_TAGS,
+                health: Default::default(),
             },
         ))
         .unwrap();

@@ -58,6 +58,7 @@ impl OldRelease {
                     role_pin: "auto",
                     handover: false,
                     tags: &nara::tags::NO_TAGS,
+                    health: Default::default(),
                 };
                 let paper = newspaper::encode(&identity, &status);
                 if client

@@ -435,7 +435,7 @@ async fn the_go_naras_fleet_routes_carry_its_keys_and_list_this_nara_last() {
     assert_eq!(
         host_stats,
         ["Uptime"],
-        "of the Go nara's {GO_HOST_STATS_KEYS:?}, nara knows one"
+        "of the Go nara's {GO_HOST_STATS_KEYS:?}, a nara that has sent no newspaper (no broker) knows its uptime alone"
     );
     assert!(host_stats.iter().all(|k| GO_HOST_STATS_KEYS.contains(&k.as_str())));
 

@@ -4,7 +4,7 @@
 //! the cadence after a mass start, the fleet's series as naras come and go, what the
 //! lookups, filters and Go JSON routes say of a fleet, restarts counted, twins sharing a
 //! soul, an attacker after a nara's session, the Go nara's identities and presence
-//! messages both ways, and the event hooks run on what the view sees.
+//! messages both ways, and the event hooks run on what the view sees, and each nara's host health.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -17,6 +17,7 @@ mod fleet_routes;
 mod go_identity;
 mod go_plaza;
 mod hooks;
+mod host_health;
 mod journal;
 mod name_and_user;
 mod plaza;

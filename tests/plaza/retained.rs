@@ -151,6 +151,7 @@ async fn a_retained_replay_is_judged_by_its_signed_age_and_locks_nobody_out() {
             role_pin: "auto",
             handover: false,
             tags: &nara::tags::NO_TAGS,
+            health: Default::default(),
         },
     );
     retain(&attacker, "nara/newspaper/ghost", ancient).await;

@@ -216,6 +216,7 @@ async fn an_observer_sees_one_nara_whose_version_changes_in_a_rollout() {
                 role_pin: "auto",
                 handover: false,
                 tags: &nara::tags::NO_TAGS,
+                health: Default::default(),
             };
             let paper = newspaper::encode(&identity, &status);
             old.publish(Kind::Newspaper.topic("twin"), QoS::AtMostOnce, false, paper)
@@ -469,6 +470,7 @@ async fn a_twin_with_its_clock_ahead_beyond_the_skew_is_reported_as_a_second_spe
                 role_pin: "auto",
                 handover: false,
                 tags: &nara::tags::NO_TAGS,
+                health: Default::default(),
             };
             let paper = newspaper::encode(&identity, &status);
             let _ = fast.publish("nara/newspaper/twin", QoS::AtMostOnce, false, paper).await;
@@ -547,6 +549,7 @@ fn played_twin(
                     role_pin: "auto",
                     handover,
                     tags: &nara::tags::NO_TAGS,
+                    health: Default::default(),
                 },
             )
         };

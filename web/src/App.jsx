@@ -5,8 +5,9 @@
 // update a map in place and the page redraws at most every RENDER_EVERY_MS, and
 // /api/status (whose counts an event changes) is fetched at most once a second.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { fetchConfiguredTarget, fetchStatus, followPlaza } from "./api.js";
+import { fetchConfiguredTarget, fetchPeers, fetchStatus, followPlaza } from "./api.js";
 import { EmptyState } from "./EmptyState.jsx";
+import { HEALTH_REFRESH_MS, mergeHealth } from "./health.js";
 import { Header } from "./Header.jsx";
 import { PeerList } from "./PeerList.jsx";
 import { RolloutView } from "./RolloutView.jsx";
@@ -50,6 +51,13 @@ export function App() {
     loadSoon();
     const timer = setInterval(loadSoon, STATUS_REFRESH_MS);
     const clock = setInterval(() => setNow(Date.now()), 1000);
+    // Health changes with no event (see health.js): read again while someone looks.
+    const refreshHealth = () =>
+      document.visibilityState === "visible" &&
+      fetchPeers()
+        .then((list) => !cancelled && mergeHealth(peers.current, list) > 0 && redraw())
+        .catch(() => {});
+    const healthTimer = setInterval(refreshHealth, HEALTH_REFRESH_MS);
     const close = followPlaza({
       onSnapshot: (list) => {
         peers.current = new Map(list.map((p) => [p.name, p]));
@@ -70,6 +78,7 @@ export function App() {
       clearInterval(timer);
       clearInterval(targetTimer);
       clearInterval(clock);
+      clearInterval(healthTimer);
       close();
     };
   }, []);

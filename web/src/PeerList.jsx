@@ -1,10 +1,13 @@
 // Every nara this one knows, as a table on wide screens and cards on narrow ones, with
 // how often this nara saw each restart (and "flapping" in words while it keeps doing
-// so) and its tags; a filter (status, version, tag, text), grouping by a tag key, and
-// pages of 100, so a plaza of 10,000 stays readable
+// so), its tags and its host health, sortable by a health column; a filter (status,
+// version, tag, text), grouping by a tag key, and pages of 100, so a plaza of 10,000
+// stays readable
 // and quick. The filter lives in the page's URL, so a view can be shared and reloaded,
 // and back and forward step through it.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { HealthCells, HealthHeadings } from "./HealthColumns.jsx";
+import { HEALTH_COLUMNS, nextSort } from "./health.js";
 import { StatusBadge } from "./StatusBadge.jsx";
 import { formatAgo } from "./format.js";
 import { STATUSES, apiLink, historyStep, readFilter, writeFilter } from "./filterurl.js";
@@ -12,8 +15,8 @@ import { pageOf, versionsOf } from "./peerview.js";
 import { GroupBy, GroupRow, TagFilter, TagList } from "./Tags.jsx";
 import { groupOf } from "./tags.js";
 
-/** The table's columns, for a group's row to span them. */
-const COLUMNS = 6;
+/** The table's columns, for a group's row to span them: six, then the health's. */
+const COLUMNS = 6 + HEALTH_COLUMNS.length;
 
 /**
  * The filter as the URL holds it; `change` records a new one in the history (a word
@@ -72,8 +75,13 @@ function Restarts({ peer, now }) {
 
 export function PeerList({ peers, now }) {
   const [page, setPage] = useState(0);
+  const [sort, setSort] = useState(null);
   const { filter, change, doneTyping } = useUrlFilter(() => setPage(0));
-  const view = pageOf(peers, { ...filter, page });
+  const view = pageOf(peers, { ...filter, page, sort });
+  const sortBy = (key) => {
+    setSort(nextSort(sort, key));
+    setPage(0);
+  };
   const versions = versionsOf(peers, filter.version);
   const last = view.first + view.rows.length - 1;
   return (
@@ -153,6 +161,7 @@ export function PeerList({ peers, now }) {
             <th scope="col">Last seen</th>
             <th scope="col">Restarts</th>
             <th scope="col">Tags</th>
+            <HealthHeadings sort={sort} onSort={sortBy} />
           </tr>
         </thead>
         <tbody>
@@ -184,6 +193,7 @@ export function PeerList({ peers, now }) {
               <td>{peer.self ? "now" : formatAgo(peer.last_seen, now)}</td>
               <Restarts peer={peer} now={now} />
               <TagList tags={peer.tags} />
+              <HealthCells peer={peer} />
             </tr>,
           ])}
         </tbody>

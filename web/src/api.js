@@ -8,7 +8,7 @@ export async function fetchStatus() {
   return response.json();
 }
 
-async function fetchPeers() {
+export async function fetchPeers() {
   const response = await fetch("/api/peers", { headers: { accept: "application/json" } });
   if (!response.ok) throw new Error(`/api/peers answered ${response.status}`);
   return (await response.json()).peers;

@@ -3,6 +3,7 @@
 // tag and what the reader typed, one page at a time (a plaza may hold 10,000).
 // Pure functions, unit-tested with `node --test`.
 
+import { byHealth } from "./health.js";
 import { compareVersions } from "./rollout.js";
 import { byGroup, groupSizes, keepsTag } from "./tags.js";
 
@@ -36,13 +37,18 @@ export function keeps(peer, { status = "", version = "", tag = "", query = "" } 
 
 /**
  * One page of the naras the filter keeps (a `status`, a `version`, a `tag`, a `query`),
- * sorted, by the value of the tag key `group` first when given:
+ * sorted by status and name, or by a host health column (`sort`: `{ key, ascending }`),
+ * and by the value of the tag key `group` before either when given:
  * `{ rows, total, page, pages, first }` where `page` is clamped to the pages there are
  * and `first` is the 1-based position of the first row shown; grouped, also `groups`,
  * how many naras each group holds (a Map from the value, "" for those without it).
  */
-export function pageOf(peers, { status = "", version = "", tag = "", group = "", query = "", page = 0, size = PAGE_SIZE } = {}) {
-  const order = group ? byGroup(group, byStatusThenName) : byStatusThenName;
+export function pageOf(
+  peers,
+  { status = "", version = "", tag = "", group = "", query = "", page = 0, size = PAGE_SIZE, sort = null } = {},
+) {
+  const within = sort ? byHealth(sort.key, sort.ascending, byStatusThenName) : byStatusThenName;
+  const order = group ? byGroup(group, within) : within;
   const matching = peers.filter((p) => keeps(p, { status, version, tag, query })).sort(order);
   const pages = Math.max(1, Math.ceil(matching.length / size));
   const current = Math.min(Math.max(0, page), pages - 1);

@@ -147,6 +147,9 @@ impl SavedPeer {
             public_url: self.url,
             // A file edited by hand may hold what no newspaper could: then none.
             tags: Tags::new(self.tags).unwrap_or_default(),
+            // Not kept: a health is one interval old at most, and the next newspaper (or
+            // the broker's retained one) brings it.
+            host: Default::default(),
             version_history: self
                 .history
                 .into_iter()
