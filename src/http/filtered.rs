@@ -3,7 +3,8 @@
 //! stream of them, from clients that never read their answers, would make nara hold one
 //! list per client (2.7 MB each at 10,000 naras). So the lists built and not yet handed
 //! to their connections are counted, in bytes and in lists: past either bound a request
-//! is refused (503 with `Retry-After`) before anything is serialized for it, and the
+//! is refused (503 with `Retry-After`) before anything is serialized for it (also when
+//! [`MAX_BUILDING`] lists are being built), and the
 //! lists that waited longer than [`STALL`] for their clients have their connections
 //! closed, so clients that stop reading cannot keep the budget for themselves.
 
@@ -18,6 +19,11 @@ use std::time::{Duration, Instant};
 pub(crate) const BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// The filtered lists held or being built at once.
 pub(crate) const MAX_LISTS: usize = 64;
+/// The filtered lists being built at once. A build runs on a runtime thread, so the
+/// threads bound it too, but there is one per core of the host, which a container's
+/// memory limit does not follow: a list of 10,000 naras with their tags at the limit
+/// takes 14 MB, so 64 cores building at once would take 900 MB.
+pub(crate) const MAX_BUILDING: usize = 2;
 /// How long a built list may wait for its connection to take it before that connection
 /// is closed, when another request needs the room.
 pub(crate) const STALL: Duration = Duration::from_secs(30);
@@ -33,6 +39,7 @@ pub(crate) struct FilteredLists(Arc<Lists>);
 struct Lists {
     budget_bytes: usize,
     max_lists: usize,
+    max_building: usize,
     stall: Duration,
     held: Mutex<Held>,
 }
@@ -48,6 +55,8 @@ struct Held {
 #[derive(Debug)]
 struct Holding {
     bytes: usize,
+    /// Admitted, its list not yet built.
+    building: bool,
     since: Instant,
     /// Closes the connection it waits for; `None` outside a server (unit tests).
     hangup: Option<Hangup>,
@@ -68,6 +77,7 @@ impl FilteredLists {
         FilteredLists(Arc::new(Lists {
             budget_bytes,
             max_lists,
+            max_building: MAX_BUILDING,
             stall,
             held: Mutex::new(Held::default()),
         }))
@@ -93,6 +103,11 @@ impl FilteredLists {
                 "{} filtered lists are being built or sent, the most nara serves at once",
                 held.lists.len()
             ))
+        } else if held.lists.values().filter(|list| list.building).count() >= self.0.max_building {
+            Some(format!(
+                "{} filtered lists are being built, the most nara builds at once",
+                self.0.max_building
+            ))
         } else {
             None
         };
@@ -115,6 +130,7 @@ impl FilteredLists {
             id,
             Holding {
                 bytes: 0,
+                building: true,
                 since: Instant::now(),
                 hangup,
                 hung_up: false,
@@ -148,6 +164,7 @@ impl Place {
         {
             let mut held = self.lists.held();
             if let Some(holding) = held.lists.get_mut(&self.id) {
+                holding.building = false;
                 holding.bytes = json.len();
                 holding.since = Instant::now();
             }
@@ -181,6 +198,20 @@ impl AsRef<[u8]> for HeldList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_more_lists_are_built_at_once_than_the_bound_however_many_may_be_held() {
+        let lists = FilteredLists::with_bounds(1 << 20, 10, STALL);
+        let building: Vec<Place> = (0..MAX_BUILDING).map(|_| lists.admit(None).unwrap()).collect();
+        let refused = lists.admit(None).unwrap_err();
+        assert!(
+            refused.0.contains("being built, the most nara builds at once"),
+            "{refused:?}"
+        );
+        let built: Vec<Bytes> = building.into_iter().map(|place| place.hold(vec![b'x'; 10])).collect();
+        assert!(lists.admit(None).is_ok(), "built lists leave the builders' room");
+        drop(built);
+    }
 
     #[test]
     fn lists_are_counted_until_their_bytes_are_dropped_and_refused_past_the_budget() {
