@@ -68,18 +68,7 @@ mod tests {
     use crate::hooks::event::EventKind;
 
     fn resolve_from(args: &[&str], env: &[(&str, &str)], file: Option<&str>) -> Result<HooksConfig, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        if let Some(text) = file {
-            let path = dir.path().join("nara.toml");
-            std::fs::write(&path, text).unwrap();
-            args.push("--config".into());
-            args.push(path.to_str().unwrap().into());
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let invocation = cli::parse(&args).expect("the command line parses");
-        let env = Environment::from_pairs(env.iter().copied());
-        let sources = crate::config::sources(&invocation, &env)?;
+        let sources = crate::config::sources_for_test(args, env, file)?;
         resolve(&sources, &mut Report::default())
     }
 

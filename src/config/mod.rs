@@ -212,6 +212,27 @@ pub fn load(invocation: &Invocation, env: &Environment) -> Result<Config, Config
     Ok(config)
 }
 
+/// The sources a test's command line, environment and config file (written to a
+/// temporary folder, gone once read) make: what each room's resolver reads.
+#[cfg(test)]
+pub(crate) fn sources_for_test(
+    args: &[&str],
+    env: &[(&str, &str)],
+    file: Option<&str>,
+) -> Result<Sources, ConfigError> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if let Some(text) = file {
+        let path = dir.path().join("nara.toml");
+        std::fs::write(&path, text).expect("the config file is written");
+        args.push("--config".into());
+        args.push(path.to_str().expect("a UTF-8 temporary path").into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let invocation = cli::parse(&args).expect("the command line parses");
+    sources(&invocation, &layering::Environment::from_pairs(env.iter().copied()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

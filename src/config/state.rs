@@ -58,13 +58,9 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report) -> Result<StateCon
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::cli;
-    use crate::config::layering::Environment;
 
     fn resolve_from(args: &[&str], env: &[(&str, &str)]) -> Result<StateConfig, ConfigError> {
-        let invocation = cli::parse(args).expect("the command line parses");
-        let env = Environment::from_pairs(env.iter().copied());
-        let sources = crate::config::sources(&invocation, &env)?;
+        let sources = crate::config::sources_for_test(args, env, None)?;
         resolve(&sources, &mut Report::default())
     }
 

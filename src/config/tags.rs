@@ -25,21 +25,9 @@ pub(crate) fn resolve(sources: &Sources, report: &mut Report, warnings: &mut Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::cli;
-    use crate::config::layering::Environment;
 
     fn resolve_from(args: &[&str], env: &[(&str, &str)], file: Option<&str>) -> Result<Tags, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        if let Some(text) = file {
-            let path = dir.path().join("nara.toml");
-            std::fs::write(&path, text).unwrap();
-            args.push("--config".into());
-            args.push(path.to_str().unwrap().into());
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let invocation = cli::parse(&args).expect("the command line parses");
-        let sources = crate::config::sources(&invocation, &Environment::from_pairs(env.iter().copied()))?;
+        let sources = crate::config::sources_for_test(args, env, file)?;
         resolve(&sources, &mut Report::default(), &mut Vec::new())
     }
 
