@@ -280,18 +280,22 @@ class Run:
     def everyone_sees(self, names):
         return lambda: all(v.sees_online(names) for v in self.views)
 
-    async def main(self):
+    async def open(self, prefix):
+        """A fresh broker, the proxy before it and the monitor on it; `teardown` ends them."""
         self.loop = asyncio.get_running_loop()
         self.tasks = []
-        self.work = tempfile.mkdtemp(prefix=f"nara-fleet-{self.label}-")
+        self.work = tempfile.mkdtemp(prefix=prefix)
         self.broker = Broker(self.work, self.opts.broker_conf)
         self.proxy = None
+        await self.broker.start(persistence=False)
+        self.proxy = await Proxy.start(self.broker.port)
+        self.monitor = Monitor(self.broker.port)
+        self.tasks.append(self.loop.create_task(self.monitor.run()))
+        await asyncio.wait_for(self.monitor.connected.wait(), 10)
+
+    async def main(self):
         try:
-            await self.broker.start(persistence=False)
-            self.proxy = await Proxy.start(self.broker.port)
-            self.monitor = Monitor(self.broker.port)
-            self.tasks.append(self.loop.create_task(self.monitor.run()))
-            await asyncio.wait_for(self.monitor.connected.wait(), 10)
+            await self.open(f"nara-fleet-{self.label}-")
             await self.mass_start()
             await self.steady()
             await self.watcher()

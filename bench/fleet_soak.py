@@ -15,14 +15,11 @@ import json
 import os
 import random
 import sys
-import tempfile
 from datetime import datetime, timezone
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleet  # noqa: E402  (the modules beside this file)
-from fleet_procs import Broker, Proxy  # noqa: E402
-from fleet_watch import Monitor  # noqa: E402
 
 CUT_EVERY = 1.0          # a new cut this often
 CUT_SHORTEST, CUT_LONGEST = 0.2, 1.4  # under the confirmation window (1.5 s)
@@ -38,17 +35,8 @@ class CutSoak(fleet.Run):
     """The Fleet bench's real fleet, its mass start, then the cuts."""
 
     async def main(self):
-        self.loop = asyncio.get_running_loop()
-        self.tasks = []
-        self.work = tempfile.mkdtemp(prefix="nara-soak-cuts-")
-        self.broker = Broker(self.work, None)
-        self.proxy = None
         try:
-            await self.broker.start(persistence=False)
-            self.proxy = await Proxy.start(self.broker.port)
-            self.monitor = Monitor(self.broker.port)
-            self.tasks.append(self.loop.create_task(self.monitor.run()))
-            await asyncio.wait_for(self.monitor.connected.wait(), 10)
+            await self.open("nara-soak-cuts-")
             await self.mass_start()
             await self.cuts()
             return self.result
@@ -125,8 +113,10 @@ def main():
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("binary")
     opts = parser.parse_args()
-    if opts.naras < opts.observers + 2:
-        parser.error("--naras must leave room for the twin and one nara to cut besides the observers")
+    # Enough naras to cut one a second while each rests REST_BETWEEN after healing.
+    resting = int((REST_BETWEEN + CUT_LONGEST) / CUT_EVERY) + 1
+    if opts.naras < opts.observers + 1 + resting:
+        parser.error(f"--naras must leave {resting} naras to cut besides the observers and the twin")
     # What fleet.Run reads of its options.
     opts.deadline, opts.broker_conf, opts.sim = 0.0, None, 0
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
