@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             public_url: None,
             version_history: Vec::new(),
             tags: nara::tags::Tags::default(),
+            host: Default::default(),
             uptime_s: 0,
             first_seen: SystemTime::UNIX_EPOCH,
             last_seen: SystemTime::UNIX_EPOCH,
