@@ -94,7 +94,7 @@ fuzz-smoke: ## A short fuzz run of each target (part of make test when the night
 	@if rustup run nightly rustc --version >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10; \
 	else echo "fuzz-smoke: no nightly toolchain on this machine (cargo-fuzz needs it), so fuzzing is skipped"; fi
 
-bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams, fleet metrics, fleet, rollout gate (writes bench/results/latest.md)
+bench: web ## Benchmarks: nara vs nginx, start-up, memory, size, plaza, streams, fleet metrics, fleet, rollout gate, a soak of link cuts (writes bench/results/latest.md)
 	bench/run.sh
 
 bench-streams: web ## Only the Streams section: stalled /api/events clients at 10,000 naras, before and after (bench/results/streams.md)

@@ -77,6 +77,28 @@ class CutSoak(fleet.Run):
         await self.proxy.restore(name)
 
 
+def targets(soak):
+    """(what, value, unit, op, goal) for make bench's report."""
+    if not soak:
+        return []
+    return [("soak of brief link cuts: false MISSING (observer × nara)", soak["false_missing"], "", "<=", 0)]
+
+
+def table(soak):
+    """The soak's lines in make bench's report."""
+    if not soak:
+        return []
+    healed = soak["all_online_after_s"]
+    return [
+        "", "## Soak of brief link cuts", "",
+        f"`bench/fleet_soak.py` ({soak['seconds']:.0f} s): {soak['cuts']} cuts ({soak['rst']} RST, {soak['hole']} "
+        f"black holes, the longest {soak['longest_s']} s), each healed within the confirmation window: "
+        f"{soak['false_missing']} false MISSING, {soak['off_online']} observer × nara moments off ONLINE, every nara "
+        + (f"ONLINE everywhere {healed} s after the last cut." if healed is not None else "not ONLINE everywhere "
+           f"within {SETTLE_AFTER:.0f} s of the last cut."),
+    ]
+
+
 def report(result, opts, started):
     soak = result["soak"]
     lines = [

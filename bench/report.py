@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_metrics  # noqa: E402  (bench/peer_metrics.py, beside this file)
 import fleet_report  # noqa: E402  (bench/fleet_report.py, beside this file)
 import rollout  # noqa: E402  (bench/rollout.py, beside this file)
+import fleet_soak  # noqa: E402  (bench/fleet_soak.py, beside this file)
 import streams  # noqa: E402  (bench/streams.py, beside this file)
 
 
@@ -77,6 +78,7 @@ def main():
         *peer_metrics.targets(other.get("peer_metrics")),
         *fleet_report.targets(other.get("fleet")),
         *rollout.targets(other.get("rollout")),
+        *fleet_soak.targets(other.get("soak_cuts")),
     ]
 
     lines = [
@@ -145,6 +147,7 @@ def main():
         lines += fleet_report.table(other["fleet"])
     if other.get("rollout"):
         lines += rollout.table(other["rollout"])
+    lines += fleet_soak.table(other.get("soak_cuts"))
 
     with open(f"{out}/latest.md", "w") as f:
         f.write("\n".join(lines))

@@ -2,8 +2,8 @@
 # make bench: nara measured against nginx on the same precompressed files, with the
 # server pinned to core 0 and wrk to core 1; then start-up, memory, size, the plaza and
 # the event streams under attack (bench/streams.sh), the fleet metrics
-# (bench/peer_metrics.sh), a fleet of 200 naras and one of 1,000 simulated (bench/fleet.sh) and the rollout
-# gate's reaction (bench/rollout.sh).
+# (bench/peer_metrics.sh), a fleet of 200 naras and one of 1,000 simulated (bench/fleet.sh), the rollout
+# gate's reaction (bench/rollout.sh) and ten minutes of brief link cuts (bench/fleet_soak.py).
 # Writes bench/results/latest.json and latest.md. Progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -203,10 +203,14 @@ fleet=$(bench/fleet.sh)
 say "rollout: how soon nara rollout wait sees the threshold reached"
 rollout=$(bench/rollout.sh)
 
+say "soak: ten minutes of brief link cuts under 50 naras, every MISSING false"
+# It exits 1 when it saw a false MISSING: the report marks that target missed.
+soak_cuts=$(python3 bench/fleet_soak.py "$BIN") || [ -n "$soak_cuts" ]
+
 size_bytes=$(stat -c %s "$BIN")
 python3 bench/report.py "$WORK/http.jsonl" "$OUT" <<JSON
 {"idle_kib": $idle_kib, "loaded_kib": $peak_kib, "startup_ms": $startup_ms, "binary_bytes": $size_bytes,
- "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics, "fleet": $fleet, "rollout": $rollout,
+ "plaza": $plaza, "broker": $broker_flood, "streams": $streams, "peer_metrics": $peer_metrics, "fleet": $fleet, "rollout": $rollout, "soak_cuts": $soak_cuts,
  "idle_connections": {"nara": $nara_idle, "nginx": $nginx_idle}, "crowd_under_1024": $crowd_3000, "duration": "$DURATION", "rounds": $ROUNDS, "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"}
 JSON
 say "wrote $OUT/latest.md and $OUT/latest.json"
