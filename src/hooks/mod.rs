@@ -8,7 +8,8 @@
 //! takes events from the queue, spends one of the rate's tokens on each (none left: it
 //! is dropped, counted) and runs every hook that wants it, at most
 //! [`RUNNING_AT_ONCE`] runs at a time, each killed or abandoned after
-//! `--on-event-timeout`. Every event ends counted in `nara_hook_events_total`, every
+//! `--on-event-timeout`; a hook's runs for one nara go one after another, in the
+//! order of its events. Every event ends counted in `nara_hook_events_total`, every
 //! run in `nara_hook_runs_total`; each kind of trouble is logged at most once a
 //! [`WARN_EVERY`].
 //!
@@ -30,9 +31,11 @@ use config::{Hook, HooksConfig};
 use event::{Classifier, EventSet, HookEvent};
 use rate::TokenBucket;
 use run::Outcome;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
 
 /// The most events waiting for their hooks. Full means the hooks are stuck (every run
 /// slot taken by a hook that hangs until its timeout) or a burst outran them.
@@ -124,6 +127,11 @@ async fn dispatch(
     warnings: Arc<Warnings>,
 ) {
     let slots = Arc::new(Semaphore::new(RUNNING_AT_ONCE));
+    // The run of each hook for each nara still going: the next run of that hook for that
+    // nara waits for it, so a program hears one nara's events in the order they came (a
+    // crashed nara's join, then its restart), however many runs go at once. Each entry
+    // holds a slot, so there are at most RUNNING_AT_ONCE of them once finished ones go.
+    let mut latest: HashMap<(usize, String), JoinHandle<()>> = HashMap::new();
     let mut rate = TokenBucket::per_minute(config.per_minute, Instant::now());
     let hooks: Arc<[Hook]> = config.hooks.into();
     while let Some(event) = queued.recv().await {
@@ -159,7 +167,14 @@ async fn dispatch(
                 warnings.clone(),
             );
             let (timeout, peer, kind) = (config.timeout, event.peer.name.clone(), event.kind);
-            tokio::spawn(async move {
+            latest.retain(|_, run| !run.is_finished());
+            let before = latest.remove(&(index, peer.clone()));
+            let key = (index, peer.clone());
+            let run = tokio::spawn(async move {
+                if let Some(before) = before {
+                    // Its outcome is counted by its own task.
+                    let _ = before.await;
+                }
                 let hook = &hooks[index];
                 metrics.hooks_running.inc();
                 let outcome = run::run(&hook.target, json, &variables, timeout).await;
@@ -181,6 +196,7 @@ async fn dispatch(
                     });
                 }
             });
+            latest.insert(key, run);
         }
     }
 }
