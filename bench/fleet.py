@@ -425,17 +425,27 @@ class Run:
         rate = float(settings.get("plaza_fleet_rate") or 10)
         soonest = max(base, self.n / rate) * 0.85
         history = self.monitor.between(0, joined + JOIN_WINDOW)
-        last, answers, sent = {}, 0, 0
+        last, steady, answers, sent, unknown = {}, set(), 0, 0, 0
         for m in history:
             if m.sender not in self.real or m.sender == newcomer:
                 continue
             if m.at >= joined:
                 sent += 1
-                early = m.kind == "newspaper" and m.sender in last and m.at - last[m.sender] < soonest
-                answers += m.kind != "newspaper" or early
+                if m.kind != "newspaper":
+                    answers += 1
+                elif m.sender in last and m.at - last[m.sender] < soonest:
+                    # Sooner than the law: an answer only from a nara already at the
+                    # law's pace. One that announced into an empty view takes a new
+                    # phase once its interval stretches, which may come sooner.
+                    if m.sender in steady:
+                        answers += 1
+                    else:
+                        unknown += 1
             if m.kind == "newspaper":
+                if m.sender in last and m.at - last[m.sender] >= soonest:
+                    steady.add(m.sender)
                 last[m.sender] = m.at
-        return {"naras": len(self.real), "sent": sent, "answers": answers, "soonest_s": soonest,
+        return {"naras": len(self.real), "sent": sent, "answers": answers, "unknown": unknown, "soonest_s": soonest,
                 "scaled_to_n": answers * self.n / len(self.real)}
 
     async def watcher(self):

@@ -85,8 +85,11 @@ def join_among_simulated(join):
     if "real" not in join:
         return schedule_text(join)
     real = join["real"]
+    unknown = real.get("unknown", 0)
+    early = f", and {unknown} sooner from naras not yet at the law's pace (a new phase)" if unknown else ""
     return (f"{real['scaled_to_n']:.0f} (the {real['naras']} real naras sent {real['sent']} in {join['window_s']:.0f} s, "
-            f"{real['answers']} of them sooner than the law's {real['soonest_s']:.0f} s after their last; scaled to N. "
+            f"{real['answers']} of them sooner than the law's {real['soonest_s']:.0f} s after their last{early}; "
+            "scaled to N. "
             f"By rate, the whole plaza: {rate_text(join)}, {join['raw']} against {join['rate_expected']:.0f} at the "
             "rate of the minute before)")
 
