@@ -410,6 +410,19 @@ pub trait TestNara {
             .unwrap_or(0)
     }
 
+    /// Waits until `/metrics` counts at least one plaza message of `kind` with `result`
+    /// (`accepted`, or the reason it was dropped).
+    async fn wait_counted(&self, kind: &str, result: &str) {
+        let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
+        let series = series.as_str();
+        wait_until(
+            &format!("{series} to be counted"),
+            Duration::from_secs(10),
+            || async move { (self.metric(series).await >= 1).then_some(()) },
+        )
+        .await;
+    }
+
     /// Whether `/api/status` says the plaza is connected.
     async fn plaza_connected(&self) -> bool {
         self.get_json("/api/status").await["plaza"]["connected"] == true

@@ -5,7 +5,7 @@
 
 use crate::common::broker::Mosquitto;
 use crate::common::go_wire::{self, now_ns, raw_client};
-use crate::common::{Running, TestNara, nara_on, wait_until};
+use crate::common::{TestNara, nara_on, wait_until};
 use nara::{Fingerprint, Identity, Soul, SoulSource};
 use rumqttc::v5::AsyncClient;
 use rumqttc::v5::mqttbytes::QoS;
@@ -16,17 +16,6 @@ use std::time::Duration;
 fn go_test_identity(name: &str) -> Identity {
     let fingerprint = Fingerprint(Sha256::digest(format!("test-hardware-{name}")).into());
     Identity::new(&Soul::native(&fingerprint, name), name, SoulSource::Native)
-}
-
-async fn wait_counted(nara: &Running, kind: &str, result: &str) {
-    let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
-    let series = series.as_str();
-    wait_until(
-        &format!("{series} to be counted"),
-        Duration::from_secs(10),
-        || async move { (nara.metric(series).await >= 1).then_some(()) },
-    )
-    .await;
 }
 
 async fn send(client: &AsyncClient, topic: &str, payload: String) {
@@ -97,16 +86,16 @@ async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_a
 
     // The same hey_there again.
     send(&go, "nara/plaza/hey_there", hello).await;
-    wait_counted(&observer, "hey-there", "replayed").await;
+    observer.wait_counted("hey-there", "replayed").await;
     // A version changed after signing.
     let status = go_wire::go_status(&alice, "0.2.0", 5001);
     let tampered = go_wire::newspaper("alice", &status.replace("0.2.0", "6.6.6"), &alice, &status);
     send(&go, "nara/newspaper/alice", tampered).await;
-    wait_counted(&observer, "newspaper", "bad_signature").await;
+    observer.wait_counted("newspaper", "bad_signature").await;
     // No signature at all, which the Go nara would let through.
     let unsigned = format!(r#"{{"From":"alice","Status":{status}}}"#);
     send(&go, "nara/newspaper/alice", unsigned).await;
-    wait_counted(&observer, "newspaper", "unsigned").await;
+    observer.wait_counted("newspaper", "unsigned").await;
     // A newspaper recorded an hour ago: its uptime implies a boot an hour later.
     send(
         &go,
@@ -114,21 +103,21 @@ async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_a
         go_wire::signed_newspaper(&alice, "0.1.0", 1400),
     )
     .await;
-    wait_counted(&observer, "newspaper", "stale").await;
+    observer.wait_counted("newspaper", "stale").await;
     // A hey_there signed an hour ago.
     let stranger = go_test_identity("stranger");
     let old = go_wire::hey_there(&stranger, now_ns() - 3_600_000_000_000);
     send(&go, "nara/plaza/hey_there", old).await;
-    wait_counted(&observer, "hey-there", "stale").await;
+    observer.wait_counted("hey-there", "stale").await;
     // Mallory's own valid newspaper, published under alice's name: another key.
     let status = go_wire::go_status(&mallory, "6.6.6", 9000).replace("\"mallory\"", "\"alice\"");
     let foreign = go_wire::newspaper("alice", &status, &mallory, &status);
     send(&go, "nara/newspaper/alice", foreign).await;
-    wait_counted(&observer, "newspaper", "key_mismatch").await;
+    observer.wait_counted("newspaper", "key_mismatch").await;
     // Mallory signs a hey_there naming alice as its sender.
     let borrowed = go_wire::hey_there(&mallory, now_ns()).replace("\"emitter\":\"mallory\"", "\"emitter\":\"alice\"");
     send(&go, "nara/plaza/hey_there", borrowed).await;
-    wait_counted(&observer, "hey-there", "wrong_sender").await;
+    observer.wait_counted("hey-there", "wrong_sender").await;
     // A newspaper on another nara's topic.
     send(
         &go,
@@ -136,7 +125,7 @@ async fn tampered_replayed_stale_unsigned_and_foreign_key_messages_are_refused_a
         go_wire::signed_newspaper(&alice, "0.2.0", 5002),
     )
     .await;
-    wait_counted(&observer, "newspaper", "wrong_topic").await;
+    observer.wait_counted("newspaper", "wrong_topic").await;
     // The Go nara's other traffic is not listened to: neither an error nor forged.
     send(&go, "nara/plaza/social", r#"{"svc":"social"}"#.into()).await;
     send(&go, "nara/plaza/howdy", r#"{"From":"alice"}"#.into()).await;
@@ -258,7 +247,7 @@ async fn an_old_newspaper_heard_first_does_not_lock_out_the_real_ones() {
         .await;
     assert!(seen["uptime_s"].as_u64().unwrap() >= 7000, "{seen}");
     send(&attacker, "nara/newspaper/dave", recorded).await;
-    wait_counted(&observer, "newspaper", "stale").await;
+    observer.wait_counted("newspaper", "stale").await;
     assert_eq!(observer.peer("dave").await.unwrap()["version"], "0.2.0");
 }
 
@@ -291,7 +280,7 @@ async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
     send(&go, "nara/plaza/hey_there", go_wire::hey_there(&alice, now_ns())).await;
     observer.wait_peer("alice", "ONLINE", Duration::from_secs(10)).await;
     send(&attacker, "nara/newspaper/alice", recorded).await;
-    wait_counted(&observer, "newspaper", "stale").await;
+    observer.wait_counted("newspaper", "stale").await;
     // Her own newspapers are believed, and the same one again is no news.
     let genuine = go_wire::signed_newspaper(&alice, "0.2.0", now_s() - booted);
     send(&go, "nara/newspaper/alice", genuine.clone()).await;
@@ -299,7 +288,7 @@ async fn a_newspaper_from_before_a_chau_cannot_move_a_restarted_naras_boot() {
         .wait_peer_version("alice", "0.2.0", Duration::from_secs(10))
         .await;
     send(&attacker, "nara/newspaper/alice", genuine).await;
-    wait_counted(&observer, "newspaper", "replayed").await;
+    observer.wait_counted("newspaper", "replayed").await;
     let alice_now = observer.peer("alice").await.unwrap();
     assert_eq!(
         (&alice_now["status"], &alice_now["version"]),
@@ -364,7 +353,7 @@ async fn a_replay_from_two_reboots_back_is_refused_and_the_genuine_newspapers_st
 
     // The recording from A: an earlier boot than C, with more uptime.
     send(&attacker, "nara/newspaper/vera", recorded).await;
-    wait_counted(&observer, "newspaper", "replayed").await;
+    observer.wait_counted("newspaper", "replayed").await;
     assert_eq!(observer.peer("vera").await.unwrap()["version"], "0.3.0");
     // C's next newspaper is believed.
     send(

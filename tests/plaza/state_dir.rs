@@ -53,17 +53,6 @@ fn observer(broker: &Mosquitto, soul: &Path, state: &Path, extra: &[&str]) -> Ru
     nara_on(&broker.url(), "observer", &args)
 }
 
-async fn wait_counted(nara: &Running, kind: &str, result: &str) {
-    let series = format!("nara_plaza_messages_total{{kind=\"{kind}\",result=\"{result}\"}}");
-    let series = series.as_str();
-    wait_until(
-        &format!("{series} to be counted"),
-        Duration::from_secs(10),
-        || async move { (nara.metric(series).await >= 1).then_some(()) },
-    )
-    .await;
-}
-
 /// What a restart must not change of a peer.
 fn remembered(peer: &Value) -> Value {
     serde_json::json!({
@@ -140,7 +129,7 @@ async fn an_observer_restarted_mid_rollout_keeps_the_timeline_and_a_pinned_name_
         go_wire::signed_newspaper(&impostor, "6.6.6", 1),
     )
     .await;
-    wait_counted(&second, "newspaper", "key_mismatch").await;
+    second.wait_counted("newspaper", "key_mismatch").await;
     assert_eq!(
         second.peer("dave").await.unwrap()["public_key"],
         dave_before["public_key"]
@@ -187,7 +176,7 @@ async fn a_recording_that_locks_out_a_go_nara_after_a_restart_without_state_is_r
     forgetful.wait_for_plaza(true, Duration::from_secs(10)).await;
     let (attacker, _) = raw_client(broker.port, "attacker", &[]).await;
     send(&attacker, "nara/newspaper/vera", recording).await;
-    wait_counted(&second, "newspaper", "replayed").await;
+    second.wait_counted("newspaper", "replayed").await;
     forgetful
         .wait_peer_version("vera", "0.1.0", Duration::from_secs(10))
         .await;
